@@ -1,0 +1,46 @@
+"""What a customer does, independent of Telegram: the engine's only inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Customer:
+    """Who is talking. `chat_id` keys the conversation; `user_id` owns bookings."""
+
+    user_id: int
+    chat_id: int
+    first_name: str = ""
+    last_name: str = ""
+    language_code: str | None = None  # as Telegram reports it, e.g. "es-ES"; may be None
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p).strip()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command: name without the slash ("start", "book", "mybookings", "language",
+    "help", "cancel"); `arg` is the rest of the line (the /start deep-link payload)."""
+
+    name: str
+    arg: str = ""
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A button press; `data` is the payload exactly as it came back (never trusted)."""
+
+    data: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text typed by the customer."""
+
+    text: str
+
+
+Event = Command | Tap | Text

@@ -1,0 +1,158 @@
+"""What the conversation shows, as data: the adapters (Telegram, terminal) decide how it looks.
+
+A screen never holds finished text. It holds message keys (gettext msgids, English source text
+with `{placeholders}`) and typed values, so each adapter renders it in the customer's language
+with Babel, escaping user text for its own markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Literal
+
+# ---- values that the renderer formats for the customer's locale -----------------------------
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A calendar day; `style` is a Babel date format name ("full", "long", "medium", "short")."""
+
+    value: date
+    style: str = "full"
+
+
+@dataclass(frozen=True)
+class TimeValue:
+    """A wall-clock time of an aware datetime, shown in `tz` (the branch's timezone)."""
+
+    value: datetime
+    tz: str
+    style: str = "short"
+
+
+@dataclass(frozen=True)
+class DateTimeValue:
+    """A moment shown as date and time in `tz` (the branch's timezone)."""
+
+    value: datetime
+    tz: str
+    style: str = "full"
+
+
+@dataclass(frozen=True)
+class MonthValue:
+    """A month title ("November 2026"), in the locale's standalone month form."""
+
+    year: int
+    month: int
+
+
+@dataclass(frozen=True)
+class WeekdayValue:
+    """A weekday name; 0 is Monday, as in `date.weekday()`."""
+
+    weekday: int
+    width: Literal["abbreviated", "narrow", "short", "wide"] = "short"
+
+
+@dataclass(frozen=True)
+class DurationValue:
+    minutes: int
+
+
+@dataclass(frozen=True)
+class LanguageName:
+    """A language's name in that language itself ("Deutsch", "Español")."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A translatable message: `key` is the gettext msgid, `values` fill its placeholders.
+
+    Plain `str` values are user or API text: never translated, always escaped by the adapter.
+    A `Msg` value is rendered (translated) first and then inserted.
+    """
+
+    key: str
+    values: Mapping[str, Value] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __init__(self, key: str, /, **values: Value):
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "values", MappingProxyType(dict(values)))
+
+    def __hash__(self) -> int:
+        return hash((self.key, tuple(sorted(self.values.items(), key=lambda kv: kv[0]))))
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """Text shown as it is (a service name, a number): not translated, escaped by the adapter."""
+
+    text: str
+
+
+Value = (
+    str
+    | int
+    | DateValue
+    | TimeValue
+    | DateTimeValue
+    | MonthValue
+    | WeekdayValue
+    | DurationValue
+    | LanguageName
+    | Msg
+)
+Label = Msg | Verbatim | MonthValue | WeekdayValue | DateValue | TimeValue | LanguageName
+
+
+# ---- screens --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button. `data` is an opaque payload (at most 64 bytes) the engine produced."""
+
+    label: Label
+    data: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with the screen, e.g. the booking as an .ics calendar file."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
+class Screen:
+    """One message to show.
+
+    `body` is rendered line by line (joined with newlines). `edit` asks the adapter to replace
+    the message the tapped button belongs to rather than send a new one (menu navigation edits in
+    place; confirmations and notices are new messages).
+    """
+
+    body: tuple[Msg, ...]
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    edit: bool = True
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """All the engine answers to one event.
+
+    `toast` is a short notice for the adapter to show transiently (Telegram: the answer to the
+    callback query), e.g. "That button is no longer valid".
+    """
+
+    screens: tuple[Screen, ...] = ()
+    toast: Msg | None = None
