@@ -148,11 +148,12 @@ class Screen:
 
 @dataclass(frozen=True)
 class Reply:
-    """All the engine answers to one event.
+    """All the engine answers to one event, and the language to render it in.
 
     `toast` is a short notice for the adapter to show transiently (Telegram: the answer to the
     callback query), e.g. "That button is no longer valid".
     """
 
+    language: str
     screens: tuple[Screen, ...] = ()
     toast: Msg | None = None
