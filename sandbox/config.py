@@ -1,0 +1,100 @@
+"""The sandbox's configuration: one dataclass, shared by the CLI, create_app and the tests.
+
+The shape is stable: other test suites build it with keyword arguments or
+`dataclasses.replace(config, ...)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+SCOPES: frozenset[str] = frozenset(
+    {"org:read", "availability:read", "appointments:read", "appointments:write"}
+)
+
+# The three documented reschedule/cancel forms (shared/zimun-api.md, "Reschedule and cancel").
+DIALECT_APPOINTMENT_ID = "appointment_id"  # POST /appointments/{reschedule,cancel} {appointment_id}
+DIALECT_BOOKING_ID = "booking_id"  # the same paths with {booking_id}
+DIALECT_PATCH = "patch"  # PATCH /appointments/{id} {appointment_time} | {status: cancelled}
+DIALECTS: frozenset[str] = frozenset({DIALECT_APPOINTMENT_ID, DIALECT_BOOKING_ID, DIALECT_PATCH})
+
+DEFAULT_SEED_PATH = Path(__file__).with_name("seed.json")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """One OAuth2 client the token endpoint knows, with the scopes it may be granted."""
+
+    client_id: str
+    client_secret: str
+    scopes: frozenset[str] = SCOPES
+
+
+DEMO_CLIENT = ClientConfig("demo-client", "demo-secret")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxConfig:
+    # Data: `seed` (a parsed mapping) wins over `seed_path`; both None: sandbox/seed.json.
+    seed_path: Path | str | None = None
+    seed: dict[str, Any] | None = None
+
+    # Lifetimes, in seconds of the sandbox clock.
+    hold_ttl: float = 600
+    token_ttl: float = 3600
+    token_expires_in: bool = True  # False: the token response omits expires_in (contract allows)
+    idempotency_ttl: float = 24 * 3600
+
+    # Which reschedule/cancel forms exist (see sandbox/README.md for how absent ones answer).
+    dialects: frozenset[str] = DIALECTS
+
+    clients: tuple[ClientConfig, ...] = (DEMO_CLIENT,)
+
+    # Clock: None = the real time; `now` starts the clock there; `freeze_clock` stops it.
+    now: datetime | None = None
+    freeze_clock: bool = False
+
+    # Fault knobs, off by default; also changeable at runtime through `server.faults`.
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    rate_limit_rate: float = 0.0
+    retry_after: int = 1
+    fault_seed: int | None = None
+
+    default_page_size: int = 50
+    max_page_size: int = 200
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dialects", frozenset(self.dialects))
+        unknown = self.dialects - DIALECTS
+        if unknown or not self.dialects:
+            raise ValueError(
+                f"dialects must be a non-empty subset of {sorted(DIALECTS)}, "
+                f"got {sorted(self.dialects)}"
+            )
+        if not self.clients:
+            raise ValueError("at least one client is needed")
+
+    @property
+    def client(self) -> ClientConfig:
+        """The first (default) client: what tests and the demo log in with."""
+        return self.clients[0]
+
+    def replace(self, **changes: Any) -> SandboxConfig:
+        return replace(self, **changes)
+
+
+__all__ = [
+    "DEFAULT_SEED_PATH",
+    "DEMO_CLIENT",
+    "DIALECTS",
+    "DIALECT_APPOINTMENT_ID",
+    "DIALECT_BOOKING_ID",
+    "DIALECT_PATCH",
+    "SCOPES",
+    "ClientConfig",
+    "SandboxConfig",
+]

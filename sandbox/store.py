@@ -1,0 +1,400 @@
+"""The booking rules, in memory, without HTTP: holds, confirmations, reschedules, cancellations.
+
+One lock guards every read-check-write, so two simultaneous holds on the last free place of a
+slot give one hold and one slot_unavailable, whatever thread or task calls. A place is taken by
+an unexpired hold or a confirmed appointment of the same service at the same location whose
+time overlaps; expiry is judged by the injected clock, so tests expire holds by advancing it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sandbox.clock import Clock
+from sandbox.errors import ApiError, bad_request, not_found
+from sandbox.schedule import end_of, plan_day, why_not_a_slot
+from sandbox.seed import Location, Seed, Service
+
+MAX_DAYS_AHEAD = 92
+
+
+def _iso(moment: datetime, location: Location | None = None) -> str:
+    return moment.astimezone(location.tz).isoformat() if location else moment.isoformat()
+
+
+@dataclass
+class HoldRecord:
+    hold_id: str
+    service_id: str
+    location_id: str
+    start: datetime
+    end: datetime
+    expires_at: datetime
+    created_at: datetime
+    client_id: str
+    status: str = "held"  # held | released | confirmed (expired is derived from the clock)
+    appointment_id: str | None = None
+
+    def state(self, now: datetime) -> str:
+        if self.status == "held" and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+    def blocks(self, now: datetime) -> bool:
+        return self.state(now) == "held"
+
+
+@dataclass
+class AppointmentRecord:
+    id: str
+    service_id: str
+    location_id: str
+    start: datetime
+    end: datetime
+    contact_name: str
+    contact_email: str
+    created_at: datetime
+    updated_at: datetime
+    hold_id: str | None = None
+    status: str = "confirmed"  # confirmed | cancelled
+    history: list[tuple[str, datetime]] = field(default_factory=list)
+
+    @property
+    def appointment_id(self) -> str:
+        return self.id
+
+    @property
+    def booking_id(self) -> str:
+        return self.id
+
+    @property
+    def active(self) -> bool:
+        return self.status == "confirmed"
+
+
+class Store:
+    def __init__(self, seed: Seed, clock: Clock, *, hold_ttl: float = 600) -> None:
+        self.seed = seed
+        self.clock = clock
+        self.hold_ttl = hold_ttl
+        self.holds: dict[str, HoldRecord] = {}
+        self.appointments: dict[str, AppointmentRecord] = {}
+        self.lock = threading.RLock()
+
+    # -- inspection (tests) ----------------------------------------------------------------
+
+    def active_holds(self) -> list[HoldRecord]:
+        now = self.clock.now()
+        with self.lock:
+            return [h for h in self.holds.values() if h.blocks(now)]
+
+    def appointment_list(self, status: str | None = None) -> list[AppointmentRecord]:
+        with self.lock:
+            return [a for a in self.appointments.values() if status in (None, a.status)]
+
+    # -- catalogue -------------------------------------------------------------------------
+
+    def location(self, location_id: str) -> Location:
+        found = self.seed.location(location_id)
+        if found is None:
+            raise not_found("location", location_id)
+        return found
+
+    def service(self, service_id: str) -> Service:
+        found = self.seed.service(service_id)
+        if found is None:
+            raise not_found("service", service_id)
+        return found
+
+    def resolve_location(self, service: Service, location_id: str | None) -> Location:
+        """The location of a request: the one given, or the service's only one (else 400)."""
+        if location_id:
+            location = self.location(location_id)
+            if not service.bookable_at(location.id) or not location.active:
+                raise ApiError(
+                    400,
+                    "not_bookable",
+                    f"service {service.id!r} is not offered at location {location.id!r}",
+                    {"service_id": service.id, "location_id": location.id},
+                )
+            return location
+        candidates = self.seed.locations_for(service)
+        if len(candidates) == 1:
+            return candidates[0]
+        raise ApiError(
+            400,
+            "location_required",
+            f"service {service.id!r} is offered at several locations: send location_id",
+            {"location_ids": [loc.id for loc in candidates]},
+        )
+
+    # -- availability ----------------------------------------------------------------------
+
+    def availability(
+        self,
+        service_id: str,
+        location_id: str | None,
+        day: date | None = None,
+        days_ahead: int | None = None,
+    ) -> dict[str, Any]:
+        service = self.service(service_id)
+        location = self.resolve_location(service, location_id)
+        now = self.clock.now()
+        if day is not None:
+            dates = [day]
+        else:
+            if days_ahead is None or not 1 <= days_ahead <= MAX_DAYS_AHEAD:
+                raise bad_request(f"days_ahead must be between 1 and {MAX_DAYS_AHEAD}")
+            today = now.astimezone(location.tz).date()
+            dates = [today + timedelta(days=i) for i in range(days_ahead)]
+        days: list[dict[str, Any]] = []
+        holidays: dict[str, Any] = {}
+        with self.lock:
+            for d in dates:
+                plan = plan_day(location, service, d)
+                slots = [
+                    self._slot_json(location, service, start)
+                    for start in plan.starts
+                    if start > now and self._free_places(service, location, start, now) > 0
+                ]
+                holiday = plan.holiday.as_json() if plan.holiday else None
+                if holiday is not None:
+                    holidays[d.isoformat()] = holiday
+                days.append(
+                    {
+                        "date": d.isoformat(),
+                        "closed": plan.closed,
+                        "holiday": holiday,
+                        "slots": slots,
+                    }
+                )
+        return {
+            "service_id": service.id,
+            "location_id": location.id,
+            "timezone": location.timezone,
+            "days": days,
+            "slots": [slot for d in days for slot in d["slots"]],
+            "holidays": holidays,
+        }
+
+    @staticmethod
+    def _slot_json(location: Location, service: Service, start: datetime) -> dict[str, Any]:
+        return {
+            "start_time": _iso(start, location),
+            "end_time": _iso(end_of(service, start), location),
+            "team_member_ids": list(service.team_member_ids),
+        }
+
+    def _taken(
+        self,
+        service: Service,
+        location: Location,
+        start: datetime,
+        now: datetime,
+        ignore_appointment: str | None = None,
+    ) -> int:
+        end = end_of(service, start)
+        spans: Iterable[tuple[datetime, datetime]] = [
+            *(
+                (h.start, h.end)
+                for h in self.holds.values()
+                if h.service_id == service.id and h.location_id == location.id and h.blocks(now)
+            ),
+            *(
+                (a.start, a.end)
+                for a in self.appointments.values()
+                if a.service_id == service.id
+                and a.location_id == location.id
+                and a.active
+                and a.id != ignore_appointment
+            ),
+        ]
+        return sum(1 for s, e in spans if s < end and start < e)
+
+    def _free_places(
+        self,
+        service: Service,
+        location: Location,
+        start: datetime,
+        now: datetime,
+        ignore_appointment: str | None = None,
+    ) -> int:
+        return service.capacity - self._taken(service, location, start, now, ignore_appointment)
+
+    def _check_bookable(self, service: Service, location: Location, start: datetime) -> None:
+        now = self.clock.now()
+        reason = "appointment_time is in the past" if start <= now else None
+        reason = reason or why_not_a_slot(location, service, start)
+        if reason:
+            raise ApiError(
+                400,
+                "not_bookable",
+                reason,
+                {"appointment_time": _iso(start, location), "location_id": location.id},
+            )
+
+    def _check_free(
+        self, service: Service, location: Location, start: datetime, ignore: str | None = None
+    ) -> None:
+        if self._free_places(service, location, start, self.clock.now(), ignore) <= 0:
+            raise ApiError(
+                409,
+                "slot_unavailable",
+                "this time is already taken or held by someone else",
+                {"appointment_time": _iso(start, location), "location_id": location.id},
+            )
+
+    # -- holds -----------------------------------------------------------------------------
+
+    def hold(
+        self, service_id: str, location_id: str | None, start: datetime, client_id: str
+    ) -> HoldRecord:
+        service = self.service(service_id)
+        location = self.resolve_location(service, location_id)
+        with self.lock:
+            self._check_bookable(service, location, start)
+            self._check_free(service, location, start)
+            now = self.clock.now()
+            record = HoldRecord(
+                hold_id=f"h_{secrets.token_hex(8)}",
+                service_id=service.id,
+                location_id=location.id,
+                start=start,
+                end=end_of(service, start),
+                expires_at=now + timedelta(seconds=self.hold_ttl),
+                created_at=now,
+                client_id=client_id,
+            )
+            self.holds[record.hold_id] = record
+            return record
+
+    def release(self, hold_id: str) -> HoldRecord:
+        with self.lock:
+            record = self.holds.get(hold_id)
+            if record is None:
+                raise not_found("hold", hold_id)
+            if record.status == "confirmed":
+                raise ApiError(
+                    409,
+                    "hold_already_confirmed",
+                    "this hold became an appointment: cancel the appointment instead",
+                    {"hold_id": hold_id, "appointment_id": record.appointment_id},
+                )
+            record.status = "released"
+            return record
+
+    def confirm(self, hold_id: str, contact_name: str, contact_email: str) -> AppointmentRecord:
+        with self.lock:
+            record = self.holds.get(hold_id)
+            if record is None:
+                raise not_found("hold", hold_id)
+            now = self.clock.now()
+            state = record.state(now)
+            if state == "confirmed":
+                raise ApiError(
+                    409,
+                    "hold_already_confirmed",
+                    "this hold is already confirmed",
+                    {"hold_id": hold_id, "appointment_id": record.appointment_id},
+                )
+            if state in ("expired", "released"):
+                raise ApiError(
+                    410,
+                    "hold_expired",
+                    f"the hold is no longer valid ({state}); pick a time again",
+                    {"hold_id": hold_id, "reason": state},
+                )
+            appointment = AppointmentRecord(
+                id=f"a_{secrets.token_hex(8)}",
+                service_id=record.service_id,
+                location_id=record.location_id,
+                start=record.start,
+                end=record.end,
+                contact_name=contact_name,
+                contact_email=contact_email,
+                created_at=now,
+                updated_at=now,
+                hold_id=hold_id,
+            )
+            record.status = "confirmed"
+            record.appointment_id = appointment.id
+            self.appointments[appointment.id] = appointment
+            return appointment
+
+    # -- appointments ----------------------------------------------------------------------
+
+    def appointment(self, appointment_id: str) -> AppointmentRecord:
+        with self.lock:
+            found = self.appointments.get(appointment_id)
+            if found is None:
+                raise not_found("appointment", appointment_id)
+            return found
+
+    def reschedule(self, appointment_id: str, start: datetime) -> AppointmentRecord:
+        with self.lock:
+            appointment = self.appointment(appointment_id)
+            if not appointment.active:
+                raise ApiError(
+                    409,
+                    "appointment_not_active",
+                    f"appointment is {appointment.status}",
+                    {"appointment_id": appointment.id, "status": appointment.status},
+                )
+            if start == appointment.start:
+                return appointment
+            service = self.service(appointment.service_id)
+            location = self.location(appointment.location_id)
+            self._check_bookable(service, location, start)
+            self._check_free(service, location, start, ignore=appointment.id)
+            now = self.clock.now()
+            appointment.history.append(("rescheduled", appointment.start))
+            appointment.start = start
+            appointment.end = end_of(service, start)
+            appointment.updated_at = now
+            return appointment
+
+    def cancel(self, appointment_id: str) -> AppointmentRecord:
+        with self.lock:
+            appointment = self.appointment(appointment_id)
+            if appointment.status != "cancelled":
+                appointment.status = "cancelled"
+                appointment.updated_at = self.clock.now()
+                appointment.history.append(("cancelled", appointment.start))
+            return appointment
+
+    # -- JSON shapes -----------------------------------------------------------------------
+
+    def hold_json(self, record: HoldRecord) -> dict[str, Any]:
+        location = self.location(record.location_id)
+        return {
+            "hold_id": record.hold_id,
+            "status": record.state(self.clock.now()),
+            "service_id": record.service_id,
+            "location_id": record.location_id,
+            "appointment_time": _iso(record.start, location),
+            "end_time": _iso(record.end, location),
+            "expires_at": _iso(record.expires_at),
+        }
+
+    def appointment_json(self, record: AppointmentRecord) -> dict[str, Any]:
+        location = self.location(record.location_id)
+        return {
+            "appointment_id": record.id,
+            "booking_id": record.id,
+            "id": record.id,
+            "status": record.status,
+            "service_id": record.service_id,
+            "location_id": record.location_id,
+            "appointment_time": _iso(record.start, location),
+            "end_time": _iso(record.end, location),
+            "timezone": location.timezone,
+            "contact_name": record.contact_name,
+            "contact_email": record.contact_email,
+            "created_at": _iso(record.created_at),
+            "updated_at": _iso(record.updated_at),
+        }
