@@ -1,0 +1,84 @@
+"""Logging for the bot process: one handler on stderr, nothing personal or secret in it.
+
+Secrets leak into logs through other people's messages: httpx logs every request URL at INFO,
+and a Bot API URL contains the bot token; exception messages may quote an email the API
+rejected. So the formatter scrubs the finished line (traceback included) of the configured
+secrets, of anything shaped like a Telegram token, and of email addresses, whatever logger
+produced it; and httpx/httpcore are kept at WARNING.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import TextIO
+
+TELEGRAM_TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class Scrubber:
+    """Replaces secrets, tokens and email addresses in text."""
+
+    def __init__(self, secrets: Iterable[str] = ()):
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "[secret]")
+        text = TELEGRAM_TOKEN_RE.sub("[token]", text)
+        return EMAIL_RE.sub("[email]", text)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    def __init__(self, scrub: Scrubber, fmt: str = TEXT_FORMAT):
+        super().__init__(fmt)
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the traceback if any."""
+
+    def __init__(self, scrub: Scrubber):
+        super().__init__()
+        self.scrub = scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = self.scrub(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Install the scrubbing handler on the root logger (replacing any other); returns it."""
+    scrub = Scrubber(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else ScrubbingFormatter(scrub))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    return handler

@@ -1,0 +1,154 @@
+"""The composition: one builder for the bot process, the tests and the benchmarks.
+
+`build_application()` wires the handlers, the per-chat ordering, the rate limiter, the error
+handler and the start-up/shut-down hooks around a Conversation. It does not run anything:
+`python -m bot` calls `run_polling`/`run_webhook` on the result, while tests and benchmarks use
+`polling()`, which performs the same start and stop sequence inside their own event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Literal
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
+from telegram.request import BaseRequest
+
+from bot.settings import Settings
+from bot.telegram.commands import register_commands
+from bot.telegram.delivery import deliver
+from bot.telegram.errors import ErrorHandler
+from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
+from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
+from bot.telegram.urls import bot_api_urls
+
+if TYPE_CHECKING:
+    from bot.booking.engine import Conversation
+
+log = logging.getLogger(__name__)
+
+# The updates the handlers use; asking Telegram for no others saves traffic and surprises.
+ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
+
+# RetryAfter (429) is retried this many times by the rate limiter, after the wait Telegram asks.
+MAX_RETRIES = 3
+
+Hook = Callable[[Application], Awaitable[None]]
+
+
+def default_rate_limiter() -> AIORateLimiter:
+    """Telegram's published limits (30 messages/s overall, 20/min per group); 429 retried."""
+    return AIORateLimiter(max_retries=MAX_RETRIES)
+
+
+def build_application(
+    settings: Settings,
+    conversation: Conversation,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: BaseRateLimiter | Literal["default"] | None = "default",
+    max_concurrent_updates: int = DEFAULT_CONCURRENCY,
+    answer_within: float = ANSWER_WITHIN,
+    register_menu: bool = True,
+    on_startup: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+) -> Application:
+    """The bot's Application, not started.
+
+    `request`/`get_updates_request` replace python-telegram-bot's HTTPX transport (benchmarks
+    pass an in-process fake); `rate_limiter=None` disables flood control. `on_startup` hooks run
+    after the command menu is set and pending conversations are resumed, before the first
+    update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
+    there), in order, each even if an earlier one failed.
+    """
+    urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
+    default_language = settings.BOT_DEFAULT_LANGUAGE
+
+    async def post_init(app: Application) -> None:
+        if register_menu:
+            await register_commands(app.bot, default_language)
+        await resume_pending(app, conversation)
+        for hook in on_startup:
+            await hook(app)
+
+    async def post_shutdown(app: Application) -> None:
+        for hook in on_shutdown:
+            try:
+                await hook(app)
+            except Exception:
+                log.exception("shutdown hook %s failed", getattr(hook, "__name__", hook))
+
+    builder = (
+        Application.builder()
+        .token(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
+        .base_url(urls.api)
+        .base_file_url(urls.files)
+        .concurrent_updates(PerChatOrdering(max_concurrent_updates))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request)
+    if get_updates_request is not None:
+        builder = builder.get_updates_request(get_updates_request)
+    if rate_limiter == "default":
+        rate_limiter = default_rate_limiter()
+    if rate_limiter is not None:
+        builder = builder.rate_limiter(rate_limiter)
+    app = builder.build()
+
+    for handler in ChatHandlers(conversation, answer_within=answer_within).handlers():
+        app.add_handler(handler)
+    app.add_error_handler(ErrorHandler(conversation, default_language))
+    return app
+
+
+async def resume_pending(app: Application, conversation: Conversation) -> int:
+    """Tell customers whose last step was interrupted by a stop what happened; returns how many.
+
+    Runs before polling starts, so these replies come before anything new from those chats.
+    """
+    sent = 0
+    for chat_id, reply in await conversation.resume_pending():
+        try:
+            await deliver(app.bot, chat_id, reply)
+            sent += 1
+        except TelegramError as exc:
+            log.warning("could not resume chat %s: %s", chat_id, type(exc).__name__)
+    return sent
+
+
+@asynccontextmanager
+async def polling(
+    app: Application, *, poll_interval: float = 0.0, long_poll: int = 10
+) -> AsyncIterator[Application]:
+    """Run `app` with long polling inside the current event loop, as `run_polling` would:
+    initialize, post_init, poll, start; on exit stop polling (committing the offset), finish
+    every fetched update, post_stop, shutdown, post_shutdown."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=poll_interval, timeout=long_poll, allowed_updates=list(ALLOWED_UPDATES)
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+                if app.post_stop:
+                    await app.post_stop(app)
+    finally:
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)

@@ -1,0 +1,50 @@
+"""The command menu Telegram shows next to the text field, in the customer's language.
+
+Descriptions are `Msg` literals so `make locales` extracts them with everything else, and are
+registered once per supported language (`language_code`) plus once without a language for
+everyone else, in the bot's default language.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, BotCommand
+from telegram.error import TelegramError
+
+from bot.booking.screens import Msg
+from bot.i18n import localizer
+from bot.settings import SUPPORTED_LANGUAGES
+
+log = logging.getLogger(__name__)
+
+# (command, description): the engine's commands; order is the menu's order.
+COMMANDS: tuple[tuple[str, Msg], ...] = (
+    ("book", Msg("Book an appointment")),
+    ("mybookings", Msg("See, move or cancel your appointments")),
+    ("language", Msg("Change the language")),
+    ("help", Msg("How this bot works")),
+    ("cancel", Msg("Stop the current step")),
+    ("start", Msg("Start over from the main menu")),
+)
+
+
+def commands_in(
+    language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
+) -> list[BotCommand]:
+    loc = localizer(language)
+    return [BotCommand(name, loc.render(description, "plain")) for name, description in commands]
+
+
+async def register_commands(
+    bot: Bot, default_language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
+) -> bool:
+    """Set the menu in every language; False (logged) if Telegram refused, which is not fatal."""
+    try:
+        for language in SUPPORTED_LANGUAGES:
+            await bot.set_my_commands(commands_in(language, commands), language_code=language)
+        await bot.set_my_commands(commands_in(default_language, commands))
+    except TelegramError as exc:
+        log.warning("could not register the command menu: %s", type(exc).__name__)
+        return False
+    return True

@@ -1,0 +1,102 @@
+"""The last resort: an update whose handling failed.
+
+The operator gets one log record with what is needed to find the cause (update id and kind,
+chat id, exception type and traceback) and nothing personal: no message text, no names, no
+emails; the log formatter (bot.logging_setup) also scrubs tokens and email addresses from
+anything an exception message might carry. The customer gets a short apology in their language
+saying what to do next. Nothing here touches the conversation's state, so the next message or
+tap works as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import ContextTypes
+
+from bot.booking.screens import Msg, Reply, Screen
+from bot.telegram.delivery import deliver
+from bot.telegram.handlers import customer_of
+
+if TYPE_CHECKING:
+    from bot.booking.engine import Conversation
+
+log = logging.getLogger("bot.telegram.errors")
+
+APOLOGY = Msg(
+    "Sorry, something went wrong on our side. Please try again in a moment; "
+    "if it keeps happening, send /start to begin again."
+)
+
+
+def update_kind(update: Update) -> str:
+    """ "message", "callback_query", ...: the Update field that is set."""
+    for kind in ("callback_query", "message", "edited_message", "my_chat_member"):
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "other"
+
+
+class ErrorHandler:
+    """`Application.add_error_handler(ErrorHandler(conversation))`."""
+
+    def __init__(self, conversation: Conversation, default_language: str = "en"):
+        self.conversation = conversation
+        self.default_language = default_language
+
+    async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        if not isinstance(update, Update):
+            # Polling or a background task: the Updater retries polling by itself.
+            level = logging.WARNING if isinstance(error, NetworkError) else logging.ERROR
+            log.log(
+                level,
+                "Telegram problem outside an update: %s",
+                _describe(error),
+                exc_info=level >= logging.ERROR,
+            )
+            return
+        chat = update.effective_chat
+        log.error(
+            "update %s (%s) in chat %s failed: %s",
+            update.update_id,
+            update_kind(update),
+            chat.id if chat is not None else "-",
+            _describe(error),
+            exc_info=error,
+        )
+        if isinstance(error, Forbidden):
+            return  # the customer blocked the bot: nobody to tell
+        await self._apologise(update, context)
+
+    async def _apologise(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        customer = customer_of(update)
+        if customer is None:
+            return
+        try:
+            language = self.conversation.language_for(customer)
+        except Exception:  # the storage itself may be what failed
+            language = self.default_language
+        reply = Reply(language=language, screens=(Screen(body=(APOLOGY,), edit=False),))
+        try:
+            await deliver(context.bot, customer.chat_id, reply)
+        except TelegramError as exc:
+            log.warning(
+                "could not tell chat %s about the failure: %s", customer.chat_id, _describe(exc)
+            )
+
+
+def _describe(error: BaseException | None) -> str:
+    """The exception's type, plus Telegram's own reason for Telegram errors (never user text)."""
+    if error is None:
+        return "unknown error"
+    if isinstance(error, RetryAfter):
+        return f"RetryAfter({error.retry_after})"
+    if isinstance(error, TimedOut):
+        return "TimedOut"
+    if isinstance(error, TelegramError):
+        return f"{type(error).__name__}: {error.message}"
+    return type(error).__name__

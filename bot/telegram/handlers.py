@@ -1,0 +1,130 @@
+"""Telegram updates -> engine events; engine replies -> Bot API calls.
+
+Only private chats are served: a booking conversation holds a customer's name, email and
+appointments, which must not be shown to a group.
+
+Callback queries are answered exactly once. Telegram shows a spinner on the button until the
+answer arrives, and the answer carries the engine's toast, so the handler waits for the engine
+up to `answer_within` seconds; if the engine (that is, the Zimun API) is slower, it answers
+without a toast at once and lets the screens follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import CallbackQuery, Message, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+
+from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.screens import Reply
+from bot.i18n import localizer
+from bot.telegram.delivery import deliver
+from bot.telegram.render import render_toast
+
+if TYPE_CHECKING:
+    from bot.booking.engine import Conversation
+
+log = logging.getLogger(__name__)
+
+ANSWER_WITHIN = 1.0  # seconds: Telegram's client gives up on the spinner after ~15 s
+_QUERY_TOO_OLD = "query is too old"
+
+
+def customer_of(update: Update) -> Customer | None:
+    user = update.effective_user
+    if user is None or user.is_bot:
+        return None
+    chat = update.effective_chat
+    return Customer(
+        user_id=user.id,
+        chat_id=chat.id if chat is not None else user.id,  # private chat id == user id
+        first_name=user.first_name or "",
+        last_name=user.last_name or "",
+        language_code=user.language_code,
+    )
+
+
+def parse_command(text: str, bot_username: str | None) -> Command | None:
+    """ "/start@MyBot abc" -> Command("start", "abc"); None if addressed to another bot."""
+    head, _, arg = text.strip().partition(" ")
+    name, _, addressee = head.lstrip("/").partition("@")
+    if addressee and bot_username and addressee.lower() != bot_username.lower():
+        return None
+    return Command(name.lower(), arg.strip())
+
+
+class ChatHandlers:
+    """The three callbacks the bot needs, bound to one Conversation."""
+
+    def __init__(self, conversation: Conversation, *, answer_within: float = ANSWER_WITHIN):
+        self.conversation = conversation
+        self.answer_within = answer_within
+
+    def handlers(self) -> list[BaseHandler]:
+        private = filters.ChatType.PRIVATE
+        return [
+            MessageHandler(private & filters.COMMAND, self.on_command),
+            MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text),
+            CallbackQueryHandler(self.on_callback),
+        ]
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, customer = update.effective_message, customer_of(update)
+        if message is None or customer is None or not message.text:
+            return
+        command = parse_command(message.text, context.bot.username)
+        if command is not None:
+            await self._run(context, customer, command)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, customer = update.effective_message, customer_of(update)
+        if message is None or customer is None or message.text is None:
+            return
+        await self._run(context, customer, Text(message.text))
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, customer = update.callback_query, customer_of(update)
+        if query is None:
+            return
+        if customer is None or (query.message is not None and query.message.chat.type != "private"):
+            await _answer(query, None)
+            return
+        answered = False
+        try:
+            work = asyncio.ensure_future(self.conversation.handle(customer, Tap(query.data or "")))
+            done, _ = await asyncio.wait({work}, timeout=self.answer_within)
+            if not done:
+                answered = True
+                await _answer(query, None)
+            reply = await work
+            if not answered:
+                answered = True
+                await _answer(query, render_toast(reply.toast, localizer(reply.language)))
+            tapped = query.message if isinstance(query.message, Message) else None
+            await deliver(context.bot, customer.chat_id, reply, tapped)
+        finally:
+            if not answered:  # the engine failed: stop the spinner; the error handler explains
+                with contextlib.suppress(TelegramError):
+                    await _answer(query, None)
+
+    async def _run(
+        self, context: ContextTypes.DEFAULT_TYPE, customer: Customer, event: Event
+    ) -> Reply:
+        reply = await self.conversation.handle(customer, event)
+        await deliver(context.bot, customer.chat_id, reply)
+        return reply
+
+
+async def _answer(query: CallbackQuery, text: str | None) -> None:
+    """Answer once; a query Telegram already forgot (too old) is not worth an error."""
+    try:
+        await query.answer(text=text)
+    except BadRequest as exc:
+        if _QUERY_TOO_OLD not in exc.message.lower():
+            raise
+        log.debug("callback query %s was too old to answer", query.id)

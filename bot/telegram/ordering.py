@@ -1,0 +1,85 @@
+"""Concurrency with order: every chat has its own lane.
+
+A slow Zimun call for one customer must not delay the others, so updates run concurrently; but
+two updates of the same chat (a double tap on Confirm, a quick "Back" after a choice) must run
+one after the other, in the order Telegram sent them, or the state machine would see them
+interleaved.
+
+python-telegram-bot starts one task per update in update order; each task enters
+`do_process_update` in that order (the processor's semaphore is FIFO, and nothing awaits between
+it and the lane's lock, itself FIFO), so a lane's lock serialises the chat's updates in order.
+A lane lives only while one of its chat's updates is queued or running: memory follows the
+number of busy chats, not every chat ever seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor
+
+DEFAULT_CONCURRENCY = 256
+
+
+class _Lane:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+def lane_key(update: object) -> int | None:
+    """The chat an update belongs to (its user for chat-less updates); None: no ordering."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id  # a private chat's id is its user's id
+    return None
+
+
+class PerChatOrdering(BaseUpdateProcessor):
+    """Run updates concurrently across chats and strictly in order within a chat."""
+
+    __slots__ = ("_lanes",)
+
+    def __init__(self, max_concurrent_updates: int = DEFAULT_CONCURRENCY):
+        super().__init__(max_concurrent_updates)
+        self._lanes: dict[int, _Lane] = {}
+
+    @property
+    def busy_chats(self) -> int:
+        """Chats with an update queued or running (the lanes currently held in memory)."""
+        return len(self._lanes)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = lane_key(update)
+        if key is None:
+            await coroutine
+            return
+        lane = self._lanes.get(key)
+        if lane is None:
+            lane = self._lanes[key] = _Lane()
+        lane.users += 1
+        started = False
+        try:
+            async with lane.lock:
+                started = True
+                await coroutine
+        finally:
+            lane.users -= 1
+            if not started and asyncio.iscoroutine(coroutine):
+                coroutine.close()  # cancelled while queued: never "was never awaited"
+            if lane.users == 0:
+                del self._lanes[key]
+
+    async def initialize(self) -> None:
+        """Nothing to allocate: lanes are created on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free: python-telegram-bot awaits every update before shutting down."""

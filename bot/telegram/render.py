@@ -1,0 +1,74 @@
+"""A Screen as Telegram shows it: HTML text, an inline keyboard, and maybe a document.
+
+All user and API text reaches Telegram through the localizer in "html" mode, which escapes it;
+nothing here formats strings itself, so nothing here can forget to escape. Button labels are
+rendered in "plain" mode because Telegram shows them verbatim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.constants import CallbackQueryLimit, MessageLimit, ParseMode
+
+from bot.booking.screens import Attachment, Button, Msg, Screen
+from bot.i18n import Localizer
+
+TOAST_LIMIT = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200 characters
+TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096 characters
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One screen ready for send_message/edit_message_text."""
+
+    text: str
+    parse_mode: str | None
+    keyboard: InlineKeyboardMarkup | None
+    edit: bool
+    attachment: Attachment | None
+
+
+def render_screen(screen: Screen, loc: Localizer) -> Rendered:
+    text: str = loc.render_body(screen, "html")
+    parse_mode: str | None = ParseMode.HTML
+    if len(text) > TEXT_LIMIT:
+        # Only hostile input gets here (a 4,000-character name): cutting HTML could split a tag
+        # or an entity, so fall back to plain text, which can be cut anywhere.
+        text = _cut(loc.render_body(screen, "plain"), TEXT_LIMIT)
+        parse_mode = None
+    return Rendered(
+        text=text,
+        parse_mode=parse_mode,
+        keyboard=render_keyboard(screen.buttons, loc),
+        edit=screen.edit,
+        attachment=screen.attachment,
+    )
+
+
+def render_keyboard(
+    rows: tuple[tuple[Button, ...], ...], loc: Localizer
+) -> InlineKeyboardMarkup | None:
+    keyboard = [
+        [
+            InlineKeyboardButton(loc.render(button.label, "plain"), callback_data=button.data)
+            for button in row
+        ]
+        for row in rows
+        if row
+    ]
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def render_toast(toast: Msg | None, loc: Localizer) -> str | None:
+    return _cut(loc.render(toast, "plain"), TOAST_LIMIT) if toast is not None else None
+
+
+def document_of(attachment: Attachment) -> InputFile:
+    return InputFile(attachment.content, filename=attachment.filename)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS

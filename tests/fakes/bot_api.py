@@ -1,0 +1,820 @@
+"""A fake Telegram Bot API: what python-telegram-bot calls, with the customer's side scripted.
+
+Tests and benchmarks run the real `Application` against it, either over HTTP on 127.0.0.1
+(`FakeBotAPI.serve()`, a Starlette app under uvicorn in a background thread, which is also what a
+bot subprocess talks to) or in-process (`FakeBotAPI.request()`, a `BaseRequest` that calls the
+same core without sockets, for benchmarks that want to measure the bot and not the loopback).
+
+The core keeps what a customer would see: each chat's messages with their current text and
+keyboard (edits replace them in place), the documents received, and every call the bot made. The
+customer's side is a few helpers (`user_sends_text`, `user_sends_command`, `user_taps`,
+`tap_button`) that queue updates for `getUpdates`, which long-polls with Telegram's offset
+semantics: an update is served until the bot confirms it by asking for a higher offset.
+
+State is guarded by one lock because the helpers run in the test's thread while the server runs
+in its own; long-polling waiters are woken on their own event loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from telegram.request import BaseRequest, RequestData
+
+DEFAULT_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
+
+# Methods that act in a chat: the ones Telegram's flood control applies to, and the default
+# target of `flood()`.
+CHAT_METHODS = frozenset(
+    {
+        "sendMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "sendDocument",
+        "answerCallbackQuery",
+        "deleteMessage",
+    }
+)
+
+# Form fields that are strings even when they look like JSON ("123" typed by a customer).
+_STRING_FIELDS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "url",
+        "secret_token",
+        "language_code",
+        "inline_message_id",
+        "description",
+        "short_description",
+        "name",
+        "ip_address",
+    }
+)
+
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+
+
+class ApiError(Exception):
+    """A Bot API error answer: `{"ok": false, "error_code", "description", "parameters"}`."""
+
+    def __init__(self, code: int, description: str, parameters: Mapping[str, Any] | None = None):
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = dict(parameters or {})
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    id: int
+    first_name: str = "Ana"
+    last_name: str | None = None
+    language_code: str | None = "en"
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            data["last_name"] = self.last_name
+        if self.language_code:
+            data["language_code"] = self.language_code
+        return data
+
+
+@dataclass(frozen=True)
+class FakeDocument:
+    filename: str
+    content: bytes
+    mime_type: str | None
+
+
+@dataclass
+class ChatMessage:
+    """One message in a chat as the customer sees it now (edits update it in place)."""
+
+    message_id: int
+    chat_id: int
+    from_bot: bool
+    date: int
+    text: str | None = None
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    document: FakeDocument | None = None
+    caption: str | None = None
+    edits: int = 0
+
+    @property
+    def buttons(self) -> list[list[tuple[str, str]]]:
+        """The inline keyboard as rows of (label, callback_data)."""
+        if not self.reply_markup:
+            return []
+        return [
+            [(b.get("text", ""), b.get("callback_data", "")) for b in row]
+            for row in self.reply_markup.get("inline_keyboard", [])
+        ]
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for row in self.buttons for label, _ in row]
+
+
+@dataclass(frozen=True)
+class Call:
+    """A Bot API call the bot made; `chat_id` when the call targets a chat, `at` monotonic."""
+
+    method: str
+    params: Mapping[str, Any]
+    chat_id: int | None
+    at: float
+    status: int = 200
+
+
+@dataclass
+class _Flood:
+    remaining: int
+    retry_after: int
+    methods: frozenset[str]
+
+
+def _chat_id_of(params: Mapping[str, Any]) -> int | None:
+    value = params.get("chat_id")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def decode_form_value(name: str, value: str) -> Any:
+    """python-telegram-bot sends strings as they are and everything else JSON-encoded."""
+    if name in _STRING_FIELDS:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+@dataclass
+class FakeBotAPI:
+    """The fake server's state and behaviour, independent of how calls arrive."""
+
+    token: str = DEFAULT_TOKEN
+    username: str = "zimun_test_bot"
+    first_name: str = "Zimun Test Bot"
+    callback_queries_too_old: bool = False  # answerCallbackQuery fails as Telegram does after 15 s
+
+    calls: list[Call] = field(default_factory=list)
+    served: Counter[int] = field(default_factory=Counter)  # update_id -> times handed out
+    update_times: dict[int, float] = field(default_factory=dict)  # update_id -> injected at
+    commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lang -> commands
+    callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    webhook: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.bot_id = int(self.token.split(":", 1)[0])
+        self._lock = threading.RLock()
+        self._updates: list[dict[str, Any]] = []
+        self._confirmed = 0  # every update_id below this was confirmed by an offset
+        self._next_update_id = itertools.count(1)
+        self._next_query_id = itertools.count(1)
+        self._message_ids: dict[int, Iterator[int]] = {}
+        self._chats: dict[int, dict[int, ChatMessage]] = {}
+        self._users: dict[int, FakeUser] = {}
+        self._floods: list[_Flood] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._closing = False
+        self._methods: dict[str, Callable[[Mapping[str, Any], Mapping[str, FakeDocument]], Any]]
+        self._methods = {
+            "getMe": self._get_me,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "answerCallbackQuery": self._answer_callback_query,
+            "sendDocument": self._send_document,
+            "deleteMessage": self._delete_message,
+            "setMyCommands": self._set_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
+            "close": lambda params, files: True,
+            "logOut": lambda params, files: True,
+        }
+
+    # ---- the bot's side ----------------------------------------------------------------------
+
+    async def dispatch(
+        self,
+        token: str,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, FakeDocument] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Answer one Bot API call: (HTTP status, JSON body)."""
+        files = files or {}
+        chat_id = _chat_id_of(params)
+        try:
+            if token != self.token:
+                raise ApiError(401, "Unauthorized")
+            if method == "getUpdates":
+                result: Any = await self._get_updates(params)
+            else:
+                handler = self._methods.get(method)
+                if handler is None:
+                    raise ApiError(404, "Not Found: method not found")
+                with self._lock:
+                    self._check_flood(method)
+                    result = handler(params, files)
+        except ApiError as error:
+            self._record(method, params, chat_id, error.code)
+            return error.code, error.body()
+        self._record(method, params, chat_id, 200)
+        return 200, {"ok": True, "result": result}
+
+    def _record(self, method: str, params: Mapping[str, Any], chat_id: int | None, status: int):
+        if method == "getUpdates" and status == 200:
+            return  # polling noise; `served` keeps what matters
+        with self._lock:
+            self.calls.append(Call(method, dict(params), chat_id, time.monotonic(), status))
+
+    def _check_flood(self, method: str) -> None:
+        for flood in self._floods:
+            if flood.remaining > 0 and method in flood.methods:
+                flood.remaining -= 1
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {flood.retry_after}",
+                    {"retry_after": flood.retry_after},
+                )
+
+    async def _get_updates(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        offset = params.get("offset")
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + float(params.get("timeout") or 0)
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._lock:
+                if offset is not None and int(offset) > self._confirmed:
+                    self._confirmed = int(offset)
+                    self._updates = [u for u in self._updates if u["update_id"] >= self._confirmed]
+                batch = self._updates[:limit]
+                remaining = deadline - time.monotonic()
+                if batch or remaining <= 0 or self._closing:
+                    for update in batch:
+                        self.served[update["update_id"]] += 1
+                    return batch
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._waiters.append((loop, waiter))
+            try:
+                await asyncio.wait_for(waiter, remaining)
+            except TimeoutError:
+                pass
+            finally:
+                with self._lock, contextlib.suppress(ValueError):
+                    self._waiters.remove((loop, waiter))
+
+    def _wake_pollers(self) -> None:
+        with self._lock:
+            waiters = list(self._waiters)
+        for loop, waiter in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is already closed
+                loop.call_soon_threadsafe(_resolve, waiter)
+
+    def _get_me(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def _new_message(self, chat_id: int, *, from_bot: bool) -> ChatMessage:
+        ids = self._message_ids.setdefault(chat_id, itertools.count(1))
+        message = ChatMessage(next(ids), chat_id, from_bot, int(time.time()))
+        self._chats.setdefault(chat_id, {})[message.message_id] = message
+        return message
+
+    def _message_json(self, message: ChatMessage) -> dict[str, Any]:
+        user = self._users.get(message.chat_id) or FakeUser(message.chat_id)
+        sender = (
+            {"id": self.bot_id, "is_bot": True, "first_name": self.first_name}
+            if message.from_bot
+            else user.as_json()
+        )
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": message.date,
+            "chat": {"id": message.chat_id, "type": "private", "first_name": user.first_name},
+            "from": sender,
+        }
+        if message.edits:
+            data["edit_date"] = int(time.time())
+        if message.text is not None:
+            data["text"] = message.text
+            if not message.from_bot and message.text.startswith("/"):
+                command = message.text.split(maxsplit=1)[0]
+                data["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if message.document is not None:
+            data["document"] = {
+                "file_id": f"doc-{message.chat_id}-{message.message_id}",
+                "file_unique_id": f"u{message.chat_id}x{message.message_id}",
+                "file_name": message.document.filename,
+                "mime_type": message.document.mime_type,
+                "file_size": len(message.document.content),
+            }
+        if message.caption is not None:
+            data["caption"] = message.caption
+        if message.reply_markup:
+            data["reply_markup"] = message.reply_markup
+        return data
+
+    def _target(self, params: Mapping[str, Any]) -> ChatMessage:
+        chat_id = _chat_id_of(params)
+        message_id = params.get("message_id")
+        message = self._chats.get(chat_id or 0, {}).get(int(message_id or 0))
+        if chat_id is None or message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if not message.from_bot:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        return message
+
+    def _send_message(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        chat_id = _chat_id_of(params)
+        text = params.get("text")
+        if chat_id is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        if not text or not str(text).strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(str(text)) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        message = self._new_message(chat_id, from_bot=True)
+        message.text = str(text)
+        message.parse_mode = params.get("parse_mode")
+        message.reply_markup = _markup(params.get("reply_markup"))
+        return self._message_json(message)
+
+    def _edit_message_text(
+        self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
+    ) -> Any:
+        message = self._target(params)
+        text = str(params.get("text") or "")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        markup = _markup(params.get("reply_markup"))
+        if text == message.text and markup == message.reply_markup:
+            raise ApiError(400, NOT_MODIFIED)
+        message.text = text
+        message.parse_mode = params.get("parse_mode")
+        message.reply_markup = markup
+        message.edits += 1
+        return self._message_json(message)
+
+    def _edit_message_reply_markup(
+        self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
+    ) -> Any:
+        message = self._target(params)
+        markup = _markup(params.get("reply_markup"))
+        if markup == message.reply_markup:
+            raise ApiError(400, NOT_MODIFIED)
+        message.reply_markup = markup
+        message.edits += 1
+        return self._message_json(message)
+
+    def _answer_callback_query(
+        self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
+    ) -> Any:
+        query_id = str(params.get("callback_query_id") or "")
+        if self.callback_queries_too_old or query_id in self.callback_answers:
+            raise ApiError(400, QUERY_TOO_OLD)
+        self.callback_answers[query_id] = dict(params)
+        return True
+
+    def _send_document(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        chat_id = _chat_id_of(params)
+        if chat_id is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        reference = params.get("document")
+        name = str(reference).removeprefix("attach://") if reference else "document"
+        document = files.get(name) or files.get("document")
+        if document is None:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        message = self._new_message(chat_id, from_bot=True)
+        message.document = document
+        message.caption = params.get("caption")
+        message.parse_mode = params.get("parse_mode")
+        message.reply_markup = _markup(params.get("reply_markup"))
+        return self._message_json(message)
+
+    def _delete_message(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        message = self._target(params)
+        del self._chats[message.chat_id][message.message_id]
+        return True
+
+    def _set_my_commands(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        self.commands[str(params.get("language_code") or "")] = list(params.get("commands") or [])
+        return True
+
+    def _delete_my_commands(
+        self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
+    ) -> Any:
+        self.commands.pop(str(params.get("language_code") or ""), None)
+        return True
+
+    def _get_my_commands(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        return self.commands.get(str(params.get("language_code") or ""), [])
+
+    def _set_webhook(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        self.webhook = dict(params)
+        return True
+
+    def _delete_webhook(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
+        self.webhook = {}
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _get_webhook_info(
+        self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
+    ) -> Any:
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    # ---- faults ------------------------------------------------------------------------------
+
+    def flood(
+        self, count: int, retry_after: int = 1, methods: frozenset[str] = CHAT_METHODS
+    ) -> None:
+        """Answer the next `count` calls of `methods` with 429 "retry after N"."""
+        with self._lock:
+            self._floods.append(_Flood(count, retry_after, frozenset(methods)))
+
+    @property
+    def flood_pending(self) -> int:
+        with self._lock:
+            return sum(f.remaining for f in self._floods)
+
+    # ---- the customer's side -----------------------------------------------------------------
+
+    def user(self, chat_id: int, **changes: Any) -> FakeUser:
+        """The customer of a private chat (user id = chat id); keyword arguments change them."""
+        with self._lock:
+            user = self._users.get(chat_id) or FakeUser(chat_id)
+            if changes:
+                user = FakeUser(**{**user.__dict__, **changes})
+            self._users[chat_id] = user
+            return user
+
+    def _push(self, kind: str, payload: dict[str, Any]) -> int:
+        with self._lock:
+            update_id = next(self._next_update_id)
+            self._updates.append({"update_id": update_id, kind: payload})
+            self.update_times[update_id] = time.monotonic()
+        self._wake_pollers()
+        return update_id
+
+    def user_sends_text(self, chat_id: int, text: str, **user: Any) -> int:
+        """The customer types `text`; returns the update_id."""
+        self.user(chat_id, **user)
+        with self._lock:
+            message = self._new_message(chat_id, from_bot=False)
+            message.text = text
+            payload = self._message_json(message)
+        return self._push("message", payload)
+
+    def user_sends_command(self, chat_id: int, command: str, arg: str = "", **user: Any) -> int:
+        """`/command arg` (the slash is optional in `command`)."""
+        text = "/" + command.lstrip("/")
+        return self.user_sends_text(chat_id, f"{text} {arg}".strip(), **user)
+
+    def user_taps(self, chat_id: int, message_id: int, data: str, **user: Any) -> int:
+        """The customer presses a button whose callback_data is `data` (forged or not)."""
+        customer = self.user(chat_id, **user)
+        with self._lock:
+            message = self._chats.get(chat_id, {}).get(message_id)
+            payload: dict[str, Any] = {
+                "id": str(next(self._next_query_id)),
+                "from": customer.as_json(),
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
+            }
+            if message is not None:
+                payload["message"] = self._message_json(message)
+        return self._push("callback_query", payload)
+
+    def find_button(self, chat_id: int, label: str) -> tuple[int, str]:
+        """(message_id, callback_data) of the button whose label contains `label`, looked up
+        on the newest message with a keyboard (case-insensitive)."""
+        wanted = label.casefold()
+        with self._lock:
+            keyboards = [m for m in self.messages(chat_id) if m.reply_markup]
+        if not keyboards:
+            raise LookupError(f"chat {chat_id} has no message with buttons")
+        latest = keyboards[-1]
+        for row in latest.buttons:
+            for text, data in row:
+                if wanted in text.casefold():
+                    return latest.message_id, data
+        raise LookupError(f"no button {label!r} on message {latest.message_id}: {latest.labels}")
+
+    def tap_button(self, chat_id: int, label: str, **user: Any) -> int:
+        message_id, data = self.find_button(chat_id, label)
+        return self.user_taps(chat_id, message_id, data, **user)
+
+    def tap_index(self, chat_id: int, index: int, **user: Any) -> int:
+        """Tap the `index`-th button (reading order) of the newest keyboard."""
+        keyboards = [m for m in self.messages(chat_id) if m.reply_markup]
+        if not keyboards:
+            raise LookupError(f"chat {chat_id} has no message with buttons")
+        latest = keyboards[-1]
+        data = [d for row in latest.buttons for _, d in row][index]
+        return self.user_taps(chat_id, latest.message_id, data, **user)
+
+    # ---- what the customer sees --------------------------------------------------------------
+
+    def messages(self, chat_id: int) -> list[ChatMessage]:
+        """The bot's messages in the chat, oldest first, each as it looks now."""
+        with self._lock:
+            return [m for m in self._chats.get(chat_id, {}).values() if m.from_bot]
+
+    def latest(self, chat_id: int) -> ChatMessage | None:
+        messages = self.messages(chat_id)
+        return messages[-1] if messages else None
+
+    def latest_keyboard(self, chat_id: int) -> ChatMessage | None:
+        keyboards = [m for m in self.messages(chat_id) if m.reply_markup]
+        return keyboards[-1] if keyboards else None
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.text for m in self.messages(chat_id) if m.text is not None]
+
+    def documents(self, chat_id: int) -> list[FakeDocument]:
+        return [m.document for m in self.messages(chat_id) if m.document is not None]
+
+    def calls_of(self, method: str, chat_id: int | None = None) -> list[Call]:
+        with self._lock:
+            return [
+                c
+                for c in self.calls
+                if c.method == method and (chat_id is None or c.chat_id == chat_id)
+            ]
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by the bot (served or not)."""
+        with self._lock:
+            return len(self._updates)
+
+    @property
+    def last_update_id(self) -> int:
+        with self._lock:
+            return max(self.update_times, default=0)
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.01
+    ) -> Any:
+        """Poll `predicate` until it returns something truthy (returned) or time runs out."""
+        deadline = time.monotonic() + within
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {within}s: {self.describe()}")
+            await asyncio.sleep(interval)
+
+    def wait_for_sync(
+        self, predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.01
+    ) -> Any:
+        deadline = time.monotonic() + within
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {within}s: {self.describe()}")
+            time.sleep(interval)
+
+    async def wait_for_reply(self, chat_id: int, after: int, within: float = 10.0) -> ChatMessage:
+        """Wait until the bot changed the chat after call number `after` (len(calls) before the
+        customer acted) and the update was confirmed; returns the newest bot message."""
+
+        def changed() -> ChatMessage | None:
+            with self._lock:
+                touched = any(
+                    c.chat_id == chat_id and c.status == 200 and c.method != "answerCallbackQuery"
+                    for c in self.calls[after:]
+                )
+            return self.latest(chat_id) if touched else None
+
+        return await self.wait_for(changed, within)
+
+    def describe(self) -> str:
+        """A short dump for failure messages: the last messages of each chat."""
+        with self._lock:
+            lines = [f"pending updates={len(self._updates)} calls={len(self.calls)}"]
+            for chat_id, messages in self._chats.items():
+                for message in list(messages.values())[-3:]:
+                    who = "bot" if message.from_bot else "user"
+                    text = (message.text or message.caption or "")[:160].replace("\n", " | ")
+                    doc = f" [document {message.document.filename}]" if message.document else ""
+                    lines.append(f"  {chat_id} #{message.message_id} {who}: {text}{doc}")
+                    if message.labels:
+                        lines.append(f"      buttons: {message.labels}")
+            return "\n".join(lines)
+
+    # ---- transports --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release long-polling requests so servers and bots can stop promptly."""
+        with self._lock:
+            self._closing = True
+        self._wake_pollers()
+
+    def reopen(self) -> None:
+        with self._lock:
+            self._closing = False
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve over HTTP in a background thread; yields the base URL ("http://127.0.0.1:N")."""
+        server = _ThreadedServer(self.asgi_app(), host, port)
+        self.reopen()
+        server.start()
+        try:
+            yield server.base_url
+        finally:
+            self.close()
+            server.stop()
+
+    def asgi_app(self) -> Any:
+        from starlette.applications import Starlette
+        from starlette.requests import Request
+        from starlette.responses import JSONResponse
+        from starlette.routing import Route
+
+        async def endpoint(request: Request) -> JSONResponse:
+            token = request.path_params["token"]
+            method = request.path_params["method"]
+            params: dict[str, Any] = {
+                k: decode_form_value(k, v) for k, v in request.query_params.items()
+            }
+            files: dict[str, FakeDocument] = {}
+            if request.method == "POST":
+                content_type = request.headers.get("content-type", "")
+                if content_type.startswith("application/json"):
+                    params.update(await request.json())
+                elif content_type.startswith(("multipart/", "application/x-www-form")):
+                    async with request.form() as form:
+                        for key, value in form.multi_items():
+                            if isinstance(value, str):
+                                params[key] = decode_form_value(key, value)
+                            else:
+                                files[key] = FakeDocument(
+                                    value.filename or key, await value.read(), value.content_type
+                                )
+            status, body = await self.dispatch(token, method, params, files)
+            return JSONResponse(body, status_code=status)
+
+        routes = [Route("/bot{token}/{method}", endpoint, methods=["GET", "POST"])]
+        return Starlette(routes=routes)
+
+    def request(self) -> InProcessRequest:
+        """An in-process `telegram.request.BaseRequest` over this fake (no sockets)."""
+        return InProcessRequest(self)
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def _markup(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        value = json.loads(value) if value else None
+    return value or None
+
+
+class _ThreadedServer:
+    """uvicorn on a background thread with its own event loop, on an ephemeral port."""
+
+    def __init__(self, app: Any, host: str, port: int):
+        import uvicorn
+
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="fake-bot-api", daemon=True)
+        self.host = host
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("fake Bot API server did not start")
+            time.sleep(0.005)
+
+    @property
+    def base_url(self) -> str:
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}"
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class InProcessRequest(BaseRequest):
+    """Calls `FakeBotAPI.dispatch` directly: python-telegram-bot's full request path
+    (serialisation, error mapping, rate limiter) without the loopback socket."""
+
+    def __init__(self, fake: FakeBotAPI):
+        self._fake = fake
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        prefix, _, api_method = urlsplit(url).path.rpartition("/")
+        token = prefix.rpartition("/bot")[2]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        files: dict[str, FakeDocument] = {}
+        if request_data and request_data.contains_files:
+            for name, (filename, content, mime) in request_data.multipart_data.items():
+                raw = content if isinstance(content, bytes) else content.read()
+                files[name] = FakeDocument(filename or name, raw, mime)
+        status, body = await self._fake.dispatch(token, api_method, params, files)
+        return status, json.dumps(body).encode()
+
+
+__all__ = [
+    "CHAT_METHODS",
+    "DEFAULT_TOKEN",
+    "NOT_MODIFIED",
+    "QUERY_TOO_OLD",
+    "ApiError",
+    "Call",
+    "ChatMessage",
+    "FakeBotAPI",
+    "FakeDocument",
+    "FakeUser",
+    "InProcessRequest",
+]
