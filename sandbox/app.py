@@ -177,35 +177,39 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 def _routes(sandbox: Sandbox) -> list[Route]:
-    def api(path: str, method: str, scope: str, handler: Handler) -> Route:
+    def api(path: str, methods: dict[str, tuple[str, Handler]]) -> Route:
+        """One route per path, so a wrong method gets a 405 whose Allow lists them all."""
+
         async def endpoint(request: Request) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            scope, handler = methods[method]
             return await sandbox.api(request, method, path, scope, handler)
 
-        endpoint.__name__ = handler.__name__
-        return Route(API_PREFIX + path, endpoint, methods=[method])
+        endpoint.__name__ = "_".join(h.__name__ for _, h in methods.values())
+        return Route(API_PREFIX + path, endpoint, methods=list(methods))
 
     read, write = "appointments:read", "appointments:write"
     routes = [
         Route("/oauth/token", sandbox.token, methods=["POST"]),
-        api("/locations", "GET", "org:read", handlers.list_locations),
-        api("/services", "GET", "org:read", handlers.list_services),
-        api("/availability", "GET", "availability:read", handlers.availability),
-        api("/appointments/hold", "POST", write, handlers.hold),
-        api("/appointments/hold/{hold_id}", "DELETE", write, handlers.release),
-        api("/appointments/confirm", "POST", write, handlers.confirm),
+        api("/locations", {"GET": ("org:read", handlers.list_locations)}),
+        api("/services", {"GET": ("org:read", handlers.list_services)}),
+        api("/availability", {"GET": ("availability:read", handlers.availability)}),
+        api("/appointments/hold", {"POST": (write, handlers.hold)}),
+        api("/appointments/hold/{hold_id}", {"DELETE": (write, handlers.release)}),
+        api("/appointments/confirm", {"POST": (write, handlers.confirm)}),
     ]
-    id_fields = handlers.id_fields(sandbox.config.dialects)
-    if id_fields:  # the POST forms exist only when one of their dialects is on
+    if handlers.id_fields(sandbox.config.dialects):  # the POST forms exist only when on
         routes += [
-            api("/appointments/reschedule", "POST", write, handlers.reschedule_post),
-            api("/appointments/cancel", "POST", write, handlers.cancel_post),
+            api("/appointments/reschedule", {"POST": (write, handlers.reschedule_post)}),
+            api("/appointments/cancel", {"POST": (write, handlers.cancel_post)}),
         ]
-    routes += [
-        api("/appointments", "GET", read, handlers.list_appointments),
-        api("/appointments/{appointment_id}", "GET", read, handlers.get_appointment),
-    ]
+    one: dict[str, tuple[str, Handler]] = {"GET": (read, handlers.get_appointment)}
     if "patch" in sandbox.config.dialects:
-        routes.append(api("/appointments/{appointment_id}", "PATCH", write, handlers.patch))
+        one["PATCH"] = (write, handlers.patch)
+    routes += [
+        api("/appointments", {"GET": (read, handlers.list_appointments)}),
+        api("/appointments/{appointment_id}", one),
+    ]
     return routes
 
 
