@@ -32,13 +32,6 @@ class StartupError(Exception):
 
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
-
-    from bot.booking.engine import Conversation
-    from bot.storage import Storage
-    from bot.telegram.app import ALLOWED_UPDATES, build_application
-    from bot.zimun.client import ZimunClient
-
     secret = settings.WEBHOOK_SECRET.get_secret_value() if settings.WEBHOOK_SECRET else None
     if settings.WEBHOOK_URL is not None:
         if not secret:
@@ -50,6 +43,13 @@ def run(settings: Settings) -> int:
             raise SettingsError(
                 "WEBHOOK_SECRET is invalid: use 1-256 letters, digits, _ and - only"
             )
+
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    from bot.booking.engine import Conversation
+    from bot.storage import Storage
+    from bot.telegram.app import ALLOWED_UPDATES, build_application
+    from bot.zimun.client import ZimunClient
 
     try:
         storage = Storage(settings.BOT_DB_PATH)

@@ -46,11 +46,12 @@ def lane_key(update: object) -> int | None:
 class PerChatOrdering(BaseUpdateProcessor):
     """Run updates concurrently across chats and strictly in order within a chat."""
 
-    __slots__ = ("_lanes",)
+    __slots__ = ("_lanes", "finished")
 
     def __init__(self, max_concurrent_updates: int = DEFAULT_CONCURRENCY):
         super().__init__(max_concurrent_updates)
         self._lanes: dict[int, _Lane] = {}
+        self.finished = 0  # updates fully handled (replies sent or errors handled), all chats
 
     @property
     def busy_chats(self) -> int:
@@ -58,6 +59,12 @@ class PerChatOrdering(BaseUpdateProcessor):
         return len(self._lanes)
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._in_lane(update, coroutine)
+        finally:
+            self.finished += 1
+
+    async def _in_lane(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = lane_key(update)
         if key is None:
             await coroutine

@@ -1,0 +1,60 @@
+"""`python -m bot` with bad configuration: one clear line on stderr, exit code 2, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bot(env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # Run from an empty directory so a developer's .env cannot fill in what the test leaves out.
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
+    base["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_missing_token_is_one_line(tmp_path: Path) -> None:
+    result = run_bot({"ZIMUN_CLIENT_ID": "id", "ZIMUN_CLIENT_SECRET": "s"}, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "Configuration error: TELEGRAM_BOT_TOKEN is not set (put it in the environment or in "
+        ".env; see .env.example)"
+    ]
+    assert "Traceback" not in result.stderr
+
+
+def test_a_webhook_needs_a_secret(tmp_path: Path) -> None:
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "ZIMUN_CLIENT_ID": "id",
+        "ZIMUN_CLIENT_SECRET": "s",
+        "WEBHOOK_URL": "https://bot.example.com/telegram",
+        "BOT_DB_PATH": str(tmp_path / "bot.db"),
+    }
+    result = run_bot(env, tmp_path)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("Configuration error: WEBHOOK_SECRET is not set")
+    )
+    assert "Traceback" not in result.stderr
+    assert "123:abc" not in result.stderr
+
+
+def test_an_unknown_subcommand_is_refused(tmp_path: Path) -> None:
+    result = run_bot({}, tmp_path, "fly")
+    assert result.returncode == 2
+    assert "invalid choice: 'fly'" in result.stderr
