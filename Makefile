@@ -36,3 +36,16 @@ run: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Re-extract msgids from bot/ into locales/bot.pot and merge them into every language's .po
+# (new languages are initialised). Translate what comes out empty or "#, fuzzy", then run
+# `pytest tests/i18n`. The .po files are read directly at start-up: nothing to compile.
+locales: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k Msg -k N_ --no-default-keywords \
+		--add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap \
+		--project=zimun-booking-bot --copyright-holder="Zimun booking bot contributors" \
+		-o locales/bot.pot bot/
+	for lang in en es it de; do \
+		$(BIN)/pybabel update -i locales/bot.pot -d locales -D bot -l $$lang \
+			--init-missing --ignore-obsolete --no-wrap; \
+	done

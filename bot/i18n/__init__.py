@@ -1,0 +1,38 @@
+"""Internationalization: gettext catalogs read with Babel, and locale-aware rendering of screens.
+
+    from bot.i18n import localizer, normalize_language
+    lang = normalize_language(customer.language_code, settings.BOT_DEFAULT_LANGUAGE)
+    text = localizer(reply.language).render_body(screen, markup="html")
+
+Msgids are the English source text passed as the first argument of `Msg(...)`; `N_("...")`
+marks a msgid kept in a table before it reaches a `Msg`. `make locales` re-extracts them.
+"""
+
+from __future__ import annotations
+
+from bot.i18n.localizer import (
+    BABEL_LOCALES,
+    SUPPORTED,
+    Localizer,
+    TranslationError,
+    localizer,
+    normalize_language,
+)
+from bot.i18n.markup import Markup
+
+
+def N_(msgid: str) -> str:
+    """Mark a string literal as a msgid for extraction, without translating it here."""
+    return msgid
+
+
+__all__ = [
+    "BABEL_LOCALES",
+    "N_",
+    "SUPPORTED",
+    "Localizer",
+    "Markup",
+    "TranslationError",
+    "localizer",
+    "normalize_language",
+]

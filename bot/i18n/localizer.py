@@ -1,0 +1,196 @@
+"""Turning screen data (`Msg`, typed values) into text in one language, for one markup.
+
+Adapters hold no wording of their own: they ask `localizer(reply.language)` to render every
+label and body. Translation never fails loudly in production: a missing msgid shows the English
+source, a translation whose placeholders do not match the msgid's is replaced by the English
+template, and each such event is logged once (msgid and language only, never values, which may
+hold a customer's name or email) and remembered in `missing` / `broken` so tests can insist on a
+complete catalog. `strict=True` raises instead, for tests that want the first failure loudly.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Mapping
+from functools import lru_cache
+
+from babel import Locale
+
+from bot.booking.screens import (
+    DateTimeValue,
+    DateValue,
+    DurationValue,
+    LanguageName,
+    MonthValue,
+    Msg,
+    Screen,
+    TimeValue,
+    Verbatim,
+    WeekdayValue,
+)
+from bot.i18n import formats
+from bot.i18n.catalog import load_translations
+from bot.i18n.markup import (
+    Markup,
+    MissingValue,
+    TemplateError,
+    for_markup,
+    placeholders,
+    substitute,
+)
+
+log = logging.getLogger(__name__)
+
+SUPPORTED = ("en", "es", "it", "de")
+
+# English is shown with British (en_GB) conventions: the businesses are European, and their
+# English-speaking customers (visitors, expats) read "Saturday, 21 November 2026, 14:30" the way
+# the venue posts its hours; a US locale would show "11/21/26" and "2:30 PM". The others use
+# their CLDR defaults (es_ES, it_IT, de_DE). All four start the week on Monday.
+BABEL_LOCALES = {"en": "en_GB", "es": "es", "it": "it", "de": "de"}
+
+# What a value is rendered as when the engine forgot to pass it: visible, harmless, logged.
+GAP = "…"
+
+
+class TranslationError(LookupError):
+    """Raised by a strict localizer for a missing translation or an unfillable template."""
+
+
+def normalize_language(code: str | None, default: str = "en") -> str:
+    """ "es", "es-ES", "es_419", "IT-it" -> the supported base language, anything else `default`."""
+    if not code:
+        return default
+    base = code.strip().replace("_", "-").split("-", 1)[0].lower()
+    return base if base in SUPPORTED else default
+
+
+class Localizer:
+    """Renders screens in one language. Create through `localizer()`, which caches them."""
+
+    def __init__(self, lang: str, translations: Mapping[str, str], *, strict: bool = False):
+        self.lang = lang
+        self.locale = Locale.parse(BABEL_LOCALES.get(lang, lang))
+        self.strict = strict
+        self._translations = translations
+        self.missing: set[str] = set()  # msgids looked up with no usable translation
+        self.broken: set[str] = set()  # msgids whose template could not be filled
+
+    def __repr__(self) -> str:
+        return f"Localizer({self.lang!r}, locale={self.locale}, strict={self.strict})"
+
+    @property
+    def first_week_day(self) -> int:
+        """0 = Monday, as `date.weekday()`; the calendar's first column."""
+        return self.locale.first_week_day
+
+    def gettext(self, msgid: str) -> str:
+        """The translation of `msgid`, or `msgid` itself (English source) when there is none."""
+        text = self._translations.get(msgid)
+        if text:
+            return text
+        if msgid not in self.missing:
+            self.missing.add(msgid)
+            log.warning("no %s translation for msgid %r", self.lang, msgid)
+        if self.strict:
+            raise TranslationError(f"no {self.lang} translation for {msgid!r}")
+        return msgid
+
+    def render(self, label: object, markup: Markup = "plain") -> str:
+        """Any label or value of screens.py as finished text; locale words open capitalised."""
+        return self._render(label, markup, at_start=True)
+
+    def render_body(self, screen: Screen, markup: Markup = "plain") -> str:
+        return "\n".join(self.render(line, markup) for line in screen.body)
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _render(self, value: object, markup: Markup, at_start: bool) -> str:
+        if isinstance(value, Msg):
+            return self._render_msg(value, markup, at_start)
+        if isinstance(value, DateTimeValue):
+            return self._render_msg(formats.datetime_msg(value), markup, at_start)
+        if isinstance(value, DurationValue):
+            return self._render_msg(formats.duration_msg(value), markup, at_start)
+        if isinstance(value, Verbatim):
+            return self._escape(value.text, markup)
+        if isinstance(value, str | int):  # user or API text, numbers: shown as they are
+            return self._escape(str(value), markup)
+        text = self._locale_text(value)
+        if at_start or isinstance(value, LanguageName):
+            text = formats.capitalize_first(text)
+        return self._escape(text, markup)
+
+    def _locale_text(self, value: object) -> str:
+        if isinstance(value, DateValue):
+            return formats.date_text(value, self.locale)
+        if isinstance(value, TimeValue):
+            return formats.time_text(value, self.locale)
+        if isinstance(value, MonthValue):
+            return formats.month_text(value, self.locale)
+        if isinstance(value, WeekdayValue):
+            return formats.weekday_text(value, self.locale)
+        if isinstance(value, LanguageName):
+            return formats.language_text(value)
+        raise TypeError(f"cannot render {type(value).__name__}")
+
+    @staticmethod
+    def _escape(text: str, markup: Markup) -> str:
+        return html.escape(text) if markup == "html" else text
+
+    def _render_msg(self, msg: Msg, markup: Markup, at_start: bool) -> str:
+        template = self.gettext(msg.key)
+        try:
+            if template != msg.key and placeholders(template) != placeholders(msg.key):
+                raise TemplateError("placeholders differ from the msgid's")
+            return self._fill(template, msg, markup, at_start)
+        except TemplateError as exc:
+            self._report_broken(msg.key, exc)
+        if template != msg.key:  # a bad translation: the English template is the safe fallback
+            try:
+                return self._fill(msg.key, msg, markup, at_start)
+            except TemplateError as exc:
+                self._report_broken(msg.key, exc)
+        return self._fill(msg.key, msg, markup, at_start, lenient=True)
+
+    def _fill(
+        self, template: str, msg: Msg, markup: Markup, at_start: bool, lenient: bool = False
+    ) -> str:
+        def value_of(name: str, field_at_start: bool) -> str:
+            if name not in msg.values:
+                if lenient:
+                    return GAP
+                raise MissingValue(name)
+            return self._render(msg.values[name], markup, at_start and field_at_start)
+
+        try:
+            return substitute(for_markup(template, markup), value_of)
+        except TemplateError:
+            if not lenient:
+                raise
+            return for_markup(template, markup)  # the msgid itself is malformed: show it raw
+
+    def _report_broken(self, msgid: str, exc: TemplateError) -> None:
+        if msgid not in self.broken:
+            self.broken.add(msgid)
+            log.warning("cannot fill %s template for msgid %r: %s", self.lang, msgid, exc)
+        if self.strict:
+            raise TranslationError(f"{self.lang} template for {msgid!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=len(SUPPORTED) * 2)
+def _shared(lang: str) -> Localizer:
+    return Localizer(lang, load_translations(lang))
+
+
+def localizer(lang: str | None, *, strict: bool = False) -> Localizer:
+    """The localizer for `lang` (normalized; unsupported codes get English).
+
+    Non-strict localizers are shared and cached; each strict call returns a fresh one, so a
+    test's `missing`/`broken` sets start empty. Catalogs are read once either way.
+    """
+    code = normalize_language(lang)
+    if strict:
+        return Localizer(code, load_translations(code), strict=True)
+    return _shared(code)
