@@ -13,6 +13,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 
+from bot.booking.screens import Msg
+from bot.i18n import localizer
 from bot.i18n.markup import TemplateError, placeholders, tags, tags_balanced
 
 # The same keywords as the Makefile's `locales` target (-k Msg -k N_ --no-default-keywords).
@@ -117,3 +119,18 @@ def test_msg_keys_are_extractable() -> None:
             if not (literal or isinstance(arg, ast.Name | ast.Attribute | ast.Subscript)):
                 problems.append(f"{path.relative_to(ROOT)}:{lineno}: {ast.unparse(arg)}")
     assert not problems, "Msg keys pybabel cannot extract:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_renders_strictly_in_both_markups(lang: str, template: Catalog) -> None:
+    """What the adapters will do with each message: no fallback, no leftover braces or tags."""
+    loc = localizer(lang, strict=True)
+    for m in template:
+        if not m.id:
+            continue
+        msg = Msg(m.id, **{name: "X" for name in placeholders(m.id)})
+        html_text, plain_text = loc.render(msg, "html"), loc.render(msg, "plain")
+        assert tags_balanced(html_text), html_text
+        assert not tags(plain_text), plain_text
+        assert "{" not in plain_text or "{{" in m.id, plain_text
+    assert not loc.missing and not loc.broken
