@@ -13,7 +13,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 from typing import Literal
 
-# ---- values that the renderer formats for the customer's locale -----------------------------
+# ---- values that the renderer formats for the customer's locale --------------------------------
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ Value = (
 Label = Msg | Verbatim | MonthValue | WeekdayValue | DateValue | TimeValue | LanguageName
 
 
-# ---- screens --------------------------------------------------------------------------------
+# ---- screens ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,535 @@
+"""The booking journey: branch, service, day, time, hold, name, email, summary, confirm.
+
+Every handler takes a Ctx, changes the state, and returns an Outcome; the engine's table decides
+which handler a (step, action) pair reaches. API calls come before state changes, so a call that
+fails leaves the state as it was (the engine also restores it), and a new hold is taken before
+the old one is released, so a failure never leaves the customer with nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+
+from bot.booking import calendar as cal
+from bot.booking.context import Ctx, Outcome, Refused
+from bot.booking.ics import CalendarEvent, build_ics
+from bot.booking.screens import Attachment, Msg
+from bot.booking.state import DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
+from bot.booking.validation import clean_email, clean_name
+from bot.booking.views import booking_lines, day_unavailable_reason, time_pages
+from bot.zimun.errors import (
+    BadRequest,
+    HoldAlreadyConfirmed,
+    HoldExpired,
+    NotBookable,
+    NotFound,
+    SlotUnavailable,
+    ZimunError,
+)
+from bot.zimun.models import Appointment, Hold, Location, Service
+
+log = logging.getLogger("bot.booking")
+
+TAKEN = Msg("Sorry, someone else just took that time. Here are the free times now:")
+EXPIRED_TAKEN = Msg(
+    "Sorry, your hold ran out and that time was taken meanwhile. Here are the free times now:"
+)
+DAY_FULL = Msg("Sorry, there are no free times left on that day. Please pick another day.")
+
+
+# ---- holds ------------------------------------------------------------------------------------
+
+
+async def release_hold(ctx: Ctx) -> None:
+    """Give the held slot back; best effort, since an unreleased hold expires by itself."""
+    hold = ctx.state.hold
+    if hold is None:
+        return
+    ctx.state.hold = None
+    try:
+        await ctx.api.release_hold(hold.hold_id)
+    except NotFound:
+        pass
+    except ZimunError as exc:
+        log.warning("release of hold %s failed: %s", hold.hold_id, type(exc).__name__)
+
+
+async def abandon(ctx: Ctx) -> None:
+    """Leave whatever flow is in progress: release the hold and forget the draft."""
+    await release_hold(ctx)
+    ctx.state.clear_draft()
+
+
+def _held(hold: Hold, start: datetime) -> HeldSlot:
+    return HeldSlot(
+        hold_id=hold.hold_id, start=hold.start or start, end=hold.end, expires_at=hold.expires_at
+    )
+
+
+async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
+    service = await _service_or_refuse(ctx)
+    return await ctx.api.hold(
+        service=service,
+        start=start,
+        location_id=ctx.state.location_id,
+        idempotency_key=ctx.idempotency_key(),
+    )
+
+
+async def _service_or_refuse(ctx: Ctx) -> Service:
+    service = await ctx.service()
+    if service is None:
+        raise Refused(f"unknown service {ctx.state.service_id}")
+    return service
+
+
+# ---- start: branch and service ----------------------------------------------------------------
+
+
+async def start_book(
+    ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
+) -> Outcome:
+    await abandon(ctx)
+    ctx.state.flow = Flow.BOOK
+    locations = [loc for loc in await ctx.api.list_locations() if loc.active]
+    service = await ctx.api.get_service(service_id) if service_id else None
+    if service is not None:
+        locations = [loc for loc in locations if service.bookable_at(loc.id)]
+        ctx.state.service_id = service.id
+    if not locations:
+        ctx.state.step = Step.MENU
+        return Outcome(note=Msg("Sorry, no appointments can be booked right now."))
+    chosen = next((loc for loc in locations if loc.id == location_id), None)
+    if chosen is None and len(locations) == 1:
+        chosen = locations[0]
+    if chosen is not None:
+        return await enter_location(ctx, chosen)
+    ctx.state.step = Step.LOCATION
+    ctx.state.options = [loc.id for loc in locations]
+    return Outcome()
+
+
+async def enter_location(ctx: Ctx, location: Location) -> Outcome:
+    state = ctx.state
+    state.location_id = location.id
+    state.tz = location.timezone
+    preselected = await ctx.service()
+    if preselected is not None and preselected.bookable_at(location.id):
+        return await open_calendar(ctx)
+    return await show_services(ctx)
+
+
+async def show_services(ctx: Ctx) -> Outcome:
+    location_id = ctx.state.location_id or ""
+    services = [s for s in await ctx.api.list_services() if s.bookable_at(location_id)]
+    ctx.state.service_id = None
+    ctx.state.options = [s.id for s in services]
+    ctx.state.step = Step.SERVICE
+    return Outcome()
+
+
+async def pick_location(ctx: Ctx, arg: int | None) -> Outcome:
+    location = await ctx.api.get_location(ctx.option(arg))
+    if location is None:
+        raise Refused("location vanished")
+    return await enter_location(ctx, location)
+
+
+async def pick_service(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.service_id = ctx.option(arg)
+    return await open_calendar(ctx)
+
+
+async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
+    """Back from the service list: to the branches when there is a choice, else the menu."""
+    locations = [loc for loc in await ctx.api.list_locations() if loc.active]
+    if len(locations) <= 1:
+        await abandon(ctx)
+        return Outcome()
+    ctx.state.step = Step.LOCATION
+    ctx.state.options = [loc.id for loc in locations]
+    ctx.state.service_id = None
+    return Outcome()
+
+
+# ---- day --------------------------------------------------------------------------------------
+
+
+async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = None) -> Outcome:
+    """Show a month: one availability call covering today to the end of that month."""
+    today = ctx.today
+    if year is None or month is None:
+        year, month = today.year, today.month
+    if not cal.in_horizon(today, year, month):
+        year, month = today.year, today.month
+    availability = await ctx.api.get_availability(
+        ctx.state.service_id or "",
+        location_id=ctx.state.location_id,
+        days_ahead=cal.days_ahead(today, year, month),
+    )
+    ctx.state.month = cal.month_from(availability, today, year, month, ctx.now)
+    ctx.state.step = Step.DAY
+    ctx.state.options = []
+    return Outcome()
+
+
+def _shown_month(ctx: Ctx) -> Month:
+    if ctx.state.month is None:
+        raise Refused("no month on display")
+    return ctx.state.month
+
+
+async def month_prev(ctx: Ctx, arg: int | None) -> Outcome:
+    month = _shown_month(ctx)
+    target = cal.add_months(month.year, month.month, -1)
+    if not cal.in_horizon(ctx.today, *target):
+        return Outcome(show=False)
+    return await open_calendar(ctx, *target)
+
+
+async def month_next(ctx: Ctx, arg: int | None) -> Outcome:
+    month = _shown_month(ctx)
+    target = cal.add_months(month.year, month.month, 1)
+    if not cal.in_horizon(ctx.today, *target):
+        return Outcome(show=False)
+    return await open_calendar(ctx, *target)
+
+
+def _day_number(ctx: Ctx, arg: int | None) -> int:
+    month = _shown_month(ctx)
+    if arg is None or not 1 <= arg <= cal.days_in_month(month.year, month.month):
+        raise Refused(f"day {arg} out of range")
+    return arg
+
+
+async def day_unavailable(ctx: Ctx, arg: int | None) -> Outcome:
+    return Outcome(toast=day_unavailable_reason(ctx, _day_number(ctx, arg)), show=False)
+
+
+async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
+    number = _day_number(ctx, arg)
+    month = _shown_month(ctx)
+    if cal.day_code(month, number) != DayCode.FREE:
+        return Outcome(toast=day_unavailable_reason(ctx, number), show=False)
+    return await load_times(ctx, date(month.year, month.month, number), note=None)
+
+
+def _mark_day_full(ctx: Ctx, day: date) -> None:
+    month = ctx.state.month
+    if month is not None and (month.year, month.month) == (day.year, day.month):
+        codes = list(month.codes)
+        if 0 < day.day <= len(codes):
+            codes[day.day - 1] = DayCode.NONE
+            month.codes = "".join(codes)
+
+
+async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
+    """Fresh free times of `day`; back to the calendar when none is left."""
+    availability = await ctx.api.get_availability(
+        ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
+    )
+    slots = [s.start for s in availability.slots_on(day) if s.start > ctx.now]
+    if not slots:
+        _mark_day_full(ctx, day)
+        ctx.state.step = Step.DAY
+        return Outcome(note=DAY_FULL)
+    ctx.state.day = day
+    ctx.state.slots = slots
+    ctx.state.page = 0
+    ctx.state.step = Step.TIME
+    return Outcome(note=note)
+
+
+async def back_from_day(ctx: Ctx, arg: int | None) -> Outcome:
+    if ctx.state.flow == Flow.RESCHEDULE:
+        ctx.state.step = Step.BOOKING
+        return Outcome()
+    if ctx.state.editing and ctx.state.hold is not None:
+        ctx.state.editing = False
+        ctx.state.step = Step.SUMMARY
+        return Outcome()
+    return await show_services(ctx)
+
+
+# ---- time -------------------------------------------------------------------------------------
+
+
+async def page_times(ctx: Ctx, arg: int | None) -> Outcome:
+    if arg is None or not 0 <= arg < time_pages(ctx):
+        raise Refused(f"page {arg} out of range")
+    ctx.state.page = arg
+    return Outcome()
+
+
+def _slot(ctx: Ctx, arg: int | None) -> datetime:
+    if arg is None or not 0 <= arg < len(ctx.state.slots):
+        raise Refused(f"slot {arg} out of range")
+    return ctx.state.slots[arg]
+
+
+async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
+    start = _slot(ctx, arg)
+    if ctx.state.flow == Flow.RESCHEDULE:
+        ctx.state.new_start = start
+        ctx.state.step = Step.MOVE_CONFIRM
+        return Outcome()
+    try:
+        hold = await _take_hold(ctx, start)
+    except (SlotUnavailable, NotBookable):
+        return await times_after_conflict(ctx, TAKEN)
+    await release_hold(ctx)  # the previous hold, if the customer changed their mind
+    ctx.state.hold = _held(hold, start)
+    if ctx.state.editing and ctx.state.name and ctx.state.email:
+        ctx.state.editing = False
+        ctx.state.step = Step.SUMMARY
+    else:
+        ctx.state.step = Step.NAME
+    return Outcome()
+
+
+async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:
+    day = ctx.state.day or (ctx.state.hold.start.date() if ctx.state.hold else ctx.today)
+    return await load_times(ctx, day, note=note)
+
+
+async def back_from_time(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.step = Step.DAY
+    return Outcome()
+
+
+# ---- name and email ---------------------------------------------------------------------------
+
+
+def _after_name(ctx: Ctx) -> None:
+    if ctx.state.editing and ctx.state.email:
+        ctx.state.editing = False
+        ctx.state.step = Step.SUMMARY
+    else:
+        ctx.state.step = Step.EMAIL
+
+
+async def use_telegram_name(ctx: Ctx, arg: int | None) -> Outcome:
+    name, problem = clean_name(ctx.customer.display_name)
+    if name is None:
+        return Outcome(note=problem, reshow=True)
+    ctx.state.name = name
+    _after_name(ctx)
+    return Outcome()
+
+
+async def name_typed(ctx: Ctx, text: str) -> Outcome:
+    name, problem = clean_name(text)
+    if name is None:
+        return Outcome(note=problem, reshow=True)
+    ctx.state.name = name
+    _after_name(ctx)
+    return Outcome()
+
+
+async def email_typed(ctx: Ctx, text: str) -> Outcome:
+    email, problem = clean_email(text)
+    if email is None:
+        return Outcome(note=problem, reshow=True)
+    ctx.state.email = email
+    ctx.state.editing = False
+    ctx.state.step = Step.SUMMARY
+    return Outcome()
+
+
+async def back_from_name(ctx: Ctx, arg: int | None) -> Outcome:
+    """Back to the times: fetch them first, then release the hold (nothing left held)."""
+    if ctx.state.editing:
+        ctx.state.editing = False
+        ctx.state.step = Step.SUMMARY
+        return Outcome()
+    day = ctx.state.day or ctx.today
+    outcome = await load_times(ctx, day, note=None)
+    await release_hold(ctx)
+    return outcome
+
+
+async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:
+    if ctx.state.editing:
+        ctx.state.editing = False
+        ctx.state.step = Step.SUMMARY
+    else:
+        ctx.state.step = Step.NAME
+    return Outcome()
+
+
+# ---- summary and change -----------------------------------------------------------------------
+
+
+async def back_from_summary(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.step = Step.EMAIL
+    return Outcome()
+
+
+async def show_change(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.step = Step.CHANGE
+    return Outcome()
+
+
+async def back_to_summary(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.editing = False
+    ctx.state.step = Step.SUMMARY
+    return Outcome()
+
+
+async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.editing = True
+    day = ctx.state.day or ctx.today
+    return await open_calendar(ctx, day.year, day.month)
+
+
+async def change_name(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.editing = True
+    ctx.state.step = Step.NAME
+    return Outcome()
+
+
+async def change_email(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.editing = True
+    ctx.state.step = Step.EMAIL
+    return Outcome()
+
+
+# ---- confirm ----------------------------------------------------------------------------------
+
+
+async def rehold(ctx: Ctx) -> Outcome | None:
+    """Hold the same slot again (the old hold ran out); an Outcome when that is impossible."""
+    old = ctx.state.hold
+    if old is None:
+        raise Refused("nothing held")
+    await release_hold(ctx)  # harmless if it already expired; frees it if our clock ran ahead
+    try:
+        hold = await _take_hold(ctx, old.start)
+    except (SlotUnavailable, NotBookable):
+        return await times_after_conflict(ctx, EXPIRED_TAKEN)
+    ctx.state.hold = _held(hold, old.start)
+    return None
+
+
+async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
+    state = ctx.state
+    if state.hold is None or not state.name or not state.email:
+        raise Refused("summary incomplete")
+    if ctx.now >= state.hold.expires_at:
+        failed = await rehold(ctx)
+        if failed is not None:
+            return failed
+    return await send_confirm(ctx)
+
+
+async def send_confirm(ctx: Ctx) -> Outcome:
+    """Persist the pending confirm with its key, then call the API (crash-safe)."""
+    assert ctx.state.hold is not None
+    ctx.state.pending = PendingConfirm(hold_id=ctx.state.hold.hold_id, key=ctx.idempotency_key())
+    ctx.save_now()
+    return await finish_pending(ctx, allow_rehold=True)
+
+
+async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
+    """Resolve a confirm whose outcome is unknown, with its stored key (the server replays)."""
+    state = ctx.state
+    pending = state.pending
+    assert pending is not None
+    try:
+        appointment = await ctx.api.confirm(
+            pending.hold_id,
+            name=state.name or "",
+            email=state.email or "",
+            idempotency_key=pending.key,
+        )
+    except (HoldExpired, NotFound):
+        state.pending = None
+        if not allow_rehold or state.hold is None:
+            return await times_after_conflict(ctx, EXPIRED_TAKEN)
+        failed = await rehold(ctx)
+        if failed is not None:
+            return failed
+        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.idempotency_key())
+        ctx.save_now()
+        return await finish_pending(ctx, allow_rehold=False)
+    except HoldAlreadyConfirmed:
+        log.error("hold %s was confirmed by an earlier request whose key is lost", pending.hold_id)
+        state.pending = None
+        state.hold = None
+        state.clear_draft()
+        return Outcome(note=Msg("This booking was already confirmed. Please check My bookings."))
+    except BadRequest:
+        state.pending = None
+        state.step = Step.EMAIL
+        return Outcome(note=Msg("The booking system did not accept this email address."))
+    return await booked(ctx, appointment)
+
+
+async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
+    """Store the booking and send the confirmation as a new message with a calendar file."""
+    state, customer = ctx.state, ctx.customer
+    hold = state.hold
+    assert hold is not None
+    service, location = await ctx.service(), await ctx.location()
+    start = appointment.start or hold.start
+    end = appointment.end or hold.end or _end_of(start, service)
+    lines = await booking_lines(ctx, start)
+    ctx.defer(
+        lambda: ctx.storage.add_booking(
+            user_id=customer.user_id,
+            chat_id=customer.chat_id,
+            appointment_id=appointment.id,
+            service_id=state.service_id or "",
+            service_name=service.name if service else "",
+            location_id=state.location_id or "",
+            location_name=location.name if location else "",
+            location_address=(location.address or "") if location else "",
+            timezone=ctx.tz_name,
+            start=start,
+            end=end,
+            status=appointment.status,
+        )
+    )
+    state.clear_draft()
+    state.step = Step.MENU
+    return Outcome(
+        lead=[
+            Msg("✅ <b>Booked!</b> Your reference is {reference}.", reference=appointment.id),
+            *lines,
+            Msg("See you then! The attached file adds it to your calendar."),
+        ],
+        attachment=calendar_file(appointment.id, start, end, service, location, ctx.now),
+        new_message=True,
+    )
+
+
+def _end_of(start: datetime, service: Service | None) -> datetime:
+    minutes = service.duration_minutes if service and service.duration_minutes else 30
+    return start + timedelta(minutes=minutes)
+
+
+def calendar_file(
+    reference: str,
+    start: datetime,
+    end: datetime,
+    service: Service | None,
+    location: Location | None,
+    now: datetime,
+    *,
+    sequence: int = 0,
+) -> Attachment:
+    service_name = service.name if service else ""
+    location_name = location.name if location else ""
+    summary = f"{service_name} @ {location_name}" if location_name else service_name
+    event = CalendarEvent(
+        uid=f"{reference}@zimun-booking-bot",
+        start=start,
+        end=end,
+        summary=summary,
+        location=(location.address or location_name) if location else "",
+        description=f"Ref. {reference}",
+        sequence=sequence,
+    )
+    content = build_ics(event, stamp=now.astimezone(UTC))
+    return Attachment(filename="booking.ics", content=content, mime_type="text/calendar")

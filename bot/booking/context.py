@@ -1,0 +1,109 @@
+"""What a handler gets (Ctx) and what it gives back (Outcome).
+
+A handler reads and mutates `ctx.state`, calls the API, and returns an Outcome; the engine then
+renders the current step, renews the screen nonce, and persists everything in one write.
+Storage writes a handler wants are deferred (`ctx.defer`) into that same transaction, so no
+database lock is ever held across an await.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from bot.booking.events import Customer
+from bot.booking.screens import Attachment, Msg
+from bot.booking.state import ChatState
+from bot.storage import BookingRow, Storage
+from bot.zimun.models import Location, Service, zone
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+
+class Refused(Exception):
+    """The input does not fit the current screen (bad index, action not offered): re-show it."""
+
+
+@dataclass
+class Outcome:
+    """What to answer besides the current step's screen.
+
+    `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
+    after it (a confirmation's details), with an optional `attachment` (a calendar file); a
+    confirmation is a `new_message` rather than an edit of the tapped one. `show=False` answers
+    with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
+    step (the nonce is kept, so the buttons already on screen stay valid).
+    """
+
+    note: Msg | None = None
+    toast: Msg | None = None
+    lead: list[Msg] = field(default_factory=list)
+    attachment: Attachment | None = None
+    new_message: bool = False
+    show: bool = True
+    reshow: bool = False
+
+
+@dataclass
+class Ctx:
+    api: ZimunClient
+    storage: Storage
+    state: ChatState
+    customer: Customer
+    now: datetime
+    lang: str
+    save_now: Callable[[], None]  # persist the state immediately (before a risky call)
+    saved: str = ""  # the state as last persisted
+    retry_key: str | None = None  # the idempotency key of the operation being retried
+    last_key: str | None = None
+    deferred: list[Callable[[], object]] = field(default_factory=list)
+    bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
+
+    def defer(self, write: Callable[[], object]) -> None:
+        self.deferred.append(write)
+
+    def idempotency_key(self) -> str:
+        """One key per logical operation: a Retry of the same operation reuses it."""
+        key = self.retry_key or uuid.uuid4().hex
+        self.retry_key = None
+        self.last_key = key
+        return key
+
+    async def location(self) -> Location | None:
+        if not self.state.location_id:
+            return None
+        return await self.api.get_location(self.state.location_id)
+
+    async def service(self) -> Service | None:
+        if not self.state.service_id:
+            return None
+        return await self.api.get_service(self.state.service_id)
+
+    @property
+    def tz_name(self) -> str:
+        return self.state.tz or "UTC"
+
+    @property
+    def today(self) -> date:
+        """Today in the branch's timezone."""
+        return self.now.astimezone(zone(self.state.tz)).date()
+
+    def option(self, index: int | None) -> str:
+        if index is None or not 0 <= index < len(self.state.options):
+            raise Refused(f"option {index} out of range")
+        return self.state.options[index]
+
+    def owned_booking(self, booking_id: int | None) -> BookingRow:
+        """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
+        row = self.storage.get_booking(booking_id) if booking_id is not None else None
+        if row is None or row.user_id != self.customer.user_id:
+            raise NotYours(booking_id)
+        return row
+
+
+class NotYours(Refused):
+    """A booking id that is not the customer's: refused with its own toast, and logged."""

@@ -1,0 +1,389 @@
+"""The conversation engine: one event in, one Reply out, the chat's state persisted between.
+
+`handle` loads the chat's state, checks a tap's payload (scope, action, argument) before anything
+else, finds the handler in the transition table, renders the resulting step, and saves the
+state in one write. It never raises for a customer's input or an API failure: a stale or forged
+button is answered with a toast and the current screen, an unanswering API with a Retry button
+and the state unchanged, and anything unexpected with an apology and a usable state.
+
+The adapter handles one chat's events strictly in order and different chats concurrently, so
+nothing here is shared between chats except the API client and the storage (synchronous).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.booking import book, manage, menu
+from bot.booking.book import finish_pending
+from bot.booking.context import Ctx, NotYours, Outcome, Refused
+from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
+from bot.booking.screens import Button, Msg, Reply, Screen
+from bot.booking.state import ChatState, Retry, Step
+from bot.booking.views import render
+from bot.settings import SUPPORTED_LANGUAGES
+from bot.storage import Storage
+from bot.zimun.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+log = logging.getLogger("bot.booking")
+
+TapHandler = Callable[[Ctx, int | None], Awaitable[Outcome]]
+TextHandler = Callable[[Ctx, str], Awaitable[Outcome]]
+
+S, A = Step, Action
+
+# Actions every screen offers (the Cancel button, "Main menu").
+ANYWHERE: dict[Action, TapHandler] = {A.CANCEL: menu.cancel_flow, A.MENU: menu.go_menu}
+
+# (step, action) -> handler: the whole state machine for buttons.
+TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
+    (S.MENU, A.BOOK): menu.book,
+    (S.MENU, A.MY_BOOKINGS): manage.show_bookings,
+    (S.MENU, A.LANGUAGE): menu.show_language,
+    (S.MENU, A.HELP): menu.show_help,
+    (S.HELP, A.BOOK): menu.book,
+    (S.HELP, A.BACK): menu.back_to_menu,
+    (S.LANGUAGE, A.PICK): menu.pick_language,
+    (S.LANGUAGE, A.BACK): menu.back_to_menu,
+    (S.LOCATION, A.PICK): book.pick_location,
+    (S.LOCATION, A.BACK): menu.go_menu,
+    (S.SERVICE, A.PICK): book.pick_service,
+    (S.SERVICE, A.BACK): book.back_to_locations,
+    (S.DAY, A.DAY): book.pick_day,
+    (S.DAY, A.DAY_UNAVAILABLE): book.day_unavailable,
+    (S.DAY, A.MONTH_PREV): book.month_prev,
+    (S.DAY, A.MONTH_NEXT): book.month_next,
+    (S.DAY, A.BACK): book.back_from_day,
+    (S.TIME, A.TIME): book.pick_time,
+    (S.TIME, A.PAGE): book.page_times,
+    (S.TIME, A.BACK): book.back_from_time,
+    (S.NAME, A.USE_NAME): book.use_telegram_name,
+    (S.NAME, A.BACK): book.back_from_name,
+    (S.EMAIL, A.BACK): book.back_from_email,
+    (S.SUMMARY, A.CONFIRM): book.confirm,
+    (S.SUMMARY, A.CHANGE): book.show_change,
+    (S.SUMMARY, A.BACK): book.back_from_summary,
+    (S.CHANGE, A.CHANGE_TIME): book.change_time,
+    (S.CHANGE, A.CHANGE_NAME): book.change_name,
+    (S.CHANGE, A.CHANGE_EMAIL): book.change_email,
+    (S.CHANGE, A.BACK): book.back_to_summary,
+    (S.BOOKINGS, A.BOOK): menu.book,
+    (S.BOOKINGS, A.BACK): menu.back_to_menu,
+    (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
+    (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
+    (S.BOOKING, A.BACK): manage.show_bookings,
+    (S.MOVE_CONFIRM, A.YES): manage.do_move,
+    (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
+    (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
+    (S.CANCEL_CONFIRM, A.BACK): manage.back_to_booking,
+}
+
+# Payloads naming a booking row (old list messages, reminders): valid in any step, owner only.
+BOOKING_ACTIONS: dict[Action, TapHandler] = {
+    A.OPEN_BOOKING: manage.open_booking,
+    A.RESCHEDULE: manage.start_reschedule,
+    A.CANCEL_BOOKING: manage.ask_cancel,
+    A.KEEP: manage.keep_booking,
+}
+
+# Steps that take typed text.
+TEXT_INPUT: dict[Step, TextHandler] = {S.NAME: book.name_typed, S.EMAIL: book.email_typed}
+
+COMMANDS: dict[str, TextHandler] = {
+    "start": menu.cmd_start,
+    "book": menu.cmd_book,
+    "mybookings": menu.cmd_mybookings,
+    "language": menu.cmd_language,
+    "help": menu.cmd_help,
+    "cancel": menu.cmd_cancel,
+}
+
+USE_BUTTONS = Msg("Please use the buttons below.")
+STALE = Msg("That button is from an earlier step. Here is where we are now.")
+INVALID = Msg("That button isn't valid.")
+NOT_YOURS = Msg("That booking isn't yours.")
+UNKNOWN_COMMAND = Msg("I don't know that command. Type /help to see what I can do.")
+UNAVAILABLE = Msg(
+    "The booking system isn't answering right now. Your progress is kept: please try again "
+    "in a moment."
+)
+BROKEN = Msg(
+    "Sorry, the booking system refused our request. The business needs to fix its setup; "
+    "please try again later."
+)
+OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalize_language(code: str | None, default: str) -> str:
+    """`es-ES` -> `es`; unknown -> default. Prefers the i18n module's version when present."""
+    try:
+        from bot.i18n import normalize_language as normalize  # type: ignore[attr-defined]
+    except ImportError:
+        base = (code or "").strip().lower().replace("_", "-").split("-")[0]
+        return base if base in SUPPORTED_LANGUAGES else default
+    return normalize(code, default)
+
+
+class Conversation:
+    def __init__(
+        self,
+        api: ZimunClient,
+        storage: Storage,
+        *,
+        default_language: str = "en",
+        now: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.api = api
+        self.storage = storage
+        self.default_language = default_language
+        self.now = now
+
+    # ---- public --------------------------------------------------------------------------------
+
+    def language_for(self, customer: Customer) -> str:
+        stored = self.storage.get_language(customer.user_id)
+        if stored in SUPPORTED_LANGUAGES:
+            return stored
+        return normalize_language(customer.language_code, self.default_language)
+
+    async def handle(self, customer: Customer, event: Event) -> Reply:
+        ctx, original = self._context(customer)
+        edit = isinstance(event, Tap)
+        handled = False
+        try:
+            if ctx.state.pending is not None:
+                outcome = await finish_pending(ctx)
+            else:
+                outcome = await self._dispatch(ctx, event)
+            handled = True
+            reply = await self._reply(ctx, outcome, edit=edit)
+        except (ApiUnavailable, RateLimited) as exc:
+            log.warning("API unavailable in step %s: %s", ctx.state.step, type(exc).__name__)
+            reply = self._failed(ctx, original, event, UNAVAILABLE, edit=edit, handled=handled)
+        except (AuthError, InvalidResponse) as exc:
+            log.error("Zimun rejected the bot (step %s): %s", ctx.state.step, exc)
+            reply = self._failed(ctx, original, event, BROKEN, edit=edit, handled=handled)
+        except Exception:
+            log.exception("unexpected error in step %s", ctx.state.step)
+            reply = await self._recover(ctx, original, edit=edit)
+        self._persist(ctx)
+        return reply
+
+    async def resume_pending(self) -> list[tuple[int, Reply]]:
+        """Finish the confirms a crash interrupted, with their stored keys (never twice)."""
+        replies: list[tuple[int, Reply]] = []
+        for row in self.storage.pending_conversations():
+            customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
+            ctx, _ = self._context(customer)
+            if ctx.state.pending is None:
+                continue
+            try:
+                outcome = await finish_pending(ctx)
+                reply = await self._reply(ctx, outcome, edit=False)
+            except ZimunError as exc:
+                log.warning("pending confirm of chat %s not resolved: %s", row.chat_id, exc)
+                continue
+            except Exception:
+                log.exception("pending confirm of chat %s failed", row.chat_id)
+                continue
+            self._persist(ctx)
+            replies.append((row.chat_id, reply))
+        return replies
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    def _context(self, customer: Customer) -> tuple[Ctx, str]:
+        row = self.storage.load_conversation(customer.chat_id)
+        try:
+            state = ChatState.loads(row.state if row else None)
+        except ValueError:
+            log.error("chat %s: unreadable conversation state, starting over", customer.chat_id)
+            state = ChatState()
+        original = state.dumps()
+        ctx = Ctx(
+            api=self.api,
+            storage=self.storage,
+            state=state,
+            customer=customer,
+            now=self.now(),
+            lang=self.language_for(customer),
+            save_now=lambda: None,
+        )
+        ctx.saved = original
+        ctx.save_now = lambda: self._save(ctx)
+        return ctx, original
+
+    def _save(self, ctx: Ctx) -> None:
+        dumped = ctx.state.dumps()
+        self.storage.save_conversation(
+            ctx.customer.chat_id,
+            ctx.customer.user_id,
+            dumped,
+            pending=ctx.state.pending is not None,
+        )
+        ctx.saved = dumped
+
+    def _persist(self, ctx: Ctx) -> None:
+        """Deferred writes and the new state in one transaction; nothing when nothing changed."""
+        dumped = ctx.state.dumps()
+        changed = dumped != ctx.saved
+        if not changed and not ctx.deferred:
+            return
+        with self.storage.batch():
+            for write in ctx.deferred:
+                write()
+            if changed:
+                self._save(ctx)
+        ctx.deferred.clear()
+
+    # ---- dispatch ------------------------------------------------------------------------------
+
+    async def _dispatch(self, ctx: Ctx, event: Event) -> Outcome:
+        match event:
+            case Tap(data=data):
+                return await self._tap(ctx, data)
+            case Text(text=text):
+                return await self._text(ctx, text)
+            case Command(name=name, arg=arg):
+                return await self._command(ctx, name, arg)
+        return Outcome(note=USE_BUTTONS, reshow=True)
+
+    async def _tap(self, ctx: Ctx, data: str) -> Outcome:
+        payload = decode(data)
+        if payload is None:
+            log.info("chat %s: invalid payload refused", ctx.customer.chat_id)
+            return Outcome(toast=INVALID, reshow=True)
+        if payload.booking_scoped:
+            return await self._guarded(ctx, BOOKING_ACTIONS.get(payload.action), payload.arg)
+        if payload.scope != ctx.state.nonce:
+            return Outcome(toast=STALE, reshow=True)
+        if payload.action == A.NOOP:
+            return Outcome(show=False)
+        if payload.action == A.RETRY:
+            return await self._retry(ctx)
+        return await self._guarded(ctx, self._handler(ctx.state.step, payload), payload.arg)
+
+    @staticmethod
+    def _handler(step: Step, payload: Payload) -> TapHandler | None:
+        return TRANSITIONS.get((step, payload.action)) or ANYWHERE.get(payload.action)
+
+    async def _guarded(self, ctx: Ctx, handler: TapHandler | None, arg: int | None) -> Outcome:
+        """Run a tap handler; input that does not fit the screen is refused, never acted on."""
+        if handler is None:
+            log.info("chat %s: action not offered in step %s", ctx.customer.chat_id, ctx.state.step)
+            return Outcome(toast=INVALID, reshow=True)
+        try:
+            return await handler(ctx, arg)
+        except NotYours as exc:
+            log.warning("user %s refused access to booking %s", ctx.customer.user_id, exc.args[0])
+            return Outcome(toast=NOT_YOURS, reshow=True)
+        except Refused as exc:
+            log.info("chat %s: refused: %s", ctx.customer.chat_id, exc)
+            return Outcome(toast=INVALID, reshow=True)
+
+    async def _text(self, ctx: Ctx, text: str) -> Outcome:
+        handler = TEXT_INPUT.get(ctx.state.step)
+        if handler is None:
+            return Outcome(note=USE_BUTTONS, reshow=True)
+        return await handler(ctx, text)
+
+    async def _command(self, ctx: Ctx, name: str, arg: str) -> Outcome:
+        handler = COMMANDS.get(name.lower().lstrip("/").split("@")[0])
+        if handler is None:
+            return Outcome(note=UNKNOWN_COMMAND, reshow=True)
+        return await handler(ctx, arg)
+
+    async def _retry(self, ctx: Ctx) -> Outcome:
+        retry = ctx.state.retry
+        ctx.state.retry = None
+        if retry is None:
+            return Outcome(toast=STALE, reshow=True)
+        ctx.retry_key = retry.key
+        if retry.kind == "text":
+            return await self._text(ctx, retry.text or "")
+        if retry.kind == "command":
+            return await self._command(ctx, retry.action or "", retry.text or "")
+        if retry.kind == "show":
+            return Outcome()
+        action = Action(retry.action) if retry.action in Action._value2member_map_ else None
+        if action is None:
+            return Outcome()
+        if retry.kind == "booking":
+            return await self._guarded(ctx, BOOKING_ACTIONS.get(action), retry.arg)
+        return await self._guarded(
+            ctx, self._handler(ctx.state.step, Payload("", action)), retry.arg
+        )
+
+    # ---- replies -------------------------------------------------------------------------------
+
+    async def _reply(self, ctx: Ctx, outcome: Outcome, *, edit: bool) -> Reply:
+        if not outcome.show:
+            return Reply(language=ctx.lang, toast=outcome.toast)
+        if not outcome.reshow or not ctx.state.nonce:
+            ctx.state.nonce = new_nonce()
+            ctx.state.retry = None
+        note = outcome.note
+        if outcome.toast is not None and not edit and note is None:
+            note = outcome.toast  # no callback query to answer: say it in the message
+        lead = [note, *outcome.lead] if note is not None else list(outcome.lead)
+        screen = await render(
+            ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
+        )
+        return Reply(language=ctx.lang, screens=(screen,), toast=outcome.toast)
+
+    def _failed(
+        self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool
+    ) -> Reply:
+        """The API did not answer: keep the state as it was, offer Retry of the same input."""
+        if not handled and ctx.state.pending is None:
+            ctx.state = ChatState.loads(original)
+        ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
+        if ctx.state.retry is not None:
+            ctx.state.retry.key = ctx.last_key
+        ctx.state.nonce = new_nonce()
+        buttons = (
+            (
+                Button(Msg("🔄 Try again"), button_data(ctx.state.nonce, A.RETRY)),
+                Button(Msg("Cancel"), button_data(ctx.state.nonce, A.CANCEL)),
+            ),
+        )
+        return Reply(ctx.lang, screens=(Screen(body=(message,), buttons=buttons, edit=edit),))
+
+    @staticmethod
+    def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:
+        if handled or pending is not None:
+            return Retry(kind="show")
+        match event:
+            case Text(text=text):
+                return Retry(kind="text", text=text)
+            case Command(name=name, arg=arg):
+                return Retry(kind="command", action=name, text=arg)
+            case Tap(data=data):
+                payload = decode(data)
+                if payload is None or payload.action == A.RETRY:
+                    return Retry(kind="show")
+                kind = "booking" if payload.booking_scoped else "tap"
+                return Retry(kind=kind, action=payload.action.value, arg=payload.arg)
+        return Retry(kind="show")
+
+    async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
+        """After an unexpected error: the previous state if it still renders, else the menu."""
+        ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
+        ctx.deferred.clear()
+        try:
+            return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
+        except Exception:
+            log.exception("chat %s: state does not render, back to the menu", ctx.customer.chat_id)
+            ctx.state = ChatState()
+            return await self._reply(ctx, Outcome(note=OOPS), edit=edit)

@@ -1,0 +1,200 @@
+"""My bookings: the list (refreshed from the API), a booking's detail, reschedule and cancel.
+
+Every action on a booking goes through `Ctx.owned_booking`, which refuses a booking row that is
+not the tapping user's, whatever the payload says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from bot.booking.book import abandon, calendar_file, open_calendar, times_after_conflict
+from bot.booking.context import Ctx, Outcome
+from bot.booking.screens import DateTimeValue, Msg
+from bot.booking.state import Flow, Step
+from bot.storage import BookingRow
+from bot.zimun.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
+from bot.zimun.models import Appointment
+
+log = logging.getLogger("bot.booking")
+
+REFRESH_LIMIT = 10  # upcoming bookings refreshed per list view
+
+
+async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
+    """Statuses and times from the API, concurrently; a failure keeps the stored row."""
+    targets = [r for r in rows if r.active and r.start > ctx.now][:REFRESH_LIMIT]
+    answers = await asyncio.gather(
+        *(ctx.api.get_appointment(r.appointment_id) for r in targets), return_exceptions=True
+    )
+    fresh = {r.id: r for r in rows}
+    for row, answer in zip(targets, answers, strict=True):
+        if isinstance(answer, NotFound):
+            answer = None
+            status = "cancelled"
+        elif isinstance(answer, Appointment):
+            status = answer.status
+        else:
+            if isinstance(answer, BaseException):
+                log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
+            continue
+        start = answer.start if answer and answer.start else row.start
+        end = answer.end if answer and answer.end else row.end
+        if status != row.status or start != row.start:
+            ctx.defer(_updater(ctx, row.id, status, start, end))
+            fresh[row.id] = _replace(row, status=status, start=start, end=end)
+    return sorted(fresh.values(), key=lambda r: r.start)
+
+
+def _updater(
+    ctx: Ctx, booking_id: int, status: str, start: datetime, end: datetime | None
+) -> Callable[[], None]:
+    return lambda: ctx.storage.update_booking(booking_id, status=status, start=start, end=end)
+
+
+def _replace(row: BookingRow, **changes: object) -> BookingRow:
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
+    await abandon(ctx)
+    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    ctx.bookings = await _refresh(ctx, rows)
+    ctx.state.step = Step.BOOKINGS
+    return Outcome()
+
+
+async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = ctx.owned_booking(booking_id)
+    await abandon(ctx)
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    return Outcome()
+
+
+def _changeable(ctx: Ctx, row: BookingRow) -> bool:
+    return row.active and row.start > ctx.now
+
+
+async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = ctx.owned_booking(booking_id)
+    if ctx.state.booking_id != row.id:
+        await abandon(ctx)
+    if not _changeable(ctx, row):
+        ctx.state.booking_id = row.id
+        ctx.state.step = Step.BOOKING
+        return Outcome(note=Msg("This booking can no longer be changed."))
+    state = ctx.state
+    state.flow = Flow.RESCHEDULE
+    state.booking_id = row.id
+    state.service_id = row.service_id
+    state.location_id = row.location_id
+    state.tz = row.timezone
+    return await open_calendar(ctx)
+
+
+async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
+    return await start_reschedule(ctx, ctx.state.booking_id)
+
+
+async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = ctx.owned_booking(booking_id)
+    if ctx.state.booking_id != row.id:
+        await abandon(ctx)
+    ctx.state.booking_id = row.id
+    if not _changeable(ctx, row):
+        ctx.state.step = Step.BOOKING
+        return Outcome(note=Msg("This booking can no longer be changed."))
+    ctx.state.step = Step.CANCEL_CONFIRM
+    return Outcome()
+
+
+async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
+    return await ask_cancel(ctx, ctx.state.booking_id)
+
+
+async def keep_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
+    ctx.owned_booking(booking_id)
+    return Outcome(toast=Msg("Great, see you then!"), show=False)
+
+
+async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.step = Step.BOOKING
+    return Outcome()
+
+
+async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.new_start = None
+    ctx.state.step = Step.TIME
+    return Outcome()
+
+
+async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    try:
+        appointment = await ctx.api.cancel(
+            row.appointment_id, idempotency_key=ctx.idempotency_key()
+        )
+        status = appointment.status if not appointment.active else "cancelled"
+    except AppointmentNotActive:
+        ctx.state.step = Step.BOOKING
+        return Outcome(note=Msg("This booking can no longer be changed."))
+    ctx.defer(lambda: ctx.storage.update_booking(row.id, status=status))
+    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
+    ctx.state.clear_draft()
+    ctx.state.step = Step.BOOKINGS
+    return Outcome(note=Msg("Your booking is cancelled."))
+
+
+async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    new_start = ctx.state.new_start
+    if new_start is None:
+        ctx.state.step = Step.TIME
+        return Outcome()
+    try:
+        appointment = await ctx.api.reschedule(
+            row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
+        )
+    except (SlotUnavailable, NotBookable):
+        ctx.state.new_start = None
+        return await times_after_conflict(
+            ctx, Msg("Sorry, someone else just took that time. Here are the free times now:")
+        )
+    except AppointmentNotActive:
+        ctx.state.step = Step.BOOKING
+        return Outcome(note=Msg("This booking can no longer be changed."))
+    start = appointment.start or new_start
+    end = appointment.end or (row.end and start + (row.end - row.start))
+    ctx.defer(
+        lambda: ctx.storage.update_booking(row.id, status=appointment.status, start=start, end=end)
+    )
+    service, location = await ctx.service(), await ctx.location()
+    ctx.state.clear_draft()
+    ctx.state.step = Step.MENU
+    return Outcome(
+        lead=[
+            Msg(
+                "✅ <b>Moved!</b> Your {service} booking is now on {when}.",
+                service=row.service_name,
+                when=DateTimeValue(start, row.timezone, "full"),
+            ),
+            Msg("<b>Reference:</b> {reference}", reference=row.appointment_id),
+            Msg("The attached file updates your calendar."),
+        ],
+        attachment=calendar_file(
+            row.appointment_id,
+            start,
+            end or start,
+            service,
+            location,
+            ctx.now,
+            sequence=int(ctx.now.timestamp()) // 60,
+        ),
+        new_message=True,
+    )

@@ -1,0 +1,123 @@
+"""The main menu, help, language choice, cancel, and the slash commands.
+
+Every command leaves the flow in progress (its hold released) before doing its own thing, so a
+customer who types /start or /book mid-booking never leaves a slot held behind.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.booking.book import abandon, start_book
+from bot.booking.context import Ctx, Outcome
+from bot.booking.manage import show_bookings
+from bot.booking.screens import LanguageName, Msg
+from bot.booking.state import Flow, Step
+from bot.settings import SUPPORTED_LANGUAGES
+
+log = logging.getLogger("bot.booking")
+
+WELCOME = Msg("👋 Welcome! I can book an appointment for you, and later reschedule or cancel it.")
+
+
+async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
+    await abandon(ctx)
+    return Outcome()
+
+
+async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
+    """Cancel button or /cancel: release anything held and say what happened."""
+    state = ctx.state
+    was_rescheduling = state.flow == Flow.RESCHEDULE
+    in_flow = state.step not in {Step.MENU, Step.HELP, Step.LANGUAGE, Step.BOOKINGS}
+    had_hold = state.hold is not None
+    await abandon(ctx)
+    if was_rescheduling:
+        return Outcome(note=Msg("Cancelled: your booking was not changed."))
+    if had_hold or in_flow:
+        return Outcome(note=Msg("Cancelled: nothing was booked."))
+    return Outcome()
+
+
+async def book(ctx: Ctx, arg: int | None = None) -> Outcome:
+    return await start_book(ctx)
+
+
+async def show_help(ctx: Ctx, arg: int | None = None) -> Outcome:
+    await abandon(ctx)
+    ctx.state.step = Step.HELP
+    return Outcome()
+
+
+async def show_language(ctx: Ctx, arg: int | None = None) -> Outcome:
+    await abandon(ctx)
+    ctx.state.step = Step.LANGUAGE
+    ctx.state.options = list(SUPPORTED_LANGUAGES)
+    return Outcome()
+
+
+async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
+    language = ctx.option(arg)
+    user_id = ctx.customer.user_id
+    ctx.defer(lambda: ctx.storage.set_language(user_id, language))
+    ctx.lang = language
+    ctx.state.clear_draft()
+    return Outcome(note=Msg("Language set to {language}.", language=LanguageName(language)))
+
+
+async def back_to_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
+    ctx.state.clear_draft()
+    return Outcome()
+
+
+# ---- commands ---------------------------------------------------------------------------------
+
+
+def parse_start_arg(
+    arg: str, location_ids: set[str], service_ids: set[str]
+) -> tuple[str | None, str | None]:
+    """Deep-link payload `<part>__<part>`: each part matched exactly against ids; rest ignored."""
+    location_id = service_id = None
+    for part in arg.strip().split("__"):
+        if part in location_ids and location_id is None:
+            location_id = part
+        elif part in service_ids and service_id is None:
+            service_id = part
+    return location_id, service_id
+
+
+async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
+    await abandon(ctx)
+    if arg.strip():
+        locations = await ctx.api.list_locations()
+        services = await ctx.api.list_services()
+        location_id, service_id = parse_start_arg(
+            arg, {loc.id for loc in locations}, {s.id for s in services}
+        )
+        if location_id or service_id:
+            outcome = await start_book(ctx, location_id=location_id, service_id=service_id)
+            outcome.note = outcome.note or WELCOME
+            return outcome
+    return Outcome(note=WELCOME)
+
+
+async def cmd_book(ctx: Ctx, arg: str) -> Outcome:
+    return await start_book(ctx)
+
+
+async def cmd_mybookings(ctx: Ctx, arg: str) -> Outcome:
+    return await show_bookings(ctx)
+
+
+async def cmd_language(ctx: Ctx, arg: str) -> Outcome:
+    return await show_language(ctx)
+
+
+async def cmd_help(ctx: Ctx, arg: str) -> Outcome:
+    return await show_help(ctx)
+
+
+async def cmd_cancel(ctx: Ctx, arg: str) -> Outcome:
+    outcome = await cancel_flow(ctx)
+    outcome.note = outcome.note or Msg("There was nothing to cancel.")
+    return outcome

@@ -1,0 +1,133 @@
+"""A chat's conversation state: everything needed to redraw its current screen and go on.
+
+It is persisted (JSON) after every event and loaded for the next one, so nothing lives in RAM
+between updates and a restarted bot resumes each conversation exactly where it stood. Options
+shown as buttons are stored here and referenced by index, so payloads never carry API ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STATE_VERSION = 1
+
+
+class Step(StrEnum):
+    """Where the conversation stands; each step has exactly one screen."""
+
+    MENU = "menu"
+    HELP = "help"
+    LANGUAGE = "language"
+    LOCATION = "location"
+    SERVICE = "service"
+    DAY = "day"
+    TIME = "time"
+    NAME = "name"
+    EMAIL = "email"
+    SUMMARY = "summary"
+    CHANGE = "change"
+    BOOKINGS = "bookings"
+    BOOKING = "booking"
+    MOVE_CONFIRM = "move_confirm"
+    CANCEL_CONFIRM = "cancel_confirm"
+
+
+class Flow(StrEnum):
+    """Which journey the day and time steps serve."""
+
+    BOOK = "book"
+    RESCHEDULE = "reschedule"
+
+
+class DayCode(StrEnum):
+    FREE = "f"
+    NONE = "n"  # no free time left
+    CLOSED = "c"
+    HOLIDAY = "h"
+    PAST = "p"
+
+
+class Month(BaseModel):
+    """The calendar month on display, with one status code per day (index 0 is day 1)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    year: int
+    month: int
+    codes: str = ""
+    holidays: dict[int, str] = Field(default_factory=dict)  # day -> name ("" when unnamed)
+
+
+class HeldSlot(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    hold_id: str
+    start: datetime
+    end: datetime | None = None
+    expires_at: datetime
+
+
+class PendingConfirm(BaseModel):
+    """A confirm sent (or about to be) whose outcome is not known yet: retried with `key`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    hold_id: str
+    key: str
+
+
+class Retry(BaseModel):
+    """The input that failed because the API did not answer, repeated by the Retry button."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str  # "tap", "text" or "command"
+    action: str | None = None
+    arg: int | None = None
+    text: str | None = None
+    key: str | None = None  # the idempotency key the failed attempt used
+
+
+class ChatState(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    v: int = STATE_VERSION
+    step: Step = Step.MENU
+    nonce: str = ""
+    flow: Flow = Flow.BOOK
+    options: list[str] = Field(default_factory=list)
+    location_id: str | None = None
+    service_id: str | None = None
+    tz: str | None = None  # the branch's timezone
+    month: Month | None = None
+    day: date | None = None
+    slots: list[datetime] = Field(default_factory=list)
+    page: int = 0
+    hold: HeldSlot | None = None
+    name: str | None = None
+    email: str | None = None
+    editing: bool = False  # came from the summary's Change: return there when done
+    pending: PendingConfirm | None = None
+    booking_id: int | None = None  # local booking row (detail, reschedule, cancel)
+    new_start: datetime | None = None  # the reschedule target
+    retry: Retry | None = None
+
+    def dumps(self) -> str:
+        return self.model_dump_json(exclude_defaults=True)
+
+    @classmethod
+    def loads(cls, raw: str | None) -> ChatState:
+        if not raw:
+            return cls()
+        return cls.model_validate_json(raw)
+
+    def clear_draft(self) -> None:
+        """Forget the booking in progress (the caller has released its hold)."""
+        keep = {"v", "nonce"}
+        fresh = ChatState()
+        for name in type(self).model_fields:
+            if name not in keep:
+                setattr(self, name, getattr(fresh, name))

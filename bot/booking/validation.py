@@ -1,0 +1,59 @@
+"""Checks on what customers type: a name and an email, with reasons the customer can act on.
+
+Errors are returned as message keys (never raised, never email-validator's English text), so
+the step stays where it is and tells the customer, in their language, what to fix.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+from bot.booking.screens import Msg
+
+MAX_NAME = 100
+MAX_EMAIL = 254
+
+
+def clean_name(text: str) -> tuple[str | None, Msg | None]:
+    """(name, None) when acceptable, else (None, why)."""
+    name = " ".join(text.split())
+    if not name:
+        return None, Msg("Please type your name.")
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in name):
+        return None, Msg("That name contains characters I can't use. Please type it again.")
+    if len(name) > MAX_NAME:
+        return None, Msg(
+            "That name is too long: please use at most {limit} characters.", limit=MAX_NAME
+        )
+    return name, None
+
+
+def clean_email(text: str) -> tuple[str | None, Msg | None]:
+    """(normalized email, None) when acceptable, else (None, why)."""
+    candidate = text.strip()
+    if not candidate:
+        return None, Msg("Please type your email address.")
+    if len(candidate) > MAX_EMAIL:
+        return None, Msg("That email address is too long.")
+    try:
+        result = validate_email(candidate, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return None, _email_reason(str(exc))
+    if len(result.normalized) > MAX_EMAIL:
+        return None, Msg("That email address is too long.")
+    return result.normalized, None
+
+
+def _email_reason(message: str) -> Msg:
+    lowered = message.lower()
+    if "must have an @-sign" in lowered or "must have exactly one @-sign" in lowered:
+        return Msg("An email address needs one @ sign, like name@example.com.")
+    if "too long" in lowered:
+        return Msg("That email address is too long.")
+    if "before the @-sign" in lowered:
+        return Msg("The part before the @ is not valid.")
+    if "after the @-sign" in lowered or "domain" in lowered:
+        return Msg("The part after the @ is not a valid domain, like example.com.")
+    return Msg("That doesn't look like a valid email address, like name@example.com.")

@@ -1,0 +1,455 @@
+"""Each step's screen, drawn from the chat state alone (plus the client's cached catalog).
+
+Because a screen is a function of the state, any step can be re-shown at any time (a stale
+button, free text, a restart) without calling the API for fresh data. Buttons carry payloads
+bound to the state's current nonce.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+from bot.booking import calendar as cal
+from bot.booking.context import Ctx
+from bot.booking.payload import Action, booking_data, button_data
+from bot.booking.screens import (
+    Attachment,
+    Button,
+    DateTimeValue,
+    DateValue,
+    DurationValue,
+    Label,
+    LanguageName,
+    MonthValue,
+    Msg,
+    Screen,
+    TimeValue,
+    Verbatim,
+    WeekdayValue,
+)
+from bot.booking.state import DayCode, Step
+from bot.storage import BookingRow
+
+TIMES_PER_PAGE = 12
+TIMES_PER_ROW = 4
+MAX_LISTED_BOOKINGS = 8
+PAST_SHOWN = 3
+
+Rows = list[list[Button]]
+View = tuple[list[Msg], Rows]
+
+
+def button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> Button:
+    return Button(label, button_data(ctx.state.nonce, action, arg))
+
+
+def nav_row(ctx: Ctx, *, back: bool = True, cancel: bool = True) -> list[Button]:
+    row = []
+    if back:
+        row.append(button(ctx, Msg("« Back"), Action.BACK))
+    if cancel:
+        row.append(button(ctx, Msg("Cancel"), Action.CANCEL))
+    return row
+
+
+@functools.lru_cache(maxsize=16)
+def first_week_day(lang: str) -> int:
+    """The locale's first day of the week (0 = Monday), from the i18n module or Babel."""
+    try:
+        from bot.i18n import localizer  # type: ignore[attr-defined]
+
+        return int(localizer(lang).first_week_day)
+    except ImportError:
+        from babel import Locale
+
+        return int(Locale.parse(lang).first_week_day)
+
+
+# ---- menu, help, language ---------------------------------------------------------------------
+
+
+def menu_rows(ctx: Ctx) -> Rows:
+    return [
+        [button(ctx, Msg("📅 Book an appointment"), Action.BOOK)],
+        [button(ctx, Msg("🗂 My bookings"), Action.MY_BOOKINGS)],
+        [
+            button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
+            button(ctx, Msg("❓ Help"), Action.HELP),
+        ],
+    ]
+
+
+async def view_menu(ctx: Ctx) -> View:
+    return [Msg("What would you like to do?")], menu_rows(ctx)
+
+
+async def view_help(ctx: Ctx) -> View:
+    body = [
+        Msg("I book appointments for you: choose a branch, a service, a day and a time."),
+        Msg("I hold the time for 10 minutes while you give your name and email."),
+        Msg("Later you can reschedule or cancel a booking under My bookings."),
+        Msg("<b>Commands</b>"),
+        Msg("/book – book an appointment"),
+        Msg("/mybookings – see, reschedule or cancel your bookings"),
+        Msg("/language – change the language"),
+        Msg("/cancel – stop what you are doing"),
+        Msg("/help – this help"),
+    ]
+    rows = [[button(ctx, Msg("📅 Book an appointment"), Action.BOOK)], nav_row(ctx, cancel=False)]
+    return body, rows
+
+
+async def view_language(ctx: Ctx) -> View:
+    rows = [
+        [button(ctx, LanguageName(code), Action.PICK, i)]
+        for i, code in enumerate(ctx.state.options)
+    ]
+    rows.append(nav_row(ctx, cancel=False))
+    return [Msg("Choose your language:")], rows
+
+
+# ---- booking: branch, service, day, time ------------------------------------------------------
+
+
+async def view_location(ctx: Ctx) -> View:
+    rows: Rows = []
+    for i, location_id in enumerate(ctx.state.options):
+        location = await ctx.api.get_location(location_id)
+        name = location.name if location else location_id
+        rows.append([button(ctx, Verbatim(name), Action.PICK, i)])
+    rows.append(nav_row(ctx))
+    return [Msg("Which branch would you like to visit?")], rows
+
+
+async def view_service(ctx: Ctx) -> View:
+    location = await ctx.location()
+    rows: Rows = []
+    for i, service_id in enumerate(ctx.state.options):
+        service = await ctx.api.get_service(service_id)
+        if service is None:
+            continue
+        label: Label = (
+            Msg("{service} ({duration})", service=service.name, duration=DurationValue(minutes))
+            if (minutes := service.duration_minutes)
+            else Verbatim(service.name)
+        )
+        rows.append([button(ctx, label, Action.PICK, i)])
+    body = [Msg("Which service would you like at {location}?", location=_name(location))]
+    if not ctx.state.options:
+        body.append(Msg("No service can be booked at this branch right now."))
+    rows.append(nav_row(ctx))
+    return body, rows
+
+
+async def view_day(ctx: Ctx) -> View:
+    state = ctx.state
+    month = state.month
+    if month is None:  # cannot happen through the table; keep the screen usable anyway
+        return [Msg("Please choose a day.")], [nav_row(ctx)]
+    service, location = await ctx.service(), await ctx.location()
+    body = [
+        Msg(
+            "When would you like your {service} at {location}?",
+            service=_name(service),
+            location=_name(location),
+        ),
+        Msg(
+            "Pick a day in {month}. Days marked with · can't be booked.",
+            month=MonthValue(month.year, month.month),
+        ),
+    ]
+    for number, name in sorted(month.holidays.items()):
+        when = DateValue(date(month.year, month.month, number), "long")
+        body.append(
+            Msg("Holiday on {date}: {name}", date=when, name=name)
+            if name
+            else Msg("Holiday on {date}", date=when)
+        )
+    rows = [_month_nav(ctx, month.year, month.month)]
+    rows.append(
+        [
+            button(ctx, WeekdayValue(weekday, "short"), Action.NOOP)
+            for weekday in cal.weekday_order(first_week_day(ctx.lang))
+        ]
+    )
+    for week in cal.weeks(month.year, month.month, first_week_day(ctx.lang)):
+        rows.append([_day_button(ctx, number) for number in week])
+    rows.append(nav_row(ctx))
+    return body, rows
+
+
+def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
+    today = ctx.today
+    prev_month = cal.add_months(year, month, -1)
+    next_month = cal.add_months(year, month, 1)
+    blank = Verbatim(" ")
+    return [
+        button(ctx, Verbatim("‹"), Action.MONTH_PREV)
+        if cal.in_horizon(today, *prev_month)
+        else button(ctx, blank, Action.NOOP),
+        button(ctx, MonthValue(year, month), Action.NOOP),
+        button(ctx, Verbatim("›"), Action.MONTH_NEXT)
+        if cal.in_horizon(today, *next_month)
+        else button(ctx, blank, Action.NOOP),
+    ]
+
+
+def _day_button(ctx: Ctx, number: int) -> Button:
+    if number == 0:
+        return button(ctx, Verbatim(" "), Action.NOOP)
+    month = ctx.state.month
+    assert month is not None
+    if cal.day_code(month, number) == DayCode.FREE:
+        return button(ctx, Verbatim(str(number)), Action.DAY, number)
+    return button(ctx, Verbatim(f"·{number}·"), Action.DAY_UNAVAILABLE, number)
+
+
+def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
+    month = ctx.state.month
+    assert month is not None
+    code = cal.day_code(month, number)
+    if code == DayCode.HOLIDAY:
+        name = month.holidays.get(number, "")
+        return Msg("Holiday: {name}", name=name) if name else Msg("That day is a holiday.")
+    reasons = {
+        DayCode.PAST: Msg("That day has passed."),
+        DayCode.CLOSED: Msg("The branch is closed on that day."),
+    }
+    return reasons.get(code, Msg("No free times on that day."))
+
+
+def time_pages(ctx: Ctx) -> int:
+    return max(1, -(-len(ctx.state.slots) // TIMES_PER_PAGE))
+
+
+async def view_time(ctx: Ctx) -> View:
+    state = ctx.state
+    page = min(state.page, time_pages(ctx) - 1)
+    start = page * TIMES_PER_PAGE
+    shown = list(enumerate(state.slots))[start : start + TIMES_PER_PAGE]
+    body = [Msg("Free times on {date}:", date=DateValue(state.day, "full"))] if state.day else []
+    body.append(
+        Msg("Times are shown in the branch's time zone ({timezone}).", timezone=ctx.tz_name)
+    )
+    rows: Rows = []
+    for i in range(0, len(shown), TIMES_PER_ROW):
+        rows.append(
+            [
+                button(ctx, TimeValue(slot, ctx.tz_name), Action.TIME, index)
+                for index, slot in shown[i : i + TIMES_PER_ROW]
+            ]
+        )
+    paging = []
+    if page > 0:
+        paging.append(button(ctx, Msg("‹ Earlier"), Action.PAGE, page - 1))
+    if page + 1 < time_pages(ctx):
+        paging.append(button(ctx, Msg("Later ›"), Action.PAGE, page + 1))
+    if paging:
+        rows.append(paging)
+    rows.append(nav_row(ctx))
+    return body, rows
+
+
+# ---- booking: name, email, summary ------------------------------------------------------------
+
+
+def _held_line(ctx: Ctx) -> list[Msg]:
+    hold = ctx.state.hold
+    if hold is None:
+        return []
+    return [Msg("Your time is held until {time}.", time=TimeValue(hold.expires_at, ctx.tz_name))]
+
+
+async def view_name(ctx: Ctx) -> View:
+    body = [*_held_line(ctx), Msg("What name should the booking be under? Please type it.")]
+    rows: Rows = []
+    telegram_name = ctx.customer.display_name
+    if telegram_name:
+        rows.append([button(ctx, Msg("Use “{name}”", name=telegram_name[:40]), Action.USE_NAME)])
+    rows.append(nav_row(ctx))
+    return body, rows
+
+
+async def view_email(ctx: Ctx) -> View:
+    body = [
+        *_held_line(ctx),
+        Msg("What email address should the confirmation go to? Please type it."),
+    ]
+    return body, [nav_row(ctx)]
+
+
+async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
+    service, location = await ctx.service(), await ctx.location()
+    lines = [
+        Msg("<b>Service:</b> {service}", service=_name(service)),
+        Msg("<b>Branch:</b> {location}", location=_name(location)),
+    ]
+    if location is not None and location.address:
+        lines.append(Msg("<b>Address:</b> {address}", address=location.address))
+    lines.append(Msg("<b>When:</b> {when}", when=DateTimeValue(start, ctx.tz_name, "full")))
+    if service is not None and service.duration_minutes:
+        lines.append(
+            Msg("<b>Duration:</b> {duration}", duration=DurationValue(service.duration_minutes))
+        )
+    return lines
+
+
+async def view_summary(ctx: Ctx) -> View:
+    state = ctx.state
+    body = [Msg("Please check your booking:")]
+    if state.hold is not None:
+        body += await booking_lines(ctx, state.hold.start)
+    body += [
+        Msg("<b>Name:</b> {name}", name=state.name or ""),
+        Msg("<b>Email:</b> {email}", email=state.email or ""),
+        *_held_line(ctx),
+    ]
+    rows = [
+        [button(ctx, Msg("✅ Confirm"), Action.CONFIRM)],
+        [button(ctx, Msg("✏️ Change"), Action.CHANGE), button(ctx, Msg("Cancel"), Action.CANCEL)],
+        [button(ctx, Msg("« Back"), Action.BACK)],
+    ]
+    return body, rows
+
+
+async def view_change(ctx: Ctx) -> View:
+    rows = [
+        [button(ctx, Msg("Day and time"), Action.CHANGE_TIME)],
+        [button(ctx, Msg("Name"), Action.CHANGE_NAME)],
+        [button(ctx, Msg("Email"), Action.CHANGE_EMAIL)],
+        nav_row(ctx),
+    ]
+    return [Msg("What would you like to change?")], rows
+
+
+# ---- my bookings ------------------------------------------------------------------------------
+
+
+def _is_upcoming(ctx: Ctx, row: BookingRow) -> bool:
+    return row.start > ctx.now
+
+
+def booking_label(row: BookingRow) -> Msg:
+    return Msg(
+        "{when} · {service}",
+        when=DateTimeValue(row.start, row.timezone, "medium"),
+        service=row.service_name,
+    )
+
+
+async def view_bookings(ctx: Ctx) -> View:
+    rows_db = (
+        ctx.bookings
+        if ctx.bookings is not None
+        else ctx.storage.bookings_for_user(ctx.customer.user_id)
+    )
+    upcoming = [r for r in rows_db if _is_upcoming(ctx, r) and r.active]
+    cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active]
+    past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
+    body = [Msg("<b>Your bookings</b>")]
+    if upcoming:
+        body.append(Msg("Tap a booking to reschedule or cancel it."))
+    else:
+        body.append(Msg("You have no upcoming bookings."))
+    for row in cancelled:
+        body.append(Msg("Cancelled: {booking}", booking=booking_label(row)))
+    for row in reversed(past):
+        body.append(Msg("Past: {booking}", booking=booking_label(row)))
+    rows: Rows = [
+        [Button(booking_label(row), booking_data(Action.OPEN_BOOKING, row.id))]
+        for row in upcoming[:MAX_LISTED_BOOKINGS]
+    ]
+    rows.append([button(ctx, Msg("📅 Book an appointment"), Action.BOOK)])
+    rows.append(nav_row(ctx, cancel=False))
+    return body, rows
+
+
+async def view_booking(ctx: Ctx) -> View:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    body = [
+        Msg("<b>Service:</b> {service}", service=row.service_name),
+        Msg("<b>Branch:</b> {location}", location=row.location_name),
+    ]
+    if row.location_address:
+        body.append(Msg("<b>Address:</b> {address}", address=row.location_address))
+    body.append(Msg("<b>When:</b> {when}", when=DateTimeValue(row.start, row.timezone, "full")))
+    body.append(Msg("<b>Reference:</b> {reference}", reference=row.appointment_id))
+    rows: Rows = []
+    if not row.active:
+        body.append(Msg("This booking is cancelled."))
+    elif not _is_upcoming(ctx, row):
+        body.append(Msg("This booking is in the past."))
+    else:
+        rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
+        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+    rows.append(nav_row(ctx, cancel=False))
+    return body, rows
+
+
+async def view_move_confirm(ctx: Ctx) -> View:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    new_start = ctx.state.new_start or row.start
+    body = [
+        Msg(
+            "Move your {service} booking from {old} to {new}?",
+            service=row.service_name,
+            old=DateTimeValue(row.start, row.timezone, "full"),
+            new=DateTimeValue(new_start, row.timezone, "full"),
+        )
+    ]
+    rows = [[button(ctx, Msg("Yes, move it"), Action.YES)], nav_row(ctx)]
+    return body, rows
+
+
+async def view_cancel_confirm(ctx: Ctx) -> View:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    body = [
+        Msg(
+            "Are you sure you want to cancel your {service} booking on {when}?",
+            service=row.service_name,
+            when=DateTimeValue(row.start, row.timezone, "full"),
+        )
+    ]
+    rows = [
+        [button(ctx, Msg("Yes, cancel it"), Action.YES)],
+        [button(ctx, Msg("No, keep it"), Action.BACK)],
+    ]
+    return body, rows
+
+
+def _name(entity: object) -> str:
+    return str(getattr(entity, "name", "") or "")
+
+
+VIEWS: dict[Step, Callable[[Ctx], Awaitable[View]]] = {
+    Step.MENU: view_menu,
+    Step.HELP: view_help,
+    Step.LANGUAGE: view_language,
+    Step.LOCATION: view_location,
+    Step.SERVICE: view_service,
+    Step.DAY: view_day,
+    Step.TIME: view_time,
+    Step.NAME: view_name,
+    Step.EMAIL: view_email,
+    Step.SUMMARY: view_summary,
+    Step.CHANGE: view_change,
+    Step.BOOKINGS: view_bookings,
+    Step.BOOKING: view_booking,
+    Step.MOVE_CONFIRM: view_move_confirm,
+    Step.CANCEL_CONFIRM: view_cancel_confirm,
+}
+
+
+async def render(
+    ctx: Ctx, *, lead: list[Msg], edit: bool, attachment: Attachment | None = None
+) -> Screen:
+    """The current step's screen, with `lead` lines (a note, a confirmation) above it."""
+    body, rows = await VIEWS[ctx.state.step](ctx)
+    return Screen(
+        body=(*lead, *body),
+        buttons=tuple(tuple(r) for r in rows if r),
+        edit=edit,
+        attachment=attachment,
+    )
