@@ -121,7 +121,7 @@ class Chat:
         return texts
 
     def untranslated(self) -> set[tuple[str, str]]:
-        """Missing translations of msgids already extracted (a new msgid waits for `make locales`)."""
+        """Missing translations of extracted msgids (a new msgid waits for `make locales`)."""
         known = extracted_msgids()
         return {(lang, m) for lang, m in self.missing if m in known}
 
