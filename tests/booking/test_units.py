@@ -1,0 +1,72 @@
+"""Pure pieces: the calendar grid and month codes, name and email validation."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from bot.booking import calendar as cal
+from bot.booking.state import ChatState, DayCode, Step
+from bot.booking.validation import clean_email, clean_name
+from bot.zimun.models import Availability
+
+
+def test_month_codes_mark_past_closed_holiday_and_free_days() -> None:
+    availability = Availability.parse(
+        {
+            "timezone": "Europe/Madrid",
+            "days": [
+                {"date": "2030-05-02", "closed": False, "holiday": {"name": "Fiesta"}},
+                {"date": "2030-05-04", "closed": True, "holiday": None, "slots": []},
+                {
+                    "date": "2030-05-06",
+                    "slots": [{"start_time": "2030-05-06T09:00:00+02:00"}],
+                },
+            ],
+        }
+    )
+    now = datetime(2030, 5, 1, 12, tzinfo=UTC)
+    month = cal.month_from(availability, date(2030, 5, 1), 2030, 5, now)
+    assert len(month.codes) == 31
+    assert cal.day_code(month, 2) == DayCode.HOLIDAY and month.holidays == {2: "Fiesta"}
+    assert cal.day_code(month, 4) == DayCode.CLOSED
+    assert cal.day_code(month, 6) == DayCode.FREE
+    assert cal.day_code(month, 7) == DayCode.NONE
+    past = cal.month_from(availability, date(2030, 5, 10), 2030, 5, now)
+    assert cal.day_code(past, 6) == DayCode.PAST
+
+
+def test_grid_starts_on_the_given_weekday_and_horizon() -> None:
+    monday_first = cal.weeks(2030, 5, 0)
+    sunday_first = cal.weeks(2030, 5, 6)
+    assert monday_first[0][:3] == [0, 0, 1]  # 1 May 2030 is a Wednesday
+    assert sunday_first[0][:4] == [0, 0, 0, 1]
+    assert cal.weekday_order(6)[0] == 6
+    assert cal.in_horizon(date(2030, 11, 30), 2031, 1)
+    assert not cal.in_horizon(date(2030, 11, 30), 2031, 2)
+    assert not cal.in_horizon(date(2030, 11, 30), 2030, 10)
+    assert cal.days_ahead(date(2030, 5, 30), 2030, 6) == 32
+
+
+def test_names() -> None:
+    assert clean_name("  Ana   María ")[0] == "Ana María"
+    assert clean_name("")[0] is None
+    assert clean_name("x" * 101)[0] is None
+    assert clean_name("x" * 100)[0] == "x" * 100
+    assert clean_name("Ana\x00")[0] is None
+    assert clean_name("Ana\u202e")[0] is None
+    assert clean_name("<b>Zoë</b> 😀")[0] == "<b>Zoë</b> 😀"
+
+
+def test_emails() -> None:
+    assert clean_email(" ana@example.com ")[0] == "ana@example.com"
+    for bad in ("ana", "ana@", "@example.com", "ana@@example.com", "a" * 250 + "@example.com"):
+        email, why = clean_email(bad)
+        assert email is None and why is not None
+    assert clean_email("x" * 300)[1].key == "That email address is too long."
+
+
+def test_state_round_trip_and_tolerance() -> None:
+    state = ChatState(step=Step.NAME, nonce="ab12", options=["x"], name="Ana")
+    assert ChatState.loads(state.dumps()) == state
+    assert ChatState.loads('{"step":"name","future_field":1}').step == Step.NAME
+    assert ChatState.loads(None).step == Step.MENU
