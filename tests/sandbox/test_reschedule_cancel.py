@@ -153,7 +153,7 @@ def test_without_patch_it_answers_405(api: Api) -> None:
     a = api.book("svc_physio", TUE_9)["appointment_id"]
     response = api.patch(f"/appointments/{a}", {"status": "cancelled"})
     assert_not_a_zimun_error(response, 405)
-    assert response.headers["allow"] == "GET, HEAD"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
     assert api.get(f"/appointments/{a}").json()["status"] == "confirmed"
 
 
