@@ -40,11 +40,14 @@ clean:
 # Re-extract msgids from bot/ into locales/bot.pot and merge them into every language's .po
 # (new languages are initialised). Translate what comes out empty or "#, fuzzy", then run
 # `pytest tests/i18n`. The .po files are read directly at start-up: nothing to compile.
+# bot.pot is only replaced when more than its creation date changed, to keep diffs quiet.
 locales: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k Msg -k N_ --no-default-keywords \
 		--add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap \
 		--project=zimun-booking-bot --copyright-holder="Zimun booking bot contributors" \
-		-o locales/bot.pot bot/
+		-o locales/bot.pot.new bot/
+	if diff -q -I '^"POT-Creation-Date:' locales/bot.pot locales/bot.pot.new >/dev/null 2>&1; \
+	then rm locales/bot.pot.new; else mv locales/bot.pot.new locales/bot.pot; fi
 	for lang in en es it de; do \
 		$(BIN)/pybabel update -i locales/bot.pot -d locales -D bot -l $$lang \
 			--init-missing --ignore-obsolete --no-wrap; \
