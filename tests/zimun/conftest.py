@@ -25,14 +25,6 @@ def config(**changes: Any) -> SandboxConfig:
     return SandboxConfig(now=MONDAY, freeze_clock=True, **changes)
 
 
-class Sleeps(list[float]):
-    """An injectable sleep that records the delays it was asked for and yields once."""
-
-    async def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-        await asyncio.sleep(0)
-
-
 class FakeClock:
     """The client's monotonic clock, moved by hand (token and catalog lifetimes)."""
 
@@ -44,6 +36,21 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+class Sleeps(list[float]):
+    """An injectable sleep that records the delays it was asked for, yields once, and moves
+    `clock` (when given) as if the time had passed."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        super().__init__()
+        self.clock = clock
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+        if self.clock is not None:
+            self.clock.advance(seconds)
+        await asyncio.sleep(0)
 
 
 @pytest.fixture
