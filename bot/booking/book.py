@@ -94,6 +94,9 @@ async def start_book(
     ctx.state.flow = Flow.BOOK
     locations = [loc for loc in await ctx.api.list_locations() if loc.active]
     service = await ctx.api.get_service(service_id) if service_id else None
+    named = next((loc for loc in locations if loc.id == location_id), None)
+    if service is not None and named is not None and not service.bookable_at(named.id):
+        service = None  # the branch was named explicitly: it wins over a service it lacks
     if service is not None:
         locations = [loc for loc in locations if service.bookable_at(loc.id)]
         ctx.state.service_id = service.id

@@ -13,6 +13,7 @@ from bot.booking.state import DayCode, Month
 from bot.zimun.models import Availability, Day
 
 HORIZON_MONTHS = 3  # the current month and the next two
+MAX_DAYS_AHEAD = 92  # three months at most; what the API accepts in one range query
 
 
 def month_index(year: int, month: int) -> int:
@@ -34,7 +35,7 @@ def last_day(year: int, month: int) -> date:
 
 def days_ahead(today: date, year: int, month: int) -> int:
     """How many days, counting today, reach the end of the displayed month."""
-    return (last_day(year, month) - today).days + 1
+    return min(MAX_DAYS_AHEAD, (last_day(year, month) - today).days + 1)
 
 
 def in_horizon(today: date, year: int, month: int) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,13 +24,13 @@ async def _no_sleep(_seconds: float) -> None:
     await asyncio.sleep(0)
 
 
-def make_client(sandbox: SandboxServer) -> ZimunClient:
+def make_client(sandbox: SandboxServer, *, max_retries: int = 1) -> ZimunClient:
     return ZimunClient(
         base_url=sandbox.base_url,
         token_url=sandbox.token_url,
         client_id=sandbox.client_id,
         client_secret=sandbox.client_secret,
-        max_retries=1,
+        max_retries=max_retries,
         sleep=_no_sleep,
         timeout=5.0,
     )
@@ -69,3 +70,13 @@ def chat(engine: Conversation) -> Iterator[Chat]:
     talk = Chat(engine, customer())
     yield talk
     assert not talk.untranslated(), f"untranslated msgids: {sorted(talk.untranslated())}"
+
+
+# Monday 23 November 2026, 07:00 in Madrid: every branch opens later that day.
+MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(sandbox: SandboxServer) -> datetime:
+    """Tests run at a known instant, whatever today is."""
+    return sandbox.clock.set(MONDAY)

@@ -63,6 +63,15 @@ class Chat:
     async def tap(self, label: str, nth: int = 0) -> Reply:
         return await self.tap_data(self.find(label, nth).data)
 
+    async def tap_msg(self, key: str, **values: object) -> Reply:
+        """Tap the button whose Msg label has this msgid and (at least) these values."""
+        for button in self.buttons:
+            label = button.label
+            if isinstance(label, Msg) and label.key == key:
+                if all(label.values.get(k) == v for k, v in values.items()):
+                    return await self.tap_data(button.data)
+        raise AssertionError(f"no button {key!r} {values} on screen: {self.describe()}")
+
     async def tap_action(self, action: Action, nth: int = 0) -> Reply:
         matches = [b for b in self.buttons if (p := decode(b.data)) and p.action == action]
         assert len(matches) > nth, f"no button {action!r} #{nth} on screen: {self.describe()}"

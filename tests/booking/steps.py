@@ -1,0 +1,43 @@
+"""Customer journeys shared by the tests: reach a step the way a customer would."""
+
+from __future__ import annotations
+
+from bot.booking.payload import Action
+from tests.booking.driver import Chat
+
+MADRID = "Madrid – Chamberí"
+CONSULTATION = "Consultation"  # capacity 1: a slot held by someone else is gone
+
+
+async def to_calendar(chat: Chat, branch: str = MADRID, service: str = CONSULTATION) -> None:
+    await chat.command("book")
+    await chat.tap(branch)
+    await chat.tap_msg("{service} ({duration})", service=service)
+    assert chat.shows("Pick a day in {month}. Days marked with · can't be booked."), chat.describe()
+
+
+async def to_times(chat: Chat, **kw: str) -> None:
+    await to_calendar(chat, **kw)
+    if not chat.actions(Action.DAY):
+        await chat.tap_action(Action.MONTH_NEXT)
+    await chat.tap_action(Action.DAY)
+    assert chat.shows("Free times on {date}:"), chat.describe()
+
+
+async def to_name(chat: Chat, nth: int = 0, **kw: str) -> None:
+    await to_times(chat, **kw)
+    await chat.tap_action(Action.TIME, nth)
+    assert chat.shows("What name should the booking be under? Please type it."), chat.describe()
+
+
+async def to_summary(chat: Chat, email: str = "ana@example.com", **kw: str) -> None:
+    await to_name(chat, **kw)
+    await chat.tap("Use “{name}”")
+    await chat.say(email)
+    assert chat.shows("Please check your booking:"), chat.describe()
+
+
+async def book_one(chat: Chat, **kw: str) -> None:
+    await to_summary(chat, **kw)
+    await chat.tap("✅ Confirm")
+    assert chat.shows("✅ <b>Booked!</b> Your reference is {reference}."), chat.describe()
