@@ -67,9 +67,12 @@ class Chat:
         """Tap the button whose Msg label has this msgid and (at least) these values."""
         for button in self.buttons:
             label = button.label
-            if isinstance(label, Msg) and label.key == key:
-                if all(label.values.get(k) == v for k, v in values.items()):
-                    return await self.tap_data(button.data)
+            if (
+                isinstance(label, Msg)
+                and label.key == key
+                and all(label.values.get(k) == v for k, v in values.items())
+            ):
+                return await self.tap_data(button.data)
         raise AssertionError(f"no button {key!r} {values} on screen: {self.describe()}")
 
     async def tap_action(self, action: Action, nth: int = 0) -> Reply:

@@ -33,7 +33,7 @@ async def take_slot_elsewhere(sandbox: SandboxServer, storage: Storage, index: i
         await other.hold(service=service, start=state.slots[index], location_id=state.location_id)
 
 
-# ---- summary: change a field ------------------------------------------------------------------
+# ---- summary: change a field --------------------------------------------------------------------
 
 
 async def test_change_name_email_and_time_from_summary(
@@ -80,7 +80,7 @@ async def test_back_from_change_to_summary_keeps_the_hold(
     assert len(sandbox.store.active_holds()) == 1
 
 
-# ---- cancelling, going back: nothing stays held ------------------------------------------------
+# ---- cancelling, going back: nothing stays held -------------------------------------------------
 
 
 @pytest.mark.parametrize("where", ["name", "email", "summary", "change"])
@@ -143,7 +143,7 @@ async def test_picking_another_time_swaps_the_hold(
     assert len(holds) == 1 and holds[0].hold_id == state_of(storage).hold.hold_id
 
 
-# ---- hold expiry and conflicts ---------------------------------------------------------------
+# ---- hold expiry and conflicts ------------------------------------------------------------------
 
 
 async def test_expired_hold_is_taken_again_on_confirm(
@@ -203,7 +203,7 @@ async def test_slot_taken_between_list_and_tap(
     assert state.step == Step.TIME and taken not in state.slots and state.hold is None
 
 
-# ---- confirm: once, crash-safe ---------------------------------------------------------------------
+# ---- confirm: once, crash-safe -------------------------------------------------------------------
 
 
 async def test_double_tap_on_confirm_books_once(chat: Chat, sandbox: SandboxServer) -> None:
@@ -263,7 +263,7 @@ async def test_retry_after_api_down_on_confirm_books_once(
     await api.aclose()
 
 
-# ---- API down --------------------------------------------------------------------------------------
+# ---- API down -----------------------------------------------------------------------------------
 
 
 async def test_api_down_keeps_the_step_and_retry_repeats_it(
@@ -323,7 +323,7 @@ async def test_auth_failure_apologises(chat: Chat, sandbox: SandboxServer) -> No
     )
 
 
-# ---- stale, forged, free text, unknown commands --------------------------------------------------
+# ---- stale, forged, free text, unknown commands -------------------------------------------------
 
 
 async def test_stale_button_is_answered_not_acted_upon(
@@ -416,7 +416,7 @@ async def test_restart_mid_booking_resumes_where_it_stood(
     assert len(sandbox.store.appointment_list()) == 1
 
 
-# ---- language, help, deep links, calendar --------------------------------------------------------
+# ---- language, help, deep links, calendar -------------------------------------------------------
 
 
 async def test_language_choice_is_stored_and_used(engine: Conversation, storage: Storage) -> None:
