@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -22,13 +23,20 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.payload import Action, decode
 from bot.booking.screens import Button, Reply
 from bot.i18n import Localizer, localizer, normalize_language
+from bot.logging_setup import configure_logging
 from bot.settings import SUPPORTED_LANGUAGES
 
 QUIT = frozenset({"/quit", "/exit", "/q"})
 PROMPT = "> "
 RULE = "─" * 40
+
+
+def _inert(button: Button) -> bool:
+    payload = decode(button.data)
+    return payload is not None and payload.action in (Action.NOOP, Action.DAY_UNAVAILABLE)
 
 
 @dataclass
@@ -47,7 +55,7 @@ class Terminal:
             self.say(RULE)
             self.say(loc.render_body(screen, "plain"))
             if screen.buttons:
-                self.buttons = [button for row in screen.buttons for button in row]
+                self.buttons = []
                 self.say(self._choices(screen.buttons, loc))
             if screen.attachment is not None:
                 path = self.downloads / Path(screen.attachment.filename).name
@@ -56,15 +64,20 @@ class Terminal:
         self.out.flush()
 
     def _choices(self, rows: tuple[tuple[Button, ...], ...], loc: Localizer) -> str:
-        number = 0
+        """Numbered choices, a line per keyboard row; inert cells (calendar headings, blank
+        days, days that can't be booked) are shown without a number."""
         lines = []
         for row in rows:
             cells = []
             for button in row:
-                number += 1
-                cells.append(f"[{number}] {loc.render(button.label, 'plain')}")
-            lines.append("  ".join(cells))
-        return "\n".join(lines)
+                label = loc.render(button.label, "plain")
+                if _inert(button):
+                    cells.append(f"{label:>4}" if label.strip() else "    ")
+                    continue
+                self.buttons.append(button)
+                cells.append(f"[{len(self.buttons)}] {label}")
+            lines.append("  ".join(cells).rstrip())
+        return "\n".join(line for line in lines if line)
 
     def event_for(self, line: str) -> Event | None:
         """A number taps that button; "/cmd arg" is a command; other text is an answer."""
@@ -103,6 +116,9 @@ def run_demo(
 
     downloads = downloads or Path(tempfile.mkdtemp(prefix="zimun-demo-"))
     terminal = Terminal(out, downloads)
+    log_path = downloads / "demo.log"
+    log_file = log_path.open("a", encoding="utf-8")  # the terminal is the customer's screen
+    log_handler = configure_logging("INFO", stream=log_file)
     default_language = normalize_language(language, "en")
     customer = Customer(user_id=1, chat_id=1, first_name="Demo", language_code=language)
     with (
@@ -120,8 +136,8 @@ def run_demo(
         try:
             conversation = Conversation(client, storage, default_language=default_language)
             terminal.say(
-                f"Zimun booking demo (sandbox at {sandbox.root_url}). Type a number to choose, "
-                "/help for help, /quit to leave."
+                f"Zimun booking demo (sandbox at {sandbox.root_url}, log in {log_path}).\n"
+                "Type a number to choose, /help for help, /quit to leave."
             )
             terminal.show(runner.run(conversation.handle(customer, Command("start"))))
             while True:
@@ -140,6 +156,8 @@ def run_demo(
         finally:
             runner.run(client.aclose())
             storage.close()
+            logging.getLogger().removeHandler(log_handler)
+            log_file.close()
     terminal.say("Bye.")
     out.flush()
     return 0

@@ -156,10 +156,12 @@ class Call:
 
 
 @dataclass
-class _Flood:
+class _Fault:
     remaining: int
-    retry_after: int
     methods: frozenset[str]
+    code: int
+    description: str
+    parameters: dict[str, Any]
 
 
 def _chat_id_of(params: Mapping[str, Any]) -> int | None:
@@ -192,6 +194,7 @@ class FakeBotAPI:
     callback_queries_too_old: bool = False  # answerCallbackQuery fails as Telegram does after 15 s
 
     calls: list[Call] = field(default_factory=list)
+    updates: list[dict[str, Any]] = field(default_factory=list)  # every update ever injected
     served: Counter[int] = field(default_factory=Counter)  # update_id -> times handed out
     update_times: dict[int, float] = field(default_factory=dict)  # update_id -> injected at
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lang -> commands
@@ -208,7 +211,7 @@ class FakeBotAPI:
         self._message_ids: dict[int, Iterator[int]] = {}
         self._chats: dict[int, dict[int, ChatMessage]] = {}
         self._users: dict[int, FakeUser] = {}
-        self._floods: list[_Flood] = []
+        self._faults: list[_Fault] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
         self._methods: dict[str, Callable[[Mapping[str, Any], Mapping[str, FakeDocument]], Any]]
@@ -252,7 +255,7 @@ class FakeBotAPI:
                 if handler is None:
                     raise ApiError(404, "Not Found: method not found")
                 with self._lock:
-                    self._check_flood(method)
+                    self._check_faults(method)
                     result = handler(params, files)
         except ApiError as error:
             self._record(method, params, chat_id, error.code)
@@ -266,15 +269,11 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append(Call(method, dict(params), chat_id, time.monotonic(), status))
 
-    def _check_flood(self, method: str) -> None:
-        for flood in self._floods:
-            if flood.remaining > 0 and method in flood.methods:
-                flood.remaining -= 1
-                raise ApiError(
-                    429,
-                    f"Too Many Requests: retry after {flood.retry_after}",
-                    {"retry_after": flood.retry_after},
-                )
+    def _check_faults(self, method: str) -> None:
+        for fault in self._faults:
+            if fault.remaining > 0 and method in fault.methods:
+                fault.remaining -= 1
+                raise ApiError(fault.code, fault.description, fault.parameters)
 
     async def _get_updates(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         offset = params.get("offset")
@@ -480,13 +479,32 @@ class FakeBotAPI:
         self, count: int, retry_after: int = 1, methods: frozenset[str] = CHAT_METHODS
     ) -> None:
         """Answer the next `count` calls of `methods` with 429 "retry after N"."""
+        self.fail(
+            count,
+            429,
+            f"Too Many Requests: retry after {retry_after}",
+            methods,
+            {"retry_after": retry_after},
+        )
+
+    def fail(
+        self,
+        count: int,
+        code: int,
+        description: str,
+        methods: frozenset[str] = CHAT_METHODS,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `methods` with this Bot API error."""
         with self._lock:
-            self._floods.append(_Flood(count, retry_after, frozenset(methods)))
+            self._faults.append(
+                _Fault(count, frozenset(methods), code, description, dict(parameters or {}))
+            )
 
     @property
-    def flood_pending(self) -> int:
+    def faults_pending(self) -> int:
         with self._lock:
-            return sum(f.remaining for f in self._floods)
+            return sum(f.remaining for f in self._faults)
 
     # ---- the customer's side -----------------------------------------------------------------
 
@@ -502,7 +520,9 @@ class FakeBotAPI:
     def _push(self, kind: str, payload: dict[str, Any]) -> int:
         with self._lock:
             update_id = next(self._next_update_id)
-            self._updates.append({"update_id": update_id, kind: payload})
+            update = {"update_id": update_id, kind: payload}
+            self._updates.append(update)
+            self.updates.append(update)
             self.update_times[update_id] = time.monotonic()
         self._wake_pollers()
         return update_id
@@ -592,6 +612,14 @@ class FakeBotAPI:
                 for c in self.calls
                 if c.method == method and (chat_id is None or c.chat_id == chat_id)
             ]
+
+    def answer_to(self, update_id: int) -> dict[str, Any] | None:
+        """The answerCallbackQuery parameters for the callback query of update `update_id`."""
+        with self._lock:
+            update = next((u for u in self.updates if u["update_id"] == update_id), None)
+            if update is None or "callback_query" not in update:
+                return None
+            return self.callback_answers.get(update["callback_query"]["id"])
 
     @property
     def pending_updates(self) -> int:

@@ -1,0 +1,48 @@
+"""Fixtures for end-to-end tests: a fake Bot API on loopback and the real bot polling it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import FakeBotAPI
+from tests.telegram.harness import Chat, RunningBot, bot_settings
+
+
+@pytest.fixture
+def fake_api() -> Iterator[tuple[FakeBotAPI, str]]:
+    fake = FakeBotAPI()
+    with fake.serve() as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def bot_options() -> dict[str, object]:
+    """Override to pass extra keyword arguments to build_application."""
+    return {}
+
+
+@pytest.fixture
+async def bot(
+    fake_api: tuple[FakeBotAPI, str],
+    sandbox: SandboxServer,
+    tmp_path: Path,
+    bot_options: dict[str, object],
+) -> AsyncIterator[RunningBot]:
+    fake, base_url = fake_api
+    running = RunningBot(
+        fake, bot_settings(fake, base_url, sandbox, tmp_path / "bot.db"), sandbox, bot_options
+    )
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+def chat(bot: RunningBot) -> Chat:
+    return Chat(bot, chat_id=1001)

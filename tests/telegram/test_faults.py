@@ -1,0 +1,96 @@
+"""What Telegram and customers throw at the adapter: forged payloads, flood control, refused
+calls, stale callback queries, edits that change nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.booking.screens import Button, Msg, Reply, Screen
+from bot.i18n import localizer
+from bot.telegram.delivery import deliver
+from bot.telegram.errors import APOLOGY
+from sandbox.testing import SandboxServer
+from tests.telegram.harness import Chat, RunningBot
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["", "abcd.b.zz", "@.o.1.00", "<b>' OR 1=1 --</b>" + "a" * 40],
+)
+async def test_a_forged_payload_is_refused(
+    forged: str, bot: RunningBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    await chat.open_booking()
+    screen = chat.keyboard
+    before = (screen.text, screen.labels)
+    calls_before = sandbox.stats.total_requests
+
+    update_id = chat.fake.user_taps(chat.chat_id, screen.message_id, forged)
+    await bot.settle()
+
+    answer = bot.fake.answer_to(update_id)
+    assert answer is not None and answer.get("text")  # the customer is told, in a toast
+    assert chat.keyboard.labels == before[1]  # still on the same step
+    assert not sandbox.store.active_holds() and not sandbox.store.appointment_list()
+    assert sandbox.stats.count("POST", "/appointments/hold") == 0
+    assert sandbox.stats.total_requests - calls_before <= 1  # nothing but maybe a re-read
+
+
+async def test_flood_control_delays_but_delivers(bot: RunningBot, chat: Chat) -> None:
+    await chat.command("start")
+    bot.fake.flood(2, retry_after=1)
+    await chat.tap_index(0)  # Book: the answer and the edit meet 429 first
+
+    refused = [c for c in bot.fake.calls if c.status == 429]
+    assert len(refused) == 2
+    assert bot.fake.faults_pending == 0
+    assert chat.keyboard.labels  # the branch list arrived after all
+    assert len(bot.fake.callback_answers) == 1
+
+
+async def test_a_refused_reply_gets_an_apology_and_the_chat_goes_on(
+    bot: RunningBot, chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat.language = "de"
+    bot.fake.fail(1, 400, "Bad Request: chat not found", frozenset({"sendMessage"}))
+    with caplog.at_level(logging.ERROR, logger="bot.telegram.errors"):
+        await chat.command("start")
+
+    [record] = [r for r in caplog.records if r.name == "bot.telegram.errors"]
+    assert "chat 1001" in record.getMessage() and "BadRequest" in record.getMessage()
+    apology = chat.latest
+    assert apology is not None
+    assert apology.text == localizer("de").render(APOLOGY, "html")
+    await chat.command("start")
+    assert chat.keyboard.labels  # usable again
+
+
+async def test_stale_callback_queries_are_quiet(
+    bot: RunningBot, chat: Chat, caplog: pytest.LogCaptureFixture
+) -> None:
+    await chat.command("start")
+    bot.fake.callback_queries_too_old = True
+    with caplog.at_level(logging.WARNING):
+        await chat.tap_index(0)
+    assert chat.keyboard.labels
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_an_edit_that_changes_nothing_is_quiet(bot: RunningBot, chat: Chat) -> None:
+    await chat.command("start")
+    message = chat.keyboard
+    assert bot.app is not None
+    tapped = await bot.app.bot.edit_message_text(
+        message.text,
+        chat_id=chat.chat_id,
+        message_id=message.message_id,
+        parse_mode=message.parse_mode,
+        reply_markup=None,
+    )
+    reply = Reply("en", (Screen((Msg("Same"),), ((Button(Msg("Again"), "x"),),)),))
+    await deliver(bot.app.bot, chat.chat_id, reply, tapped)
+    await deliver(bot.app.bot, chat.chat_id, reply, tapped)  # "message is not modified"
+    assert chat.fake.latest(chat.chat_id).text == "Same"
+    assert [c.status for c in bot.fake.calls_of("editMessageText")][-2:] == [200, 400]
