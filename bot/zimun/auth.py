@@ -98,6 +98,7 @@ class ClientCredentialsAuth(httpx.Auth):
                     started = self._clock()
                     self._telemetry.token_sent()
                     reply = yield self._token_request(request)
+                    await reply.aread()  # an overridden async flow must read bodies itself
                     token = self._accept(reply, started)
         response = yield self._authorised(request, token)
         if response.status_code != 401:
@@ -110,6 +111,7 @@ class ClientCredentialsAuth(httpx.Auth):
                 started = self._clock()
                 self._telemetry.token_sent()
                 reply = yield self._token_request(request)
+                await reply.aread()
                 fresh = self._accept(reply, started)
         yield self._authorised(request, fresh)
 
