@@ -3,6 +3,7 @@ replayed by its Idempotency-Key, a dead server, and bounded attempts."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -132,3 +133,28 @@ async def test_a_callers_idempotency_key_survives_a_restart(
         )
     assert again.id == booked.id
     assert len(sandbox.store.appointment_list()) == 1
+
+
+async def test_a_timed_out_confirm_waits_for_the_first_attempt_and_gets_its_replay(
+    zimun: ZimunClient, sandbox: SandboxServer
+) -> None:
+    """Timeout, then 409 idempotency_request_in_progress while the first attempt still runs,
+    then the first attempt's result replayed: one appointment, whatever the network did."""
+    consultation = await service(zimun, "svc_consultation")
+    start = (await free_starts(zimun, "svc_consultation", "loc_madrid"))[0]
+    held = await zimun.hold(service=consultation, start=start, location_id="loc_madrid")
+    gate = sandbox.faults.block_next("/appointments/confirm")
+
+    class ReleaseOnSecondSleep(Sleeps):
+        async def __call__(self, seconds: float) -> None:
+            await super().__call__(seconds)
+            if len(self) == 2:  # after the timeout and after one 409
+                gate.release()
+                await asyncio.sleep(0.05)  # let the held request finish server-side
+
+    sleeps = ReleaseOnSecondSleep()
+    async with make_client(sandbox, sleeps, timeout=0.3, max_retries=6) as client:
+        booked = await client.confirm(held.hold_id, name="Ana", email="ana@example.com")
+    assert booked.start == start
+    assert [a.id for a in sandbox.store.appointment_list()] == [booked.id]
+    assert sandbox.stats.count("POST", "/appointments/confirm", 409) >= 1
