@@ -478,22 +478,21 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
     start = appointment.start or hold.start
     end = appointment.end or hold.end or _end_of(start, service)
     lines = await booking_lines(ctx, start)
-    ctx.defer(
-        lambda: ctx.storage.add_booking(
-            user_id=customer.user_id,
-            chat_id=customer.chat_id,
-            appointment_id=appointment.id,
-            service_id=state.service_id or "",
-            service_name=service.name if service else "",
-            location_id=state.location_id or "",
-            location_name=location.name if location else "",
-            location_address=(location.address or "") if location else "",
-            timezone=ctx.tz_name,
-            start=start,
-            end=end,
-            status=appointment.status,
-        )
-    )
+    record = {  # captured now: the draft is cleared before the deferred write runs
+        "user_id": customer.user_id,
+        "chat_id": customer.chat_id,
+        "appointment_id": appointment.id,
+        "service_id": state.service_id or "",
+        "service_name": service.name if service else "",
+        "location_id": state.location_id or "",
+        "location_name": location.name if location else "",
+        "location_address": (location.address or "") if location else "",
+        "timezone": ctx.tz_name,
+        "start": start,
+        "end": end,
+        "status": appointment.status,
+    }
+    ctx.defer(lambda: ctx.storage.add_booking(**record))
     state.clear_draft()
     state.step = Step.MENU
     return Outcome(

@@ -23,7 +23,7 @@ async def test_book_from_start_to_confirmation(
     assert chat.shows("Which branch would you like to visit?")
     await chat.tap("Madrid – Chamberí")
     assert chat.shows("Which service would you like at {location}?")
-    await chat.tap_action(Action.PICK)
+    await chat.tap_msg("{service} ({duration})", service="Consultation")
     assert chat.shows("Pick a day in {month}. Days marked with · can't be booked.")
     if not chat.actions(Action.DAY):
         await chat.tap_action(Action.MONTH_NEXT)
@@ -46,5 +46,7 @@ async def test_book_from_start_to_confirmation(
     assert appointments[0].contact_email == "ana@example.com"
     rows = storage.bookings_for_user(1001)
     assert [r.appointment_id for r in rows] == [appointments[0].appointment_id]
+    assert (rows[0].service_id, rows[0].location_id) == ("svc_consultation", "loc_madrid")
+    assert rows[0].timezone == "Europe/Madrid" and rows[0].start == appointments[0].start
     assert not sandbox.store.active_holds()
     assert not chat.untranslated()

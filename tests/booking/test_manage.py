@@ -1,0 +1,187 @@
+"""My bookings: list, detail, reschedule, cancel, ownership; and what a booking costs."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.booking.engine import INVALID, NOT_YOURS, Conversation
+from bot.booking.payload import Action, booking_data
+from bot.booking.state import ChatState, Step
+from bot.storage import Storage
+from bot.zimun.client import ZimunClient
+from sandbox.testing import SandboxServer
+from tests.booking.conftest import LANGUAGES, customer, make_client
+from tests.booking.driver import Chat
+from tests.booking.steps import book_one
+
+
+def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
+    row = storage.load_conversation(chat_id)
+    assert row is not None
+    return ChatState.loads(row.state)
+
+
+async def open_first_booking(chat: Chat) -> None:
+    await chat.command("mybookings")
+    assert chat.shows("Tap a booking to reschedule or cancel it."), chat.describe()
+    await chat.tap("{when} · {service}")
+    assert chat.shows("<b>Reference:</b> {reference}")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_reschedule_a_booking(
+    lang: str, engine: Conversation, storage: Storage, sandbox: SandboxServer
+) -> None:
+    chat = Chat(engine, customer(lang=lang))
+    await book_one(chat)
+    [appointment] = sandbox.store.appointment_list()
+    before = (appointment.appointment_id, appointment.start)
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")
+    await chat.tap_action(Action.DAY, 1)
+    await chat.tap_action(Action.TIME, 3)
+    assert chat.shows("Move your {service} booking from {old} to {new}?")
+    await chat.tap("Yes, move it")
+    assert chat.shows("✅ <b>Moved!</b> Your {service} booking is now on {when}.")
+    screen = chat.reply.screens[-1]
+    assert not screen.edit and screen.attachment is not None
+    [after] = sandbox.store.appointment_list()
+    assert after.appointment_id == before[0] and after.start != before[1]
+    [row] = storage.bookings_for_user(1001)
+    assert row.start == after.start
+    assert not chat.untranslated()
+
+
+async def test_reschedule_to_a_slot_taken_meanwhile(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")
+    await chat.tap_action(Action.DAY, 1)
+    await chat.tap_action(Action.TIME, 0)
+    state = state_of(storage)
+    async with make_client(sandbox) as other:
+        service = await other.get_service(state.service_id or "")
+        await other.hold(service=service, start=state.new_start, location_id=state.location_id)
+    await chat.tap("Yes, move it")
+    assert chat.shows("Sorry, someone else just took that time. Here are the free times now:")
+    assert state_of(storage).step == Step.TIME
+    assert state.new_start not in state_of(storage).slots
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_cancel_a_booking(
+    lang: str, engine: Conversation, storage: Storage, sandbox: SandboxServer
+) -> None:
+    chat = Chat(engine, customer(lang=lang))
+    await book_one(chat)
+    await open_first_booking(chat)
+    await chat.tap("🗑 Cancel booking")
+    assert chat.shows("Are you sure you want to cancel your {service} booking on {when}?")
+    await chat.tap("No, keep it")
+    assert sandbox.store.appointment_list("confirmed")
+    await chat.tap("🗑 Cancel booking")
+    await chat.tap("Yes, cancel it")
+    assert chat.shows("Your booking is cancelled.")
+    assert chat.shows("Cancelled: {booking}")
+    assert chat.shows("You have no upcoming bookings.")
+    assert not sandbox.store.appointment_list("confirmed")
+    assert not storage.bookings_for_user(1001)[0].active
+    assert not chat.untranslated()
+
+
+async def test_a_booking_cancelled_elsewhere_shows_as_cancelled(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    [appointment] = sandbox.store.appointment_list()
+    async with make_client(sandbox) as business:
+        await business.cancel(appointment.appointment_id)
+    await chat.command("mybookings")
+    assert chat.shows("Cancelled: {booking}")
+    assert not storage.bookings_for_user(1001)[0].active
+
+
+async def test_list_shows_stored_data_when_the_api_is_down(
+    chat: Chat, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    sandbox.faults.fail_next(20, 503, path="/appointments/{appointment_id}")
+    await chat.command("mybookings")
+    assert chat.shows("Tap a booking to reschedule or cancel it.")
+
+
+async def test_someone_elses_booking_is_refused(
+    engine: Conversation, storage: Storage, sandbox: SandboxServer
+) -> None:
+    owner = Chat(engine, customer(user_id=1001))
+    await book_one(owner)
+    [row] = storage.bookings_for_user(1001)
+    intruder = Chat(engine, customer(user_id=2002))
+    await intruder.command("start")
+    for action in (Action.OPEN_BOOKING, Action.RESCHEDULE, Action.CANCEL_BOOKING, Action.KEEP):
+        await intruder.tap_data(booking_data(action, row.id))
+        assert intruder.reply.toast == NOT_YOURS
+        assert state_of(storage, 2002).step == Step.MENU
+    await intruder.tap_data(booking_data(Action.OPEN_BOOKING, 999_999))
+    assert intruder.reply.toast == NOT_YOURS
+    await intruder.tap_data(booking_data(Action.CONFIRM, row.id))  # not a booking action
+    assert intruder.reply.toast == INVALID
+    assert sandbox.store.appointment_list("confirmed")
+
+
+async def test_booking_buttons_work_from_an_old_message(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    await chat.command("mybookings")
+    old_list_button = chat.find("{when} · {service}").data
+    await chat.command("help")  # the list message is old now
+    await chat.tap_data(old_list_button)
+    assert chat.shows("<b>Reference:</b> {reference}")
+    [row] = storage.bookings_for_user(1001)
+    await chat.tap_data(booking_data(Action.KEEP, row.id))
+    assert chat.reply.toast is not None and not chat.reply.screens
+    await chat.tap_data(booking_data(Action.CANCEL_BOOKING, row.id))
+    assert chat.shows("Are you sure you want to cancel your {service} booking on {when}?")
+
+
+async def test_booking_costs_four_api_calls_with_warm_caches(
+    api: ZimunClient, engine: Conversation, sandbox: SandboxServer
+) -> None:
+    await api.list_locations()
+    await api.list_services()
+    chat = Chat(engine, customer())
+    await chat.command("start")
+    await chat.tap("📅 Book an appointment")
+    await chat.tap("Madrid – Chamberí")
+    sandbox.stats.reset()
+    await chat.tap_msg("{service} ({duration})", service="Consultation")
+    await chat.tap_action(Action.DAY)
+    await chat.tap_action(Action.TIME)
+    await chat.tap("Use “{name}”")
+    await chat.say("ana@example.com")
+    await chat.tap("✅ Confirm")
+    assert chat.shows("✅ <b>Booked!</b> Your reference is {reference}.")
+    assert sandbox.stats.total_requests <= 4, sandbox.stats.__dict__
+
+
+async def test_one_sqlite_write_per_event(chat: Chat, storage: Storage) -> None:
+    steps = [
+        lambda: chat.command("start"),
+        lambda: chat.tap("📅 Book an appointment"),
+        lambda: chat.tap("Madrid – Chamberí"),
+        lambda: chat.tap_msg("{service} ({duration})", service="Consultation"),
+        lambda: chat.tap_action(Action.DAY),
+        lambda: chat.tap_action(Action.TIME),
+        lambda: chat.tap("Use “{name}”"),
+        lambda: chat.say("ana@example.com"),
+    ]
+    for step in steps:
+        before = storage.writes
+        await step()
+        assert storage.writes - before <= 1
+    before = storage.writes
+    await chat.tap("✅ Confirm")
+    assert storage.writes - before == 2  # the pending confirm first, then the result
