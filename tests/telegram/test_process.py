@@ -1,0 +1,110 @@
+"""`python -m bot` as operators run it: a subprocess configured only by environment variables,
+polling the fake Bot API and booking against the sandbox, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import FakeBotAPI
+from tests.telegram.harness import DAY_RE, TIME_RE
+
+ROOT = Path(__file__).resolve().parents[2]
+CHAT = 4242
+
+
+class Customer:
+    """Acts in the chat and waits for what the bot shows next (no access to the bot's insides)."""
+
+    def __init__(self, fake: FakeBotAPI):
+        self.fake = fake
+
+    def _snapshot(self) -> tuple[Any, ...]:
+        return tuple((m.message_id, m.edits) for m in self.fake.messages(CHAT))
+
+    def _after(self, act: Callable[[], object], until: Callable[[], object] | None = None) -> None:
+        before = self._snapshot()
+        act()
+        self.fake.wait_for_sync(until or (lambda: self._snapshot() != before), within=20)
+
+    def command(self, name: str) -> None:
+        self._after(lambda: self.fake.user_sends_command(CHAT, name, language_code="es"))
+
+    def send(self, text: str) -> None:
+        self._after(lambda: self.fake.user_sends_text(CHAT, text, language_code="es"))
+
+    def tap(self, matches: Callable[[str], bool] = lambda label: True) -> None:
+        keyboard = self.fake.latest_keyboard(CHAT)
+        assert keyboard is not None, self.fake.describe()
+        data = next(d for row in keyboard.buttons for label, d in row if matches(label))
+        self._after(lambda: self.fake.user_taps(CHAT, keyboard.message_id, data))
+
+
+def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    fake, base_url = fake_api
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=f"{base_url}/bot",
+        ZIMUN_CLIENT_ID=sandbox.client_id,
+        ZIMUN_CLIENT_SECRET=sandbox.client_secret,
+        ZIMUN_BASE_URL=sandbox.base_url,
+        ZIMUN_TOKEN_URL=sandbox.token_url,
+        BOT_DB_PATH=str(tmp_path / "bot.db"),
+        LOG_LEVEL="INFO",
+    )
+    log_path = tmp_path / "bot.log"
+    with log_path.open("w") as log:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stdout=log, stderr=log
+        )
+    try:
+        fake.wait_for_sync(lambda: fake.calls_of("deleteWebhook") or bot.poll() is not None, 30)
+        assert bot.poll() is None, log_path.read_text()
+
+        customer = Customer(fake)
+        customer.command("start")
+        customer.tap()  # Book an appointment
+        customer.tap()  # the first branch
+        customer.tap()  # the first service
+        customer.tap(lambda label: bool(DAY_RE.match(label)))
+        customer.tap(lambda label: bool(TIME_RE.match(label)))
+        customer.send("Ana García")
+        customer.send("ana@example.com")
+        customer._after(
+            lambda: fake.tap_index(CHAT, 0, language_code="es"),  # Confirm
+            until=lambda: fake.documents(CHAT),
+        )
+        [appointment] = sandbox.store.appointment_list()
+        assert appointment.contact_email == "ana@example.com"
+
+        # One more update, in flight when the stop signal comes: it must be finished, not lost.
+        messages_before = len(fake.messages(CHAT))
+        update_id = fake.user_sends_command(CHAT, "mybookings", language_code="es")
+        fake.wait_for_sync(lambda: fake.served[update_id] >= 1)
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=30) == 0, log_path.read_text()
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    assert fake.token not in output and fake.token.split(":")[1] not in output
+    assert "ana@example.com" not in output
+    assert "storage closed" in output
+    # The in-flight /mybookings was answered before exit, and confirmed to Telegram.
+    assert len(fake.messages(CHAT)) > messages_before
+    assert fake.pending_updates == 0
+    assert set(fake.served.values()) == {1}  # no update handed out twice
+    assert len(sandbox.store.appointment_list()) == 1
