@@ -300,7 +300,8 @@ class ZimunClient:
             if not response.ok:
                 raise self._error(response, f"{call.method} {call.template}")
             return Appointment.parse(response.body)
-        assert refused is not None  # candidates() is never empty
+        if refused is None:  # unreachable: candidates() is never empty
+            raise ZimunError(f"{kind}: no form to try")
         call, response = refused
         raise self._error(response, f"{kind}: no documented form accepted; last {call.method}")
 
@@ -381,6 +382,7 @@ class ZimunClient:
             request.extensions[TEMPLATE] = template
             request.extensions[ATTEMPT] = retry + 1
             failure: Exception | None = None
+            response: ApiResponse | None = None
             retry_after: float | None = None
             try:
                 raw = await self._http.send(request, auth=self._auth)
@@ -397,8 +399,9 @@ class ZimunClient:
                 retry_after = parse_retry_after(raw.headers)
             delay = self._policy.delay(retry, retry_after)
             if not self._policy.should_retry(retry, delay, self._clock() - started):
-                if failure is None:
+                if response is not None:
                     return response
+                assert failure is not None
                 if isinstance(failure, ZimunError):
                     raise failure
                 raise ApiUnavailable(
