@@ -107,6 +107,8 @@ class Chat:
 
     def shows(self, msgid: str) -> bool:
         """The last reply's screens, or its toast, contain this msgid (also nested)."""
+        if not self.replies:
+            return False
         reply = self.reply
         lines = [line for s in reply.screens for line in s.body]
         if reply.toast is not None:
