@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
@@ -46,10 +50,9 @@ class Customer:
         self._after(lambda: self.fake.user_taps(CHAT, keyboard.message_id, data))
 
 
-def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
-    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
-) -> None:
-    fake, base_url = fake_api
+def bot_env(
+    fake: FakeBotAPI, base_url: str, sandbox: SandboxServer, tmp_path: Path, **extra: str
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -61,7 +64,16 @@ def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
         ZIMUN_TOKEN_URL=sandbox.token_url,
         BOT_DB_PATH=str(tmp_path / "bot.db"),
         LOG_LEVEL="INFO",
+        **extra,
     )
+    return env
+
+
+def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    fake, base_url = fake_api
+    env = bot_env(fake, base_url, sandbox, tmp_path)
     log_path = tmp_path / "bot.log"
     with log_path.open("w") as log:
         bot = subprocess.Popen(
@@ -108,3 +120,74 @@ def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
     assert fake.pending_updates == 0
     assert set(fake.served.values()) == {1}  # no update handed out twice
     assert len(sandbox.store.appointment_list()) == 1
+
+
+def test_webhook_mode_checks_the_secret_on_every_request(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    fake, base_url = fake_api
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    env = bot_env(
+        fake,
+        base_url,
+        sandbox,
+        tmp_path,
+        WEBHOOK_URL=url,
+        WEBHOOK_SECRET="s3cret-Token_1",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    log_path = tmp_path / "bot.log"
+    with log_path.open("w") as log:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stdout=log, stderr=log
+        )
+    try:
+        fake.wait_for_sync(lambda: fake.webhook or bot.poll() is not None, 30)
+        assert bot.poll() is None, log_path.read_text()
+        assert fake.webhook["url"] == url
+        assert fake.webhook["secret_token"] == "s3cret-Token_1"
+
+        fake.user_sends_command(CHAT, "start", language_code="it")
+        update = fake.updates[-1]
+        with httpx.Client(timeout=10) as http:
+            _wait_listening(http, url)
+            forged = http.post(url, json=update, headers={SECRET_HEADER: "guess"})
+            missing = http.post(url, json=update)
+            assert (forged.status_code, missing.status_code) == (403, 403)
+            assert not fake.messages(CHAT)
+
+            accepted = http.post(url, json=update, headers={SECRET_HEADER: "s3cret-Token_1"})
+            assert accepted.status_code == 200
+        fake.wait_for_sync(lambda: fake.latest_keyboard(CHAT))
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=30) == 0, log_path.read_text()
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    assert "s3cret-Token_1" not in output and fake.token not in output
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_listening(http: httpx.Client, url: str) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            http.get(url)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
