@@ -358,5 +358,12 @@ class Storage:
         rows = self._read("SELECT chat_id, user_id, state FROM conversations WHERE pending = 1")
         return [ConversationRow(**r) for r in rows]
 
+    def forget_user(self, user_id: int) -> None:
+        """Delete every row about a customer (their bookings at the business stay there)."""
+        with self.batch():
+            self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM users WHERE user_id = ?", (user_id,))
+
     def conversation_count(self) -> int:
         return int(self._read("SELECT count(*) AS n FROM conversations")[0]["n"])

@@ -47,12 +47,28 @@ async def release_hold(ctx: Ctx) -> None:
     if hold is None:
         return
     ctx.state.hold = None
+    await _release(ctx, hold.hold_id)
+
+
+async def _release(ctx: Ctx, hold_id: str) -> bool:
+    """True when the hold is gone; a failed release is remembered and retried later."""
     try:
-        await ctx.api.release_hold(hold.hold_id)
+        await ctx.api.release_hold(hold_id)
     except NotFound:
         pass
     except ZimunError as exc:
-        log.warning("release of hold %s failed: %s", hold.hold_id, type(exc).__name__)
+        log.warning("release of hold %s failed: %s", hold_id, type(exc).__name__)
+        if hold_id not in ctx.state.orphans:
+            ctx.state.orphans.append(hold_id)
+        return False
+    return True
+
+
+async def release_orphans(ctx: Ctx) -> None:
+    """Retry the releases that failed while the API was down (the hold may still block)."""
+    for hold_id in list(ctx.state.orphans):
+        ctx.state.orphans.remove(hold_id)
+        await _release(ctx, hold_id)
 
 
 async def abandon(ctx: Ctx) -> None:

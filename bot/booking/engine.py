@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.booking import book, manage, menu
-from bot.booking.book import finish_pending
+from bot.booking.book import finish_pending, release_orphans
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
 from bot.booking.events import Command, Customer, Event, Tap, Text
 from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
@@ -162,6 +162,8 @@ class Conversation:
         edit = isinstance(event, Tap)
         handled = False
         try:
+            if ctx.state.orphans:
+                await release_orphans(ctx)
             if ctx.state.pending is not None:
                 outcome = await finish_pending(ctx)
             else:
@@ -347,7 +349,9 @@ class Conversation:
     ) -> Reply:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
         if not handled and ctx.state.pending is None:
+            orphans = ctx.state.orphans
             ctx.state = ChatState.loads(original)
+            ctx.state.orphans = orphans
         ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
         if ctx.state.retry is not None:
             ctx.state.retry.key = ctx.last_key

@@ -114,6 +114,7 @@ class ChatState(BaseModel):
     booking_id: int | None = None  # local booking row (detail, reschedule, cancel)
     new_start: datetime | None = None  # the reschedule target
     retry: Retry | None = None
+    orphans: list[str] = Field(default_factory=list)  # holds whose release failed: retried
 
     def dumps(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
@@ -126,7 +127,7 @@ class ChatState(BaseModel):
 
     def clear_draft(self) -> None:
         """Forget the booking in progress (the caller has released its hold)."""
-        keep = {"v", "nonce"}
+        keep = {"v", "nonce", "orphans"}
         fresh = ChatState()
         for name in type(self).model_fields:
             if name not in keep:

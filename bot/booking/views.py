@@ -259,6 +259,8 @@ def _held_line(ctx: Ctx) -> list[Msg]:
     hold = ctx.state.hold
     if hold is None:
         return []
+    if hold.expires_at <= ctx.now:
+        return [Msg("Your hold has run out: I'll try to get the same time again when you confirm.")]
     return [Msg("Your time is held until {time}.", time=TimeValue(hold.expires_at, ctx.tz_name))]
 
 

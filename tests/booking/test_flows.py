@@ -491,3 +491,28 @@ async def test_times_are_paged(chat: Chat, storage: Storage) -> None:
     assert chat.actions(Action.TIME)
     await chat.tap("‹ Earlier")
     assert len(chat.actions(Action.TIME)) == 12
+
+
+async def test_a_release_that_failed_is_retried_later(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await to_name(chat)
+    sandbox.faults.fail_next(10, 503, method="DELETE")
+    await chat.tap("Cancel")  # the customer is not kept waiting on a hold release
+    assert chat.shows("Cancelled: nothing was booked.")
+    assert len(sandbox.store.active_holds()) == 1
+    assert state_of(storage).orphans
+    sandbox.faults.clear()
+    await chat.command("help")
+    assert not sandbox.store.active_holds()
+    assert not state_of(storage).orphans
+
+
+async def test_summary_says_when_the_hold_ran_out(chat: Chat, sandbox: SandboxServer) -> None:
+    await to_summary(chat)
+    sandbox.clock.advance(601)
+    await chat.tap("✏️ Change")
+    await chat.tap("« Back")
+    assert chat.shows(
+        "Your hold has run out: I'll try to get the same time again when you confirm."
+    )

@@ -96,3 +96,16 @@ def test_foreign_or_newer_files_are_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
     with pytest.raises(StorageError, match="newer"):
         Storage(str(newer))
+
+
+def test_forget_user_removes_every_row_of_that_customer(tmp_path: Path) -> None:
+    store = Storage(str(tmp_path / "bot.db"))
+    for user in (1, 2):
+        store.set_language(user, "es")
+        _add(store, user, f"a_{user}")
+        store.save_conversation(user, user, "{}", pending=False)
+    store.forget_user(1)
+    assert store.get_language(1) is None and not store.bookings_for_user(1)
+    assert store.load_conversation(1) is None
+    assert store.get_language(2) == "es" and store.load_conversation(2) is not None
+    store.close()
