@@ -12,43 +12,71 @@ Exit codes: 0 done (including a stop by SIGINT/SIGTERM), 1 a runtime failure at 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
 SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{1,256}$"  # what Telegram accepts as a webhook secret_token
+URL_RE = re.compile(r"\w+://\S+")
 
 
 class StartupError(Exception):
     """A problem found while starting; `str()` is the one line shown to the operator."""
 
 
-def run(settings: Settings) -> int:
-    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set."""
+def webhook_secret(settings: Settings) -> str | None:
+    """The secret Telegram must send with every webhook request; required in webhook mode."""
     secret = settings.WEBHOOK_SECRET.get_secret_value() if settings.WEBHOOK_SECRET else None
-    if settings.WEBHOOK_URL is not None:
-        if not secret:
-            raise SettingsError(
-                "WEBHOOK_SECRET is not set (required with WEBHOOK_URL, so that only Telegram "
-                "can post updates; letters, digits, _ and -, up to 256)"
-            )
-        if not re.match(SECRET_TOKEN_RE, secret):
-            raise SettingsError(
-                "WEBHOOK_SECRET is invalid: use 1-256 letters, digits, _ and - only"
-            )
+    if settings.WEBHOOK_URL is None:
+        return secret
+    if not secret:
+        raise SettingsError(
+            "WEBHOOK_SECRET is not set (required with WEBHOOK_URL, so that only Telegram "
+            "can post updates; letters, digits, _ and -, up to 256)"
+        )
+    if not re.match(SECRET_TOKEN_RE, secret):
+        raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 letters, digits, _ and - only")
+    return secret
 
+
+@contextmanager
+def telegram_errors() -> Iterator[None]:
+    """Telegram's start-up refusals as one line each."""
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
+    try:
+        yield
+    except InvalidToken:
+        raise StartupError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN (check it with BotFather)"
+        ) from None
+    except NetworkError as exc:
+        raise StartupError(
+            f"cannot reach the Telegram Bot API at TELEGRAM_BASE_URL: {_reason(exc)}"
+        ) from None
+    except TelegramError as exc:
+        raise StartupError(f"Telegram refused to start the bot: {_reason(exc)}") from None
+
+
+def build(settings: Settings) -> Application:
+    """Storage, Zimun client and conversation behind the Telegram Application; the
+    Application's shutdown closes the client and the storage."""
     from bot.booking.engine import Conversation
     from bot.storage import Storage
-    from bot.telegram.app import ALLOWED_UPDATES, build_application
+    from bot.telegram.app import build_application
     from bot.zimun.client import ZimunClient
 
     try:
@@ -58,19 +86,34 @@ def run(settings: Settings) -> int:
     client = ZimunClient.from_settings(settings)
     conversation = Conversation(client, storage, default_language=settings.BOT_DEFAULT_LANGUAGE)
 
-    async def close_resources(_app: object) -> None:
+    async def close_resources(_app: Application) -> None:
         try:
             await client.aclose()
         finally:
             storage.close()
             log.info("storage closed")
 
-    app = build_application(settings, conversation, on_shutdown=(close_resources,))
+    return build_application(settings, conversation, on_shutdown=(close_resources,))
+
+
+def run(settings: Settings) -> int:
+    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
+
+    python-telegram-bot handles the signals: it stops fetching, commits the update offset,
+    finishes every update already fetched, then runs the shutdown hooks.
+    """
+    from bot.telegram.app import ALLOWED_UPDATES, check_telegram
+
+    secret = webhook_secret(settings)
+    with telegram_errors():
+        me = asyncio.run(check_telegram(settings))
+    log.info("Telegram knows this bot as @%s", me.username)
+    app = build(settings)
     allowed = list(ALLOWED_UPDATES)
-    try:
+    with telegram_errors():
         if settings.WEBHOOK_URL is None:
             log.info("starting with long polling")
-            app.run_polling(allowed_updates=allowed, close_loop=False)
+            app.run_polling(allowed_updates=allowed)
         else:
             url = str(settings.WEBHOOK_URL)
             log.info(
@@ -83,18 +126,7 @@ def run(settings: Settings) -> int:
                 webhook_url=url,
                 secret_token=secret,
                 allowed_updates=allowed,
-                close_loop=False,
             )
-    except InvalidToken:
-        raise StartupError(
-            "Telegram rejected TELEGRAM_BOT_TOKEN (check it with BotFather)"
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"cannot reach the Telegram Bot API at TELEGRAM_BASE_URL: {type(exc).__name__}"
-        ) from None
-    except TelegramError as exc:
-        raise StartupError(f"Telegram refused to start the bot: {exc.message}") from None
     log.info("stopped")
     return EXIT_OK
 
@@ -139,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def _reason(exc: Exception) -> str:
+    """Telegram's reason, without URLs (they would carry the token)."""
+    message = str(getattr(exc, "message", "") or type(exc).__name__)
+    return URL_RE.sub("[url]", message.replace("httpx.", ""))
 
 
 def _secrets_of(settings: Settings) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Literal
 
-from telegram import Update
+from telegram import Bot, Update, User
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
 from telegram.request import BaseRequest
@@ -38,6 +38,20 @@ ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
 MAX_RETRIES = 3
 
 Hook = Callable[[Application], Awaitable[None]]
+
+
+async def check_telegram(settings: Settings) -> User:
+    """Ask the Bot API who we are: proves the token and TELEGRAM_BASE_URL before the bot
+    starts, so a mistake is one clear line rather than python-telegram-bot's retry log.
+    Raises telegram.error.InvalidToken (token refused) or NetworkError (unreachable)."""
+    urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
+    bot = Bot(
+        settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
+        base_url=urls.api,
+        base_file_url=urls.files,
+    )
+    async with bot:  # initialize() calls getMe
+        return bot.bot
 
 
 def default_rate_limiter() -> AIORateLimiter:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.fakes.bot_api import DEFAULT_TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,3 +61,41 @@ def test_an_unknown_subcommand_is_refused(tmp_path: Path) -> None:
     result = run_bot({}, tmp_path, "fly")
     assert result.returncode == 2
     assert "invalid choice: 'fly'" in result.stderr
+
+
+def test_an_unreachable_bot_api_is_one_line(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_BASE_URL": f"http://127.0.0.1:{port}",
+        "ZIMUN_CLIENT_ID": "id",
+        "ZIMUN_CLIENT_SECRET": "s",
+        "BOT_DB_PATH": str(tmp_path / "bot.db"),
+    }
+    result = run_bot(env, tmp_path)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: cannot reach the Telegram Bot API at TELEGRAM_BASE_URL")
+    assert "Traceback" not in result.stderr
+    assert DEFAULT_TOKEN.split(":")[1] not in result.stderr
+
+
+def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
+    fake = FakeBotAPI()  # knows only its own token
+    with fake.serve() as base_url:
+        env = {
+            "TELEGRAM_BOT_TOKEN": "987654321:AAWrongTokenWrongTokenWrongToken_xyz",
+            "TELEGRAM_BASE_URL": base_url,
+            "ZIMUN_CLIENT_ID": "id",
+            "ZIMUN_CLIENT_SECRET": "s",
+            "BOT_DB_PATH": str(tmp_path / "bot.db"),
+        }
+        result = run_bot(env, tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: Telegram rejected TELEGRAM_BOT_TOKEN (check it with BotFather)"
+    )
+    assert "Traceback" not in result.stderr
+    assert "AAWrongToken" not in result.stderr
