@@ -516,3 +516,39 @@ async def test_summary_says_when_the_hold_ran_out(chat: Chat, sandbox: SandboxSe
     assert chat.shows(
         "Your hold has run out: I'll try to get the same time again when you confirm."
     )
+
+
+# ---- robustness -------------------------------------------------------------------------------
+
+
+async def test_unreadable_state_starts_over(chat: Chat, storage: Storage) -> None:
+    storage.save_conversation(1001, 1001, "{not json", pending=False)
+    await chat.command("book")
+    assert chat.shows("Which branch would you like to visit?")
+
+
+async def test_an_unexpected_error_apologises_and_keeps_the_chat_usable(
+    chat: Chat, storage: Storage
+) -> None:
+    broken = ChatState(step=Step.BOOKING, nonce="abcd", booking_id=424242)  # no such booking
+    storage.save_conversation(1001, 1001, broken.dumps(), pending=False)
+    await chat.say("hello")
+    assert chat.shows("Sorry, something went wrong on my side. Please try again.")
+    assert chat.shows("What would you like to do?")
+    await chat.tap("📅 Book an appointment")
+    assert chat.shows("Which branch would you like to visit?")
+
+
+async def test_logs_hold_no_names_or_emails(
+    chat: Chat, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    await to_summary(chat, email="secret.person@example.com")
+    sandbox.faults.fail_next(3, 503)
+    await chat.tap("✅ Confirm")
+    sandbox.faults.clear()
+    await chat.tap("🔄 Try again")
+    await chat.tap_data("forged")
+    assert caplog.records  # something was logged
+    assert "secret.person" not in caplog.text
+    assert "García" not in caplog.text and "Ana" not in caplog.text
