@@ -145,15 +145,15 @@ async def test_a_timed_out_confirm_waits_for_the_first_attempt_and_gets_its_repl
     held = await zimun.hold(service=consultation, start=start, location_id="loc_madrid")
     gate = sandbox.faults.block_next("/appointments/confirm")
 
-    class ReleaseOnSecondSleep(Sleeps):
+    class ReleaseAfterA409(Sleeps):
         async def __call__(self, seconds: float) -> None:
             await super().__call__(seconds)
-            if len(self) == 2:  # after the timeout and after one 409
+            if sandbox.stats.count("POST", "/appointments/confirm", 409):
                 gate.release()
                 await asyncio.sleep(0.05)  # let the held request finish server-side
 
-    sleeps = ReleaseOnSecondSleep()
-    async with make_client(sandbox, sleeps, timeout=0.3, max_retries=6) as client:
+    sleeps = ReleaseAfterA409()
+    async with make_client(sandbox, sleeps, timeout=0.3, max_retries=8) as client:
         booked = await client.confirm(held.hold_id, name="Ana", email="ana@example.com")
     assert booked.start == start
     assert [a.id for a in sandbox.store.appointment_list()] == [booked.id]
