@@ -70,6 +70,9 @@ class ChatHandlers:
         return [
             MessageHandler(private & filters.COMMAND, self.on_command),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text),
+            # A photo, sticker or voice note where text or a tap is expected: the engine
+            # answers an empty text with the current step's hint instead of silence.
+            MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other),
             CallbackQueryHandler(self.on_callback),
         ]
 
@@ -86,6 +89,11 @@ class ChatHandlers:
         if message is None or customer is None or message.text is None:
             return
         await self._run(context, customer, Text(message.text))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        customer = customer_of(update)
+        if customer is not None:
+            await self._run(context, customer, Text(""))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, customer = update.callback_query, customer_of(update)

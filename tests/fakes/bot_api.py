@@ -23,7 +23,7 @@ import itertools
 import json
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,7 +204,7 @@ class FakeBotAPI:
     def __post_init__(self) -> None:
         self.bot_id = int(self.token.split(":", 1)[0])
         self._lock = threading.RLock()
-        self._updates: list[dict[str, Any]] = []
+        self._updates: deque[dict[str, Any]] = deque()  # not yet confirmed, oldest first
         self._confirmed = 0  # every update_id below this was confirmed by an offset
         self._next_update_id = itertools.count(1)
         self._next_query_id = itertools.count(1)
@@ -284,8 +284,9 @@ class FakeBotAPI:
             with self._lock:
                 if offset is not None and int(offset) > self._confirmed:
                     self._confirmed = int(offset)
-                    self._updates = [u for u in self._updates if u["update_id"] >= self._confirmed]
-                batch = self._updates[:limit]
+                    while self._updates and self._updates[0]["update_id"] < self._confirmed:
+                        self._updates.popleft()
+                batch = list(itertools.islice(self._updates, limit))
                 remaining = deadline - time.monotonic()
                 if batch or remaining <= 0 or self._closing:
                     for update in batch:
@@ -534,6 +535,14 @@ class FakeBotAPI:
             message = self._new_message(chat_id, from_bot=False)
             message.text = text
             payload = self._message_json(message)
+        return self._push("message", payload)
+
+    def user_sends_location(self, chat_id: int, latitude: float, longitude: float, **user: Any):
+        """A message without text (as a photo or sticker would be); returns the update_id."""
+        self.user(chat_id, **user)
+        with self._lock:
+            payload = self._message_json(self._new_message(chat_id, from_bot=False))
+        payload["location"] = {"latitude": latitude, "longitude": longitude}
         return self._push("message", payload)
 
     def user_sends_command(self, chat_id: int, command: str, arg: str = "", **user: Any) -> int:

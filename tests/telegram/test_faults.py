@@ -94,3 +94,19 @@ async def test_an_edit_that_changes_nothing_is_quiet(bot: RunningBot, chat: Chat
     await deliver(bot.app.bot, chat.chat_id, reply, tapped)  # "message is not modified"
     assert chat.fake.latest(chat.chat_id).text == "Same"
     assert [c.status for c in bot.fake.calls_of("editMessageText")][-2:] == [200, 400]
+
+
+async def test_a_message_without_text_gets_an_answer(
+    bot: RunningBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    await chat.open_booking()
+    await chat.pick_slot()  # now the bot asks for a name
+    asked = len(bot.fake.messages(chat.chat_id))
+    bot.fake.user_sends_location(chat.chat_id, 40.43, -3.70)
+    await bot.settle()
+    assert len(bot.fake.messages(chat.chat_id)) > asked  # not silence
+    hint = chat.latest
+    assert hint is not None and hint.text != localizer("en").render(APOLOGY, "html")
+    await chat.give_details("Ana García", "ana@example.com")
+    await chat.tap_index(0)
+    assert len(sandbox.store.appointment_list()) == 1
