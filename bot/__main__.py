@@ -1,12 +1,17 @@
 """`python -m bot [run]` and the `zimun-bot` console script.
 
 Subcommands live in `SUBCOMMANDS` (name -> function taking the parsed settings and returning an
-exit code), so `python -m bot check` and friends can be added without touching the rest. Every
-problem an operator can fix (a missing variable, a wrong token) ends as one line on stderr and
-a non-zero exit code, never a traceback.
+exit code). Every problem an operator can fix (a missing variable, a wrong token) ends as one
+line on stderr and a non-zero exit code, never a traceback.
 
-Exit codes: 0 done (including a stop by SIGINT/SIGTERM), 1 a runtime failure at start-up
-(Telegram refused the token, a file could not be opened), 2 bad configuration.
+- `run` (default): the bot, with long polling, or a webhook (plus GET /healthz) when
+  WEBHOOK_URL is set.
+- `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
+  branch list) and opens the database; prints one line per check and exits 0 when all pass.
+
+Exit codes: 0 done (including a stop by SIGINT/SIGTERM; `check`: all passed), 1 a runtime
+failure at start-up (Telegram refused the token, a file could not be opened; `check`: a check
+failed), 2 bad configuration.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -25,6 +31,10 @@ from bot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     from telegram.ext import Application
+
+    from bot.health import CheckResult
+    from bot.storage import Storage
+    from bot.zimun.client import ZimunClient
 
 log = logging.getLogger("bot")
 
@@ -71,7 +81,16 @@ def telegram_errors() -> Iterator[None]:
         raise StartupError(f"Telegram refused to start the bot: {_reason(exc)}") from None
 
 
-def build(settings: Settings) -> Application:
+@dataclass(frozen=True)
+class Built:
+    """The Application and what it runs on (the health check reads the same storage)."""
+
+    app: Application
+    storage: Storage
+    client: ZimunClient
+
+
+def build(settings: Settings) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
     Application's shutdown closes the client and the storage."""
     from bot.booking.engine import Conversation
@@ -84,7 +103,12 @@ def build(settings: Settings) -> Application:
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     client = ZimunClient.from_settings(settings)
-    conversation = Conversation(client, storage, default_language=settings.BOT_DEFAULT_LANGUAGE)
+    conversation = Conversation(
+        client,
+        storage,
+        default_language=settings.BOT_DEFAULT_LANGUAGE,
+        reminder_offsets=settings.reminder_offsets,
+    )
 
     async def close_resources(_app: Application) -> None:
         try:
@@ -93,7 +117,8 @@ def build(settings: Settings) -> Application:
             storage.close()
             log.info("storage closed")
 
-    return build_application(settings, conversation, on_shutdown=(close_resources,))
+    app = build_application(settings, conversation, on_shutdown=(close_resources,))
+    return Built(app, storage, client)
 
 
 def run(settings: Settings) -> int:
@@ -108,32 +133,85 @@ def run(settings: Settings) -> int:
     with telegram_errors():
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
-    app = build(settings)
-    allowed = list(ALLOWED_UPDATES)
-    with telegram_errors():
-        if settings.WEBHOOK_URL is None:
-            log.info("starting with long polling")
-            app.run_polling(allowed_updates=allowed)
-        else:
-            url = str(settings.WEBHOOK_URL)
-            log.info(
-                "starting the webhook on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT
-            )
-            app.run_webhook(
-                listen=settings.WEBHOOK_LISTEN,
-                port=settings.WEBHOOK_PORT,
-                url_path=urlsplit(url).path.lstrip("/"),
-                webhook_url=url,
-                secret_token=secret,
-                allowed_updates=allowed,
-            )
+    if settings.WEBHOOK_URL is None or secret is None:
+        built = build(settings)
+        log.info("starting with long polling")
+        with telegram_errors():
+            built.app.run_polling(allowed_updates=list(ALLOWED_UPDATES))
+    else:
+        run_webhook(settings, secret)
     log.info("stopped")
     return EXIT_OK
 
 
-# name -> (help, function). Issue 6 adds "check".
+def run_webhook(settings: Settings, secret: str) -> None:
+    """The webhook and GET /healthz on WEBHOOK_LISTEN:WEBHOOK_PORT (bot.telegram.webhook)."""
+    from bot.health import Health, probe_zimun
+    from bot.telegram.app import ALLOWED_UPDATES
+    from bot.telegram.webhook import bind, serve_webhook
+    from bot.zimun.client import ZimunClient
+
+    url = str(settings.WEBHOOK_URL)
+    try:
+        sock = bind(settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
+            f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
+        ) from None
+    built = build(settings)
+    # The probe has its own client: its catalog refresh must not disturb the conversations'.
+    probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
+    health = Health(lambda: probe_zimun(probe_client), built.storage)
+
+    async def serve() -> None:
+        try:
+            await serve_webhook(
+                built.app,
+                sock=sock,
+                url=url,
+                path=urlsplit(url).path,
+                secret=secret,
+                allowed_updates=ALLOWED_UPDATES,
+                health=health,
+            )
+        finally:
+            await probe_client.aclose()
+
+    log.info("starting the webhook on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
+    try:
+        with telegram_errors():
+            asyncio.run(serve())
+    finally:
+        sock.close()
+
+
+def check(settings: Settings) -> int:
+    """`python -m bot check`: one line per check on stdout; 0 when all pass, else 1."""
+    from bot.health import run_checks
+
+    results = asyncio.run(run_checks(settings, check_telegram_token))
+    for result in results:
+        print(result.line())
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
+
+
+async def check_telegram_token(settings: Settings) -> CheckResult:
+    from bot.health import CheckResult
+    from bot.telegram.app import check_telegram
+
+    try:
+        with telegram_errors():
+            me = await check_telegram(settings)
+    except StartupError as exc:
+        return CheckResult("Telegram", False, str(exc))
+    return CheckResult("Telegram", True, f"TELEGRAM_BOT_TOKEN accepted, the bot is @{me.username}")
+
+
+# name -> (help, function).
 SUBCOMMANDS: dict[str, tuple[str, Callable[[Settings], int]]] = {
     "run": ("run the bot (the default)", run),
+    "check": ("check the Telegram token, the Zimun credentials and the database", check),
 }
 
 

@@ -5,6 +5,14 @@ and a Bot API URL contains the bot token; exception messages may quote an email 
 rejected. So the formatter scrubs the finished line (traceback included) of the configured
 secrets, of anything shaped like a Telegram token, and of email addresses, whatever logger
 produced it; and httpx/httpcore are kept at WARNING.
+
+Names are harder: nothing marks a string as a name. Our own code never logs customer text
+(tests run a whole booking at DEBUG and look), and python-telegram-bot's DEBUG lines, which
+print every Bot API call's parameters and every update (message texts, names, typed emails),
+keep their wording but lose those payloads (`TelegramPayloadFilter`).
+
+With LOG_FORMAT=json each record is one JSON object; structured fields a record carries in
+`extra={"fields": {...}}` (the per-update line of bot.telegram.accesslog) become keys of it.
 """
 
 from __future__ import annotations
@@ -36,6 +44,26 @@ class Scrubber:
         return EMAIL_RE.sub("[email]", text)
 
 
+class TelegramPayloadFilter(logging.Filter):
+    """python-telegram-bot logs Bot API parameters, results and whole updates at DEBUG; keep
+    the line (the endpoint name, an update id) and replace anything structured by a marker."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("telegram") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            record.args = tuple(_harmless(arg) for arg in args)
+        return True
+
+
+def _harmless(arg: object) -> object:
+    if isinstance(arg, str | int | float | bool) or arg is None:
+        return arg
+    update_id = getattr(arg, "update_id", None)
+    if isinstance(update_id, int):
+        return f"<update {update_id}>"
+    return "<payload>"
+
+
 class ScrubbingFormatter(logging.Formatter):
     def __init__(self, scrub: Scrubber, fmt: str = TEXT_FORMAT):
         super().__init__(fmt)
@@ -59,6 +87,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": self.scrub(record.getMessage()),
         }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for key, value in fields.items():
+                if key not in entry:
+                    entry[key] = self.scrub(value) if isinstance(value, str) else value
         if record.exc_info:
             entry["exception"] = self.scrub(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
@@ -74,6 +107,7 @@ def configure_logging(
     scrub = Scrubber(secrets)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else ScrubbingFormatter(scrub))
+    handler.addFilter(TelegramPayloadFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

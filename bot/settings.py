@@ -7,6 +7,8 @@ variable, because operators read that line and nothing else.
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -18,6 +20,31 @@ SUPPORTED_LANGUAGES = ("en", "es", "it", "de")
 
 class SettingsError(Exception):
     """A missing or malformed setting; `str()` is the one line to show the operator."""
+
+
+_OFFSET_RE = re.compile(r"^(\d{1,4})\s*([dhm])$")
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
+MAX_REMINDER_OFFSET = timedelta(days=30)
+
+
+def parse_offsets(text: str) -> tuple[timedelta, ...]:
+    """ "24h,2h" -> (24 h, 2 h), longest first, duplicates dropped; "" -> () (no reminders).
+
+    Units: d, h, m. Raises ValueError with the offending part, which the settings loader
+    turns into one line naming REMINDER_OFFSETS.
+    """
+    offsets: set[timedelta] = set()
+    for part in (p.strip().lower() for p in text.split(",")):
+        if not part:
+            continue
+        match = _OFFSET_RE.match(part)
+        if match is None:
+            raise ValueError(f"{part!r} is not a duration like 24h, 90m or 1d")
+        offset = int(match.group(1)) * _UNITS[match.group(2)]
+        if not timedelta(0) < offset <= MAX_REMINDER_OFFSET:
+            raise ValueError(f"{part!r} must be more than 0 and at most 30d")
+        offsets.add(offset)
+    return tuple(sorted(offsets, reverse=True))
 
 
 class Dialect(StrEnum):
@@ -77,6 +104,16 @@ class Settings(BaseSettings):
             else value.lower()
         )
 
+    @field_validator("REMINDER_OFFSETS")
+    @classmethod
+    def _offsets_parse(cls, value: str) -> str:
+        parse_offsets(value)  # ValueError -> "REMINDER_OFFSETS is invalid: ..."
+        return value
+
+    @property
+    def reminder_offsets(self) -> tuple[timedelta, ...]:
+        return parse_offsets(self.REMINDER_OFFSETS)
+
     @field_validator("ZIMUN_API_DIALECT", mode="before")
     @classmethod
     def _dialect_case(cls, value: object) -> object:
@@ -89,7 +126,8 @@ def _describe(error: dict) -> str:
         return f"{name} is not set (put it in the environment or in .env; see .env.example)"
     value = error.get("input")
     shown = "" if name.endswith(("TOKEN", "SECRET")) else f" (got {value!r})"
-    return f"{name} is invalid: {error['msg']}{shown}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{name} is invalid: {message}{shown}"
 
 
 def load_settings(**overrides: object) -> Settings:

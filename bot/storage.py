@@ -83,8 +83,48 @@ def _m1_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_conversations_pending ON conversations (pending)")
 
 
+def _m2_reminders_and_funnel(db: sqlite_utils.Database) -> None:
+    """Reminders (one row per booking and offset) and the anonymous booking funnel.
+
+    A reminder row dies with its booking (ON DELETE CASCADE), so deleting a customer's bookings
+    can never leave a reminder behind. Funnel rows carry no user or chat id at all: `attempt` is
+    a random id of one booking attempt, so statistics survive /forget without being personal.
+    """
+    db.execute(
+        "CREATE TABLE reminders ("
+        " id INTEGER PRIMARY KEY,"
+        " booking_id INTEGER NOT NULL REFERENCES bookings(id) ON DELETE CASCADE,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " offset_minutes INTEGER NOT NULL,"
+        " due_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " sent_at TEXT,"
+        " created_at TEXT NOT NULL,"
+        " UNIQUE (booking_id, offset_minutes))"
+    )
+    db.execute("CREATE INDEX idx_reminders_due ON reminders (status, due_at)")
+    db.execute("CREATE INDEX idx_reminders_user_id ON reminders (user_id)")
+    db.execute(
+        "CREATE TABLE funnel ("
+        " id INTEGER PRIMARY KEY,"
+        " at TEXT NOT NULL,"
+        " attempt TEXT NOT NULL,"
+        " event TEXT NOT NULL,"
+        " step TEXT,"
+        " location_name TEXT,"
+        " service_name TEXT)"
+    )
+    db.execute("CREATE INDEX idx_funnel_at ON funnel (at)")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_initial]
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_reminders_and_funnel,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -137,6 +177,48 @@ class BookingRow:
 
 
 @dataclass(frozen=True)
+class ReminderRow:
+    """A reminder to send at `due_at` (aware UTC) for booking `booking_id`."""
+
+    id: int
+    booking_id: int
+    user_id: int
+    chat_id: int
+    offset_minutes: int
+    due_at: datetime
+    language: str | None
+    status: str  # pending, sent, skipped
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ReminderRow:
+        return cls(
+            id=row["id"],
+            booking_id=row["booking_id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            offset_minutes=row["offset_minutes"],
+            due_at=datetime.fromisoformat(row["due_at"]),
+            language=row["language"],
+            status=row["status"],
+            attempts=row["attempts"],
+        )
+
+
+@dataclass(frozen=True)
+class FunnelEvent:
+    """One step of an anonymous booking attempt: started, step (reached `step`), confirmed,
+    abandoned (at `step`), moved, cancelled."""
+
+    at: datetime
+    attempt: str
+    event: str
+    step: str | None = None
+    location_name: str | None = None
+    service_name: str | None = None
+
+
+@dataclass(frozen=True)
 class ConversationRow:
     chat_id: int
     user_id: int
@@ -145,6 +227,11 @@ class ConversationRow:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _utc(value: datetime) -> str:
+    """A fixed-width UTC timestamp, so SQL compares them as strings in time order."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 # ---- the store --------------------------------------------------------------------------------
@@ -270,6 +357,23 @@ class Storage:
         rows = self._read("SELECT prefs FROM users WHERE user_id = ?", (user_id,))
         return json.loads(rows[0]["prefs"] or "{}") if rows else {}
 
+    def update_prefs(self, user_id: int, **changes: Any) -> None:
+        """Merge `changes` into the customer's preferences; a None value removes the key."""
+        with self.batch():
+            prefs = self.get_prefs(user_id)
+            for key, value in changes.items():
+                if value is None:
+                    prefs.pop(key, None)
+                else:
+                    prefs[key] = value
+            now = _now()
+            self._write(
+                "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
+                "VALUES (?, NULL, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                "prefs = excluded.prefs, updated_at = excluded.updated_at",
+                (user_id, json.dumps(prefs, sort_keys=True), now, now),
+            )
+
     # -- bookings --
 
     def add_booking(
@@ -338,6 +442,122 @@ class Storage:
         rows = self._read("SELECT * FROM bookings WHERE user_id = ? ORDER BY start", (user_id,))
         return [BookingRow.from_row(r) for r in rows]
 
+    def booking_by_appointment(self, appointment_id: str) -> BookingRow | None:
+        rows = self._read("SELECT * FROM bookings WHERE appointment_id = ?", (appointment_id,))
+        return BookingRow.from_row(rows[0]) if rows else None
+
+    # -- reminders --
+
+    def set_reminders(
+        self,
+        booking: BookingRow,
+        due: list[tuple[int, datetime]],
+        *,
+        language: str | None,
+    ) -> None:
+        """Replace every reminder of `booking` by `due` ((offset minutes, due time) pairs):
+        a new or moved appointment starts with fresh, unsent reminders."""
+        now = _now()
+        with self.batch():
+            self._write("DELETE FROM reminders WHERE booking_id = ?", (booking.id,))
+            for offset_minutes, due_at in due:
+                self._write(
+                    "INSERT INTO reminders (booking_id, user_id, chat_id, offset_minutes, "
+                    "due_at, language, status, created_at) VALUES (?,?,?,?,?,?,'pending',?)",
+                    (
+                        booking.id,
+                        booking.user_id,
+                        booking.chat_id,
+                        offset_minutes,
+                        _utc(due_at),
+                        language,
+                        now,
+                    ),
+                )
+
+    def drop_pending_reminders(self, booking_id: int) -> None:
+        """A cancelled appointment: its unsent reminders go (sent ones stay as history)."""
+        self._write(
+            "DELETE FROM reminders WHERE booking_id = ? AND status = 'pending'", (booking_id,)
+        )
+
+    def due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
+        rows = self._read(
+            "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (_utc(now), limit),
+        )
+        return [ReminderRow.from_row(r) for r in rows]
+
+    def reminders_for_booking(self, booking_id: int) -> list[ReminderRow]:
+        rows = self._read(
+            "SELECT * FROM reminders WHERE booking_id = ? ORDER BY due_at", (booking_id,)
+        )
+        return [ReminderRow.from_row(r) for r in rows]
+
+    def claim_reminder(self, reminder_id: int) -> bool:
+        """Mark a pending reminder sent, before sending it; False if another scan got it first.
+        One UPDATE with a status guard: two scans can never both win."""
+        cursor = self._write(
+            "UPDATE reminders SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'pending'",
+            (_now(), reminder_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_reminder(self, reminder_id: int) -> None:
+        """Back to pending after a send that certainly did not reach Telegram."""
+        self._write(
+            "UPDATE reminders SET status = 'pending', sent_at = NULL "
+            "WHERE id = ? AND status = 'sent'",
+            (reminder_id,),
+        )
+
+    def skip_reminders(self, reminder_ids: list[int]) -> None:
+        """Due reminders that will not be sent (appointment passed, a later one supersedes)."""
+        with self.batch():
+            for reminder_id in reminder_ids:
+                self._write(
+                    "UPDATE reminders SET status = 'skipped' WHERE id = ? AND status = 'pending'",
+                    (reminder_id,),
+                )
+
+    # -- funnel (anonymous statistics) --
+
+    def record_funnel(self, events: list[FunnelEvent]) -> None:
+        with self.batch():
+            for event in events:
+                self._write(
+                    "INSERT INTO funnel (at, attempt, event, step, location_name, service_name) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        _utc(event.at),
+                        event.attempt,
+                        event.event,
+                        event.step,
+                        event.location_name,
+                        event.service_name,
+                    ),
+                )
+
+    def funnel_since(self, since: datetime) -> list[FunnelEvent]:
+        rows = self._read(
+            "SELECT at, attempt, event, step, location_name, service_name FROM funnel "
+            "WHERE at >= ? ORDER BY at, id",
+            (_utc(since),),
+        )
+        return [
+            FunnelEvent(
+                at=datetime.fromisoformat(r["at"]),
+                attempt=r["attempt"],
+                event=r["event"],
+                step=r["step"],
+                location_name=r["location_name"],
+                service_name=r["service_name"],
+            )
+            for r in rows
+        ]
+
     # -- conversations --
 
     def load_conversation(self, chat_id: int) -> ConversationRow | None:
@@ -358,12 +578,42 @@ class Storage:
         rows = self._read("SELECT chat_id, user_id, state FROM conversations WHERE pending = 1")
         return [ConversationRow(**r) for r in rows]
 
-    def forget_user(self, user_id: int) -> None:
-        """Delete every row about a customer (their bookings at the business stay there)."""
+    def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
+        """Delete every row about a customer (their bookings at the business stay there):
+        reminders, bookings, the conversation of their chat, and their language and prefs."""
         with self.batch():
+            self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
-            self._write("DELETE FROM conversations WHERE user_id = ?", (user_id,))
+            self._write(
+                "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?",
+                (user_id, user_id if chat_id is None else chat_id),
+            )
             self._write("DELETE FROM users WHERE user_id = ?", (user_id,))
 
     def conversation_count(self) -> int:
         return int(self._read("SELECT count(*) AS n FROM conversations")[0]["n"])
+
+    # -- housekeeping --
+
+    def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int:
+        """Delete bookings whose appointment started before `appointments_before` (their
+        reminders go with them), funnel rows older than it, and conversations untouched since
+        `idle_before` (a draft abandoned mid-way holds a name and email). A conversation with
+        a confirm in flight is kept. Returns the number of rows deleted."""
+        with self.batch():
+            deleted = self._write(
+                "DELETE FROM bookings WHERE start < ?", (_iso(appointments_before),)
+            ).rowcount
+            deleted += self._write(
+                "DELETE FROM funnel WHERE at < ?", (_utc(appointments_before),)
+            ).rowcount
+            deleted += self._write(
+                "DELETE FROM conversations WHERE pending = 0 AND updated_at < ?",
+                (idle_before.astimezone(UTC).isoformat(timespec="seconds"),),
+            ).rowcount
+        return deleted
+
+    def ping(self) -> int:
+        """Read the schema version (raises StorageError if the database is unusable)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(rows[0]["value"]) if rows else 0

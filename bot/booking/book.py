@@ -9,15 +9,22 @@ the old one is released, so a failure never leaves the customer with nothing.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from bot.booking import calendar as cal
+from bot.booking.changes import BookingChange, ChangeKind
 from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.ics import CalendarEvent, build_ics
 from bot.booking.screens import Attachment, Msg
 from bot.booking.state import DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
 from bot.booking.validation import clean_email, clean_name
-from bot.booking.views import booking_lines, day_unavailable_reason, time_pages
+from bot.booking.views import (
+    booking_lines,
+    day_unavailable_reason,
+    remembered_email,
+    time_pages,
+)
 from bot.zimun.errors import (
     BadRequest,
     HoldAlreadyConfirmed,
@@ -74,6 +81,7 @@ async def release_orphans(ctx: Ctx) -> None:
 async def abandon(ctx: Ctx) -> None:
     """Leave whatever flow is in progress: release the hold and forget the draft."""
     await release_hold(ctx)
+    ctx.track("abandoned", step=ctx.state.step.value)
     ctx.state.clear_draft()
 
 
@@ -108,6 +116,8 @@ async def start_book(
 ) -> Outcome:
     await abandon(ctx)
     ctx.state.flow = Flow.BOOK
+    ctx.state.attempt = uuid.uuid4().hex[:16]
+    ctx.track("started")
     locations = [loc for loc in await ctx.api.list_locations() if loc.active]
     service = await ctx.api.get_service(service_id) if service_id else None
     named = next((loc for loc in locations if loc.id == location_id), None)
@@ -356,6 +366,34 @@ async def email_typed(ctx: Ctx, text: str) -> Outcome:
     return Outcome()
 
 
+async def use_remembered_email(ctx: Ctx, arg: int | None) -> Outcome:
+    email = remembered_email(ctx)
+    if email is None:
+        raise Refused("no remembered email")
+    return await email_typed(ctx, email)
+
+
+async def toggle_remember_email(ctx: Ctx, arg: int | None) -> Outcome:
+    """The summary's tick box: remember the email for next time (asked once, opt-in)."""
+    if "email_consent" in ctx.prefs():
+        raise Refused("consent already given or refused")
+    ctx.state.remember_email = not ctx.state.remember_email
+    return Outcome(reshow=True)
+
+
+def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
+    """What to store after a booking: the answer to the one-time question, or the current
+    email when the customer already agreed to have it remembered; None: nothing to store."""
+    prefs = ctx.prefs()
+    email = ctx.state.email
+    if "email_consent" not in prefs:
+        remember = ctx.state.remember_email
+        return {"email_consent": remember, "email": email if remember else None}
+    if prefs.get("email_consent") is True and email and prefs.get("email") != email:
+        return {"email": email}
+    return None
+
+
 async def back_from_name(ctx: Ctx, arg: int | None) -> Outcome:
     """Back to the times: fetch them first, then release the hold (nothing left held)."""
     if ctx.state.editing:
@@ -509,6 +547,25 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         "status": appointment.status,
     }
     ctx.defer(lambda: ctx.storage.add_booking(**record))
+    email_prefs = _email_prefs(ctx)
+    if email_prefs is not None:
+        ctx.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
+    ctx.emit(
+        BookingChange(
+            kind=ChangeKind.BOOKED,
+            appointment_id=appointment.id,
+            start=start,
+            service_name=record["service_name"],
+            location_name=record["location_name"],
+            timezone=ctx.tz_name,
+            contact_name=state.name,
+        )
+    )
+    ctx.track(
+        "confirmed",
+        location_name=record["location_name"],
+        service_name=record["service_name"],
+    )
     state.clear_draft()
     state.step = Step.MENU
     return Outcome(

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from bot.booking.changes import BookingChange
 from bot.booking.events import Customer
 from bot.booking.screens import Attachment, Msg
-from bot.booking.state import ChatState
-from bot.storage import BookingRow, Storage
+from bot.booking.state import ChatState, Flow, Step
+from bot.storage import BookingRow, FunnelEvent, Storage
 from bot.zimun.models import Location, Service, zone
 
 if TYPE_CHECKING:
@@ -62,9 +63,30 @@ class Ctx:
     last_key: str | None = None
     deferred: list[Callable[[], object]] = field(default_factory=list)
     bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
+    changes: list[BookingChange] = field(default_factory=list)  # applied with the writes
+    funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
+    entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
+    forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
 
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)
+
+    def emit(self, change: BookingChange) -> None:
+        self.changes.append(change)
+
+    def track(self, event: str, step: str | None = None, **names: str | None) -> None:
+        """Record a funnel event of the current booking attempt (nothing outside one)."""
+        attempt = self.state.attempt
+        if attempt is None or self.state.flow != Flow.BOOK:
+            return
+        self.funnel.append(FunnelEvent(self.now, attempt, event, step, **names))
+
+    def tally(self, event: str) -> None:
+        """Record an event outside any booking attempt (a booking moved or cancelled)."""
+        self.funnel.append(FunnelEvent(self.now, "", event))
+
+    def prefs(self) -> dict[str, object]:
+        return self.storage.get_prefs(self.customer.user_id)
 
     def idempotency_key(self) -> str:
         """One key per logical operation: a Retry of the same operation reuses it."""

@@ -13,12 +13,14 @@ nothing here is shared between chats except the API client and the storage (sync
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.booking import book, manage, menu
+from bot import reminders
+from bot.booking import book, manage, menu, privacy
 from bot.booking.book import finish_pending, release_orphans
+from bot.booking.changes import BookingChange
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
 from bot.booking.events import Command, Customer, Event, Tap, Text
 from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
@@ -36,6 +38,7 @@ log = logging.getLogger("bot.booking")
 
 TapHandler = Callable[[Ctx, int | None], Awaitable[Outcome]]
 TextHandler = Callable[[Ctx, str], Awaitable[Outcome]]
+Listener = Callable[[BookingChange], None]
 
 S, A = Step, Action
 
@@ -66,8 +69,10 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.TIME, A.BACK): book.back_from_time,
     (S.NAME, A.USE_NAME): book.use_telegram_name,
     (S.NAME, A.BACK): book.back_from_name,
+    (S.EMAIL, A.USE_EMAIL): book.use_remembered_email,
     (S.EMAIL, A.BACK): book.back_from_email,
     (S.SUMMARY, A.CONFIRM): book.confirm,
+    (S.SUMMARY, A.REMEMBER_EMAIL): book.toggle_remember_email,
     (S.SUMMARY, A.CHANGE): book.show_change,
     (S.SUMMARY, A.BACK): book.back_from_summary,
     (S.CHANGE, A.CHANGE_TIME): book.change_time,
@@ -83,6 +88,10 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
     (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
     (S.CANCEL_CONFIRM, A.BACK): manage.back_to_booking,
+    (S.PRIVACY, A.FORGET): privacy.ask_forget,
+    (S.PRIVACY, A.BACK): menu.back_to_menu,
+    (S.FORGET_CONFIRM, A.YES): privacy.do_forget,
+    (S.FORGET_CONFIRM, A.BACK): menu.back_to_menu,
 }
 
 # Payloads naming a booking row (old list messages, reminders): valid in any step, owner only.
@@ -103,7 +112,12 @@ COMMANDS: dict[str, TextHandler] = {
     "language": menu.cmd_language,
     "help": menu.cmd_help,
     "cancel": menu.cmd_cancel,
+    "privacy": privacy.cmd_privacy,
+    "forget": privacy.cmd_forget,
 }
+
+# Steps of the booking funnel: reaching one is recorded (anonymously) for the statistics.
+FUNNEL_STEPS = frozenset({S.LOCATION, S.SERVICE, S.DAY, S.TIME, S.NAME, S.EMAIL, S.SUMMARY})
 
 USE_BUTTONS = Msg("Please use the buttons below.")
 STALE = Msg("That button is from an earlier step. Here is where we are now.")
@@ -143,11 +157,16 @@ class Conversation:
         *,
         default_language: str = "en",
         now: Callable[[], datetime] = _utc_now,
+        reminder_offsets: Sequence[timedelta] = reminders.DEFAULT_OFFSETS,
     ) -> None:
         self.api = api
         self.storage = storage
         self.default_language = default_language
         self.now = now
+        self.reminder_offsets = tuple(reminder_offsets)
+        # Told about each booking change once it is committed (the staff chat's notices).
+        # Called synchronously: a listener must only queue its work, never block.
+        self.listeners: list[Listener] = []
 
     # ---- public --------------------------------------------------------------------------------
 
@@ -224,6 +243,7 @@ class Conversation:
         )
         ctx.saved = original
         ctx.save_now = lambda: self._save(ctx)
+        ctx.entry_step = state.step
         return ctx, original
 
     def _save(self, ctx: Ctx) -> None:
@@ -237,17 +257,56 @@ class Conversation:
         ctx.saved = dumped
 
     def _persist(self, ctx: Ctx) -> None:
-        """Deferred writes and the new state in one transaction; nothing when nothing changed."""
+        """Deferred writes, reminders, funnel events and the new state in one transaction;
+        nothing when nothing changed. Listeners hear of booking changes once committed."""
+        if ctx.forget:
+            self._forget(ctx)
+            return
+        self._track_step(ctx)
         dumped = ctx.state.dumps()
         changed = dumped != ctx.saved
-        if not changed and not ctx.deferred:
+        if not changed and not ctx.deferred and not ctx.changes and not ctx.funnel:
             return
         with self.storage.batch():
             for write in ctx.deferred:
                 write()
+            for change in ctx.changes:
+                reminders.apply_change(
+                    self.storage, change, self.reminder_offsets, now=ctx.now, language=ctx.lang
+                )
+            if ctx.funnel:
+                self.storage.record_funnel(ctx.funnel)
             if changed:
                 self._save(ctx)
         ctx.deferred.clear()
+        ctx.funnel.clear()
+        changes, ctx.changes = ctx.changes, []
+        self._tell(changes)
+
+    def _forget(self, ctx: Ctx) -> None:
+        """Delete every row about the customer; the (anonymous) funnel events stay."""
+        with self.storage.batch():
+            if ctx.funnel:
+                self.storage.record_funnel(ctx.funnel)
+            self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
+        ctx.deferred.clear()
+        ctx.funnel.clear()
+        ctx.changes.clear()
+        log.info("user %s: forgotten at their request", ctx.customer.user_id)
+
+    @staticmethod
+    def _track_step(ctx: Ctx) -> None:
+        state = ctx.state
+        if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
+            ctx.track("step", step=state.step.value)
+
+    def _tell(self, changes: list[BookingChange]) -> None:
+        for change in changes:
+            for listener in self.listeners:
+                try:
+                    listener(change)
+                except Exception:
+                    log.exception("booking change listener failed (%s)", change.kind)
 
     # ---- dispatch ------------------------------------------------------------------------------
 
@@ -352,6 +411,7 @@ class Conversation:
             orphans = ctx.state.orphans
             ctx.state = ChatState.loads(original)
             ctx.state.orphans = orphans
+            ctx.funnel.clear()  # the steps this event took are undone
         ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
         if ctx.state.retry is not None:
             ctx.state.retry.key = ctx.last_key
@@ -385,6 +445,9 @@ class Conversation:
         """After an unexpected error: the previous state if it still renders, else the menu."""
         ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
         ctx.deferred.clear()
+        ctx.changes.clear()
+        ctx.funnel.clear()
+        ctx.forget = False
         try:
             return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
         except Exception:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.booking.book import abandon, calendar_file, open_calendar, times_after_conflict
+from bot.booking.changes import ChangeKind, change_of, noticed_change
 from bot.booking.context import Ctx, Outcome
 from bot.booking.screens import DateTimeValue, Msg
 from bot.booking.state import Flow, Step
@@ -47,6 +48,9 @@ async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
         if status != row.status or start != row.start:
             ctx.defer(_updater(ctx, row.id, status, start, end))
             fresh[row.id] = _replace(row, status=status, start=start, end=end)
+            change = noticed_change(row, status, start)
+            if change is not None:
+                ctx.emit(change)
     return sorted(fresh.values(), key=lambda r: r.start)
 
 
@@ -144,6 +148,8 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
         ctx.state.step = Step.BOOKING
         return Outcome(note=Msg("This booking can no longer be changed."))
     ctx.defer(lambda: ctx.storage.update_booking(row.id, status=status))
+    ctx.emit(change_of(row, ChangeKind.CANCELLED, row.start, contact_name=appointment.contact_name))
+    ctx.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
     ctx.state.clear_draft()
@@ -174,6 +180,8 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.defer(
         lambda: ctx.storage.update_booking(row.id, status=appointment.status, start=start, end=end)
     )
+    ctx.emit(change_of(row, ChangeKind.MOVED, start, contact_name=appointment.contact_name))
+    ctx.tally("moved")
     service, location = await ctx.service(), await ctx.location()
     ctx.state.clear_draft()
     ctx.state.step = Step.MENU

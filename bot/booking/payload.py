@@ -60,7 +60,10 @@ class Action(StrEnum):
     RESCHEDULE = "rs"  # screen-scoped (detail screen) or booking-scoped (reminders)
     CANCEL_BOOKING = "cb"  # idem
     KEEP = "k"  # booking-scoped (reminders, issue 6)
-    YES = "y"  # confirm a question (move / cancel a booking)
+    YES = "y"  # confirm a question (move / cancel a booking, forget me)
+    FORGET = "fg"  # privacy screen: delete my data (asks first)
+    REMEMBER_EMAIL = "re"  # summary: toggle "remember my email for next time"
+    USE_EMAIL = "ue"  # email step: use the remembered email
 
 
 _ACTIONS = {a.value: a for a in Action}

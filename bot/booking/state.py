@@ -33,6 +33,9 @@ class Step(StrEnum):
     BOOKING = "booking"
     MOVE_CONFIRM = "move_confirm"
     CANCEL_CONFIRM = "cancel_confirm"
+    PRIVACY = "privacy"
+    FORGET_CONFIRM = "forget_confirm"
+    FORGOTTEN = "forgotten"  # shown once after /forget; never persisted (nothing is)
 
 
 class Flow(StrEnum):
@@ -115,6 +118,8 @@ class ChatState(BaseModel):
     new_start: datetime | None = None  # the reschedule target
     retry: Retry | None = None
     orphans: list[str] = Field(default_factory=list)  # holds whose release failed: retried
+    attempt: str | None = None  # anonymous id of this booking attempt (funnel statistics)
+    remember_email: bool = False  # the customer ticked "remember my email" on the summary
 
     def dumps(self) -> str:
         return self.model_dump_json(exclude_defaults=True)

@@ -30,6 +30,7 @@ from bot.booking.screens import (
     WeekdayValue,
 )
 from bot.booking.state import DayCode, Step
+from bot.retention import BOOKINGS_KEPT_DAYS
 from bot.storage import BookingRow
 
 TIMES_PER_PAGE = 12
@@ -95,6 +96,7 @@ async def view_help(ctx: Ctx) -> View:
         Msg("/mybookings – see, reschedule or cancel your bookings"),
         Msg("/language – change the language"),
         Msg("/cancel – stop what you are doing"),
+        Msg("/privacy – what I store about you, and how to delete it"),
         Msg("/help – this help"),
     ]
     rows = [[button(ctx, Msg("📅 Book an appointment"), Action.BOOK)], nav_row(ctx, cancel=False)]
@@ -274,12 +276,24 @@ async def view_name(ctx: Ctx) -> View:
     return body, rows
 
 
+def remembered_email(ctx: Ctx) -> str | None:
+    """The email the customer asked us to remember, if they did."""
+    prefs = ctx.prefs()
+    email = prefs.get("email")
+    return email if prefs.get("email_consent") is True and isinstance(email, str) else None
+
+
 async def view_email(ctx: Ctx) -> View:
     body = [
         *_held_line(ctx),
         Msg("What email address should the confirmation go to? Please type it."),
     ]
-    return body, [nav_row(ctx)]
+    rows: Rows = []
+    remembered = remembered_email(ctx)
+    if remembered:
+        rows.append([button(ctx, Msg("Use {email}", email=remembered[:60]), Action.USE_EMAIL)])
+    rows.append(nav_row(ctx))
+    return body, rows
 
 
 async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
@@ -313,6 +327,13 @@ async def view_summary(ctx: Ctx) -> View:
         [button(ctx, Msg("✏️ Change"), Action.CHANGE), button(ctx, Msg("Cancel"), Action.CANCEL)],
         [button(ctx, Msg("« Back"), Action.BACK)],
     ]
+    if "email_consent" not in ctx.prefs():  # asked once: until the first booking's answer
+        label = (
+            Msg("☑ Remember my email for next time")
+            if state.remember_email
+            else Msg("☐ Remember my email for next time")
+        )
+        rows.append([button(ctx, label, Action.REMEMBER_EMAIL)])
     return body, rows
 
 
@@ -421,6 +442,64 @@ async def view_cancel_confirm(ctx: Ctx) -> View:
     return body, rows
 
 
+# ---- privacy ----------------------------------------------------------------------------------
+
+
+async def view_privacy(ctx: Ctx) -> View:
+    body = [
+        Msg("🔒 <b>What this bot stores about you</b>"),
+        Msg("• Your language, to talk to you in it."),
+        Msg(
+            "• For each booking: its reference, service, branch and time, for My bookings and "
+            "the reminders. They are deleted {days} days after the appointment.",
+            days=BOOKINGS_KEPT_DAYS,
+        ),
+        Msg(
+            "• While you book: the step you are on, and the name and email you type. They are "
+            "cleared once the booking is confirmed or cancelled, or after a day without "
+            "activity; the business receives them with your booking."
+        ),
+        Msg("• Your email for next time, only if you ask me to remember it."),
+        Msg(
+            "Your language and a remembered email stay until you delete them. /forget deletes "
+            "everything at once; your appointments at the business are not affected."
+        ),
+    ]
+    rows = [
+        [button(ctx, Msg("🗑 Delete my data"), Action.FORGET)],
+        nav_row(ctx, cancel=False),
+    ]
+    return body, rows
+
+
+async def view_forget_confirm(ctx: Ctx) -> View:
+    body = [
+        Msg(
+            "Delete everything this bot stores about you (language, bookings, reminders, a "
+            "remembered email and this conversation)?"
+        ),
+        Msg(
+            "Your appointments at the business are not cancelled: to cancel one, use My "
+            "bookings first."
+        ),
+    ]
+    rows = [
+        [button(ctx, Msg("Yes, delete everything"), Action.YES)],
+        [button(ctx, Msg("No, keep it"), Action.BACK)],
+    ]
+    return body, rows
+
+
+async def view_forgotten(ctx: Ctx) -> View:
+    body = [
+        Msg(
+            "Done: everything this bot stored about you is deleted. Send /start whenever you "
+            "want to book again."
+        )
+    ]
+    return body, []
+
+
 def _name(entity: object) -> str:
     return str(getattr(entity, "name", "") or "")
 
@@ -441,6 +520,9 @@ VIEWS: dict[Step, Callable[[Ctx], Awaitable[View]]] = {
     Step.BOOKING: view_booking,
     Step.MOVE_CONFIRM: view_move_confirm,
     Step.CANCEL_CONFIRM: view_cancel_confirm,
+    Step.PRIVACY: view_privacy,
+    Step.FORGET_CONFIRM: view_forget_confirm,
+    Step.FORGOTTEN: view_forgotten,
 }
 
 

@@ -18,11 +18,16 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
+from bot.reminders import ReminderService
 from bot.settings import Settings
+from bot.telegram.accesslog import UpdateLog
+from bot.telegram.admin import AdminChat
 from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
+from bot.telegram.jobs import HOUSEKEEPING_SECONDS, REMINDER_SCAN_SECONDS, schedule_jobs
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
 
@@ -71,6 +76,8 @@ def build_application(
     register_menu: bool = True,
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    reminder_interval: float | None = REMINDER_SCAN_SECONDS,
+    housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
 ) -> Application:
     """The bot's Application, not started.
 
@@ -79,16 +86,42 @@ def build_application(
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
+
+    The reminder scan and housekeeping run on the JobQueue every `reminder_interval` and
+    `housekeeping_interval` seconds (None: not scheduled; tests call `jobs.scan_reminders`).
+    With ADMIN_CHAT_ID set, that chat gets booking notices and /stats.
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
+    token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+    admin = (
+        AdminChat(
+            settings.ADMIN_CHAT_ID,
+            conversation.storage,
+            default_language=default_language,
+            now=conversation.now,
+        )
+        if settings.ADMIN_CHAT_ID is not None
+        else None
+    )
 
     async def post_init(app: Application) -> None:
         if register_menu:
             await register_commands(app.bot, default_language)
+            if admin is not None:
+                await admin.register_commands(app.bot)
+        if admin is not None:
+            admin.attach(app.bot)
+            conversation.listeners.append(admin.on_change)
         await resume_pending(app, conversation)
         for hook in on_startup:
             await hook(app)
+
+    async def post_stop(app: Application) -> None:
+        if admin is not None:
+            if admin.on_change in conversation.listeners:
+                conversation.listeners.remove(admin.on_change)
+            await admin.drain()
 
     async def post_shutdown(app: Application) -> None:
         for hook in on_shutdown:
@@ -99,11 +132,12 @@ def build_application(
 
     builder = (
         Application.builder()
-        .token(settings.TELEGRAM_BOT_TOKEN.get_secret_value())
+        .token(token)
         .base_url(urls.api)
         .base_file_url(urls.files)
         .concurrent_updates(PerChatOrdering(max_concurrent_updates))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
     if request is not None:
@@ -116,9 +150,27 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
 
-    for handler in ChatHandlers(conversation, answer_within=answer_within).handlers():
+    if admin is not None:  # first: /stats in the staff chat never reaches the conversation
+        for handler in admin.handlers():
+            app.add_handler(handler)
+    update_log = UpdateLog(token, known_commands=[*ENGINE_COMMANDS, "stats"])
+    chat = ChatHandlers(conversation, answer_within=answer_within, update_log=update_log)
+    for handler in chat.handlers():
         app.add_handler(handler)
     app.add_error_handler(ErrorHandler(conversation, default_language))
+    reminders = ReminderService(
+        conversation.api,
+        conversation.storage,
+        offsets=conversation.reminder_offsets,
+        now=conversation.now,
+        default_language=default_language,
+    )
+    schedule_jobs(
+        app,
+        reminders,
+        reminder_interval=reminder_interval,
+        housekeeping_interval=housekeeping_interval,
+    )
     return app
 
 

@@ -25,6 +25,8 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("language", Msg("Change the language")),
     ("help", Msg("How this bot works")),
     ("cancel", Msg("Stop the current step")),
+    ("privacy", Msg("What the bot stores about you")),
+    ("forget", Msg("Delete everything the bot stores about you")),
     ("start", Msg("Start over from the main menu")),
 )
 

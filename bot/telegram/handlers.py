@@ -21,8 +21,10 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.payload import decode
 from bot.booking.screens import Reply
 from bot.i18n import localizer
+from bot.telegram.accesslog import UNKNOWN, UpdateLog
 from bot.telegram.delivery import deliver
 from bot.telegram.render import render_toast
 
@@ -61,9 +63,16 @@ def parse_command(text: str, bot_username: str | None) -> Command | None:
 class ChatHandlers:
     """The three callbacks the bot needs, bound to one Conversation."""
 
-    def __init__(self, conversation: Conversation, *, answer_within: float = ANSWER_WITHIN):
+    def __init__(
+        self,
+        conversation: Conversation,
+        *,
+        answer_within: float = ANSWER_WITHIN,
+        update_log: UpdateLog | None = None,
+    ):
         self.conversation = conversation
         self.answer_within = answer_within
+        self.update_log = update_log or UpdateLog("")
 
     def handlers(self) -> list[BaseHandler]:
         private = filters.ChatType.PRIVATE
@@ -82,18 +91,22 @@ class ChatHandlers:
             return
         command = parse_command(message.text, context.bot.username)
         if command is not None:
-            await self._run(context, customer, command)
+            action = self.update_log.command_action(command.name)
+            async with self.update_log.timed("command", action, customer.chat_id):
+                await self._run(context, customer, command)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, customer = update.effective_message, customer_of(update)
         if message is None or customer is None or message.text is None:
             return
-        await self._run(context, customer, Text(message.text))
+        async with self.update_log.timed("text", "-", customer.chat_id):
+            await self._run(context, customer, Text(message.text))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         customer = customer_of(update)
         if customer is not None:
-            await self._run(context, customer, Text(""))
+            async with self.update_log.timed("other", "-", customer.chat_id):
+                await self._run(context, customer, Text(""))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, customer = update.callback_query, customer_of(update)
@@ -102,6 +115,14 @@ class ChatHandlers:
         if customer is None or (query.message is not None and query.message.chat.type != "private"):
             await _answer(query, None)
             return
+        payload = decode(query.data)
+        action = payload.action.value if payload is not None else UNKNOWN
+        async with self.update_log.timed("callback", action, customer.chat_id):
+            await self._tap(query, customer, context)
+
+    async def _tap(
+        self, query: CallbackQuery, customer: Customer, context: ContextTypes.DEFAULT_TYPE
+    ) -> None:
         answered = False
         try:
             work = asyncio.ensure_future(self.conversation.handle(customer, Tap(query.data or "")))

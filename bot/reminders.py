@@ -1,0 +1,259 @@
+"""Reminders before appointments: planned in SQLite when a booking changes, sent by a scan.
+
+Planning: a confirmed or moved appointment gets one row per offset (REMINDER_OFFSETS, 24 h and
+2 h by default) whose time is still ahead; a move replaces them (fresh, unsent, at the new
+time) and a cancellation drops the unsent ones. This happens in the same transaction as the
+booking's own write, so a booking and its reminders never disagree.
+
+Sending: `ReminderService.scan()` runs every half minute or so (the Telegram adapter calls it
+from python-telegram-bot's JobQueue) and reads what is due. One periodic scan of the table,
+rather than one timer per reminder, survives restarts by construction: the first scan after a
+start finds whatever fell due while the bot was down. For each appointment with something due:
+
+- the appointment already started: nothing is sent (a reminder after the fact helps nobody);
+- several reminders due at once (the bot was down): only the latest, nearest one is sent;
+- the appointment is refreshed from the API first: cancelled elsewhere means no reminder (and
+  the stored status is updated); moved elsewhere means new reminders for the new time;
+- the reminder is claimed (marked sent, one guarded UPDATE) before it is sent.
+
+Claiming before sending makes delivery at-most-once: a crash between the claim and the send
+loses that one reminder, while the reverse order would send it again after every crash. A
+second reminder about the same appointment is a nuisance that costs the business trust, and a
+later reminder (2 h) usually follows anyway, so losing one in a rare crash is the better
+failure. A send that certainly did not reach Telegram (flood limit, connection refused) is
+released and retried by the next scans, up to MAX_ATTEMPTS; a timeout, which may have been
+delivered, is not retried.
+
+Telegram-free: `scan` takes a `send(chat_id, Reply) -> delivered?` coroutine, and `now` is
+injected, so tests drive it with a simulated clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.booking.changes import BookingChange, ChangeKind, noticed_change
+from bot.booking.payload import Action, booking_data
+from bot.booking.screens import Button, DateTimeValue, Msg, Reply, Screen
+from bot.settings import parse_offsets
+from bot.storage import BookingRow, ReminderRow, Storage
+from bot.zimun.errors import NotFound, ZimunError
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+log = logging.getLogger("bot.reminders")
+
+DEFAULT_OFFSETS = parse_offsets("24h,2h")
+MAX_ATTEMPTS = 3  # sends that certainly failed, before a reminder is given up
+SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
+
+Send = Callable[[int, Reply], Awaitable[bool]]
+
+
+# ---- planning ---------------------------------------------------------------------------------
+
+
+def plan(
+    start: datetime, offsets: Sequence[timedelta], now: datetime
+) -> list[tuple[int, datetime]]:
+    """(offset in minutes, due time) for every offset whose time is still ahead: a customer
+    booking at 15:00 for 16:00 needs no "in two hours" message."""
+    return [
+        (int(offset.total_seconds() // 60), start - offset)
+        for offset in offsets
+        if start - offset > now
+    ]
+
+
+def apply_change(
+    storage: Storage,
+    change: BookingChange,
+    offsets: Sequence[timedelta],
+    *,
+    now: datetime,
+    language: str | None,
+) -> None:
+    """Bring the booking's reminders in line with `change` (inside the caller's transaction)."""
+    booking = storage.booking_by_appointment(change.appointment_id)
+    if booking is None:
+        return
+    if change.kind is ChangeKind.CANCELLED:
+        storage.drop_pending_reminders(booking.id)
+    else:
+        storage.set_reminders(booking, plan(change.start, offsets, now), language=language)
+
+
+# ---- the message ------------------------------------------------------------------------------
+
+
+def build_reminder(booking: BookingRow, language: str) -> Reply:
+    """The reminder in the customer's language and the branch's time, with buttons that name
+    the booking (valid on this old message whatever the chat does meanwhile; the engine checks
+    the booking is the tapping customer's)."""
+    body = [
+        Msg(
+            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
+            service=booking.service_name,
+            when=DateTimeValue(booking.start, booking.timezone, "full"),
+        ),
+        Msg("<b>Branch:</b> {location}", location=booking.location_name),
+    ]
+    if booking.location_address:
+        body.append(Msg("<b>Address:</b> {address}", address=booking.location_address))
+    body.append(Msg("<b>Reference:</b> {reference}", reference=booking.appointment_id))
+    buttons = (
+        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
+        (
+            Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),
+            Button(Msg("🗑 Cancel booking"), booking_data(Action.CANCEL_BOOKING, booking.id)),
+        ),
+    )
+    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
+
+
+# ---- sending ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """The reminder to send now for one booking, and the older ones it makes pointless."""
+
+    reminder: ReminderRow
+    superseded: tuple[int, ...] = ()
+
+
+@dataclass
+class ScanResult:
+    sent: int = 0
+    skipped: int = 0  # appointment passed, booking gone, or superseded by a later reminder
+    dropped: int = 0  # cancelled or moved elsewhere, found on the refresh
+    retry: int = 0  # certainly not delivered: pending again for the next scan
+    failed: int = 0
+    outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
+
+    def count(self, reminder_id: int, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        self.outcomes.append((reminder_id, outcome))
+
+
+def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
+    """What is due at `now`, one entry per booking: its latest due reminder (the nearest to the
+    appointment), with the earlier ones it supersedes."""
+    grouped: dict[int, list[ReminderRow]] = {}
+    for row in storage.due_reminders(now, limit):
+        grouped.setdefault(row.booking_id, []).append(row)
+    result = []
+    for rows in grouped.values():
+        rows.sort(key=lambda r: (r.due_at, -r.offset_minutes))
+        latest = rows[-1]
+        result.append(Due(latest, tuple(r.id for r in rows[:-1])))
+    return sorted(result, key=lambda d: d.reminder.due_at)
+
+
+class ReminderService:
+    """Sends what is due; one scan at a time (a slow API must not let two scans overlap)."""
+
+    def __init__(
+        self,
+        api: ZimunClient,
+        storage: Storage,
+        *,
+        offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        default_language: str = "en",
+    ) -> None:
+        self.api = api
+        self.storage = storage
+        self.offsets = tuple(offsets)
+        self.now = now
+        self.default_language = default_language
+        self._lock = asyncio.Lock()
+
+    def due(self, now: datetime | None = None) -> list[Due]:
+        return due(self.storage, now or self.now())
+
+    async def scan(self, send: Send) -> ScanResult:
+        async with self._lock:
+            now = self.now()
+            result = ScanResult()
+            for item in self.due(now):
+                outcome = await self._process(item, now, send)
+                result.count(item.reminder.id, outcome)
+                result.skipped += len(item.superseded)
+            if result.outcomes:
+                log.info(
+                    "reminders: %d sent, %d skipped, %d dropped, %d to retry, %d failed",
+                    result.sent,
+                    result.skipped,
+                    result.dropped,
+                    result.retry,
+                    result.failed,
+                )
+            return result
+
+    async def _process(self, item: Due, now: datetime, send: Send) -> str:
+        reminder = item.reminder
+        if item.superseded:
+            self.storage.skip_reminders(list(item.superseded))
+        booking = self.storage.get_booking(reminder.booking_id)
+        if booking is None or not booking.active or booking.start <= now:
+            self.storage.skip_reminders([reminder.id])
+            return "skipped"
+        fresh = await self._refresh(booking, reminder, now)
+        if fresh is None:
+            return "dropped"
+        if not self.storage.claim_reminder(reminder.id):
+            return "skipped"  # another scan (another process) got it first
+        try:
+            delivered = await send(booking.chat_id, build_reminder(fresh, self._language(reminder)))
+        except Exception:
+            log.exception("reminder %s: send failed; not retried (may have arrived)", reminder.id)
+            return "failed"
+        if delivered:
+            return "sent"
+        if reminder.attempts + 1 < MAX_ATTEMPTS:
+            self.storage.unclaim_reminder(reminder.id)
+            return "retry"
+        log.warning("reminder %s: given up after %d attempts", reminder.id, MAX_ATTEMPTS)
+        return "failed"
+
+    async def _refresh(
+        self, booking: BookingRow, reminder: ReminderRow, now: datetime
+    ) -> BookingRow | None:
+        """The booking as the API has it now; None when it was cancelled or moved elsewhere
+        (its reminders are updated here). An unanswering API keeps the stored booking: a
+        reminder on what we know beats no reminder."""
+        try:
+            appointment = await self.api.get_appointment(booking.appointment_id)
+        except NotFound:
+            status, start, end = "cancelled", booking.start, booking.end
+        except ZimunError as exc:
+            log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
+            return booking
+        else:
+            status = appointment.status
+            start = appointment.start or booking.start
+            end = appointment.end or booking.end
+        change = noticed_change(booking, status, start)
+        if change is None:
+            if status != booking.status:
+                self.storage.update_booking(booking.id, status=status)
+            return booking
+        with self.storage.batch():
+            self.storage.update_booking(booking.id, status=status, start=start, end=end)
+            apply_change(self.storage, change, self.offsets, now=now, language=reminder.language)
+        log.info("booking %s: %s elsewhere; reminders updated", booking.id, change.kind.value)
+        return None
+
+    def _language(self, reminder: ReminderRow) -> str:
+        return (
+            self.storage.get_language(reminder.user_id)
+            or reminder.language
+            or self.default_language
+        )

@@ -1,0 +1,111 @@
+"""The staff chat (ADMIN_CHAT_ID): booking notices, /stats, and its own command menu.
+
+The chat may be a private chat with the owner or a staff group. /stats is answered there only:
+its handler runs before the customers' handlers and matches that chat alone, so anywhere else
+/stats reaches the conversation, which treats it as any unknown command.
+
+Notices are queued as tasks when a booking change is committed (the customer's reply never
+waits for them) and awaited at shutdown, before the storage closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from telegram import Bot, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
+
+from bot.admin import notice, stats_screen
+from bot.booking.changes import BookingChange
+from bot.booking.screens import Msg, Reply, Screen
+from bot.settings import SUPPORTED_LANGUAGES
+from bot.storage import Storage
+from bot.telegram.commands import COMMANDS, commands_in
+from bot.telegram.delivery import deliver
+
+log = logging.getLogger(__name__)
+
+ADMIN_COMMANDS: tuple[tuple[str, Msg], ...] = (("stats", Msg("Booking statistics")),)
+
+
+class AdminChat:
+    def __init__(
+        self,
+        chat_id: int,
+        storage: Storage,
+        *,
+        default_language: str,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.chat_id = chat_id
+        self.storage = storage
+        self.default_language = default_language
+        self.now = now
+        self._bot: Bot | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def language(self) -> str:
+        """The language the staff chose with /language in a private admin chat, else the
+        bot's default."""
+        try:
+            return self.storage.get_language(self.chat_id) or self.default_language
+        except Exception:
+            return self.default_language
+
+    # ---- notices ---------------------------------------------------------------------------
+
+    def attach(self, bot: Bot) -> None:
+        self._bot = bot
+
+    def on_change(self, change: BookingChange) -> None:
+        """A Conversation listener: queue the notice, never wait for it."""
+        if not change.by_customer or self._bot is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(self._bot, notice(change)))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, bot: Bot, screen: Screen) -> None:
+        try:
+            await deliver(bot, self.chat_id, Reply(self.language, screens=(screen,)))
+        except TelegramError as exc:
+            log.warning("staff chat notice not delivered: %s", type(exc).__name__)
+
+    async def drain(self) -> None:
+        """Wait for the notices still on their way (called at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # ---- /stats ----------------------------------------------------------------------------
+
+    def handlers(self) -> list[BaseHandler]:
+        return [CommandHandler("stats", self.on_stats, filters=filters.Chat(chat_id=self.chat_id))]
+
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        screen = stats_screen(self.storage, self.now())
+        await deliver(context.bot, self.chat_id, Reply(self.language, screens=(screen,)))
+
+    # ---- the command menu in the staff chat ------------------------------------------------
+
+    def commands(self) -> tuple[tuple[str, Msg], ...]:
+        """A private chat (positive id) is also a customer's: it keeps their commands."""
+        return (COMMANDS if self.chat_id > 0 else ()) + ADMIN_COMMANDS
+
+    async def register_commands(self, bot: Bot) -> bool:
+        scope = BotCommandScopeChat(self.chat_id)
+        commands = self.commands()
+        try:
+            for language in SUPPORTED_LANGUAGES:
+                await bot.set_my_commands(
+                    commands_in(language, commands), scope=scope, language_code=language
+                )
+            await bot.set_my_commands(commands_in(self.language, commands), scope=scope)
+        except TelegramError as exc:
+            log.warning("could not register the staff chat's commands: %s", type(exc).__name__)
+            return False
+        return True
