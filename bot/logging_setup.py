@@ -58,6 +58,8 @@ class TelegramPayloadFilter(logging.Filter):
 def _harmless(arg: object) -> object:
     if isinstance(arg, str | int | float | bool) or arg is None:
         return arg
+    if isinstance(arg, type):
+        return arg.__name__
     update_id = getattr(arg, "update_id", None)
     if isinstance(update_id, int):
         return f"<update {update_id}>"

@@ -27,7 +27,7 @@ from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
-from bot.telegram.jobs import HOUSEKEEPING_SECONDS, REMINDER_SCAN_SECONDS, schedule_jobs
+from bot.telegram.jobs import HOUSEKEEPING_SECONDS, REMINDER_SCAN_SECONDS, Background
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
 
@@ -114,10 +114,12 @@ def build_application(
             admin.attach(app.bot)
             conversation.listeners.append(admin.on_change)
         await resume_pending(app, conversation)
+        background.start()
         for hook in on_startup:
             await hook(app)
 
     async def post_stop(app: Application) -> None:
+        await background.stop()
         if admin is not None:
             if admin.on_change in conversation.listeners:
                 conversation.listeners.remove(admin.on_change)
@@ -165,7 +167,7 @@ def build_application(
         now=conversation.now,
         default_language=default_language,
     )
-    schedule_jobs(
+    background = Background(
         app,
         reminders,
         reminder_interval=reminder_interval,

@@ -1,13 +1,16 @@
 """Background work on python-telegram-bot's JobQueue: the reminder scan and housekeeping.
 
 Both are periodic reads of SQLite rather than one timer per item, so a restart loses nothing:
-the first run, right after start-up, catches up with whatever fell due while the bot was down.
+a first run at start-up catches up with whatever fell due while the bot was down. That first
+run is a task started by the Application's start-up (`Background.start`), not a JobQueue job
+with `first=0`: a job added before the scheduler runs gets its first run one interval late.
 The work itself lives in Telegram-free modules (bot.reminders, bot.retention); this module
 only schedules it and turns a reminder Reply into Bot API calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -80,22 +83,57 @@ async def _housekeeping_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         log.exception("housekeeping failed; the next run tries again")
 
 
-def schedule_jobs(
-    app: Application,
-    service: ReminderService,
-    *,
-    reminder_interval: float | None = REMINDER_SCAN_SECONDS,
-    housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
-) -> None:
-    """Register the jobs (they start with the Application). None disables one; reminders are
-    also off when no offsets are configured (REMINDER_OFFSETS empty)."""
-    app.bot_data[REMINDERS_KEY] = service
-    queue = app.job_queue
-    if queue is None:
-        raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
-    if reminder_interval is not None and service.offsets:
-        queue.run_repeating(_reminder_job, interval=reminder_interval, first=0, name="reminders")
-    if housekeeping_interval is not None:
-        queue.run_repeating(
-            _housekeeping_job, interval=housekeeping_interval, first=5, name="housekeeping"
-        )
+class Background:
+    """The periodic jobs plus the catch-up run at start-up. An interval of None disables a job
+    (and its catch-up); reminders are also off when REMINDER_OFFSETS is empty."""
+
+    def __init__(
+        self,
+        app: Application,
+        service: ReminderService,
+        *,
+        reminder_interval: float | None = REMINDER_SCAN_SECONDS,
+        housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
+    ) -> None:
+        self.app = app
+        self.reminders = reminder_interval is not None and bool(service.offsets)
+        self.housekeeping = housekeeping_interval is not None
+        self._catch_up: asyncio.Task[None] | None = None
+        app.bot_data[REMINDERS_KEY] = service
+        queue = app.job_queue
+        if queue is None:
+            raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+        if reminder_interval is not None and self.reminders:
+            queue.run_repeating(
+                _reminder_job, interval=reminder_interval, first=reminder_interval, name="reminders"
+            )
+        if housekeeping_interval is not None:
+            queue.run_repeating(
+                _housekeeping_job,
+                interval=housekeeping_interval,
+                first=housekeeping_interval,
+                name="housekeeping",
+            )
+
+    def start(self) -> None:
+        """At start-up: one scan and one housekeeping run now, in the background."""
+        if self.reminders or self.housekeeping:
+            self._catch_up = asyncio.get_running_loop().create_task(self._run_now())
+
+    async def stop(self) -> None:
+        """Let the catch-up run finish (a reminder is never cut off half-sent)."""
+        if self._catch_up is not None:
+            await asyncio.gather(self._catch_up, return_exceptions=True)
+            self._catch_up = None
+
+    async def _run_now(self) -> None:
+        if self.housekeeping:
+            try:
+                housekeeping(self.app)
+            except Exception:
+                log.exception("housekeeping failed; the next run tries again")
+        if self.reminders:
+            try:
+                await scan_reminders(self.app)
+            except Exception:
+                log.exception("reminder scan failed; the next one tries again")

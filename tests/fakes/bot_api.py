@@ -198,6 +198,8 @@ class FakeBotAPI:
     served: Counter[int] = field(default_factory=Counter)  # update_id -> times handed out
     update_times: dict[int, float] = field(default_factory=dict)  # update_id -> injected at
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lang -> commands
+    # (chat id, lang) -> commands set with BotCommandScopeChat
+    chat_commands: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
 
@@ -443,7 +445,15 @@ class FakeBotAPI:
         return True
 
     def _set_my_commands(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
-        self.commands[str(params.get("language_code") or "")] = list(params.get("commands") or [])
+        language = str(params.get("language_code") or "")
+        commands = list(params.get("commands") or [])
+        scope = params.get("scope") or {"type": "default"}
+        if scope.get("type") == "chat":
+            self.chat_commands[(int(scope["chat_id"]), language)] = commands
+        elif scope.get("type") == "default":
+            self.commands[language] = commands
+        else:
+            raise ApiError(400, f"Bad Request: scope {scope.get('type')} is not supported here")
         return True
 
     def _delete_my_commands(

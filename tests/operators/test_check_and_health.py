@@ -1,0 +1,212 @@
+"""What an operator runs to see the bot is healthy: `python -m bot check` (a subprocess, as
+operators run it: one line per check, exit 0/1) and GET /healthz in webhook mode (over HTTP on
+loopback: 200 when Zimun and the database answer, 503 when either does not)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.health import Health, probe_zimun
+from bot.storage import Storage
+from bot.telegram.webhook import webhook_app
+from sandbox.testing import SandboxServer
+from tests.booking.conftest import make_client
+from tests.fakes.bot_api import FakeBotAPI
+from tests.telegram.test_process import _free_port, _wait_listening, bot_env
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "check"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeBotAPI, str]]:
+    api = FakeBotAPI()
+    with api.serve() as base_url:
+        yield api, base_url
+
+
+def test_check_passes_with_the_right_token_and_credentials(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    api, base_url = fake
+    result = run_check(bot_env(api, base_url, sandbox, tmp_path), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines == [
+        "OK   Telegram: TELEGRAM_BOT_TOKEN accepted, the bot is @zimun_test_bot",
+        "OK   Zimun: credentials accepted, 3 branches listed",
+        f"OK   Storage: BOT_DB_PATH={tmp_path / 'bot.db'} will be created at start",
+    ]
+    assert not (tmp_path / "bot.db").exists()  # a check creates nothing
+    assert sandbox.stats.token_requests == 1
+
+
+def test_check_reports_a_wrong_token_and_wrong_zimun_credentials(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    api, base_url = fake
+    wrong_token = "987654321:AAWrongTokenWrongTokenWrongToken_xyz"
+    env = bot_env(api, base_url, sandbox, tmp_path)
+    env.update(TELEGRAM_BOT_TOKEN=wrong_token, ZIMUN_CLIENT_SECRET="not-the-secret")
+    Storage(str(tmp_path / "bot.db")).close()  # an existing database is opened and read
+    result = run_check(env, tmp_path)
+    assert result.returncode == 1
+    telegram, zimun, storage = result.stdout.strip().splitlines()
+    assert telegram == (
+        "FAIL Telegram: Telegram rejected TELEGRAM_BOT_TOKEN (check it with BotFather)"
+    )
+    assert zimun.startswith("FAIL Zimun: credentials refused: Zimun token request refused")
+    assert "ZIMUN_CLIENT_ID and ZIMUN_CLIENT_SECRET" in zimun
+    assert storage.startswith("OK   Storage: ") and "(schema 2)" in storage
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert "AAWrongToken" not in output and "not-the-secret" not in output
+
+
+def test_malformed_reminder_offsets_are_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        TELEGRAM_BOT_TOKEN="1:x",
+        ZIMUN_CLIENT_ID="id",
+        ZIMUN_CLIENT_SECRET="s",
+        REMINDER_OFFSETS="24h,tomorrow",
+    )
+    result = run_check(env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: REMINDER_OFFSETS is invalid: 'tomorrow' is not a duration like "
+        "24h, 90m or 1d (got '24h,tomorrow')"
+    ]
+
+
+def test_healthz_answers_in_webhook_mode(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    api, base_url = fake
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    env = bot_env(
+        api,
+        base_url,
+        sandbox,
+        tmp_path,
+        WEBHOOK_URL=url,
+        WEBHOOK_SECRET="s3cret",
+        WEBHOOK_LISTEN="127.0.0.1",
+        WEBHOOK_PORT=str(port),
+    )
+    log_path = tmp_path / "bot.log"
+    with log_path.open("w") as log:
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stdout=log, stderr=log
+        )
+    try:
+        api.wait_for_sync(lambda: api.webhook or bot.poll() is not None, 30)
+        assert bot.poll() is None, log_path.read_text()
+        with httpx.Client(timeout=10) as http:
+            _wait_listening(http, url)
+            health = http.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.status_code == 200
+        assert health.json() == {"status": "ok", "zimun": "ok", "storage": "ok"}
+        bot.send_signal(signal.SIGTERM)
+        assert bot.wait(timeout=30) == 0, log_path.read_text()
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+            bot.wait()
+    assert "Traceback" not in log_path.read_text()
+
+
+class _Served:
+    """An ASGI app under uvicorn on a loopback port, in a thread with its own event loop."""
+
+    def __init__(self, app: object) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("server did not start")
+            threading.Event().wait(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+async def test_healthz_is_503_when_zimun_or_the_database_fails(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    storage = Storage(str(tmp_path / "bot.db"))
+
+    async def zimun():  # type: ignore[no-untyped-def]
+        async with make_client(sandbox, max_retries=0) as client:
+            return await probe_zimun(client)
+
+    health = Health(zimun, storage, cache_seconds=0)
+    with _Served(webhook_app(None, "/hook", "secret", health)) as root:  # type: ignore[arg-type]
+        async with httpx.AsyncClient(base_url=root, timeout=10) as http:
+            ok = await http.get("/healthz")
+            assert (ok.status_code, ok.json()["status"]) == (200, "ok")
+
+            sandbox.faults.fail_next(1, 503, path="/locations")
+            down = await http.get("/healthz")
+            assert down.status_code == 503
+            body = down.json()
+            assert body["status"] == "unavailable" and body["storage"] == "ok"
+            assert body["zimun"].startswith("cannot reach the API")
+
+            assert (await http.get("/healthz")).status_code == 200
+            storage.close()
+            broken = await http.get("/healthz")
+            assert broken.status_code == 503
+            assert broken.json()["zimun"] == "ok" and broken.json()["storage"] != "ok"
+            assert sandbox.client_secret not in broken.text
+
+            refused = await http.post("/hook", json={"update_id": 1})
+            assert refused.status_code == 403  # no secret header
+
+
+async def test_healthz_answers_are_cached(sandbox: SandboxServer, tmp_path: Path) -> None:
+    calls = 0
+
+    async def zimun():  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        async with make_client(sandbox) as client:
+            return await probe_zimun(client)
+
+    storage = Storage(str(tmp_path / "bot.db"))
+    try:
+        health = Health(zimun, storage, cache_seconds=60)
+        reports = await asyncio.gather(*(health.report() for _ in range(5)))
+    finally:
+        storage.close()
+    assert calls == 1 and {r[0] for r in reports} == {True}
