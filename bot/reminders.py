@@ -13,7 +13,8 @@ start finds whatever fell due while the bot was down. For each appointment with 
 - the appointment already started: nothing is sent (a reminder after the fact helps nobody);
 - several reminders due at once (the bot was down): only the latest, nearest one is sent;
 - the appointment is refreshed from the API first: cancelled elsewhere means no reminder (and
-  the stored status is updated); moved elsewhere means new reminders for the new time;
+  the stored status is updated); moved elsewhere means new reminders for the new time, which
+  the next scan sends when they are due;
 - the reminder is claimed (marked sent, one guarded UPDATE) before it is sent.
 
 Claiming before sending makes delivery at-most-once: a crash between the claim and the send

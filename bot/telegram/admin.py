@@ -24,6 +24,7 @@ from bot.booking.changes import BookingChange
 from bot.booking.screens import Msg, Reply, Screen
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.storage import Storage
+from bot.telegram.accesslog import UpdateLog
 from bot.telegram.commands import COMMANDS, commands_in
 from bot.telegram.delivery import deliver
 
@@ -47,6 +48,7 @@ class AdminChat:
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.update_log = UpdateLog("")
 
     @property
     def language(self) -> str:
@@ -83,12 +85,15 @@ class AdminChat:
 
     # ---- /stats ----------------------------------------------------------------------------
 
-    def handlers(self) -> list[BaseHandler]:
+    def handlers(self, update_log: UpdateLog | None = None) -> list[BaseHandler]:
+        if update_log is not None:
+            self.update_log = update_log
         return [CommandHandler("stats", self.on_stats, filters=filters.Chat(chat_id=self.chat_id))]
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        screen = stats_screen(self.storage, self.now())
-        await deliver(context.bot, self.chat_id, Reply(self.language, screens=(screen,)))
+        async with self.update_log.timed("command", "stats", self.chat_id):
+            screen = stats_screen(self.storage, self.now())
+            await deliver(context.bot, self.chat_id, Reply(self.language, screens=(screen,)))
 
     # ---- the command menu in the staff chat ------------------------------------------------
 

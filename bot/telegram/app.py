@@ -152,10 +152,10 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
 
-    if admin is not None:  # first: /stats in the staff chat never reaches the conversation
-        for handler in admin.handlers():
-            app.add_handler(handler)
     update_log = UpdateLog(token, known_commands=[*ENGINE_COMMANDS, "stats"])
+    if admin is not None:  # first: /stats in the staff chat never reaches the conversation
+        for handler in admin.handlers(update_log):
+            app.add_handler(handler)
     chat = ChatHandlers(conversation, answer_within=answer_within, update_log=update_log)
     for handler in chat.handlers():
         app.add_handler(handler)
