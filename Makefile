@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint format demo sandbox run locales clean
+.PHONY: install test lint format demo sandbox run locales clean bench profile faults
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,23 @@ locales: $(STAMP)
 		$(BIN)/pybabel update -i locales/bot.pot -d locales -D bot -l $$lang \
 			--init-missing --ignore-obsolete --no-wrap; \
 	done
+
+# Benchmark (bench/README.md): the real Application, N simulated customers, the sandbox in its
+# own process over loopback; prints the tables, writes bench/results/*.json and latency.png.
+# A few minutes on two cores; BENCH_ARGS for bigger or smaller runs (--quick, --customers ...).
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The throughput run under pyinstrument: bench/results/profile.html and profile.txt.
+profile: $(BENCH_STAMP)
+	$(BIN)/python -m bench --profile $(BENCH_ARGS)
+
+# The whole fault suite (tests/faults), including the cases marked slow that `make test` skips.
+faults: $(STAMP)
+	FAULTS_FULL=1 $(BIN)/python -m pytest -q tests/faults

@@ -94,7 +94,7 @@ class ZimunClient:
         self._http = http or httpx.AsyncClient(
             timeout=self._timeout,
             limits=httpx.Limits(
-                max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0
+                max_connections=20, max_keepalive_connections=20, keepalive_expiry=30.0
             ),
             follow_redirects=False,
         )

@@ -163,7 +163,11 @@ def holiday_name(value: Any) -> str | None:
 
 
 def _empty_day(day: date) -> dict[str, Any]:
-    return {"date": day, "closed": False, "holiday": None, "slots": ()}
+    return {"date": day, "closed": False, "holiday": None, "slots": []}
+
+
+def _start(slot: Slot) -> datetime:
+    return slot.start
 
 
 class Availability(ZimunModel):
@@ -177,31 +181,60 @@ class Availability(ZimunModel):
     @model_validator(mode="before")
     @classmethod
     def _normalise(cls, data: Any) -> Any:
+        """Merge `days`, flat `slots` and `holidays` into Day models, each slot parsed once.
+
+        Servers list every slot twice (under its day and flat): a flat slot whose raw start
+        is already listed under its own local day is skipped before parsing, and the parsed
+        Day and Slot models are handed on as they are (pydantic does not validate them again).
+        This runs for every calendar shown, so it is kept lean.
+        """
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
         tz = zone(data.get("timezone"))
         days: dict[date, dict[str, Any]] = {}
+        listed: set[Any] = set()  # raw starts already under their own local day
         for raw in data.get("days") or ():
             parsed = Day.parse(raw)
-            days[parsed.date] = parsed.model_dump()
-        flat = [Slot.parse(s) for s in data.get("slots") or ()]
-        for slot in flat:
+            days[parsed.date] = {
+                "date": parsed.date,
+                "closed": parsed.closed,
+                "holiday": parsed.holiday,
+                "slots": list(parsed.slots),
+            }
+            for raw_slot, slot in zip(raw.get("slots") or (), parsed.slots, strict=False):
+                if (
+                    isinstance(raw_slot, Mapping)
+                    and slot.start.astimezone(tz).date() == parsed.date
+                ):
+                    listed.add(_first(raw_slot, "start_time", "start", "appointment_time"))
+        known = {day: {s.start for s in entry["slots"]} for day, entry in days.items()}
+        for raw_slot in data.get("slots") or ():
+            if isinstance(raw_slot, Mapping):
+                start = _first(raw_slot, "start_time", "start", "appointment_time")
+                if isinstance(start, str) and start in listed:
+                    continue
+            slot = Slot.parse(raw_slot)
             local = slot.start.astimezone(tz).date()
             entry = days.setdefault(local, _empty_day(local))
-            known = {s["start"] if isinstance(s, dict) else s.start for s in entry["slots"]}
-            if slot.start not in known:
-                entry["slots"] = (*entry["slots"], slot.model_dump())
+            seen = known.setdefault(local, set())
+            if slot.start not in seen:
+                seen.add(slot.start)
+                entry["slots"].append(slot)
         for key, value in (data.get("holidays") or {}).items():
             day = date.fromisoformat(str(key))
             entry = days.setdefault(day, _empty_day(day))
             if entry["holiday"] is None:
                 entry["holiday"] = holiday_name(value if value is not None else True)
-        for entry in days.values():
-            entry["slots"] = tuple(
-                sorted(entry["slots"], key=lambda s: s["start"] if isinstance(s, dict) else s.start)
+        data["days"] = tuple(
+            Day.model_construct(
+                date=entry["date"],
+                closed=entry["closed"],
+                holiday=entry["holiday"],
+                slots=tuple(sorted(entry["slots"], key=_start)),
             )
-        data["days"] = tuple(days[d] for d in sorted(days))
+            for entry in (days[d] for d in sorted(days))
+        )
         data["timezone"] = data.get("timezone") or "UTC"
         return data
 

@@ -1,0 +1,189 @@
+"""`python -m bench`: benchmark the bot (see bench/README.md).
+
+Three parts, each with a fresh sandbox process and a fresh SQLite file:
+1. throughput: customers acting without pause at 0 ms API latency, then the echo floor on the
+   very same updates; CPU per update, bookings/s, API calls per booking, writes per update;
+2. latency: for each API latency and each number of concurrent customers (pausing between
+   actions as people do), the latency percentiles; the chart;
+3. memory: conversations left mid-booking, RAM per conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report, runner
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def _ints(value: str) -> list[int]:
+    return [int(v) for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--customers",
+        type=_ints,
+        default=[1, 10, 50, 100, 500],
+        help="concurrent customers per latency run (default 1,10,50,100,500)",
+    )
+    parser.add_argument(
+        "--latencies", type=_ints, default=[0, 50], help="Zimun API latencies in ms (default 0,50)"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean seconds a customer pauses between actions (default 1.0)",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=12.0,
+        help="seconds customers keep starting journeys, per latency run",
+    )
+    parser.add_argument(
+        "--manage-share",
+        type=float,
+        default=0.3,
+        help="share of bookings followed by a reschedule or a cancel",
+    )
+    parser.add_argument("--throughput-customers", type=int, default=50)
+    parser.add_argument(
+        "--throughput-bookings",
+        type=int,
+        default=4,
+        help="bookings per customer in the throughput run",
+    )
+    parser.add_argument(
+        "--memory",
+        type=_ints,
+        default=[0, 1000, 10000],
+        help="open conversations to measure memory at (default 0,1000,10000)",
+    )
+    parser.add_argument("--skip", default="", help="parts to skip: throughput,latency,memory")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: few customers, short runs, 0 and 500 conversations",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the throughput run with pyinstrument (bench/results/"
+        "profile.html and .txt) and skip the other parts",
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.customers, args.duration = [1, 10, 50], 4.0
+        args.throughput_customers, args.throughput_bookings = 10, 2
+        args.memory = [0, 500]
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.profile:
+        skip = {"latency", "memory"}
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    document: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": _cpus(),
+        },
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    with tempfile.TemporaryDirectory(prefix="zimun-bench-") as tmp:
+        work = Path(tmp)
+        if "throughput" not in skip:
+            scenario = runner.Scenario(
+                "throughput",
+                customers=args.throughput_customers,
+                bookings_each=args.throughput_bookings,
+                manage_share=0.0,
+                echo=True,
+                profile=args.out / "profile.html" if args.profile else None,
+            )
+            _say(f"throughput: {scenario.customers} customers x {scenario.bookings_each} bookings")
+            document["throughput"] = report.summarise(runner.run(scenario, work))
+            _say(_short(document["throughput"]))
+        if "latency" not in skip:
+            document["latency"] = []
+            for latency_ms in args.latencies:
+                for customers in args.customers:
+                    scenario = runner.Scenario(
+                        f"latency-{latency_ms}ms-{customers}",
+                        customers=customers,
+                        latency_ms=latency_ms,
+                        think=args.think,
+                        duration=args.duration,
+                        manage_share=args.manage_share,
+                    )
+                    _say(f"latency: {customers} customers, API {latency_ms} ms")
+                    summary = report.summarise(runner.run(scenario, work))
+                    document["latency"].append(summary)
+                    _say(_short(summary))
+        if "memory" not in skip and args.memory:
+            _say(f"memory: {', '.join(f'{n:,}' for n in args.memory)} open conversations")
+            document["memory"] = runner.memory(work, sorted(set(args.memory)))
+    document["peak_rss_bytes"] = runner.peak_rss_bytes()
+    document["targets"] = report.targets(document)
+    document["elapsed_s"] = round(time.monotonic() - started, 1)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    json_path = args.out / f"bench-{stamp}.json"
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    (args.out / "latest.json").write_text(json_path.read_text())
+    table = report.markdown(document)
+    (args.out / "latest.md").write_text(table + "\n")
+    chart = report.chart(document, args.out / "latency.png")
+    print()
+    print(table)
+    print(f"JSON: {json_path}")
+    if chart:
+        print(f"chart: {chart}")
+    if args.profile:
+        print(f"profile: {args.out / 'profile.html'} and {args.out / 'profile.txt'}")
+    print(f"({document['elapsed_s']} s)")
+    return 0
+
+
+def _say(text: str) -> None:
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
+def _short(summary: dict[str, Any]) -> str:
+    lat = summary["latency_ms"]
+    extra = ""
+    if "cpu_ratio_to_echo" in summary:
+        echo = summary["echo_floor"]["cpu_ms_per_update"]
+        extra = f", echo {echo} ms ({summary['cpu_ratio_to_echo']}x)"
+    return (
+        f"  {summary['updates']} updates in {summary['wall_s']} s: p50 {lat['p50']} ms, "
+        f"p95 {lat['p95']} ms, p99 {lat['p99']} ms, CPU {summary['cpu_ms_per_update']} ms/update"
+        f"{extra}; {summary['bookings']} bookings, {summary['failed_journeys']} failed"
+    )
+
+
+def _cpus() -> int | None:
+    import os
+
+    return os.cpu_count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

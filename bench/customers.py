@@ -1,0 +1,246 @@
+"""Simulated customers: each one a chat that books (and maybe reschedules or cancels) by reading
+the buttons the bot shows, like a person would, one action at a time.
+
+A customer sends one update, waits until the bot has fully handled it (the application's last
+handler group tells the fake), records the latency from the moment the update was available to
+the bot to the last Bot API call the bot made for it, thinks for a while, and acts again.
+Buttons are found by what they do (the payload's action, decoded with the bot's own codec) so
+the journeys work in every language and do not depend on labels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.fake_telegram import BenchBotAPI
+from bot.booking.payload import Action, decode
+
+LANGUAGES = ("en", "es", "it", "de")
+NAMES = ("Ana García", "Luca Rossi", "Jürgen Müller", "Zoë O'Brien", "李雷")
+
+
+class JourneyFailed(Exception):
+    """The bot showed something a customer could not go on from."""
+
+
+@dataclass
+class Samples:
+    """What every customer of a scenario adds to."""
+
+    latencies: list[float] = field(default_factory=list)  # seconds, one per update
+    updates: int = 0
+    bookings: int = 0
+    reschedules: int = 0
+    cancels: int = 0
+    failures: int = 0
+    replay: list[tuple[int, list[tuple[str, dict[str, Any]]]]] = field(default_factory=list)
+    keep_latencies: bool = True  # off when measuring memory: the list would be counted
+
+
+class Chat:
+    """One customer's chat: the latest keyboard, documents received, and the update in flight."""
+
+    def __init__(
+        self,
+        api: BenchBotAPI,
+        chat_id: int,
+        samples: Samples,
+        *,
+        language: str = "en",
+        think: float = 0.0,
+        rng: random.Random | None = None,
+        record: bool = False,
+    ) -> None:
+        self.api = api
+        self.chat_id = chat_id
+        self.samples = samples
+        self.think = think
+        self.rng = rng or random.Random(chat_id)
+        self.user = api.user_json(chat_id, NAMES[chat_id % len(NAMES)].split()[0], language)
+        self.keyboard: dict[str, Any] | None = None
+        self.documents = 0
+        self.sent: list[tuple[str, dict[str, Any]]] | None = [] if record else None
+        self._waiting: int | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._last_call = 0.0
+
+    # ---- Listener ------------------------------------------------------------------------------
+
+    def on_call(self, method: str, params: Mapping[str, Any], result: Any, at: float) -> None:
+        self._last_call = at
+        if method == "sendDocument":
+            self.documents += 1
+        elif isinstance(result, dict):
+            if result.get("reply_markup"):
+                self.keyboard = result
+            elif self.keyboard is not None and result["message_id"] == self.keyboard["message_id"]:
+                self.keyboard = None  # its buttons were removed
+
+    def on_done(self, update_id: int, at: float) -> None:
+        if update_id != self._waiting or self._done is None:
+            return
+        injected = self.api.injected_at.pop(update_id, at)
+        last = self._last_call if self._last_call >= injected else at
+        if self.samples.keep_latencies:
+            self.samples.latencies.append(last - injected)
+        self.samples.updates += 1
+        if not self._done.done():
+            self._done.set_result(None)
+
+    # ---- acting --------------------------------------------------------------------------------
+
+    def __enter__(self) -> Chat:
+        self.api.listeners[self.chat_id] = self
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.listeners.pop(self.chat_id, None)
+
+    async def send(self, kind: str, payload: dict[str, Any]) -> None:
+        """Put one update in the bot's queue and wait until it is fully handled."""
+        if self.sent is not None:
+            self.sent.append((kind, payload))
+        self._waiting = self.api.push(kind, payload)
+        self._done = asyncio.get_running_loop().create_future()
+        await self._done
+        self._done = None
+        if self.think:
+            await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
+
+    async def text(self, text: str) -> None:
+        await self.send("message", self.api.text_payload(self.user, text))
+
+    async def tap_data(self, data: str) -> None:
+        await self.send("callback_query", self.api.tap_payload(self.user, self.keyboard, data))
+
+    def buttons(self, action: Action) -> list[str]:
+        if self.keyboard is None:
+            return []
+        found = []
+        for row in self.keyboard["reply_markup"].get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                payload = decode(data)
+                if payload is not None and payload.action == action:
+                    found.append(data)
+        return found
+
+    async def tap(self, action: Action, nth: int | None = None) -> None:
+        choices = self.buttons(action)
+        if not choices:
+            raise JourneyFailed(f"no {action.name} button on {self._labels()}")
+        index = self.rng.randrange(len(choices)) if nth is None else nth % len(choices)
+        await self.tap_data(choices[index])
+
+    def _labels(self) -> list[str]:
+        if self.keyboard is None:
+            return []
+        rows = self.keyboard["reply_markup"].get("inline_keyboard", [])
+        return [b.get("text", "") for row in rows for b in row]
+
+    # ---- journeys ------------------------------------------------------------------------------
+
+    async def book(self, plan: int) -> None:
+        """/start, Book, a branch, a service, a day, a time, name, email, Confirm."""
+        await self.text("/start")
+        await self.to_calendar(plan)
+        await self._day_and_time(Action.USE_NAME, plan // 9)
+        await self.text(NAMES[plan % len(NAMES)])
+        await self.text(f"customer{self.chat_id}.{plan}@example.com")
+        documents = self.documents
+        await self.tap(Action.CONFIRM)
+        if self.documents == documents:
+            raise JourneyFailed("no calendar file after Confirm")
+        self.samples.bookings += 1
+
+    async def to_calendar(self, plan: int) -> None:
+        """From the main menu: Book, a branch, a service offered there."""
+        await self.tap(Action.BOOK)
+        await self.tap(Action.PICK, plan % 3)
+        await self.tap(Action.PICK, plan // 3)
+
+    async def reschedule(self, plan: int) -> None:
+        """/mybookings, the newest booking, Reschedule, a day, a time, Yes."""
+        await self._open_newest_booking()
+        await self.tap(Action.RESCHEDULE)
+        await self._day_and_time(Action.YES, plan // 7 + 1)
+        await self.tap(Action.YES)
+        self.samples.reschedules += 1
+
+    async def cancel(self) -> None:
+        """/mybookings, the newest booking, Cancel booking, Yes."""
+        await self._open_newest_booking()
+        await self.tap(Action.CANCEL_BOOKING)
+        await self.tap(Action.YES)
+        self.samples.cancels += 1
+
+    async def _open_newest_booking(self) -> None:
+        await self.text("/mybookings")
+        await self.tap(Action.OPEN_BOOKING, -1)
+
+    async def _day_and_time(self, next_action: Action, day: int) -> None:
+        """Pick a free day and a free time until the next step shows (a slot someone else took
+        brings fresh times: pick again)."""
+        for _ in range(8):
+            if not self.buttons(Action.TIME):
+                if not self.buttons(Action.DAY):
+                    await self.tap(Action.MONTH_NEXT)
+                    continue
+                await self.tap(Action.DAY, day)
+                day += 1
+                if not self.buttons(Action.TIME):
+                    continue
+            await self.tap(Action.TIME)
+            if self.buttons(next_action):
+                return
+        raise JourneyFailed(f"no free time found; screen: {self._labels()}")
+
+
+async def customer(
+    api: BenchBotAPI,
+    chat_id: int,
+    samples: Samples,
+    *,
+    until: float,
+    think: float,
+    manage_share: float,
+    start_delay: float = 0.0,
+    max_bookings: int | None = None,
+    record: bool = False,
+) -> None:
+    """Book again and again (each time maybe followed by a reschedule or a cancel) until the
+    loop's clock passes `until` or `max_bookings` are done."""
+    loop = asyncio.get_running_loop()
+    rng = random.Random(chat_id)
+    if start_delay:
+        await asyncio.sleep(start_delay)
+    language = LANGUAGES[chat_id % len(LANGUAGES)]
+    done = 0
+    with Chat(api, chat_id, samples, language=language, think=think, rng=rng, record=record) as me:
+        while loop.time() < until and (max_bookings is None or done < max_bookings):
+            plan = rng.randrange(1000)
+            try:
+                await me.book(plan)
+                roll = rng.random()
+                if roll < manage_share / 2:
+                    await me.reschedule(plan)
+                elif roll < manage_share:
+                    await me.cancel()
+            except JourneyFailed:
+                samples.failures += 1
+            done += 1
+        if me.sent is not None:
+            samples.replay.append((chat_id, me.sent))
+
+
+async def echo_customer(
+    api: BenchBotAPI, chat_id: int, samples: Samples, script: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Send the same updates a bot customer sent, one after the other, to the echo floor."""
+    with Chat(api, chat_id, samples) as me:
+        for kind, payload in script:
+            await me.send(kind, payload)
