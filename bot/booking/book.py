@@ -29,12 +29,13 @@ from bot.zimun.errors import (
     BadRequest,
     HoldAlreadyConfirmed,
     HoldExpired,
+    LocationRequired,
     NotBookable,
     NotFound,
     SlotUnavailable,
     ZimunError,
 )
-from bot.zimun.models import Appointment, Hold, Location, Service
+from bot.zimun.models import Appointment, Availability, Hold, Location, Service
 
 log = logging.getLogger("bot.booking")
 
@@ -192,15 +193,37 @@ async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = N
         year, month = today.year, today.month
     if not cal.in_horizon(today, year, month):
         year, month = today.year, today.month
-    availability = await ctx.api.get_availability(
-        ctx.state.service_id or "",
-        location_id=ctx.state.location_id,
-        days_ahead=cal.days_ahead(today, year, month),
-    )
+    availability = await _range_availability(ctx, cal.days_ahead(today, year, month))
+    if _learn_zone(ctx, availability):
+        today = ctx.today
     ctx.state.month = cal.month_from(availability, today, year, month, ctx.now)
     ctx.state.step = Step.DAY
     ctx.state.options = []
     return Outcome()
+
+
+async def _range_availability(ctx: Ctx, days: int) -> Availability:
+    """One range query; narrower ones if the server refuses the range (its cap is not
+    documented: Zimun's own example asks for 7 days). Days it leaves out are checked when
+    tapped, so a stricter server costs a call per tapped day, never a dead calendar."""
+    for ahead in dict.fromkeys((days, min(days, 31), min(days, 7))):
+        try:
+            return await ctx.api.get_availability(
+                ctx.state.service_id or "", location_id=ctx.state.location_id, days_ahead=ahead
+            )
+        except LocationRequired:
+            raise
+        except BadRequest as exc:
+            log.info("availability for %s days refused (%s); asking for fewer", ahead, exc.code)
+    return Availability()
+
+
+def _learn_zone(ctx: Ctx, availability: Availability) -> bool:
+    """Take the branch's zone from availability when the location did not name one."""
+    if ctx.state.tz or availability.zone_name is None:
+        return False
+    ctx.state.tz = availability.zone_name
+    return True
 
 
 def _shown_month(ctx: Ctx) -> Month:
@@ -239,7 +262,7 @@ async def day_unavailable(ctx: Ctx, arg: int | None) -> Outcome:
 async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
     number = _day_number(ctx, arg)
     month = _shown_month(ctx)
-    if cal.day_code(month, number) != DayCode.FREE:
+    if not cal.choosable(cal.day_code(month, number)):
         return Outcome(toast=day_unavailable_reason(ctx, number), show=False)
     return await load_times(ctx, date(month.year, month.month, number), note=None)
 
@@ -258,6 +281,7 @@ async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
     availability = await ctx.api.get_availability(
         ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
     )
+    _learn_zone(ctx, availability)
     slots = [s.start for s in availability.slots_on(day) if s.start > ctx.now]
     if not slots:
         _mark_day_full(ctx, day)

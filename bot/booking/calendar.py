@@ -7,7 +7,7 @@ branch's today (its timezone), never the server's or the customer's.
 from __future__ import annotations
 
 import calendar as _calendar
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.booking.state import DayCode, Month
 from bot.zimun.models import Availability, Day
@@ -49,20 +49,23 @@ def month_from(
     """One status code per day of the month, from a range availability answer."""
     codes: list[str] = []
     holidays: dict[int, str] = {}
+    # Past the last day the answer mentions, a day may be unknown rather than full (a server
+    # that lists only days with slots, or caps the range): such days stay choosable.
+    known_until = max((d.date for d in availability.days), default=today - timedelta(days=1))
     for number in range(1, days_in_month(year, month) + 1):
         day = date(year, month, number)
         info = availability.day(day)
         if info is not None and info.holiday is not None:
             holidays[number] = info.holiday
-        codes.append(_code(day, info, today, now))
+        codes.append(_code(day, info, today, now, known_until))
     return Month(year=year, month=month, codes="".join(codes), holidays=holidays)
 
 
-def _code(day: date, info: Day | None, today: date, now: datetime) -> str:
+def _code(day: date, info: Day | None, today: date, now: datetime, known_until: date) -> str:
     if day < today:
         return DayCode.PAST
     if info is None:
-        return DayCode.NONE
+        return DayCode.UNKNOWN if day > known_until else DayCode.NONE
     if info.holiday is not None:
         return DayCode.HOLIDAY
     if info.closed:
@@ -70,6 +73,11 @@ def _code(day: date, info: Day | None, today: date, now: datetime) -> str:
     if any(slot.start > now for slot in info.slots):
         return DayCode.FREE
     return DayCode.NONE
+
+
+def choosable(code: DayCode) -> bool:
+    """Free days, and days the range answer did not cover (checked when tapped)."""
+    return code in (DayCode.FREE, DayCode.UNKNOWN)
 
 
 def day_code(month: Month, number: int) -> DayCode:

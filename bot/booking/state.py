@@ -51,6 +51,7 @@ class DayCode(StrEnum):
     CLOSED = "c"
     HOLIDAY = "h"
     PAST = "p"
+    UNKNOWN = "u"  # not in the range answer: checked with a one-day query when tapped
 
 
 class Month(BaseModel):

@@ -203,7 +203,7 @@ def _day_button(ctx: Ctx, number: int) -> Button:
         return button(ctx, Verbatim(" "), Action.NOOP)
     month = ctx.state.month
     assert month is not None
-    if cal.day_code(month, number) == DayCode.FREE:
+    if cal.choosable(cal.day_code(month, number)):
         return button(ctx, Verbatim(str(number)), Action.DAY, number)
     return button(ctx, Verbatim(f"·{number}·"), Action.DAY_UNAVAILABLE, number)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_skeleton, format_time, get_day_names
@@ -26,6 +25,7 @@ from bot.booking.screens import (
     TimeValue,
     WeekdayValue,
 )
+from bot.zimun.models import parse_zone
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,12 @@ BABEL_STYLES = frozenset({"full", "long", "medium", "short"})
 
 @lru_cache(maxsize=64)
 def zone(name: str) -> tzinfo:
-    """The named IANA zone; UTC (with a warning) for a name this system does not know."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    """The named IANA zone or fixed offset; UTC (with a warning) for a name it cannot read."""
+    found = parse_zone(name)
+    if found is None:
         log.warning("unknown timezone %r; showing UTC", name)
         return UTC
+    return found
 
 
 def local(moment: datetime, tz: str) -> datetime:

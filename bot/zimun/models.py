@@ -7,8 +7,10 @@ missing field by its name (InvalidResponse) instead of a KeyError deep in the co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,12 +30,49 @@ def _first(data: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
-def zone(name: str | None) -> ZoneInfo:
-    """A ZoneInfo for `name`, UTC when the name is missing or unknown."""
+_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def parse_zone(name: str | None) -> tzinfo | None:
+    """An IANA zone ("Europe/Madrid") or a fixed offset ("+01:00", "UTC+1"); None if neither.
+
+    Fixed offsets exist because `timezone` is an assumed field: a server that omits it still
+    gives every slot an offset, and showing that offset beats showing UTC.
+    """
+    if not name:
+        return None
     try:
-        return ZoneInfo(name) if name else ZoneInfo("UTC")
+        return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+        pass
+    match = _OFFSET.match(name.strip())
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if delta >= timedelta(hours=24):
+        return None
+    return dt_timezone(-delta if sign == "-" else delta)
+
+
+def zone(name: str | None) -> tzinfo:
+    """`parse_zone`, or UTC when the name is missing or unknown."""
+    return parse_zone(name) or UTC
+
+
+def offset_name(moment: datetime) -> str | None:
+    """ "+01:00" for a moment with a UTC offset: a fixed zone to fall back on."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return None
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def local_date(moment: datetime, tz: tzinfo | None) -> date:
+    """The calendar day of `moment` in `tz`, or in its own offset when no zone is known."""
+    return moment.astimezone(tz).date() if tz is not None else moment.date()
 
 
 class ZimunModel(BaseModel):
@@ -61,7 +100,7 @@ class ZimunModel(BaseModel):
 class Location(ZimunModel):
     id: str
     name: str = ""
-    timezone: str = "UTC"
+    timezone: str | None = None  # [assumed] field: None when the server does not say
     address: str | None = None
     active: bool = True
 
@@ -72,11 +111,11 @@ class Location(ZimunModel):
             data = dict(data)
             data["id"] = _first(data, "id", "location_id")
             data["name"] = _first(data, "name", "title") or str(data.get("id") or "")
-            data["timezone"] = _first(data, "timezone", "time_zone", "tz") or "UTC"
+            data["timezone"] = _first(data, "timezone", "time_zone", "tz")
         return data
 
     @property
-    def tz(self) -> ZoneInfo:
+    def tz(self) -> tzinfo:
         return zone(self.timezone)
 
 
@@ -175,7 +214,7 @@ class Availability(ZimunModel):
 
     service_id: str | None = None
     location_id: str | None = None
-    timezone: str = "UTC"
+    timezone: str | None = None  # [assumed] field: None when the server does not say
     days: tuple[Day, ...] = ()
 
     @model_validator(mode="before")
@@ -191,7 +230,7 @@ class Availability(ZimunModel):
         if not isinstance(data, Mapping):
             return data
         data = dict(data)
-        tz = zone(data.get("timezone"))
+        tz = parse_zone(data.get("timezone"))
         days: dict[date, dict[str, Any]] = {}
         listed: set[Any] = set()  # raw starts already under their own local day
         for raw in data.get("days") or ():
@@ -203,10 +242,7 @@ class Availability(ZimunModel):
                 "slots": list(parsed.slots),
             }
             for raw_slot, slot in zip(raw.get("slots") or (), parsed.slots, strict=False):
-                if (
-                    isinstance(raw_slot, Mapping)
-                    and slot.start.astimezone(tz).date() == parsed.date
-                ):
+                if isinstance(raw_slot, Mapping) and local_date(slot.start, tz) == parsed.date:
                     listed.add(_first(raw_slot, "start_time", "start", "appointment_time"))
         known = {day: {s.start for s in entry["slots"]} for day, entry in days.items()}
         for raw_slot in data.get("slots") or ():
@@ -215,7 +251,7 @@ class Availability(ZimunModel):
                 if isinstance(start, str) and start in listed:
                     continue
             slot = Slot.parse(raw_slot)
-            local = slot.start.astimezone(tz).date()
+            local = local_date(slot.start, tz)
             entry = days.setdefault(local, _empty_day(local))
             seen = known.setdefault(local, set())
             if slot.start not in seen:
@@ -235,12 +271,20 @@ class Availability(ZimunModel):
             )
             for entry in (days[d] for d in sorted(days))
         )
-        data["timezone"] = data.get("timezone") or "UTC"
+        data["timezone"] = data.get("timezone") or None
         return data
 
     @property
-    def tz(self) -> ZoneInfo:
+    def tz(self) -> tzinfo:
         return zone(self.timezone)
+
+    @property
+    def zone_name(self) -> str | None:
+        """The zone to show times in: the one named, else the first slot's own offset."""
+        if parse_zone(self.timezone) is not None:
+            return self.timezone
+        first = next((s.start for d in self.days for s in d.slots), None)
+        return offset_name(first) if first is not None else None
 
     def day(self, day: date) -> Day | None:
         return next((d for d in self.days if d.date == day), None)

@@ -30,7 +30,12 @@ def test_month_codes_mark_past_closed_holiday_and_free_days() -> None:
     assert cal.day_code(month, 2) == DayCode.HOLIDAY and month.holidays == {2: "Fiesta"}
     assert cal.day_code(month, 4) == DayCode.CLOSED
     assert cal.day_code(month, 6) == DayCode.FREE
-    assert cal.day_code(month, 7) == DayCode.NONE
+    assert cal.day_code(month, 3) == DayCode.NONE  # inside the answer's range, no slot
+    # Past the last day the answer covers, a day is unknown (a server that lists only days
+    # with slots, or caps the range) and stays choosable: a one-day query decides.
+    assert cal.day_code(month, 7) == DayCode.UNKNOWN
+    assert cal.choosable(DayCode.UNKNOWN) and cal.choosable(DayCode.FREE)
+    assert not cal.choosable(DayCode.NONE) and not cal.choosable(DayCode.CLOSED)
     past = cal.month_from(availability, date(2030, 5, 10), 2030, 5, now)
     assert cal.day_code(past, 6) == DayCode.PAST
 
@@ -70,3 +75,10 @@ def test_state_round_trip_and_tolerance() -> None:
     assert ChatState.loads(state.dumps()) == state
     assert ChatState.loads('{"step":"name","future_field":1}').step == Step.NAME
     assert ChatState.loads(None).step == Step.MENU
+
+
+def test_an_empty_answer_leaves_every_coming_day_to_a_one_day_query() -> None:
+    now = datetime(2030, 5, 10, 12, tzinfo=UTC)
+    month = cal.month_from(Availability.parse({}), date(2030, 5, 10), 2030, 5, now)
+    assert cal.day_code(month, 9) == DayCode.PAST
+    assert {cal.day_code(month, n) for n in range(10, 32)} == {DayCode.UNKNOWN}

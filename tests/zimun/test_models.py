@@ -75,3 +75,21 @@ def test_slot_without_a_start_is_named() -> None:
 def test_page_accepts_alternative_item_keys() -> None:
     page = Page.parse({"data": [{"id": 1}], "next_page_token": ""})
     assert page.items == ({"id": 1},) and page.next_page_token is None
+
+
+def test_zone_falls_back_on_the_slots_offset_when_the_server_names_none() -> None:
+    from datetime import timedelta
+
+    from bot.zimun.models import Availability, Location, parse_zone, zone
+
+    assert Location.parse({"id": "loc_1"}).timezone is None
+    availability = Availability.parse(
+        {"slots": [{"start": "2026-11-23T23:30:00+01:00"}, {"start": "2026-11-24T09:00:00+01:00"}]}
+    )
+    # Grouped by the slot's own local day, not by UTC (23:30+01:00 is 22:30 UTC, same day).
+    assert [d.date.isoformat() for d in availability.days] == ["2026-11-23", "2026-11-24"]
+    assert availability.timezone is None and availability.zone_name == "+01:00"
+    assert zone("+01:00").utcoffset(None) == timedelta(hours=1)
+    assert parse_zone("UTC-5").utcoffset(None) == timedelta(hours=-5)
+    assert parse_zone("Europe/Rome") is not None
+    assert parse_zone("Mars/Olympus") is None and zone(None).utcoffset(None) == timedelta(0)
