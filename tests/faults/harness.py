@@ -191,10 +191,12 @@ class Customer:
     def act(
         self, do: Callable[[], int], until: Callable[[], object] | None = None, within: float = WAIT
     ) -> int:
-        """Do something, then wait until `until` holds (default: the chat changed)."""
+        """Do something, then wait until the chat changed and `until` (if given) holds."""
         before = self._snapshot()
         update_id = do()
-        self.fake.wait_for_sync(until or (lambda: self._snapshot() != before), within)
+        self.fake.wait_for_sync(
+            lambda: self._snapshot() != before and (until is None or until()), within
+        )
         return update_id
 
     def send(self, text: str, until: Callable[[], object] | None = None) -> int:
@@ -224,18 +226,11 @@ class Customer:
         return self.tap_data(choices[nth % len(choices)], until=until)
 
     def tap_answered(self, data: str, message_id: int | None = None) -> dict[str, Any]:
-        """Tap and wait for the callback query's answer (a toast), which every tap gets."""
-        holder: dict[str, int] = {}
-
-        def do() -> int:
-            target = message_id if message_id is not None else self.keyboard.message_id
-            holder["id"] = self.fake.user_taps(self.chat_id, target, data, **self._user())
-            return holder["id"]
-
-        self.act(do, until=lambda: self.fake.answer_to(holder["id"]))
-        answer = self.fake.answer_to(holder["id"])
-        assert answer is not None
-        return answer
+        """Tap and wait for the callback query's answer (the toast every tap gets), whether or
+        not the screen changes."""
+        target = message_id if message_id is not None else self.keyboard.message_id
+        update_id = self.fake.user_taps(self.chat_id, target, data, **self._user())
+        return self.fake.wait_for_sync(lambda: self.fake.answer_to(update_id), WAIT)
 
     # ---- the booking path, by what buttons do (any language) ---------------------------------
 
