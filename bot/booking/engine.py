@@ -176,6 +176,13 @@ class Conversation:
             return stored
         return normalize_language(customer.language_code, self.default_language)
 
+    def _language(self, customer: Customer, last_used: str | None) -> str:
+        """The stored choice, else Telegram's language, else the chat's last, else default."""
+        if customer.language_code is None and last_used in SUPPORTED_LANGUAGES:
+            stored = self.storage.get_language(customer.user_id)
+            return stored if stored in SUPPORTED_LANGUAGES else last_used
+        return self.language_for(customer)
+
     async def handle(self, customer: Customer, event: Event) -> Reply:
         ctx, original = self._context(customer)
         edit = isinstance(event, Tap)
@@ -232,13 +239,14 @@ class Conversation:
             log.error("chat %s: unreadable conversation state, starting over", customer.chat_id)
             state = ChatState()
         original = state.dumps()
+        state.lang = self._language(customer, state.lang)
         ctx = Ctx(
             api=self.api,
             storage=self.storage,
             state=state,
             customer=customer,
             now=self.now(),
-            lang=self.language_for(customer),
+            lang=state.lang,
             save_now=lambda: None,
         )
         ctx.saved = original

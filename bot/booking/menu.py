@@ -60,7 +60,7 @@ async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
     language = ctx.option(arg)
     user_id = ctx.customer.user_id
     ctx.defer(lambda: ctx.storage.set_language(user_id, language))
-    ctx.lang = language
+    ctx.lang = ctx.state.lang = language
     ctx.state.clear_draft()
     return Outcome(note=Msg("Language set to {language}.", language=LanguageName(language)))
 

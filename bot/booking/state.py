@@ -121,6 +121,9 @@ class ChatState(BaseModel):
     orphans: list[str] = Field(default_factory=list)  # holds whose release failed: retried
     attempt: str | None = None  # anonymous id of this booking attempt (funnel statistics)
     remember_email: bool = False  # the customer ticked "remember my email" on the summary
+    # The language last used with this chat: a reply made outside an update (a confirm resumed
+    # after a crash) has no Telegram language_code to go by.
+    lang: str | None = None
 
     def dumps(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
@@ -133,7 +136,7 @@ class ChatState(BaseModel):
 
     def clear_draft(self) -> None:
         """Forget the booking in progress (the caller has released its hold)."""
-        keep = {"v", "nonce", "orphans"}
+        keep = {"v", "nonce", "orphans", "lang"}
         fresh = ChatState()
         for name in type(self).model_fields:
             if name not in keep:

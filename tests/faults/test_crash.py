@@ -4,8 +4,6 @@ one appointment exists, and the customer is told it is booked."""
 
 from __future__ import annotations
 
-import pytest
-
 from bot.booking.payload import Action
 from bot.booking.screens import Msg
 from bot.i18n import localizer
@@ -56,8 +54,6 @@ def test_sigkill_between_confirm_and_its_answer(
     assert not read_rows(launcher.db, "SELECT chat_id FROM conversations WHERE pending = 1")
     assert "Traceback" not in restarted.log
 
-    # Known gap (reported): the resumed confirmation is rendered in the bot's default language,
-    # because nothing outside an update remembers the customer's Telegram language.
+    # The confirmation resumed outside any update is still in the customer's language.
     italian = localizer("it").render(Msg(BOOKED, reference=appointment.id), "html")
-    if not any(italian in text for text in ana.texts):
-        pytest.xfail("a confirmation resumed after a crash is not in the customer's language")
+    assert any(italian in text for text in ana.texts)
