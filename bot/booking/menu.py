@@ -1,7 +1,7 @@
 """The main menu, help, language choice, cancel, and the slash commands.
 
-Every command leaves the flow in progress (its hold released) before doing its own thing, so a
-customer who types /start or /book mid-booking never leaves a slot held behind.
+Commands that start something else (/start, /book, /mybookings, /language) leave the flow in
+progress, its hold released, so no slot is left held behind; /help mid-booking only explains.
 """
 
 from __future__ import annotations
@@ -13,10 +13,12 @@ from bot.booking.context import Ctx, Outcome
 from bot.booking.manage import show_bookings
 from bot.booking.screens import LanguageName, Msg
 from bot.booking.state import Flow, Step
+from bot.booking.views import HELP_LINES
 from bot.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger("bot.booking")
 
+STILL_BOOKING = Msg("Your booking is still in progress: carry on below, or type /cancel to stop.")
 WELCOME = Msg("👋 Welcome! I can book an appointment for you, and later reschedule or cancel it.")
 
 
@@ -25,11 +27,15 @@ async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
     return Outcome()
 
 
+# Steps outside any booking or change in progress.
+RESTING = frozenset({Step.MENU, Step.HELP, Step.LANGUAGE, Step.BOOKINGS})
+
+
 async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
     """Cancel button or /cancel: release anything held and say what happened."""
     state = ctx.state
     was_rescheduling = state.flow == Flow.RESCHEDULE
-    in_flow = state.step not in {Step.MENU, Step.HELP, Step.LANGUAGE, Step.BOOKINGS}
+    in_flow = state.step not in RESTING
     had_hold = state.hold is not None
     await abandon(ctx)
     if was_rescheduling:
@@ -114,7 +120,10 @@ async def cmd_language(ctx: Ctx, arg: str) -> Outcome:
 
 
 async def cmd_help(ctx: Ctx, arg: str) -> Outcome:
-    return await show_help(ctx)
+    """Mid-booking, help is shown above the current step: asking for help loses nothing."""
+    if ctx.state.step in RESTING:
+        return await show_help(ctx)
+    return Outcome(lead=[*HELP_LINES, STILL_BOOKING], reshow=True)
 
 
 async def cmd_cancel(ctx: Ctx, arg: str) -> Outcome:

@@ -86,19 +86,22 @@ async def view_menu(ctx: Ctx) -> View:
     return [Msg("What would you like to do?")], menu_rows(ctx)
 
 
+HELP_LINES = (
+    Msg("I book appointments for you: choose a branch, a service, a day and a time."),
+    Msg("I hold the time for 10 minutes while you give your name and email."),
+    Msg("Later you can reschedule or cancel a booking under My bookings."),
+    Msg("<b>Commands</b>"),
+    Msg("/book – book an appointment"),
+    Msg("/mybookings – see, reschedule or cancel your bookings"),
+    Msg("/language – change the language"),
+    Msg("/cancel – stop what you are doing"),
+    Msg("/privacy – what I store about you, and how to delete it"),
+    Msg("/help – this help"),
+)
+
+
 async def view_help(ctx: Ctx) -> View:
-    body = [
-        Msg("I book appointments for you: choose a branch, a service, a day and a time."),
-        Msg("I hold the time for 10 minutes while you give your name and email."),
-        Msg("Later you can reschedule or cancel a booking under My bookings."),
-        Msg("<b>Commands</b>"),
-        Msg("/book – book an appointment"),
-        Msg("/mybookings – see, reschedule or cancel your bookings"),
-        Msg("/language – change the language"),
-        Msg("/cancel – stop what you are doing"),
-        Msg("/privacy – what I store about you, and how to delete it"),
-        Msg("/help – this help"),
-    ]
+    body = list(HELP_LINES)
     rows = [[button(ctx, Msg("📅 Book an appointment"), Action.BOOK)], nav_row(ctx, cancel=False)]
     return body, rows
 

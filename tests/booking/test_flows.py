@@ -102,7 +102,7 @@ async def test_cancel_button_releases_the_hold(
     assert not sandbox.store.appointment_list()
 
 
-@pytest.mark.parametrize("command", ["cancel", "start", "book", "mybookings", "help", "language"])
+@pytest.mark.parametrize("command", ["cancel", "start", "book", "mybookings", "language"])
 async def test_commands_mid_flow_release_the_hold(
     command: str, chat: Chat, sandbox: SandboxServer
 ) -> None:
@@ -110,6 +110,20 @@ async def test_commands_mid_flow_release_the_hold(
     await chat.command(command)
     assert not sandbox.store.active_holds()
     assert chat.reply.screens
+
+
+async def test_help_mid_flow_explains_and_keeps_the_booking_in_progress(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await to_summary(chat)
+    await chat.command("help")
+    assert chat.shows("/cancel – stop what you are doing")
+    assert chat.shows("Your booking is still in progress: carry on below, or type /cancel to stop.")
+    assert chat.shows("Please check your booking:")  # the summary, shown again below
+    assert state_of(storage).step == Step.SUMMARY
+    assert len(sandbox.store.active_holds()) == 1
+    await chat.tap("✅ Confirm")  # the buttons shown before /help still work
+    assert len(sandbox.store.appointment_list()) == 1
 
 
 async def test_back_all_the_way_releases_and_reaches_the_menu(
