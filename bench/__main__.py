@@ -43,14 +43,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--think",
         type=float,
-        default=1.0,
-        help="mean seconds a customer pauses between actions (default 1.0)",
+        default=3.0,
+        help="mean seconds a customer pauses between actions (default 3.0; the lone customer "
+        "of the 1-customer run does not pause)",
     )
     parser.add_argument(
         "--duration",
         type=float,
-        default=12.0,
-        help="seconds customers keep starting journeys, per latency run",
+        default=10.0,
+        help="seconds customers keep acting, per latency run (default 10)",
     )
     parser.add_argument(
         "--manage-share",
@@ -71,6 +72,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[0, 1000, 10000],
         help="open conversations to measure memory at (default 0,1000,10000)",
     )
+    parser.add_argument(
+        "--memory-depth",
+        choices=sorted(runner.DEPTHS),
+        default="service",
+        help="how far into a booking the memory run's conversations go (default: service, "
+        "i.e. /start, Book, a branch; calendar adds a service and an availability call)",
+    )
     parser.add_argument("--skip", default="", help="parts to skip: throughput,latency,memory")
     parser.add_argument(
         "--quick",
@@ -87,6 +95,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.duration = [1, 10, 50], 4.0
+        args.think = 1.0
         args.throughput_customers, args.throughput_bookings = 10, 2
         args.memory = [0, 500]
     return args
@@ -140,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
                     _say(_short(summary))
         if "memory" not in skip and args.memory:
             _say(f"memory: {', '.join(f'{n:,}' for n in args.memory)} open conversations")
-            document["memory"] = runner.memory(work, sorted(set(args.memory)))
+            document["memory"] = runner.memory(
+                work, sorted(set(args.memory)), depth=args.memory_depth
+            )
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -20,11 +20,49 @@ from bench.fake_telegram import BenchBotAPI
 from bot.booking.payload import Action, decode
 
 LANGUAGES = ("en", "es", "it", "de")
+JOURNEY_STEPS = 10  # a booking is 9 actions, a reschedule or cancel after it 4 to 6 more
 NAMES = ("Ana García", "Luca Rossi", "Jürgen Müller", "Zoë O'Brien", "李雷")
 
 
 class JourneyFailed(Exception):
     """The bot showed something a customer could not go on from."""
+
+
+class TimeUp(Exception):
+    """The scenario's window is over: the customer stops before their next action."""
+
+
+class Window:
+    """The measured part of a latency scenario, shared by its customers.
+
+    Customers first walk, unmeasured and without pause, a random number of steps into their
+    journey, so that once the window opens they are spread over every step as real traffic is
+    (not all on the calendar at the same moment). The window opens when the last one is in
+    place, and closes after `duration` seconds, or later, up to `longest`, until `min_samples`
+    updates were measured.
+    """
+
+    def __init__(
+        self, customers: int, duration: float, *, min_samples: int = 0, longest: float = 0.0
+    ) -> None:
+        self.waiting = customers
+        self.duration = duration
+        self.longest = max(longest, duration)
+        self.min_samples = min_samples
+        self.opened = asyncio.Event()
+        self.start = 0.0
+
+    def arrive(self) -> None:
+        self.waiting -= 1
+        if self.waiting <= 0 and not self.opened.is_set():
+            self.start = asyncio.get_running_loop().time()
+            self.opened.set()
+
+    def closed(self, samples: Samples) -> bool:
+        elapsed = asyncio.get_running_loop().time() - self.start
+        if elapsed < self.duration:
+            return False
+        return samples.updates >= self.min_samples or elapsed >= self.longest
 
 
 @dataclass
@@ -67,6 +105,9 @@ class Chat:
         self._waiting: int | None = None
         self._done: asyncio.Future[None] | None = None
         self._last_call = 0.0
+        self._measured = True
+        self.window: Window | None = None
+        self.warm = 0  # actions still to take before the window, unmeasured and without pause
 
     # ---- Listener ------------------------------------------------------------------------------
 
@@ -85,9 +126,10 @@ class Chat:
             return
         injected = self.api.injected_at.pop(update_id, at)
         last = self._last_call if self._last_call >= injected else at
-        if self.samples.keep_latencies:
-            self.samples.latencies.append(last - injected)
-        self.samples.updates += 1
+        if self._measured:
+            if self.samples.keep_latencies:
+                self.samples.latencies.append(last - injected)
+            self.samples.updates += 1
         if not self._done.done():
             self._done.set_result(None)
 
@@ -102,14 +144,29 @@ class Chat:
 
     async def send(self, kind: str, payload: dict[str, Any]) -> None:
         """Put one update in the bot's queue and wait until it is fully handled."""
+        await self._before_action()
         if self.sent is not None:
             self.sent.append((kind, payload))
         self._waiting = self.api.push(kind, payload)
         self._done = asyncio.get_running_loop().create_future()
         await self._done
         self._done = None
-        if self.think:
+        if self.think and self._measured:
             await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
+
+    async def _before_action(self) -> None:
+        if self.window is None:
+            return
+        if self.warm > 0:
+            self.warm -= 1
+            return
+        if not self._measured:  # in place: wait for everyone, then start at a random moment
+            self._measured = True
+            self.window.arrive()
+            await self.window.opened.wait()
+            await asyncio.sleep(self.rng.uniform(0, self.think))
+        if self.window.closed(self.samples):
+            raise TimeUp
 
     async def text(self, text: str) -> None:
         await self.send("message", self.api.text_payload(self.user, text))
@@ -157,11 +214,11 @@ class Chat:
             raise JourneyFailed("no calendar file after Confirm")
         self.samples.bookings += 1
 
-    async def to_calendar(self, plan: int) -> None:
-        """From the main menu: Book, a branch, a service offered there."""
-        await self.tap(Action.BOOK)
-        await self.tap(Action.PICK, plan % 3)
-        await self.tap(Action.PICK, plan // 3)
+    async def to_calendar(self, plan: int, taps: int = 3) -> None:
+        """From the main menu: Book, a branch, a service offered there (the first `taps`)."""
+        steps = ((Action.BOOK, None), (Action.PICK, plan % 3), (Action.PICK, plan // 3))
+        for action, nth in steps[:taps]:
+            await self.tap(action, nth)
 
     async def reschedule(self, plan: int) -> None:
         """/mybookings, the newest booking, Reschedule, a day, a time, Yes."""
@@ -205,34 +262,35 @@ async def customer(
     chat_id: int,
     samples: Samples,
     *,
-    until: float,
     think: float,
     manage_share: float,
-    start_delay: float = 0.0,
+    window: Window | None = None,
     max_bookings: int | None = None,
     record: bool = False,
 ) -> None:
-    """Book again and again (each time maybe followed by a reschedule or a cancel) until the
-    loop's clock passes `until` or `max_bookings` are done."""
-    loop = asyncio.get_running_loop()
+    """Book again and again (each time maybe followed by a reschedule or a cancel), until
+    `max_bookings` are done or, mid-journey if need be, the window closes."""
     rng = random.Random(chat_id)
-    if start_delay:
-        await asyncio.sleep(start_delay)
     language = LANGUAGES[chat_id % len(LANGUAGES)]
     done = 0
     with Chat(api, chat_id, samples, language=language, think=think, rng=rng, record=record) as me:
-        while loop.time() < until and (max_bookings is None or done < max_bookings):
-            plan = rng.randrange(1000)
-            try:
-                await me.book(plan)
-                roll = rng.random()
-                if roll < manage_share / 2:
-                    await me.reschedule(plan)
-                elif roll < manage_share:
-                    await me.cancel()
-            except JourneyFailed:
-                samples.failures += 1
-            done += 1
+        if window is not None:
+            me.window, me.warm, me._measured = window, rng.randrange(JOURNEY_STEPS), False
+        try:
+            while max_bookings is None or done < max_bookings:
+                plan = rng.randrange(1000)
+                try:
+                    await me.book(plan)
+                    roll = rng.random()
+                    if roll < manage_share / 2:
+                        await me.reschedule(plan)
+                    elif roll < manage_share:
+                        await me.cancel()
+                except JourneyFailed:
+                    samples.failures += 1
+                done += 1
+        except TimeUp:
+            pass
         if me.sent is not None:
             samples.replay.append((chat_id, me.sent))
 

@@ -35,7 +35,7 @@ from telegram.ext import (
     filters,
 )
 
-from bench.customers import Chat, Samples, customer, echo_customer
+from bench.customers import Chat, Samples, Window, customer, echo_customer
 from bench.fake_telegram import TOKEN, BenchBotAPI, BenchRequest
 from bench.sandbox_process import SandboxInfo, SandboxProcess
 from bot.booking.engine import Conversation
@@ -57,7 +57,8 @@ class Scenario:
     customers: int
     latency_ms: int = 0
     think: float = 0.0  # mean seconds between a customer's actions
-    duration: float | None = None  # seconds of customers starting new journeys
+    duration: float | None = None  # seconds of measured window (customers spread first)
+    min_samples: int = 100  # the window stays open (up to 3 x duration) until this many
     bookings_each: int | None = None  # or: this many bookings per customer
     manage_share: float = 0.3  # share of bookings followed by a reschedule or a cancel
     echo: bool = False  # also run the echo floor on the same updates
@@ -193,26 +194,31 @@ async def warm_up(bot: BotUnderTest) -> None:
 
 
 async def drive(
-    bot: BotUnderTest, scenario: Scenario, samples: Samples, first_chat: int = 1000
+    bot: BotUnderTest,
+    scenario: Scenario,
+    samples: Samples,
+    window: Window | None = None,
+    first_chat: int = 1000,
 ) -> None:
-    loop = asyncio.get_running_loop()
-    until = loop.time() + (scenario.duration if scenario.duration is not None else 1e9)
-    spread = scenario.think if scenario.think else 0.0
-    tasks = [
-        customer(
-            bot.api,
-            first_chat + i,
-            samples,
-            until=until,
-            think=scenario.think,
-            manage_share=scenario.manage_share,
-            start_delay=spread * i / scenario.customers,  # no thundering herd at t=0
-            max_bookings=scenario.bookings_each,
-            record=scenario.echo,
+    """Every customer of the scenario, until their bookings are done or the window closes. A
+    lone customer acts without pause: alone in the bot, a pause changes nothing but the number
+    of samples."""
+    think = scenario.think if scenario.customers > 1 else 0.0
+    await asyncio.gather(
+        *(
+            customer(
+                bot.api,
+                first_chat + i,
+                samples,
+                think=think,
+                manage_share=scenario.manage_share,
+                window=window,
+                max_bookings=scenario.bookings_each,
+                record=scenario.echo,
+            )
+            for i in range(scenario.customers)
         )
-        for i in range(scenario.customers)
-    ]
-    await asyncio.gather(*tasks)
+    )
 
 
 async def run_async(scenario: Scenario, sandbox: SandboxProcess, workdir: Path) -> Result:
@@ -221,14 +227,24 @@ async def run_async(scenario: Scenario, sandbox: SandboxProcess, workdir: Path) 
     db = workdir / f"{scenario.name}.db"
     async with running_bot(sandbox.info, db) as bot:
         await warm_up(bot)
+        window = None
+        if scenario.duration is not None:
+            window = Window(
+                scenario.customers,
+                scenario.duration,
+                min_samples=scenario.min_samples,
+                longest=scenario.duration * 3,
+            )
+        task = asyncio.ensure_future(drive(bot, scenario, result.samples, window))
+        if window is not None:
+            await window.opened.wait()  # the customers are in place, spread over their journeys
         bot.client.stats.reset()
         sandbox.reset_stats()
         writes, calls = bot.storage.writes, dict(bot.api.calls)
         sandbox_cpu = sandbox.cpu_seconds()
-        gc.collect()
         profiler = _profiler(scenario)
         cpu, wall = time.process_time(), time.perf_counter()
-        await drive(bot, scenario, result.samples)
+        await task
         result.cpu = time.process_time() - cpu
         result.wall = time.perf_counter() - wall
         if profiler is not None:
@@ -312,7 +328,13 @@ class MemoryPoint:
     lanes: int  # per-chat ordering lanes in memory
 
 
-async def memory_async(sandbox: SandboxProcess, workdir: Path, levels: list[int]) -> list[dict]:
+# How far the memory run takes each conversation after /start: taps on Book, a branch, a service.
+DEPTHS = {"location": 1, "service": 2, "calendar": 3}
+
+
+async def memory_async(
+    sandbox: SandboxProcess, workdir: Path, levels: list[int], depth: str = "service"
+) -> list[dict]:
     """Leave `levels` conversations mid-booking (on the calendar: branch and service chosen),
     and see what stays in RAM once the customers are gone."""
     assert sandbox.info is not None
@@ -324,7 +346,7 @@ async def memory_async(sandbox: SandboxProcess, workdir: Path, levels: list[int]
         started = 0
         for level in levels:
             batch = range(100_000 + started, 100_000 + level)
-            await _mid_booking(bot, batch)
+            await _mid_booking(bot, batch, DEPTHS[depth])
             started = max(started, level)
             gc.collect()
             traced, _ = tracemalloc.get_traced_memory()
@@ -364,7 +386,7 @@ def _file_bytes(db: Path) -> int:
     return sum(f.stat().st_size for f in files if f.exists())
 
 
-async def _mid_booking(bot: BotUnderTest, chats: range, concurrency: int = 200) -> None:
+async def _mid_booking(bot: BotUnderTest, chats: range, taps: int, concurrency: int = 200) -> None:
     samples = Samples(keep_latencies=False)
     queue = iter(chats)
 
@@ -372,11 +394,11 @@ async def _mid_booking(bot: BotUnderTest, chats: range, concurrency: int = 200) 
         for chat_id in queue:
             with Chat(bot.api, chat_id, samples) as chat:
                 await chat.text("/start")
-                await chat.to_calendar(chat_id)
+                await chat.to_calendar(chat_id, taps)
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
 
 
-def memory(workdir: Path, levels: list[int]) -> list[dict]:
+def memory(workdir: Path, levels: list[int], depth: str = "service") -> list[dict]:
     with SandboxProcess(latency_ms=0, now=NOW) as sandbox:
-        return asyncio.run(memory_async(sandbox, workdir, levels))
+        return asyncio.run(memory_async(sandbox, workdir, levels, depth))
