@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +22,23 @@ from sandbox.schedule import end_of, plan_day, why_not_a_slot
 from sandbox.seed import Location, Seed, Service
 
 MAX_DAYS_AHEAD = 92
+
+
+class Spans:
+    """The (start, end) spans taking places, sorted, so that counting the ones overlapping a
+    slot looks only at those that can: an availability answer asks this for every slot of up to
+    92 days, and a busy sandbox holds hundreds of spans (benchmarks)."""
+
+    def __init__(self, spans: Iterable[tuple[datetime, datetime]]) -> None:
+        self._spans = sorted(spans)
+        self._starts = [s for s, _ in self._spans]
+        self._longest = max((e - s for s, e in self._spans), default=timedelta(0))
+
+    def overlapping(self, start: datetime, end: datetime) -> int:
+        """How many spans overlap [start, end)."""
+        lo = bisect_left(self._starts, start - self._longest)
+        hi = bisect_left(self._starts, end)
+        return sum(1 for s, e in self._spans[lo:hi] if s < end and start < e)
 
 
 def _iso(moment: datetime, location: Location | None = None) -> str:
@@ -155,12 +173,14 @@ class Store:
         days: list[dict[str, Any]] = []
         holidays: dict[str, Any] = {}
         with self.lock:
+            spans = self._spans(service, location, now)  # once, not once per slot
             for d in dates:
                 plan = plan_day(location, service, d)
                 slots = [
                     self._slot_json(location, service, start)
                     for start in plan.starts
-                    if start > now and self._free_places(service, location, start, now) > 0
+                    if start > now
+                    and self._free_places(service, location, start, now, None, spans) > 0
                 ]
                 holiday = plan.holiday.as_json() if plan.holiday else None
                 if holiday is not None:
@@ -190,6 +210,32 @@ class Store:
             "team_member_ids": list(service.team_member_ids),
         }
 
+    def _spans(
+        self,
+        service: Service,
+        location: Location,
+        now: datetime,
+        ignore_appointment: str | None = None,
+    ) -> Spans:
+        """What takes places of `service` at `location`: unexpired holds, active appointments."""
+        return Spans(
+            [
+                *(
+                    (h.start, h.end)
+                    for h in self.holds.values()
+                    if h.service_id == service.id and h.location_id == location.id and h.blocks(now)
+                ),
+                *(
+                    (a.start, a.end)
+                    for a in self.appointments.values()
+                    if a.service_id == service.id
+                    and a.location_id == location.id
+                    and a.active
+                    and a.id != ignore_appointment
+                ),
+            ]
+        )
+
     def _taken(
         self,
         service: Service,
@@ -197,24 +243,11 @@ class Store:
         start: datetime,
         now: datetime,
         ignore_appointment: str | None = None,
+        spans: Spans | None = None,
     ) -> int:
-        end = end_of(service, start)
-        spans: Iterable[tuple[datetime, datetime]] = [
-            *(
-                (h.start, h.end)
-                for h in self.holds.values()
-                if h.service_id == service.id and h.location_id == location.id and h.blocks(now)
-            ),
-            *(
-                (a.start, a.end)
-                for a in self.appointments.values()
-                if a.service_id == service.id
-                and a.location_id == location.id
-                and a.active
-                and a.id != ignore_appointment
-            ),
-        ]
-        return sum(1 for s, e in spans if s < end and start < e)
+        if spans is None:
+            spans = self._spans(service, location, now, ignore_appointment)
+        return spans.overlapping(start, end_of(service, start))
 
     def _free_places(
         self,
@@ -223,8 +256,10 @@ class Store:
         start: datetime,
         now: datetime,
         ignore_appointment: str | None = None,
+        spans: Spans | None = None,
     ) -> int:
-        return service.capacity - self._taken(service, location, start, now, ignore_appointment)
+        taken = self._taken(service, location, start, now, ignore_appointment, spans)
+        return service.capacity - taken
 
     def _check_bookable(self, service: Service, location: Location, start: datetime) -> None:
         now = self.clock.now()
