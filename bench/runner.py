@@ -38,6 +38,7 @@ from telegram.ext import (
 from bench.customers import Chat, Samples, Window, customer, echo_customer
 from bench.fake_telegram import TOKEN, BenchBotAPI, BenchRequest
 from bench.sandbox_process import SandboxInfo, SandboxProcess
+from bot.__main__ import tune_gc
 from bot.booking.engine import Conversation
 from bot.settings import Settings
 from bot.storage import Storage
@@ -144,6 +145,7 @@ async def running_bot(info: SandboxInfo, db: Path) -> AsyncIterator[BotUnderTest
         on_shutdown=(close,),
     )
     observe(app, api)
+    tune_gc()  # as python -m bot does once the bot is built
     async with _polling(app, api):
         yield BotUnderTest(api, app, storage, client)
 

@@ -47,6 +47,9 @@ def bot_env(
         ZIMUN_TOKEN_URL=sandbox.token_url,
         BOT_DB_PATH=str(db),
         LOG_LEVEL="INFO",
+        # No reminders: one sent on its own schedule would be taken for the answer a customer
+        # waits for. (Reminders have their own tests.)
+        REMINDER_OFFSETS="",
     )
     env.update(extra)
     return env
