@@ -59,7 +59,7 @@ class Scenario:
     latency_ms: int = 0
     think: float = 0.0  # mean seconds between a customer's actions
     duration: float | None = None  # seconds of measured window (customers spread first)
-    min_samples: int = 100  # the window stays open (up to 3 x duration) until this many
+    min_samples: int = 60  # the window stays open (up to 3 x duration) until this many
     bookings_each: int | None = None  # or: this many bookings per customer
     manage_share: float = 0.3  # share of bookings followed by a reschedule or a cancel
     echo: bool = False  # also run the echo floor on the same updates
