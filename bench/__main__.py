@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="zimun-bench-") as tmp:
         work = Path(tmp)
+        # Memory first, while the process's RSS has not yet grown for the other parts.
+        if "memory" not in skip and args.memory:
+            _say(f"memory: {', '.join(f'{n:,}' for n in args.memory)} open conversations")
+            document["memory"] = runner.memory(
+                work, sorted(set(args.memory)), depth=args.memory_depth
+            )
+            document["memory_depth"] = args.memory_depth
         if "throughput" not in skip:
             scenario = runner.Scenario(
                 "throughput",
@@ -147,11 +154,6 @@ def main(argv: list[str] | None = None) -> int:
                     summary = report.summarise(runner.run(scenario, work))
                     document["latency"].append(summary)
                     _say(_short(summary))
-        if "memory" not in skip and args.memory:
-            _say(f"memory: {', '.join(f'{n:,}' for n in args.memory)} open conversations")
-            document["memory"] = runner.memory(
-                work, sorted(set(args.memory)), depth=args.memory_depth
-            )
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -9,6 +9,11 @@ from typing import Any
 
 from bench.runner import Result
 
+DEPTH_NAMES = {
+    "location": "/start, Book: the branch list on screen",
+    "service": "/start, Book, a branch: the service list on screen",
+    "calendar": "/start, Book, a branch, a service: the calendar on screen",
+}
 TARGET_CPU_RATIO = 3.0
 TARGET_P95_RATIO = 2.0
 TARGET_CALLS_PER_BOOKING = 4.0
@@ -216,7 +221,9 @@ def markdown(document: dict[str, Any]) -> str:
     memory = document.get("memory")
     if memory:
         lines += [
-            "Memory with conversations left mid-booking (on the calendar):",
+            "Memory with conversations left mid-booking "
+            f"({DEPTH_NAMES.get(document.get('memory_depth', ''), 'mid-booking')}), measured "
+            "first in the run:",
             "",
             "| open conversations | RSS | Python heap (traced) | per conversation (heap / RSS) "
             "| SQLite file | lanes in RAM |",

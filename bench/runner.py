@@ -146,8 +146,12 @@ async def running_bot(info: SandboxInfo, db: Path) -> AsyncIterator[BotUnderTest
     )
     observe(app, api)
     tune_gc()  # as python -m bot does once the bot is built
-    async with _polling(app, api):
-        yield BotUnderTest(api, app, storage, client)
+    try:
+        async with _polling(app, api):
+            yield BotUnderTest(api, app, storage, client)
+    finally:
+        gc.unfreeze()  # the next scenario builds its own bot: let this one's objects go
+        gc.collect()
 
 
 @asynccontextmanager
