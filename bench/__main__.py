@@ -158,12 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    json_path = args.out / f"bench-{stamp}.json"
+    kind = "profile" if args.profile else "bench"
+    json_path = args.out / f"{kind}-{stamp}.json"
     json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    (args.out / "latest.json").write_text(json_path.read_text())
     table = report.markdown(document)
-    (args.out / "latest.md").write_text(table + "\n")
-    chart = report.chart(document, args.out / "latency.png")
+    chart = None
+    if not args.profile:  # latest.* are the last full measurement, not a profiled one
+        (args.out / "latest.json").write_text(json_path.read_text())
+        (args.out / "latest.md").write_text(table + "\n")
+        chart = report.chart(document, args.out / "latency.png")
     print()
     print(table)
     print(f"JSON: {json_path}")
