@@ -355,6 +355,7 @@ async def memory_async(
             await _mid_booking(bot, batch, DEPTHS[depth])
             started = max(started, level)
             gc.collect()
+            _trim()  # give freed memory back, so RSS shows what is alive
             traced, _ = tracemalloc.get_traced_memory()
             size = _file_bytes(db)
             processor = bot.app.update_processor
@@ -384,6 +385,14 @@ async def memory_async(
         )
     rows[-1]["stored_conversations"] = stored
     return rows
+
+
+def _trim() -> None:
+    """glibc keeps freed memory in its arenas; ask it to return what it can (Linux only)."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _file_bytes(db: Path) -> int:
