@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -295,10 +294,3 @@ def chart(document: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def merge_counts(dicts: list[dict[str, int]]) -> dict[str, int]:
-    total: Counter[str] = Counter()
-    for d in dicts:
-        total.update(d)
-    return dict(total)
