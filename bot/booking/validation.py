@@ -21,13 +21,23 @@ def clean_name(text: str) -> tuple[str | None, Msg | None]:
     name = " ".join(text.split())
     if not name:
         return None, Msg("Please type your name.")
-    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in name):
+    if any(_unusable(ch) for ch in name):
         return None, Msg("That name contains characters I can't use. Please type it again.")
     if len(name) > MAX_NAME:
         return None, Msg(
             "That name is too long: please use at most {limit} characters.", limit=MAX_NAME
         )
     return name, None
+
+
+# Format characters that real names contain: the joiners of emoji sequences (👩‍💻) and of
+# Indic and Persian scripts. Every other control or format character (bidi overrides,
+# zero-width spaces) is refused: it can make a name display as something else.
+NAME_JOINERS = frozenset({"\u200c", "\u200d"})
+
+
+def _unusable(ch: str) -> bool:
+    return unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} and ch not in NAME_JOINERS
 
 
 def clean_email(text: str) -> tuple[str | None, Msg | None]:

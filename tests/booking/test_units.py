@@ -82,3 +82,10 @@ def test_an_empty_answer_leaves_every_coming_day_to_a_one_day_query() -> None:
     month = cal.month_from(Availability.parse({}), date(2030, 5, 10), 2030, 5, now)
     assert cal.day_code(month, 9) == DayCode.PAST
     assert {cal.day_code(month, n) for n in range(10, 32)} == {DayCode.UNKNOWN}
+
+
+def test_names_keep_emoji_sequences_but_not_bidi_overrides() -> None:
+    assert clean_name("Ana 👩\u200d💻")[0] == "Ana 👩\u200d💻"
+    assert clean_name("Mehr\u200cdad")[0] == "Mehr\u200cdad"
+    assert clean_name("Ana\u202egnp.exe")[0] is None
+    assert clean_name("Ana\u200bLee")[0] is None  # a zero-width space hides a second word
