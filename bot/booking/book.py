@@ -363,12 +363,7 @@ def _after_name(ctx: Ctx) -> None:
 
 
 async def use_telegram_name(ctx: Ctx, arg: int | None) -> Outcome:
-    name, problem = clean_name(ctx.customer.display_name)
-    if name is None:
-        return Outcome(note=problem, reshow=True)
-    ctx.state.name = name
-    _after_name(ctx)
-    return Outcome()
+    return await name_typed(ctx, ctx.customer.display_name)
 
 
 async def name_typed(ctx: Ctx, text: str) -> Outcome:

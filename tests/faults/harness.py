@@ -9,7 +9,6 @@ sandbox's store, the SQLite file, the messages the fake received) and what it lo
 from __future__ import annotations
 
 import hashlib
-import os
 import signal
 import sqlite3
 import subprocess
@@ -23,36 +22,9 @@ from typing import Any
 from bot.booking.payload import Action, decode
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import ChatMessage, FakeBotAPI
+from tests.process import bot_env
 
-ROOT = Path(__file__).resolve().parents[2]
 WAIT = 40.0  # seconds: generous, a CI machine with two cores may be busy
-
-
-def bot_env(
-    fake: FakeBotAPI, base_url: str, sandbox: SandboxServer, db: Path, **extra: str
-) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "ZIMUN_", "BOT_", "WEBHOOK_", "ADMIN_", "REMINDER_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        PYTHONUNBUFFERED="1",
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_BASE_URL=f"{base_url}/bot",
-        ZIMUN_CLIENT_ID=sandbox.client_id,
-        ZIMUN_CLIENT_SECRET=sandbox.client_secret,
-        ZIMUN_BASE_URL=sandbox.base_url,
-        ZIMUN_TOKEN_URL=sandbox.token_url,
-        BOT_DB_PATH=str(db),
-        LOG_LEVEL="INFO",
-        # No reminders: one sent on its own schedule would be taken for the answer a customer
-        # waits for. (Reminders have their own tests.)
-        REMINDER_OFFSETS="",
-    )
-    env.update(extra)
-    return env
 
 
 @dataclass

@@ -23,9 +23,7 @@ from bot.telegram.webhook import webhook_app
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
 from tests.fakes.bot_api import FakeBotAPI
-from tests.telegram.test_process import _free_port, _wait_listening, bot_env
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.process import BOT_PREFIXES, ROOT, bot_env, free_port, wait_listening
 
 
 def run_check(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -50,7 +48,7 @@ def test_check_passes_with_the_right_token_and_credentials(
     fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     api, base_url = fake
-    result = run_check(bot_env(api, base_url, sandbox, tmp_path), tmp_path)
+    result = run_check(bot_env(api, base_url, sandbox, tmp_path / "bot.db"), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines == [
@@ -67,7 +65,7 @@ def test_check_reports_a_wrong_token_and_wrong_zimun_credentials(
 ) -> None:
     api, base_url = fake
     wrong_token = "987654321:AAWrongTokenWrongTokenWrongToken_xyz"
-    env = bot_env(api, base_url, sandbox, tmp_path)
+    env = bot_env(api, base_url, sandbox, tmp_path / "bot.db")
     env.update(TELEGRAM_BOT_TOKEN=wrong_token, ZIMUN_CLIENT_SECRET="not-the-secret")
     Storage(str(tmp_path / "bot.db")).close()  # an existing database is opened and read
     result = run_check(env, tmp_path)
@@ -85,7 +83,7 @@ def test_check_reports_a_wrong_token_and_wrong_zimun_credentials(
 
 
 def test_malformed_reminder_offsets_are_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
     env.update(
         PYTHONPATH=str(ROOT),
         TELEGRAM_BOT_TOKEN="1:x",
@@ -105,13 +103,13 @@ def test_healthz_answers_in_webhook_mode(
     fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     api, base_url = fake
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     env = bot_env(
         api,
         base_url,
         sandbox,
-        tmp_path,
+        tmp_path / "bot.db",
         WEBHOOK_URL=url,
         WEBHOOK_SECRET="s3cret",
         WEBHOOK_LISTEN="127.0.0.1",
@@ -126,7 +124,7 @@ def test_healthz_answers_in_webhook_mode(
         api.wait_for_sync(lambda: api.webhook or bot.poll() is not None, 30)
         assert bot.poll() is None, log_path.read_text()
         with httpx.Client(timeout=10) as http:
-            _wait_listening(http, url)
+            wait_listening(http, url)
             health = http.get(f"http://127.0.0.1:{port}/healthz")
         assert health.status_code == 200
         assert health.json() == {"status": "ok", "zimun": "ok", "storage": "ok"}

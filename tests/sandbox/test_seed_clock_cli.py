@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from sandbox.clock import Clock
 from sandbox.config import DEFAULT_SEED_PATH, SandboxConfig
 from sandbox.seed import SeedError, load_seed, parse_seed
 from sandbox.testing import serve_sandbox
+from tests.process import free_port
 from tests.sandbox.conftest import MONDAY, Api
 
 RAW = json.loads(DEFAULT_SEED_PATH.read_text(encoding="utf-8"))
@@ -134,14 +134,8 @@ def test_config_refuses_unknown_dialects() -> None:
         SandboxConfig(dialects=frozenset({"fax"}))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_python_m_sandbox_serves_the_api() -> None:
-    port = _free_port()
+    port = free_port()
     root = Path(__file__).resolve().parents[2]
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--port", str(port), "--dialects", "patch"],

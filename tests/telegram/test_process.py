@@ -3,12 +3,9 @@ polling the fake Bot API and booking against the sandbox, stopped with SIGTERM."
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import Popen
@@ -18,9 +15,9 @@ import httpx
 
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
+from tests.process import bot_env, free_port, wait_listening
 from tests.telegram.harness import DAY_RE, TIME_RE
 
-ROOT = Path(__file__).resolve().parents[2]
 CHAT = 4242
 
 
@@ -51,30 +48,11 @@ class Customer:
         self._after(lambda: self.fake.user_taps(CHAT, keyboard.message_id, data))
 
 
-def bot_env(
-    fake: FakeBotAPI, base_url: str, sandbox: SandboxServer, tmp_path: Path, **extra: str
-) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZIMUN_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        TELEGRAM_BOT_TOKEN=fake.token,
-        TELEGRAM_BASE_URL=f"{base_url}/bot",
-        ZIMUN_CLIENT_ID=sandbox.client_id,
-        ZIMUN_CLIENT_SECRET=sandbox.client_secret,
-        ZIMUN_BASE_URL=sandbox.base_url,
-        ZIMUN_TOKEN_URL=sandbox.token_url,
-        BOT_DB_PATH=str(tmp_path / "bot.db"),
-        LOG_LEVEL="INFO",
-        **extra,
-    )
-    return env
-
-
 def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
     fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     fake, base_url = fake_api
-    env = bot_env(fake, base_url, sandbox, tmp_path)
+    env = bot_env(fake, base_url, sandbox, tmp_path / "bot.db")
     log_path = tmp_path / "bot.log"
     bot = start_bot(env, tmp_path, log_path, fake)
     try:
@@ -154,13 +132,13 @@ def test_webhook_mode_checks_the_secret_on_every_request(
     fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     fake, base_url = fake_api
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     env = bot_env(
         fake,
         base_url,
         sandbox,
-        tmp_path,
+        tmp_path / "bot.db",
         WEBHOOK_URL=url,
         WEBHOOK_SECRET="s3cret-Token_1",
         WEBHOOK_LISTEN="127.0.0.1",
@@ -180,7 +158,7 @@ def test_webhook_mode_checks_the_secret_on_every_request(
         fake.user_sends_command(CHAT, "start", language_code="it")
         update = fake.updates[-1]
         with httpx.Client(timeout=10) as http:
-            _wait_listening(http, url)
+            wait_listening(http, url)
             forged = http.post(url, json=update, headers={SECRET_HEADER: "guess"})
             missing = http.post(url, json=update)
             assert (forged.status_code, missing.status_code) == (403, 403)
@@ -201,21 +179,3 @@ def test_webhook_mode_checks_the_secret_on_every_request(
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_listening(http: httpx.Client, url: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            http.get(url)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.02)

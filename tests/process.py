@@ -1,0 +1,63 @@
+"""Helpers for tests that run `python -m bot` as operators do: a subprocess configured only by
+environment variables, talking to a fake Bot API and the sandbox on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import httpx
+
+from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The bot's own variables: none may leak in from the machine running the tests.
+BOT_PREFIXES = ("TELEGRAM_", "ZIMUN_", "BOT_", "WEBHOOK_", "ADMIN_", "REMINDER_", "LOG_")
+
+
+def bot_env(
+    fake: FakeBotAPI, base_url: str, sandbox: SandboxServer, db: Path, **extra: str
+) -> dict[str, str]:
+    """The environment of a bot process against `fake` (served at `base_url`) and `sandbox`.
+
+    Reminders are off unless `extra` sets REMINDER_OFFSETS: one sent on its own schedule would
+    be taken for the answer a test waits for (reminders have their own tests)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        TELEGRAM_BOT_TOKEN=fake.token,
+        TELEGRAM_BASE_URL=f"{base_url}/bot",
+        ZIMUN_CLIENT_ID=sandbox.client_id,
+        ZIMUN_CLIENT_SECRET=sandbox.client_secret,
+        ZIMUN_BASE_URL=sandbox.base_url,
+        ZIMUN_TOKEN_URL=sandbox.token_url,
+        BOT_DB_PATH=str(db),
+        LOG_LEVEL="INFO",
+        REMINDER_OFFSETS="",
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_listening(http: httpx.Client, url: str, within: float = 20.0) -> None:
+    """Until something answers HTTP at `url` (any status): the server is up."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            http.get(url)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
