@@ -18,9 +18,8 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
-from telegram.request import BaseRequest, RequestData
+from tests.fakes.bot_api import DispatchRequest, FakeDocument
 
 TOKEN = "123456789:AAbenchmarkTokenNotARealOne_abcdefghi"
 BOT_ID = 123456789
@@ -207,38 +206,14 @@ class BenchBotAPI:
         }
 
 
-class BenchRequest(BaseRequest):
-    """`telegram.request.BaseRequest` over a BenchBotAPI: no socket, no HTTP."""
+class BenchRequest(DispatchRequest):
+    """python-telegram-bot's request path over a BenchBotAPI: no socket, no HTTP."""
 
     def __init__(self, api: BenchBotAPI) -> None:
         self._api = api
 
-    @property
-    def read_timeout(self) -> float | None:
-        return None
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
+    async def dispatch(
+        self, token: str, method: str, params: dict[str, Any], files: dict[str, FakeDocument]
     ) -> tuple[int, bytes]:
-        prefix, _, api_method = urlsplit(url).path.rpartition("/")
-        token = prefix.rpartition("/bot")[2]
-        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
-        files: dict[str, Any] = {}
-        if request_data is not None and request_data.contains_files:
-            for filename, content, _mime in request_data.multipart_data.values():
-                raw = content if isinstance(content, bytes) else content.read()
-                files[filename or "document"] = len(raw)
-        return await self._api.dispatch(token, api_method, params, files)
+        sizes = {doc.filename: len(doc.content) for doc in files.values()}
+        return await self._api.dispatch(token, method, params, sizes)

@@ -813,12 +813,10 @@ class _ThreadedServer:
         self._thread.join(timeout=10)
 
 
-class InProcessRequest(BaseRequest):
-    """Calls `FakeBotAPI.dispatch` directly: python-telegram-bot's full request path
-    (serialisation, error mapping, rate limiter) without the loopback socket."""
-
-    def __init__(self, fake: FakeBotAPI):
-        self._fake = fake
+class DispatchRequest(BaseRequest):
+    """A `BaseRequest` that hands each Bot API call to `dispatch` in-process: python-telegram-bot's
+    full request path (serialisation, error mapping, rate limiter) without a socket. Subclasses
+    say where the call goes (the test fake here, the benchmark's lean fake in bench/)."""
 
     @property
     def read_timeout(self) -> float | None:
@@ -829,6 +827,11 @@ class InProcessRequest(BaseRequest):
 
     async def shutdown(self) -> None:
         return None
+
+    async def dispatch(
+        self, token: str, method: str, params: dict[str, Any], files: dict[str, FakeDocument]
+    ) -> tuple[int, bytes]:
+        raise NotImplementedError
 
     async def do_request(
         self,
@@ -848,7 +851,19 @@ class InProcessRequest(BaseRequest):
             for name, (filename, content, mime) in request_data.multipart_data.items():
                 raw = content if isinstance(content, bytes) else content.read()
                 files[name] = FakeDocument(filename or name, raw, mime)
-        status, body = await self._fake.dispatch(token, api_method, params, files)
+        return await self.dispatch(token, api_method, params, files)
+
+
+class InProcessRequest(DispatchRequest):
+    """Calls `FakeBotAPI.dispatch` directly, no loopback socket."""
+
+    def __init__(self, fake: FakeBotAPI):
+        self._fake = fake
+
+    async def dispatch(
+        self, token: str, method: str, params: dict[str, Any], files: dict[str, FakeDocument]
+    ) -> tuple[int, bytes]:
+        status, body = await self._fake.dispatch(token, method, params, files)
         return status, json.dumps(body).encode()
 
 
@@ -860,6 +875,7 @@ __all__ = [
     "ApiError",
     "Call",
     "ChatMessage",
+    "DispatchRequest",
     "FakeBotAPI",
     "FakeDocument",
     "FakeUser",
