@@ -20,13 +20,14 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxServer, serve_sandbox
+from tests.clock import MONDAY
 
 
 @pytest.fixture
 def sandbox_config(request: pytest.FixtureRequest) -> SandboxConfig:
-    """Default: the demo seed, the clock frozen at the real current instant (advance it)."""
+    """Default: the demo seed, the clock frozen at an ordinary Monday morning (advance it)."""
     param = getattr(request, "param", None)
-    return param if param is not None else SandboxConfig(freeze_clock=True)
+    return param if param is not None else SandboxConfig(now=MONDAY, freeze_clock=True)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from sandbox.testing import SandboxServer
+from tests.clock import faketime_env
 from tests.fakes.bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +26,8 @@ def bot_env(
     """The environment of a bot process against `fake` (served at `base_url`) and `sandbox`.
 
     Reminders are off unless `extra` sets REMINDER_OFFSETS: one sent on its own schedule would
-    be taken for the answer a test waits for (reminders have their own tests)."""
+    be taken for the answer a test waits for (reminders have their own tests). The process's
+    clock starts where the sandbox's stands (tests/clock.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -40,6 +42,7 @@ def bot_env(
         LOG_LEVEL="INFO",
         REMINDER_OFFSETS="",
     )
+    env.update(faketime_env(sandbox.clock.now()))
     env.update(extra)
     return env
 

@@ -16,6 +16,7 @@ from bot.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat
+from tests.clock import MONDAY
 
 LANGUAGES = ("en", "es", "it", "de")
 
@@ -70,10 +71,6 @@ def chat(engine: Conversation) -> Iterator[Chat]:
     talk = Chat(engine, customer())
     yield talk
     assert not talk.untranslated(), f"untranslated msgids: {sorted(talk.untranslated())}"
-
-
-# Monday 23 November 2026, 07:00 in Madrid: every branch opens later that day.
-MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

@@ -9,9 +9,12 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from tests.clock import MONDAY, faketime_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CHOICE_RE = re.compile(r"\[(\d+)\] ([^\[\n]*?)(?=\s{2}\[|\n|$)")
@@ -21,8 +24,9 @@ PROMPT = "> "
 class Demo:
     """The demo as a subprocess: read until its prompt, answer, repeat."""
 
-    def __init__(self, *args: str, cwd: Path):
+    def __init__(self, *args: str, cwd: Path, at: datetime = MONDAY):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
+        env.update(faketime_env(at))  # the demo's sandbox and bot both run at `at`
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.demo", *args],
             stdin=subprocess.PIPE,
