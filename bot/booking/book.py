@@ -56,6 +56,7 @@ async def release_hold(ctx: Ctx) -> None:
         return
     ctx.state.hold = None
     await _release(ctx, hold.hold_id)
+    ctx.free_times.forget(_key(ctx))  # the time is free again: show it to the next customer
 
 
 async def _release(ctx: Ctx, hold_id: str) -> bool:
@@ -185,18 +186,43 @@ async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
 
 # ---- day --------------------------------------------------------------------------------------
 
+DAY_TAKEN = Msg("Sorry, that time was just taken. Here are the free times now:")
+
+
+def _key(ctx: Ctx) -> tuple[str, str]:
+    return (ctx.state.service_id or "", ctx.state.location_id or "")
+
+
+async def _calendar_answer(ctx: Ctx) -> Availability:
+    """Free times from today to the end of the booking window: one (cached) range query."""
+    today = ctx.today
+    last = ctx.window.last_day(ctx.zone)
+    answer = await ctx.free_times.get(
+        _key(ctx),
+        ctx.now,
+        today,
+        last,
+        lambda: _range_availability(ctx, cal.days_ahead(today, last)),
+    )
+    _learn_zone(ctx, answer)
+    return answer
+
 
 async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = None) -> Outcome:
-    """Show a month: one availability call covering today to the end of that month."""
-    today = ctx.today
-    if year is None or month is None:
-        year, month = today.year, today.month
-    if not cal.in_horizon(today, year, month):
-        year, month = today.year, today.month
-    availability = await _range_availability(ctx, cal.days_ahead(today, year, month))
-    if _learn_zone(ctx, availability):
-        today = ctx.today
-    ctx.state.month = cal.month_from(availability, today, year, month, ctx.now)
+    """Show a month of the window: the one asked for, else the first with a free day."""
+    answer = await _calendar_answer(ctx)
+    window, tz = ctx.window, ctx.zone
+    first, last = window.first_day(tz), window.last_day(tz)
+    if year is None or month is None or not cal.in_range(first, last, year, month):
+        shown = cal.opening_month(answer, window, tz)
+    else:
+        shown = cal.month_from(answer, window, tz, year, month)
+    if not cal.has_choosable(shown):
+        onward = cal.opening_month(answer, window, tz, after=(shown.year, shown.month))
+        if cal.has_choosable(onward):
+            shown.onward = (onward.year, onward.month)
+    ctx.state.month = shown
+    ctx.state.first_free = cal.first_free(answer, window)
     ctx.state.step = Step.DAY
     ctx.state.options = []
     return Outcome()
@@ -232,20 +258,29 @@ def _shown_month(ctx: Ctx) -> Month:
     return ctx.state.month
 
 
-async def month_prev(ctx: Ctx, arg: int | None) -> Outcome:
+async def _go_to_month(ctx: Ctx, delta: int) -> Outcome:
     month = _shown_month(ctx)
-    target = cal.add_months(month.year, month.month, -1)
-    if not cal.in_horizon(ctx.today, *target):
+    target = cal.add_months(month.year, month.month, delta)
+    tz = ctx.zone
+    if not cal.in_range(ctx.window.first_day(tz), ctx.window.last_day(tz), *target):
         return Outcome(show=False)
     return await open_calendar(ctx, *target)
+
+
+async def month_prev(ctx: Ctx, arg: int | None) -> Outcome:
+    return await _go_to_month(ctx, -1)
 
 
 async def month_next(ctx: Ctx, arg: int | None) -> Outcome:
-    month = _shown_month(ctx)
-    target = cal.add_months(month.year, month.month, 1)
-    if not cal.in_horizon(ctx.today, *target):
-        return Outcome(show=False)
-    return await open_calendar(ctx, *target)
+    return await _go_to_month(ctx, 1)
+
+
+async def month_onward(ctx: Ctx, arg: int | None) -> Outcome:
+    """The way on from a month with nothing left: the next month with a free day."""
+    onward = _shown_month(ctx).onward
+    if onward is None:
+        raise Refused("no month onward on display")
+    return await open_calendar(ctx, *onward)
 
 
 def _day_number(ctx: Ctx, arg: int | None) -> int:
@@ -267,6 +302,19 @@ async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
     return await load_times(ctx, date(month.year, month.month, number), note=None)
 
 
+async def pick_first_free(ctx: Ctx, arg: int | None) -> Outcome:
+    """The calendar's shortcut: the earliest free time, held (or proposed) in one tap."""
+    start = ctx.state.first_free
+    if start is None:
+        raise Refused("no earliest time on display")
+    outcome = await load_times(ctx, start.astimezone(ctx.zone).date(), note=None)
+    if ctx.state.step != Step.TIME:
+        return outcome  # nothing left that day: the calendar, with a word
+    if start not in ctx.state.slots:
+        return Outcome(note=DAY_TAKEN)
+    return await pick_time(ctx, ctx.state.slots.index(start))
+
+
 def _mark_day_full(ctx: Ctx, day: date) -> None:
     month = ctx.state.month
     if month is not None and (month.year, month.month) == (day.year, day.month):
@@ -276,13 +324,22 @@ def _mark_day_full(ctx: Ctx, day: date) -> None:
             month.codes = "".join(codes)
 
 
+async def _day_times(ctx: Ctx, day: date) -> list[datetime]:
+    """The day's bookable times: from the calendar's answer while it is fresh, else asked."""
+    entry = ctx.free_times.fresh(_key(ctx), ctx.now)
+    answer = entry.answer if entry is not None else None
+    if answer is None or answer.day(day) is None:
+        answer = await ctx.api.get_availability(
+            ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
+        )
+        _learn_zone(ctx, answer)
+    window = ctx.window
+    return [s.start for s in answer.slots_on(day) if window.admits(s.start)]
+
+
 async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
-    """Fresh free times of `day`; back to the calendar when none is left."""
-    availability = await ctx.api.get_availability(
-        ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
-    )
-    _learn_zone(ctx, availability)
-    slots = [s.start for s in availability.slots_on(day) if s.start > ctx.now]
+    """The free times of `day`; back to the calendar when none is left."""
+    slots = await _day_times(ctx, day)
     if not slots:
         _mark_day_full(ctx, day)
         ctx.state.step = Step.DAY
@@ -331,6 +388,7 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
         hold = await _take_hold(ctx, start)
     except (SlotUnavailable, NotBookable):
         return await times_after_conflict(ctx, TAKEN)
+    ctx.free_times.taken(_key(ctx), start)
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
     ctx.state.hold = _held(hold, start)
     if ctx.state.editing and ctx.state.name and ctx.state.email:
@@ -342,7 +400,10 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:
-    day = ctx.state.day or (ctx.state.hold.start.date() if ctx.state.hold else ctx.today)
+    """A time was taken meanwhile: what the calendar knew is stale; the day's times, fresh."""
+    ctx.free_times.forget(_key(ctx))
+    hold = ctx.state.hold
+    day = ctx.state.day or (hold.start.astimezone(ctx.zone).date() if hold else ctx.today)
     return await load_times(ctx, day, note=note)
 
 
@@ -414,15 +475,14 @@ def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
 
 
 async def back_from_name(ctx: Ctx, arg: int | None) -> Outcome:
-    """Back to the times: fetch them first, then release the hold (nothing left held)."""
+    """Back to the times: the hold is given back, and the day's times include it again."""
     if ctx.state.editing:
         ctx.state.editing = False
         ctx.state.step = Step.SUMMARY
         return Outcome()
     day = ctx.state.day or ctx.today
-    outcome = await load_times(ctx, day, note=None)
-    await release_hold(ctx)
-    return outcome
+    await release_hold(ctx)  # first: the customer's own time must be among those listed
+    return await load_times(ctx, day, note=None)
 
 
 async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
+from bot.booking.availability import AvailabilityCache
+from bot.booking.calendar import DEFAULT_HORIZON, Window
 from bot.booking.changes import BookingChange
 from bot.booking.events import Customer
 from bot.booking.screens import Attachment, Msg
@@ -67,6 +69,9 @@ class Ctx:
     funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
     entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
     forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
+    free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
+    lead_time: timedelta = timedelta(0)  # how soon a time may be booked from now
+    horizon: timedelta = DEFAULT_HORIZON  # how far ahead
 
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)
@@ -108,6 +113,16 @@ class Ctx:
     @property
     def tz_name(self) -> str:
         return self.state.tz or "UTC"
+
+    @property
+    def window(self) -> Window:
+        """The instants bookable now."""
+        return Window(self.now + self.lead_time, self.now + self.horizon)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The branch's timezone (UTC until known)."""
+        return zone(self.state.tz)
 
     @property
     def today(self) -> date:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot import reminders
 from bot.booking import book, manage, menu, privacy
+from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
 from bot.booking.changes import BookingChange
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
@@ -63,6 +64,8 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.DAY, A.DAY_UNAVAILABLE): book.day_unavailable,
     (S.DAY, A.MONTH_PREV): book.month_prev,
     (S.DAY, A.MONTH_NEXT): book.month_next,
+    (S.DAY, A.MONTH_ONWARD): book.month_onward,
+    (S.DAY, A.FIRST_FREE): book.pick_first_free,
     (S.DAY, A.BACK): book.back_from_day,
     (S.TIME, A.TIME): book.pick_time,
     (S.TIME, A.PAGE): book.page_times,
@@ -164,6 +167,8 @@ class Conversation:
         self.default_language = default_language
         self.now = now
         self.reminder_offsets = tuple(reminder_offsets)
+        # Free times shared by every chat for a few seconds (bot/booking/availability.py).
+        self.free_times = AvailabilityCache()
         # Told about each booking change once it is committed (the staff chat's notices).
         # Called synchronously: a listener must only queue its work, never block.
         self.listeners: list[Listener] = []
@@ -248,6 +253,7 @@ class Conversation:
             now=self.now(),
             lang=state.lang,
             save_now=lambda: None,
+            free_times=self.free_times,
         )
         ctx.saved = original
         ctx.save_now = lambda: self._save(ctx)

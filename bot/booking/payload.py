@@ -48,6 +48,8 @@ class Action(StrEnum):
     DAY_UNAVAILABLE = "dx"  # arg: day of the displayed month (answered with a toast)
     MONTH_PREV = "mp"
     MONTH_NEXT = "mn"
+    MONTH_ONWARD = "mo"  # from a month with nothing free to the next month with a free day
+    FIRST_FREE = "ff"  # the calendar's shortcut to the earliest free time
     PAGE = "pg"  # arg: page of the time list
     TIME = "t"  # arg: index into the state's slots
     USE_NAME = "un"

@@ -26,11 +26,13 @@ class DateValue:
 
 @dataclass(frozen=True)
 class TimeValue:
-    """A wall-clock time of an aware datetime, shown in `tz` (the branch's timezone)."""
+    """A wall-clock time of an aware datetime, shown in `tz` (the branch's timezone).
+    `zone`: name the zone in the hour a daylight-saving switch repeats ("02:30 CET")."""
 
     value: datetime
     tz: str
     style: str = "short"
+    zone: bool = True
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class DayCode(StrEnum):
     CLOSED = "c"
     HOLIDAY = "h"
     PAST = "p"
+    BEYOND = "b"  # after the last day the business takes bookings for
     UNKNOWN = "u"  # not in the range answer: checked with a one-day query when tapped
 
 
@@ -63,6 +64,7 @@ class Month(BaseModel):
     month: int
     codes: str = ""
     holidays: dict[int, str] = Field(default_factory=dict)  # day -> name ("" when unnamed)
+    onward: tuple[int, int] | None = None  # nothing free here: the next month with a free day
 
 
 class HeldSlot(BaseModel):
@@ -107,6 +109,7 @@ class ChatState(BaseModel):
     service_id: str | None = None
     tz: str | None = None  # the branch's timezone
     month: Month | None = None
+    first_free: datetime | None = None  # the earliest free time, offered as a one-tap shortcut
     day: date | None = None
     slots: list[datetime] = Field(default_factory=list)
     page: int = 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.booking import calendar as cal
 from bot.booking.context import Ctx
@@ -29,7 +29,7 @@ from bot.booking.screens import (
     Verbatim,
     WeekdayValue,
 )
-from bot.booking.state import DayCode, Step
+from bot.booking.state import DayCode, Month, Step
 from bot.retention import BOOKINGS_KEPT_DAYS
 from bot.storage import BookingRow
 
@@ -172,7 +172,8 @@ async def view_day(ctx: Ctx) -> View:
             if name
             else Msg("Holiday on {date}", date=when)
         )
-    rows = [_month_nav(ctx, month.year, month.month)]
+    rows = _shortcut_rows(ctx, month)
+    rows.append(_month_nav(ctx, month.year, month.month))
     rows.append(
         [
             button(ctx, WeekdayValue(weekday, "short"), Action.NOOP)
@@ -182,21 +183,46 @@ async def view_day(ctx: Ctx) -> View:
     for week in cal.weeks(month.year, month.month, first_week_day(ctx.lang)):
         rows.append([_day_button(ctx, number) for number in week])
     rows.append(nav_row(ctx))
+    if not cal.has_choosable(month):
+        body.append(
+            Msg("No free days left in {month}.", month=MonthValue(month.year, month.month))
+            if month.onward
+            else Msg("No free times can be booked at the moment. Please try again later.")
+        )
     return body, rows
 
 
+def _shortcut_rows(ctx: Ctx, month: Month) -> Rows:
+    """Above the grid: the way on from an empty month, and the earliest free time when finding
+    it would take a search (it is not today or tomorrow)."""
+    rows: Rows = []
+    if month.onward is not None and not cal.has_choosable(month):
+        onward = MonthValue(*month.onward)
+        rows.append([button(ctx, Msg("{month} ›", month=onward), Action.MONTH_ONWARD)])
+    first = ctx.state.first_free
+    if first is not None and first.astimezone(ctx.zone).date() > ctx.today + timedelta(days=1):
+        label = Msg(
+            "⚡ Earliest: {date}, {time}",
+            date=DateValue(first.astimezone(ctx.zone).date(), "MMMEd"),
+            time=TimeValue(first, ctx.tz_name),
+        )
+        rows.append([button(ctx, label, Action.FIRST_FREE)])
+    return rows
+
+
 def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
-    today = ctx.today
+    tz = ctx.zone
+    first, last = ctx.window.first_day(tz), ctx.window.last_day(tz)
     prev_month = cal.add_months(year, month, -1)
     next_month = cal.add_months(year, month, 1)
     blank = Verbatim(" ")
     return [
         button(ctx, Verbatim("‹"), Action.MONTH_PREV)
-        if cal.in_horizon(today, *prev_month)
+        if cal.in_range(first, last, *prev_month)
         else button(ctx, blank, Action.NOOP),
         button(ctx, MonthValue(year, month), Action.NOOP),
         button(ctx, Verbatim("›"), Action.MONTH_NEXT)
-        if cal.in_horizon(today, *next_month)
+        if cal.in_range(first, last, *next_month)
         else button(ctx, blank, Action.NOOP),
     ]
 
@@ -221,6 +247,7 @@ def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
     reasons = {
         DayCode.PAST: Msg("That day has passed."),
         DayCode.CLOSED: Msg("The branch is closed on that day."),
+        DayCode.BEYOND: Msg("That day can't be booked yet."),
     }
     return reasons.get(code, Msg("No free times on that day."))
 

@@ -13,7 +13,13 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_skeleton, format_time, get_day_names
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_day_names,
+    get_timezone_name,
+)
 
 from bot.booking.screens import (
     DateTimeValue,
@@ -66,9 +72,21 @@ def date_text(value: DateValue, locale: Locale) -> str:
 
 
 def time_text(value: TimeValue, locale: Locale) -> str:
+    """The wall-clock time on the branch's clock. In the hour a daylight-saving switch repeats,
+    the zone's abbreviation tells the two apart ("02:30 CEST", then "02:30 CET")."""
     style = value.style if value.style in BABEL_STYLES else "short"
+    moment = local(value.value, value.tz)
     # format_time would convert again through tzinfo; hand it the wall-clock time directly.
-    return format_time(local(value.value, value.tz).time(), style, locale=locale)
+    text = format_time(moment.time(), style, locale=locale)
+    if value.zone and repeated(moment):
+        text += "\u00a0" + get_timezone_name(moment, "short", locale=locale)
+    return text
+
+
+def repeated(moment: datetime) -> bool:
+    """True when the wall-clock time of `moment` happens twice on its day (autumn switch)."""
+    twin = moment.replace(fold=1 - moment.fold)
+    return twin.utcoffset() != moment.utcoffset()
 
 
 def month_text(value: MonthValue, locale: Locale) -> str:
@@ -92,14 +110,16 @@ def language_text(value: LanguageName) -> str:
     return capitalize_first(name)
 
 
-def datetime_msg(value: DateTimeValue) -> Msg:
-    """A moment as "<date> at <time>" on the branch's clock, worded by the catalog."""
+def datetime_msg(value: DateTimeValue, locale: Locale) -> Msg:
+    """A moment as "<date> at <time>" on the branch's clock, worded by the catalog; in the
+    hour a daylight-saving switch repeats, with the zone's abbreviation after it."""
     moment = local(value.value, value.tz)
-    return Msg(
-        "{date} at {time}",
-        date=DateValue(moment.date(), value.style),
-        time=TimeValue(moment, value.tz),
-    )
+    day = DateValue(moment.date(), value.style)
+    time = TimeValue(moment, value.tz, zone=False)
+    if repeated(moment):
+        zone_name = get_timezone_name(moment, "short", locale=locale)
+        return Msg("{date} at {time} {zone}", date=day, time=time, zone=zone_name)
+    return Msg("{date} at {time}", date=day, time=time)
 
 
 def duration_msg(value: DurationValue) -> Msg:

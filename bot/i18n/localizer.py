@@ -110,7 +110,7 @@ class Localizer:
         if isinstance(value, Msg):
             return self._render_msg(value, markup, at_start)
         if isinstance(value, DateTimeValue):
-            return self._render_msg(formats.datetime_msg(value), markup, at_start)
+            return self._render_msg(formats.datetime_msg(value, self.locale), markup, at_start)
         if isinstance(value, DurationValue):
             return self._render_msg(formats.duration_msg(value), markup, at_start)
         if isinstance(value, Verbatim):

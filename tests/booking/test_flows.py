@@ -285,6 +285,7 @@ async def test_api_down_keeps_the_step_and_retry_repeats_it(
 ) -> None:
     await to_calendar(chat)
     before = state_of(storage)
+    sandbox.clock.advance(60)  # the calendar's answer is no longer fresh: the day is asked for
     sandbox.faults.fail_next(10, 503)
     await chat.tap_action(Action.DAY)
     assert chat.shows(
@@ -490,12 +491,17 @@ async def test_calendar_marks_holidays_and_explains_unavailable_days(
     assert not chat.reply.screens
     assert chat.reply.toast is not None and chat.reply.toast.key == "Holiday: {name}"
     assert chat.reply.toast.values["name"] == "Inmaculada Concepción"
-    await chat.tap_action(Action.MONTH_NEXT)
-    await chat.tap_action(Action.MONTH_NEXT)
-    assert not chat.actions(Action.MONTH_NEXT)  # the horizon: three months
-    await chat.tap_action(Action.MONTH_PREV)
-    await chat.tap_action(Action.MONTH_PREV)
-    assert not chat.actions(Action.MONTH_PREV)  # not before this month
+    calls = sandbox.stats.count("GET", "/availability")
+    months = [chat.screen.buttons[0][1].label]
+    while chat.actions(Action.MONTH_NEXT):
+        await chat.tap_action(Action.MONTH_NEXT)
+        months.append(chat.screen.buttons[0][1].label)
+    # the booking window: today and the next 91 days, December to early March
+    assert [(m.year, m.month) for m in months] == [(2026, 12), (2027, 1), (2027, 2), (2027, 3)]
+    while chat.actions(Action.MONTH_PREV):
+        await chat.tap_action(Action.MONTH_PREV)
+    assert chat.screen.buttons[0][1].label == months[0]  # not before this month
+    assert sandbox.stats.count("GET", "/availability") == calls  # one answer served them all
 
 
 async def test_times_are_paged(chat: Chat, storage: Storage) -> None:

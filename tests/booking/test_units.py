@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.booking import calendar as cal
 from bot.booking.state import ChatState, DayCode, Step
@@ -25,7 +26,7 @@ def test_month_codes_mark_past_closed_holiday_and_free_days() -> None:
         }
     )
     now = datetime(2030, 5, 1, 12, tzinfo=UTC)
-    month = cal.month_from(availability, date(2030, 5, 1), 2030, 5, now)
+    month = cal.month_from(availability, window(now), MADRID, 2030, 5)
     assert len(month.codes) == 31
     assert cal.day_code(month, 2) == DayCode.HOLIDAY and month.holidays == {2: "Fiesta"}
     assert cal.day_code(month, 4) == DayCode.CLOSED
@@ -36,8 +37,61 @@ def test_month_codes_mark_past_closed_holiday_and_free_days() -> None:
     assert cal.day_code(month, 7) == DayCode.UNKNOWN
     assert cal.choosable(DayCode.UNKNOWN) and cal.choosable(DayCode.FREE)
     assert not cal.choosable(DayCode.NONE) and not cal.choosable(DayCode.CLOSED)
-    past = cal.month_from(availability, date(2030, 5, 10), 2030, 5, now)
+    later = datetime(2030, 5, 10, 12, tzinfo=UTC)
+    past = cal.month_from(availability, window(later), MADRID, 2030, 5)
     assert cal.day_code(past, 6) == DayCode.PAST
+    short = cal.month_from(availability, window(now, days=3), MADRID, 2030, 5)
+    assert cal.day_code(short, 5) == DayCode.BEYOND and not cal.choosable(DayCode.BEYOND)
+
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+def window(now: datetime, days: int = 91, lead: timedelta = timedelta(0)) -> cal.Window:
+    return cal.Window(now + lead, now + timedelta(days=days))
+
+
+def test_the_window_spans_months_across_the_year_end_and_leap_days() -> None:
+    eve = datetime(2026, 12, 31, 22, 30, tzinfo=UTC)  # 23:30 in Madrid, 1 January in Tokyo
+    span = window(eve)
+    assert span.first_day(MADRID) == date(2026, 12, 31)
+    assert span.first_day(ZoneInfo("Asia/Tokyo")) == date(2027, 1, 1)
+    assert cal.months_between(span.first_day(MADRID), span.last_day(MADRID)) == [
+        (2026, 12),
+        (2027, 1),
+        (2027, 2),
+        (2027, 3),
+        (2027, 4),  # 91 days after 31 December is 1 April
+    ]
+    assert cal.in_range(date(2026, 12, 31), date(2027, 3, 31), 2027, 1)
+    assert not cal.in_range(date(2026, 12, 31), date(2027, 3, 31), 2026, 11)
+    assert cal.days_ahead(date(2028, 2, 28), date(2028, 3, 1)) == 3  # 29 February counts
+    assert cal.days_ahead(date(2030, 5, 30), date(2030, 12, 31)) == cal.MAX_DAYS_AHEAD
+    lead = window(datetime(2030, 5, 1, 12, tzinfo=UTC), lead=timedelta(hours=2))
+    assert not lead.admits(datetime(2030, 5, 1, 13, tzinfo=UTC))
+    assert lead.admits(datetime(2030, 5, 1, 15, tzinfo=UTC))
+
+
+def test_the_calendar_opens_on_the_first_month_with_a_free_day() -> None:
+    availability = Availability.parse(
+        {
+            "timezone": "Europe/Madrid",
+            "days": [
+                {"date": "2030-05-31", "closed": False, "slots": []},
+                {"date": "2030-06-01", "closed": True, "slots": []},
+                {"date": "2030-06-03", "slots": [{"start_time": "2030-06-03T09:00:00+02:00"}]},
+            ],
+        }
+    )
+    last_evening = datetime(2030, 5, 31, 21, 30, tzinfo=UTC)  # 23:30 on the month's last day
+    span = window(last_evening, days=3)
+    shown = cal.opening_month(availability, span, MADRID)
+    assert (shown.year, shown.month) == (2030, 6)
+    assert cal.first_free(availability, span) == datetime(2030, 6, 3, 7, tzinfo=UTC)
+    may = cal.month_from(availability, span, MADRID, 2030, 5)
+    assert not cal.has_choosable(may)
+    after_may = cal.opening_month(availability, span, MADRID, after=(2030, 5))
+    assert (after_may.year, after_may.month) == (2030, 6)
 
 
 def test_grid_starts_on_the_given_weekday_and_horizon() -> None:
@@ -46,10 +100,6 @@ def test_grid_starts_on_the_given_weekday_and_horizon() -> None:
     assert monday_first[0][:3] == [0, 0, 1]  # 1 May 2030 is a Wednesday
     assert sunday_first[0][:4] == [0, 0, 0, 1]
     assert cal.weekday_order(6)[0] == 6
-    assert cal.in_horizon(date(2030, 11, 30), 2031, 1)
-    assert not cal.in_horizon(date(2030, 11, 30), 2031, 2)
-    assert not cal.in_horizon(date(2030, 11, 30), 2030, 10)
-    assert cal.days_ahead(date(2030, 5, 30), 2030, 6) == 32
 
 
 def test_names() -> None:
@@ -79,7 +129,7 @@ def test_state_round_trip_and_tolerance() -> None:
 
 def test_an_empty_answer_leaves_every_coming_day_to_a_one_day_query() -> None:
     now = datetime(2030, 5, 10, 12, tzinfo=UTC)
-    month = cal.month_from(Availability.parse({}), date(2030, 5, 10), 2030, 5, now)
+    month = cal.month_from(Availability.parse({}), window(now), MADRID, 2030, 5)
     assert cal.day_code(month, 9) == DayCode.PAST
     assert {cal.day_code(month, n) for n in range(10, 32)} == {DayCode.UNKNOWN}
 
