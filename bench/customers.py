@@ -251,13 +251,23 @@ class Chat:
         await self.text("/mybookings")
         await self.tap(Action.OPEN_BOOKING, -1)
 
+    async def _browse_months(self) -> None:
+        """Look at the next month and come back, as customers comparing dates do (the
+        calendar's answer covers them all: no Zimun call)."""
+        if self.buttons(Action.MONTH_NEXT):
+            await self.tap(Action.MONTH_NEXT)
+            if self.buttons(Action.MONTH_PREV):
+                await self.tap(Action.MONTH_PREV)
+
     async def _day_and_time(self, next_action: Action, day: int) -> None:
         """Pick a free day and a free time until the next step shows (a slot someone else took
         brings fresh times: pick again)."""
+        await self._browse_months()
         for _ in range(8):
             if not self.buttons(Action.TIME):
                 if not self.buttons(Action.DAY):
-                    await self.tap(Action.MONTH_NEXT)
+                    onward = Action.MONTH_ONWARD
+                    await self.tap(onward if self.buttons(onward) else Action.MONTH_NEXT)
                     continue
                 await self.tap(Action.DAY, day)
                 day += 1

@@ -18,10 +18,22 @@ async def to_calendar(chat: Chat, branch: str = MADRID, service: str = CONSULTAT
 
 async def to_times(chat: Chat, **kw: str) -> None:
     await to_calendar(chat, **kw)
-    if not chat.actions(Action.DAY):
-        await chat.tap_action(Action.MONTH_NEXT)
-    await chat.tap_action(Action.DAY)
+    await pick_day(chat)
     assert chat.shows("Free times on {date}:"), chat.describe()
+
+
+async def pick_day(chat: Chat, nth: int = 0) -> None:
+    """The nth free day, wherever it is: this month or, as a customer would, a later one."""
+    for _ in range(6):
+        days = chat.actions(Action.DAY)
+        if len(days) > nth:
+            await chat.tap_data(days[nth].data)
+            return
+        nth -= len(days)
+        onward = chat.actions(Action.MONTH_ONWARD) or chat.actions(Action.MONTH_NEXT)
+        assert onward, f"no free day and no way on: {chat.describe()}"
+        await chat.tap_data(onward[0].data)
+    raise AssertionError(f"no free day within six months: {chat.describe()}")
 
 
 async def to_name(chat: Chat, nth: int = 0, **kw: str) -> None:

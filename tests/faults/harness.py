@@ -148,8 +148,9 @@ class Customer:
                     found.append(data)
         return found
 
-    def shows(self, action: Action) -> bool:
-        return bool(self.buttons(action))
+    def shows(self, *actions: Action) -> bool:
+        """Any of `actions` is on the newest keyboard."""
+        return any(self.buttons(action) for action in actions)
 
     @property
     def documents(self) -> int:
@@ -213,8 +214,25 @@ class Customer:
         self.command("start", until=lambda: self.shows(Action.BOOK))
         self.tap(Action.BOOK)
         self.tap(Action.PICK, branch)
-        self.tap(Action.PICK, service, until=lambda: self.shows(Action.DAY))
-        self.tap(Action.DAY, day, until=lambda: self.shows(Action.TIME))
+        self.tap(
+            Action.PICK,
+            service,
+            until=lambda: self.shows(Action.DAY, Action.MONTH_ONWARD, Action.MONTH_NEXT),
+        )
+        self.pick_day(day)
+
+    def pick_day(self, nth: int = 0) -> None:
+        """The nth free day, wherever it is: this month or, as a customer would, a later one."""
+        for _ in range(6):
+            days = self.buttons(Action.DAY)
+            if len(days) > nth:
+                self.tap_data(days[nth], until=lambda: self.shows(Action.TIME))
+                return
+            nth -= len(days)
+            onward = self.buttons(Action.MONTH_ONWARD) or self.buttons(Action.MONTH_NEXT)
+            assert onward, f"no free day and no way on:\n{self.fake.describe()}"
+            self.tap_data(onward[0])
+        raise AssertionError(f"no free day within six months:\n{self.fake.describe()}")
 
     def pick_time(self, nth: int = 0) -> None:
         self.tap(Action.TIME, nth, until=lambda: self.shows(Action.USE_NAME))

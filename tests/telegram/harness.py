@@ -178,8 +178,19 @@ class Chat:
         """From the branch list to a held time; returns the time's label."""
         await self.tap_index(location)
         await self.tap_index(service)
-        await self.tap_where(lambda label: bool(DAY_RE.match(label)), nth=day)
+        await self.pick_day(day)
         return await self.tap_where(lambda label: bool(TIME_RE.match(label)))
+
+    async def pick_day(self, nth: int = 0) -> str:
+        """Tap the nth free day, wherever it is: this month or, as a customer would, a later
+        one (the calendar's way on, else its › arrow)."""
+        for _ in range(6):
+            days = [label for label in self.keyboard.labels if DAY_RE.match(label)]
+            if len(days) > nth:
+                return await self.tap_where(lambda label: bool(DAY_RE.match(label)), nth=nth)
+            nth -= len(days)
+            await self.tap_where(lambda label: label.endswith("›") and "·" not in label)
+        raise LookupError(f"no free day found:\n{self.keyboard.text}")
 
     async def give_details(self, name: str, email: str) -> None:
         await self.send(name)
