@@ -13,12 +13,13 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from bot.booking import calendar as cal
+from bot.booking import detours
 from bot.booking.changes import BookingChange, ChangeKind
 from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.ics import CalendarEvent, build_ics
 from bot.booking.screens import Attachment, Msg
-from bot.booking.state import DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
-from bot.booking.validation import clean_email, clean_name
+from bot.booking.state import ChatState, DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
+from bot.booking.validation import clean_email, clean_name, shown_email
 from bot.booking.views import (
     booking_lines,
     day_unavailable_reason,
@@ -80,11 +81,20 @@ async def release_orphans(ctx: Ctx) -> None:
         await _release(ctx, hold_id)
 
 
-async def abandon(ctx: Ctx) -> None:
-    """Leave whatever flow is in progress: release the hold and forget the draft."""
+async def abandon(ctx: Ctx) -> bool:
+    """End whatever is in progress (a booking, a reschedule, a parked booking): release the
+    holds and forget it. True when there was something the customer would miss."""
+    state = ctx.state
+    had = detours.substantial(state)
     await release_hold(ctx)
-    ctx.track("abandoned", step=ctx.state.step.value)
-    ctx.state.clear_draft()
+    if state.parked is not None:
+        parked = ChatState.loads(state.parked)
+        if parked.hold is not None:
+            await _release(ctx, parked.hold.hold_id)
+    if state.flow == Flow.BOOK and state.attempt is not None:
+        ctx.track("abandoned", step=(state.resume or state.step).value)
+    state.clear_draft()
+    return had
 
 
 def _held(hold: Hold, start: datetime) -> HeldSlot:
@@ -116,7 +126,17 @@ async def _service_or_refuse(ctx: Ctx) -> Service:
 async def start_book(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
-    await abandon(ctx)
+    """A new booking ends whatever was in progress, with a word to the customer."""
+    dropped = await abandon(ctx)
+    outcome = await _new_booking(ctx, location_id=location_id, service_id=service_id)
+    if dropped:
+        outcome.lead.insert(0, detours.DROPPED)
+    return outcome
+
+
+async def _new_booking(
+    ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
+) -> Outcome:
     ctx.state.flow = Flow.BOOK
     ctx.state.attempt = uuid.uuid4().hex[:16]
     ctx.track("started")
@@ -391,11 +411,10 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.free_times.taken(_key(ctx), start)
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
     ctx.state.hold = _held(hold, start)
-    if ctx.state.editing and ctx.state.name and ctx.state.email:
-        ctx.state.editing = False
-        ctx.state.step = Step.SUMMARY
-    else:
-        ctx.state.step = Step.NAME
+    ctx.state.editing = False
+    # Name and email already given (a change of time, a time taken after the hold ran out):
+    # straight back to the summary, never asked twice.
+    ctx.state.step = Step.SUMMARY if ctx.state.name and ctx.state.email else Step.NAME
     return Outcome()
 
 
@@ -432,15 +451,47 @@ async def name_typed(ctx: Ctx, text: str) -> Outcome:
     if name is None:
         return Outcome(note=problem, reshow=True)
     ctx.state.name = name
+    _remember_message(ctx, "name")
     _after_name(ctx)
     return Outcome()
+
+
+def _remember_message(ctx: Ctx, field: str) -> None:
+    """Which message gave this answer: editing that message later changes the answer."""
+    if ctx.message_id is not None:
+        ctx.state.typed[field] = ctx.message_id
+    else:
+        ctx.state.typed.pop(field, None)
+
+
+async def edited(ctx: Ctx, field: str, text: str) -> Outcome:
+    """The message that gave the name or the email was edited: the booking takes the new one,
+    wherever the customer is in it now."""
+    if field == "name":
+        value, problem = clean_name(text)
+    else:
+        value, problem = clean_email(text)
+    if value is None:
+        return Outcome(note=problem, reshow=True)
+    if field == "name":
+        ctx.state.name = value
+        note = Msg("Updated: the booking is now under the name {name}.", name=value)
+    else:
+        typed = text.strip()
+        ctx.state.email = value
+        ctx.state.email_shown = typed if typed != value else None
+        note = Msg("Updated: the confirmation will go to {email}.", email=typed)
+    return Outcome(note=note, reshow=True)
 
 
 async def email_typed(ctx: Ctx, text: str) -> Outcome:
     email, problem = clean_email(text)
     if email is None:
         return Outcome(note=problem, reshow=True)
+    typed = text.strip()
     ctx.state.email = email
+    ctx.state.email_shown = typed if typed != email else None
+    _remember_message(ctx, "email")
     ctx.state.editing = False
     ctx.state.step = Step.SUMMARY
     return Outcome()
@@ -450,7 +501,7 @@ async def use_remembered_email(ctx: Ctx, arg: int | None) -> Outcome:
     email = remembered_email(ctx)
     if email is None:
         raise Refused("no remembered email")
-    return await email_typed(ctx, email)
+    return await email_typed(ctx, shown_email(email))
 
 
 async def toggle_remember_email(ctx: Ctx, arg: int | None) -> Outcome:

@@ -70,6 +70,7 @@ class Ctx:
     entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
     forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
     free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
+    message_id: int | None = None  # the customer's message this event answers, if any
     lead_time: timedelta = timedelta(0)  # how soon a time may be booked from now
     horizon: timedelta = DEFAULT_HORIZON  # how far ahead
 

@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot import reminders
-from bot.booking import book, manage, menu, privacy
+from bot.booking import book, detours, manage, menu, privacy
 from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
 from bot.booking.changes import BookingChange
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
-from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
 from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
 from bot.booking.screens import Button, Msg, Reply, Screen
 from bot.booking.state import ChatState, Retry, Step
@@ -52,6 +52,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.MENU, A.MY_BOOKINGS): manage.show_bookings,
     (S.MENU, A.LANGUAGE): menu.show_language,
     (S.MENU, A.HELP): menu.show_help,
+    (S.MENU, A.RESUME): menu.resume,
     (S.HELP, A.BOOK): menu.book,
     (S.HELP, A.BACK): menu.back_to_menu,
     (S.LANGUAGE, A.PICK): menu.pick_language,
@@ -107,6 +108,8 @@ BOOKING_ACTIONS: dict[Action, TapHandler] = {
 
 # Steps that take typed text.
 TEXT_INPUT: dict[Step, TextHandler] = {S.NAME: book.name_typed, S.EMAIL: book.email_typed}
+TEXT_STEPS = frozenset(TEXT_INPUT)
+TEXT_FIELDS: dict[Step, str] = {S.NAME: "name", S.EMAIL: "email"}
 
 COMMANDS: dict[str, TextHandler] = {
     "start": menu.cmd_start,
@@ -123,6 +126,10 @@ COMMANDS: dict[str, TextHandler] = {
 FUNNEL_STEPS = frozenset({S.LOCATION, S.SERVICE, S.DAY, S.TIME, S.NAME, S.EMAIL, S.SUMMARY})
 
 USE_BUTTONS = Msg("Please use the buttons below.")
+EDIT_IGNORED = Msg(
+    "Editing an earlier message changes nothing here. Please use the buttons below, or send a "
+    "new message."
+)
 STALE = Msg("That button is from an earlier step. Here is where we are now.")
 INVALID = Msg("That button isn't valid.")
 NOT_YOURS = Msg("That booking isn't yours.")
@@ -199,6 +206,7 @@ class Conversation:
                 outcome = await finish_pending(ctx)
             else:
                 outcome = await self._dispatch(ctx, event)
+            detours.settle(ctx.state)
             handled = True
             reply = await self._reply(ctx, outcome, edit=edit)
         except (ApiUnavailable, RateLimited) as exc:
@@ -328,8 +336,11 @@ class Conversation:
         match event:
             case Tap(data=data):
                 return await self._tap(ctx, data)
-            case Text(text=text):
+            case Text(text=text, message_id=message_id):
+                ctx.message_id = message_id
                 return await self._text(ctx, text)
+            case Edited(text=text, message_id=message_id):
+                return await self._edited(ctx, text, message_id)
             case Command(name=name, arg=arg):
                 return await self._command(ctx, name, arg)
         return Outcome(note=USE_BUTTONS, reshow=True)
@@ -342,7 +353,9 @@ class Conversation:
         if payload.booking_scoped:
             return await self._guarded(ctx, BOOKING_ACTIONS.get(payload.action), payload.arg)
         if payload.scope != ctx.state.nonce:
-            return Outcome(toast=STALE, reshow=True)
+            if not detours.resumes(ctx.state, payload.scope):
+                return Outcome(toast=STALE, reshow=True)
+            detours.return_to_resume(ctx.state)  # a button of the screen a detour interrupted
         if payload.action == A.NOOP:
             return Outcome(show=False)
         if payload.action == A.RETRY:
@@ -368,10 +381,28 @@ class Conversation:
             return Outcome(toast=INVALID, reshow=True)
 
     async def _text(self, ctx: Ctx, text: str) -> Outcome:
+        if ctx.state.step not in TEXT_INPUT and detours.takes_text(ctx.state, TEXT_STEPS):
+            detours.return_to_resume(ctx.state)  # the answer to the step a detour interrupted
         handler = TEXT_INPUT.get(ctx.state.step)
         if handler is None:
             return Outcome(note=USE_BUTTONS, reshow=True)
         return await handler(ctx, text)
+
+    async def _edited(self, ctx: Ctx, text: str, message_id: int) -> Outcome:
+        """An edited message: a new name or email for the booking in progress when it is the
+        message that gave them; the answer to a step that asks for text; else a word on what
+        to do instead."""
+        state = ctx.state
+        field = next((f for f, mid in state.typed.items() if mid == message_id), None)
+        if field is not None and detours.unfinished(state) and state.pending is None:
+            ctx.message_id = message_id
+            if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
+                return await self._text(ctx, text)
+            return await book.edited(ctx, field, text)
+        if state.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
+            ctx.message_id = message_id
+            return await self._text(ctx, text)
+        return Outcome(note=EDIT_IGNORED, reshow=True)
 
     async def _command(self, ctx: Ctx, name: str, arg: str) -> Outcome:
         handler = COMMANDS.get(name.lower().lstrip("/").split("@")[0])
@@ -443,7 +474,7 @@ class Conversation:
         if handled or pending is not None:
             return Retry(kind="show")
         match event:
-            case Text(text=text):
+            case Text(text=text) | Edited(text=text):
                 return Retry(kind="text", text=text)
             case Command(name=name, arg=arg):
                 return Retry(kind="command", action=name, text=arg)

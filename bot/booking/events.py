@@ -38,9 +38,19 @@ class Tap:
 
 @dataclass(frozen=True)
 class Text:
-    """Free text typed by the customer."""
+    """Free text typed by the customer; `message_id` names the message (an edit of it later
+    replaces what it answered)."""
 
     text: str
+    message_id: int | None = None
 
 
-Event = Command | Tap | Text
+@dataclass(frozen=True)
+class Edited:
+    """The customer edited a message they sent earlier; `text` is its new text."""
+
+    text: str
+    message_id: int
+
+
+Event = Command | Tap | Text | Edited

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 
-from bot.booking.book import abandon, calendar_file, open_calendar, times_after_conflict
+from bot.booking import detours
+from bot.booking.book import calendar_file, open_calendar, times_after_conflict
 from bot.booking.changes import ChangeKind, change_of, noticed_change
 from bot.booking.context import Ctx, Outcome
 from bot.booking.screens import DateTimeValue, Msg
@@ -65,16 +66,26 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
-    await abandon(ctx)
+    detours.step_aside(ctx)
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
     return Outcome()
 
 
+def _about(ctx: Ctx, row: BookingRow) -> None:
+    """Turning to a booking: a detour from a booking in progress; a reschedule of another
+    booking that was waiting is over (nothing was held for it)."""
+    state = ctx.state
+    if state.flow == Flow.RESCHEDULE and state.booking_id != row.id:
+        state.resume = None
+        state.end_move()
+    detours.step_aside(ctx)
+
+
 async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = ctx.owned_booking(booking_id)
-    await abandon(ctx)
+    _about(ctx, row)
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
     return Outcome()
@@ -86,13 +97,15 @@ def _changeable(ctx: Ctx, row: BookingRow) -> bool:
 
 async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = ctx.owned_booking(booking_id)
-    if ctx.state.booking_id != row.id:
-        await abandon(ctx)
+    _about(ctx, row)
     if not _changeable(ctx, row):
         ctx.state.booking_id = row.id
         ctx.state.step = Step.BOOKING
         return Outcome(note=Msg("This booking can no longer be changed."))
     state = ctx.state
+    if state.flow == Flow.BOOK and detours.substantial(state):
+        state.park()  # the booking in progress waits until this reschedule is over
+    state.resume = state.resume_nonce = None
     state.flow = Flow.RESCHEDULE
     state.booking_id = row.id
     state.service_id = row.service_id
@@ -107,8 +120,7 @@ async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = ctx.owned_booking(booking_id)
-    if ctx.state.booking_id != row.id:
-        await abandon(ctx)
+    _about(ctx, row)
     ctx.state.booking_id = row.id
     if not _changeable(ctx, row):
         ctx.state.step = Step.BOOKING
@@ -152,7 +164,7 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
-    ctx.state.clear_draft()
+    ctx.state.booking_id = None
     ctx.state.step = Step.BOOKINGS
     return Outcome(note=Msg("Your booking is cancelled."))
 
@@ -183,8 +195,9 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.emit(change_of(row, ChangeKind.MOVED, start, contact_name=appointment.contact_name))
     ctx.tally("moved")
     service, location = await ctx.service(), await ctx.location()
-    ctx.state.clear_draft()
     ctx.state.step = Step.MENU
+    ctx.state.resume = None
+    ctx.state.end_move()  # a booking the reschedule parked comes back
     return Outcome(
         lead=[
             Msg(

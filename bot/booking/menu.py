@@ -1,13 +1,15 @@
 """The main menu, help, language choice, cancel, and the slash commands.
 
-Commands that start something else (/start, /book, /mybookings, /language) leave the flow in
-progress, its hold released, so no slot is left held behind; /help mid-booking only explains.
+Help, language, the menu and My bookings are detours (bot/booking/detours.py): a booking in
+progress waits behind them, its time still held, and Back or Continue lead back to it. Only
+Cancel (/cancel), a new booking (/book, Book, a deep link) and /forget end it.
 """
 
 from __future__ import annotations
 
 import logging
 
+from bot.booking import detours
 from bot.booking.book import abandon, start_book
 from bot.booking.context import Ctx, Outcome
 from bot.booking.manage import show_bookings
@@ -20,11 +22,25 @@ log = logging.getLogger("bot.booking")
 
 STILL_BOOKING = Msg("Your booking is still in progress: carry on below, or type /cancel to stop.")
 WELCOME = Msg("👋 Welcome! I can book an appointment for you, and later reschedule or cancel it.")
+NOTHING_IN_PROGRESS = Msg(
+    "Nothing was in progress, so nothing was cancelled. Your bookings are unchanged: see them "
+    "under My bookings."
+)
 
 
 async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
-    await abandon(ctx)
+    """The main menu; a booking in progress waits behind it (the menu offers Continue)."""
+    detours.step_aside(ctx)
+    ctx.state.step = Step.MENU
     return Outcome()
+
+
+async def resume(ctx: Ctx, arg: int | None = None) -> Outcome:
+    """The menu's Continue: back to the booking in progress."""
+    if not detours.waiting(ctx.state):
+        ctx.state.step = Step.MENU
+        return Outcome(note=Msg("There is no booking in progress to continue."))
+    return detours.come_back(ctx)
 
 
 # Steps outside any booking or change in progress.
@@ -32,17 +48,19 @@ RESTING = frozenset({Step.MENU, Step.HELP, Step.LANGUAGE, Step.BOOKINGS})
 
 
 async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
-    """Cancel button or /cancel: release anything held and say what happened."""
+    """Cancel button or /cancel: end what is in progress, release any hold, say what happened."""
     state = ctx.state
-    was_rescheduling = state.flow == Flow.RESCHEDULE
-    in_flow = state.step not in RESTING
-    had_hold = state.hold is not None
-    await abandon(ctx)
-    if was_rescheduling:
+    if state.flow == Flow.RESCHEDULE and detours.unfinished(state):
+        state.step = Step.MENU
+        state.resume = None
+        detours.settle(state)  # the reschedule ends; a booking it parked comes back
         return Outcome(note=Msg("Cancelled: your booking was not changed."))
-    if had_hold or in_flow:
-        return Outcome(note=Msg("Cancelled: nothing was booked."))
-    return Outcome()
+    if not detours.unfinished(state):
+        state.clear_draft()
+        state.step = Step.MENU
+        return Outcome()
+    await abandon(ctx)
+    return Outcome(note=Msg("Cancelled: nothing was booked."))
 
 
 async def book(ctx: Ctx, arg: int | None = None) -> Outcome:
@@ -50,30 +68,34 @@ async def book(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 
 async def show_help(ctx: Ctx, arg: int | None = None) -> Outcome:
-    await abandon(ctx)
+    detours.step_aside(ctx)
     ctx.state.step = Step.HELP
     return Outcome()
 
 
 async def show_language(ctx: Ctx, arg: int | None = None) -> Outcome:
-    await abandon(ctx)
+    detours.step_aside(ctx)
     ctx.state.step = Step.LANGUAGE
-    ctx.state.options = list(SUPPORTED_LANGUAGES)
     return Outcome()
 
 
 async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
-    language = ctx.option(arg)
+    """A language: set, then back to what the customer was doing, in that language."""
+    if arg is None or not 0 <= arg < len(SUPPORTED_LANGUAGES):
+        from bot.booking.context import Refused
+
+        raise Refused(f"language {arg} out of range")
+    language = SUPPORTED_LANGUAGES[arg]
     user_id = ctx.customer.user_id
     ctx.defer(lambda: ctx.storage.set_language(user_id, language))
     ctx.lang = ctx.state.lang = language
-    ctx.state.clear_draft()
-    return Outcome(note=Msg("Language set to {language}.", language=LanguageName(language)))
+    note = Msg("Language set to {language}.", language=LanguageName(language))
+    return detours.come_back(ctx, note)
 
 
 async def back_to_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
-    ctx.state.clear_draft()
-    return Outcome()
+    """Back from a detour: to the step it interrupted, else the menu."""
+    return detours.come_back(ctx)
 
 
 # ---- commands ---------------------------------------------------------------------------------
@@ -93,7 +115,8 @@ def parse_start_arg(
 
 
 async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
-    await abandon(ctx)
+    """/start: the welcome and the menu (a booking in progress waits); a deep link naming a
+    branch or a service starts a new booking there."""
     if arg.strip():
         locations = await ctx.api.list_locations()
         services = await ctx.api.list_services()
@@ -104,6 +127,7 @@ async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
             outcome = await start_book(ctx, location_id=location_id, service_id=service_id)
             outcome.note = outcome.note or WELCOME
             return outcome
+    await go_menu(ctx)
     return Outcome(note=WELCOME)
 
 
@@ -121,12 +145,12 @@ async def cmd_language(ctx: Ctx, arg: str) -> Outcome:
 
 async def cmd_help(ctx: Ctx, arg: str) -> Outcome:
     """Mid-booking, help is shown above the current step: asking for help loses nothing."""
-    if ctx.state.step in RESTING:
+    if not detours.in_progress(ctx.state):
         return await show_help(ctx)
     return Outcome(lead=[*HELP_LINES, STILL_BOOKING], reshow=True)
 
 
 async def cmd_cancel(ctx: Ctx, arg: str) -> Outcome:
     outcome = await cancel_flow(ctx)
-    outcome.note = outcome.note or Msg("There was nothing to cancel.")
+    outcome.note = outcome.note or NOTHING_IN_PROGRESS
     return outcome

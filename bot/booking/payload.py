@@ -50,6 +50,7 @@ class Action(StrEnum):
     MONTH_NEXT = "mn"
     MONTH_ONWARD = "mo"  # from a month with nothing free to the next month with a free day
     FIRST_FREE = "ff"  # the calendar's shortcut to the earliest free time
+    RESUME = "go"  # the menu's Continue: back to the booking in progress
     PAGE = "pg"  # arg: page of the time list
     TIME = "t"  # arg: index into the state's slots
     USE_NAME = "un"

@@ -115,7 +115,9 @@ class ChatState(BaseModel):
     page: int = 0
     hold: HeldSlot | None = None
     name: str | None = None
-    email: str | None = None
+    email: str | None = None  # as sent to Zimun: an internationalised domain in ASCII (IDNA)
+    email_shown: str | None = None  # as the customer typed it, when that differs
+    typed: dict[str, int] = Field(default_factory=dict)  # "name"/"email" -> the message id
     editing: bool = False  # came from the summary's Change: return there when done
     pending: PendingConfirm | None = None
     booking_id: int | None = None  # local booking row (detail, reschedule, cancel)
@@ -127,6 +129,13 @@ class ChatState(BaseModel):
     # The language last used with this chat: a reply made outside an update (a confirm resumed
     # after a crash) has no Telegram language_code to go by.
     lang: str | None = None
+    # A detour (help, language, privacy, My bookings) leaves the flow in progress as it is:
+    # `resume` is the step to come back to, `resume_nonce` that step's screen code (so its
+    # buttons still on screen keep working). A reschedule started from My bookings while a
+    # booking is in progress parks that booking (`parked`, a dumped ChatState) until it ends.
+    resume: Step | None = None
+    resume_nonce: str | None = None
+    parked: str | None = None
 
     def dumps(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
@@ -138,9 +147,49 @@ class ChatState(BaseModel):
         return cls.model_validate_json(raw)
 
     def clear_draft(self) -> None:
-        """Forget the booking in progress (the caller has released its hold)."""
-        keep = {"v", "nonce", "orphans", "lang"}
+        """Forget everything in progress (the caller has released its holds)."""
+        self._reset(keep={"v", "nonce", "orphans", "lang"})
+
+    def end_move(self) -> None:
+        """The reschedule is over: forget it, and bring back the booking it parked, if any."""
+        parked = ChatState.loads(self.parked) if self.parked else None
+        self._reset(keep={"v", "nonce", "orphans", "lang", "step", "retry", "pending"})
+        if parked is not None:
+            for name in DRAFT_FIELDS:
+                setattr(self, name, getattr(parked, name))
+            self.resume = parked.resume or parked.step
+            self.resume_nonce = parked.resume_nonce
+
+    def park(self) -> None:
+        """Set the booking in progress aside (a reschedule is about to use the screens)."""
+        self.parked = self.model_copy(update={"parked": None}).dumps()
+        self._reset(keep={"v", "nonce", "orphans", "lang", "step", "parked", "retry"})
+
+    def _reset(self, keep: set[str]) -> None:
         fresh = ChatState()
         for name in type(self).model_fields:
             if name not in keep:
                 setattr(self, name, getattr(fresh, name))
+
+
+# What a booking in progress is made of: kept through detours, parked during a reschedule.
+DRAFT_FIELDS = (
+    "flow",
+    "options",
+    "location_id",
+    "service_id",
+    "tz",
+    "month",
+    "first_free",
+    "day",
+    "slots",
+    "page",
+    "hold",
+    "name",
+    "email",
+    "email_shown",
+    "typed",
+    "editing",
+    "attempt",
+    "remember_email",
+)

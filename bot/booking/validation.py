@@ -41,7 +41,12 @@ def _unusable(ch: str) -> bool:
 
 
 def clean_email(text: str) -> tuple[str | None, Msg | None]:
-    """(normalized email, None) when acceptable, else (None, why)."""
+    """(the address to send, None) when acceptable, else (None, why).
+
+    The address sent to Zimun (and stored) carries an internationalised domain in its ASCII
+    form (IDNA: bücher.de -> xn--bcher-kva.de), which every mail system accepts; the domain is
+    lower-cased, the local part kept as typed (plus-addressing included).
+    """
     candidate = text.strip()
     if not candidate:
         return None, Msg("Please type your email address.")
@@ -51,9 +56,18 @@ def clean_email(text: str) -> tuple[str | None, Msg | None]:
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
         return None, _email_reason(str(exc))
-    if len(result.normalized) > MAX_EMAIL:
+    address = f"{result.local_part}@{result.ascii_domain}"
+    if len(address) > MAX_EMAIL:
         return None, Msg("That email address is too long.")
-    return result.normalized, None
+    return address, None
+
+
+def shown_email(address: str) -> str:
+    """An address as people read it: an ASCII (IDNA) domain back in its own script."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return address
 
 
 def _email_reason(message: str) -> Msg:

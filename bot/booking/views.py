@@ -30,7 +30,9 @@ from bot.booking.screens import (
     WeekdayValue,
 )
 from bot.booking.state import DayCode, Month, Step
+from bot.booking.validation import clean_name, shown_email
 from bot.retention import BOOKINGS_KEPT_DAYS
+from bot.settings import SUPPORTED_LANGUAGES
 from bot.storage import BookingRow
 
 TIMES_PER_PAGE = 12
@@ -72,7 +74,11 @@ def first_week_day(lang: str) -> int:
 
 
 def menu_rows(ctx: Ctx) -> Rows:
+    rows: Rows = []
+    if ctx.state.resume is not None:
+        rows.append([button(ctx, Msg("▶️ Continue my booking"), Action.RESUME)])
     return [
+        *rows,
         [button(ctx, Msg("📅 Book an appointment"), Action.BOOK)],
         [button(ctx, Msg("🗂 My bookings"), Action.MY_BOOKINGS)],
         [
@@ -109,7 +115,7 @@ async def view_help(ctx: Ctx) -> View:
 async def view_language(ctx: Ctx) -> View:
     rows = [
         [button(ctx, LanguageName(code), Action.PICK, i)]
-        for i, code in enumerate(ctx.state.options)
+        for i, code in enumerate(SUPPORTED_LANGUAGES)
     ]
     rows.append(nav_row(ctx, cancel=False))
     return [Msg("Choose your language:")], rows
@@ -299,9 +305,10 @@ def _held_line(ctx: Ctx) -> list[Msg]:
 async def view_name(ctx: Ctx) -> View:
     body = [*_held_line(ctx), Msg("What name should the booking be under? Please type it.")]
     rows: Rows = []
-    telegram_name = ctx.customer.display_name
-    if telegram_name:
-        rows.append([button(ctx, Msg("Use “{name}”", name=telegram_name[:40]), Action.USE_NAME)])
+    telegram_name, _ = clean_name(ctx.customer.display_name)
+    if telegram_name:  # offered only when it would be accepted as it is
+        shown = telegram_name if len(telegram_name) <= 40 else telegram_name[:39] + "…"
+        rows.append([button(ctx, Msg("Use “{name}”", name=shown), Action.USE_NAME)])
     rows.append(nav_row(ctx))
     return body, rows
 
@@ -321,7 +328,8 @@ async def view_email(ctx: Ctx) -> View:
     rows: Rows = []
     remembered = remembered_email(ctx)
     if remembered:
-        rows.append([button(ctx, Msg("Use {email}", email=remembered[:60]), Action.USE_EMAIL)])
+        shown = shown_email(remembered)
+        rows.append([button(ctx, Msg("Use {email}", email=shown[:60]), Action.USE_EMAIL)])
     rows.append(nav_row(ctx))
     return body, rows
 
@@ -349,7 +357,7 @@ async def view_summary(ctx: Ctx) -> View:
         body += await booking_lines(ctx, state.hold.start)
     body += [
         Msg("<b>Name:</b> {name}", name=state.name or ""),
-        Msg("<b>Email:</b> {email}", email=state.email or ""),
+        Msg("<b>Email:</b> {email}", email=state.email_shown or state.email or ""),
         *_held_line(ctx),
     ]
     rows = [

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The updates the handlers use; asking Telegram for no others saves traffic and surprises.
-ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.CALLBACK_QUERY)
+ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
 
 # RetryAfter (429) is retried this many times by the rate limiter, after the wait Telegram asks.
 MAX_RETRIES = 3

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 
 from bot.booking.screens import Msg
@@ -41,11 +41,18 @@ def commands_in(
 async def register_commands(
     bot: Bot, default_language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
 ) -> bool:
-    """Set the menu in every language; False (logged) if Telegram refused, which is not fatal."""
+    """Set the menu of private chats in every language (groups get none: bookings are private);
+    False (logged) if Telegram refused, which is not fatal. A menu an earlier version set for
+    every chat is removed, so groups stop offering it."""
+    private = BotCommandScopeAllPrivateChats()
     try:
         for language in SUPPORTED_LANGUAGES:
-            await bot.set_my_commands(commands_in(language, commands), language_code=language)
-        await bot.set_my_commands(commands_in(default_language, commands))
+            await bot.set_my_commands(
+                commands_in(language, commands), scope=private, language_code=language
+            )
+            await bot.delete_my_commands(language_code=language)
+        await bot.set_my_commands(commands_in(default_language, commands), scope=private)
+        await bot.delete_my_commands()
     except TelegramError as exc:
         log.warning("could not register the command menu: %s", type(exc).__name__)
         return False

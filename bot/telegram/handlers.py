@@ -1,7 +1,8 @@
 """Telegram updates -> engine events; engine replies -> Bot API calls.
 
 Only private chats are served: a booking conversation holds a customer's name, email and
-appointments, which must not be shown to a group.
+appointments, which must not be shown to a group. Our commands in a group get one short answer
+in the customer's language, with a button that opens the private chat.
 
 Callback queries are answered exactly once. Telegram shows a spinner on the button until the
 answer arrives, and the answer carries the engine's toast, so the handler waits for the engine
@@ -20,13 +21,14 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.booking.events import Command, Customer, Event, Tap, Text
+from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
+from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
 from bot.booking.payload import decode
 from bot.booking.screens import Reply
 from bot.i18n import localizer
 from bot.telegram.accesslog import UNKNOWN, UpdateLog
 from bot.telegram.delivery import deliver
-from bot.telegram.render import render_toast
+from bot.telegram.render import private_chat_pointer, render_toast
 
 if TYPE_CHECKING:
     from bot.booking.engine import Conversation
@@ -71,17 +73,22 @@ class ChatHandlers:
         update_log: UpdateLog | None = None,
     ):
         self.conversation = conversation
+        self.commands = frozenset(ENGINE_COMMANDS)
         self.answer_within = answer_within
         self.update_log = update_log or UpdateLog("")
 
     def handlers(self) -> list[BaseHandler]:
-        private = filters.ChatType.PRIVATE
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        edited = filters.ChatType.PRIVATE & filters.UpdateType.EDITED_MESSAGE
+        groups = filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
         return [
             MessageHandler(private & filters.COMMAND, self.on_command),
             MessageHandler(private & filters.TEXT & ~filters.COMMAND, self.on_text),
             # A photo, sticker or voice note where text or a tap is expected: the engine
             # answers an empty text with the current step's hint instead of silence.
             MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other),
+            MessageHandler(edited & filters.TEXT & ~filters.COMMAND, self.on_edit),
+            MessageHandler(groups & filters.COMMAND, self.on_group_command),
             CallbackQueryHandler(self.on_callback),
         ]
 
@@ -100,7 +107,30 @@ class ChatHandlers:
         if message is None or customer is None or message.text is None:
             return
         async with self.update_log.timed("text", "-", customer.chat_id):
-            await self._run(context, customer, Text(message.text))
+            await self._run(context, customer, Text(message.text, message.message_id))
+
+    async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: the engine decides whether it changes an answer."""
+        message, customer = update.edited_message, customer_of(update)
+        if message is None or customer is None or message.text is None:
+            return
+        async with self.update_log.timed("edit", "-", customer.chat_id):
+            await self._run(context, customer, Edited(message.text, message.message_id))
+
+    async def on_group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Bookings hold a customer's name, email and appointments: never in a group. One of
+        our commands there gets a short answer pointing to the private chat."""
+        message, customer = update.effective_message, customer_of(update)
+        if message is None or customer is None or not message.text:
+            return
+        command = parse_command(message.text, context.bot.username)
+        if command is None or command.name not in self.commands:
+            return  # another bot's command, or not one of ours
+        async with self.update_log.timed("group", command.name, customer.chat_id):
+            language = self.conversation.language_for(customer)
+            await message.reply_text(
+                **private_chat_pointer(localizer(language), context.bot.username or "")
+            )
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         customer = customer_of(update)

@@ -8,6 +8,7 @@ rendered in "plain" mode because Telegram shows them verbatim.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import CallbackQueryLimit, MessageLimit, ParseMode
@@ -60,6 +61,23 @@ def render_keyboard(
         if row
     ]
     return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+GROUP_ANSWER = Msg(
+    "I take bookings in a private chat, so that your details stay between us. Tap below to open it."
+)
+OPEN_PRIVATE_CHAT = Msg("💬 Open the private chat")
+
+
+def private_chat_pointer(loc: Localizer, username: str) -> dict[str, Any]:
+    """The answer to one of our commands in a group: sendMessage's text and a link button."""
+    url = f"https://t.me/{username}?start=group"
+    button = InlineKeyboardButton(loc.render(OPEN_PRIVATE_CHAT, "plain"), url=url)
+    return {
+        "text": loc.render(GROUP_ANSWER, "html"),
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": InlineKeyboardMarkup([[button]]),
+    }
 
 
 def render_toast(toast: Msg | None, loc: Localizer) -> str | None:

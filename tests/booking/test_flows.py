@@ -102,13 +102,29 @@ async def test_cancel_button_releases_the_hold(
     assert not sandbox.store.appointment_list()
 
 
-@pytest.mark.parametrize("command", ["cancel", "start", "book", "mybookings", "language"])
-async def test_commands_mid_flow_release_the_hold(
-    command: str, chat: Chat, sandbox: SandboxServer
+@pytest.mark.parametrize("command", ["cancel", "book"])
+async def test_cancel_and_a_new_booking_end_the_draft_and_release_the_hold(
+    command: str, chat: Chat, sandbox: SandboxServer, storage: Storage
 ) -> None:
     await to_summary(chat)
     await chat.command(command)
     assert not sandbox.store.active_holds()
+    assert chat.shows("Cancelled: nothing was booked.") or chat.shows(
+        "I've dropped your unfinished booking and released its time."
+    )
+    assert state_of(storage).name is None
+
+
+@pytest.mark.parametrize("command", ["start", "mybookings", "language", "privacy", "forget"])
+async def test_detour_commands_keep_the_draft_and_the_hold(
+    command: str, chat: Chat, sandbox: SandboxServer, storage: Storage
+) -> None:
+    await to_summary(chat)
+    [hold] = sandbox.store.active_holds()
+    await chat.command(command)
+    assert sandbox.store.active_holds() == [hold]
+    state = state_of(storage)
+    assert state.resume == Step.SUMMARY and state.name == "Ana García"
     assert chat.reply.screens
 
 

@@ -128,6 +128,7 @@ class ChatMessage:
     document: FakeDocument | None = None
     caption: str | None = None
     edits: int = 0
+    sender: int | None = None  # in a group: the user who wrote it
 
     @property
     def buttons(self) -> list[list[tuple[str, str]]]:
@@ -198,6 +199,8 @@ class FakeBotAPI:
     served: Counter[int] = field(default_factory=Counter)  # update_id -> times handed out
     update_times: dict[int, float] = field(default_factory=dict)  # update_id -> injected at
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lang -> commands
+    # The menu of private chats (scope all_private_chats), by language.
+    private_commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # (chat id, lang) -> commands set with BotCommandScopeChat
     chat_commands: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -335,10 +338,17 @@ class FakeBotAPI:
             if message.from_bot
             else user.as_json()
         )
+        if message.sender is not None and not message.from_bot:
+            sender = (self._users.get(message.sender) or FakeUser(message.sender)).as_json()
+        chat: dict[str, Any] = (
+            {"id": message.chat_id, "type": "private", "first_name": user.first_name}
+            if message.chat_id > 0
+            else {"id": message.chat_id, "type": "group", "title": "Staff room"}
+        )
         data: dict[str, Any] = {
             "message_id": message.message_id,
             "date": message.date,
-            "chat": {"id": message.chat_id, "type": "private", "first_name": user.first_name},
+            "chat": chat,
             "from": sender,
         }
         if message.edits:
@@ -452,6 +462,8 @@ class FakeBotAPI:
             self.chat_commands[(int(scope["chat_id"]), language)] = commands
         elif scope.get("type") == "default":
             self.commands[language] = commands
+        elif scope.get("type") == "all_private_chats":
+            self.private_commands[language] = commands
         else:
             raise ApiError(400, f"Bad Request: scope {scope.get('type')} is not supported here")
         return True
@@ -459,7 +471,11 @@ class FakeBotAPI:
     def _delete_my_commands(
         self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]
     ) -> Any:
-        self.commands.pop(str(params.get("language_code") or ""), None)
+        language = str(params.get("language_code") or "")
+        scope = (params.get("scope") or {"type": "default"}).get("type")
+        menus = {"default": self.commands, "all_private_chats": self.private_commands}
+        if scope in menus:
+            menus[scope].pop(language, None)
         return True
 
     def _get_my_commands(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
@@ -543,6 +559,27 @@ class FakeBotAPI:
         self.user(chat_id, **user)
         with self._lock:
             message = self._new_message(chat_id, from_bot=False)
+            message.text = text
+            payload = self._message_json(message)
+        return self._push("message", payload)
+
+    def user_edits_text(self, chat_id: int, message_id: int, text: str) -> int:
+        """The customer edits a message they sent earlier; returns the update_id."""
+        with self._lock:
+            message = self._chats[chat_id][message_id]
+            assert not message.from_bot, "customers edit only their own messages"
+            message.text = text
+            message.edits += 1
+            payload = self._message_json(message)
+        return self._push("edited_message", payload)
+
+    def user_sends_in_group(self, group_id: int, user_id: int, text: str, **user: Any) -> int:
+        """A user writes `text` in a group chat (`group_id` < 0) the bot is a member of."""
+        assert group_id < 0, "group chat ids are negative"
+        self.user(user_id, **user)
+        with self._lock:
+            message = self._new_message(group_id, from_bot=False)
+            message.sender = user_id
             message.text = text
             payload = self._message_json(message)
         return self._push("message", payload)

@@ -137,13 +137,16 @@ def test_forged_and_replayed_payloads_and_commands_mid_step(
     assert not [k for k in sandbox.stats.requests if k[1].endswith(("/cancel", "{appointment_id}"))
                 and k[0] in ("POST", "PATCH")]  # fmt: skip
 
-    # Commands in the middle of a step: /help explains and keeps the step and its hold; every
-    # other command leaves the step and gives the hold back.
-    cleo.to_times(branch=2)
-    cleo.pick_time()
-    cleo.command("help")
-    assert len(sandbox.store.active_holds()) == 1
-    for command in ("book", "language", "start", "cancel", "mybookings"):
+    # Commands in the middle of a step: detours (/help, /language, /start, /mybookings,
+    # /privacy) keep the booking in progress and its hold; /cancel and /book end it and give
+    # the hold back (a new booking from /start's menu ends the one before, too).
+    for command in ("help", "language", "start", "mybookings", "privacy"):
+        cleo.to_times(branch=2)
+        cleo.pick_time()
+        [held] = sandbox.store.active_holds()
+        cleo.command(command)
+        assert sandbox.store.active_holds() == [held], command
+    for command in ("book", "cancel"):
         cleo.to_times(branch=2)
         cleo.pick_time()
         assert len(sandbox.store.active_holds()) == 1

@@ -118,7 +118,7 @@ async def test_stats_answer_in_the_staff_chat_only(
     for language in ("", "en", "es", "it", "de"):
         names = [c["command"] for c in ops.fake.chat_commands[(OWNER, language)]]
         assert names[-1] == "stats" and "book" in names
-        assert "stats" not in [c["command"] for c in ops.fake.commands[language]]
+        assert "stats" not in [c["command"] for c in ops.fake.private_commands[language]]
 
 
 @pytest.mark.parametrize("settings_overrides", [{"ADMIN_CHAT_ID": STAFF_GROUP}])

@@ -142,7 +142,7 @@ async def test_without_consent_the_email_is_not_kept_and_not_asked_again(
 
 @pytest.mark.parametrize("language", ["de"])
 async def test_privacy_and_forget_are_in_the_command_menu(ops: OpsBot, language: str) -> None:
-    commands = {c["command"]: c["description"] for c in ops.fake.commands[language]}
+    commands = {c["command"]: c["description"] for c in ops.fake.private_commands[language]}
     assert commands["privacy"] == label("What the bot stores about you", language)
     assert commands["forget"] == label("Delete everything the bot stores about you", language)
     assert "stats" not in commands

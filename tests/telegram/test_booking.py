@@ -59,13 +59,13 @@ async def test_a_complete_booking(
 
 
 async def test_the_command_menu_is_registered_in_every_language(bot: RunningBot) -> None:
-    assert set(bot.fake.commands) == {"", "en", "es", "it", "de"}
+    assert set(bot.fake.private_commands) == {"", "en", "es", "it", "de"}
     names = [name for name, _ in COMMANDS]
-    english = [c["description"] for c in bot.fake.commands["en"]]
+    english = [c["description"] for c in bot.fake.private_commands["en"]]
     for language in ("", "en", "es", "it", "de"):
-        assert [c["command"] for c in bot.fake.commands[language]] == names
+        assert [c["command"] for c in bot.fake.private_commands[language]] == names
     for language in ("es", "it", "de"):
-        translated = [c["description"] for c in bot.fake.commands[language]]
+        translated = [c["description"] for c in bot.fake.private_commands[language]]
         assert translated != english, f"{language} command descriptions are not translated"
         assert all(translated)
 
