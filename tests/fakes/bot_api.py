@@ -647,6 +647,11 @@ class FakeBotAPI:
         with self._lock:
             return [m for m in self._chats.get(chat_id, {}).values() if m.from_bot]
 
+    def sent_by_user(self, chat_id: int) -> list[ChatMessage]:
+        """The customer's own messages in the chat, oldest first."""
+        with self._lock:
+            return [m for m in self._chats.get(chat_id, {}).values() if not m.from_bot]
+
     def latest(self, chat_id: int) -> ChatMessage | None:
         messages = self.messages(chat_id)
         return messages[-1] if messages else None

@@ -18,6 +18,9 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.booking.engine import Conversation
+from bot.booking.payload import Action, decode
+from bot.booking.screens import Msg
+from bot.i18n import localizer
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.telegram.app import build_application, polling
@@ -148,6 +151,46 @@ class Chat:
         if settle:
             await self.bot.settle()
         return label
+
+    def actions(self, action: Action, message: ChatMessage | None = None) -> list[str]:
+        """The payloads of the buttons doing `action` on `message` (the newest keyboard)."""
+        message = message or self.keyboard
+        return [
+            data
+            for row in message.buttons
+            for _, data in row
+            if (payload := decode(data)) is not None and payload.action == action
+        ]
+
+    async def tap_action(
+        self, action: Action, nth: int = 0, message: ChatMessage | None = None
+    ) -> ChatMessage | None:
+        """Tap the nth button doing `action` (any language) on `message`, else the newest
+        keyboard."""
+        message = message or self.keyboard
+        choices = self.actions(action, message)
+        if len(choices) <= nth:
+            raise LookupError(f"no {action.name} #{nth} on {message.labels}\n{message.text}")
+        self.fake.user_taps(self.chat_id, message.message_id, choices[nth], **self._user())
+        await self.bot.settle()
+        return self.latest
+
+    async def edit(self, message: ChatMessage, text: str) -> ChatMessage | None:
+        """Edit a message the customer sent earlier."""
+        self.fake.user_edits_text(self.chat_id, message.message_id, text)
+        await self.bot.settle()
+        return self.latest
+
+    def sent(self, text: str) -> ChatMessage:
+        """The newest message the customer sent with this text."""
+        mine = [m for m in self.fake.sent_by_user(self.chat_id) if m.text == text]
+        assert mine, f"the customer never sent {text!r}"
+        return mine[-1]
+
+    def says(self, msg: Msg, **values: object) -> bool:
+        """Some message of the chat shows `msg` as rendered in the customer's language."""
+        text = localizer(self.language).render(msg, "html")
+        return any(text in t for t in self.texts)
 
     async def tap_index(self, index: int) -> ChatMessage | None:
         self.fake.tap_index(self.chat_id, index, **self._user())
