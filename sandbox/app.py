@@ -3,7 +3,8 @@
 Pipeline of an API request (in this order, so each knob means one thing):
 forced/random faults (before any work) -> bearer + scope -> body -> Idempotency-Key
 (reserve, replay or refuse) -> gate/latency -> the handler (domain rules in store.py) ->
-save the idempotent result -> maybe drop the response (the work stays done) -> answer.
+save the idempotent result -> maybe drop the response (the work stays done) -> maybe damage
+a field of a successful answer (a replay too) -> answer.
 """
 
 from __future__ import annotations
@@ -123,7 +124,9 @@ class Sandbox:
             except ApiError as exc:
                 return exc.response()
             if saved is not None:
-                return _json(saved.status or 200, saved.body, {"Idempotent-Replayed": "true"})
+                status = saved.status or 200
+                payload = self._maybe_damaged(method, path, route, status, saved.body)
+                return _json(status, payload, {"Idempotent-Replayed": "true"})
         try:
             await self.faults.delay(method, path, route)
             call = Call(self, grant, dict(request.path_params), request.query_params, body)
@@ -142,7 +145,12 @@ class Sandbox:
             return problem_response(
                 dropped, FAULT_CODES.get(dropped, "server_error"), "the response was lost"
             )
-        return _json(status, payload)
+        return _json(status, self._maybe_damaged(method, path, route, status, payload))
+
+    def _maybe_damaged(self, method: str, path: str, route: str, status: int, payload: Any) -> Any:
+        if not 200 <= status < 300:
+            return payload
+        return self.faults.damaged(method, path, route, payload)
 
 
 def _load(config: SandboxConfig) -> Seed:
