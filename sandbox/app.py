@@ -5,11 +5,13 @@ forced/random faults (before any work) -> bearer + scope -> body -> Idempotency-
 (reserve, replay or refuse) -> gate/latency -> the handler (domain rules in store.py) ->
 save the idempotent result -> maybe drop the response (the work stays done) -> maybe damage
 a field of a successful answer (a replay too) -> answer.
+
+Outside /api/v1, `/_sandbox/...` is the control API (sandbox/control.py): the business's own
+changes and the clock, for `make sandbox` users and tests that run the sandbox as a process.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import handlers
+from sandbox import control, handlers
 from sandbox.auth import Auth, Grant
+from sandbox.body import json_object
 from sandbox.clock import Clock
 from sandbox.config import DEFAULT_SEED_PATH, SandboxConfig
 from sandbox.errors import ApiError, problem_body, problem_response
@@ -70,9 +73,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.seed = _load(config)
         self.clock = Clock(config.now, frozen=config.freeze_clock)
-        self.store = Store(self.seed, self.clock, hold_ttl=config.hold_ttl)
+        self.store = Store(_load(config), self.clock, hold_ttl=config.hold_ttl)
         self.auth = Auth(
             config.clients,
             self.clock,
@@ -88,6 +90,11 @@ class Sandbox:
         )
         self.stats = Stats()
         self.idempotency = IdempotencyStore(self.clock, config.idempotency_ttl)
+
+    @property
+    def seed(self) -> Seed:
+        """The catalogue as it is now (services removed, branches switched off at run time)."""
+        return self.store.seed
 
     async def token(self, request: Request) -> Response:
         self.stats.count_token()
@@ -113,7 +120,7 @@ class Sandbox:
             return _fault_response(failure)
         try:
             grant = self.auth.authorize(request, scope)
-            body = await _json_body(request) if method in WRITE_METHODS else {}
+            body = await json_object(request) if method in WRITE_METHODS else {}
         except ApiError as exc:
             return exc.response()
         key = request.headers.get("idempotency-key") if method in WRITE_METHODS else None
@@ -171,19 +178,6 @@ def _fault_response(failure: Failure) -> Response:
     return problem_response(failure.status, code, message, headers=headers)
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_request", "the body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", "the body must be a JSON object")
-    return body
-
-
 def _routes(sandbox: Sandbox) -> list[Route]:
     def api(path: str, methods: dict[str, tuple[str, Handler]]) -> Route:
         """One route per path, so a wrong method gets a 405 whose Allow lists them all."""
@@ -218,6 +212,8 @@ def _routes(sandbox: Sandbox) -> list[Route]:
         api("/appointments", {"GET": (read, handlers.list_appointments)}),
         api("/appointments/{appointment_id}", one),
     ]
+    if sandbox.config.control_api:
+        routes += control.routes(sandbox)
     return routes
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from sandbox.testing import SandboxServer
-from tests.sandbox.conftest import Api
+from tests.sandbox.conftest import SSL, Api
 
 TUESDAY = "2026-11-24"
 SUNDAY = "2026-11-29"
@@ -83,7 +84,19 @@ def test_bad_damage_requests_are_refused(sandbox: SandboxServer, path: str, mode
         sandbox.faults.damage("GET", "/locations", path, mode=mode)
 
 
-def test_clear_removes_pending_damage(sandbox: SandboxServer, api: Api) -> None:
+def test_clear_and_the_control_api(sandbox: SandboxServer, api: Api) -> None:
     sandbox.faults.damage("GET", "/locations", "items[].id")
     sandbox.faults.clear()
     assert all("id" in loc for loc in api.get("/locations").json()["items"])
+    with httpx.Client(base_url=sandbox.control_url, verify=SSL) as control:
+        rule = {"method": "get", "route": "/services", "field_path": "items[].duration_minutes"}
+        armed = control.post("/faults/damage", json={**rule, "mode": "garble", "times": 1})
+        assert armed.status_code == 200, armed.text
+        services = api.get("/services").json()["items"]
+        assert {s["duration_minutes"] for s in services} == {"many"}  # a string, not a number
+        bad = control.post("/faults/damage", json={**rule, "mode": "melt"})
+        assert bad.status_code == 422
+        assert bad.json()["error"]["code"] == "validation_error"
+        control.post("/faults/damage", json={**rule, "times": 3})
+        assert control.post("/faults/clear").json() == {"cleared": True}
+    assert all("duration_minutes" in s for s in api.get("/services").json()["items"])

@@ -141,6 +141,8 @@ def test_cli_flags_build_the_config() -> None:
     assert (config.hold_ttl, config.token_ttl) == (60, 120)
     assert config.dialects == {"patch", "booking_id"}
     assert (config.rate_limit_rate, config.latency_ms) == (0.1, 20)
+    assert config.control_api is True
+    assert parse_args(["--no-control-api"])[0].control_api is False
     with pytest.raises(SystemExit):
         parse_args(["--dialects", "telepathy"])
 
@@ -177,6 +179,12 @@ def test_python_m_sandbox_serves_the_api() -> None:
         locations = httpx.get(f"{url}/api/v1/locations", headers=headers)
         assert len(locations.json()["items"]) == 5
         assert httpx.post(f"{url}/api/v1/appointments/cancel", headers=headers).status_code == 405
+        # The control API drives the process from outside: the business, and the clock.
+        assert httpx.post(f"{url}/_sandbox/locations/loc_berlin/deactivate").status_code == 200
+        items = httpx.get(f"{url}/api/v1/locations", headers=headers).json()["items"]
+        assert [loc["active"] for loc in items if loc["id"] == "loc_berlin"] == [False]
+        clock = httpx.post(f"{url}/_sandbox/clock", json={"now": "2027-10-30T12:00:00Z"})
+        assert clock.json() == {"now": "2027-10-30T12:00:00+00:00", "frozen": True}
     finally:
         process.terminate()
         process.wait(10)
