@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
     parser.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share of 429 answers")
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of 429s")
     parser.add_argument("--now", type=_moment, help="start the clock at this instant")
+    parser.add_argument(
+        "--no-control-api",
+        dest="control_api",
+        action="store_false",
+        help="do not serve the unauthenticated /_sandbox control API",
+    )
     args = parser.parse_args(argv)
     config = SandboxConfig(
         seed_path=args.seed,
@@ -61,6 +67,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
         rate_limit_rate=args.rate_limit_rate,
         retry_after=args.retry_after,
         now=args.now,
+        control_api=args.control_api,
     )
     return config, args.host, args.port
 

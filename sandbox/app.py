@@ -3,12 +3,15 @@
 Pipeline of an API request (in this order, so each knob means one thing):
 forced/random faults (before any work) -> bearer + scope -> body -> Idempotency-Key
 (reserve, replay or refuse) -> gate/latency -> the handler (domain rules in store.py) ->
-save the idempotent result -> maybe drop the response (the work stays done) -> answer.
+save the idempotent result -> maybe drop the response (the work stays done) -> maybe damage
+a field of a successful answer (a replay too) -> answer.
+
+Outside /api/v1, `/_sandbox/...` is the control API (sandbox/control.py): the business's own
+changes and the clock, for `make sandbox` users and tests that run the sandbox as a process.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +25,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox import handlers
+from sandbox import control, handlers
 from sandbox.auth import Auth, Grant
+from sandbox.body import json_object
 from sandbox.clock import Clock
 from sandbox.config import DEFAULT_SEED_PATH, SandboxConfig
 from sandbox.errors import ApiError, problem_body, problem_response
@@ -69,9 +73,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
-        self.seed = _load(config)
         self.clock = Clock(config.now, frozen=config.freeze_clock)
-        self.store = Store(self.seed, self.clock, hold_ttl=config.hold_ttl)
+        self.store = Store(_load(config), self.clock, hold_ttl=config.hold_ttl)
         self.auth = Auth(
             config.clients,
             self.clock,
@@ -87,6 +90,11 @@ class Sandbox:
         )
         self.stats = Stats()
         self.idempotency = IdempotencyStore(self.clock, config.idempotency_ttl)
+
+    @property
+    def seed(self) -> Seed:
+        """The catalogue as it is now (services removed, branches switched off at run time)."""
+        return self.store.seed
 
     async def token(self, request: Request) -> Response:
         self.stats.count_token()
@@ -112,7 +120,7 @@ class Sandbox:
             return _fault_response(failure)
         try:
             grant = self.auth.authorize(request, scope)
-            body = await _json_body(request) if method in WRITE_METHODS else {}
+            body = await json_object(request) if method in WRITE_METHODS else {}
         except ApiError as exc:
             return exc.response()
         key = request.headers.get("idempotency-key") if method in WRITE_METHODS else None
@@ -123,7 +131,9 @@ class Sandbox:
             except ApiError as exc:
                 return exc.response()
             if saved is not None:
-                return _json(saved.status or 200, saved.body, {"Idempotent-Replayed": "true"})
+                status = saved.status or 200
+                payload = self._maybe_damaged(method, path, route, status, saved.body)
+                return _json(status, payload, {"Idempotent-Replayed": "true"})
         try:
             await self.faults.delay(method, path, route)
             call = Call(self, grant, dict(request.path_params), request.query_params, body)
@@ -142,7 +152,12 @@ class Sandbox:
             return problem_response(
                 dropped, FAULT_CODES.get(dropped, "server_error"), "the response was lost"
             )
-        return _json(status, payload)
+        return _json(status, self._maybe_damaged(method, path, route, status, payload))
+
+    def _maybe_damaged(self, method: str, path: str, route: str, status: int, payload: Any) -> Any:
+        if not 200 <= status < 300:
+            return payload
+        return self.faults.damaged(method, path, route, payload)
 
 
 def _load(config: SandboxConfig) -> Seed:
@@ -161,19 +176,6 @@ def _fault_response(failure: Failure) -> Response:
     code = FAULT_CODES.get(failure.status, "server_error")
     message = "too many requests" if failure.status == 429 else "temporarily unavailable"
     return problem_response(failure.status, code, message, headers=headers)
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "invalid_request", "the body is not valid JSON") from exc
-    if not isinstance(body, dict):
-        raise ApiError(422, "validation_error", "the body must be a JSON object")
-    return body
 
 
 def _routes(sandbox: Sandbox) -> list[Route]:
@@ -210,6 +212,8 @@ def _routes(sandbox: Sandbox) -> list[Route]:
         api("/appointments", {"GET": (read, handlers.list_appointments)}),
         api("/appointments/{appointment_id}", one),
     ]
+    if sandbox.config.control_api:
+        routes += control.routes(sandbox)
     return routes
 
 

@@ -64,6 +64,9 @@ class SandboxConfig:
     retry_after: int = 1
     fault_seed: int | None = None
 
+    # The unauthenticated control API under /_sandbox (sandbox/control.py); a development aid.
+    control_api: bool = True
+
     default_page_size: int = 50
     max_page_size: int = 200
 

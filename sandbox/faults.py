@@ -2,16 +2,21 @@
 
 Random knobs (`latency_ms`, `error_rate`, `rate_limit_rate`) model a flaky network for
 benchmarks; the deterministic ones (`fail_next`, `drop_response_next`, `block_next`) let a test
-force exactly the failure it wants, which is what tests should use. All of them apply to the
-API routes only; the token endpoint has its own `token_fail_next`.
+force exactly the failure it wants, which is what tests should use. `damage` spoils one field
+of successful answers, for checks that must say what they could not parse and where. All of
+them apply to the API routes only; the token endpoint has its own `token_fail_next`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox import damage as damaging
 
 
 @dataclass
@@ -50,6 +55,19 @@ class Gate:
         await loop.run_in_executor(None, self._open.wait, 30.0)
 
 
+@dataclass
+class _Damage:
+    remaining: int
+    method: str
+    route: str
+    steps: tuple[damaging.Step, ...]
+    mode: str
+    garbage: Any
+
+    def matches(self, method: str, path: str, route: str) -> bool:
+        return self.method == method and self.route in (path, route)
+
+
 @dataclass(frozen=True)
 class Failure:
     status: int
@@ -77,6 +95,7 @@ class Faults:
         self._token_fail: list[_Rule] = []
         self._drop: list[_Rule] = []
         self._gates: list[Gate] = []
+        self._damage: list[_Damage] = []
 
     # -- what tests call -------------------------------------------------------------------
 
@@ -119,9 +138,35 @@ class Faults:
         with self._lock:
             self._token_fail.append(_Rule(n, status, None, None, retry_after))
 
+    def damage(
+        self,
+        method: str,
+        route: str,
+        field_path: str,
+        mode: str = damaging.REMOVE,
+        times: int = 1,
+        *,
+        garbage: Any = damaging.AUTO,
+    ) -> None:
+        """Spoil `field_path` in the next `times` successful (2xx) JSON answers of `method`
+        `route` (relative to /api/v1; the request path or the route template) that have it.
+        `mode` "remove" deletes the field, "garble" replaces it with garbage of the wrong kind
+        (a timestamp: "not-a-date"; another string: 12345; a number: "many") or `garbage`.
+        Paths: "items[].timezone", "days[].slots[].start_time", "slots[0].start_time" (see
+        sandbox/damage.py). An answer without that field does not count towards `times`."""
+        if mode not in damaging.MODES:
+            raise ValueError(f"mode must be one of {damaging.MODES}, got {mode!r}")
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        steps = damaging.parse_path(field_path)
+        rule = _Damage(times, method.upper(), route, steps, mode, garbage)
+        with self._lock:
+            self._damage.append(rule)
+
     def clear(self) -> None:
         """Everything off, as at start with no knobs."""
         with self._lock:
+            self._damage.clear()
             self._fail.clear()
             self._token_fail.clear()
             self._drop.clear()
@@ -161,6 +206,22 @@ class Faults:
             await gate._pass()
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
+
+    def damaged(self, method: str, path: str, route: str, payload: Any) -> Any:
+        """`payload` as it leaves the server: a damaged copy when a `damage` rule applies."""
+        with self._lock:
+            rules = [r for r in self._damage if r.matches(method, path, route)]
+            if not rules:
+                return payload
+            # A copy as the client will read it: the original may be kept for idempotent
+            # replays, and JSON does not share objects (flat `slots` and `days[].slots` do).
+            payload = json.loads(json.dumps(payload))
+            for rule in rules:
+                if damaging.damage(payload, rule.steps, rule.mode, rule.garbage):
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._damage.remove(rule)
+        return payload
 
     def drop_status(self, method: str, path: str, route: str) -> int | None:
         with self._lock:

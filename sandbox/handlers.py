@@ -38,7 +38,7 @@ def _text(body: dict[str, Any], name: str, *, required: bool = True) -> str | No
     return value.strip()
 
 
-def _moment(body: dict[str, Any], *names: str) -> datetime:
+def read_moment(body: dict[str, Any], *names: str) -> datetime:
     """The first of `names` present, as an aware datetime (any offset or Z)."""
     name = next((n for n in names if body.get(n) not in (None, "")), None)
     if name is None:
@@ -135,7 +135,7 @@ def hold(call: Call) -> tuple[int, Any]:
     appointment_duration (Italian) are accepted and ignored, as are unknown fields."""
     body = call.body
     service_id = _text(body, "service_id")
-    start = _moment(body, "appointment_time")
+    start = read_moment(body, "appointment_time")
     location_id = _text(body, "location_id", required=False)
     assert service_id is not None
     record = call.store.hold(service_id, location_id, start, call.grant.client_id)
@@ -183,7 +183,7 @@ def _posted_id(call: Call) -> str:
 
 def reschedule_post(call: Call) -> tuple[int, Any]:
     appointment_id = _posted_id(call)
-    start = _moment(call.body, "start_time", "appointment_time")
+    start = read_moment(call.body, "start_time", "appointment_time")
     record = call.store.reschedule(appointment_id, start)
     return 200, call.store.appointment_json(record)
 
@@ -210,7 +210,7 @@ def patch(call: Call) -> tuple[int, Any]:
             raise validation_error("status", "status can only be set to 'cancelled'")
         record = call.store.cancel(appointment_id)
     elif has_time:
-        record = call.store.reschedule(appointment_id, _moment(body, "appointment_time"))
+        record = call.store.reschedule(appointment_id, read_moment(body, "appointment_time"))
     else:
         raise validation_error("appointment_time", "appointment_time or status is required")
     return 200, call.store.appointment_json(record)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+END_OF_DAY = "24:00"  # a closing time only: the next day's 00:00
 
 
 class SeedError(ValueError):
@@ -39,13 +40,30 @@ class Holiday:
 
 
 @dataclass(frozen=True)
+class Interval:
+    """Opening hours on one day, [opens, closes) in local wall-clock time. `closes` None is
+    "24:00", the next day's 00:00, so a branch can be open round the clock; turning these wall
+    times into instants (daylight saving) is sandbox/schedule.py's job."""
+
+    opens: time
+    closes: time | None
+
+    def wall_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """The naive local date-times at which this interval opens and closes on `day`."""
+        opens = datetime.combine(day, self.opens)
+        if self.closes is None:
+            return opens, datetime.combine(day + timedelta(days=1), time(0))
+        return opens, datetime.combine(day, self.closes)
+
+
+@dataclass(frozen=True)
 class Location:
     id: str
     name: str
     timezone: str
     address: str | None
     active: bool
-    opening_hours: tuple[tuple[tuple[time, time], ...], ...]  # indexed by date.weekday()
+    opening_hours: tuple[tuple[Interval, ...], ...]  # indexed by date.weekday()
     holidays: tuple[Holiday, ...]
 
     @property
@@ -55,7 +73,7 @@ class Location:
     def holiday_on(self, day: date) -> Holiday | None:
         return next((h for h in self.holidays if h.matches(day)), None)
 
-    def intervals_on(self, day: date) -> tuple[tuple[time, time], ...]:
+    def intervals_on(self, day: date) -> tuple[Interval, ...]:
         return self.opening_hours[day.weekday()]
 
     def as_json(self) -> dict[str, Any]:
@@ -186,17 +204,21 @@ def _location(index: int, item: Mapping[str, Any]) -> Location:
     )
 
 
-def _intervals(where: str, value: Any) -> tuple[tuple[time, time], ...]:
+def _intervals(where: str, value: Any) -> tuple[Interval, ...]:
     out = []
     for pair in value:
         try:
-            start, end = (time.fromisoformat(p) for p in pair)
+            opens, closes = pair
+            start = time.fromisoformat(opens)
+            end = None if closes == END_OF_DAY else time.fromisoformat(closes)
         except (TypeError, ValueError) as exc:
-            raise SeedError(f'{where}: expected ["HH:MM", "HH:MM"], got {pair!r}') from exc
-        if end <= start:
+            raise SeedError(
+                f'{where}: expected ["HH:MM", "HH:MM"] (closing may be "24:00"), got {pair!r}'
+            ) from exc
+        if end is not None and end <= start:
             raise SeedError(f"{where}: {pair!r} closes before it opens")
-        out.append((start, end))
-    return tuple(sorted(out))
+        out.append(Interval(start, end))
+    return tuple(sorted(out, key=lambda interval: interval.opens))
 
 
 def _holiday(where: str, item: Mapping[str, Any]) -> Holiday:

@@ -4,6 +4,11 @@ One lock guards every read-check-write, so two simultaneous holds on the last fr
 slot give one hold and one slot_unavailable, whatever thread or task calls. A place is taken by
 an unexpired hold or a confirmed appointment of the same service at the same location whose
 time overlaps; expiry is judged by the injected clock, so tests expire holds by advancing it.
+
+Times are kept as UTC instants (a local time on a daylight-saving night is ambiguous, and
+Python compares aware datetimes of one zone by wall time) and shown in the branch's offset.
+The business's own changes (front desk cancels or moves an appointment, removes a service,
+switches a branch off) come in through `business_*` and the catalogue, not through the API.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from sandbox.catalogue import Catalogue
 from sandbox.clock import Clock
 from sandbox.errors import ApiError, bad_request, not_found
-from sandbox.schedule import end_of, plan_day, why_not_a_slot
+from sandbox.schedule import end_of, plan_day, utc, why_not_a_slot
 from sandbox.seed import Location, Seed, Service
 
 MAX_DAYS_AHEAD = 92
@@ -30,15 +36,23 @@ class Spans:
     92 days, and a busy sandbox holds hundreds of spans (benchmarks)."""
 
     def __init__(self, spans: Iterable[tuple[datetime, datetime]]) -> None:
-        self._spans = sorted(spans)
+        self._spans = sorted((utc(s), utc(e)) for s, e in spans)
         self._starts = [s for s, _ in self._spans]
         self._longest = max((e - s for s, e in self._spans), default=timedelta(0))
 
     def overlapping(self, start: datetime, end: datetime) -> int:
         """How many spans overlap [start, end)."""
+        start, end = utc(start), utc(end)  # subtracting in a zone would subtract wall time
         lo = bisect_left(self._starts, start - self._longest)
         hi = bisect_left(self._starts, end)
         return sum(1 for s, e in self._spans[lo:hi] if s < end and start < e)
+
+
+def _not_bookable(message: str, service: Service, location: Location | None = None) -> ApiError:
+    details = {"service_id": service.id}
+    if location is not None:
+        details["location_id"] = location.id
+    return ApiError(400, "not_bookable", message, details)
 
 
 def _iso(moment: datetime, location: Location | None = None) -> str:
@@ -97,7 +111,7 @@ class AppointmentRecord:
 
 class Store:
     def __init__(self, seed: Seed, clock: Clock, *, hold_ttl: float = 600) -> None:
-        self.seed = seed
+        self.catalogue = Catalogue(seed)
         self.clock = clock
         self.hold_ttl = hold_ttl
         self.holds: dict[str, HoldRecord] = {}
@@ -117,33 +131,42 @@ class Store:
 
     # -- catalogue -------------------------------------------------------------------------
 
+    @property
+    def seed(self) -> Seed:
+        """The catalogue as it is now (see Catalogue): removals and switched-off branches."""
+        return self.catalogue.seed
+
     def location(self, location_id: str) -> Location:
-        found = self.seed.location(location_id)
-        if found is None:
-            raise not_found("location", location_id)
-        return found
+        return self.catalogue.location(location_id)
 
     def service(self, service_id: str) -> Service:
-        found = self.seed.service(service_id)
-        if found is None:
-            raise not_found("service", service_id)
-        return found
+        return self.catalogue.service(service_id)
 
     def resolve_location(self, service: Service, location_id: str | None) -> Location:
-        """The location of a request: the one given, or the service's only one (else 400)."""
+        """The location of a request: the one given, or the service's only active one (else
+        400: location_required when several, not_bookable when none)."""
         if location_id:
             location = self.location(location_id)
-            if not service.bookable_at(location.id) or not location.active:
-                raise ApiError(
-                    400,
-                    "not_bookable",
+            if not service.bookable_at(location.id):
+                raise _not_bookable(
                     f"service {service.id!r} is not offered at location {location.id!r}",
-                    {"service_id": service.id, "location_id": location.id},
+                    service,
+                    location,
+                )
+            if not location.active:
+                raise _not_bookable(
+                    f"location {location.id!r} is not taking bookings at the moment",
+                    service,
+                    location,
                 )
             return location
         candidates = self.seed.locations_for(service)
         if len(candidates) == 1:
             return candidates[0]
+        if not candidates:
+            raise _not_bookable(
+                f"service {service.id!r} is not offered at any branch taking bookings", service
+            )
         raise ApiError(
             400,
             "location_required",
@@ -291,6 +314,7 @@ class Store:
     ) -> HoldRecord:
         service = self.service(service_id)
         location = self.resolve_location(service, location_id)
+        start = utc(start)
         with self.lock:
             self._check_bookable(service, location, start)
             self._check_free(service, location, start)
@@ -370,7 +394,10 @@ class Store:
                 raise not_found("appointment", appointment_id)
             return found
 
-    def reschedule(self, appointment_id: str, start: datetime) -> AppointmentRecord:
+    def reschedule(
+        self, appointment_id: str, start: datetime, *, event: str = "rescheduled"
+    ) -> AppointmentRecord:
+        start = utc(start)
         with self.lock:
             appointment = self.appointment(appointment_id)
             if not appointment.active:
@@ -387,20 +414,50 @@ class Store:
             self._check_bookable(service, location, start)
             self._check_free(service, location, start, ignore=appointment.id)
             now = self.clock.now()
-            appointment.history.append(("rescheduled", appointment.start))
+            appointment.history.append((event, appointment.start))
             appointment.start = start
             appointment.end = end_of(service, start)
             appointment.updated_at = now
             return appointment
 
-    def cancel(self, appointment_id: str) -> AppointmentRecord:
+    def cancel(self, appointment_id: str, *, event: str = "cancelled") -> AppointmentRecord:
         with self.lock:
             appointment = self.appointment(appointment_id)
             if appointment.status != "cancelled":
                 appointment.status = "cancelled"
                 appointment.updated_at = self.clock.now()
-                appointment.history.append(("cancelled", appointment.start))
+                appointment.history.append((event, appointment.start))
             return appointment
+
+    # -- the business's own changes (front desk, back office), not through the API ---------
+
+    def business_cancel(self, appointment_id: str) -> AppointmentRecord:
+        """The front desk cancels: GET /appointments/{id} then reads `cancelled` and a new
+        `updated_at`. Cancelling a cancelled appointment changes nothing."""
+        return self.cancel(appointment_id, event="cancelled_by_business")
+
+    def business_move(self, appointment_id: str, start: datetime) -> AppointmentRecord:
+        """The front desk moves an appointment, on the same calendar as the API: the same
+        rules as a reschedule (an active appointment, a bookable and free slot)."""
+        if start.tzinfo is None:
+            raise ValueError("business_move needs a timezone-aware start")
+        return self.reschedule(appointment_id, start, event="moved_by_business")
+
+    def remove_service(self, service_id: str) -> Service:
+        """The business deletes a service: no longer listed; availability and holds for it
+        answer 404 service_not_found. Appointments and holds already made stay as they are."""
+        with self.lock:
+            return self.catalogue.remove_service(service_id)
+
+    def deactivate_location(self, location_id: str) -> Location:
+        """The business stops bookings at a branch: listed with `active: false`; availability
+        and holds there answer 400 not_bookable. Appointments already made stay."""
+        with self.lock:
+            return self.catalogue.set_location_active(location_id, False)
+
+    def activate_location(self, location_id: str) -> Location:
+        with self.lock:
+            return self.catalogue.set_location_active(location_id, True)
 
     # -- JSON shapes -----------------------------------------------------------------------
 

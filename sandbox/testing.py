@@ -7,6 +7,9 @@ with serve_sandbox(SandboxConfig(hold_ttl=60)) as server:
     server.faults.fail_next(2, 503)
     server.store.appointment_list(), server.store.active_holds()
     server.stats.token_requests, server.stats.count("POST", "/appointments/confirm")
+    server.business_cancel(appointment_id), server.business_move(appointment_id, new_start)
+    server.remove_service("svc_cleaning"), server.deactivate_location("loc_milan")
+    server.faults.damage("GET", "/locations", "items[].timezone", mode="garble")
 """
 
 from __future__ import annotations
@@ -19,18 +22,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import uvicorn
 from starlette.applications import Starlette
 
+from sandbox import control
 from sandbox.app import API_PREFIX, Sandbox, create_app
 from sandbox.auth import Auth
 from sandbox.clock import Clock
 from sandbox.config import SandboxConfig
 from sandbox.faults import Faults
-from sandbox.seed import Seed
+from sandbox.seed import Location, Seed, Service
 from sandbox.stats import Stats
-from sandbox.store import Store
+from sandbox.store import AppointmentRecord, Store
 
 STARTUP_TIMEOUT = 10.0
 
@@ -55,6 +60,11 @@ class SandboxServer:
     @property
     def token_url(self) -> str:
         return self.root_url + "/oauth/token"
+
+    @property
+    def control_url(self) -> str:
+        """The control API (sandbox/control.py), e.g. control_url + "/clock"."""
+        return self.root_url + control.PREFIX
 
     @property
     def config(self) -> SandboxConfig:
@@ -91,6 +101,29 @@ class SandboxServer:
     @property
     def auth(self) -> Auth:
         return self.sandbox.auth
+
+    # -- the business's own changes, as its front desk makes them: no idempotency key, not
+    # through the API. Errors raise sandbox.errors.ApiError with the status and code the API
+    # would answer (404 appointment_not_found, 409 slot_unavailable, ...).
+
+    def remove_service(self, service_id: str) -> Service:
+        """No longer listed; availability and holds for it: 404 service_not_found."""
+        return self.store.remove_service(service_id)
+
+    def deactivate_location(self, location_id: str) -> Location:
+        """Listed with active false; availability and holds there: 400 not_bookable."""
+        return self.store.deactivate_location(location_id)
+
+    def activate_location(self, location_id: str) -> Location:
+        return self.store.activate_location(location_id)
+
+    def business_cancel(self, appointment_id: str) -> AppointmentRecord:
+        """GET /appointments/{id} then reads status cancelled and a new updated_at."""
+        return self.store.business_cancel(appointment_id)
+
+    def business_move(self, appointment_id: str, new_start: datetime) -> AppointmentRecord:
+        """Same rules as a reschedule; reads back with the new times and updated_at."""
+        return self.store.business_move(appointment_id, new_start)
 
 
 class _ThreadServer(uvicorn.Server):

@@ -53,7 +53,7 @@ def test_check_passes_with_the_right_token_and_credentials(
     lines = result.stdout.strip().splitlines()
     assert lines == [
         "OK   Telegram: TELEGRAM_BOT_TOKEN accepted, the bot is @zimun_test_bot",
-        "OK   Zimun: credentials accepted, 3 branches listed",
+        "OK   Zimun: credentials accepted, 5 branches listed",
         f"OK   Storage: BOT_DB_PATH={tmp_path / 'bot.db'} will be created at start",
     ]
     assert not (tmp_path / "bot.db").exists()  # a check creates nothing

@@ -115,6 +115,7 @@ def test_location_required_when_the_service_is_at_several_branches(api: Api) -> 
     )
     assert sorted(body["error"]["details"]["location_ids"]) == [
         "loc_berlin",
+        "loc_cdmx",
         "loc_madrid",
         "loc_milan",
     ]

@@ -24,7 +24,7 @@ def all_pages(api: Api, path: str, page_size: int) -> list[list[dict[str, Any]]]
             return pages
 
 
-def test_three_branches_in_three_timezones(api: Api) -> None:
+def test_five_branches_in_four_timezones(api: Api) -> None:
     body = api.get("/locations").json()
     assert body["next_page_token"] is None
     zones = {loc["id"]: loc["timezone"] for loc in body["items"]}
@@ -32,25 +32,33 @@ def test_three_branches_in_three_timezones(api: Api) -> None:
         "loc_madrid": "Europe/Madrid",
         "loc_milan": "Europe/Rome",
         "loc_berlin": "Europe/Berlin",
+        "loc_madrid_24h": "Europe/Madrid",
+        "loc_cdmx": "America/Mexico_City",
     }
+    assert list(zones)[:3] == ["loc_madrid", "loc_milan", "loc_berlin"]  # the first stay first
     assert all(loc["active"] and loc["name"] and loc["address"] for loc in body["items"])
 
 
 def test_services_page_by_page(api: Api) -> None:
     pages = all_pages(api, "/services", 2)
-    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [len(p) for p in pages] == [2, 2, 2]
     services = [s for page in pages for s in page]
-    assert len({s["id"] for s in services}) == 5
-    assert sorted(s["duration_minutes"] for s in services) == [15, 30, 45, 60, 90]
+    assert len({s["id"] for s in services}) == 6
+    assert sorted(s["duration_minutes"] for s in services) == [15, 20, 30, 45, 60, 90]
     everywhere = [s for s in services if not s["location_ids"]]
     assert [s["id"] for s in everywhere] == ["svc_checkup"]
     only_some = [s for s in services if 0 < len(s["location_ids"]) < 3]
-    assert {s["id"] for s in only_some} == {"svc_cleaning", "svc_physio", "svc_whitening"}
+    assert {s["id"] for s in only_some} == {
+        "svc_cleaning",
+        "svc_physio",
+        "svc_whitening",
+        "svc_urgent",
+    }
 
 
 def test_default_page_holds_everything(api: Api) -> None:
     body = api.get("/services").json()
-    assert len(body["items"]) == 5
+    assert len(body["items"]) == 6
     assert body["next_page_token"] is None
 
 

@@ -38,6 +38,19 @@ def test_default_seed_is_the_demo_organization() -> None:
     assert madrid.holiday_on(date(2026, 12, 7)) is not None  # dated "YYYY-MM-DD"
     assert madrid.holiday_on(date(2027, 12, 7)) is None
     assert madrid.intervals_on(date(2026, 11, 29)) == ()  # Sunday
+    assert [loc.id for loc in seed.locations][:3] == ["loc_madrid", "loc_milan", "loc_berlin"]
+    round_the_clock = seed.location("loc_madrid_24h")
+    assert round_the_clock is not None
+    [interval] = round_the_clock.intervals_on(date(2027, 3, 28))
+    assert interval.wall_bounds(date(2027, 3, 28)) == (
+        datetime(2027, 3, 28, 0, 0),
+        datetime(2027, 3, 29, 0, 0),  # "24:00"
+    )
+    mexico = seed.location("loc_cdmx")
+    assert mexico is not None and mexico.timezone == "America/Mexico_City"
+    for day in (date(2026, 2, 2), date(2027, 3, 15), date(2028, 11, 20)):  # moved to Mondays
+        assert day.weekday() == 0 and mexico.holiday_on(day) is not None
+    assert mexico.holiday_on(date(2028, 9, 16)) is not None  # recurring
 
 
 def broken(path: list[Any], value: Any) -> dict[str, Any]:
@@ -55,6 +68,9 @@ def broken(path: list[Any], value: Any) -> dict[str, Any]:
         (broken(["locations", 0, "timezone"], "Mars/Olympus"), "unknown timezone"),
         (broken(["locations", 0, "opening_hours", "mon"], [["14:00", "09:00"]]), "closes before"),
         (broken(["locations", 0, "opening_hours", "funday"], []), "unknown weekday"),
+        (broken(["locations", 0, "opening_hours", "mon"], [["24:00", "24:00"]]), "may be"),
+        (broken(["locations", 0, "opening_hours", "mon"], [["09:00", "25:00"]]), "may be"),
+        (broken(["locations", 0, "opening_hours", "mon"], [["09:00"]]), "expected"),
         (broken(["locations", 0, "holidays", 0, "date"], "31-31"), "neither MM-DD"),
         (broken(["services", 0, "duration_minutes"], 0), "positive integer"),
         (broken(["services", 1, "location_ids"], ["loc_paris"]), "unknown location"),
@@ -125,6 +141,8 @@ def test_cli_flags_build_the_config() -> None:
     assert (config.hold_ttl, config.token_ttl) == (60, 120)
     assert config.dialects == {"patch", "booking_id"}
     assert (config.rate_limit_rate, config.latency_ms) == (0.1, 20)
+    assert config.control_api is True
+    assert parse_args(["--no-control-api"])[0].control_api is False
     with pytest.raises(SystemExit):
         parse_args(["--dialects", "telepathy"])
 
@@ -159,8 +177,14 @@ def test_python_m_sandbox_serves_the_api() -> None:
                 time.sleep(0.05)
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
         locations = httpx.get(f"{url}/api/v1/locations", headers=headers)
-        assert len(locations.json()["items"]) == 3
+        assert len(locations.json()["items"]) == 5
         assert httpx.post(f"{url}/api/v1/appointments/cancel", headers=headers).status_code == 405
+        # The control API drives the process from outside: the business, and the clock.
+        assert httpx.post(f"{url}/_sandbox/locations/loc_berlin/deactivate").status_code == 200
+        items = httpx.get(f"{url}/api/v1/locations", headers=headers).json()["items"]
+        assert [loc["active"] for loc in items if loc["id"] == "loc_berlin"] == [False]
+        clock = httpx.post(f"{url}/_sandbox/clock", json={"now": "2027-10-30T12:00:00Z"})
+        assert clock.json() == {"now": "2027-10-30T12:00:00+00:00", "frozen": True}
     finally:
         process.terminate()
         process.wait(10)

@@ -101,7 +101,7 @@ SCOPED = ClientConfig("reader", "reader-secret", scopes=frozenset({"org:read"}))
 @pytest.mark.parametrize("sandbox_config", [config(clients=(SCOPED,))], indirect=True)
 async def test_a_missing_scope_is_an_auth_error(sandbox: SandboxServer) -> None:
     async with make_client(sandbox) as client:
-        assert len(await client.list_locations()) == 3
+        assert len(await client.list_locations()) == 5
         with pytest.raises(AuthError) as caught:
             await client.list_appointments()
     assert caught.value.status == 403

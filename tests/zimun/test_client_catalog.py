@@ -15,13 +15,16 @@ from sandbox.testing import SandboxServer
 from tests.zimun import loopback
 from tests.zimun.conftest import FakeClock, Sleeps, config, make_client
 
+# The seed's branches, in order.
+ALL_LOCATIONS = ["loc_madrid", "loc_milan", "loc_berlin", "loc_madrid_24h", "loc_cdmx"]
+
 
 async def test_catalog_is_cached_and_loaded_once_for_concurrent_callers(
     sandbox: SandboxServer,
 ) -> None:
     async with make_client(sandbox) as client:
         results = await asyncio.gather(*(client.list_locations() for _ in range(20)))
-        assert all([x.id for x in r] == ["loc_madrid", "loc_milan", "loc_berlin"] for r in results)
+        assert all([x.id for x in r] == ALL_LOCATIONS for r in results)
         assert (await client.get_location("loc_milan")).timezone == "Europe/Rome"  # type: ignore[union-attr]
         assert await client.get_location("loc_nowhere") is None
         assert (await client.get_service("svc_physio")).duration_minutes == 60  # type: ignore[union-attr]
@@ -49,7 +52,7 @@ async def test_a_failed_catalog_load_is_not_cached(sandbox: SandboxServer, sleep
         with pytest.raises(ApiUnavailable):
             await client.list_services()
         sandbox.faults.clear()
-        assert len(await client.list_services()) == 5
+        assert len(await client.list_services()) == 6
 
 
 async def test_availability_is_never_cached(zimun: ZimunClient, sandbox: SandboxServer) -> None:
@@ -72,10 +75,10 @@ async def test_every_list_follows_next_page_token(sandbox: SandboxServer) -> Non
             held = await client.hold(service=consultation, start=start, location_id="loc_madrid")
             await client.confirm(held.hold_id, name="Ana", email="ana@example.com")
         appointments = await client.list_appointments()
-    assert [x.id for x in locations] == ["loc_madrid", "loc_milan", "loc_berlin"]
-    assert len(services) == 5
+    assert [x.id for x in locations] == ALL_LOCATIONS
+    assert len(services) == 6
     assert len(appointments) == 3 and len({a.id for a in appointments}) == 3
-    assert sandbox.stats.count("GET", "/locations") == 2
+    assert sandbox.stats.count("GET", "/locations") == 3
     assert sandbox.stats.count("GET", "/services") == 3
     assert sandbox.stats.count("GET", "/appointments") == 2
 
