@@ -215,7 +215,7 @@ class Chat:
 
     async def open_booking(self) -> None:
         await self.command("start")
-        await self.tap_index(0)  # the menu's first button: Book an appointment
+        await self.tap_action(Action.BOOK)
 
     async def pick_slot(self, location: int = 0, service: int = 0, day: int = 0) -> str:
         """From the branch list to a held time; returns the time's label."""
