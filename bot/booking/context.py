@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from bot.booking.business import Business
+from bot.booking.catalog import Catalog
 from bot.booking.changes import BookingChange
 from bot.booking.events import Customer
+from bot.booking.rules import BookingRules
 from bot.booking.screens import Attachment, Msg
 from bot.booking.state import ChatState, Flow, Step
 from bot.storage import BookingRow, FunnelEvent, Storage
@@ -67,6 +70,13 @@ class Ctx:
     funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
     entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
     forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
+    rules: BookingRules = field(default_factory=BookingRules)  # the operator's rules
+    business: Business = field(default_factory=Business)  # the operator's words
+
+    @property
+    def catalog(self) -> Catalog:
+        """Branches and services as offered (the operator's hide lists and order applied)."""
+        return Catalog(self.api, self.rules.offer)
 
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)

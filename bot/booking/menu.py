@@ -13,13 +13,21 @@ from bot.booking.context import Ctx, Outcome
 from bot.booking.manage import show_bookings
 from bot.booking.screens import LanguageName, Msg
 from bot.booking.state import Flow, Step
-from bot.booking.views import HELP_LINES
-from bot.settings import SUPPORTED_LANGUAGES
+from bot.booking.views import help_lines
+from bot.booking.words import own_texts, title
 
 log = logging.getLogger("bot.booking")
 
 STILL_BOOKING = Msg("Your booking is still in progress: carry on below, or type /cancel to stop.")
 WELCOME = Msg("👋 Welcome! I can book an appointment for you, and later reschedule or cancel it.")
+# (may reschedule, may cancel) -> what the bot can do, under a welcome that names the business
+# or when the operator turned a change off (ALLOW_RESCHEDULE, ALLOW_CANCEL).
+ABILITIES: dict[tuple[bool, bool], Msg] = {
+    (True, True): Msg("I can book an appointment for you, and later reschedule or cancel it."),
+    (True, False): Msg("I can book an appointment for you, and later reschedule it."),
+    (False, True): Msg("I can book an appointment for you, and later cancel it."),
+    (False, False): Msg("I can book an appointment for you."),
+}
 
 
 async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
@@ -58,7 +66,7 @@ async def show_help(ctx: Ctx, arg: int | None = None) -> Outcome:
 async def show_language(ctx: Ctx, arg: int | None = None) -> Outcome:
     await abandon(ctx)
     ctx.state.step = Step.LANGUAGE
-    ctx.state.options = list(SUPPORTED_LANGUAGES)
+    ctx.state.options = list(ctx.business.languages)
     return Outcome()
 
 
@@ -92,19 +100,34 @@ def parse_start_arg(
     return location_id, service_id
 
 
+def welcome_lines(ctx: Ctx) -> list[Msg]:
+    """/start: the operator's welcome under the business's name, else the shipped one."""
+    own = own_texts(ctx.business, ctx.lang, ("welcome",))
+    if own:
+        return [*title(ctx.business), *own]
+    can = ctx.rules.changes_allowed
+    if ctx.business.name:
+        return [Msg("👋 Welcome to {business}!", business=ctx.business.name), ABILITIES[can]]
+    return [WELCOME] if can == (True, True) else [Msg("👋 Welcome!"), ABILITIES[can]]
+
+
 async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
+    """The welcome; a deep link naming an offered branch and/or service starts booking it
+    (ids the operator hides are not recognised, so such a link only welcomes)."""
     await abandon(ctx)
+    welcome = welcome_lines(ctx)
     if arg.strip():
-        locations = await ctx.api.list_locations()
-        services = await ctx.api.list_services()
+        locations = await ctx.catalog.offered_locations()
+        services = await ctx.catalog.offered_services()
         location_id, service_id = parse_start_arg(
             arg, {loc.id for loc in locations}, {s.id for s in services}
         )
         if location_id or service_id:
             outcome = await start_book(ctx, location_id=location_id, service_id=service_id)
-            outcome.note = outcome.note or WELCOME
+            if outcome.note is None:
+                outcome.lead = [*welcome, *outcome.lead]
             return outcome
-    return Outcome(note=WELCOME)
+    return Outcome(lead=welcome)
 
 
 async def cmd_book(ctx: Ctx, arg: str) -> Outcome:
@@ -123,7 +146,7 @@ async def cmd_help(ctx: Ctx, arg: str) -> Outcome:
     """Mid-booking, help is shown above the current step: asking for help loses nothing."""
     if ctx.state.step in RESTING:
         return await show_help(ctx)
-    return Outcome(lead=[*HELP_LINES, STILL_BOOKING], reshow=True)
+    return Outcome(lead=[*help_lines(ctx), STILL_BOOKING], reshow=True)
 
 
 async def cmd_cancel(ctx: Ctx, arg: str) -> Outcome:

@@ -30,6 +30,7 @@ from bot.booking.screens import (
     WeekdayValue,
 )
 from bot.booking.state import DayCode, Step
+from bot.booking.words import call_us, contact_lines, own_texts, title
 from bot.retention import BOOKINGS_KEPT_DAYS
 from bot.storage import BookingRow
 
@@ -72,13 +73,14 @@ def first_week_day(lang: str) -> int:
 
 
 def menu_rows(ctx: Ctx) -> Rows:
+    last = [
+        button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
+        button(ctx, Msg("❓ Help"), Action.HELP),
+    ]
     return [
         [button(ctx, Msg("📅 Book an appointment"), Action.BOOK)],
         [button(ctx, Msg("🗂 My bookings"), Action.MY_BOOKINGS)],
-        [
-            button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
-            button(ctx, Msg("❓ Help"), Action.HELP),
-        ],
+        last if len(ctx.business.languages) > 1 else last[1:],  # one language: nothing to pick
     ]
 
 
@@ -98,10 +100,31 @@ HELP_LINES = (
     Msg("/privacy – what I store about you, and how to delete it"),
     Msg("/help – this help"),
 )
+# (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
+HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
+    (True, False): {HELP_LINES[2]: Msg("Later you can reschedule a booking under My bookings.")},
+    (False, True): {HELP_LINES[2]: Msg("Later you can cancel a booking under My bookings.")},
+    (False, False): {
+        HELP_LINES[2]: Msg("Your bookings are listed under My bookings."),
+        HELP_LINES[5]: Msg("/mybookings – see your bookings"),
+    },
+}
+
+
+def help_lines(ctx: Ctx) -> list[Msg]:
+    """/help: the business's name and own texts, how the bot works, the commands, the
+    contact line."""
+    swaps = HELP_SWAPS.get(ctx.rules.changes_allowed, {})
+    return [
+        *title(ctx.business),
+        *own_texts(ctx.business, ctx.lang, ("welcome", "help")),
+        *(swaps.get(line, line) for line in HELP_LINES),
+        *contact_lines(ctx.business, ctx.lang),
+    ]
 
 
 async def view_help(ctx: Ctx) -> View:
-    body = list(HELP_LINES)
+    body = help_lines(ctx)
     rows = [[button(ctx, Msg("📅 Book an appointment"), Action.BOOK)], nav_row(ctx, cancel=False)]
     return body, rows
 
@@ -375,8 +398,10 @@ async def view_bookings(ctx: Ctx) -> View:
     cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active]
     past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
     body = [Msg("<b>Your bookings</b>")]
-    if upcoming:
+    if upcoming and any(ctx.rules.changes_allowed):
         body.append(Msg("Tap a booking to reschedule or cancel it."))
+    elif upcoming:
+        body.append(Msg("Tap a booking to see it."))
     else:
         body.append(Msg("You have no upcoming bookings."))
     for row in cancelled:
@@ -408,10 +433,22 @@ async def view_booking(ctx: Ctx) -> View:
     elif not _is_upcoming(ctx, row):
         body.append(Msg("This booking is in the past."))
     else:
-        rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
-        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+        rows += _change_rows(ctx)
+        if not any(ctx.rules.changes_allowed):
+            body += call_us(ctx.business, ctx.lang)
     rows.append(nav_row(ctx, cancel=False))
     return body, rows
+
+
+def _change_rows(ctx: Ctx) -> Rows:
+    """The change buttons the operator allows (ALLOW_RESCHEDULE, ALLOW_CANCEL); a change inside
+    CHANGE_CUTOFF is still offered and then explained, with whom to call."""
+    rows: Rows = []
+    if ctx.rules.allow_reschedule:
+        rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
+    if ctx.rules.allow_cancel:
+        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+    return rows
 
 
 async def view_move_confirm(ctx: Ctx) -> View:
