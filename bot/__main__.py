@@ -9,6 +9,9 @@ line on stderr and a non-zero exit code, never a traceback.
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
 
+The operator's words and rules (bot/operator_config.py: BOT_CONFIG, MESSAGES_DIR...) are read
+and checked before any command runs, so a broken override stops start-up with one line.
+
 Exit codes: 0 done (including a stop by SIGINT/SIGTERM; `check`: all passed), 1 a runtime
 failure at start-up (Telegram refused the token, a file could not be opened; `check`: a check
 failed), 2 bad configuration.
@@ -95,6 +98,7 @@ def build(settings: Settings) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
     Application's shutdown closes the client and the storage."""
     from bot.booking.engine import Conversation
+    from bot.operator_config import load_operator
     from bot.storage import Storage
     from bot.telegram.app import build_application
     from bot.zimun.client import ZimunClient
@@ -104,11 +108,14 @@ def build(settings: Settings) -> Built:
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     client = ZimunClient.from_settings(settings)
+    operator = load_operator(settings)
     conversation = Conversation(
         client,
         storage,
-        default_language=settings.BOT_DEFAULT_LANGUAGE,
+        default_language=settings.default_language,
         reminder_offsets=settings.reminder_offsets,
+        rules=operator.rules,
+        business=operator.business,
     )
 
     async def close_resources(_app: Application) -> None:
@@ -256,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _, command = SUBCOMMANDS[args.command]
     try:
+        install_operator(settings)
         return command(settings)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -263,6 +271,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def install_operator(settings: Settings) -> None:
+    """Check the operator's words and rules before anything else, and put their rewordings
+    of messages (MESSAGES_DIR) in place; SettingsError (one line) when something is wrong."""
+    from bot.i18n.localizer import use_overrides
+    from bot.operator_config import load_operator
+
+    use_overrides(load_operator(settings).overrides)
 
 
 def _reason(exc: Exception) -> str:

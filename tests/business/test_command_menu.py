@@ -1,0 +1,42 @@
+"""The command menu Telegram shows is registered in the offered languages only (BOT_LANGUAGES),
+the menus an earlier run left for the others are removed, and the menu without a language is in
+the default one; through the real Application against the fake Bot API on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import localizer
+from bot.telegram.commands import COMMANDS
+from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import FakeBotAPI
+from tests.telegram.harness import RunningBot, bot_settings
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeBotAPI, str]]:
+    api = FakeBotAPI()
+    with api.serve() as base_url:
+        yield api, base_url
+
+
+async def test_the_menu_is_in_the_offered_languages_only(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    api, base_url = fake
+    api.commands["de"] = [{"command": "book", "description": "Termin buchen"}]  # an earlier run
+    settings = bot_settings(api, base_url, sandbox, tmp_path / "bot.db").model_copy(
+        update={"BOT_LANGUAGES": "es,en", "BOT_DEFAULT_LANGUAGE": "es"}
+    )
+    bot = RunningBot(api, settings, sandbox)
+    await bot.start()
+    try:
+        assert set(api.commands) == {"", "es", "en"}
+        spanish = [c["description"] for c in api.commands["es"]]
+        assert [c["description"] for c in api.commands[""]] == spanish
+        assert spanish[0] == localizer("es").render(COMMANDS[0][1])
+    finally:
+        await bot.stop()
