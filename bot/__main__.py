@@ -8,6 +8,8 @@ line on stderr and a non-zero exit code, never a traceback.
   WEBHOOK_URL is set.
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
+  `check --deep` adds a read-only tour of the Zimun account as the bot will use it
+  (bot/deep_check.py): exit 0 when the bot can serve customers.
 
 The operator's words and rules (bot/operator_config.py: BOT_CONFIG, MESSAGES_DIR...) are read
 and checked before any command runs, so a broken override stops start-up with one line.
@@ -217,6 +219,26 @@ def check(settings: Settings) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
 
 
+def check_deep(settings: Settings) -> int:
+    """`python -m bot check --deep`: the checks above, then the read-only tour of the Zimun
+    account as the bot will offer it; 0 when the bot can serve customers, else 1."""
+    from bot.deep_check import run_deep_check
+    from bot.health import run_checks
+    from bot.operator_config import load_operator
+
+    results = asyncio.run(run_checks(settings, check_telegram_token))
+    for result in results:
+        print(result.line(), flush=True)
+    ready = all(r.ok for r in results)
+    if not next(r for r in results if r.name == "Zimun").ok:
+        print("Deep check skipped: Zimun does not accept the credentials.")
+        return EXIT_FAILURE
+    report = asyncio.run(run_deep_check(settings, load_operator(settings)))
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if ready and report.ok else EXIT_FAILURE
+
+
 async def check_telegram_token(settings: Settings) -> CheckResult:
     from bot.health import CheckResult
     from bot.telegram.app import check_telegram
@@ -243,7 +265,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "environment and .env (see .env.example).",
     )
     parser.add_argument("command", nargs="?", default="run", choices=sorted(SUBCOMMANDS))
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="with check: also tour the Zimun account read-only, as the bot will offer it",
+    )
+    args = parser.parse_args(argv)
+    if args.deep and args.command != "check":
+        parser.error("--deep goes with check: python -m bot check --deep")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -262,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets=_secrets_of(settings),
     )
     _, command = SUBCOMMANDS[args.command]
+    if args.deep:
+        command = check_deep
     try:
         install_operator(settings)
         return command(settings)
