@@ -8,6 +8,11 @@ line on stderr and a non-zero exit code, never a traceback.
   WEBHOOK_URL is set.
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
+  `check --deep` adds a read-only tour of the Zimun account as the bot will use it
+  (bot/deep_check.py): exit 0 when the bot can serve customers.
+
+The operator's words and rules (bot/operator_config.py: BOT_CONFIG, MESSAGES_DIR...) are read
+and checked before any command runs, so a broken override stops start-up with one line.
 
 Exit codes: 0 done (including a stop by SIGINT/SIGTERM; `check`: all passed), 1 a runtime
 failure at start-up (Telegram refused the token, a file could not be opened; `check`: a check
@@ -95,6 +100,7 @@ def build(settings: Settings) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
     Application's shutdown closes the client and the storage."""
     from bot.booking.engine import Conversation
+    from bot.operator_config import load_operator
     from bot.storage import Storage
     from bot.telegram.app import build_application
     from bot.zimun.client import ZimunClient
@@ -104,11 +110,14 @@ def build(settings: Settings) -> Built:
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     client = ZimunClient.from_settings(settings)
+    operator = load_operator(settings)
     conversation = Conversation(
         client,
         storage,
-        default_language=settings.BOT_DEFAULT_LANGUAGE,
+        default_language=settings.default_language,
         reminder_offsets=settings.reminder_offsets,
+        rules=operator.rules,
+        business=operator.business,
     )
 
     async def close_resources(_app: Application) -> None:
@@ -210,6 +219,26 @@ def check(settings: Settings) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
 
 
+def check_deep(settings: Settings) -> int:
+    """`python -m bot check --deep`: the checks above, then the read-only tour of the Zimun
+    account as the bot will offer it; 0 when the bot can serve customers, else 1."""
+    from bot.deep_check import run_deep_check
+    from bot.health import run_checks
+    from bot.operator_config import load_operator
+
+    results = asyncio.run(run_checks(settings, check_telegram_token))
+    for result in results:
+        print(result.line(), flush=True)
+    ready = all(r.ok for r in results)
+    if not next(r for r in results if r.name == "Zimun").ok:
+        print("Deep check skipped: Zimun does not accept the credentials.")
+        return EXIT_FAILURE
+    report = asyncio.run(run_deep_check(settings, load_operator(settings)))
+    for line in report.lines():
+        print(line)
+    return EXIT_OK if ready and report.ok else EXIT_FAILURE
+
+
 async def check_telegram_token(settings: Settings) -> CheckResult:
     from bot.health import CheckResult
     from bot.telegram.app import check_telegram
@@ -236,7 +265,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "environment and .env (see .env.example).",
     )
     parser.add_argument("command", nargs="?", default="run", choices=sorted(SUBCOMMANDS))
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--deep",
+        action="store_true",
+        help="with check: also tour the Zimun account read-only, as the bot will offer it",
+    )
+    args = parser.parse_args(argv)
+    if args.deep and args.command != "check":
+        parser.error("--deep goes with check: python -m bot check --deep")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -255,7 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         secrets=_secrets_of(settings),
     )
     _, command = SUBCOMMANDS[args.command]
+    if args.deep:
+        command = check_deep
     try:
+        install_operator(settings)
         return command(settings)
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
@@ -263,6 +303,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+def install_operator(settings: Settings) -> None:
+    """Check the operator's words and rules before anything else, and put their rewordings
+    of messages (MESSAGES_DIR) in place; SettingsError (one line) when something is wrong."""
+    from bot.i18n.localizer import use_overrides
+    from bot.operator_config import load_operator
+
+    use_overrides(load_operator(settings).overrides)
 
 
 def _reason(exc: Exception) -> str:

@@ -17,7 +17,23 @@ from tests.fakes.bot_api import FakeBotAPI
 ROOT = Path(__file__).resolve().parents[1]
 
 # The bot's own variables: none may leak in from the machine running the tests.
-BOT_PREFIXES = ("TELEGRAM_", "ZIMUN_", "BOT_", "WEBHOOK_", "ADMIN_", "REMINDER_", "LOG_")
+BOT_PREFIXES = (
+    "TELEGRAM_",
+    "ZIMUN_",
+    "BOT_",
+    "WEBHOOK_",
+    "ADMIN_",
+    "REMINDER_",
+    "LOG_",
+    # The operator's words and rules.
+    "BUSINESS_NAME",
+    "CONTACT",
+    "HIDE_",
+    "BOOKING_",
+    "CHANGE_CUTOFF",
+    "ALLOW_",
+    "MESSAGES_DIR",
+)
 
 
 def bot_env(

@@ -26,6 +26,7 @@ from bot.booking.views import (
     remembered_email,
     time_pages,
 )
+from bot.booking.words import call_us
 from bot.zimun.errors import (
     BadRequest,
     HoldAlreadyConfirmed,
@@ -104,6 +105,10 @@ def _held(hold: Hold, start: datetime) -> HeldSlot:
 
 
 async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
+    if not ctx.rules.bookable(start, ctx.now):
+        # Outside the operator's window (BOOKING_LEAD_TIME, BOOKING_HORIZON), e.g. a time shown
+        # before the lead time passed over it: answered like a slot the server refuses.
+        raise NotBookable("outside the booking window", code="outside_booking_window")
     service = await _service_or_refuse(ctx)
     return await ctx.api.hold(
         service=service,
@@ -140,8 +145,8 @@ async def _new_booking(
     ctx.state.flow = Flow.BOOK
     ctx.state.attempt = uuid.uuid4().hex[:16]
     ctx.track("started")
-    locations = [loc for loc in await ctx.api.list_locations() if loc.active]
-    service = await ctx.api.get_service(service_id) if service_id else None
+    locations = await ctx.catalog.offered_locations()
+    service = await ctx.catalog.offered_service(service_id)
     named = next((loc for loc in locations if loc.id == location_id), None)
     if service is not None and named is not None and not service.bookable_at(named.id):
         service = None  # the branch was named explicitly: it wins over a service it lacks
@@ -150,7 +155,10 @@ async def _new_booking(
         ctx.state.service_id = service.id
     if not locations:
         ctx.state.step = Step.MENU
-        return Outcome(note=Msg("Sorry, no appointments can be booked right now."))
+        return Outcome(
+            note=Msg("Sorry, no appointments can be booked right now."),
+            lead=call_us(ctx.business, ctx.lang),
+        )
     chosen = next((loc for loc in locations if loc.id == location_id), None)
     if chosen is None and len(locations) == 1:
         chosen = locations[0]
@@ -172,8 +180,7 @@ async def enter_location(ctx: Ctx, location: Location) -> Outcome:
 
 
 async def show_services(ctx: Ctx) -> Outcome:
-    location_id = ctx.state.location_id or ""
-    services = [s for s in await ctx.api.list_services() if s.bookable_at(location_id)]
+    services = await ctx.catalog.offered_services(ctx.state.location_id or "")
     ctx.state.service_id = None
     ctx.state.options = [s.id for s in services]
     ctx.state.step = Step.SERVICE
@@ -181,9 +188,9 @@ async def show_services(ctx: Ctx) -> Outcome:
 
 
 async def pick_location(ctx: Ctx, arg: int | None) -> Outcome:
-    location = await ctx.api.get_location(ctx.option(arg))
+    location = await ctx.catalog.offered_location(ctx.option(arg))
     if location is None:
-        raise Refused("location vanished")
+        raise Refused("location vanished or no longer offered")
     return await enter_location(ctx, location)
 
 
@@ -194,7 +201,7 @@ async def pick_service(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
     """Back from the service list: to the branches when there is a choice, else the menu."""
-    locations = [loc for loc in await ctx.api.list_locations() if loc.active]
+    locations = await ctx.catalog.offered_locations()
     if len(locations) <= 1:
         await abandon(ctx)
         return Outcome()

@@ -21,14 +21,16 @@ DEFAULT_HORIZON = timedelta(days=MAX_DAYS_AHEAD - 1)  # today and the next 91 da
 
 @dataclass(frozen=True)
 class Window:
-    """The instants a customer may book: after `earliest` (now, plus any lead time the business
-    wants) and no later than `latest` (how far ahead it takes bookings)."""
+    """The instants a customer may book at `now`: from `earliest` (now plus any lead time the
+    business wants) to `latest` (how far ahead it takes bookings), never a start already past.
+    The same rule as BookingRules.bookable, in the shape the calendar needs."""
 
+    now: datetime
     earliest: datetime
     latest: datetime
 
     def admits(self, start: datetime) -> bool:
-        return self.earliest < start <= self.latest
+        return start > self.now and self.earliest <= start <= self.latest
 
     def first_day(self, tz: tzinfo) -> date:
         return self.earliest.astimezone(tz).date()

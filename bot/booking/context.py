@@ -11,13 +11,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from bot.booking.availability import AvailabilityCache
+from bot.booking.business import Business
 from bot.booking.calendar import DEFAULT_HORIZON, Window
+from bot.booking.catalog import Catalog
 from bot.booking.changes import BookingChange
 from bot.booking.events import Customer
+from bot.booking.rules import BookingRules
 from bot.booking.screens import Attachment, Msg
 from bot.booking.state import ChatState, Flow, Step
 from bot.storage import BookingRow, FunnelEvent, Storage
@@ -71,8 +74,13 @@ class Ctx:
     forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
     free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
     message_id: int | None = None  # the customer's message this event answers, if any
-    lead_time: timedelta = timedelta(0)  # how soon a time may be booked from now
-    horizon: timedelta = DEFAULT_HORIZON  # how far ahead
+    rules: BookingRules = field(default_factory=BookingRules)  # the operator's rules
+    business: Business = field(default_factory=Business)  # the operator's words
+
+    @property
+    def catalog(self) -> Catalog:
+        """Branches and services as offered (the operator's hide lists and order applied)."""
+        return Catalog(self.api, self.rules.offer)
 
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)
@@ -117,8 +125,10 @@ class Ctx:
 
     @property
     def window(self) -> Window:
-        """The instants bookable now."""
-        return Window(self.now + self.lead_time, self.now + self.horizon)
+        """The instants bookable now: the operator's lead time and horizon (BOOKING_LEAD_TIME,
+        BOOKING_HORIZON), else from now to the calendar's default horizon."""
+        earliest, latest = self.rules.window(self.now)
+        return Window(self.now, earliest, latest or self.now + DEFAULT_HORIZON)
 
     @property
     def zone(self) -> tzinfo:

@@ -21,14 +21,16 @@ from bot import reminders
 from bot.booking import book, detours, manage, menu, privacy
 from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
+from bot.booking.business import Business
 from bot.booking.changes import BookingChange
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
 from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
 from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
+from bot.booking.rules import BookingRules
 from bot.booking.screens import Button, Msg, Reply, Screen
 from bot.booking.state import ChatState, Retry, Step
 from bot.booking.views import render
-from bot.settings import SUPPORTED_LANGUAGES
+from bot.booking.words import contact_lines
 from bot.storage import Storage
 from bot.zimun.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
 
@@ -149,16 +151,6 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def normalize_language(code: str | None, default: str) -> str:
-    """`es-ES` -> `es`; unknown -> default. Prefers the i18n module's version when present."""
-    try:
-        from bot.i18n import normalize_language as normalize  # type: ignore[attr-defined]
-    except ImportError:
-        base = (code or "").strip().lower().replace("_", "-").split("-")[0]
-        return base if base in SUPPORTED_LANGUAGES else default
-    return normalize(code, default)
-
-
 class Conversation:
     def __init__(
         self,
@@ -168,10 +160,16 @@ class Conversation:
         default_language: str = "en",
         now: Callable[[], datetime] = _utc_now,
         reminder_offsets: Sequence[timedelta] = reminders.DEFAULT_OFFSETS,
+        rules: BookingRules | None = None,
+        business: Business | None = None,
     ) -> None:
         self.api = api
         self.storage = storage
-        self.default_language = default_language
+        # The operator's rules and words (bot/operator_config.py); `business` names the languages
+        # offered and the default, so `default_language` only matters without it.
+        self.rules = rules or BookingRules()
+        self.business = business or Business(default_language=default_language)
+        self.default_language = self.business.default_language
         self.now = now
         self.reminder_offsets = tuple(reminder_offsets)
         # Free times shared by every chat for a few seconds (bot/booking/availability.py).
@@ -183,16 +181,17 @@ class Conversation:
     # ---- public --------------------------------------------------------------------------------
 
     def language_for(self, customer: Customer) -> str:
+        """The stored choice, else Telegram's language, if offered; else the default."""
         stored = self.storage.get_language(customer.user_id)
-        if stored in SUPPORTED_LANGUAGES:
-            return stored
-        return normalize_language(customer.language_code, self.default_language)
+        if self.business.offers(stored):
+            return str(stored)
+        return self.business.language(customer.language_code)
 
     def _language(self, customer: Customer, last_used: str | None) -> str:
         """The stored choice, else Telegram's language, else the chat's last, else default."""
-        if customer.language_code is None and last_used in SUPPORTED_LANGUAGES:
+        if customer.language_code is None and self.business.offers(last_used):
             stored = self.storage.get_language(customer.user_id)
-            return stored if stored in SUPPORTED_LANGUAGES else last_used
+            return str(stored) if self.business.offers(stored) else str(last_used)
         return self.language_for(customer)
 
     async def handle(self, customer: Customer, event: Event) -> Reply:
@@ -262,6 +261,8 @@ class Conversation:
             lang=state.lang,
             save_now=lambda: None,
             free_times=self.free_times,
+            rules=self.rules,
+            business=self.business,
         )
         ctx.saved = original
         ctx.save_now = lambda: self._save(ctx)
@@ -461,13 +462,16 @@ class Conversation:
         if ctx.state.retry is not None:
             ctx.state.retry.key = ctx.last_key
         ctx.state.nonce = new_nonce()
+        body = (
+            (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
+        )
         buttons = (
             (
                 Button(Msg("🔄 Try again"), button_data(ctx.state.nonce, A.RETRY)),
                 Button(Msg("Cancel"), button_data(ctx.state.nonce, A.CANCEL)),
             ),
         )
-        return Reply(ctx.lang, screens=(Screen(body=(message,), buttons=buttons, edit=edit),))
+        return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))
 
     @staticmethod
     def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:

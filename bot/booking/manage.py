@@ -16,8 +16,10 @@ from bot.booking import detours
 from bot.booking.book import calendar_file, open_calendar, times_after_conflict
 from bot.booking.changes import ChangeKind, change_of, noticed_change
 from bot.booking.context import Ctx, Outcome
+from bot.booking.rules import ChangeAction, Verdict
 from bot.booking.screens import DateTimeValue, Msg
 from bot.booking.state import Flow, Step
+from bot.booking.words import call_us, refusal
 from bot.storage import BookingRow
 from bot.zimun.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
 from bot.zimun.models import Appointment
@@ -25,6 +27,7 @@ from bot.zimun.models import Appointment
 log = logging.getLogger("bot.booking")
 
 REFRESH_LIMIT = 10  # upcoming bookings refreshed per list view
+TOO_SOON = Msg("Sorry, that time is too soon to book now. Here are the free times now:")
 
 
 async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
@@ -91,17 +94,27 @@ async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     return Outcome()
 
 
-def _changeable(ctx: Ctx, row: BookingRow) -> bool:
-    return row.active and row.start > ctx.now
+def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
+    """None when the customer may make this change now; else the booking's screen with why
+    not and, where the operator's rules refuse it, whom to call."""
+    verdict = ctx.rules.may_change(kind, row.start, ctx.now) if row.active else Verdict.STARTED
+    if verdict is Verdict.ALLOWED:
+        return None
+    if ctx.state.flow == Flow.RESCHEDULE:  # out of the change in progress, back to the booking
+        ctx.state.resume = None
+        ctx.state.end_move()
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    lead = call_us(ctx.business, ctx.lang) if verdict is not Verdict.STARTED else []
+    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead)
 
 
 async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = ctx.owned_booking(booking_id)
     _about(ctx, row)
-    if not _changeable(ctx, row):
-        ctx.state.booking_id = row.id
-        ctx.state.step = Step.BOOKING
-        return Outcome(note=Msg("This booking can no longer be changed."))
+    refused = _refused(ctx, row, "reschedule")
+    if refused is not None:
+        return refused
     state = ctx.state
     if state.flow == Flow.BOOK and detours.substantial(state):
         state.park()  # the booking in progress waits until this reschedule is over
@@ -122,9 +135,9 @@ async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = ctx.owned_booking(booking_id)
     _about(ctx, row)
     ctx.state.booking_id = row.id
-    if not _changeable(ctx, row):
-        ctx.state.step = Step.BOOKING
-        return Outcome(note=Msg("This booking can no longer be changed."))
+    refused = _refused(ctx, row, "cancel")
+    if refused is not None:
+        return refused
     ctx.state.step = Step.CANCEL_CONFIRM
     return Outcome()
 
@@ -151,6 +164,9 @@ async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     row = ctx.owned_booking(ctx.state.booking_id)
+    refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
+    if refused is not None:
+        return refused
     try:
         appointment = await ctx.api.cancel(
             row.appointment_id, idempotency_key=ctx.idempotency_key()
@@ -175,6 +191,12 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     if new_start is None:
         ctx.state.step = Step.TIME
         return Outcome()
+    refused = _refused(ctx, row, "reschedule")  # the question may have waited past the cutoff
+    if refused is not None:
+        return refused
+    if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
+        ctx.state.new_start = None
+        return await times_after_conflict(ctx, TOO_SOON)
     try:
         appointment = await ctx.api.reschedule(
             row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()

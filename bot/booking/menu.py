@@ -11,12 +11,12 @@ import logging
 
 from bot.booking import detours
 from bot.booking.book import abandon, start_book
-from bot.booking.context import Ctx, Outcome
+from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.manage import show_bookings
 from bot.booking.screens import LanguageName, Msg
 from bot.booking.state import Flow, Step
-from bot.booking.views import HELP_LINES
-from bot.settings import SUPPORTED_LANGUAGES
+from bot.booking.views import help_lines
+from bot.booking.words import own_texts, title
 
 log = logging.getLogger("bot.booking")
 
@@ -26,6 +26,14 @@ NOTHING_IN_PROGRESS = Msg(
     "Nothing was in progress, so nothing was cancelled. Your bookings are unchanged: see them "
     "under My bookings."
 )
+# (may reschedule, may cancel) -> what the bot can do, under a welcome that names the business
+# or when the operator turned a change off (ALLOW_RESCHEDULE, ALLOW_CANCEL).
+ABILITIES: dict[tuple[bool, bool], Msg] = {
+    (True, True): Msg("I can book an appointment for you, and later reschedule or cancel it."),
+    (True, False): Msg("I can book an appointment for you, and later reschedule it."),
+    (False, True): Msg("I can book an appointment for you, and later cancel it."),
+    (False, False): Msg("I can book an appointment for you."),
+}
 
 
 async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
@@ -81,11 +89,10 @@ async def show_language(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
     """A language: set, then back to what the customer was doing, in that language."""
-    if arg is None or not 0 <= arg < len(SUPPORTED_LANGUAGES):
-        from bot.booking.context import Refused
-
+    offered = ctx.business.languages  # by index: the list on screen is not kept in the state
+    if arg is None or not 0 <= arg < len(offered):
         raise Refused(f"language {arg} out of range")
-    language = SUPPORTED_LANGUAGES[arg]
+    language = offered[arg]
     user_id = ctx.customer.user_id
     ctx.defer(lambda: ctx.storage.set_language(user_id, language))
     ctx.lang = ctx.state.lang = language
@@ -114,21 +121,35 @@ def parse_start_arg(
     return location_id, service_id
 
 
+def welcome_lines(ctx: Ctx) -> list[Msg]:
+    """/start: the operator's welcome under the business's name, else the shipped one."""
+    own = own_texts(ctx.business, ctx.lang, ("welcome",))
+    if own:
+        return [*title(ctx.business), *own]
+    can = ctx.rules.changes_allowed
+    if ctx.business.name:
+        return [Msg("👋 Welcome to {business}!", business=ctx.business.name), ABILITIES[can]]
+    return [WELCOME] if can == (True, True) else [Msg("👋 Welcome!"), ABILITIES[can]]
+
+
 async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
-    """/start: the welcome and the menu (a booking in progress waits); a deep link naming a
-    branch or a service starts a new booking there."""
+    """/start: the welcome and the menu (a booking in progress waits behind it); a deep link
+    naming an offered branch and/or service starts a new booking there (ids the operator hides
+    are not recognised, so such a link only welcomes)."""
+    welcome = welcome_lines(ctx)
     if arg.strip():
-        locations = await ctx.api.list_locations()
-        services = await ctx.api.list_services()
+        locations = await ctx.catalog.offered_locations()
+        services = await ctx.catalog.offered_services()
         location_id, service_id = parse_start_arg(
             arg, {loc.id for loc in locations}, {s.id for s in services}
         )
         if location_id or service_id:
             outcome = await start_book(ctx, location_id=location_id, service_id=service_id)
-            outcome.note = outcome.note or WELCOME
+            if outcome.note is None:
+                outcome.lead = [*welcome, *outcome.lead]
             return outcome
     await go_menu(ctx)
-    return Outcome(note=WELCOME)
+    return Outcome(lead=welcome)
 
 
 async def cmd_book(ctx: Ctx, arg: str) -> Outcome:
@@ -147,7 +168,7 @@ async def cmd_help(ctx: Ctx, arg: str) -> Outcome:
     """Mid-booking, help is shown above the current step: asking for help loses nothing."""
     if not detours.in_progress(ctx.state):
         return await show_help(ctx)
-    return Outcome(lead=[*HELP_LINES, STILL_BOOKING], reshow=True)
+    return Outcome(lead=[*help_lines(ctx), STILL_BOOKING], reshow=True)
 
 
 async def cmd_cancel(ctx: Ctx, arg: str) -> Outcome:

@@ -31,8 +31,8 @@ from bot.booking.screens import (
 )
 from bot.booking.state import DayCode, Month, Step
 from bot.booking.validation import clean_name, shown_email
+from bot.booking.words import call_us, contact_lines, own_texts, title
 from bot.retention import BOOKINGS_KEPT_DAYS
-from bot.settings import SUPPORTED_LANGUAGES
 from bot.storage import BookingRow
 
 TIMES_PER_PAGE = 12
@@ -77,14 +77,15 @@ def menu_rows(ctx: Ctx) -> Rows:
     rows: Rows = []
     if ctx.state.resume is not None:
         rows.append([button(ctx, Msg("▶️ Continue my booking"), Action.RESUME)])
+    last = [
+        button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
+        button(ctx, Msg("❓ Help"), Action.HELP),
+    ]
     return [
         *rows,
         [button(ctx, Msg("📅 Book an appointment"), Action.BOOK)],
         [button(ctx, Msg("🗂 My bookings"), Action.MY_BOOKINGS)],
-        [
-            button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
-            button(ctx, Msg("❓ Help"), Action.HELP),
-        ],
+        last if len(ctx.business.languages) > 1 else last[1:],  # one language: nothing to pick
     ]
 
 
@@ -104,10 +105,31 @@ HELP_LINES = (
     Msg("/privacy – what I store about you, and how to delete it"),
     Msg("/help – this help"),
 )
+# (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
+HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
+    (True, False): {HELP_LINES[2]: Msg("Later you can reschedule a booking under My bookings.")},
+    (False, True): {HELP_LINES[2]: Msg("Later you can cancel a booking under My bookings.")},
+    (False, False): {
+        HELP_LINES[2]: Msg("Your bookings are listed under My bookings."),
+        HELP_LINES[5]: Msg("/mybookings – see your bookings"),
+    },
+}
+
+
+def help_lines(ctx: Ctx) -> list[Msg]:
+    """/help: the business's name and own texts, how the bot works, the commands, the
+    contact line."""
+    swaps = HELP_SWAPS.get(ctx.rules.changes_allowed, {})
+    return [
+        *title(ctx.business),
+        *own_texts(ctx.business, ctx.lang, ("welcome", "help")),
+        *(swaps.get(line, line) for line in HELP_LINES),
+        *contact_lines(ctx.business, ctx.lang),
+    ]
 
 
 async def view_help(ctx: Ctx) -> View:
-    body = list(HELP_LINES)
+    body = help_lines(ctx)
     rows = [[button(ctx, Msg("📅 Book an appointment"), Action.BOOK)], nav_row(ctx, cancel=False)]
     return body, rows
 
@@ -115,7 +137,7 @@ async def view_help(ctx: Ctx) -> View:
 async def view_language(ctx: Ctx) -> View:
     rows = [
         [button(ctx, LanguageName(code), Action.PICK, i)]
-        for i, code in enumerate(SUPPORTED_LANGUAGES)
+        for i, code in enumerate(ctx.business.languages)
     ]
     rows.append(nav_row(ctx, cancel=False))
     return [Msg("Choose your language:")], rows
@@ -410,8 +432,10 @@ async def view_bookings(ctx: Ctx) -> View:
     cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active]
     past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
     body = [Msg("<b>Your bookings</b>")]
-    if upcoming:
+    if upcoming and any(ctx.rules.changes_allowed):
         body.append(Msg("Tap a booking to reschedule or cancel it."))
+    elif upcoming:
+        body.append(Msg("Tap a booking to see it."))
     else:
         body.append(Msg("You have no upcoming bookings."))
     for row in cancelled:
@@ -443,10 +467,22 @@ async def view_booking(ctx: Ctx) -> View:
     elif not _is_upcoming(ctx, row):
         body.append(Msg("This booking is in the past."))
     else:
-        rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
-        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+        rows += _change_rows(ctx)
+        if not any(ctx.rules.changes_allowed):
+            body += call_us(ctx.business, ctx.lang)
     rows.append(nav_row(ctx, cancel=False))
     return body, rows
+
+
+def _change_rows(ctx: Ctx) -> Rows:
+    """The change buttons the operator allows (ALLOW_RESCHEDULE, ALLOW_CANCEL); a change inside
+    CHANGE_CUTOFF is still offered and then explained, with whom to call."""
+    rows: Rows = []
+    if ctx.rules.allow_reschedule:
+        rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
+    if ctx.rules.allow_cancel:
+        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+    return rows
 
 
 async def view_move_confirm(ctx: Ctx) -> View:

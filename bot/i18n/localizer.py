@@ -14,6 +14,7 @@ import html
 import logging
 from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
 
 from babel import Locale
 
@@ -179,9 +180,28 @@ class Localizer:
             raise TranslationError(f"{self.lang} template for {msgid!r}: {exc}") from exc
 
 
+# The operator's rewordings (MESSAGES_DIR, bot/i18n/overrides.py): language -> msgid -> text.
+_overrides: dict[str, Mapping[str, str]] = {}
+
+
+def use_overrides(tables: Mapping[str, Mapping[str, str]]) -> None:
+    """From now on, these texts take precedence over the shipped catalogs (validated first by
+    overrides.load_overrides); `{}` restores the shipped wording."""
+    _overrides.clear()
+    _overrides.update(tables)
+    _shared.cache_clear()
+
+
+def translations(lang: str) -> Mapping[str, str]:
+    """The shipped catalog of `lang`, with the operator's overrides on top."""
+    shipped = load_translations(lang)
+    extra = _overrides.get(lang)
+    return MappingProxyType({**shipped, **extra}) if extra else shipped
+
+
 @lru_cache(maxsize=len(SUPPORTED) * 2)
 def _shared(lang: str) -> Localizer:
-    return Localizer(lang, load_translations(lang))
+    return Localizer(lang, translations(lang))
 
 
 def localizer(lang: str | None, *, strict: bool = False) -> Localizer:
@@ -192,5 +212,5 @@ def localizer(lang: str | None, *, strict: bool = False) -> Localizer:
     """
     code = normalize_language(lang)
     if strict:
-        return Localizer(code, load_translations(code), strict=True)
+        return Localizer(code, translations(code), strict=True)
     return _shared(code)

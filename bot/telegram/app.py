@@ -107,7 +107,7 @@ def build_application(
 
     async def post_init(app: Application) -> None:
         if register_menu:
-            await register_commands(app.bot, default_language)
+            await register_commands(app.bot, default_language, languages=settings.languages)
             if admin is not None:
                 await admin.register_commands(app.bot)
         if admin is not None:

@@ -1,8 +1,8 @@
 """The command menu Telegram shows next to the text field, in the customer's language.
 
 Descriptions are `Msg` literals so `make locales` extracts them with everything else, and are
-registered once per supported language (`language_code`) plus once without a language for
-everyone else, in the bot's default language.
+registered once per offered language (`language_code`, BOT_LANGUAGES) plus once without a
+language for everyone else, in the bot's default language.
 """
 
 from __future__ import annotations
@@ -39,17 +39,25 @@ def commands_in(
 
 
 async def register_commands(
-    bot: Bot, default_language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
+    bot: Bot,
+    default_language: str,
+    commands: tuple[tuple[str, Msg], ...] = COMMANDS,
+    *,
+    languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
 ) -> bool:
-    """Set the menu of private chats in every language (groups get none: bookings are private);
-    False (logged) if Telegram refused, which is not fatal. A menu an earlier version set for
-    every chat is removed, so groups stop offering it."""
+    """Set the menu of private chats in every offered language (BOT_LANGUAGES; groups get none:
+    bookings are private) and remove the others, which Telegram would otherwise keep from an
+    earlier run, as well as a menu an earlier version set for every chat; False (logged) if
+    Telegram refused, which is not fatal."""
     private = BotCommandScopeAllPrivateChats()
     try:
         for language in SUPPORTED_LANGUAGES:
-            await bot.set_my_commands(
-                commands_in(language, commands), scope=private, language_code=language
-            )
+            if language in languages:
+                await bot.set_my_commands(
+                    commands_in(language, commands), scope=private, language_code=language
+                )
+            else:
+                await bot.delete_my_commands(scope=private, language_code=language)
             await bot.delete_my_commands(language_code=language)
         await bot.set_my_commands(commands_in(default_language, commands), scope=private)
         await bot.delete_my_commands()

@@ -18,6 +18,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, T
 from telegram.ext import ContextTypes
 
 from bot.booking.screens import Msg, Reply, Screen
+from bot.booking.words import contact_lines
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import customer_of
 
@@ -80,7 +81,8 @@ class ErrorHandler:
             language = self.conversation.language_for(customer)
         except Exception:  # the storage itself may be what failed
             language = self.default_language
-        reply = Reply(language=language, screens=(Screen(body=(APOLOGY,), edit=False),))
+        body = (APOLOGY, *contact_lines(self.conversation.business, language))
+        reply = Reply(language=language, screens=(Screen(body=body, edit=False),))
         try:
             await deliver(context.bot, customer.chat_id, reply)
         except TelegramError as exc:

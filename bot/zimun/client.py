@@ -269,6 +269,18 @@ class ZimunClient:
             "cancel", lambda d: forms.cancel_call(d, appointment_id), idempotency_key
         )
 
+    async def allowed_methods(
+        self, template: str, path: Mapping[str, str] | None = None
+    ) -> frozenset[str] | None:
+        """The methods the server says a resource allows (its `Allow` header to an OPTIONS
+        request, which is safe: it changes nothing), or None when it does not say.
+        `python -m bot check --deep` learns the reschedule/cancel form this way."""
+        response = await self._send("OPTIONS", template, path=path)
+        allow = response.headers.get("allow")
+        if allow is None or response.status not in (200, 204, 405):
+            return None
+        return frozenset(m.strip().upper() for m in allow.split(",") if m.strip())
+
     async def _change(
         self,
         kind: forms.Kind,

@@ -21,8 +21,8 @@ from bot.booking.engine import Conversation
 from bot.booking.events import Command, Customer, Event, Tap, Text
 from bot.booking.payload import Action, decode
 from bot.booking.screens import Button, Msg, Reply, Screen, Verbatim
-from bot.i18n.catalog import LOCALES_DIR, load_translations
-from bot.i18n.localizer import Localizer
+from bot.i18n.catalog import LOCALES_DIR
+from bot.i18n.localizer import Localizer, translations
 
 
 @functools.cache
@@ -121,7 +121,7 @@ class Chat:
     # ---- rendering ------------------------------------------------------------------------
 
     def render(self, reply: Reply) -> list[str]:
-        localizer = Localizer(reply.language, load_translations(reply.language))
+        localizer = Localizer(reply.language, translations(reply.language))
         texts = [localizer.render_body(screen, "html") for screen in reply.screens]
         for screen in reply.screens:
             for row in screen.buttons:

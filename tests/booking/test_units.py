@@ -48,7 +48,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 
 
 def window(now: datetime, days: int = 91, lead: timedelta = timedelta(0)) -> cal.Window:
-    return cal.Window(now + lead, now + timedelta(days=days))
+    return cal.Window(now, now + lead, now + timedelta(days=days))
 
 
 def test_the_window_spans_months_across_the_year_end_and_leap_days() -> None:

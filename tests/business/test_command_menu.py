@@ -1,0 +1,45 @@
+"""The command menu Telegram shows is registered in the offered languages only (BOT_LANGUAGES),
+the menus an earlier run left for the others are removed, and the menu without a language is in
+the default one; through the real Application against the fake Bot API on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import localizer
+from bot.telegram.commands import COMMANDS
+from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import FakeBotAPI
+from tests.telegram.harness import RunningBot, bot_settings
+
+
+@pytest.fixture
+def fake() -> Iterator[tuple[FakeBotAPI, str]]:
+    api = FakeBotAPI()
+    with api.serve() as base_url:
+        yield api, base_url
+
+
+async def test_the_menu_is_in_the_offered_languages_only(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    api, base_url = fake
+    earlier = [{"command": "book", "description": "Termin buchen"}]
+    api.commands["de"] = earlier  # an earlier run's menu for every chat
+    api.private_commands["de"] = earlier  # and for private chats
+    settings = bot_settings(api, base_url, sandbox, tmp_path / "bot.db").model_copy(
+        update={"BOT_LANGUAGES": "es,en", "BOT_DEFAULT_LANGUAGE": "es"}
+    )
+    bot = RunningBot(api, settings, sandbox)
+    await bot.start()
+    try:
+        assert set(api.private_commands) == {"", "es", "en"}
+        assert not api.commands  # groups get no menu: bookings are private
+        spanish = [c["description"] for c in api.private_commands["es"]]
+        assert [c["description"] for c in api.private_commands[""]] == spanish
+        assert spanish[0] == localizer("es").render(COMMANDS[0][1])
+    finally:
+        await bot.stop()

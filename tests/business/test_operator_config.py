@@ -1,0 +1,196 @@
+"""Reading the operator's configuration: BOT_CONFIG (TOML) with the settings winning over it,
+and MESSAGES_DIR overrides checked before start: every problem is one line naming the setting,
+the file and the key or message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.operator_config import load_operator
+from bot.settings import SettingsError, load_settings
+
+REQUIRED = {"TELEGRAM_BOT_TOKEN": "1:x", "ZIMUN_CLIENT_ID": "id", "ZIMUN_CLIENT_SECRET": "s"}
+
+CONFIG = """
+business_name = "Clínica Sonrisa"
+
+[welcome]
+es = "¡Hola! Somos la Clínica Sonrisa."
+en = "Hi! This is Clínica Sonrisa."
+
+[help]
+es = "Abrimos de lunes a sábado."
+
+[contact]
+es = "Llámanos al +34 600 000 000"
+en = "Call us on +34 600 000 000"
+
+[locations]
+order = ["loc_milan", "loc_madrid"]
+only_listed = true
+
+[services]
+order = ["svc_consultation"]
+hide = ["svc_whitening"]
+"""
+
+
+def load(tmp_path: Path, config: str | None = CONFIG, **values: str):  # type: ignore[no-untyped-def]
+    if config is not None:
+        path = tmp_path / "bot.toml"
+        path.write_text(config, encoding="utf-8")
+        values.setdefault("BOT_CONFIG", str(path))
+    return load_operator(load_settings(**REQUIRED, **values))
+
+
+def error_of(tmp_path: Path, config: str | None = CONFIG, **values: str) -> str:
+    with pytest.raises(SettingsError) as caught:
+        load(tmp_path, config, **values)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_the_file_gives_texts_and_lists(tmp_path: Path) -> None:
+    operator = load(tmp_path, BOT_LANGUAGES="es,en")
+    business, offer = operator.business, operator.rules.offer
+    assert business.name == "Clínica Sonrisa"
+    assert business.text("welcome", "en") == "Hi! This is Clínica Sonrisa."
+    assert business.text("help", "en") == "Abrimos de lunes a sábado."  # fallback: es
+    assert business.text("contact", "en") == "Call us on +34 600 000 000"
+    assert offer.locations.order == ("loc_milan", "loc_madrid") and offer.locations.only_listed
+    assert offer.services.order == ("svc_consultation",)
+    assert offer.services.hidden == {"svc_whitening"}
+
+
+def test_settings_win_over_the_file(tmp_path: Path) -> None:
+    operator = load(
+        tmp_path,
+        BUSINESS_NAME="Sonrisa Centro",
+        CONTACT="+34 911 111 111",
+        HIDE_SERVICES="svc_physio",
+    )
+    assert operator.business.name == "Sonrisa Centro"
+    assert operator.business.text("contact", "es") == "+34 911 111 111"
+    assert operator.business.text("contact", "de") == "+34 911 111 111"
+    assert operator.rules.offer.services.hidden == {"svc_physio"}
+
+
+def test_without_a_file_the_settings_alone(tmp_path: Path) -> None:
+    operator = load(tmp_path, None, CONTACT="hello@example.com", HIDE_LOCATIONS="loc_berlin")
+    assert operator.business.name is None
+    assert operator.business.text("welcome", "en") is None
+    assert operator.business.text("contact", "it") == "hello@example.com"
+    assert operator.rules.offer.locations.hidden == {"loc_berlin"}
+    assert operator.overrides == {}
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ("welcom = 1", "unknown key 'welcom' (known: business_name, contact, help,"),
+        ("[welcome]\nfr = 'Salut'", "[welcome]: unknown key 'fr' (known: de, en, es, it)"),
+        ("[welcome]\nes = ''", "[welcome] es must be a non-empty string"),
+        ("[help]\nen = 3", "[help] en must be a non-empty string"),
+        ("welcome = 'hi'", "[welcome] must be a table of texts by language"),
+        ("[services]\norder = 'svc_a'", "[services] order must be a list of ids"),
+        ("[services]\nonly_listed = true", "[services] only_listed = true needs an order list"),
+        ("[locations]\nsort = []", "[locations]: unknown key 'sort' (known: hide, only_listed,"),
+        ("business_name = [", "is not valid TOML: "),
+    ],
+)
+def test_a_bad_file_is_one_line(tmp_path: Path, config: str, expected: str) -> None:
+    message = error_of(tmp_path, config)
+    assert message.startswith(f"BOT_CONFIG={tmp_path / 'bot.toml'}")
+    assert expected in message
+
+
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    assert error_of(tmp_path, None, BOT_CONFIG=str(missing)) == (
+        f"BOT_CONFIG={missing}: no such file"
+    )
+
+
+# ---- MESSAGES_DIR -------------------------------------------------------------------------
+
+
+def po(*entries: tuple[str, str], fuzzy: str | None = None) -> str:
+    lines = ['msgid ""', 'msgstr ""', '"Content-Type: text/plain; charset=UTF-8\\n"', ""]
+    if fuzzy:
+        lines += ["#, fuzzy", f'msgid "{fuzzy}"', 'msgstr "ignored"', ""]
+    for msgid, msgstr in entries:
+        lines += [f'msgid "{msgid}"', f'msgstr "{msgstr}"', ""]
+    return "\n".join(lines)
+
+
+def overrides_dir(tmp_path: Path, **files: str) -> Path:
+    folder = tmp_path / "messages"
+    folder.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (folder / name.replace("_", ".")).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_overrides_are_loaded_per_language(tmp_path: Path) -> None:
+    folder = overrides_dir(
+        tmp_path,
+        es_po=po(("Your booking is cancelled.", "Listo: tu cita queda anulada.")),
+        en_po=po(
+            ("Language set to {language}.", "Now speaking {language}."),
+            fuzzy="Your booking is cancelled.",
+        ),
+    )
+    (folder / "README.txt").write_text("not a catalog")
+    operator = load(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert operator.overrides == {
+        "es": {"Your booking is cancelled.": "Listo: tu cita queda anulada."},
+        "en": {"Language set to {language}.": "Now speaking {language}."},
+    }
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            ("Language set to {language}.", "Idioma: {idioma}."),
+            "es.po line 5: placeholders {idioma} differ from the original's {language}; "
+            "keep every {name} of the msgid, spelled the same "
+            "(message 'Language set to {language}.')",
+        ),
+        (
+            ("Your booking is cancelled.", "Cancelada {"),
+            "es.po line 5: the text is malformed",
+        ),
+        (
+            ("<b>Your bookings</b>", "<b>Tus citas"),
+            "es.po line 5: its <b>/<i> tags differ from the original's or are not balanced "
+            "(message '<b>Your bookings</b>')",
+        ),
+        (
+            ("Your bookin is cancelled.", "Cancelada."),
+            "es.po line 5: not one of the bot's messages: copy the msgid exactly from "
+            "locales/bot.pot (message 'Your bookin is cancelled.')",
+        ),
+    ],
+)
+def test_a_wrong_override_is_one_line_naming_the_message_and_the_file(
+    tmp_path: Path, entry: tuple[str, str], expected: str
+) -> None:
+    folder = overrides_dir(tmp_path, es_po=po(entry))
+    message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+def test_a_file_for_another_language_or_no_folder_is_one_line(tmp_path: Path) -> None:
+    folder = overrides_dir(tmp_path, fr_po=po())
+    assert error_of(tmp_path, None, MESSAGES_DIR=str(folder)) == (
+        f"MESSAGES_DIR={folder}: fr.po: 'fr' is not one of the bot's languages "
+        "(en, es, it, de); name the files like es.po"
+    )
+    missing = tmp_path / "nothing"
+    assert error_of(tmp_path, None, MESSAGES_DIR=str(missing)) == (
+        f"MESSAGES_DIR={missing}: {missing} is not a directory"
+    )
