@@ -6,16 +6,18 @@ and cost formula."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 
 from bot.booking.cadence import CADENCE
 from bot.booking.changes import ChangeKind
 from bot.booking.ledger import Booked, Cancelled, Ledger, Moved, NewBooking, Seen
-from bot.storage import BookingRow, Storage
+from bot.storage import MIGRATIONS, BookingRow, Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # two days ahead
@@ -206,3 +208,40 @@ def test_the_cadence_keeps_its_promises_at_a_stated_cost() -> None:
     )
     assert CADENCE.calls_per_hour(near=100, far=0) == 1500
     assert round(CADENCE.calls_per_hour(near=0, far=100)) == 109
+
+
+def test_a_database_from_before_the_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Schema 2 (issue 6): its bookings get no language and no check time; they are checked
+    first, and their notices speak the language of their reminders."""
+    path = str(tmp_path / "old.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    for migration in MIGRATIONS[:2]:
+        migration(db)
+    db.execute("INSERT INTO meta VALUES ('schema_version', '2')")
+    conn.execute(
+        "INSERT INTO bookings (id, user_id, chat_id, appointment_id, service_name, location_name,"
+        " timezone, start, status, created_at, updated_at) VALUES "
+        "(1, 7, 7, 'a_old', 'Cut', 'Main', 'Europe/Rome', ?, 'confirmed', 'x', 'x')",
+        (START.isoformat(),),
+    )
+    conn.execute(
+        "INSERT INTO reminders (booking_id, user_id, chat_id, offset_minutes, due_at, language,"
+        " created_at) VALUES (1, 7, 7, 120, ?, 'it', 'x')",
+        ((START - timedelta(hours=2)).isoformat(timespec="seconds"),),
+    )
+    conn.close()
+
+    storage = Storage(path)
+    try:
+        assert storage.schema_version == 3
+        [old] = storage.bookings_to_check(NOW, 10)
+        assert (old.language, old.checked_at, old.next_check_at) == (None, None, None)
+        ledger = Ledger(storage)
+        ledger.commit([seen(old, ledger, start=START + HOUR)], now=NOW)
+        [notice] = storage.notices_for_booking(old.id)
+        assert notice.language == "it"
+        assert storage.bookings_to_check(NOW, 10) == []  # checked: next time round
+    finally:
+        storage.close()
