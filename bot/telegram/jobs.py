@@ -20,19 +20,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes
 
 from bot import retention
 from bot.booking.changes import BookingChange
-from bot.booking.screens import Reply
+from bot.booking.screens import Attachment, Reply
 from bot.notices import FlushResult, NoticeService
 from bot.reconcile import CheckResult, Reconciler
 from bot.reminders import ReminderService, ScanResult
 from bot.telegram.delivery import deliver
+from bot.telegram.render import document_of
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +56,12 @@ BACKGROUND_KEY = "background"  # ... of the Background itself
 
 async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> bool:
     """Deliver a message the customer did not ask for just now (a reminder, a notice);
-    False only when it certainly did not arrive (retry it later)."""
+    False only when it certainly did not arrive (retry it later). Attachments (a calendar
+    file) follow the text best effort: once the text is out, a lost file is not worth
+    sending the text twice."""
+    text = replace(reply, screens=tuple(replace(s, attachment=None) for s in reply.screens))
     try:
-        await deliver(bot, chat_id, reply)
+        await deliver(bot, chat_id, text)
     except RetryAfter:
         return False  # flood limit after the rate limiter's own retries: refused, not sent
     except TimedOut:
@@ -63,7 +75,19 @@ async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> bool:
     except Forbidden:
         log.info("message to chat %s refused: the customer blocked the bot", chat_id)
         return True
+    for screen in reply.screens:
+        if screen.attachment is not None:
+            await _send_file(bot, chat_id, screen.attachment)
     return True
+
+
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
+    try:
+        await bot.send_document(
+            chat_id, document=document_of(attachment), filename=attachment.filename
+        )
+    except TelegramError as exc:
+        log.info("file to chat %s not delivered: %s", chat_id, type(exc).__name__)
 
 
 async def scan_reminders(app: Application) -> ScanResult:

@@ -238,6 +238,22 @@ async def test_a_notice_telegram_refused_is_sent_after_a_restart(
     assert len(ops.notices_in(chat.chat_id)) == 1
 
 
+async def test_a_calendar_file_that_fails_does_not_repeat_the_notice(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    booking = await book_wednesday(chat)
+    sandbox.store.reschedule(booking.appointment_id, booking.start + timedelta(days=2))
+    sandbox.clock.set(MONDAY + CADENCE.far_every)
+    documents = len(ops.fake.documents(chat.chat_id))  # the confirmation's
+    ops.fake.fail(1, 502, "Bad Gateway", frozenset({"sendDocument"}))
+    await ops.reconcile()
+    await ops.restart()
+    await ops.reconcile()
+    assert len(ops.notices_in(chat.chat_id)) == 1
+    assert len(ops.fake.documents(chat.chat_id)) == documents
+    assert [n.status for n in ops.db.notices_for_booking(booking.id)] == ["sent"]
+
+
 @pytest.mark.parametrize("settings_overrides", [{"ADMIN_CHAT_ID": STAFF_GROUP}])
 async def test_the_customers_own_changes_are_not_announced_back_and_the_staff_hear_both(
     ops: OpsBot, chat: Chat, sandbox: SandboxServer
