@@ -1,11 +1,13 @@
 """`python -m bench`: benchmark the bot (see bench/README.md).
 
-Three parts, each with a fresh sandbox process and a fresh SQLite file:
+Four parts, each with a fresh sandbox process and a fresh SQLite file:
 1. throughput: customers acting without pause at 0 ms API latency, then the echo floor on the
    very same updates; CPU per update, bookings/s, API calls per booking, writes per update;
 2. latency: for each API latency and each number of concurrent customers (pausing between
    actions as people do), the latency percentiles; the chart;
-3. memory: conversations left mid-booking, RAM per conversation.
+3. memory: conversations left mid-booking, RAM per conversation;
+4. reconcile: the Zimun calls per hour that noticing changes made at the business costs per
+   100 upcoming bookings, for three mixes of how far ahead they are (simulated time).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import report, runner
+from bench import reconcile, report, runner
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -79,7 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how far into a booking the memory run's conversations go (default: service, "
         "i.e. /start, Book, a branch; calendar adds a service and an availability call)",
     )
-    parser.add_argument("--skip", default="", help="parts to skip: throughput,latency,memory")
+    parser.add_argument(
+        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile"
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.profile:
-        skip = {"latency", "memory"}
+        skip = {"latency", "memory", "reconcile"}
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
@@ -154,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
                     summary = report.summarise(runner.run(scenario, work))
                     document["latency"].append(summary)
                     _say(_short(summary))
+        if "reconcile" not in skip:
+            _say("reconcile: Zimun calls per hour per 100 upcoming bookings")
+            document["reconcile"] = reconcile.measure(work)
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)

@@ -240,6 +240,24 @@ def markdown(document: dict[str, Any]) -> str:
                 f"{m['db_bytes'] / 2**20:.1f} MiB | {m['lanes_in_memory']} |"
             )
         lines.append("")
+    checks = document.get("reconcile")
+    if checks:
+        lines += [
+            "Noticing changes made at the business: Zimun calls (GET /appointments/{id}) per "
+            "hour, per 100 upcoming bookings (one simulated hour of scans every 30 s; formula: "
+            "15 per booking within 24 h + 60/55 per booking further out; cap "
+            f"{checks[0]['cap_per_hour']:,} per hour):",
+            "",
+            "| upcoming bookings | within 24 h / further | measured per hour | formula |",
+            "|---|---:|---:|---:|",
+        ]
+        for c in checks:
+            lines.append(
+                f"| {c['mix']} ({c['bookings']} booked) | {c['within_24h']} / "
+                f"{c['further_out']} | {c['calls_per_hour_per_100']:g} | "
+                f"{c['formula_per_100']:g} |"
+            )
+        lines.append("")
     if "peak_rss_bytes" in document:
         lines += [
             f"Peak RSS of the benchmark process: {document['peak_rss_bytes'] / 2**20:.0f} MiB",

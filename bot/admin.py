@@ -5,8 +5,8 @@ rendered by the adapter like any other screen, in the staff chat's language.
 
 Notices carry the customer's name: the staff chat is the business's own, and the business
 receives the name with the booking anyway (it is its customer). The name is never logged.
-Only changes made through the bot are notified; one noticed on a refresh was made at the
-business (or on its web page), which already knows.
+Changes made at the business (front desk, web page, Zimun's dashboard) are notified too, marked
+as such, when the bot notices them: whoever made them, the staff see what the customer is told.
 
 Statistics come from the funnel table only, which holds no user or chat id, so they survive a
 customer's /forget and say nothing about who booked.
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.booking.changes import BookingChange, ChangeKind
+from bot.booking.details import Details, detail_lines
 from bot.booking.screens import DateTimeValue, DateValue, Msg, Screen
 from bot.booking.state import Step
 from bot.i18n import N_
@@ -45,7 +46,7 @@ OTHER_STEP = N_("elsewhere in the conversation")
 
 
 def notice(change: BookingChange) -> Screen:
-    """A short notice of a booking made, moved or cancelled through the bot."""
+    """A short notice of a booking made, moved or cancelled, through the bot or elsewhere."""
     when = DateTimeValue(change.start, change.timezone, "medium")
     where = {"service": change.service_name, "location": change.location_name}
     if change.kind is ChangeKind.BOOKED:
@@ -64,7 +65,11 @@ def notice(change: BookingChange) -> Screen:
     body = [head]
     if change.contact_name:
         body.append(Msg("<b>Name:</b> {name}", name=change.contact_name))
-    body.append(Msg("<b>Reference:</b> {reference}", reference=change.appointment_id))
+    body += detail_lines(Details(reference=change.appointment_id))
+    if not change.by_customer:
+        body.append(
+            Msg("Changed outside the bot (front desk, web page or Zimun); the customer is told.")
+        )
     return Screen(body=tuple(body), edit=False)
 
 

@@ -1,9 +1,10 @@
-"""Reminders before appointments: planned in SQLite when a booking changes, sent by a scan.
+"""Reminders before appointments: planned by the ledger, sent by a scan.
 
-Planning: a confirmed or moved appointment gets one row per offset (REMINDER_OFFSETS, 24 h and
-2 h by default) whose time is still ahead; a move replaces them (fresh, unsent, at the new
-time) and a cancellation drops the unsent ones. This happens in the same transaction as the
-booking's own write, so a booking and its reminders never disagree.
+Planning belongs to the booking's ledger (bot.booking.ledger): a confirmed or moved appointment
+gets one row per offset (REMINDER_OFFSETS, 24 h and 2 h by default) whose time is still ahead;
+a move replaces them (fresh, unsent, at the new time) and a cancellation drops the unsent ones,
+in the same transaction as the booking's own write, so a booking and its reminders never
+disagree. This module only scans and sends.
 
 Sending: `ReminderService.scan()` runs every half minute or so (the Telegram adapter calls it
 from python-telegram-bot's JobQueue) and reads what is due. One periodic scan of the table,
@@ -12,9 +13,9 @@ start finds whatever fell due while the bot was down. For each appointment with 
 
 - the appointment already started: nothing is sent (a reminder after the fact helps nobody);
 - several reminders due at once (the bot was down): only the latest, nearest one is sent;
-- the appointment is refreshed from the API first: cancelled elsewhere means no reminder (and
-  the stored status is updated); moved elsewhere means new reminders for the new time, which
-  the next scan sends when they are due;
+- the appointment is compared with Zimun first, through the ledger: cancelled at the business
+  means no reminder (the ledger drops them and tells the customer); moved means new reminders
+  for the new time, which the next scan sends when they are due;
 - the reminder is claimed (marked sent, one guarded UPDATE) before it is sent.
 
 Claiming before sending makes delivery at-most-once: a crash between the claim and the send
@@ -33,15 +34,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.booking.changes import BookingChange, ChangeKind, noticed_change
+from bot.booking.details import Details, detail_lines
+from bot.booking.ledger import Ledger, Seen
 from bot.booking.payload import Action, booking_data
 from bot.booking.screens import Button, DateTimeValue, Msg, Reply, Screen
-from bot.settings import parse_offsets
 from bot.storage import BookingRow, ReminderRow, Storage
 from bot.zimun.errors import NotFound, ZimunError
 
@@ -50,44 +51,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.reminders")
 
-DEFAULT_OFFSETS = parse_offsets("24h,2h")
 MAX_ATTEMPTS = 3  # sends that certainly failed, before a reminder is given up
 SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
 
 Send = Callable[[int, Reply], Awaitable[bool]]
-
-
-# ---- planning ---------------------------------------------------------------------------------
-
-
-def plan(
-    start: datetime, offsets: Sequence[timedelta], now: datetime
-) -> list[tuple[int, datetime]]:
-    """(offset in minutes, due time) for every offset whose time is still ahead: a customer
-    booking at 15:00 for 16:00 needs no "in two hours" message."""
-    return [
-        (int(offset.total_seconds() // 60), start - offset)
-        for offset in offsets
-        if start - offset > now
-    ]
-
-
-def apply_change(
-    storage: Storage,
-    change: BookingChange,
-    offsets: Sequence[timedelta],
-    *,
-    now: datetime,
-    language: str | None,
-) -> None:
-    """Bring the booking's reminders in line with `change` (inside the caller's transaction)."""
-    booking = storage.booking_by_appointment(change.appointment_id)
-    if booking is None:
-        return
-    if change.kind is ChangeKind.CANCELLED:
-        storage.drop_pending_reminders(booking.id)
-    else:
-        storage.set_reminders(booking, plan(change.start, offsets, now), language=language)
 
 
 # ---- the message ------------------------------------------------------------------------------
@@ -103,11 +70,8 @@ def build_reminder(booking: BookingRow, language: str) -> Reply:
             service=booking.service_name,
             when=DateTimeValue(booking.start, booking.timezone, "full"),
         ),
-        Msg("<b>Branch:</b> {location}", location=booking.location_name),
+        *detail_lines(replace(Details.of_row(booking), service=None, start=None)),
     ]
-    if booking.location_address:
-        body.append(Msg("<b>Address:</b> {address}", address=booking.location_address))
-    body.append(Msg("<b>Reference:</b> {reference}", reference=booking.appointment_id))
     buttons = (
         (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
         (
@@ -163,18 +127,21 @@ class ReminderService:
     def __init__(
         self,
         api: ZimunClient,
-        storage: Storage,
+        ledger: Ledger,
         *,
-        offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
     ) -> None:
         self.api = api
-        self.storage = storage
-        self.offsets = tuple(offsets)
+        self.ledger = ledger
+        self.storage = ledger.storage
         self.now = now
         self.default_language = default_language
         self._lock = asyncio.Lock()
+
+    @property
+    def offsets(self) -> tuple[timedelta, ...]:
+        return self.ledger.offsets
 
     def due(self, now: datetime | None = None) -> list[Due]:
         return due(self.storage, now or self.now())
@@ -206,7 +173,7 @@ class ReminderService:
         if booking is None or not booking.active or booking.start <= now:
             self.storage.skip_reminders([reminder.id])
             return "skipped"
-        fresh = await self._refresh(booking, reminder, now)
+        fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
         if not self.storage.claim_reminder(reminder.id):
@@ -224,33 +191,24 @@ class ReminderService:
         log.warning("reminder %s: given up after %d attempts", reminder.id, MAX_ATTEMPTS)
         return "failed"
 
-    async def _refresh(
-        self, booking: BookingRow, reminder: ReminderRow, now: datetime
-    ) -> BookingRow | None:
-        """The booking as the API has it now; None when it was cancelled or moved elsewhere
-        (its reminders are updated here). An unanswering API keeps the stored booking: a
-        reminder on what we know beats no reminder."""
+    async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
+        """The booking as Zimun has it now; None when it was cancelled or moved at the business
+        (the ledger has updated its reminders and told the customer). An unanswering API keeps
+        the stored booking: a reminder on what we know beats no reminder."""
+        epoch = self.ledger.epoch(booking.id)
         try:
             appointment = await self.api.get_appointment(booking.appointment_id)
         except NotFound:
-            status, start, end = "cancelled", booking.start, booking.end
+            seen = Seen.gone(booking.id, now, epoch)
         except ZimunError as exc:
             log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
             return booking
         else:
-            status = appointment.status
-            start = appointment.start or booking.start
-            end = appointment.end or booking.end
-        change = noticed_change(booking, status, start)
-        if change is None:
-            if status != booking.status:
-                self.storage.update_booking(booking.id, status=status)
-            return booking
-        with self.storage.batch():
-            self.storage.update_booking(booking.id, status=status, start=start, end=end)
-            apply_change(self.storage, change, self.offsets, now=now, language=reminder.language)
-        log.info("booking %s: %s elsewhere; reminders updated", booking.id, change.kind.value)
-        return None
+            seen = Seen.of(booking.id, appointment, now, epoch)
+        if self.ledger.commit([seen], now=now):
+            log.info("booking %s: changed at the business; reminders follow", booking.id)
+            return None
+        return self.storage.get_booking(booking.id) or booking
 
     def _language(self, reminder: ReminderRow) -> str:
         return (

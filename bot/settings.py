@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None
+    # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
+    # changes made at the business (bot.booking.cadence); 0 turns that off.
+    RECONCILE_CALLS_PER_MINUTE: int = Field(default=60, ge=0, le=6000)
 
     @field_validator(
         "ZIMUN_ORGANIZATION_ID",

@@ -120,10 +120,47 @@ def _m2_reminders_and_funnel(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_funnel_at ON funnel (at)")
 
 
+def _m3_ledger(db: sqlite_utils.Database) -> None:
+    """What the booking ledger (bot.booking.ledger) keeps besides the booking itself.
+
+    bookings.language: the language the customer used when they last booked or changed it, for
+    reminders and notices sent outside a conversation. bookings.checked_at / next_check_at: when
+    the appointment was last compared with Zimun and when it is due again (the reconcile
+    schedule, bot.booking.cadence); NULL next_check_at means "as soon as possible".
+
+    notices: the customer's outbox of changes made at the business (cancelled, moved), written
+    in the same transaction as the booking's change and claimed before sending, so each is sent
+    at most once and a restart finds the ones not sent yet. A notice dies with its booking.
+    """
+    db.execute("ALTER TABLE bookings ADD COLUMN language TEXT")
+    db.execute("ALTER TABLE bookings ADD COLUMN checked_at TEXT")
+    db.execute("ALTER TABLE bookings ADD COLUMN next_check_at TEXT")
+    db.execute("CREATE INDEX idx_bookings_next_check ON bookings (next_check_at)")
+    db.execute(
+        "CREATE TABLE notices ("
+        " id INTEGER PRIMARY KEY,"
+        " booking_id INTEGER NOT NULL REFERENCES bookings(id) ON DELETE CASCADE,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " start TEXT NOT NULL,"
+        " previous_start TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL,"
+        " sent_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_notices_status ON notices (status, id)")
+    db.execute("CREATE INDEX idx_notices_booking_id ON notices (booking_id)")
+    db.execute("CREATE INDEX idx_notices_user_id ON notices (user_id)")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_reminders_and_funnel,
+    _m3_ledger,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -150,10 +187,13 @@ class BookingRow:
     status: str
     created_at: str
     updated_at: str
+    language: str | None = None  # the customer's language at their last booking or change
+    checked_at: datetime | None = None  # last compared with Zimun
+    next_check_at: datetime | None = None  # due for the next comparison (None: now)
 
     @property
     def active(self) -> bool:
-        return self.status not in {"cancelled", "canceled", "released", "expired"}
+        return is_active(self.status)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> BookingRow:
@@ -173,7 +213,21 @@ class BookingRow:
             status=row["status"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            language=row.get("language"),
+            checked_at=_parsed(row.get("checked_at")),
+            next_check_at=_parsed(row.get("next_check_at")),
         )
+
+
+INACTIVE_STATUSES = ("cancelled", "canceled", "released", "expired")
+
+
+def is_active(status: str) -> bool:
+    return status not in INACTIVE_STATUSES
+
+
+def _parsed(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -199,6 +253,39 @@ class ReminderRow:
             chat_id=row["chat_id"],
             offset_minutes=row["offset_minutes"],
             due_at=datetime.fromisoformat(row["due_at"]),
+            language=row["language"],
+            status=row["status"],
+            attempts=row["attempts"],
+        )
+
+
+@dataclass(frozen=True)
+class NoticeRow:
+    """A change made at the business, to tell the customer: `kind` is "cancelled" or "moved";
+    `start` is the appointment's time now (for a cancellation, the time that was cancelled),
+    `previous_start` the time the customer knew."""
+
+    id: int
+    booking_id: int
+    user_id: int
+    chat_id: int
+    kind: str
+    start: datetime
+    previous_start: datetime
+    language: str | None
+    status: str  # pending, sent, skipped
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> NoticeRow:
+        return cls(
+            id=row["id"],
+            booking_id=row["booking_id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            kind=row["kind"],
+            start=datetime.fromisoformat(row["start"]),
+            previous_start=datetime.fromisoformat(row["previous_start"]),
             language=row["language"],
             status=row["status"],
             attempts=row["attempts"],
@@ -232,6 +319,10 @@ def _iso(value: datetime | None) -> str | None:
 def _utc(value: datetime) -> str:
     """A fixed-width UTC timestamp, so SQL compares them as strings in time order."""
     return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _maybe_utc(value: datetime | None) -> str | None:
+    return _utc(value) if value is not None else None
 
 
 # ---- the store --------------------------------------------------------------------------------
@@ -391,15 +482,21 @@ class Storage:
         start: datetime,
         end: datetime | None,
         status: str,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
     ) -> int:
         """Insert (or, for a replayed confirm, update) a booking; returns its local id."""
         now = _now()
         self._write(
             "INSERT INTO bookings (user_id, chat_id, appointment_id, service_id, service_name, "
             "location_id, location_name, location_address, timezone, start, end, status, "
-            "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "language, checked_at, next_check_at, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(appointment_id) DO UPDATE SET start = excluded.start, "
-            "end = excluded.end, status = excluded.status, updated_at = excluded.updated_at",
+            "end = excluded.end, status = excluded.status, "
+            "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
+            "next_check_at = excluded.next_check_at, updated_at = excluded.updated_at",
             (
                 user_id,
                 chat_id,
@@ -413,6 +510,9 @@ class Storage:
                 _iso(start),
                 _iso(end),
                 status,
+                language,
+                _maybe_utc(checked_at),
+                _maybe_utc(next_check_at),
                 now,
                 now,
             ),
@@ -427,12 +527,48 @@ class Storage:
         status: str | None = None,
         start: datetime | None = None,
         end: datetime | None = None,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
     ) -> None:
+        """Change the given fields (None leaves one as it is)."""
         self._write(
             "UPDATE bookings SET status = COALESCE(?, status), start = COALESCE(?, start), "
-            "end = COALESCE(?, end), updated_at = ? WHERE id = ?",
-            (status, _iso(start), _iso(end), _now(), booking_id),
+            "end = COALESCE(?, end), language = COALESCE(?, language), "
+            "checked_at = COALESCE(?, checked_at), next_check_at = COALESCE(?, next_check_at), "
+            "updated_at = ? WHERE id = ?",
+            (
+                status,
+                _iso(start),
+                _iso(end),
+                language,
+                _maybe_utc(checked_at),
+                _maybe_utc(next_check_at),
+                _now(),
+                booking_id,
+            ),
         )
+
+    def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]:
+        """Active bookings whose appointment is ahead and whose next comparison with Zimun is
+        due, most overdue first (never checked: first of all)."""
+        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
+        rows = self._read(
+            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? "
+            "AND (next_check_at IS NULL OR next_check_at <= ?) "
+            "ORDER BY next_check_at, start LIMIT ?",
+            (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
+        )
+        return [BookingRow.from_row(r) for r in rows]
+
+    def upcoming_bookings(self, now: datetime) -> list[BookingRow]:
+        """Every active booking whose appointment is ahead (what reconciling looks after)."""
+        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
+        rows = self._read(
+            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? ORDER BY start",
+            (*INACTIVE_STATUSES, _iso(now)),
+        )
+        return [BookingRow.from_row(r) for r in rows]
 
     def get_booking(self, booking_id: int) -> BookingRow | None:
         rows = self._read("SELECT * FROM bookings WHERE id = ?", (booking_id,))
@@ -450,29 +586,23 @@ class Storage:
 
     def set_reminders(
         self,
-        booking: BookingRow,
+        booking_id: int,
+        user_id: int,
+        chat_id: int,
         due: list[tuple[int, datetime]],
         *,
         language: str | None,
     ) -> None:
-        """Replace every reminder of `booking` by `due` ((offset minutes, due time) pairs):
+        """Replace every reminder of the booking by `due` ((offset minutes, due time) pairs):
         a new or moved appointment starts with fresh, unsent reminders."""
         now = _now()
         with self.batch():
-            self._write("DELETE FROM reminders WHERE booking_id = ?", (booking.id,))
+            self._write("DELETE FROM reminders WHERE booking_id = ?", (booking_id,))
             for offset_minutes, due_at in due:
                 self._write(
                     "INSERT INTO reminders (booking_id, user_id, chat_id, offset_minutes, "
                     "due_at, language, status, created_at) VALUES (?,?,?,?,?,?,'pending',?)",
-                    (
-                        booking.id,
-                        booking.user_id,
-                        booking.chat_id,
-                        offset_minutes,
-                        _utc(due_at),
-                        language,
-                        now,
-                    ),
+                    (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now),
                 )
 
     def drop_pending_reminders(self, booking_id: int) -> None:
@@ -521,6 +651,81 @@ class Storage:
                     "UPDATE reminders SET status = 'skipped' WHERE id = ? AND status = 'pending'",
                     (reminder_id,),
                 )
+
+    # -- notices (changes made at the business, to tell the customer) --
+
+    def add_notice(
+        self,
+        booking: BookingRow,
+        kind: str,
+        *,
+        start: datetime,
+        previous_start: datetime,
+        language: str | None,
+    ) -> int:
+        cursor = self._write(
+            "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, previous_start, "
+            "language, status, created_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
+            (
+                booking.id,
+                booking.user_id,
+                booking.chat_id,
+                kind,
+                _utc(start),
+                _utc(previous_start),
+                language,
+                _now(),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def pending_notice(self, booking_id: int) -> NoticeRow | None:
+        """The newest notice of a booking not sent yet, if any."""
+        rows = self._read(
+            "SELECT * FROM notices WHERE booking_id = ? AND status = 'pending' "
+            "ORDER BY id DESC LIMIT 1",
+            (booking_id,),
+        )
+        return NoticeRow.from_row(rows[0]) if rows else None
+
+    def skip_pending_notices(self, booking_id: int) -> None:
+        """Notices overtaken by a newer change of the same booking are never sent."""
+        self._write(
+            "UPDATE notices SET status = 'skipped' WHERE booking_id = ? AND status = 'pending'",
+            (booking_id,),
+        )
+
+    def pending_notices(self, limit: int = 100) -> list[NoticeRow]:
+        rows = self._read(
+            "SELECT * FROM notices WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [NoticeRow.from_row(r) for r in rows]
+
+    def notices_for_booking(self, booking_id: int) -> list[NoticeRow]:
+        rows = self._read("SELECT * FROM notices WHERE booking_id = ? ORDER BY id", (booking_id,))
+        return [NoticeRow.from_row(r) for r in rows]
+
+    def claim_notice(self, notice_id: int) -> bool:
+        """Mark a pending notice sent, before sending it (as claim_reminder)."""
+        cursor = self._write(
+            "UPDATE notices SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'pending'",
+            (_now(), notice_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_notice(self, notice_id: int) -> None:
+        self._write(
+            "UPDATE notices SET status = 'pending', sent_at = NULL "
+            "WHERE id = ? AND status = 'sent'",
+            (notice_id,),
+        )
+
+    def skip_notice(self, notice_id: int) -> None:
+        self._write(
+            "UPDATE notices SET status = 'skipped' WHERE id = ? AND status = 'pending'",
+            (notice_id,),
+        )
 
     # -- funnel (anonymous statistics) --
 
@@ -580,9 +785,11 @@ class Storage:
 
     def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
         """Delete every row about a customer (their bookings at the business stay there):
-        reminders, bookings, the conversation of their chat, and their language and prefs."""
+        reminders, notices, bookings, the conversation of their chat, and their language and
+        prefs."""
         with self.batch():
             self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM notices WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
             self._write(
                 "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?",

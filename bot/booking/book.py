@@ -14,9 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.booking import calendar as cal
 from bot.booking import detours
-from bot.booking.changes import BookingChange, ChangeKind
 from bot.booking.context import Ctx, Outcome, Refused
-from bot.booking.ics import CalendarEvent, build_ics
+from bot.booking.ics import booking_event, build_ics
+from bot.booking.ledger import Booked, NewBooking
 from bot.booking.screens import Attachment, Msg
 from bot.booking.state import ChatState, DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
 from bot.booking.validation import clean_email, clean_name, shown_email
@@ -669,40 +669,25 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
     start = appointment.start or hold.start
     end = appointment.end or hold.end or _end_of(start, service)
     lines = await booking_lines(ctx, start)
-    record = {  # captured now: the draft is cleared before the deferred write runs
-        "user_id": customer.user_id,
-        "chat_id": customer.chat_id,
-        "appointment_id": appointment.id,
-        "service_id": state.service_id or "",
-        "service_name": service.name if service else "",
-        "location_id": state.location_id or "",
-        "location_name": location.name if location else "",
-        "location_address": (location.address or "") if location else "",
-        "timezone": ctx.tz_name,
-        "start": start,
-        "end": end,
-        "status": appointment.status,
-    }
-    ctx.defer(lambda: ctx.storage.add_booking(**record))
+    new = NewBooking(
+        user_id=customer.user_id,
+        chat_id=customer.chat_id,
+        appointment_id=appointment.id,
+        service_id=state.service_id or "",
+        service_name=service.name if service else "",
+        location_id=state.location_id or "",
+        location_name=location.name if location else "",
+        location_address=(location.address or "") if location else "",
+        timezone=ctx.tz_name,
+        start=start,
+        end=end,
+        status=appointment.status,
+    )
+    ctx.emit(Booked(new, contact_name=state.name))
     email_prefs = _email_prefs(ctx)
     if email_prefs is not None:
         ctx.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
-    ctx.emit(
-        BookingChange(
-            kind=ChangeKind.BOOKED,
-            appointment_id=appointment.id,
-            start=start,
-            service_name=record["service_name"],
-            location_name=record["location_name"],
-            timezone=ctx.tz_name,
-            contact_name=state.name,
-        )
-    )
-    ctx.track(
-        "confirmed",
-        location_name=record["location_name"],
-        service_name=record["service_name"],
-    )
+    ctx.track("confirmed", location_name=new.location_name, service_name=new.service_name)
     state.clear_draft()
     state.step = Step.MENU
     return Outcome(
@@ -731,16 +716,13 @@ def calendar_file(
     *,
     sequence: int = 0,
 ) -> Attachment:
-    service_name = service.name if service else ""
-    location_name = location.name if location else ""
-    summary = f"{service_name} @ {location_name}" if location_name else service_name
-    event = CalendarEvent(
-        uid=f"{reference}@zimun-booking-bot",
-        start=start,
-        end=end,
-        summary=summary,
-        location=(location.address or location_name) if location else "",
-        description=f"Ref. {reference}",
+    event = booking_event(
+        reference,
+        start,
+        end,
+        service_name=service.name if service else "",
+        location_name=location.name if location else "",
+        address=(location.address or "") if location else "",
         sequence=sequence,
     )
     content = build_ics(event, stamp=now.astimezone(UTC))

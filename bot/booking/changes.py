@@ -1,18 +1,16 @@
-"""What happened to a booking, as the conversation tells the rest of the bot.
+"""What happened to a booking, as the ledger tells the rest of the bot.
 
-Handlers emit a BookingChange (`ctx.emit`) when an appointment is made, moved or cancelled,
-through the bot or, noticed on a refresh, at the business. The engine applies each change to
-the reminders inside the event's own transaction, then hands it to listeners (the staff chat's
-notices) once it is committed. Telegram-free, so the terminal demo and tests see the same.
+The ledger (bot.booking.ledger) produces one BookingChange for each booking made, moved or
+cancelled, through the bot or, noticed when comparing with Zimun, at the business, and hands it
+to listeners (the staff chat's notices, the customer notices' sender) once the change is
+committed. Telegram-free, so the terminal demo and tests see the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from bot.storage import BookingRow
 
 
 class ChangeKind(StrEnum):
@@ -24,8 +22,8 @@ class ChangeKind(StrEnum):
 @dataclass(frozen=True)
 class BookingChange:
     """`contact_name` is for the business's own staff chat only: it is never logged.
-    `by_customer` is False for a change noticed on a refresh (made at the business or on the
-    web), which the business already knows about."""
+    `by_customer` is False for a change made at the business (front desk, web page, Zimun's
+    dashboard) and noticed by comparing with Zimun; the customer is told of those."""
 
     kind: ChangeKind
     appointment_id: str
@@ -36,35 +34,6 @@ class BookingChange:
     previous_start: datetime | None = None
     contact_name: str | None = None
     by_customer: bool = True
-
-
-def noticed_change(row: BookingRow, status: str, start: datetime) -> BookingChange | None:
-    """A change made at the business, seen on a refresh: reminders must follow it."""
-    if not replace(row, status=status).active:
-        if not row.active:
-            return None
-        return change_of(row, ChangeKind.CANCELLED, row.start, by_customer=False)
-    if start == row.start or not row.active:
-        return None
-    return change_of(row, ChangeKind.MOVED, start, by_customer=False)
-
-
-def change_of(
-    row: BookingRow,
-    kind: ChangeKind,
-    start: datetime,
-    *,
-    contact_name: str | None = None,
-    by_customer: bool = True,
-) -> BookingChange:
-    return BookingChange(
-        kind=kind,
-        appointment_id=row.appointment_id,
-        start=start,
-        service_name=row.service_name,
-        location_name=row.location_name,
-        timezone=row.timezone,
-        previous_start=row.start if start != row.start else None,
-        contact_name=contact_name,
-        by_customer=by_customer,
-    )
+    booking_id: int | None = None  # the bot's row
+    service_id: str = ""
+    location_id: str = ""

@@ -3,7 +3,8 @@
 A handler reads and mutates `ctx.state`, calls the API, and returns an Outcome; the engine then
 renders the current step, renews the screen nonce, and persists everything in one write.
 Storage writes a handler wants are deferred (`ctx.defer`) into that same transaction, so no
-database lock is ever held across an await.
+database lock is ever held across an await; what happens to a booking is emitted as a ledger
+entry (`ctx.emit`), which the engine writes through the ledger in that transaction too.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from bot.booking.availability import AvailabilityCache
 from bot.booking.business import Business
 from bot.booking.calendar import DEFAULT_HORIZON, Window
 from bot.booking.catalog import Catalog
-from bot.booking.changes import BookingChange
 from bot.booking.events import Customer
+from bot.booking.ledger import Entry, Ledger
 from bot.booking.rules import BookingRules
 from bot.booking.screens import Attachment, Msg
 from bot.booking.state import ChatState, Flow, Step
@@ -63,12 +64,14 @@ class Ctx:
     now: datetime
     lang: str
     save_now: Callable[[], None]  # persist the state immediately (before a risky call)
+    ledger: Ledger
     saved: str = ""  # the state as last persisted
     retry_key: str | None = None  # the idempotency key of the operation being retried
     last_key: str | None = None
     deferred: list[Callable[[], object]] = field(default_factory=list)
     bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
-    changes: list[BookingChange] = field(default_factory=list)  # applied with the writes
+    entries: list[Entry] = field(default_factory=list)  # written by the ledger with the rest
+    holding: list[int] = field(default_factory=list)  # bookings this event is changing
     funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
     entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
     forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
@@ -85,8 +88,14 @@ class Ctx:
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)
 
-    def emit(self, change: BookingChange) -> None:
-        self.changes.append(change)
+    def emit(self, entry: Entry) -> None:
+        self.entries.append(entry)
+
+    def changing(self, booking_id: int) -> None:
+        """Call before asking Zimun to change a booking: until this event is persisted, a
+        comparison running meanwhile must not take the bot's change for the business's."""
+        self.ledger.hold(booking_id)
+        self.holding.append(booking_id)
 
     def track(self, event: str, step: str | None = None, **names: str | None) -> None:
         """Record a funnel event of the current booking attempt (nothing outside one)."""

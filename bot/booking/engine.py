@@ -17,14 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot import reminders
 from bot.booking import book, detours, manage, menu, privacy
 from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
 from bot.booking.business import Business
-from bot.booking.changes import BookingChange
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
 from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
+from bot.booking.ledger import DEFAULT_OFFSETS, Ledger, Listener
 from bot.booking.payload import Action, Payload, button_data, decode, new_nonce
 from bot.booking.rules import BookingRules
 from bot.booking.screens import Button, Msg, Reply, Screen
@@ -41,7 +40,6 @@ log = logging.getLogger("bot.booking")
 
 TapHandler = Callable[[Ctx, int | None], Awaitable[Outcome]]
 TextHandler = Callable[[Ctx, str], Awaitable[Outcome]]
-Listener = Callable[[BookingChange], None]
 
 S, A = Step, Action
 
@@ -100,12 +98,14 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.FORGET_CONFIRM, A.BACK): menu.back_to_menu,
 }
 
-# Payloads naming a booking row (old list messages, reminders): valid in any step, owner only.
+# Payloads naming a booking row (old list messages, reminders, notices of changes made at the
+# business): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
     A.RESCHEDULE: manage.start_reschedule,
     A.CANCEL_BOOKING: manage.ask_cancel,
     A.KEEP: manage.keep_booking,
+    A.BOOK_AGAIN: manage.book_again,
 }
 
 # Steps that take typed text.
@@ -159,7 +159,7 @@ class Conversation:
         *,
         default_language: str = "en",
         now: Callable[[], datetime] = _utc_now,
-        reminder_offsets: Sequence[timedelta] = reminders.DEFAULT_OFFSETS,
+        reminder_offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         rules: BookingRules | None = None,
         business: Business | None = None,
     ) -> None:
@@ -171,12 +171,23 @@ class Conversation:
         self.business = business or Business(default_language=default_language)
         self.default_language = self.business.default_language
         self.now = now
-        self.reminder_offsets = tuple(reminder_offsets)
         # Free times shared by every chat for a few seconds (bot/booking/availability.py).
         self.free_times = AvailabilityCache()
-        # Told about each booking change once it is committed (the staff chat's notices).
-        # Called synchronously: a listener must only queue its work, never block.
-        self.listeners: list[Listener] = []
+        # Every booking's row, reminders and changes go through it (bot.booking.ledger).
+        self.ledger = Ledger(storage, offsets=reminder_offsets)
+
+    @property
+    def reminder_offsets(self) -> tuple[timedelta, ...]:
+        return self.ledger.offsets
+
+    @reminder_offsets.setter
+    def reminder_offsets(self, offsets: Sequence[timedelta]) -> None:
+        self.ledger.offsets = tuple(offsets)
+
+    @property
+    def listeners(self) -> list[Listener]:
+        """Told about each booking change once committed (the ledger's listeners)."""
+        return self.ledger.listeners
 
     # ---- public --------------------------------------------------------------------------------
 
@@ -196,6 +207,13 @@ class Conversation:
 
     async def handle(self, customer: Customer, event: Event) -> Reply:
         ctx, original = self._context(customer)
+        try:
+            return await self._handle(ctx, original, event)
+        finally:
+            for booking_id in ctx.holding:
+                self.ledger.release(booking_id)
+
+    async def _handle(self, ctx: Ctx, original: str, event: Event) -> Reply:
         edit = isinstance(event, Tap)
         handled = False
         try:
@@ -263,6 +281,7 @@ class Conversation:
             free_times=self.free_times,
             rules=self.rules,
             business=self.business,
+            ledger=self.ledger,
         )
         ctx.saved = original
         ctx.save_now = lambda: self._save(ctx)
@@ -280,31 +299,33 @@ class Conversation:
         ctx.saved = dumped
 
     def _persist(self, ctx: Ctx) -> None:
-        """Deferred writes, reminders, funnel events and the new state in one transaction;
-        nothing when nothing changed. Listeners hear of booking changes once committed."""
+        """Deferred writes, the ledger's entries, funnel events and the new state in one
+        transaction; nothing when nothing changed. Listeners hear of booking changes once
+        committed."""
         if ctx.forget:
             self._forget(ctx)
             return
         self._track_step(ctx)
         dumped = ctx.state.dumps()
         changed = dumped != ctx.saved
-        if not changed and not ctx.deferred and not ctx.changes and not ctx.funnel:
+        if not changed and not ctx.deferred and not ctx.entries and not ctx.funnel:
             return
         with self.storage.batch():
             for write in ctx.deferred:
                 write()
-            for change in ctx.changes:
-                reminders.apply_change(
-                    self.storage, change, self.reminder_offsets, now=ctx.now, language=ctx.lang
-                )
+            changes = [
+                change
+                for entry in ctx.entries
+                if (change := self.ledger.write(entry, now=ctx.now, language=ctx.lang))
+            ]
             if ctx.funnel:
                 self.storage.record_funnel(ctx.funnel)
             if changed:
                 self._save(ctx)
         ctx.deferred.clear()
         ctx.funnel.clear()
-        changes, ctx.changes = ctx.changes, []
-        self._tell(changes)
+        ctx.entries.clear()
+        self.ledger.tell(changes)
 
     def _forget(self, ctx: Ctx) -> None:
         """Delete every row about the customer; the (anonymous) funnel events stay."""
@@ -314,7 +335,7 @@ class Conversation:
             self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
         ctx.deferred.clear()
         ctx.funnel.clear()
-        ctx.changes.clear()
+        ctx.entries.clear()
         log.info("user %s: forgotten at their request", ctx.customer.user_id)
 
     @staticmethod
@@ -322,14 +343,6 @@ class Conversation:
         state = ctx.state
         if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
             ctx.track("step", step=state.step.value)
-
-    def _tell(self, changes: list[BookingChange]) -> None:
-        for change in changes:
-            for listener in self.listeners:
-                try:
-                    listener(change)
-                except Exception:
-                    log.exception("booking change listener failed (%s)", change.kind)
 
     # ---- dispatch ------------------------------------------------------------------------------
 
@@ -494,7 +507,7 @@ class Conversation:
         """After an unexpected error: the previous state if it still renders, else the menu."""
         ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
         ctx.deferred.clear()
-        ctx.changes.clear()
+        ctx.entries.clear()
         ctx.funnel.clear()
         ctx.forget = False
         try:

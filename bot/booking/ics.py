@@ -24,6 +24,30 @@ class CalendarEvent:
     sequence: int = 0
 
 
+def booking_event(
+    reference: str,
+    start: datetime,
+    end: datetime,
+    *,
+    service_name: str,
+    location_name: str,
+    address: str,
+    sequence: int = 0,
+) -> CalendarEvent:
+    """A booking as a calendar event; the same reference keeps the same UID, so a file with a
+    higher `sequence` updates the event already in the customer's calendar."""
+    summary = f"{service_name} @ {location_name}" if location_name else service_name
+    return CalendarEvent(
+        uid=f"{reference}@zimun-booking-bot",
+        start=start,
+        end=end,
+        summary=summary,
+        location=address or location_name,
+        description=f"Ref. {reference}",
+        sequence=sequence,
+    )
+
+
 def escape_text(value: str) -> str:
     """TEXT value escaping (RFC 5545 §3.3.11)."""
     value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")

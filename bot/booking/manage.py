@@ -1,21 +1,21 @@
 """My bookings: the list (refreshed from the API), a booking's detail, reschedule and cancel.
 
 Every action on a booking goes through `Ctx.owned_booking`, which refuses a booking row that is
-not the tapping user's, whatever the payload says.
+not the tapping user's, whatever the payload says. What happens to a booking is emitted as a
+ledger entry (bot.booking.ledger), which the engine writes with the rest of the event.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 
 from bot.booking import detours
-from bot.booking.book import calendar_file, open_calendar, times_after_conflict
-from bot.booking.changes import ChangeKind, change_of, noticed_change
+from bot.booking.book import calendar_file, open_calendar, start_book, times_after_conflict
 from bot.booking.context import Ctx, Outcome
+from bot.booking.details import Details, detail_lines
+from bot.booking.ledger import Cancelled, Moved, Seen
 from bot.booking.rules import ChangeAction, Verdict
 from bot.booking.screens import DateTimeValue, Msg
 from bot.booking.state import Flow, Step
@@ -31,37 +31,27 @@ TOO_SOON = Msg("Sorry, that time is too soon to book now. Here are the free time
 
 
 async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
-    """Statuses and times from the API, concurrently; a failure keeps the stored row."""
+    """Statuses and times from the API, concurrently, reconciled through the ledger (a change
+    made at the business is recorded and announced like one the scan finds); a failure keeps
+    the stored row."""
     targets = [r for r in rows if r.active and r.start > ctx.now][:REFRESH_LIMIT]
+    epochs = {r.id: ctx.ledger.epoch(r.id) for r in targets}
     answers = await asyncio.gather(
         *(ctx.api.get_appointment(r.appointment_id) for r in targets), return_exceptions=True
     )
     fresh = {r.id: r for r in rows}
     for row, answer in zip(targets, answers, strict=True):
         if isinstance(answer, NotFound):
-            answer = None
-            status = "cancelled"
+            seen = Seen.gone(row.id, ctx.now, epochs[row.id])
         elif isinstance(answer, Appointment):
-            status = answer.status
+            seen = Seen.of(row.id, answer, ctx.now, epochs[row.id])
         else:
             if isinstance(answer, BaseException):
                 log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
             continue
-        start = answer.start if answer and answer.start else row.start
-        end = answer.end if answer and answer.end else row.end
-        if status != row.status or start != row.start:
-            ctx.defer(_updater(ctx, row.id, status, start, end))
-            fresh[row.id] = _replace(row, status=status, start=start, end=end)
-            change = noticed_change(row, status, start)
-            if change is not None:
-                ctx.emit(change)
+        ctx.emit(seen)
+        fresh[row.id] = seen.applied_to(row)
     return sorted(fresh.values(), key=lambda r: r.start)
-
-
-def _updater(
-    ctx: Ctx, booking_id: int, status: str, start: datetime, end: datetime | None
-) -> Callable[[], None]:
-    return lambda: ctx.storage.update_booking(booking_id, status=status, start=start, end=end)
 
 
 def _replace(row: BookingRow, **changes: object) -> BookingRow:
@@ -151,6 +141,15 @@ async def keep_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     return Outcome(toast=Msg("Great, see you then!"), show=False)
 
 
+async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """From the notice of a booking the business cancelled: a new booking at the same branch
+    for the same service, as a new message (the notice stays readable above it)."""
+    row = ctx.owned_booking(booking_id)
+    outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
+    outcome.new_message = True
+    return outcome
+
+
 async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.state.step = Step.BOOKING
     return Outcome()
@@ -167,6 +166,7 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
+    ctx.changing(row.id)
     try:
         appointment = await ctx.api.cancel(
             row.appointment_id, idempotency_key=ctx.idempotency_key()
@@ -175,8 +175,7 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     except AppointmentNotActive:
         ctx.state.step = Step.BOOKING
         return Outcome(note=Msg("This booking can no longer be changed."))
-    ctx.defer(lambda: ctx.storage.update_booking(row.id, status=status))
-    ctx.emit(change_of(row, ChangeKind.CANCELLED, row.start, contact_name=appointment.contact_name))
+    ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
@@ -197,6 +196,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
         ctx.state.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
+    ctx.changing(row.id)
     try:
         appointment = await ctx.api.reschedule(
             row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
@@ -211,10 +211,9 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
         return Outcome(note=Msg("This booking can no longer be changed."))
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
-    ctx.defer(
-        lambda: ctx.storage.update_booking(row.id, status=appointment.status, start=start, end=end)
+    ctx.emit(
+        Moved(row.id, start, end, status=appointment.status, contact_name=appointment.contact_name)
     )
-    ctx.emit(change_of(row, ChangeKind.MOVED, start, contact_name=appointment.contact_name))
     ctx.tally("moved")
     service, location = await ctx.service(), await ctx.location()
     ctx.state.step = Step.MENU
@@ -227,7 +226,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
                 service=row.service_name,
                 when=DateTimeValue(start, row.timezone, "full"),
             ),
-            Msg("<b>Reference:</b> {reference}", reference=row.appointment_id),
+            *detail_lines(Details(reference=row.appointment_id)),
             Msg("The attached file updates your calendar."),
         ],
         attachment=calendar_file(

@@ -7,8 +7,9 @@ sends, so a payload never carries an API id (ids have no length limit) nor anyth
 
 - `scope` is the chat's current screen nonce (4 base36 chars, changed whenever a new step is
   shown): a payload from an older screen, or invented, does not match and is never acted upon.
-  The scope `@` marks a booking-scoped payload (My bookings list, reminders): its `arg` is the
-  local booking row id, and the engine checks that the booking belongs to the tapping user.
+  The scope `@` marks a booking-scoped payload (My bookings list, reminders, notices): its
+  `arg` is the local booking row id, and the engine checks that the booking belongs to the
+  tapping user.
 - `action` is a short code (`Action`), `arg` a non-negative integer: an index into the option
   list stored in the chat state, a day of the month, a page, or a booking row id.
 - `check` is 2 base36 chars of a CRC of the rest: random bytes or a hand-edited payload are
@@ -67,6 +68,7 @@ class Action(StrEnum):
     FORGET = "fg"  # privacy screen: delete my data (asks first)
     REMEMBER_EMAIL = "re"  # summary: toggle "remember my email for next time"
     USE_EMAIL = "ue"  # email step: use the remembered email
+    BOOK_AGAIN = "ba"  # booking-scoped (notice of a cancellation at the business)
 
 
 _ACTIONS = {a.value: a for a in Action}

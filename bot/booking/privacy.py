@@ -31,7 +31,7 @@ async def ask_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
 async def do_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
     await abandon(ctx)  # release the holds before the memory of them goes
     ctx.deferred.clear()  # nothing about this customer may be written after the delete
-    ctx.changes.clear()
+    ctx.entries.clear()
     ctx.forget = True
     ctx.state.step = Step.FORGOTTEN
     return Outcome()

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from bot.booking import calendar as cal
 from bot.booking.context import Ctx
+from bot.booking.details import Details, detail_lines
 from bot.booking.payload import Action, booking_data, button_data
 from bot.booking.screens import (
     Attachment,
@@ -358,18 +359,14 @@ async def view_email(ctx: Ctx) -> View:
 
 async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
     service, location = await ctx.service(), await ctx.location()
-    lines = [
-        Msg("<b>Service:</b> {service}", service=_name(service)),
-        Msg("<b>Branch:</b> {location}", location=_name(location)),
-    ]
-    if location is not None and location.address:
-        lines.append(Msg("<b>Address:</b> {address}", address=location.address))
-    lines.append(Msg("<b>When:</b> {when}", when=DateTimeValue(start, ctx.tz_name, "full")))
-    if service is not None and service.duration_minutes:
-        lines.append(
-            Msg("<b>Duration:</b> {duration}", duration=DurationValue(service.duration_minutes))
-        )
-    return lines
+    details = Details(
+        service=_name(service),
+        location=_name(location),
+        address=location.address if location is not None else None,
+        start=DateTimeValue(start, ctx.tz_name, "full"),
+        duration_minutes=service.duration_minutes if service is not None else None,
+    )
+    return detail_lines(details)
 
 
 async def view_summary(ctx: Ctx) -> View:
@@ -453,14 +450,7 @@ async def view_bookings(ctx: Ctx) -> View:
 
 async def view_booking(ctx: Ctx) -> View:
     row = ctx.owned_booking(ctx.state.booking_id)
-    body = [
-        Msg("<b>Service:</b> {service}", service=row.service_name),
-        Msg("<b>Branch:</b> {location}", location=row.location_name),
-    ]
-    if row.location_address:
-        body.append(Msg("<b>Address:</b> {address}", address=row.location_address))
-    body.append(Msg("<b>When:</b> {when}", when=DateTimeValue(row.start, row.timezone, "full")))
-    body.append(Msg("<b>Reference:</b> {reference}", reference=row.appointment_id))
+    body = detail_lines(Details.of_row(row))
     rows: Rows = []
     if not row.active:
         body.append(Msg("This booking is cancelled."))

@@ -65,8 +65,8 @@ class AdminChat:
         self._bot = bot
 
     def on_change(self, change: BookingChange) -> None:
-        """A Conversation listener: queue the notice, never wait for it."""
-        if not change.by_customer or self._bot is None:
+        """A ledger listener: queue the notice, never wait for it."""
+        if self._bot is None:
             return
         task = asyncio.get_running_loop().create_task(self._send(self._bot, notice(change)))
         self._tasks.add(task)

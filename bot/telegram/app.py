@@ -19,6 +19,8 @@ from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
 from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
+from bot.notices import NoticeService
+from bot.reconcile import Reconciler
 from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.telegram.accesslog import UpdateLog
@@ -27,7 +29,12 @@ from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
-from bot.telegram.jobs import HOUSEKEEPING_SECONDS, REMINDER_SCAN_SECONDS, Background
+from bot.telegram.jobs import (
+    HOUSEKEEPING_SECONDS,
+    RECONCILE_SCAN_SECONDS,
+    REMINDER_SCAN_SECONDS,
+    Background,
+)
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
 
@@ -77,6 +84,7 @@ def build_application(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     reminder_interval: float | None = REMINDER_SCAN_SECONDS,
+    reconcile_interval: float | None = RECONCILE_SCAN_SECONDS,
     housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
 ) -> Application:
     """The bot's Application, not started.
@@ -87,9 +95,11 @@ def build_application(
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
 
-    The reminder scan and housekeeping run on the JobQueue every `reminder_interval` and
-    `housekeeping_interval` seconds (None: not scheduled; tests call `jobs.scan_reminders`).
-    With ADMIN_CHAT_ID set, that chat gets booking notices and /stats.
+    The reminder scan, the reconcile scan and housekeeping run on the JobQueue every
+    `reminder_interval`, `reconcile_interval` and `housekeeping_interval` seconds (None: not
+    scheduled; tests call `jobs.scan_reminders` and `jobs.reconcile_now`). Customers are told
+    of changes made at the business; with ADMIN_CHAT_ID set, that chat gets booking notices
+    and /stats.
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
@@ -110,19 +120,24 @@ def build_application(
             await register_commands(app.bot, default_language, languages=settings.languages)
             if admin is not None:
                 await admin.register_commands(app.bot)
+        listeners = conversation.ledger.listeners
         if admin is not None:
             admin.attach(app.bot)
-            conversation.listeners.append(admin.on_change)
+            listeners.append(admin.on_change)
+        listeners.append(background.on_change)
         await resume_pending(app, conversation)
         background.start()
         for hook in on_startup:
             await hook(app)
 
     async def post_stop(app: Application) -> None:
+        listeners = conversation.ledger.listeners
+        if background.on_change in listeners:
+            listeners.remove(background.on_change)
+        if admin is not None and admin.on_change in listeners:
+            listeners.remove(admin.on_change)
         await background.stop()
         if admin is not None:
-            if admin.on_change in conversation.listeners:
-                conversation.listeners.remove(admin.on_change)
             await admin.drain()
 
     async def post_shutdown(app: Application) -> None:
@@ -160,17 +175,26 @@ def build_application(
     for handler in chat.handlers():
         app.add_handler(handler)
     app.add_error_handler(ErrorHandler(conversation, default_language))
+    ledger = conversation.ledger
     reminders = ReminderService(
+        conversation.api, ledger, now=conversation.now, default_language=default_language
+    )
+    reconciler = Reconciler(
         conversation.api,
-        conversation.storage,
-        offsets=conversation.reminder_offsets,
+        ledger,
         now=conversation.now,
-        default_language=default_language,
+        calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,
+    )
+    notices = NoticeService(
+        conversation.storage, now=conversation.now, default_language=default_language
     )
     background = Background(
         app,
         reminders,
+        reconciler,
+        notices,
         reminder_interval=reminder_interval,
+        reconcile_interval=reconcile_interval,
         housekeeping_interval=housekeeping_interval,
     )
     return app

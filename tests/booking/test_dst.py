@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.booking.ledger import plan
 from bot.booking.payload import Action
 from bot.booking.screens import TimeValue
 from bot.i18n import localizer
-from bot.reminders import plan
 from bot.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat

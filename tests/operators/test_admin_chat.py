@@ -1,5 +1,5 @@
 """The staff chat (ADMIN_CHAT_ID): a notice of each booking made, moved or cancelled through the
-bot, /stats there and nowhere else, and its own command menu."""
+bot or at the business, /stats there and nowhere else, and its own command menu."""
 
 from __future__ import annotations
 
@@ -55,14 +55,22 @@ async def test_the_staff_chat_hears_of_new_moved_and_cancelled_bookings(
     assert cancelled.startswith("🗑 <b>Booking cancelled:</b> ")
     assert appointment.id in cancelled
 
-    # A booking cancelled at the business itself is not announced back to it.
+    # A booking cancelled at the business is announced too, once, marked as such.
     other = Chat(ops, chat_id=2002)
     await other.book(day=3)
     await ops.fake.wait_for(lambda: len(ops.fake.messages(STAFF_GROUP)) == 4)
-    sandbox.store.cancel(sandbox.store.appointment_list("confirmed")[0].id)
+    cancelled_there = sandbox.store.appointment_list("confirmed")[0].id
+    sandbox.store.cancel(cancelled_there)
     await other.command("mybookings")  # the refresh notices the cancellation
-    await ops.restart()  # and any queued notice would be sent before the stop completes
-    assert len(ops.fake.messages(STAFF_GROUP)) == 4
+    await ops.restart()  # any queued notice is sent before the stop completes
+    await other.command("mybookings")  # nothing new to notice
+    assert len(ops.fake.messages(STAFF_GROUP)) == 5
+    elsewhere = ops.fake.messages(STAFF_GROUP)[-1].text or ""
+    assert elsewhere.startswith("🗑 <b>Booking cancelled:</b> ") and cancelled_there in elsewhere
+    assert elsewhere.endswith(
+        text("Changed outside the bot (front desk, web page or Zimun); the customer is told.")
+    )
+    assert len(ops.notices_in(other.chat_id)) == 1  # and the customer was told
 
 
 @pytest.mark.parametrize("settings_overrides", [{"ADMIN_CHAT_ID": OWNER}])

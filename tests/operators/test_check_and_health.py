@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from bot.health import Health, probe_zimun
-from bot.storage import Storage
+from bot.storage import SCHEMA_VERSION, Storage
 from bot.telegram.webhook import webhook_app
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
@@ -76,7 +76,7 @@ def test_check_reports_a_wrong_token_and_wrong_zimun_credentials(
     )
     assert zimun.startswith("FAIL Zimun: credentials refused: Zimun token request refused")
     assert "ZIMUN_CLIENT_ID and ZIMUN_CLIENT_SECRET" in zimun
-    assert storage.startswith("OK   Storage: ") and "(schema 2)" in storage
+    assert storage.startswith("OK   Storage: ") and f"(schema {SCHEMA_VERSION})" in storage
     output = result.stdout + result.stderr
     assert "Traceback" not in output
     assert "AAWrongToken" not in output and "not-the-secret" not in output

@@ -46,6 +46,9 @@ async def test_forget_deletes_every_row_of_the_customer_and_nothing_else(
     other = Chat(ops, chat_id=2002, first_name="Bea")
     await other.book(name="Bea", email="bea@example.org", day=2)
     await chat.book(name="Zoraida", email=EMAIL, day=2)
+    [mine] = [a for a in sandbox.store.appointment_list() if a.contact_email == EMAIL]
+    sandbox.store.reschedule(mine.id, mine.start + timedelta(days=2))  # at the business
+    await chat.command("mybookings")  # noticed: a notice to the customer is recorded
     await chat.command("language")
     await chat.tap_index(1)  # a stored language
     await chat.open_booking()  # and a booking in progress: a hold and a conversation state

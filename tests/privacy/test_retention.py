@@ -1,7 +1,7 @@
 """Housekeeping keeps what /privacy promises: bookings go 90 days after the appointment (their
-reminders with them), a conversation idle for a day goes (an abandoned draft may hold a name
-and an email), a confirm in flight stays. The storage's own clock columns are wall-clock, the
-appointment times are the API's: each cutoff is given in its own clock."""
+reminders and notices with them), a conversation idle for a day goes (an abandoned draft may
+hold a name and an email), a confirm in flight stays. The storage's own clock columns are
+wall-clock, the appointment times are the API's: each cutoff is given in its own clock."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def add(storage: Storage, user_id: int, start: datetime) -> BookingRow:
     )
     row = storage.get_booking(booking_id)
     assert row is not None
-    storage.set_reminders(row, [(120, start - timedelta(hours=2))], language="en")
+    storage.set_reminders(
+        row.id, row.user_id, row.chat_id, [(120, start - timedelta(hours=2))], language="en"
+    )
+    storage.add_notice(row, "moved", start=start, previous_start=start, language="en")
     return row
 
 
@@ -59,8 +62,10 @@ def test_prune_deletes_old_bookings_their_reminders_and_idle_conversations(
         )
         assert storage.get_booking(old.id) is None
         assert storage.reminders_for_booking(old.id) == []
+        assert storage.notices_for_booking(old.id) == []
         assert storage.get_booking(recent.id) is not None
         assert len(storage.reminders_for_booking(recent.id)) == 1
+        assert len(storage.notices_for_booking(recent.id)) == 1
         assert [e.attempt for e in storage.funnel_since(NOW - timedelta(days=365))] == ["y"]
         assert storage.conversation_count() == 2
 

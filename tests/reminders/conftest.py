@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.reminders import DEFAULT_OFFSETS
+from bot.booking.ledger import DEFAULT_OFFSETS
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.reminders.harness import MONDAY, NO_JOBS, OpsBot

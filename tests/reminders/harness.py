@@ -1,9 +1,9 @@
-"""The real bot (tests/telegram/harness.py) with what issue 6 adds: reminder offsets, a staff
-chat, a manual reminder scan, and a look at every table.
+"""The real bot (tests/telegram/harness.py) with what issues 6 and 12 add: reminder offsets, a
+staff chat, manual reminder and reconcile scans, and a look at every table.
 
-The JobQueue's own scan is off by default (`reminder_interval=None`) so a test decides when a
-scan runs, after moving the sandbox clock: time is simulated, never waited. Tests that check
-the JobQueue itself turn it back on.
+The JobQueue's own scans are off by default (`reminder_interval=None`, `reconcile_interval=None`)
+so a test decides when a scan runs, after moving the sandbox clock: time is simulated, never
+waited. Tests that check the JobQueue itself turn them back on.
 """
 
 from __future__ import annotations
@@ -15,24 +15,31 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.booking.engine import Conversation
+from bot.booking.ledger import DEFAULT_OFFSETS
 from bot.booking.payload import Action, decode
-from bot.reminders import DEFAULT_OFFSETS, ScanResult
+from bot.reconcile import CheckResult
+from bot.reminders import ScanResult
 from bot.storage import Storage
 from bot.telegram.app import build_application, polling
-from bot.telegram.jobs import scan_reminders
+from bot.telegram.jobs import BACKGROUND_KEY, Background, reconcile_now, scan_reminders
 from bot.zimun.client import ZimunClient
 from tests.fakes.bot_api import ChatMessage
 from tests.telegram.harness import RunningBot
 
 # Monday 23 November 2026, 07:00 in Madrid: the calendar offers the 23rd, 24th, 25th, ...
 MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
-NO_JOBS: dict[str, Any] = {"reminder_interval": None, "housekeeping_interval": None}
+NO_JOBS: dict[str, Any] = {
+    "reminder_interval": None,
+    "reconcile_interval": None,
+    "housekeeping_interval": None,
+}
 
 # Every table that may hold something about a customer, and the column that says whose.
 CUSTOMER_TABLES = {
     "users": "user_id",
     "bookings": "user_id",
     "reminders": "user_id",
+    "notices": "user_id",
     "conversations": "chat_id",
 }
 
@@ -68,14 +75,33 @@ class OpsBot(RunningBot):
         assert self.app is not None
         return await scan_reminders(self.app)
 
+    async def reconcile(self) -> CheckResult:
+        """One reconcile scan and the notices it queued, as the JobQueue runs them (and the
+        notices the ledger's listener started sending meanwhile)."""
+        assert self.app is not None
+        result = await reconcile_now(self.app)
+        background: Background = self.app.bot_data[BACKGROUND_KEY]
+        await background.idle()
+        return result
+
     @property
     def db(self) -> Storage:
         assert self.storage is not None
         return self.storage
 
     def reminders_in(self, chat_id: int) -> list[ChatMessage]:
-        """The reminder messages of a chat: those with an "I'll be there" (Keep) button."""
-        return [m for m in self.fake.messages(chat_id) if _has_action(m, Action.KEEP)]
+        """The reminder messages of a chat: an "I'll be there" (Keep) button under a ⏰."""
+        return [m for m in self.fake.messages(chat_id) if _is_reminder(m)]
+
+    def notices_in(self, chat_id: int) -> list[ChatMessage]:
+        """The notices of changes made at the business: "Book again" (cancelled), or "Keep the
+        new time" (moved) on a message that is not a reminder."""
+        return [
+            m
+            for m in self.fake.messages(chat_id)
+            if _has_action(m, Action.BOOK_AGAIN)
+            or (_has_action(m, Action.KEEP) and not _is_reminder(m))
+        ]
 
     def rows_of(self, chat_id: int) -> dict[str, int]:
         """How many rows each customer table holds for this private chat (user id = chat id)."""
@@ -84,6 +110,10 @@ class OpsBot(RunningBot):
             sql = f"SELECT count(*) FROM {table} WHERE {column} = ?"
             counts[table] = self.db.db.execute(sql, (chat_id,)).fetchone()[0]
         return counts
+
+
+def _is_reminder(message: ChatMessage) -> bool:
+    return _has_action(message, Action.KEEP) and (message.text or "").startswith("⏰")
 
 
 def _has_action(message: ChatMessage, action: Action) -> bool:

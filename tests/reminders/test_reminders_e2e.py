@@ -173,7 +173,9 @@ async def test_a_booking_moved_elsewhere_is_reminded_at_its_new_time(
     assert len(ops.reminders_in(chat.chat_id)) == 1
 
 
-@pytest.mark.parametrize("bot_options", [{"housekeeping_interval": None}])
+@pytest.mark.parametrize(
+    "bot_options", [{"housekeeping_interval": None, "reconcile_interval": None}]
+)
 async def test_after_downtime_the_scan_on_start_sends_only_the_latest_reminder(
     ops: OpsBot, chat: Chat, sandbox: SandboxServer
 ) -> None:
@@ -192,7 +194,9 @@ async def test_after_downtime_the_scan_on_start_sends_only_the_latest_reminder(
     assert len(ops.reminders_in(chat.chat_id)) == 1
 
 
-@pytest.mark.parametrize("bot_options", [{"housekeeping_interval": None}])
+@pytest.mark.parametrize(
+    "bot_options", [{"housekeeping_interval": None, "reconcile_interval": None}]
+)
 async def test_no_reminder_after_the_appointment_even_if_it_fell_due_while_down(
     ops: OpsBot, chat: Chat, sandbox: SandboxServer
 ) -> None:

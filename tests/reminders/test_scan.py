@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.changes import BookingChange, ChangeKind
+from bot.booking.ledger import Booked, Ledger, NewBooking, plan
 from bot.booking.screens import Reply
-from bot.reminders import MAX_ATTEMPTS, ReminderService, apply_change, plan
+from bot.reminders import MAX_ATTEMPTS, ReminderService
 from bot.settings import SettingsError, load_settings, parse_offsets
 from bot.storage import BookingRow, Storage
 from bot.zimun.client import ZimunClient
@@ -75,7 +75,7 @@ def book(sandbox: SandboxServer, storage: Storage, clock: Clock, user_id: int = 
     """An appointment at the business and the bot's row for it, with its reminders planned."""
     hold = sandbox.store.hold("svc_checkup", "loc_madrid", WEDNESDAY_9, sandbox.client_id)
     appointment = sandbox.store.confirm(hold.hold_id, "Ana", "ana@example.com")
-    booking_id = storage.add_booking(
+    new = NewBooking(
         user_id=user_id,
         chat_id=user_id,
         appointment_id=appointment.id,
@@ -89,17 +89,14 @@ def book(sandbox: SandboxServer, storage: Storage, clock: Clock, user_id: int = 
         end=WEDNESDAY_9 + timedelta(minutes=15),
         status="confirmed",
     )
-    row = storage.get_booking(booking_id)
+    Ledger(storage, offsets=OFFSETS).commit([Booked(new)], now=clock(), language="it")
+    row = storage.booking_by_appointment(appointment.id)
     assert row is not None
-    change = BookingChange(
-        ChangeKind.BOOKED, row.appointment_id, row.start, row.service_name, "", row.timezone
-    )
-    apply_change(storage, change, OFFSETS, now=clock(), language="it")
     return row
 
 
 def service(api: ZimunClient, storage: Storage, clock: Clock) -> ReminderService:
-    return ReminderService(api, storage, offsets=OFFSETS, now=clock)
+    return ReminderService(api, Ledger(storage, offsets=OFFSETS), now=clock)
 
 
 def test_offsets_are_parsed_and_malformed_ones_are_one_line() -> None:
