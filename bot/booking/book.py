@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.booking import calendar as cal
 from bot.booking import detours
+from bot.booking.changed import CatalogChanged, watching
 from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.ics import booking_event, build_ics
 from bot.booking.ledger import Booked, NewBooking
@@ -110,18 +111,19 @@ async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
         # before the lead time passed over it: answered like a slot the server refuses.
         raise NotBookable("outside the booking window", code="outside_booking_window")
     service = await _service_or_refuse(ctx)
-    return await ctx.api.hold(
-        service=service,
-        start=start,
-        location_id=ctx.state.location_id,
-        idempotency_key=ctx.idempotency_key(),
-    )
+    with watching(not_bookable=False):  # a 400 here is about the time: the 409 path answers
+        return await ctx.api.hold(
+            service=service,
+            start=start,
+            location_id=ctx.state.location_id,
+            idempotency_key=ctx.idempotency_key(),
+        )
 
 
 async def _service_or_refuse(ctx: Ctx) -> Service:
     service = await ctx.service()
     if service is None:
-        raise Refused(f"unknown service {ctx.state.service_id}")
+        raise CatalogChanged("service_not_found")
     return service
 
 
@@ -188,15 +190,70 @@ async def show_services(ctx: Ctx) -> Outcome:
 
 
 async def pick_location(ctx: Ctx, arg: int | None) -> Outcome:
-    location = await ctx.catalog.offered_location(ctx.option(arg))
-    if location is None:
-        raise Refused("location vanished or no longer offered")
+    location_id = ctx.option(arg)
+    location = await ctx.catalog.offered_location(location_id)
+    if location is None:  # listed a moment ago: the business changed it since
+        ctx.state.location_id = location_id
+        raise CatalogChanged("location_not_found")
     return await enter_location(ctx, location)
 
 
 async def pick_service(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.state.service_id = ctx.option(arg)
+    if await ctx.catalog.offered_service(ctx.state.service_id) is None:
+        raise CatalogChanged("service_not_found")
     return await open_calendar(ctx)
+
+
+# ---- the business changed its catalog ---------------------------------------------------------
+
+
+async def catalog_changed(ctx: Ctx, exc: CatalogChanged) -> Outcome:
+    """What the customer was booking is no longer offered: refresh what the bot knows, say what
+    changed, and show the nearest step still valid (the name and email typed are kept)."""
+    state = ctx.state
+    gone_location, gone_service = await ctx.location(), await ctx.service()  # names, cached
+    log.info("chat %s: catalog changed under the customer (%s)", ctx.customer.chat_id, exc)
+    ctx.api.invalidate_catalog()
+    ctx.free_times.forget(_key(ctx))
+    await release_hold(ctx)
+    location = await ctx.catalog.offered_location(state.location_id)
+    service = await ctx.catalog.offered_service(state.service_id)
+    location_name = gone_location.name if gone_location else ""
+    if state.flow == Flow.RESCHEDULE:
+        state.step = Step.BOOKING
+        state.new_start = None
+        return Outcome(
+            note=Msg("Sorry, this booking can't be moved in the bot at the moment."),
+            lead=call_us(ctx.business, ctx.lang),
+        )
+    if location is None:
+        outcome = await _branches_again(ctx)
+        outcome.note = Msg(
+            "Sorry, {branch} is not taking bookings at the moment.", branch=location_name
+        )
+        return outcome
+    if service is None or not service.bookable_at(location.id):
+        outcome = await show_services(ctx)
+        outcome.note = Msg(
+            "Sorry, {service} can no longer be booked at {branch}.",
+            service=gone_service.name if gone_service else "",
+            branch=location_name,
+        )
+        return outcome
+    return await open_calendar(ctx)  # offered after all (a passing refusal): the calendar again
+
+
+async def _branches_again(ctx: Ctx) -> Outcome:
+    """The branch list, fresh; the menu when no branch is offered any more."""
+    locations = await ctx.catalog.offered_locations()
+    ctx.state.location_id = ctx.state.service_id = ctx.state.tz = None
+    if not locations:
+        ctx.state.step = Step.MENU
+        return Outcome(lead=call_us(ctx.business, ctx.lang))
+    ctx.state.step = Step.LOCATION
+    ctx.state.options = [loc.id for loc in locations]
+    return Outcome()
 
 
 async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
@@ -224,13 +281,14 @@ async def _calendar_answer(ctx: Ctx) -> Availability:
     """Free times from today to the end of the booking window: one (cached) range query."""
     today = ctx.today
     last = ctx.window.last_day(ctx.zone)
-    answer = await ctx.free_times.get(
-        _key(ctx),
-        ctx.now,
-        today,
-        last,
-        lambda: _range_availability(ctx, cal.days_ahead(today, last)),
-    )
+    with watching():
+        answer = await ctx.free_times.get(
+            _key(ctx),
+            ctx.now,
+            today,
+            last,
+            lambda: _range_availability(ctx, cal.days_ahead(today, last)),
+        )
     _learn_zone(ctx, answer)
     return answer
 
@@ -264,8 +322,8 @@ async def _range_availability(ctx: Ctx, days: int) -> Availability:
             return await ctx.api.get_availability(
                 ctx.state.service_id or "", location_id=ctx.state.location_id, days_ahead=ahead
             )
-        except LocationRequired:
-            raise
+        except (LocationRequired, NotBookable):
+            raise  # not about the range: the branch or the service is not bookable (changed.py)
         except BadRequest as exc:
             log.info("availability for %s days refused (%s); asking for fewer", ahead, exc.code)
     return Availability()
@@ -356,9 +414,10 @@ async def _day_times(ctx: Ctx, day: date) -> list[datetime]:
     entry = ctx.free_times.fresh(_key(ctx), ctx.now)
     answer = entry.answer if entry is not None else None
     if answer is None or answer.day(day) is None:
-        answer = await ctx.api.get_availability(
-            ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
-        )
+        with watching():
+            answer = await ctx.api.get_availability(
+                ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
+            )
         _learn_zone(ctx, answer)
     window = ctx.window
     return [s.start for s in answer.slots_on(day) if window.admits(s.start)]

@@ -70,6 +70,8 @@ class Ctx:
     last_key: str | None = None
     deferred: list[Callable[[], object]] = field(default_factory=list)
     bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
+    # Rows as Zimun has them now, refreshed during this event (written when it is persisted).
+    fresh: dict[int, BookingRow] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)  # written by the ledger with the rest
     holding: list[int] = field(default_factory=list)  # bookings this event is changing
     funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
@@ -156,7 +158,9 @@ class Ctx:
 
     def owned_booking(self, booking_id: int | None) -> BookingRow:
         """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
-        row = self.storage.get_booking(booking_id) if booking_id is not None else None
+        row = self.fresh.get(booking_id) if booking_id is not None else None
+        if row is None and booking_id is not None:
+            row = self.storage.get_booking(booking_id)
         if row is None or row.user_id != self.customer.user_id:
             raise NotYours(booking_id)
         return row

@@ -21,6 +21,7 @@ from bot.booking import book, detours, manage, menu, privacy
 from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
 from bot.booking.business import Business
+from bot.booking.changed import CatalogChanged
 from bot.booking.context import Ctx, NotYours, Outcome, Refused
 from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
 from bot.booking.ledger import DEFAULT_OFFSETS, Ledger, Listener
@@ -85,6 +86,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.CHANGE, A.BACK): book.back_to_summary,
     (S.BOOKINGS, A.BOOK): menu.book,
     (S.BOOKINGS, A.BACK): menu.back_to_menu,
+    (S.BOOKINGS, A.PAGE): manage.page_bookings,
     (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
     (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
     (S.BOOKING, A.BACK): manage.show_bookings,
@@ -347,6 +349,12 @@ class Conversation:
     # ---- dispatch ------------------------------------------------------------------------------
 
     async def _dispatch(self, ctx: Ctx, event: Event) -> Outcome:
+        try:
+            return await self._route(ctx, event)
+        except CatalogChanged as exc:  # a documented answer: the business changed its catalog
+            return await book.catalog_changed(ctx, exc)
+
+    async def _route(self, ctx: Ctx, event: Event) -> Outcome:
         match event:
             case Tap(data=data):
                 return await self._tap(ctx, data)

@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
 from bot.booking import detours
 from bot.booking.book import calendar_file, open_calendar, start_book, times_after_conflict
-from bot.booking.context import Ctx, Outcome
+from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.details import Details, detail_lines
 from bot.booking.ledger import Cancelled, Moved, Seen
 from bot.booking.rules import ChangeAction, Verdict
 from bot.booking.screens import DateTimeValue, Msg
 from bot.booking.state import Flow, Step
+from bot.booking.views import BOOKINGS_PER_PAGE
 from bot.booking.words import call_us, refusal
 from bot.storage import BookingRow
 from bot.zimun.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
@@ -50,8 +52,23 @@ async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
                 log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
             continue
         ctx.emit(seen)
-        fresh[row.id] = seen.applied_to(row)
+        fresh[row.id] = ctx.fresh[row.id] = seen.applied_to(row)
     return sorted(fresh.values(), key=lambda r: r.start)
+
+
+FRESH_FOR = timedelta(minutes=2)
+
+
+async def _current(ctx: Ctx, row: BookingRow) -> BookingRow:
+    """The booking as Zimun has it, asked unless it was compared a moment ago (a list shown
+    just before did): a booking the business cancelled or moved meanwhile is shown as it is,
+    before the customer spends any effort on it."""
+    if not row.active or row.start <= ctx.now:
+        return row
+    if row.checked_at is not None and ctx.now - row.checked_at < FRESH_FOR:
+        return row
+    [current] = [r for r in await _refresh(ctx, [row]) if r.id == row.id]
+    return current
 
 
 def _replace(row: BookingRow, **changes: object) -> BookingRow:
@@ -60,9 +77,24 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
+    ctx.state.list_page = 0
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
+    return Outcome()
+
+
+async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
+    """Another page of My bookings (what is stored: the list was refreshed when it opened)."""
+    upcoming = [
+        r
+        for r in ctx.storage.bookings_for_user(ctx.customer.user_id)
+        if r.active and r.start > ctx.now
+    ]
+    pages = max(1, -(-len(upcoming) // BOOKINGS_PER_PAGE))
+    if arg is None or not 0 <= arg < pages:
+        raise Refused(f"bookings page {arg} out of range")
+    ctx.state.list_page = arg
     return Outcome()
 
 
@@ -77,7 +109,7 @@ def _about(ctx: Ctx, row: BookingRow) -> None:
 
 
 async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
-    row = ctx.owned_booking(booking_id)
+    row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
@@ -100,7 +132,7 @@ def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
 
 
 async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
-    row = ctx.owned_booking(booking_id)
+    row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
     refused = _refused(ctx, row, "reschedule")
     if refused is not None:
@@ -122,7 +154,7 @@ async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
-    row = ctx.owned_booking(booking_id)
+    row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
     refused = _refused(ctx, row, "cancel")
@@ -161,6 +193,21 @@ async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
     return Outcome()
 
 
+async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
+    """Zimun says the booking cannot change (cancelled or past): record what it is now and
+    show it, so its buttons go and My bookings follows."""
+    if row.id in ctx.holding:  # the change this event was about did not happen
+        ctx.holding.remove(row.id)
+        ctx.ledger.release(row.id)
+    await _refresh(ctx, [row])
+    if ctx.state.flow == Flow.RESCHEDULE:
+        ctx.state.step = Step.MENU  # settles the reschedule (and brings back a parked booking)
+        detours.settle(ctx.state)
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    return Outcome(note=Msg("This booking can no longer be changed."))
+
+
 async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     row = ctx.owned_booking(ctx.state.booking_id)
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
@@ -173,8 +220,7 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
         )
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
-        ctx.state.step = Step.BOOKING
-        return Outcome(note=Msg("This booking can no longer be changed."))
+        return await _no_longer_active(ctx, row)
     ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
@@ -207,8 +253,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
             ctx, Msg("Sorry, someone else just took that time. Here are the free times now:")
         )
     except AppointmentNotActive:
-        ctx.state.step = Step.BOOKING
-        return Outcome(note=Msg("This booking can no longer be changed."))
+        return await _no_longer_active(ctx, row)
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
     ctx.emit(

@@ -121,6 +121,7 @@ class ChatState(BaseModel):
     editing: bool = False  # came from the summary's Change: return there when done
     pending: PendingConfirm | None = None
     booking_id: int | None = None  # local booking row (detail, reschedule, cancel)
+    list_page: int = 0  # My bookings: the page of upcoming bookings on display
     new_start: datetime | None = None  # the reschedule target
     retry: Retry | None = None
     orphans: list[str] = Field(default_factory=list)  # holds whose release failed: retried

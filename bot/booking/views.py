@@ -38,7 +38,7 @@ from bot.storage import BookingRow
 
 TIMES_PER_PAGE = 12
 TIMES_PER_ROW = 4
-MAX_LISTED_BOOKINGS = 8
+BOOKINGS_PER_PAGE = 6  # upcoming bookings per page of My bookings
 PAST_SHOWN = 3
 
 Rows = list[list[Button]]
@@ -426,7 +426,7 @@ async def view_bookings(ctx: Ctx) -> View:
         else ctx.storage.bookings_for_user(ctx.customer.user_id)
     )
     upcoming = [r for r in rows_db if _is_upcoming(ctx, r) and r.active]
-    cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active]
+    cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active][-PAST_SHOWN:]
     past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
     body = [Msg("<b>Your bookings</b>")]
     if upcoming and any(ctx.rules.changes_allowed):
@@ -439,10 +439,28 @@ async def view_bookings(ctx: Ctx) -> View:
         body.append(Msg("Cancelled: {booking}", booking=booking_label(row)))
     for row in reversed(past):
         body.append(Msg("Past: {booking}", booking=booking_label(row)))
+    pages = max(1, -(-len(upcoming) // BOOKINGS_PER_PAGE))
+    page = min(ctx.state.list_page, pages - 1)
+    if pages > 1:
+        body.append(
+            Msg(
+                "Upcoming bookings: {count}. Page {page} of {pages}.",
+                count=len(upcoming),
+                page=page + 1,
+                pages=pages,
+            )
+        )
+    shown = upcoming[page * BOOKINGS_PER_PAGE : (page + 1) * BOOKINGS_PER_PAGE]
     rows: Rows = [
-        [Button(booking_label(row), booking_data(Action.OPEN_BOOKING, row.id))]
-        for row in upcoming[:MAX_LISTED_BOOKINGS]
+        [Button(booking_label(row), booking_data(Action.OPEN_BOOKING, row.id))] for row in shown
     ]
+    paging = []
+    if page > 0:
+        paging.append(button(ctx, Msg("‹ Earlier"), Action.PAGE, page - 1))
+    if page + 1 < pages:
+        paging.append(button(ctx, Msg("Later ›"), Action.PAGE, page + 1))
+    if paging:
+        rows.append(paging)
     rows.append([button(ctx, Msg("📅 Book an appointment"), Action.BOOK)])
     rows.append(nav_row(ctx, cancel=False))
     return body, rows

@@ -1,7 +1,8 @@
 """A tiny time-to-live cache with single-flight loading, for the rarely changing catalog.
 
 Locations and services change a few times a year, yet every conversation step needs them; one
-shared copy for a few minutes makes a booking cost only its own calls. Concurrent readers of an
+shared copy for a minute makes a booking cost only its own calls, and an answer that a service
+or a branch is gone drops it at once (bot/booking/changed.py). Concurrent readers of an
 expired entry share one load, and a failed load is not cached.
 """
 

@@ -79,7 +79,7 @@ class ZimunClient:
         timeout: float = 10.0,
         max_retries: int = 3,
         max_retry_seconds: float = 20.0,
-        catalog_ttl: float = 300.0,
+        catalog_ttl: float = 60.0,
         http: httpx.AsyncClient | None = None,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
