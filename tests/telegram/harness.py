@@ -20,6 +20,7 @@ from telegram.ext import Application
 from bot.booking.engine import Conversation
 from bot.booking.payload import Action, decode
 from bot.booking.screens import Msg
+from bot.booking.state import ChatState
 from bot.i18n import localizer
 from bot.settings import Settings
 from bot.storage import Storage
@@ -97,6 +98,13 @@ class RunningBot:
     def processed(self) -> int:
         """Updates fully handled by every Application this bot has run."""
         return self._finished_before + (self.processor.finished if self._polling else 0)
+
+    def state(self, chat_id: int) -> ChatState:
+        """The conversation state the bot saved for a chat."""
+        assert self.storage is not None
+        row = self.storage.load_conversation(chat_id)
+        assert row is not None, f"no conversation saved for chat {chat_id}"
+        return ChatState.loads(row.state)
 
     async def settle(self, within: float = 15.0) -> None:
         """Wait until every update injected so far has been handled (replies sent)."""

@@ -12,20 +12,13 @@ import pytest
 from bot.booking.engine import OOPS
 from bot.booking.payload import Action
 from bot.booking.screens import Msg
-from bot.booking.state import ChatState, Step
+from bot.booking.state import Step
 from sandbox.testing import SandboxServer
 from tests.telegram.harness import TIME_RE, Chat, RunningBot
 
 LANGUAGES = ["en", "de"]
 SERVICE_GONE = Msg("Sorry, {service} can no longer be booked at {branch}.")
 BRANCH_CLOSED = Msg("Sorry, {branch} is not taking bookings at the moment.")
-
-
-def state_of(bot: RunningBot, chat: Chat) -> ChatState:
-    assert bot.storage is not None
-    row = bot.storage.load_conversation(chat.chat_id)
-    assert row is not None
-    return ChatState.loads(row.state)
 
 
 def said(chat: Chat, msg: Msg) -> bool:
@@ -53,7 +46,7 @@ async def test_a_service_removed_under_the_customer(
     gone = Msg(SERVICE_GONE.key, service="Quick check-up", branch="Madrid – Chamberí")
     assert said(chat, gone), chat.latest
     assert not said(chat, OOPS)
-    state = state_of(bot, chat)
+    state = bot.state(chat.chat_id)
     assert state.step == Step.SERVICE and "svc_checkup" not in state.options
     assert state.name == "Ana García"  # what the customer typed is kept
     assert not sandbox.store.active_holds()
@@ -72,7 +65,7 @@ async def test_a_branch_that_stops_taking_bookings(
     sandbox.clock.advance(120)
     await chat.pick_day()
     assert said(chat, Msg(BRANCH_CLOSED.key, branch="Berlin – Prenzlauer Berg")), chat.latest
-    state = state_of(bot, chat)
+    state = bot.state(chat.chat_id)
     assert state.step == Step.LOCATION and "loc_berlin" not in state.options
     await chat.command("book")  # a fresh /book no longer offers it
     assert not [label for label in chat.keyboard.labels if "Berlin" in label]

@@ -10,7 +10,7 @@ from bot.booking.detours import DROPPED, WELCOME_BACK
 from bot.booking.engine import EDIT_IGNORED
 from bot.booking.menu import NOTHING_IN_PROGRESS
 from bot.booking.payload import Action
-from bot.booking.state import ChatState, Step
+from bot.booking.state import Step
 from bot.i18n import localizer
 from bot.telegram.render import GROUP_ANSWER, OPEN_PRIVATE_CHAT
 from sandbox.testing import SandboxServer
@@ -18,13 +18,6 @@ from tests.fakes.bot_api import ChatMessage
 from tests.telegram.harness import Chat, RunningBot
 
 LANGUAGES = ["es", "de"]
-
-
-def state_of(bot: RunningBot, chat: Chat) -> ChatState:
-    assert bot.storage is not None
-    row = bot.storage.load_conversation(chat.chat_id)
-    assert row is not None
-    return ChatState.loads(row.state)
 
 
 async def to_summary(chat: Chat, email: str = "ana@example.com") -> ChatMessage:
@@ -79,7 +72,7 @@ async def test_a_detour_keeps_the_booking_and_its_hold(
             await chat.tap_action(what)  # type: ignore[arg-type]
     assert sandbox.store.active_holds() == [hold]
     assert chat.actions(Action.CONFIRM), chat.keyboard.text  # the summary again
-    state = state_of(bot, chat)
+    state = bot.state(chat.chat_id)
     assert state.step == Step.SUMMARY and state.name == "Ana García"
     await confirm_on(chat, summary)  # the Confirm still on the old summary works
     booked_once(sandbox, hold.hold_id)
@@ -131,7 +124,7 @@ async def test_a_new_booking_ends_the_one_in_progress_with_a_word(
     await chat.command("book")
     assert chat.says(DROPPED)
     assert not sandbox.store.active_holds()
-    assert state_of(bot, chat).name is None
+    assert bot.state(chat.chat_id).name is None
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
