@@ -48,7 +48,7 @@ class AdminChat:
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.update_log = UpdateLog("")
+        self.update_log = UpdateLog()
 
     @property
     def language(self) -> str:

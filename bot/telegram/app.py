@@ -18,6 +18,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot import chat_tag
 from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
 from bot.reminders import ReminderService
 from bot.settings import Settings
@@ -94,6 +95,7 @@ def build_application(
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+    chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
     admin = (
         AdminChat(
             settings.ADMIN_CHAT_ID,
@@ -152,7 +154,7 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
 
-    update_log = UpdateLog(token, known_commands=[*ENGINE_COMMANDS, "stats"])
+    update_log = UpdateLog(known_commands=[*ENGINE_COMMANDS, "stats"])
     if admin is not None:  # first: /stats in the staff chat never reaches the conversation
         for handler in admin.handlers(update_log):
             app.add_handler(handler)
@@ -187,7 +189,9 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
             await deliver(app.bot, chat_id, reply)
             sent += 1
         except TelegramError as exc:
-            log.warning("could not resume chat %s: %s", chat_id, type(exc).__name__)
+            log.warning(
+                "could not resume chat %s: %s", chat_tag.chat_tag(chat_id), type(exc).__name__
+            )
     return sent
 
 

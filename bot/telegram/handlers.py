@@ -72,7 +72,7 @@ class ChatHandlers:
     ):
         self.conversation = conversation
         self.answer_within = answer_within
-        self.update_log = update_log or UpdateLog("")
+        self.update_log = update_log or UpdateLog()
 
     def handlers(self) -> list[BaseHandler]:
         private = filters.ChatType.PRIVATE

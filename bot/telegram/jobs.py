@@ -20,6 +20,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot import retention
 from bot.booking.screens import Reply
+from bot.chat_tag import chat_tag
 from bot.reminders import ReminderService, ScanResult
 from bot.telegram.delivery import deliver
 
@@ -37,15 +38,17 @@ async def send_reminder(bot: Bot, chat_id: int, reply: Reply) -> bool:
     except RetryAfter:
         return False  # flood limit after the rate limiter's own retries: refused, not sent
     except TimedOut:
-        log.warning("reminder to chat %s timed out; not resent (it may have arrived)", chat_id)
+        log.warning(
+            "reminder to chat %s timed out; not resent (it may have arrived)", chat_tag(chat_id)
+        )
         return True
     except BadRequest as exc:
-        log.info("reminder to chat %s refused: %s", chat_id, exc.message)
+        log.info("reminder to chat %s refused: %s", chat_tag(chat_id), exc.message)
         return True  # the chat is gone: final
     except NetworkError:
         return False  # connection refused or reset before an answer
     except Forbidden:
-        log.info("reminder to chat %s refused: the customer blocked the bot", chat_id)
+        log.info("reminder to chat %s refused: the customer blocked the bot", chat_tag(chat_id))
         return True
     return True
 
