@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
-SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{1,256}$"  # what Telegram accepts as a webhook secret_token
+# What Telegram accepts as a webhook secret_token (1-256 of these characters), from 32 on: the
+# secret is all that stands between the internet and the update queue.
+SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{32,256}$"
 URL_RE = re.compile(r"\w+://\S+")
 
 
@@ -56,10 +58,13 @@ def webhook_secret(settings: Settings) -> str | None:
     if not secret:
         raise SettingsError(
             "WEBHOOK_SECRET is not set (required with WEBHOOK_URL, so that only Telegram "
-            "can post updates; letters, digits, _ and -, up to 256)"
+            "can post updates; 32 to 256 letters, digits, _ and -)"
         )
     if not re.match(SECRET_TOKEN_RE, secret):
-        raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 letters, digits, _ and - only")
+        raise SettingsError(
+            "WEBHOOK_SECRET is invalid: use 32 to 256 letters, digits, _ and - "
+            "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return secret
 
 
