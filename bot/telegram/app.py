@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from telegram import Bot, Update, User
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
+from telegram.ext import Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
 from bot import chat_tag
@@ -24,9 +24,11 @@ from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
+from bot.telegram.budget import Buckets, UpdateBudget
 from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
+from bot.telegram.flood import FairRateLimiter
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
 from bot.telegram.jobs import HOUSEKEEPING_SECONDS, REMINDER_SCAN_SECONDS, Background
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
@@ -60,9 +62,10 @@ async def check_telegram(settings: Settings) -> User:
         return bot.bot
 
 
-def default_rate_limiter() -> AIORateLimiter:
-    """Telegram's published limits (30 messages/s overall, 20/min per group); 429 retried."""
-    return AIORateLimiter(max_retries=MAX_RETRIES)
+def default_rate_limiter() -> FairRateLimiter:
+    """Telegram's published limits (30 messages/s overall, 20/min per group), shared fairly
+    between chats, replies first; a 429 pauses only its chat, and is retried."""
+    return FairRateLimiter(max_retries=MAX_RETRIES)
 
 
 def build_application(
@@ -72,6 +75,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter | Literal["default"] | None = "default",
+    update_budget: Buckets | Literal["default"] | None = "default",
     max_concurrent_updates: int = DEFAULT_CONCURRENCY,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
@@ -83,7 +87,8 @@ def build_application(
     """The bot's Application, not started.
 
     `request`/`get_updates_request` replace python-telegram-bot's HTTPX transport (benchmarks
-    pass an in-process fake); `rate_limiter=None` disables flood control. `on_startup` hooks run
+    pass an in-process fake); `rate_limiter=None` disables flood control, `update_budget=None`
+    the per-chat budget of updates (or pass its Buckets). `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
@@ -94,6 +99,10 @@ def build_application(
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
+    budget = None  # each chat's budget of updates (bot.telegram.budget)
+    if update_budget is not None:
+        buckets = Buckets() if update_budget == "default" else update_budget
+        budget = UpdateBudget(conversation.language_for, buckets, default_language=default_language)
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
     chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
     admin = (
@@ -139,7 +148,7 @@ def build_application(
         .token(token)
         .base_url(urls.api)
         .base_file_url(urls.files)
-        .concurrent_updates(PerChatOrdering(max_concurrent_updates))
+        .concurrent_updates(PerChatOrdering(max_concurrent_updates, admission=budget))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
