@@ -5,7 +5,8 @@ Three parts, each with a fresh sandbox process and a fresh SQLite file:
    very same updates; CPU per update, bookings/s, API calls per booking, writes per update;
 2. latency: for each API latency and each number of concurrent customers (pausing between
    actions as people do), the latency percentiles; the chart;
-3. memory: conversations left mid-booking, RAM per conversation.
+3. memory: conversations left mid-booking, RAM per conversation;
+4. flood: one chat flooding the bot while the others book, against the same run without it.
 """
 
 from __future__ import annotations
@@ -79,7 +80,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how far into a booking the memory run's conversations go (default: service, "
         "i.e. /start, Book, a branch; calendar adds a service and an availability call)",
     )
-    parser.add_argument("--skip", default="", help="parts to skip: throughput,latency,memory")
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=400,
+        help="updates the flooding chat sends during the flood case's window (default 400)",
+    )
+    parser.add_argument(
+        "--flood-customers",
+        type=int,
+        default=50,
+        help="customers booking during the flood case (default 50)",
+    )
+    parser.add_argument(
+        "--flood-latency", type=int, default=50, help="API latency of the flood case in ms"
+    )
+    parser.add_argument("--skip", default="", help="parts to skip: throughput,latency,memory,flood")
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -105,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.profile:
-        skip = {"latency", "memory"}
+        skip = {"latency", "memory", "flood"}
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
@@ -154,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
                     summary = report.summarise(runner.run(scenario, work))
                     document["latency"].append(summary)
                     _say(_short(summary))
+        if "flood" not in skip and args.flood:
+            document["flood"] = _flood(args, work)
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -176,6 +194,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"profile: {args.out / 'profile.html'} and {args.out / 'profile.txt'}")
     print(f"({document['elapsed_s']} s)")
     return 0
+
+
+def _flood(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The same customers with and without a flooding chat, both under flood control."""
+    runs: dict[str, Any] = {}
+    for name, flood in (("without", 0), ("with", args.flood)):
+        scenario = runner.Scenario(
+            f"flood-{name}",
+            customers=args.flood_customers,
+            latency_ms=args.flood_latency,
+            think=args.think,
+            duration=args.duration,
+            manage_share=args.manage_share,
+            flood_control=True,
+            flood=flood,
+        )
+        _say(f"flood: {scenario.customers} customers, {name} a chat sending {args.flood} updates")
+        result = runner.run(scenario, work)
+        runs[name] = report.summarise(result)
+        _say(_short(runs[name]))
+        if result.flooder is not None:
+            runs["flooder"] = result.flooder
+            _say(f"  flooder: {result.flooder}")
+    return runs
 
 
 def _say(text: str) -> None:

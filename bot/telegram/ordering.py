@@ -75,6 +75,10 @@ class PerChatOrdering(BaseUpdateProcessor):
         self.finished = 0  # updates fully handled (replies sent or errors handled), all chats
 
     @property
+    def admission(self) -> Admission | None:
+        return self._admission
+
+    @property
     def busy_chats(self) -> int:
         """Chats with an update queued or running (the lanes currently held in memory)."""
         return len(self._lanes)
