@@ -24,7 +24,7 @@ from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
-from bot.telegram.budget import Buckets, UpdateBudget
+from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
 from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
@@ -101,7 +101,7 @@ def build_application(
     default_language = settings.BOT_DEFAULT_LANGUAGE
     budget = None  # each chat's budget of updates (bot.telegram.budget)
     if update_budget is not None:
-        buckets = Buckets() if update_budget == "default" else update_budget
+        buckets = Buckets(BURST, PER_SECOND) if update_budget == "default" else update_budget
         budget = UpdateBudget(conversation.language_for, buckets, default_language=default_language)
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
     chat_tag.set_key(token)  # every log line's chat tag is keyed by the token

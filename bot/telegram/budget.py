@@ -14,11 +14,8 @@ The check runs when an update arrives, before it waits for its chat's earlier up
 
 from __future__ import annotations
 
-import enum
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
@@ -27,82 +24,20 @@ from telegram.error import TelegramError
 from bot.booking.events import Customer
 from bot.booking.screens import Msg, Reply, Screen
 from bot.chat_tag import chat_tag
+from bot.telegram.buckets import Buckets, Verdict
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import customer_of
 from bot.telegram.ordering import lane_key
 
 log = logging.getLogger(__name__)
 
-BURST = 40  # updates a chat may send at once
+BURST = 30  # updates a chat may send at once
 PER_SECOND = 1.0  # and then, sustained
-SWEEP_EVERY = 4096  # updates between two sweeps of full (idle) buckets
 
 SLOW_DOWN = Msg(
     "You're sending messages faster than I can answer. Please wait a few seconds; I'll skip "
     "what you send until then."
 )
-
-
-class Verdict(enum.Enum):
-    ADMIT = "admit"
-    WARN = "warn"  # the first update over the budget: answered with SLOW_DOWN
-    DROP = "drop"
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
-    warned: bool = False
-
-
-class Buckets:
-    """Token buckets by key; a full bucket is forgotten (it is the same as no bucket)."""
-
-    def __init__(
-        self,
-        burst: float = BURST,
-        per_second: float = PER_SECOND,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.burst = burst
-        self.per_second = per_second
-        self._clock = clock
-        self._buckets: dict[object, _Bucket] = {}
-        self._until_sweep = SWEEP_EVERY
-
-    def take(self, key: object) -> Verdict:
-        now = self._clock()
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
-        self._refill(bucket, now)
-        self._until_sweep -= 1
-        if self._until_sweep <= 0:
-            self._sweep(now)
-        if bucket.tokens >= 1:
-            bucket.tokens -= 1
-            return Verdict.ADMIT
-        if bucket.warned:
-            return Verdict.DROP
-        bucket.warned = True
-        return Verdict.WARN
-
-    def _refill(self, bucket: _Bucket, now: float) -> None:
-        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.per_second)
-        bucket.stamp = now
-        if bucket.tokens >= self.burst:
-            bucket.warned = False  # slowed down long enough: a new episode may be told again
-
-    def _sweep(self, now: float) -> None:
-        self._until_sweep = SWEEP_EVERY
-        for key, bucket in list(self._buckets.items()):
-            self._refill(bucket, now)
-            if bucket.tokens >= self.burst:
-                del self._buckets[key]
-
-    def __len__(self) -> int:
-        return len(self._buckets)
 
 
 class UpdateBudget:
@@ -117,7 +52,7 @@ class UpdateBudget:
     ) -> None:
         self.language_of = language_of
         self.default_language = default_language
-        self.buckets = buckets if buckets is not None else Buckets()
+        self.buckets = buckets if buckets is not None else Buckets(BURST, PER_SECOND)
         self.dropped = 0
 
     def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:

@@ -8,8 +8,12 @@ arrival order and, on any 429, pauses every chat. Here:
   a chat (answering a button, setting commands) pauses everybody;
 - the overall 30/s is handed out by priority, then round-robin over chats: replies to the
   customers whose updates are being handled first, background sends (reminders, staff-chat
-  notices) after them, and among each, one request per chat in turn, so no chat waits behind
-  another chat's backlog;
+  notices) after them, and last the replies to a chat that has had more than its share lately
+  (`SHARE_BURST` at once, `SHARE_PER_SECOND` after: a flooding chat); among each, one request
+  per chat in turn, so no chat waits behind another chat's backlog;
+- background sends and over-share replies never take the last `RESERVE` tokens: those stay for
+  replies, so a batch of reminders or a flooding chat cannot make every customer wait for the
+  next token;
 - groups keep their 20 a minute.
 
 A request is a reply when it goes to the chat whose update the current task is handling:
@@ -35,10 +39,14 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.chat_tag import chat_tag
+from bot.telegram.buckets import Buckets, Verdict
 
 log = logging.getLogger(__name__)
 
-REPLY, BACKGROUND = 0, 1
+REPLY, BACKGROUND, OVER_SHARE = 0, 1, 2  # the order requests are served in
+RESERVE = 10.0  # tokens (of 30) that only replies may take
+SHARE_BURST = 3  # replies a chat gets at full priority at once (a confirmation is 3) ...
+SHARE_PER_SECOND = 1.0  # ... and then per second (Telegram: about one a second per chat)
 PAUSE_MARGIN = 0.1  # seconds added to Telegram's retry_after, as python-telegram-bot does
 
 ChatKey = int | str
@@ -68,23 +76,30 @@ def chat_key(value: object) -> ChatKey | None:
 
 class FairQueue:
     """`rate` tokens a second (up to `burst` saved), handed to waiters by priority, then one
-    chat after the other; a chat's own requests keep their order."""
+    chat after the other; a chat's own requests keep their order. Priorities after the first
+    are served only while more than `reserve` tokens are left."""
 
-    def __init__(self, rate: float, burst: float) -> None:
+    def __init__(self, rate: float, burst: float, reserve: float = 0.0) -> None:
         self._rate = rate
         self._burst = burst
+        self._reserve = min(reserve, burst - 1)
         self._tokens = burst
         self._stamp: float | None = None
         self._waiting: tuple[OrderedDict[ChatKey, deque[asyncio.Future[None]]], ...] = (
             OrderedDict(),
             OrderedDict(),
+            OrderedDict(),
         )
         self._pump: asyncio.Task[None] | None = None
+
+    def _needs(self, priority: int) -> float:
+        return 1.0 if priority == REPLY else 1.0 + self._reserve
 
     async def acquire(self, chat: ChatKey, priority: int) -> None:
         loop = asyncio.get_running_loop()
         self._refill(loop.time())
-        if self._tokens >= 1 and not any(self._waiting):
+        ahead = any(self._waiting[: priority + 1])
+        if self._tokens >= self._needs(priority) and not ahead:
             self._tokens -= 1
             return
         waiter: asyncio.Future[None] = loop.create_future()
@@ -102,16 +117,20 @@ class FairQueue:
         loop = asyncio.get_running_loop()
         while any(self._waiting):
             self._refill(loop.time())
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self._rate)
+            priority = next(p for p, chats in enumerate(self._waiting) if chats)
+            needs = self._needs(priority)
+            if self._tokens < needs:
+                # A reply arriving meanwhile takes a token at once (acquire's fast path).
+                await asyncio.sleep(min(needs - self._tokens, 1.0) / self._rate)
                 continue
-            waiter = self._next()
+            waiter = self._next(priority)
             if waiter is not None:
                 self._tokens -= 1
                 waiter.set_result(None)
 
-    def _next(self) -> asyncio.Future[None] | None:
-        for chats in self._waiting:
+    def _next(self, priority: int) -> asyncio.Future[None] | None:
+        """The first live waiter of `priority`, rotating its chats (None: all cancelled)."""
+        for chats in self._waiting[priority : priority + 1]:
             while chats:
                 chat, waiters = next(iter(chats.items()))
                 waiter = waiters.popleft()
@@ -161,7 +180,8 @@ class FairRateLimiter(BaseRateLimiter[int]):
         group_per_minute: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         max_retries: int = 0,
     ) -> None:
-        self._queue = FairQueue(overall_per_second, overall_per_second)
+        self._queue = FairQueue(overall_per_second, overall_per_second, RESERVE)
+        self._shares = Buckets(SHARE_BURST, SHARE_PER_SECOND)
         self._group_per_minute = group_per_minute
         self._groups: dict[ChatKey, AsyncLimiter] = {}
         self._pauses = Pauses()
@@ -184,7 +204,7 @@ class FairRateLimiter(BaseRateLimiter[int]):
     ) -> Any:
         chat = chat_key(data.get("chat_id"))
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
-        priority = REPLY if chat is not None and _replying_to.get() == chat else BACKGROUND
+        priority = self._priority(chat)
         for attempt in range(retries + 1):
             await self._turn(chat, priority)
             try:
@@ -200,6 +220,11 @@ class FairRateLimiter(BaseRateLimiter[int]):
                     "%s: Telegram asked to wait %.1f s; %s will be retried", who, seconds, endpoint
                 )
         raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _priority(self, chat: ChatKey | None) -> int:
+        if chat is None or _replying_to.get() != chat:
+            return BACKGROUND
+        return REPLY if self._shares.take(chat) is Verdict.ADMIT else OVER_SHARE
 
     async def _turn(self, chat: ChatKey | None, priority: int) -> None:
         """Wait for any pause, the group's minute budget and an overall token."""
