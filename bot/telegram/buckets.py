@@ -19,7 +19,7 @@ SWEEP_EVERY = 4096  # takes between two sweeps of full (idle) buckets
 
 class Verdict(enum.Enum):
     ADMIT = "admit"
-    WARN = "warn"  # the first update over the budget: answered with SLOW_DOWN
+    WARN = "warn"  # the first refusal since the bucket was last full (tell the chat once)
     DROP = "drop"
 
 
