@@ -3,13 +3,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency (with the test extra) pinned, with the sha256 of each of its files: what
+# `make install` installs, nothing else. `make lock` writes it.
+LOCK := requirements.lock
+LOCK_VENV := .venv-lock
 
-.PHONY: install test lint format demo sandbox run locales clean bench profile faults
+.PHONY: install test lint format demo sandbox run locales clean bench profile faults lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,7 +40,16 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache
+
+# Resolve pyproject.toml's dependencies (and the test extra) anew into requirements.lock, with
+# hashes: after changing a dependency, or to take upgrades (LOCK_ARGS=--upgrade, or
+# LOCK_ARGS="--upgrade-package starlette"). pip-tools runs in a virtualenv of its own.
+lock:
+	test -d $(LOCK_VENV) || $(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip 'pip-tools>=7.4,<8'
+	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
+		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
 
 # Re-extract msgids from bot/ into locales/bot.pot and merge them into every language's .po
 # (new languages are initialised). Translate what comes out empty or "#, fuzzy", then run

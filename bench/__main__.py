@@ -8,6 +8,7 @@ Four parts, each with a fresh sandbox process and a fresh SQLite file:
 3. memory: conversations left mid-booking, RAM per conversation;
 4. reconcile: the Zimun calls per hour that noticing changes made at the business costs per
    100 upcoming bookings, for three mixes of how far ahead they are (simulated time).
+5. flood: one chat flooding the bot while the others book, against the same run without it.
 """
 
 from __future__ import annotations
@@ -82,7 +83,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "i.e. /start, Book, a branch; calendar adds a service and an availability call)",
     )
     parser.add_argument(
-        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile"
+        "--flood",
+        type=int,
+        default=400,
+        help="updates the flooding chat sends during the flood case's window (default 400)",
+    )
+    parser.add_argument(
+        "--flood-customers",
+        type=int,
+        default=50,
+        help="customers booking during the flood case (default 50)",
+    )
+    parser.add_argument(
+        "--flood-latency", type=int, default=50, help="API latency of the flood case in ms"
+    )
+    parser.add_argument(
+        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile,flood"
     )
     parser.add_argument(
         "--quick",
@@ -109,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.profile:
-        skip = {"latency", "memory", "reconcile"}
+        skip = {"latency", "memory", "reconcile", "flood"}
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
@@ -161,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         if "reconcile" not in skip:
             _say("reconcile: Zimun calls per hour per 100 upcoming bookings")
             document["reconcile"] = reconcile.measure(work)
+        if "flood" not in skip and args.flood:
+            document["flood"] = _flood(args, work)
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
@@ -183,6 +201,30 @@ def main(argv: list[str] | None = None) -> int:
         print(f"profile: {args.out / 'profile.html'} and {args.out / 'profile.txt'}")
     print(f"({document['elapsed_s']} s)")
     return 0
+
+
+def _flood(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """The same customers with and without a flooding chat, both under flood control."""
+    runs: dict[str, Any] = {}
+    for name, flood in (("without", 0), ("with", args.flood)):
+        scenario = runner.Scenario(
+            f"flood-{name}",
+            customers=args.flood_customers,
+            latency_ms=args.flood_latency,
+            think=args.think,
+            duration=args.duration,
+            manage_share=args.manage_share,
+            flood_control=True,
+            flood=flood,
+        )
+        _say(f"flood: {scenario.customers} customers, {name} a chat sending {args.flood} updates")
+        result = runner.run(scenario, work)
+        runs[name] = report.summarise(result)
+        _say(_short(runs[name]))
+        if result.flooder is not None:
+            runs["flooder"] = result.flooder
+            _say(f"  flooder: {result.flooder}")
+    return runs
 
 
 def _say(text: str) -> None:

@@ -55,6 +55,7 @@ class BenchBotAPI:
         self.listeners: dict[int, Listener] = {}
         self.calls: Counter[str] = Counter()  # method -> count (getUpdates included)
         self.injected_at: dict[int, float] = {}  # update_id -> when it became available
+        self.pushed = 0  # updates put in the queue
         self._queue: deque[dict[str, Any]] = deque()
         self._confirmed = 0
         self._update_ids = itertools.count(1)
@@ -81,6 +82,7 @@ class BenchBotAPI:
 
     def push(self, kind: str, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
+        self.pushed += 1
         self._queue.append({"update_id": update_id, kind: payload})
         self.injected_at[update_id] = time.perf_counter()
         if self._waiter is not None and not self._waiter.done():

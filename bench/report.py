@@ -17,6 +17,7 @@ TARGET_CPU_RATIO = 3.0
 TARGET_P95_RATIO = 2.0
 TARGET_CALLS_PER_BOOKING = 3.0  # availability, hold, confirm (issue 9)
 TARGET_BYTES_PER_CONVERSATION = 2048
+TARGET_FLOOD_P95_RATIO = 1.5
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -152,6 +153,20 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{tokens} during the run (1 at warm-up)",
             )
         )
+    flood = document.get("flood")
+    if flood and "with" in flood and "without" in flood:
+        calm, flooded = flood["without"]["latency_ms"]["p95"], flood["with"]["latency_ms"]["p95"]
+        if calm and flooded:
+            ratio = round(flooded / calm, 2)
+            rows.append(
+                _target(
+                    f"p95 of {flood['with']['customers']} customers, one chat flooding vs none",
+                    f"≤ {TARGET_FLOOD_P95_RATIO}×",
+                    ratio,
+                    ratio <= TARGET_FLOOD_P95_RATIO,
+                    f"{flooded} ms vs {calm} ms = {ratio}×",
+                )
+            )
     memory = document.get("memory")
     if memory:
         last = memory[-1]
@@ -258,6 +273,9 @@ def markdown(document: dict[str, Any]) -> str:
                 f"{c['formula_per_100']:g} |"
             )
         lines.append("")
+    flood = document.get("flood")
+    if flood and "with" in flood and "without" in flood:
+        lines += _flood_lines(flood)
     if "peak_rss_bytes" in document:
         lines += [
             f"Peak RSS of the benchmark process: {document['peak_rss_bytes'] / 2**20:.0f} MiB",
@@ -273,6 +291,31 @@ def markdown(document: dict[str, Any]) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def _flood_lines(flood: dict[str, Any]) -> list[str]:
+    calm, flooded = flood["without"], flood["with"]
+    lines = [
+        f"Flood (flood control on, API latency {calm['api_latency_ms']} ms, {calm['customers']} "
+        f"customers pausing ~{calm['think_s']} s between actions):",
+        "",
+        "| run | updates of the others | p50 ms | p95 ms | p99 ms | bookings | failed |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, s in (("no flood", calm), ("one chat flooding", flooded)):
+        lat = s["latency_ms"]
+        lines.append(
+            f"| {name} | {s['updates']} | {lat['p50']} | {lat['p95']} | {lat['p99']} | "
+            f"{s['bookings']} | {s['failed_journeys']} |"
+        )
+    flooder = flood.get("flooder")
+    if flooder:
+        lines += [
+            "",
+            f"The flooding chat sent {flooder['sent']} updates: {flooder['answered']} answered, "
+            f"{flooder['notices']} slow-down notice, {flooder['skipped']} skipped by its budget.",
+        ]
+    return [*lines, ""]
 
 
 def _calls(per_booking: dict[str, float]) -> str:

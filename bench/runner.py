@@ -37,6 +37,7 @@ from telegram.ext import (
 
 from bench.customers import Chat, Samples, Window, customer, echo_customer
 from bench.fake_telegram import TOKEN, BenchBotAPI, BenchRequest
+from bench.flood import Flooder
 from bench.sandbox_process import SandboxInfo, SandboxProcess
 from bot.__main__ import tune_gc
 from bot.booking.engine import Conversation
@@ -64,6 +65,8 @@ class Scenario:
     manage_share: float = 0.3  # share of bookings followed by a reschedule or a cancel
     echo: bool = False  # also run the echo floor on the same updates
     profile: Path | None = None  # write a pyinstrument HTML profile here
+    flood_control: bool = False  # the production rate limiter (Telegram's 30 messages/s)
+    flood: int = 0  # updates one extra chat floods the bot with during the window (bench.flood)
 
 
 @dataclass
@@ -82,6 +85,7 @@ class Result:
     echo_updates: int = 0
     echo_latencies: list[float] = field(default_factory=list)
     bot_api_calls: dict[str, int] = field(default_factory=dict)
+    flooder: dict[str, int] | None = None
 
 
 def settings_for(info: SandboxInfo, db: Path) -> Settings:
@@ -123,7 +127,9 @@ class BotUnderTest:
 
 
 @asynccontextmanager
-async def running_bot(info: SandboxInfo, db: Path) -> AsyncIterator[BotUnderTest]:
+async def running_bot(
+    info: SandboxInfo, db: Path, *, flood_control: bool = False
+) -> AsyncIterator[BotUnderTest]:
     settings = settings_for(info, db)
     storage = Storage(settings.BOT_DB_PATH)
     client = ZimunClient.from_settings(settings)
@@ -141,7 +147,7 @@ async def running_bot(info: SandboxInfo, db: Path) -> AsyncIterator[BotUnderTest
         conversation,
         request=BenchRequest(api),
         get_updates_request=BenchRequest(api),
-        rate_limiter=None,
+        rate_limiter="default" if flood_control else None,
         on_shutdown=(close,),
     )
     observe(app, api)
@@ -231,7 +237,7 @@ async def run_async(scenario: Scenario, sandbox: SandboxProcess, workdir: Path) 
     result = Result(scenario)
     assert sandbox.info is not None
     db = workdir / f"{scenario.name}.db"
-    async with running_bot(sandbox.info, db) as bot:
+    async with running_bot(sandbox.info, db, flood_control=scenario.flood_control) as bot:
         await warm_up(bot)
         window = None
         if scenario.duration is not None:
@@ -250,7 +256,12 @@ async def run_async(scenario: Scenario, sandbox: SandboxProcess, workdir: Path) 
         sandbox_cpu = sandbox.cpu_seconds()
         profiler = _profiler(scenario)
         cpu, wall = time.process_time(), time.perf_counter()
+        flooder = Flooder(bot.api) if scenario.flood else None
+        if flooder is not None:
+            await flooder.flood(scenario.flood, scenario.duration or 10.0)
         await task
+        if flooder is not None:
+            result.flooder = flooder.summary(await _flood_handled(bot))
         result.cpu = time.process_time() - cpu
         result.wall = time.perf_counter() - wall
         if profiler is not None:
@@ -267,6 +278,19 @@ async def run_async(scenario: Scenario, sandbox: SandboxProcess, workdir: Path) 
         for suffix in ("", "-wal", "-shm"):
             os.unlink(f"{db}{suffix}")
     return result
+
+
+async def _flood_handled(bot: BotUnderTest) -> int:
+    """Wait (up to 30 s) until every update pushed so far is handled or skipped; returns how
+    many the budget skipped."""
+    processor = bot.app.update_processor
+    pushed = bot.api.pushed
+    for _ in range(3000):
+        if getattr(processor, "finished", pushed) >= pushed:
+            break
+        await asyncio.sleep(0.01)
+    budget = getattr(processor, "admission", None)
+    return getattr(budget, "dropped", 0)
 
 
 async def run_echo(scenario: Scenario, result: Result) -> None:

@@ -26,6 +26,7 @@ import asyncio
 import gc
 import logging
 import re
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,7 +46,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot")
 
 EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
-SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{1,256}$"  # what Telegram accepts as a webhook secret_token
+# What Telegram accepts as a webhook secret_token (1-256 of these characters), from 32 on: the
+# secret is all that stands between the internet and the update queue.
+SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{32,256}$"
 URL_RE = re.compile(r"\w+://\S+")
 
 
@@ -61,10 +64,13 @@ def webhook_secret(settings: Settings) -> str | None:
     if not secret:
         raise SettingsError(
             "WEBHOOK_SECRET is not set (required with WEBHOOK_URL, so that only Telegram "
-            "can post updates; letters, digits, _ and -, up to 256)"
+            "can post updates; 32 to 256 letters, digits, _ and -)"
         )
     if not re.match(SECRET_TOKEN_RE, secret):
-        raise SettingsError("WEBHOOK_SECRET is invalid: use 1-256 letters, digits, _ and - only")
+        raise SettingsError(
+            "WEBHOOK_SECRET is invalid: use 32 to 256 letters, digits, _ and - "
+            "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
     return secret
 
 
@@ -134,8 +140,8 @@ def build(settings: Settings) -> Built:
 def run(settings: Settings) -> int:
     """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
 
-    python-telegram-bot handles the signals: it stops fetching, commits the update offset,
-    finishes every update already fetched, then runs the shutdown hooks.
+    On a stop signal python-telegram-bot stops fetching, commits the update offset, finishes
+    every update already fetched, then runs the shutdown hooks (poll_until_stopped).
     """
     from bot.telegram.app import ALLOWED_UPDATES, check_telegram
 
@@ -148,11 +154,38 @@ def run(settings: Settings) -> int:
         tune_gc()
         log.info("starting with long polling")
         with telegram_errors():
-            built.app.run_polling(allowed_updates=list(ALLOWED_UPDATES))
+            poll_until_stopped(built.app, list(ALLOWED_UPDATES))
     else:
         run_webhook(settings, secret)
     log.info("stopped")
     return EXIT_OK
+
+
+def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
+    """`run_polling` with our own stop signals, so that a stop during start-up is a normal stop:
+    python-telegram-bot's own handler, arriving while it still bootstraps, interrupts a
+    request and surfaces as a network error (an operator's `systemctl stop` right after a start
+    would exit 1). Here a signal while running stops it gracefully (`stop_running`), one during
+    start-up ends the start, and an error the interruption causes is not reported as one."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)  # the loop run_polling takes
+    stopping: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        stopping.append(signum)
+        if app.running:
+            app.stop_running()
+        else:
+            raise SystemExit(0)  # python-telegram-bot shuts down what it started
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        app.run_polling(allowed_updates=allowed_updates, stop_signals=None)
+    except Exception as exc:
+        if not stopping:
+            raise
+        log.info("stopped while starting (%s)", type(exc).__name__)
 
 
 def tune_gc() -> None:

@@ -9,21 +9,19 @@ Changes made at the business (front desk, web page, Zimun's dashboard) are notif
 as such, when the bot notices them: whoever made them, the staff see what the customer is told.
 
 Statistics come from the funnel table only, which holds no user or chat id, so they survive a
-customer's /forget and say nothing about who booked.
+customer's /forget and say nothing about who booked; SQLite aggregates them (bot.funnel_stats).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from bot.booking.changes import BookingChange, ChangeKind
 from bot.booking.details import Details, detail_lines
 from bot.booking.screens import DateTimeValue, DateValue, Msg, Screen
 from bot.booking.state import Step
 from bot.i18n import N_
-from bot.storage import FunnelEvent, Storage
 
 STATS_DAYS = 30
 PER_DAY_DAYS = 7
@@ -95,60 +93,8 @@ class Stats:
         return round(100 * self.confirmed / self.started) if self.started else 0
 
 
-def compute_stats(events: list[FunnelEvent], now: datetime, days: int = STATS_DAYS) -> Stats:
-    """Statistics of the last `days` days from funnel events (oldest first). Days are UTC."""
-    since = now - timedelta(days=days)
-    events = [e for e in events if e.at >= since]
-    booked = [e for e in events if e.event == "confirmed"]
-    today = now.date()
-    per_day_count = Counter(e.at.date() for e in booked)
-    per_day = [
-        (today - timedelta(days=n), per_day_count[today - timedelta(days=n)])
-        for n in range(PER_DAY_DAYS - 1, -1, -1)
-    ]
-    attempts: dict[str, list[FunnelEvent]] = {}
-    for event in events:
-        if event.attempt:
-            attempts.setdefault(event.attempt, []).append(event)
-    started = [a for a in attempts.values() if any(e.event == "started" for e in a)]
-    confirmed = sum(1 for a in started if any(e.event == "confirmed" for e in a))
-    stopped: Counter[str] = Counter()
-    still_open = 0
-    for attempt in started:
-        if any(e.event == "confirmed" for e in attempt):
-            continue
-        step = _stopped_at(attempt, now)
-        if step is None:
-            still_open += 1
-        else:
-            stopped[step] += 1
-    return Stats(
-        days=days,
-        per_day=per_day,
-        per_location=Counter(e.location_name or "?" for e in booked).most_common(),
-        per_service=Counter(e.service_name or "?" for e in booked).most_common(),
-        started=len(started),
-        confirmed=confirmed,
-        open=still_open,
-        moved=sum(1 for e in events if e.event == "moved"),
-        cancelled=sum(1 for e in events if e.event == "cancelled"),
-        stopped_at=stopped.most_common(),
-    )
-
-
-def _stopped_at(attempt: list[FunnelEvent], now: datetime) -> str | None:
-    """The step an unconfirmed attempt ended at; None while it may still go on."""
-    abandoned = next((e for e in attempt if e.event == "abandoned"), None)
-    if abandoned is not None:
-        return abandoned.step or ""
-    if now - attempt[-1].at < STALE_AFTER:
-        return None
-    steps = [e.step for e in attempt if e.event == "step" and e.step]
-    return steps[-1] if steps else ""
-
-
-def stats_screen(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Screen:
-    stats = compute_stats(storage.funnel_since(now - timedelta(days=days)), now, days)
+def stats_screen(stats: Stats) -> Screen:
+    """The /stats message (the figures come from bot.funnel_stats)."""
     body: list[Msg] = [
         Msg("📊 <b>Booking statistics, last {days} days</b>", days=stats.days),
         Msg(

@@ -7,12 +7,15 @@ line each, naming the setting to fix, and never contain a secret (error details 
 own reasons, exception types and setting names).
 
 /healthz may be polled every few seconds: the answer is cached for `cache_seconds`, so the
-Zimun API sees at most one probe per period however often the probe comes.
+Zimun API sees at most one probe per period however often the probe comes. Anyone can ask
+/healthz, so it answers only "ok" or "failed": what failed (errors, paths, settings) is logged
+once per probe, for the operator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +29,8 @@ from bot.zimun.errors import ApiUnavailable, AuthError, RateLimited, ZimunError
 if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.zimun.client import ZimunClient
+
+log = logging.getLogger(__name__)
 
 HEALTH_CACHE_SECONDS = 15.0
 PROBE_TIMEOUT = 10.0
@@ -92,7 +97,8 @@ def check_db_path(path: str) -> CheckResult:
 
 
 class Health:
-    """The /healthz answer: (healthy?, JSON body), cached for `cache_seconds`."""
+    """The /healthz answer: (healthy?, JSON body without details), cached for `cache_seconds`;
+    the details of a failure are logged."""
 
     def __init__(
         self,
@@ -116,8 +122,11 @@ class Health:
                 return self._cached[1], self._cached[2]
             results = [await self._zimun(), probe_storage(self._storage)]
             healthy = all(r.ok for r in results)
-            body: dict[str, Any] = {"status": "ok" if healthy else "unavailable"}
-            body.update({r.name.lower(): "ok" if r.ok else r.detail for r in results})
+            if not healthy:
+                log.warning(
+                    "health check failed: %s", "; ".join(r.line() for r in results if not r.ok)
+                )
+            body: dict[str, Any] = {"status": "ok" if healthy else "failed"}
             self._cached = (now, healthy, body)
             return healthy, body
 

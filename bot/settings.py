@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     LOG_FORMAT: Literal["text", "json"] = "text"
     WEBHOOK_URL: AnyHttpUrl | None = None
     WEBHOOK_SECRET: SecretStr | None = None
-    WEBHOOK_LISTEN: str = "0.0.0.0"
+    WEBHOOK_LISTEN: str = "127.0.0.1"  # behind a reverse proxy on the same host (README)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None

@@ -22,6 +22,8 @@ from typing import Any
 
 import sqlite_utils
 
+from bot import db_files
+
 
 class StorageError(Exception):
     """The database cannot be opened or used; `str()` is one line for the operator."""
@@ -335,9 +337,12 @@ class Storage:
         self.path = path
         self.writes = 0
         self._depth = 0
+        self._erase_after_commit = False  # set by deletions of personal data (db_files)
         try:
+            db_files.make_private(path)
             self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn.execute("PRAGMA secure_delete = ON")
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
@@ -383,6 +388,9 @@ class Storage:
         else:
             self._conn.execute("COMMIT")
             self.writes += 1
+            if self._erase_after_commit:
+                self._erase_after_commit = False
+                db_files.erase_deleted(self._conn, self.path)
         finally:
             self._depth = 0
 
@@ -786,8 +794,9 @@ class Storage:
     def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
         """Delete every row about a customer (their bookings at the business stay there):
         reminders, notices, bookings, the conversation of their chat, and their language and
-        prefs."""
+        prefs. Once committed, the WAL is emptied so that no file keeps a copy (bot.db_files)."""
         with self.batch():
+            self._erase_after_commit = True
             self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM notices WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
@@ -808,6 +817,7 @@ class Storage:
         `idle_before` (a draft abandoned mid-way holds a name and email). A conversation with
         a confirm in flight is kept. Returns the number of rows deleted."""
         with self.batch():
+            self._erase_after_commit = True
             deleted = self._write(
                 "DELETE FROM bookings WHERE start < ?", (_iso(appointments_before),)
             ).rowcount

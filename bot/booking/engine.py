@@ -31,6 +31,7 @@ from bot.booking.screens import Button, Msg, Reply, Screen
 from bot.booking.state import ChatState, Retry, Step
 from bot.booking.views import render
 from bot.booking.words import contact_lines
+from bot.chat_tag import chat_tag
 from bot.storage import Storage
 from bot.zimun.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
 
@@ -252,10 +253,12 @@ class Conversation:
                 outcome = await finish_pending(ctx)
                 reply = await self._reply(ctx, outcome, edit=False)
             except ZimunError as exc:
-                log.warning("pending confirm of chat %s not resolved: %s", row.chat_id, exc)
+                log.warning(
+                    "pending confirm of chat %s not resolved: %s", chat_tag(row.chat_id), exc
+                )
                 continue
             except Exception:
-                log.exception("pending confirm of chat %s failed", row.chat_id)
+                log.exception("pending confirm of chat %s failed", chat_tag(row.chat_id))
                 continue
             self._persist(ctx)
             replies.append((row.chat_id, reply))
@@ -268,7 +271,9 @@ class Conversation:
         try:
             state = ChatState.loads(row.state if row else None)
         except ValueError:
-            log.error("chat %s: unreadable conversation state, starting over", customer.chat_id)
+            log.error(
+                "chat %s: unreadable conversation state, starting over", chat_tag(customer.chat_id)
+            )
             state = ChatState()
         original = state.dumps()
         state.lang = self._language(customer, state.lang)
@@ -338,7 +343,7 @@ class Conversation:
         ctx.deferred.clear()
         ctx.funnel.clear()
         ctx.entries.clear()
-        log.info("user %s: forgotten at their request", ctx.customer.user_id)
+        log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))
 
     @staticmethod
     def _track_step(ctx: Ctx) -> None:
@@ -370,7 +375,7 @@ class Conversation:
     async def _tap(self, ctx: Ctx, data: str) -> Outcome:
         payload = decode(data)
         if payload is None:
-            log.info("chat %s: invalid payload refused", ctx.customer.chat_id)
+            log.info("chat %s: invalid payload refused", chat_tag(ctx.customer.chat_id))
             return Outcome(toast=INVALID, reshow=True)
         if payload.booking_scoped:
             return await self._guarded(ctx, BOOKING_ACTIONS.get(payload.action), payload.arg)
@@ -391,15 +396,21 @@ class Conversation:
     async def _guarded(self, ctx: Ctx, handler: TapHandler | None, arg: int | None) -> Outcome:
         """Run a tap handler; input that does not fit the screen is refused, never acted on."""
         if handler is None:
-            log.info("chat %s: action not offered in step %s", ctx.customer.chat_id, ctx.state.step)
+            log.info(
+                "chat %s: action not offered in step %s",
+                chat_tag(ctx.customer.chat_id),
+                ctx.state.step,
+            )
             return Outcome(toast=INVALID, reshow=True)
         try:
             return await handler(ctx, arg)
         except NotYours as exc:
-            log.warning("user %s refused access to booking %s", ctx.customer.user_id, exc.args[0])
+            log.warning(
+                "user %s refused access to booking %s", chat_tag(ctx.customer.user_id), exc.args[0]
+            )
             return Outcome(toast=NOT_YOURS, reshow=True)
         except Refused as exc:
-            log.info("chat %s: refused: %s", ctx.customer.chat_id, exc)
+            log.info("chat %s: refused: %s", chat_tag(ctx.customer.chat_id), exc)
             return Outcome(toast=INVALID, reshow=True)
 
     async def _text(self, ctx: Ctx, text: str) -> Outcome:
@@ -521,6 +532,8 @@ class Conversation:
         try:
             return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
         except Exception:
-            log.exception("chat %s: state does not render, back to the menu", ctx.customer.chat_id)
+            log.exception(
+                "chat %s: state does not render, back to the menu", chat_tag(ctx.customer.chat_id)
+            )
             ctx.state = ChatState()
             return await self._reply(ctx, Outcome(note=OOPS), edit=edit)

@@ -2,19 +2,18 @@
 
 An operator reads these to see load and latency (and, with LOG_FORMAT=json, feeds them to a
 log system), so they say nothing about the customer: no text, no name, and not even the chat
-id, only a keyed hash of it (the same chat gives the same tag, so one conversation can be
-followed, but the tag cannot be turned back into a chat id without the bot's token). The
+id, only its tag (bot.chat_tag: a keyed hash, the same one every log line of the bot uses). The
 action is a command name from the bot's own list or a button's action code, never free text.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+
+from bot.chat_tag import chat_tag
 
 log = logging.getLogger("bot.updates")
 
@@ -22,12 +21,12 @@ UNKNOWN = "other"
 
 
 class UpdateLog:
-    def __init__(self, key: str, known_commands: Iterable[str] = ()) -> None:
-        self._key = hashlib.sha256(("chat-tag:" + key).encode()).digest()
+    def __init__(self, known_commands: Iterable[str] = ()) -> None:
         self.known_commands = frozenset(known_commands)
 
-    def chat_tag(self, chat_id: int) -> str:
-        return hmac.new(self._key, str(chat_id).encode(), hashlib.sha256).hexdigest()[:12]
+    @staticmethod
+    def chat_tag(chat_id: int) -> str:
+        return chat_tag(chat_id)
 
     def command_action(self, name: str) -> str:
         return name if name in self.known_commands else UNKNOWN

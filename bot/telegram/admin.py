@@ -22,6 +22,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 from bot.admin import notice, stats_screen
 from bot.booking.changes import BookingChange
 from bot.booking.screens import Msg, Reply, Screen
+from bot.funnel_stats import load_stats
 from bot.settings import SUPPORTED_LANGUAGES
 from bot.storage import Storage
 from bot.telegram.accesslog import UpdateLog
@@ -48,7 +49,7 @@ class AdminChat:
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self.update_log = UpdateLog("")
+        self.update_log = UpdateLog()
 
     @property
     def language(self) -> str:
@@ -92,7 +93,7 @@ class AdminChat:
 
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with self.update_log.timed("command", "stats", self.chat_id):
-            screen = stats_screen(self.storage, self.now())
+            screen = stats_screen(await load_stats(self.storage, self.now()))
             await deliver(context.bot, self.chat_id, Reply(self.language, screens=(screen,)))
 
     # ---- the command menu in the staff chat ------------------------------------------------

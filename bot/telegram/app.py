@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Literal
 
 from telegram import Bot, Update, User
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, BaseRateLimiter
+from telegram.ext import Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
+from bot import chat_tag
 from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
 from bot.notices import NoticeService
 from bot.reconcile import Reconciler
@@ -25,9 +26,11 @@ from bot.reminders import ReminderService
 from bot.settings import Settings
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
+from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
 from bot.telegram.commands import register_commands
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
+from bot.telegram.flood import FairRateLimiter
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
 from bot.telegram.jobs import (
     HOUSEKEEPING_SECONDS,
@@ -66,9 +69,10 @@ async def check_telegram(settings: Settings) -> User:
         return bot.bot
 
 
-def default_rate_limiter() -> AIORateLimiter:
-    """Telegram's published limits (30 messages/s overall, 20/min per group); 429 retried."""
-    return AIORateLimiter(max_retries=MAX_RETRIES)
+def default_rate_limiter() -> FairRateLimiter:
+    """Telegram's published limits (30 messages/s overall, 20/min per group), shared fairly
+    between chats, replies first; a 429 pauses only its chat, and is retried."""
+    return FairRateLimiter(max_retries=MAX_RETRIES)
 
 
 def build_application(
@@ -78,6 +82,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limiter: BaseRateLimiter | Literal["default"] | None = "default",
+    update_budget: Buckets | Literal["default"] | None = "default",
     max_concurrent_updates: int = DEFAULT_CONCURRENCY,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
@@ -90,7 +95,8 @@ def build_application(
     """The bot's Application, not started.
 
     `request`/`get_updates_request` replace python-telegram-bot's HTTPX transport (benchmarks
-    pass an in-process fake); `rate_limiter=None` disables flood control. `on_startup` hooks run
+    pass an in-process fake); `rate_limiter=None` disables flood control, `update_budget=None`
+    the per-chat budget of updates (or pass its Buckets). `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
@@ -103,7 +109,12 @@ def build_application(
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
+    budget = None  # each chat's budget of updates (bot.telegram.budget)
+    if update_budget is not None:
+        buckets = Buckets(BURST, PER_SECOND) if update_budget == "default" else update_budget
+        budget = UpdateBudget(conversation.language_for, buckets, default_language=default_language)
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+    chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
     admin = (
         AdminChat(
             settings.ADMIN_CHAT_ID,
@@ -152,7 +163,7 @@ def build_application(
         .token(token)
         .base_url(urls.api)
         .base_file_url(urls.files)
-        .concurrent_updates(PerChatOrdering(max_concurrent_updates))
+        .concurrent_updates(PerChatOrdering(max_concurrent_updates, admission=budget))
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -167,7 +178,7 @@ def build_application(
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
 
-    update_log = UpdateLog(token, known_commands=[*ENGINE_COMMANDS, "stats"])
+    update_log = UpdateLog(known_commands=[*ENGINE_COMMANDS, "stats"])
     if admin is not None:  # first: /stats in the staff chat never reaches the conversation
         for handler in admin.handlers(update_log):
             app.add_handler(handler)
@@ -211,7 +222,9 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
             await deliver(app.bot, chat_id, reply)
             sent += 1
         except TelegramError as exc:
-            log.warning("could not resume chat %s: %s", chat_id, type(exc).__name__)
+            log.warning(
+                "could not resume chat %s: %s", chat_tag.chat_tag(chat_id), type(exc).__name__
+            )
     return sent
 
 

@@ -13,6 +13,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.booking.screens import Reply
+from bot.chat_tag import chat_tag
 from bot.i18n import localizer
 from bot.telegram.render import Rendered, document_of, render_screen
 
@@ -83,7 +84,7 @@ async def _edit_or_send(bot: Bot, chat_id: int, message: Message, rendered: Rend
             return
         if not cannot_edit(exc):
             raise
-        log.info("chat %s: message %s cannot be edited; sending anew", chat_id, message.message_id)
+        log.info("chat %s: a message cannot be edited; sending anew", chat_tag(chat_id))
         await _send(bot, chat_id, rendered)
 
 
@@ -92,4 +93,4 @@ async def _drop_keyboard(bot: Bot, chat_id: int, message: Message) -> None:
     try:
         await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message.message_id)
     except TelegramError as exc:
-        log.debug("chat %s: keyboard not removed (%s)", chat_id, type(exc).__name__)
+        log.debug("chat %s: keyboard not removed (%s)", chat_tag(chat_id), type(exc).__name__)

@@ -19,6 +19,7 @@ from telegram.ext import ContextTypes
 
 from bot.booking.screens import Msg, Reply, Screen
 from bot.booking.words import contact_lines
+from bot.chat_tag import chat_tag
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import customer_of
 
@@ -65,7 +66,7 @@ class ErrorHandler:
             "update %s (%s) in chat %s failed: %s",
             update.update_id,
             update_kind(update),
-            chat.id if chat is not None else "-",
+            chat_tag(chat.id if chat is not None else None),
             _describe(error),
             exc_info=error,
         )
@@ -87,7 +88,9 @@ class ErrorHandler:
             await deliver(context.bot, customer.chat_id, reply)
         except TelegramError as exc:
             log.warning(
-                "could not tell chat %s about the failure: %s", customer.chat_id, _describe(exc)
+                "could not tell chat %s about the failure: %s",
+                chat_tag(customer.chat_id),
+                _describe(exc),
             )
 
 

@@ -75,7 +75,7 @@ class ChatHandlers:
         self.conversation = conversation
         self.commands = frozenset(ENGINE_COMMANDS)
         self.answer_within = answer_within
-        self.update_log = update_log or UpdateLog("")
+        self.update_log = update_log or UpdateLog()
 
     def handlers(self) -> list[BaseHandler]:
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE

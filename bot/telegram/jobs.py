@@ -37,6 +37,7 @@ from telegram.ext import Application, ContextTypes
 from bot import retention
 from bot.booking.changes import BookingChange
 from bot.booking.screens import Attachment, Reply
+from bot.chat_tag import chat_tag
 from bot.notices import FlushResult, NoticeService
 from bot.reconcile import CheckResult, Reconciler
 from bot.reminders import ReminderService, ScanResult
@@ -65,15 +66,17 @@ async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> bool:
     except RetryAfter:
         return False  # flood limit after the rate limiter's own retries: refused, not sent
     except TimedOut:
-        log.warning("message to chat %s timed out; not resent (it may have arrived)", chat_id)
+        log.warning(
+            "message to chat %s timed out; not resent (it may have arrived)", chat_tag(chat_id)
+        )
         return True
     except BadRequest as exc:
-        log.info("message to chat %s refused: %s", chat_id, exc.message)
+        log.info("message to chat %s refused: %s", chat_tag(chat_id), exc.message)
         return True  # the chat is gone: final
     except NetworkError:
         return False  # connection refused or reset before an answer
     except Forbidden:
-        log.info("message to chat %s refused: the customer blocked the bot", chat_id)
+        log.info("message to chat %s refused: the customer blocked the bot", chat_tag(chat_id))
         return True
     for screen in reply.screens:
         if screen.attachment is not None:

@@ -6,22 +6,38 @@ one after the other, in the order Telegram sent them, or the state machine would
 interleaved.
 
 python-telegram-bot starts one task per update in update order; each task enters
-`do_process_update` in that order (the processor's semaphore is FIFO, and nothing awaits between
-it and the lane's lock, itself FIFO), so a lane's lock serialises the chat's updates in order.
-A lane lives only while one of its chat's updates is queued or running: memory follows the
-number of busy chats, not every chat ever seen.
+`do_process_update` in that order (python-telegram-bot's semaphore is never full here, and
+nothing awaits between it and the lane's lock, itself FIFO), so a lane's lock serialises the
+chat's updates in order. A lane lives only while one of its chat's updates is queued or running:
+memory follows the number of busy chats, not every chat ever seen.
+
+The limit on updates handled at once is taken inside the lane, by the update at its head: an
+update waiting for its own chat's earlier ones holds no slot. (python-telegram-bot's semaphore,
+taken before, let 400 queued updates of one flooding chat fill every slot while other chats'
+updates waited behind them.) Before the lane, an optional admission check (bot.telegram.budget)
+may drop an update or answer it with a notice, and around each update `replying_to` tells the
+rate limiter (bot.telegram.flood) which chat is being answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.telegram.flood import replying_to
+
 DEFAULT_CONCURRENCY = 256
+UNBOUNDED = 1 << 30  # python-telegram-bot's own semaphore: never the limit (see the module)
+
+
+class Admission(Protocol):
+    def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
+        """The work to run for `update` (itself or a replacement), or None to drop it."""
+        ...
 
 
 class _Lane:
@@ -46,12 +62,21 @@ def lane_key(update: object) -> int | None:
 class PerChatOrdering(BaseUpdateProcessor):
     """Run updates concurrently across chats and strictly in order within a chat."""
 
-    __slots__ = ("_lanes", "finished")
+    __slots__ = ("_admission", "_lanes", "_slots", "finished", "limit")
 
-    def __init__(self, max_concurrent_updates: int = DEFAULT_CONCURRENCY):
-        super().__init__(max_concurrent_updates)
+    def __init__(
+        self, max_concurrent_updates: int = DEFAULT_CONCURRENCY, admission: Admission | None = None
+    ):
+        super().__init__(UNBOUNDED)
+        self.limit = max_concurrent_updates
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._admission = admission
         self._lanes: dict[int, _Lane] = {}
         self.finished = 0  # updates fully handled (replies sent or errors handled), all chats
+
+    @property
+    def admission(self) -> Admission | None:
+        return self._admission
 
     @property
     def busy_chats(self) -> int:
@@ -60,7 +85,11 @@ class PerChatOrdering(BaseUpdateProcessor):
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:
-            await self._in_lane(update, coroutine)
+            work = (
+                coroutine if self._admission is None else self._admission.admit(update, coroutine)
+            )
+            if work is not None:
+                await self._in_lane(update, work)
         finally:
             self.finished += 1
 
@@ -75,9 +104,10 @@ class PerChatOrdering(BaseUpdateProcessor):
         lane.users += 1
         started = False
         try:
-            async with lane.lock:
+            async with lane.lock, self._slots:
                 started = True
-                await coroutine
+                with replying_to(key):
+                    await coroutine
         finally:
             lane.users -= 1
             if not started and asyncio.iscoroutine(coroutine):

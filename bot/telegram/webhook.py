@@ -7,6 +7,11 @@ header and puts each update on `application.update_queue`, next to a GET /health
 balancers. Start and stop follow run_webhook's order: initialize, post_init, listen, setWebhook,
 start; on SIGINT/SIGTERM stop listening, finish every queued update, post_stop, shutdown,
 post_shutdown.
+
+The server faces the internet (behind the operator's proxy, or not), so it is guarded
+(bot.telegram.webhook_guard): a deadline per request, a cap on connections, on header and body
+size; an update id seen before is dropped; refusals are logged once a minute at most; and
+/healthz says "ok" or "failed", the reasons going to the log only.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import signal
 import socket
@@ -21,15 +27,17 @@ from collections.abc import Iterator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
 from bot.health import Health
+from bot.telegram.webhook_guard import MAX_BODY_BYTES, RecentIds, Throttle, server_limits
 
 log = logging.getLogger(__name__)
+refusals = logging.getLogger(__name__ + ".refused")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
@@ -37,19 +45,28 @@ HEALTH_PATH = "/healthz"
 
 def webhook_app(app: Application, path: str, secret: str, health: Health | None) -> Starlette:
     """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz."""
+    seen = RecentIds()
 
     async def telegram(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("webhook request without the right secret token refused")
+            refusals.warning("webhook request without the right secret token refused")
             return Response(status_code=403)
+        body = await _body(request)
+        if body is None:
+            refusals.warning("webhook request refused: body larger than %d bytes", MAX_BODY_BYTES)
+            return Response(status_code=413)
         try:
-            data = await request.json()
+            data = json.loads(body)
             update = Update.de_json(data, app.bot)
         except Exception:  # not JSON, or not an Update
-            return Response(status_code=400)
+            update = None
         if update is None:
+            refusals.warning("webhook request refused: not a Telegram update")
             return Response(status_code=400)
+        if not seen.first_time(update.update_id):
+            refusals.info("webhook: update %s was received before; dropped", update.update_id)
+            return Response(status_code=200)  # received: Telegram must not send it again
         await app.update_queue.put(update)
         return Response(status_code=200)
 
@@ -63,7 +80,38 @@ def webhook_app(app: Application, path: str, secret: str, health: Health | None)
         Route("/" + path.strip("/"), telegram, methods=["POST"]),
         Route(HEALTH_PATH, healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes)
+    starlette = Starlette(routes=routes)
+    # "POST /hook/" would be answered with a redirect built from the request's Host header.
+    starlette.router.redirect_slashes = False
+    return starlette
+
+
+async def _body(request: Request) -> bytes | None:
+    """The request body, or None as soon as it is known to exceed MAX_BODY_BYTES (a declared
+    Content-Length is believed; a longer stream is cut off, never read whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return None
+            chunks.append(chunk)
+    except ClientDisconnect:
+        return b""
+    return b"".join(chunks)
+
+
+def quiet_refusals() -> None:
+    """At most one log line a minute per kind of refusal, ours and uvicorn's ("Invalid HTTP
+    request received." for every malformed request)."""
+    for name in (refusals.name, "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, Throttle) for f in logger.filters):
+            logger.addFilter(Throttle())
 
 
 class _Server(uvicorn.Server):
@@ -103,11 +151,14 @@ async def serve_webhook(
     config = uvicorn.Config(
         webhook_app(app, path, secret, health),
         log_level="warning",
+        log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=10,
+        **server_limits(),
     )
     server = _Server(config)
+    quiet_refusals()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,6 +10,7 @@ never book twice.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -43,6 +44,10 @@ if TYPE_CHECKING:
 PAGE_SIZE = 50
 MAX_PAGES = 200  # 10,000 items: far beyond any real catalog; stops a runaway server
 USER_AGENT = "zimun-booking-bot/0.1 (+httpx)"
+# What an id may be before it goes into a URL path: URL-unreserved characters, and not "." or
+# "..", which survive quoting and which httpx resolves as path segments (a hold id of ".."
+# would turn DELETE /appointments/hold/{id} into DELETE /appointments).
+SAFE_ID_RE = re.compile(r"(?!\.{1,2}$)[A-Za-z0-9._~-]{1,128}")
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -380,7 +385,7 @@ class ZimunClient:
         """The one retry loop. Returns the final response, whatever its status; raises
         ApiUnavailable when the network (or token endpoint) failed on every attempt."""
         url = self._base_url + template.format_map(
-            {k: quote(str(v), safe="") for k, v in (path or {}).items()}
+            {k: quote(safe_id(k, v, template), safe="") for k, v in (path or {}).items()}
         )
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if method in ("POST", "PATCH"):
@@ -422,6 +427,15 @@ class ZimunClient:
             self._telemetry.retrying(method, template, delay)
             await self._sleep(delay)
             retry += 1
+
+
+def safe_id(name: str, value: object, template: str) -> str:
+    """`value` as a path segment, or InvalidResponse when it is not a plain id (ids come from
+    the API or from storage; either may hold anything)."""
+    text = str(value)
+    if SAFE_ID_RE.fullmatch(text) is None:
+        raise InvalidResponse(f"{template}: {name} is not a plain id; request not sent")
+    return text
 
 
 def _iso(moment: datetime) -> str:

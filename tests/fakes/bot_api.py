@@ -163,6 +163,7 @@ class _Fault:
     code: int
     description: str
     parameters: dict[str, Any]
+    chat_id: int | None = None  # only calls to this chat (None: any)
 
 
 def _chat_id_of(params: Mapping[str, Any]) -> int | None:
@@ -260,7 +261,7 @@ class FakeBotAPI:
                 if handler is None:
                     raise ApiError(404, "Not Found: method not found")
                 with self._lock:
-                    self._check_faults(method)
+                    self._check_faults(method, chat_id)
                     result = handler(params, files)
         except ApiError as error:
             self._record(method, params, chat_id, error.code)
@@ -274,8 +275,10 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append(Call(method, dict(params), chat_id, time.monotonic(), status))
 
-    def _check_faults(self, method: str) -> None:
+    def _check_faults(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:
+            if fault.chat_id is not None and fault.chat_id != chat_id:
+                continue
             if fault.remaining > 0 and method in fault.methods:
                 fault.remaining -= 1
                 raise ApiError(fault.code, fault.description, fault.parameters)
@@ -503,15 +506,21 @@ class FakeBotAPI:
     # ---- faults ------------------------------------------------------------------------------
 
     def flood(
-        self, count: int, retry_after: int = 1, methods: frozenset[str] = CHAT_METHODS
+        self,
+        count: int,
+        retry_after: int = 1,
+        methods: frozenset[str] = CHAT_METHODS,
+        chat_id: int | None = None,
     ) -> None:
-        """Answer the next `count` calls of `methods` with 429 "retry after N"."""
+        """Answer the next `count` calls of `methods` (to `chat_id` only, if given) with 429
+        "retry after N"."""
         self.fail(
             count,
             429,
             f"Too Many Requests: retry after {retry_after}",
             methods,
             {"retry_after": retry_after},
+            chat_id=chat_id,
         )
 
     def fail(
@@ -521,11 +530,16 @@ class FakeBotAPI:
         description: str,
         methods: frozenset[str] = CHAT_METHODS,
         parameters: dict[str, Any] | None = None,
+        *,
+        chat_id: int | None = None,
     ) -> None:
-        """Answer the next `count` calls of `methods` with this Bot API error."""
+        """Answer the next `count` calls of `methods` (to `chat_id` only, if given) with this
+        Bot API error."""
         with self._lock:
             self._faults.append(
-                _Fault(count, frozenset(methods), code, description, dict(parameters or {}))
+                _Fault(
+                    count, frozenset(methods), code, description, dict(parameters or {}), chat_id
+                )
             )
 
     @property

@@ -4,13 +4,14 @@ bot or at the business, /stats there and nowhere else, and its own command menu.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from bot.admin import compute_stats
 from bot.booking.screens import Msg
+from bot.funnel_stats import stats_of
 from bot.i18n import localizer
-from bot.storage import FunnelEvent
+from bot.storage import FunnelEvent, Storage
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import MONDAY, OpsBot
 from tests.telegram.harness import DAY_RE, TIME_RE, Chat
@@ -147,7 +148,7 @@ async def test_without_an_admin_chat_stats_is_unknown_and_nobody_is_notified(
     assert chats == {chat.chat_id}
 
 
-def test_stats_count_attempts_conversion_and_where_customers_stopped() -> None:
+def test_stats_count_attempts_conversion_and_where_customers_stopped(tmp_path: Path) -> None:
     now = MONDAY
     minute = timedelta(minutes=1)
 
@@ -179,7 +180,9 @@ def test_stats_count_attempts_conversion_and_where_customers_stopped() -> None:
         *attempt("old", "location", end="confirmed", at=now - timedelta(days=40)),
         FunnelEvent(now - timedelta(days=1), "", "cancelled"),
     ]
-    stats = compute_stats(sorted(events, key=lambda e: e.at), now + 3 * minute)
+    storage = Storage(str(tmp_path / "bot.db"))
+    storage.record_funnel(events)
+    stats = stats_of(storage, now + 3 * minute)
     assert (stats.started, stats.confirmed, stats.open, stats.cancelled) == (4, 1, 1, 1)
     assert stats.conversion == 25
     assert dict(stats.stopped_at) == {"service": 1, "time": 1}
@@ -187,4 +190,5 @@ def test_stats_count_attempts_conversion_and_where_customers_stopped() -> None:
     per_day = dict(stats.per_day)
     assert len(per_day) == 7 and per_day[(now - timedelta(days=2)).date()] == 1
     assert sum(per_day.values()) == 1
-    assert compute_stats([], now).conversion == 0
+    storage.close()
+    assert stats_of(Storage(str(tmp_path / "empty.db")), now).conversion == 0

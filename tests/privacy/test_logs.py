@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.booking.payload import Action, booking_data
+from bot.chat_tag import chat_tag
 from bot.logging_setup import configure_logging
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot
@@ -88,3 +90,32 @@ async def test_a_full_booking_logs_no_email_name_or_token(
         "mybookings",
         "forget",
     }
+
+
+async def test_no_log_line_names_a_telegram_id_only_its_tag(
+    log_stream: io.StringIO, ops: OpsBot, sandbox: SandboxServer
+) -> None:
+    """The lines that used to print raw ids (a refused booking, a failed delivery, /forget)
+    carry the same tag as the per-update line."""
+    owner, intruder = Chat(ops, chat_id=73400219), Chat(ops, chat_id=73400283)
+    await owner.book(day=2)
+    [row] = ops.db.bookings_for_user(owner.chat_id)
+    ops.fake.user_taps(intruder.chat_id, 1, booking_data(Action.OPEN_BOOKING, row.id))
+    await ops.settle()  # "refused access to booking"
+    ops.fake.fail(1, 400, "Bad Request: chat not found", frozenset({"sendMessage"}))
+    await intruder.command("help")  # the reply fails: "update ... in chat ... failed"
+    await owner.command("forget")
+    await owner.tap_index(0)  # "forgotten at their request"
+
+    output = log_stream.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    messages = [e["message"] for e in lines]
+    for needle in ("refused access", "failed", "forgotten at their request"):
+        assert any(needle in m for m in messages), needle
+    for chat in (owner, intruder):
+        assert str(chat.chat_id) not in output
+        tag = chat_tag(chat.chat_id)
+        assert any(e.get("chat") == tag for e in lines)  # the per-update line's tag ...
+    assert any(chat_tag(intruder.chat_id) in m for m in messages if "refused access" in m)
+    assert any(chat_tag(intruder.chat_id) in m for m in messages if "failed" in m)
+    assert any(chat_tag(owner.chat_id) in m for m in messages if "forgotten" in m)

@@ -20,9 +20,9 @@ def fake_api() -> Iterator[tuple[FakeBotAPI, str]]:
 
 
 @pytest.fixture
-def bot_options() -> dict[str, object]:
-    """Override to pass extra keyword arguments to build_application."""
-    return {}
+def bot_options(request: pytest.FixtureRequest) -> dict[str, object]:
+    """Extra keyword arguments to build_application: override, or parametrize indirectly."""
+    return dict(getattr(request, "param", None) or {})
 
 
 @pytest.fixture

@@ -112,6 +112,8 @@ async def test_a_reschedule_of_a_booking_cancelled_meanwhile_stops_before_any_ef
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+# Nine bookings in a few seconds are far more updates than a customer sends: no update budget.
+@pytest.mark.parametrize("bot_options", [{"update_budget": None}], indirect=True)
 async def test_my_bookings_pages_through_all_of_them(
     language: str, bot: RunningBot, chat: Chat, sandbox: SandboxServer
 ) -> None:

@@ -99,3 +99,21 @@ def test_a_token_telegram_refuses_is_one_line(tmp_path: Path) -> None:
     )
     assert "Traceback" not in result.stderr
     assert "AAWrongToken" not in result.stderr
+
+
+def test_a_short_webhook_secret_is_refused(tmp_path: Path) -> None:
+    """The secret is all that keeps strangers from posting updates: 32 characters at least."""
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "ZIMUN_CLIENT_ID": "id",
+        "ZIMUN_CLIENT_SECRET": "s",
+        "WEBHOOK_URL": "https://bot.example.com/telegram",
+        "WEBHOOK_SECRET": "x" * 31,
+        "BOT_DB_PATH": str(tmp_path / "bot.db"),
+    }
+    result = run_bot(env, tmp_path)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Configuration error: WEBHOOK_SECRET is invalid: use 32 to 256")
+    assert "x" * 31 not in result.stderr
+    assert not (tmp_path / "bot.db").exists()

@@ -74,3 +74,30 @@ async def test_a_failing_update_does_not_block_its_chat() -> None:
     assert isinstance(results[0], RuntimeError)
     assert done == [2]
     assert processor.busy_chats == 0
+
+
+async def test_updates_waiting_for_their_chat_hold_no_slot() -> None:
+    """A flooding chat's queued updates must not take the slots other chats need: with two
+    slots, 50 updates of one chat stuck behind its first still leave room for another chat."""
+    processor = PerChatOrdering(max_concurrent_updates=2)
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def stuck(update_id: int) -> None:
+        await release.wait()
+        done.append(update_id)
+
+    async def other() -> None:
+        done.append(0)
+
+    async with processor:
+        flood = [
+            asyncio.create_task(processor.process_update(message_update(n, 7), stuck(n)))
+            for n in range(1, 51)
+        ]
+        lone = asyncio.create_task(processor.process_update(message_update(51, 8), other()))
+        finished, _ = await asyncio.wait({lone}, timeout=30)
+        assert lone in finished and done == [0]  # served while the flood is still stuck
+        release.set()
+        await asyncio.gather(*flood)
+    assert done == [0, *range(1, 51)]

@@ -140,7 +140,7 @@ def test_webhook_mode_checks_the_secret_on_every_request(
         sandbox,
         tmp_path / "bot.db",
         WEBHOOK_URL=url,
-        WEBHOOK_SECRET="s3cret-Token_1",
+        WEBHOOK_SECRET="s3cret-Token_1-0123456789abcdefghijk",
         WEBHOOK_LISTEN="127.0.0.1",
         WEBHOOK_PORT=str(port),
     )
@@ -153,7 +153,7 @@ def test_webhook_mode_checks_the_secret_on_every_request(
         fake.wait_for_sync(lambda: fake.webhook or bot.poll() is not None, 30)
         assert bot.poll() is None, log_path.read_text()
         assert fake.webhook["url"] == url
-        assert fake.webhook["secret_token"] == "s3cret-Token_1"
+        assert fake.webhook["secret_token"] == "s3cret-Token_1-0123456789abcdefghijk"
 
         fake.user_sends_command(CHAT, "start", language_code="it")
         update = fake.updates[-1]
@@ -164,7 +164,9 @@ def test_webhook_mode_checks_the_secret_on_every_request(
             assert (forged.status_code, missing.status_code) == (403, 403)
             assert not fake.messages(CHAT)
 
-            accepted = http.post(url, json=update, headers={SECRET_HEADER: "s3cret-Token_1"})
+            accepted = http.post(
+                url, json=update, headers={SECRET_HEADER: "s3cret-Token_1-0123456789abcdefghijk"}
+            )
             assert accepted.status_code == 200
         fake.wait_for_sync(lambda: fake.latest_keyboard(CHAT))
         bot.send_signal(signal.SIGTERM)
@@ -175,7 +177,7 @@ def test_webhook_mode_checks_the_secret_on_every_request(
             bot.wait()
     output = log_path.read_text()
     assert "Traceback" not in output, output
-    assert "s3cret-Token_1" not in output and fake.token not in output
+    assert "s3cret-Token_1-0123456789abcdefghijk" not in output and fake.token not in output
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

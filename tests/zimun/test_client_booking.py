@@ -9,6 +9,7 @@ from bot.zimun import (
     BadRequest,
     HoldAlreadyConfirmed,
     HoldExpired,
+    InvalidResponse,
     LocationRequired,
     NotBookable,
     NotFound,
@@ -125,9 +126,11 @@ async def test_unknown_appointment_is_not_found(zimun: ZimunClient) -> None:
 async def test_ids_cannot_escape_their_path_segment(
     zimun: ZimunClient, sandbox: SandboxServer
 ) -> None:
-    with pytest.raises(NotFound):
+    calls = zimun.stats.total_calls
+    with pytest.raises(InvalidResponse):  # refused before any request (test_client_paths.py)
         await zimun.get_appointment("../locations")
     assert sandbox.stats.count("GET", "/locations") == 0
+    assert zimun.stats.total_calls == calls
 
 
 async def test_the_italian_hold_body_is_accepted(sandbox: SandboxServer) -> None:
