@@ -24,6 +24,7 @@ from bot.booking.screens import DateTimeValue, DateValue, Msg, Screen
 from bot.booking.state import Step
 from bot.i18n import N_
 from bot.storage import FunnelEvent, Storage
+from bot.waitlist_stats import waitlist_lines
 
 STATS_DAYS = 30
 PER_DAY_DAYS = 7
@@ -164,6 +165,7 @@ def stats_screen(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Scr
             percent=stats.conversion,
             open=stats.open,
         ),
+        *waitlist_lines(storage, now - timedelta(days=days)),
         Msg("<b>Per day</b>"),
         *(Msg("{label}: {count}", label=DateValue(d, "medium"), count=n) for d, n in stats.per_day),
         Msg("<b>Per branch</b>"),
