@@ -1,13 +1,15 @@
 """`python -m bench`: benchmark the bot (see bench/README.md).
 
-Four parts, each with a fresh sandbox process and a fresh SQLite file:
+Five parts, each with a fresh sandbox process and a fresh SQLite file:
 1. throughput: customers acting without pause at 0 ms API latency, then the echo floor on the
    very same updates; CPU per update, bookings/s, API calls per booking, writes per update;
 2. latency: for each API latency and each number of concurrent customers (pausing between
    actions as people do), the latency percentiles; the chart;
 3. memory: conversations left mid-booking, RAM per conversation;
 4. reconcile: the Zimun calls per hour that noticing changes made at the business costs per
-   100 upcoming bookings, for three mixes of how far ahead they are (simulated time).
+   100 upcoming bookings, for three mixes of how far ahead they are (simulated time);
+5. waitlist: the Zimun calls per hour that watching waitlisted days costs, per waitlisted day,
+   for four mixes of days and services (simulated time).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import reconcile, report, runner
+from bench import reconcile, report, runner, waitlist
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -82,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "i.e. /start, Book, a branch; calendar adds a service and an availability call)",
     )
     parser.add_argument(
-        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile"
+        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile,waitlist"
     )
     parser.add_argument(
         "--quick",
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.profile:
-        skip = {"latency", "memory", "reconcile"}
+        skip = {"latency", "memory", "reconcile", "waitlist"}
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
@@ -161,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         if "reconcile" not in skip:
             _say("reconcile: Zimun calls per hour per 100 upcoming bookings")
             document["reconcile"] = reconcile.measure(work)
+        if "waitlist" not in skip:
+            _say("waitlist: Zimun calls per hour per waitlisted day")
+            document["waitlist"] = waitlist.measure(work)
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
