@@ -148,9 +148,9 @@ async def show_list(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def leave_entry(ctx: Ctx, entry_id: int | None) -> Outcome:
     """An entry's button on the waiting list (an old message too): off that list."""
+    entry = owned_entry(ctx, entry_id)  # first: someone else's entry changes nothing
     detours.step_aside(ctx)
     ctx.state.step = Step.WAITLIST
-    entry = owned_entry(ctx, entry_id)
     if entry is None or entry.status not in ON_THE_LIST:
         return Outcome(note=ENDED)
     _leave(ctx, entry)

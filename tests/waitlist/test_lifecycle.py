@@ -143,6 +143,7 @@ async def test_someone_elses_entry_is_refused(
         Msg("That button isn't valid."), "plain"
     )
     assert entries(ops, chat) == [entry]
+    assert state_of(ops, other).step == Step.MENU  # and nothing changed for the one who tapped
 
 
 @pytest.mark.parametrize("settings_overrides", [{"ADMIN_CHAT_ID": OWNER}])
