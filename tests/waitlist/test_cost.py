@@ -29,6 +29,7 @@ def answered(sandbox: SandboxServer) -> int:
 
 
 FAR = date(2026, 12, 15)  # a Tuesday, three weeks ahead
+PAIR = ("svc_consultation", "loc_madrid")
 HOUR = timedelta(hours=1)
 
 
@@ -79,3 +80,23 @@ async def test_the_cap_on_calls_per_minute_makes_pairs_take_turns(
     ticks[0] = 60.0  # the other pair's turn, most overdue first
     assert (await ops.watch()).calls == 1
     assert availability_calls(sandbox) >= 2
+
+
+async def test_a_server_refusing_range_queries_gets_day_queries_in_turn(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    for day in (SATURDAY, TUESDAY):
+        fill_day(sandbox, day)
+    await join(chat, SATURDAY)
+    await join(Chat(ops, 2002), TUESDAY)
+    ops.waitlist.budget = CallBudget(6000, lambda: 0.0)
+    sandbox.faults.fail_next(1, 400, path="/availability")  # the range: refused once
+    sandbox.clock.set(MONDAY + WAIT_CADENCE.near_every)
+    result = await ops.watch()
+    assert (result.looked, result.calls) == (1, 2)  # the range, then one day
+    judged = {e.day: e.checked_at for e in ops.db.waiting_for_pair(*PAIR, sandbox.clock.now())}
+    assert sorted(d for d, at in judged.items() if at) == [TUESDAY]  # the nearest first
+    sandbox.clock.set(MONDAY + 2 * WAIT_CADENCE.near_every)
+    assert (await ops.watch()).calls == 1  # day queries from now on, the other day's turn
+    judged = {e.day: e.checked_at for e in ops.db.waiting_for_pair(*PAIR, sandbox.clock.now())}
+    assert judged[SATURDAY] is not None and judged[SATURDAY] > judged[TUESDAY]
