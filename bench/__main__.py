@@ -1,6 +1,6 @@
 """`python -m bench`: benchmark the bot (see bench/README.md).
 
-Four parts, each with a fresh sandbox process and a fresh SQLite file:
+Five parts, each with a fresh sandbox process and a fresh SQLite file:
 1. throughput: customers acting without pause at 0 ms API latency, then the echo floor on the
    very same updates; CPU per update, bookings/s, API calls per booking, writes per update;
 2. latency: for each API latency and each number of concurrent customers (pausing between
@@ -8,7 +8,9 @@ Four parts, each with a fresh sandbox process and a fresh SQLite file:
 3. memory: conversations left mid-booking, RAM per conversation;
 4. reconcile: the Zimun calls per hour that noticing changes made at the business costs per
    100 upcoming bookings, for three mixes of how far ahead they are (simulated time).
-5. flood: one chat flooding the bot while the others book, against the same run without it.
+5. waitlist: the Zimun calls per hour that watching waitlisted days costs, per waitlisted day,
+   for four mixes of days and services (simulated time).
+6. flood: one chat flooding the bot while the others book, against the same run without it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import reconcile, report, runner
+from bench import reconcile, report, runner, waitlist
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -98,7 +100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--flood-latency", type=int, default=50, help="API latency of the flood case in ms"
     )
     parser.add_argument(
-        "--skip", default="", help="parts to skip: throughput,latency,memory,reconcile,flood"
+        "--skip",
+        default="",
+        help="parts to skip: throughput,latency,memory,reconcile,waitlist,flood",
     )
     parser.add_argument(
         "--quick",
@@ -125,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.profile:
-        skip = {"latency", "memory", "reconcile", "flood"}
+        skip = {"latency", "memory", "reconcile", "waitlist", "flood"}
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
@@ -177,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         if "reconcile" not in skip:
             _say("reconcile: Zimun calls per hour per 100 upcoming bookings")
             document["reconcile"] = reconcile.measure(work)
+        if "waitlist" not in skip:
+            _say("waitlist: Zimun calls per hour per waitlisted day")
+            document["waitlist"] = waitlist.measure(work)
         if "flood" not in skip and args.flood:
             document["flood"] = _flood(args, work)
     document["peak_rss_bytes"] = runner.peak_rss_bytes()

@@ -273,6 +273,25 @@ def markdown(document: dict[str, Any]) -> str:
                 f"{c['formula_per_100']:g} |"
             )
         lines.append("")
+    watched = document.get("waitlist")
+    if watched:
+        lines += [
+            "Watching waitlisted days: Zimun calls (GET /availability) per hour (one simulated "
+            "hour of scans every 30 s, full days, "
+            f"{watched[0]['customers'] // max(1, watched[0]['waitlisted_days'])} customers "
+            "waiting per day; formula: 15 per (service, branch) with a day within 7 days + 2 per "
+            f"one with all days further out; cap {watched[0]['cap_per_hour']:,} per hour):",
+            "",
+            "| waitlisted days | days | pairs near / far | measured per hour | per day | formula |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for w in watched:
+            lines.append(
+                f"| {w['mix']} | {w['waitlisted_days']} | {w['pairs_near']} / {w['pairs_far']} | "
+                f"{w['calls_per_hour']} | {w['calls_per_hour_per_day']:g} | "
+                f"{w['formula_per_hour']:g} |"
+            )
+        lines.append("")
     flood = document.get("flood")
     if flood and "with" in flood and "without" in flood:
         lines += _flood_lines(flood)

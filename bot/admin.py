@@ -86,6 +86,9 @@ class Stats:
     moved: int = 0
     cancelled: int = 0
     stopped_at: list[tuple[str, int]] = field(default_factory=list)  # (step, attempts)
+    waitlist_joined: int = 0  # waiting-list entries made, customers told of a time, bookings
+    waitlist_told: int = 0
+    waitlist_booked: int = 0
 
     @property
     def conversion(self) -> int:
@@ -109,6 +112,12 @@ def stats_screen(stats: Stats) -> Screen:
             confirmed=stats.confirmed,
             percent=stats.conversion,
             open=stats.open,
+        ),
+        Msg(
+            "Waiting list: joined {joined} · told of a free time {told} · booked {booked}",
+            joined=stats.waitlist_joined,
+            told=stats.waitlist_told,
+            booked=stats.waitlist_booked,
         ),
         Msg("<b>Per day</b>"),
         *(Msg("{label}: {count}", label=DateValue(d, "medium"), count=n) for d, n in stats.per_day),

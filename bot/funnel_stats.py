@@ -33,7 +33,10 @@ GROUP BY label ORDER BY n DESC, first
 """
 
 _EVENTS = """
-SELECT SUM(event = 'moved') AS moved, SUM(event = 'cancelled') AS cancelled
+SELECT SUM(event = 'moved') AS moved, SUM(event = 'cancelled') AS cancelled,
+    SUM(event = 'waitlist_joined') AS waitlist_joined,
+    SUM(event = 'waitlist_told') AS waitlist_told,
+    SUM(event = 'waitlist_booked') AS waitlist_booked
 FROM funnel WHERE at >= :since
 """
 
@@ -107,6 +110,9 @@ def query_stats(conn: sqlite3.Connection, now: datetime, days: int = STATS_DAYS)
         moved=events["moved"] or 0,
         cancelled=events["cancelled"] or 0,
         stopped_at=[(r["step"], r["n"]) for r in outcomes if r["outcome"] == "stopped"],
+        waitlist_joined=events["waitlist_joined"] or 0,
+        waitlist_told=events["waitlist_told"] or 0,
+        waitlist_booked=events["waitlist_booked"] or 0,
     )
 
 

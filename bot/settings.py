@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
     # changes made at the business (bot.booking.cadence); 0 turns that off.
     RECONCILE_CALLS_PER_MINUTE: int = Field(default=60, ge=0, le=6000)
+    # Zimun calls per minute, at most, spent watching waitlisted days for a freed time
+    # (bot.booking.waitlist_cadence); 0 turns the waiting list off (not offered, not watched).
+    WAITLIST_CALLS_PER_MINUTE: int = Field(default=30, ge=0, le=6000)
 
     @field_validator(
         "ZIMUN_ORGANIZATION_ID",

@@ -17,7 +17,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlite_utils
@@ -158,11 +158,51 @@ def _m3_ledger(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_notices_user_id ON notices (user_id)")
 
 
+def _m4_waitlist(db: sqlite_utils.Database) -> None:
+    """The waiting list (bot.booking.waitlist, bot.waitlist_watch): customers who asked to be
+    told when a time frees up on a full day, for one service at one branch.
+
+    One row per customer, service, branch and day (`day` is the branch's calendar day,
+    `ends_at` its end as a UTC instant: the entry ends then). `status`: waiting (polled),
+    due (a free time was found for it: to tell), told (claimed before sending: never told
+    twice), booked (the customer booked that day). `joined_at` orders the line (first come,
+    first told); `next_check_at` is when availability is next asked for its service and branch
+    (the same for every waiting entry of the pair); `checked_at` when its day was last judged;
+    `offered_at` when a free time was found for it (the offer's exclusive window starts then).
+    """
+    db.execute(
+        "CREATE TABLE waitlist ("
+        " id INTEGER PRIMARY KEY,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " service_id TEXT NOT NULL,"
+        " service_name TEXT NOT NULL DEFAULT '',"
+        " location_id TEXT NOT NULL,"
+        " location_name TEXT NOT NULL DEFAULT '',"
+        " timezone TEXT NOT NULL,"
+        " day TEXT NOT NULL,"
+        " ends_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'waiting',"
+        " joined_at TEXT NOT NULL,"
+        " next_check_at TEXT,"
+        " checked_at TEXT,"
+        " offered_at TEXT,"
+        " told_at TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (user_id, service_id, location_id, day))"
+    )
+    db.execute("CREATE INDEX idx_waitlist_status ON waitlist (status, next_check_at)")
+    db.execute("CREATE INDEX idx_waitlist_pair ON waitlist (service_id, location_id, day)")
+    db.execute("CREATE INDEX idx_waitlist_ends_at ON waitlist (ends_at)")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_reminders_and_funnel,
     _m3_ledger,
+    _m4_waitlist,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -290,6 +330,54 @@ class NoticeRow:
             previous_start=datetime.fromisoformat(row["previous_start"]),
             language=row["language"],
             status=row["status"],
+            attempts=row["attempts"],
+        )
+
+
+@dataclass(frozen=True)
+class WaitlistRow:
+    """A customer waiting for a time to free up on `day` (the branch's calendar day, which
+    ends at `ends_at`, UTC) for one service at one branch."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    service_id: str
+    service_name: str
+    location_id: str
+    location_name: str
+    timezone: str
+    day: date
+    ends_at: datetime
+    language: str | None
+    status: str  # waiting, due, told, booked (see _m4_waitlist)
+    joined_at: datetime
+    next_check_at: datetime | None
+    checked_at: datetime | None
+    offered_at: datetime | None
+    told_at: datetime | None
+    attempts: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> WaitlistRow:
+        return cls(
+            id=row["id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            service_id=row["service_id"],
+            service_name=row["service_name"] or "",
+            location_id=row["location_id"],
+            location_name=row["location_name"] or "",
+            timezone=row["timezone"],
+            day=date.fromisoformat(row["day"]),
+            ends_at=datetime.fromisoformat(row["ends_at"]),
+            language=row["language"],
+            status=row["status"],
+            joined_at=datetime.fromisoformat(row["joined_at"]),
+            next_check_at=_parsed(row["next_check_at"]),
+            checked_at=_parsed(row["checked_at"]),
+            offered_at=_parsed(row["offered_at"]),
+            told_at=_parsed(row["told_at"]),
             attempts=row["attempts"],
         )
 
@@ -735,6 +823,195 @@ class Storage:
             (notice_id,),
         )
 
+    # -- the waiting list (customers to tell when a time frees up on a full day) --
+
+    def join_waitlist(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        service_id: str,
+        service_name: str,
+        location_id: str,
+        location_name: str,
+        timezone: str,
+        day: date,
+        ends_at: datetime,
+        language: str | None,
+        now: datetime,
+        next_check_at: datetime,
+    ) -> int:
+        """Put the customer on the list for `day` (or back on it: a told entry is re-armed,
+        keeping its place, which dates from when they first asked). The entry is looked at with
+        its service and branch: at `next_check_at`, or sooner if the pair is due sooner."""
+        with self.batch():
+            rows = self._read(
+                "SELECT min(next_check_at) AS due FROM waitlist WHERE status = 'waiting' "
+                "AND service_id = ? AND location_id = ?",
+                (service_id, location_id),
+            )
+            pair_due = rows[0]["due"]
+            due = min(pair_due, _utc(next_check_at)) if pair_due else _utc(next_check_at)
+            self._write(
+                "INSERT INTO waitlist (user_id, chat_id, service_id, service_name, location_id, "
+                "location_name, timezone, day, ends_at, language, status, joined_at, "
+                "next_check_at) VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
+                "ON CONFLICT(user_id, service_id, location_id, day) DO UPDATE SET "
+                "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
+                "next_check_at = excluded.next_check_at, offered_at = NULL, told_at = NULL, "
+                "attempts = 0",
+                (
+                    user_id,
+                    chat_id,
+                    service_id,
+                    service_name,
+                    location_id,
+                    location_name,
+                    timezone,
+                    day.isoformat(),
+                    _utc(ends_at),
+                    language,
+                    _utc(now),
+                    due,
+                ),
+            )
+            found = self._read(
+                "SELECT id FROM waitlist WHERE user_id = ? AND service_id = ? "
+                "AND location_id = ? AND day = ?",
+                (user_id, service_id, location_id, day.isoformat()),
+            )
+        return int(found[0]["id"])
+
+    def waitlist_entry(self, entry_id: int) -> WaitlistRow | None:
+        rows = self._read("SELECT * FROM waitlist WHERE id = ?", (entry_id,))
+        return WaitlistRow.from_row(rows[0]) if rows else None
+
+    def waitlist_entry_for(
+        self, user_id: int, service_id: str, location_id: str, day: date
+    ) -> WaitlistRow | None:
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE user_id = ? AND service_id = ? AND location_id = ? "
+            "AND day = ?",
+            (user_id, service_id, location_id, day.isoformat()),
+        )
+        return WaitlistRow.from_row(rows[0]) if rows else None
+
+    def waitlist_for_user(self, user_id: int, now: datetime) -> list[WaitlistRow]:
+        """The customer's entries still on the list (waiting, or about to be told)."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE user_id = ? AND status IN ('waiting', 'due') "
+            "AND ends_at > ? ORDER BY day, service_name, location_name, id",
+            (user_id, _utc(now)),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def leave_waitlist(self, entry_id: int) -> None:
+        self._write("DELETE FROM waitlist WHERE id = ?", (entry_id,))
+
+    def end_waitlist(self, now: datetime) -> int:
+        """Entries whose day has passed end by themselves: deleted, whatever their status."""
+        return self._write("DELETE FROM waitlist WHERE ends_at <= ?", (_utc(now),)).rowcount
+
+    def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(service, branch) pairs with someone waiting whose next look is due, most overdue
+        first."""
+        rows = self._read(
+            "SELECT service_id, location_id, min(COALESCE(next_check_at, '')) AS due "
+            "FROM waitlist WHERE status = 'waiting' AND ends_at > ? "
+            "GROUP BY service_id, location_id HAVING due <= ? ORDER BY due LIMIT ?",
+            (_utc(now), _utc(now), limit),
+        )
+        return [(r["service_id"], r["location_id"]) for r in rows]
+
+    def waiting_for_pair(
+        self, service_id: str, location_id: str, now: datetime
+    ) -> list[WaitlistRow]:
+        """The pair's waiting entries, by day and then in the order they joined."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE status = 'waiting' AND service_id = ? "
+            "AND location_id = ? AND ends_at > ? ORDER BY day, joined_at, id",
+            (service_id, location_id, _utc(now)),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def open_offers(self, service_id: str, location_id: str, day: date, since: datetime) -> int:
+        """Entries of the day told of a free time since `since` that have not booked yet:
+        each still has that time to itself."""
+        rows = self._read(
+            "SELECT count(*) AS n FROM waitlist WHERE service_id = ? AND location_id = ? "
+            "AND day = ? AND status IN ('due', 'told') AND offered_at > ?",
+            (service_id, location_id, day.isoformat(), _utc(since)),
+        )
+        return int(rows[0]["n"])
+
+    def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None:
+        """A free time was found for these waiting entries: they are to be told."""
+        with self.batch():
+            for entry_id in entry_ids:
+                self._write(
+                    "UPDATE waitlist SET status = 'due', offered_at = ? "
+                    "WHERE id = ? AND status = 'waiting'",
+                    (_utc(now), entry_id),
+                )
+
+    def schedule_waitlist(
+        self,
+        service_id: str,
+        location_id: str,
+        next_check_at: datetime,
+        *,
+        checked: list[date],
+        at: datetime,
+    ) -> None:
+        """The pair was looked at: every waiting entry of it is next looked at together; the
+        days the answer covered were judged `at`."""
+        with self.batch():
+            self._write(
+                "UPDATE waitlist SET next_check_at = ? WHERE status = 'waiting' "
+                "AND service_id = ? AND location_id = ?",
+                (_utc(next_check_at), service_id, location_id),
+            )
+            for day in checked:
+                self._write(
+                    "UPDATE waitlist SET checked_at = ? WHERE service_id = ? "
+                    "AND location_id = ? AND day = ?",
+                    (_utc(at), service_id, location_id, day.isoformat()),
+                )
+
+    def due_waitlist(self, limit: int = 100) -> list[WaitlistRow]:
+        """Entries to tell, first found first, then in the order they joined."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE status = 'due' ORDER BY offered_at, joined_at, id "
+            "LIMIT ?",
+            (limit,),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def claim_waitlist(self, entry_id: int) -> bool:
+        """Mark a due entry told, before telling (as claim_reminder): told at most once."""
+        cursor = self._write(
+            "UPDATE waitlist SET status = 'told', told_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'due'",
+            (_now(), entry_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_waitlist(self, entry_id: int) -> None:
+        """Back to due after a send that certainly did not reach Telegram."""
+        self._write(
+            "UPDATE waitlist SET status = 'due', told_at = NULL WHERE id = ? AND status = 'told'",
+            (entry_id,),
+        )
+
+    def waitlist_booked(self, user_id: int, service_id: str, location_id: str, day: date) -> int:
+        """The customer booked this service at this branch on `day`: their entry for it is
+        done. Returns how many entries that ended (0 or 1)."""
+        return self._write(
+            "UPDATE waitlist SET status = 'booked' WHERE user_id = ? AND service_id = ? "
+            "AND location_id = ? AND day = ? AND status IN ('waiting', 'due', 'told')",
+            (user_id, service_id, location_id, day.isoformat()),
+        ).rowcount
+
     # -- funnel (anonymous statistics) --
 
     def record_funnel(self, events: list[FunnelEvent]) -> None:
@@ -793,12 +1070,14 @@ class Storage:
 
     def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
         """Delete every row about a customer (their bookings at the business stay there):
-        reminders, notices, bookings, the conversation of their chat, and their language and
-        prefs. Once committed, the WAL is emptied so that no file keeps a copy (bot.db_files)."""
+        reminders, notices, waiting-list entries, bookings, the conversation of their chat, and
+        their language and prefs. Once committed, the WAL is emptied so that no file keeps a
+        copy (bot.db_files)."""
         with self.batch():
             self._erase_after_commit = True
             self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM notices WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM waitlist WHERE user_id = ?", (user_id,))
             self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
             self._write(
                 "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?",

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from bot.booking import calendar as cal
-from bot.booking import detours
+from bot.booking import detours, waitlist
 from bot.booking.changed import CatalogChanged, watching
 from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.ics import booking_event, build_ics
@@ -376,7 +376,13 @@ def _day_number(ctx: Ctx, arg: int | None) -> int:
 
 
 async def day_unavailable(ctx: Ctx, arg: int | None) -> Outcome:
-    return Outcome(toast=day_unavailable_reason(ctx, _day_number(ctx, arg)), show=False)
+    """A day that can't be picked: why not (a toast); a full one offers its waiting list."""
+    number = _day_number(ctx, arg)
+    month = _shown_month(ctx)
+    day = date(month.year, month.month, number)
+    if cal.day_code(month, number) == DayCode.NONE and waitlist.can_wait(ctx, day):
+        return waitlist.offer(ctx, day)
+    return Outcome(toast=day_unavailable_reason(ctx, number), show=False)
 
 
 async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
@@ -424,10 +430,14 @@ async def _day_times(ctx: Ctx, day: date) -> list[datetime]:
 
 
 async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
-    """The free times of `day`; back to the calendar when none is left."""
+    """The free times of `day`; when none is left, its waiting list (bot/booking/waitlist.py)
+    or, where it has none, back to the calendar."""
     slots = await _day_times(ctx, day)
     if not slots:
+        waitable = waitlist.can_wait(ctx, day)
         _mark_day_full(ctx, day)
+        if waitable:
+            return waitlist.offer(ctx, day, taken=note is not None)
         ctx.state.step = Step.DAY
         return Outcome(note=DAY_FULL)
     ctx.state.day = day
@@ -743,6 +753,7 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         status=appointment.status,
     )
     ctx.emit(Booked(new, contact_name=state.name))
+    waitlist.note_booked(ctx, new)  # a waiting-list entry for that day is done
     email_prefs = _email_prefs(ctx)
     if email_prefs is not None:
         ctx.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))

@@ -27,6 +27,7 @@ BOOKING_STEPS = frozenset(
         Step.EMAIL,
         Step.SUMMARY,
         Step.CHANGE,
+        Step.WAITLIST_OFFER,
     }
 )
 MOVE_STEPS = frozenset({Step.BOOKING, Step.DAY, Step.TIME, Step.MOVE_CONFIRM, Step.CANCEL_CONFIRM})

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.booking import book, detours, manage, menu, privacy
+from bot.booking import book, detours, manage, menu, privacy, waitlist, waitlist_tap
 from bot.booking.availability import AvailabilityCache
 from bot.booking.book import finish_pending, release_orphans
 from bot.booking.business import Business
@@ -99,16 +99,26 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.PRIVACY, A.BACK): menu.back_to_menu,
     (S.FORGET_CONFIRM, A.YES): privacy.do_forget,
     (S.FORGET_CONFIRM, A.BACK): menu.back_to_menu,
+    # the waiting list (bot/booking/waitlist.py, waitlist_tap.py)
+    (S.WAITLIST_OFFER, A.WAITLIST_JOIN): waitlist.join,
+    (S.WAITLIST_OFFER, A.WAITLIST_LEAVE): waitlist.leave_here,
+    (S.WAITLIST_OFFER, A.BACK): waitlist.back_to_calendar,
+    (S.BOOKINGS, A.WAITLIST): waitlist.show_list,
+    (S.WAITLIST, A.BACK): manage.show_bookings,
+    (S.WAITLIST_SWITCH, A.YES): waitlist_tap.switch,
+    (S.WAITLIST_SWITCH, A.BACK): waitlist_tap.stay,
 }
 
 # Payloads naming a booking row (old list messages, reminders, notices of changes made at the
-# business): valid in any step, owner only.
+# business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
     A.RESCHEDULE: manage.start_reschedule,
     A.CANCEL_BOOKING: manage.ask_cancel,
     A.KEEP: manage.keep_booking,
     A.BOOK_AGAIN: manage.book_again,
+    A.WAITLIST_OPEN: waitlist_tap.open_freed,
+    A.WAITLIST_LEAVE: waitlist.leave_entry,
 }
 
 # Steps that take typed text.

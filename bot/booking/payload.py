@@ -9,7 +9,8 @@ sends, so a payload never carries an API id (ids have no length limit) nor anyth
   shown): a payload from an older screen, or invented, does not match and is never acted upon.
   The scope `@` marks a booking-scoped payload (My bookings list, reminders, notices): its
   `arg` is the local booking row id, and the engine checks that the booking belongs to the
-  tapping user.
+  tapping user. The waiting list's `@` payloads (its notice, its list) carry a waiting-list
+  entry id instead, checked the same way (`waitlist_data`).
 - `action` is a short code (`Action`), `arg` a non-negative integer: an index into the option
   list stored in the chat state, a day of the month, a page, or a booking row id.
 - `check` is 2 base36 chars of a CRC of the rest: random bytes or a hand-edited payload are
@@ -69,6 +70,10 @@ class Action(StrEnum):
     REMEMBER_EMAIL = "re"  # summary: toggle "remember my email for next time"
     USE_EMAIL = "ue"  # email step: use the remembered email
     BOOK_AGAIN = "ba"  # booking-scoped (notice of a cancellation at the business)
+    WAITLIST = "w"  # My bookings: the customer's waiting list
+    WAITLIST_JOIN = "wj"  # a full day's offer: tell me if a time frees up
+    WAITLIST_LEAVE = "wl"  # the offer screen; or entry-scoped (the waiting list's entries)
+    WAITLIST_OPEN = "wo"  # entry-scoped (the notice of a freed time): that day's times
 
 
 _ACTIONS = {a.value: a for a in Action}
@@ -119,6 +124,11 @@ def button_data(nonce: str, action: Action, arg: int | None = None) -> str:
 def booking_data(action: Action, booking_id: int) -> str:
     """A payload that stays valid on old messages (lists, reminders); ownership is checked."""
     return encode(Payload(BOOKING_SCOPE, action, booking_id))
+
+
+def waitlist_data(action: Action, entry_id: int) -> str:
+    """A payload naming a waiting-list entry, valid on old messages; ownership is checked."""
+    return encode(Payload(BOOKING_SCOPE, action, entry_id))
 
 
 def decode(data: str | bytes | None) -> Payload | None:

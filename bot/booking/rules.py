@@ -6,6 +6,8 @@
 - Changes: whether customers may reschedule or cancel in the bot (ALLOW_RESCHEDULE,
   ALLOW_CANCEL), and until how long before the start (CHANGE_CUTOFF; None: until the start).
 - Which branches and services are offered, and in what order (`offer`, see catalog.py).
+- Whether a full day offers the waiting list (`waitlist`; off when WAITLIST_CALLS_PER_MINUTE
+  is 0, since nobody would watch it).
 
 Nothing here reads the clock or the API: the conversation passes `ctx.now`, tests pass any
 instant, and `python -m bot check --deep` applies the same rules to the live answers.
@@ -43,6 +45,7 @@ class BookingRules:
     allow_reschedule: bool = True
     allow_cancel: bool = True
     offer: Offer = field(default_factory=Offer)
+    waitlist: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, offer: Offer | None = None) -> BookingRules:
@@ -57,6 +60,7 @@ class BookingRules:
                 Listing(frozenset(settings.hidden_locations)),
                 Listing(frozenset(settings.hidden_services)),
             ),
+            waitlist=settings.WAITLIST_CALLS_PER_MINUTE > 0,
         )
 
     # ---- the booking window ---------------------------------------------------------------

@@ -36,6 +36,9 @@ class Step(StrEnum):
     PRIVACY = "privacy"
     FORGET_CONFIRM = "forget_confirm"
     FORGOTTEN = "forgotten"  # shown once after /forget; never persisted (nothing is)
+    WAITLIST_OFFER = "waitlist_offer"  # a full day: "tell me if a time frees up"
+    WAITLIST = "waitlist"  # the customer's waiting list (from My bookings)
+    WAITLIST_SWITCH = "waitlist_switch"  # a freed time's notice tapped mid-booking: switch?
 
 
 class Flow(StrEnum):
@@ -137,6 +140,10 @@ class ChatState(BaseModel):
     resume: Step | None = None
     resume_nonce: str | None = None
     parked: str | None = None
+    # The waiting list (bot/booking/waitlist.py): the full day on the offer screen, and the
+    # entry whose freed time the customer asked to see while something else was in progress.
+    waitlist_day: date | None = None
+    waitlist_entry: int | None = None
 
     def dumps(self) -> str:
         return self.model_dump_json(exclude_defaults=True)
@@ -193,4 +200,5 @@ DRAFT_FIELDS = (
     "editing",
     "attempt",
     "remember_email",
+    "waitlist_day",
 )

@@ -32,6 +32,7 @@ from bot.booking.screens import (
 )
 from bot.booking.state import DayCode, Month, Step
 from bot.booking.validation import clean_name, shown_email
+from bot.booking.waitlist_views import bookings_rows, view_list, view_offer, view_switch
 from bot.booking.words import call_us, contact_lines, own_texts, title
 from bot.retention import BOOKINGS_KEPT_DAYS
 from bot.storage import BookingRow
@@ -461,6 +462,7 @@ async def view_bookings(ctx: Ctx) -> View:
         paging.append(button(ctx, Msg("Later ›"), Action.PAGE, page + 1))
     if paging:
         rows.append(paging)
+    rows += bookings_rows(ctx)  # the waiting list, when the customer is on one
     rows.append([button(ctx, Msg("📅 Book an appointment"), Action.BOOK)])
     rows.append(nav_row(ctx, cancel=False))
     return body, rows
@@ -543,6 +545,10 @@ async def view_privacy(ctx: Ctx) -> View:
         ),
         Msg("• Your email for next time, only if you ask me to remember it."),
         Msg(
+            "• The days you asked to be told about when a time frees up (service, branch, day). "
+            "They are deleted once the day has passed, or when you leave the waiting list."
+        ),
+        Msg(
             "Your language and a remembered email stay until you delete them. /forget deletes "
             "everything at once; your appointments at the business are not affected."
         ),
@@ -557,8 +563,8 @@ async def view_privacy(ctx: Ctx) -> View:
 async def view_forget_confirm(ctx: Ctx) -> View:
     body = [
         Msg(
-            "Delete everything this bot stores about you (language, bookings, reminders, a "
-            "remembered email and this conversation)?"
+            "Delete everything this bot stores about you (language, bookings, reminders, "
+            "waiting list, a remembered email and this conversation)?"
         ),
         Msg(
             "Your appointments at the business are not cancelled: to cancel one, use My "
@@ -605,6 +611,9 @@ VIEWS: dict[Step, Callable[[Ctx], Awaitable[View]]] = {
     Step.PRIVACY: view_privacy,
     Step.FORGET_CONFIRM: view_forget_confirm,
     Step.FORGOTTEN: view_forgotten,
+    Step.WAITLIST_OFFER: view_offer,
+    Step.WAITLIST: view_list,
+    Step.WAITLIST_SWITCH: view_switch,
 }
 
 

@@ -40,6 +40,8 @@ from bot.telegram.jobs import (
 )
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
+from bot.telegram.waitlist_jobs import WAITLIST_SCAN_SECONDS, WaitlistJobs
+from bot.waitlist_watch import WaitlistWatch
 
 if TYPE_CHECKING:
     from bot.booking.engine import Conversation
@@ -91,6 +93,7 @@ def build_application(
     reminder_interval: float | None = REMINDER_SCAN_SECONDS,
     reconcile_interval: float | None = RECONCILE_SCAN_SECONDS,
     housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
+    waitlist_interval: float | None = WAITLIST_SCAN_SECONDS,
 ) -> Application:
     """The bot's Application, not started.
 
@@ -105,7 +108,8 @@ def build_application(
     `reminder_interval`, `reconcile_interval` and `housekeeping_interval` seconds (None: not
     scheduled; tests call `jobs.scan_reminders` and `jobs.reconcile_now`). Customers are told
     of changes made at the business; with ADMIN_CHAT_ID set, that chat gets booking notices
-    and /stats.
+    and /stats. The waiting list is watched every `waitlist_interval` seconds (tests call
+    `waitlist_jobs.watch_now`).
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
@@ -138,6 +142,7 @@ def build_application(
         listeners.append(background.on_change)
         await resume_pending(app, conversation)
         background.start()
+        waitlist.start()
         for hook in on_startup:
             await hook(app)
 
@@ -148,6 +153,7 @@ def build_application(
         if admin is not None and admin.on_change in listeners:
             listeners.remove(admin.on_change)
         await background.stop()
+        await waitlist.stop()
         if admin is not None:
             await admin.drain()
 
@@ -208,6 +214,15 @@ def build_application(
         reconcile_interval=reconcile_interval,
         housekeeping_interval=housekeeping_interval,
     )
+    watch = WaitlistWatch(
+        conversation.api,
+        conversation.storage,
+        rules=conversation.rules,
+        now=conversation.now,
+        calls_per_minute=settings.WAITLIST_CALLS_PER_MINUTE,
+        default_language=default_language,
+    )
+    waitlist = WaitlistJobs(app, watch, interval=waitlist_interval)
     return app
 
 

@@ -17,7 +17,7 @@ import sqlite_utils
 from bot.booking.cadence import CADENCE
 from bot.booking.changes import ChangeKind
 from bot.booking.ledger import Booked, Cancelled, Ledger, Moved, NewBooking, Seen
-from bot.storage import MIGRATIONS, BookingRow, Storage
+from bot.storage import MIGRATIONS, SCHEMA_VERSION, BookingRow, Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # two days ahead
@@ -235,7 +235,7 @@ def test_a_database_from_before_the_ledger_is_upgraded_in_place(tmp_path: Path) 
 
     storage = Storage(path)
     try:
-        assert storage.schema_version == 3
+        assert storage.schema_version == SCHEMA_VERSION
         [old] = storage.bookings_to_check(NOW, 10)
         assert (old.language, old.checked_at, old.next_check_at) == (None, None, None)
         ledger = Ledger(storage)

@@ -14,6 +14,7 @@ from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot
 from tests.telegram.harness import Chat
+from tests.waitlist.steps import SATURDAY, fill_day, join
 
 EMAIL = "zoraida.q@example.org"
 
@@ -51,6 +52,8 @@ async def test_forget_deletes_every_row_of_the_customer_and_nothing_else(
     await chat.command("mybookings")  # noticed: a notice to the customer is recorded
     await chat.command("language")
     await chat.tap_index(1)  # a stored language
+    walk_ins = fill_day(sandbox, SATURDAY)
+    await join(chat, SATURDAY)  # a day on the waiting list
     await chat.open_booking()  # and a booking in progress: a hold and a conversation state
     await chat.pick_slot(day=3)
     assert len(sandbox.store.active_holds()) == 1
@@ -77,7 +80,7 @@ async def test_forget_deletes_every_row_of_the_customer_and_nothing_else(
     assert ops.rows_of(other.chat_id) == others_before
     assert not sandbox.store.active_holds()  # the hold was released first
     assert all(a.status == "confirmed" for a in sandbox.store.appointment_list())
-    assert len(sandbox.store.appointment_list()) == 2
+    assert len(sandbox.store.appointment_list()) == 2 + len(walk_ins)
     # The anonymous statistics keep no trace of who it was.
     columns = {row[1] for row in ops.db.db.execute("PRAGMA table_info(funnel)").fetchall()}
     assert not columns & {"user_id", "chat_id", "name", "email"}

@@ -1,7 +1,8 @@
 """The real bot (tests/telegram/harness.py) with what issues 6 and 12 add: reminder offsets, a
-staff chat, manual reminder and reconcile scans, and a look at every table.
+staff chat, manual reminder, reconcile and waiting-list scans, and a look at every table.
 
-The JobQueue's own scans are off by default (`reminder_interval=None`, `reconcile_interval=None`)
+The JobQueue's own scans are off by default (`reminder_interval=None`, `reconcile_interval=None`,
+`waitlist_interval=None`)
 so a test decides when a scan runs, after moving the sandbox clock: time is simulated, never
 waited. Tests that check the JobQueue itself turn them back on.
 """
@@ -22,6 +23,8 @@ from bot.reminders import ScanResult
 from bot.storage import Storage
 from bot.telegram.app import build_application, polling
 from bot.telegram.jobs import BACKGROUND_KEY, Background, reconcile_now, scan_reminders
+from bot.telegram.waitlist_jobs import WAITLIST_JOBS_KEY, WAITLIST_KEY, WaitlistJobs, watch_now
+from bot.waitlist_watch import LookResult, WaitlistWatch
 from bot.zimun.client import ZimunClient
 from tests.fakes.bot_api import ChatMessage
 from tests.telegram.harness import RunningBot
@@ -32,6 +35,7 @@ NO_JOBS: dict[str, Any] = {
     "reminder_interval": None,
     "reconcile_interval": None,
     "housekeeping_interval": None,
+    "waitlist_interval": None,
 }
 
 # Every table that may hold something about a customer, and the column that says whose.
@@ -41,6 +45,7 @@ CUSTOMER_TABLES = {
     "reminders": "user_id",
     "notices": "user_id",
     "conversations": "chat_id",
+    "waitlist": "user_id",
 }
 
 
@@ -83,6 +88,23 @@ class OpsBot(RunningBot):
         background: Background = self.app.bot_data[BACKGROUND_KEY]
         await background.idle()
         return result
+
+    async def watch(self) -> LookResult:
+        """One waiting-list look and the telling, as the JobQueue runs them."""
+        assert self.app is not None
+        return await watch_now(self.app)
+
+    async def told_at_start(self) -> None:
+        """Wait until the start-up has told the waiting customers chosen before the stop."""
+        assert self.app is not None
+        jobs: WaitlistJobs = self.app.bot_data[WAITLIST_JOBS_KEY]
+        await jobs.idle()
+
+    @property
+    def waitlist(self) -> WaitlistWatch:
+        assert self.app is not None
+        watch: WaitlistWatch = self.app.bot_data[WAITLIST_KEY]
+        return watch
 
     @property
     def db(self) -> Storage:

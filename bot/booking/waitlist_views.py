@@ -1,0 +1,141 @@
+"""The waiting list's screens, and the message telling a customer that a time freed up.
+
+Screens are drawn from the chat state and the customer's entries (bot/booking/waitlist.py):
+the full day's offer, the list under My bookings, and the question asked when a freed time's
+notice is tapped while something else is in progress (bot/booking/waitlist_tap.py).
+
+The notice is a new message in the customer's language, outside any conversation, with one
+button naming the entry (an entry-scoped payload, checked against the tapping customer).
+"""
+
+from __future__ import annotations
+
+from bot.booking.context import Ctx
+from bot.booking.payload import Action, button_data, waitlist_data
+from bot.booking.screens import Button, DateValue, Label, Msg, Reply, Screen
+from bot.booking.waitlist import entry_on_offer, owned_entry, waiting_entries
+from bot.storage import WaitlistRow
+
+Rows = list[list[Button]]
+View = tuple[list[Msg], Rows]
+
+
+def _button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> Button:
+    return Button(label, button_data(ctx.state.nonce, action, arg))
+
+
+def _back(ctx: Ctx, *, cancel: bool) -> list[Button]:
+    row = [_button(ctx, Msg("« Back"), Action.BACK)]
+    if cancel:
+        row.append(_button(ctx, Msg("Cancel"), Action.CANCEL))
+    return row
+
+
+def entry_label(entry: WaitlistRow) -> Msg:
+    return Msg(
+        "{date} · {service} at {location}",
+        date=DateValue(entry.day, "medium"),
+        service=entry.service_name,
+        location=entry.location_name,
+    )
+
+
+async def view_offer(ctx: Ctx) -> View:
+    """A full day: join its waiting list, or leave it when already on it."""
+    day = ctx.state.waitlist_day
+    service, location = await ctx.service(), await ctx.location()
+    body = [
+        Msg(
+            "No free times are left on {date} for {service} at {location}.",
+            date=DateValue(day, "full") if day else "",
+            service=service.name if service else "",
+            location=location.name if location else "",
+        )
+    ]
+    rows: Rows = []
+    if entry_on_offer(ctx) is not None:
+        body.append(
+            Msg("You're on the waiting list for that day: I'll tell you when a time frees up.")
+        )
+        rows.append([_button(ctx, Msg("🔕 Leave the waiting list"), Action.WAITLIST_LEAVE)])
+    else:
+        body.append(
+            Msg(
+                "Shall I tell you if a time frees up that day? You'll get one message, and "
+                "whoever asked first is told first."
+            )
+        )
+        rows.append([_button(ctx, Msg("🔔 Tell me if a time frees up"), Action.WAITLIST_JOIN)])
+    rows.append(_back(ctx, cancel=True))
+    return body, rows
+
+
+async def view_list(ctx: Ctx) -> View:
+    """The customer's waiting list (from My bookings): each entry's button leaves it."""
+    entries = waiting_entries(ctx)
+    body = [Msg("🔔 <b>Your waiting list</b>")]
+    if entries:
+        body.append(Msg("I'll tell you when a time frees up on these days. Tap one to leave it."))
+    else:
+        body.append(Msg("You're not waiting for any day."))
+    rows: Rows = [
+        [
+            Button(
+                Msg("🔕 Leave: {entry}", entry=entry_label(entry)),
+                waitlist_data(Action.WAITLIST_LEAVE, entry.id),
+            )
+        ]
+        for entry in entries
+    ]
+    rows.append(_back(ctx, cancel=False))
+    return body, rows
+
+
+async def view_switch(ctx: Ctx) -> View:
+    """A freed time's notice tapped while something else is in progress: switch to it?"""
+    entry = owned_entry(ctx, ctx.state.waitlist_entry)
+    body = [Msg("You have a booking in progress.")]
+    if entry is not None:
+        body.append(
+            Msg(
+                "Show the free times on {date} for {service} at {location} instead? What you "
+                "started will be dropped, and any time held for it released.",
+                date=DateValue(entry.day, "full"),
+                service=entry.service_name,
+                location=entry.location_name,
+            )
+        )
+    rows = [
+        [_button(ctx, Msg("Yes, show the free times"), Action.YES)],
+        [_button(ctx, Msg("No, back to my booking"), Action.BACK)],
+    ]
+    return body, rows
+
+
+def bookings_rows(ctx: Ctx) -> Rows:
+    """My bookings' way to the waiting list, when the customer is on one."""
+    count = len(waiting_entries(ctx))
+    if not count:
+        return []
+    label = Msg("🔔 My waiting list ({count})", count=count)
+    return [[_button(ctx, label, Action.WAITLIST)]]
+
+
+def build_freed_notice(entry: WaitlistRow, language: str) -> Reply:
+    """A time freed up on the day the customer waits for: one message, one button."""
+    body = (
+        Msg(
+            "🔔 <b>A time has freed up</b> on {date} for {service} at {location}.",
+            date=DateValue(entry.day, "full"),
+            service=entry.service_name,
+            location=entry.location_name,
+        ),
+        Msg(
+            "It isn't held for you, so book it soon if you want it. If it's gone when you "
+            "look, you can join the waiting list again."
+        ),
+    )
+    buttons = (
+        (Button(Msg("📅 See the free times"), waitlist_data(Action.WAITLIST_OPEN, entry.id)),),
+    )
+    return Reply(language, screens=(Screen(body=body, buttons=buttons, edit=False),))
