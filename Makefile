@@ -56,7 +56,7 @@ lock:
 # `pytest tests/i18n`. The .po files are read directly at start-up: nothing to compile.
 # bot.pot is only replaced when more than its creation date changed, to keep diffs quiet.
 locales: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k Msg -k N_ --no-default-keywords \
+	$(BIN)/pybabel extract -F babel.cfg -k Msg -k N_ -k Plural:1,2 --no-default-keywords \
 		--add-comments=TRANSLATORS: --add-location=file --sort-by-file --no-wrap \
 		--project=zimun-booking-bot --copyright-holder="Zimun booking bot contributors" \
 		-o locales/bot.pot.new bot/

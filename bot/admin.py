@@ -19,7 +19,7 @@ from datetime import date, timedelta
 
 from bot.booking.changes import BookingChange, ChangeKind
 from bot.booking.details import Details, detail_lines
-from bot.booking.screens import DateTimeValue, DateValue, Msg, Screen
+from bot.booking.screens import DateTimeValue, DateValue, Msg, Plural, Screen
 from bot.booking.state import Step
 from bot.i18n import N_
 
@@ -29,13 +29,13 @@ STALE_AFTER = timedelta(hours=1)  # an unconfirmed attempt idle this long was gi
 
 # Where an attempt stopped, in the staff's words.
 STEP_NAMES: dict[str, str] = {
-    Step.LOCATION.value: N_("choosing a branch"),
+    Step.LOCATION.value: N_("choosing a location"),
     Step.SERVICE.value: N_("choosing a service"),
     Step.DAY.value: N_("choosing a day"),
     Step.TIME.value: N_("choosing a time"),
     Step.NAME.value: N_("giving their name"),
     Step.EMAIL.value: N_("giving their email"),
-    Step.SUMMARY.value: N_("checking the summary"),
+    Step.SUMMARY.value: N_("checking the details"),
     Step.CHANGE.value: N_("changing a detail"),
 }
 OTHER_STEP = N_("elsewhere in the conversation")
@@ -48,25 +48,26 @@ def notice(change: BookingChange) -> Screen:
     when = DateTimeValue(change.start, change.timezone, "medium")
     where = {"service": change.service_name, "location": change.location_name}
     if change.kind is ChangeKind.BOOKED:
-        head = Msg("🆕 <b>New booking:</b> {service} at {location}, {when}", **where, when=when)
+        head = Msg("🆕 <b>New appointment:</b> {service} at {location}, {when}", **where, when=when)
     elif change.kind is ChangeKind.MOVED:
         head = Msg(
-            "🔁 <b>Booking moved:</b> {service} at {location}, from {old} to {new}",
+            "🔁 <b>Rescheduled:</b> {service} at {location}, from {old} to {new}",
             **where,
             old=DateTimeValue(change.previous_start or change.start, change.timezone, "medium"),
             new=when,
         )
     else:
-        head = Msg(
-            "🗑 <b>Booking cancelled:</b> {service} at {location}, {when}", **where, when=when
-        )
+        head = Msg("🗑 <b>Cancelled:</b> {service} at {location}, {when}", **where, when=when)
     body = [head]
     if change.contact_name:
         body.append(Msg("<b>Name:</b> {name}", name=change.contact_name))
     body += detail_lines(Details(reference=change.appointment_id))
     if not change.by_customer:
         body.append(
-            Msg("Changed outside the bot (front desk, web page or Zimun); the customer is told.")
+            Msg(
+                "Changed outside the bot (front desk, website or Zimun); the bot tells the "
+                "customer."
+            )
         )
     return Screen(body=tuple(body), edit=False)
 
@@ -99,9 +100,13 @@ class Stats:
 def stats_screen(stats: Stats) -> Screen:
     """The /stats message (the figures come from bot.funnel_stats)."""
     body: list[Msg] = [
-        Msg("📊 <b>Booking statistics, last {days} days</b>", days=stats.days),
+        Plural(
+            "📊 <b>Booking statistics, last {count} day</b>",
+            "📊 <b>Booking statistics, last {count} days</b>",
+            count=stats.days,
+        ),
         Msg(
-            "Booked: {booked} · moved: {moved} · cancelled: {cancelled}",
+            "Booked: {booked} · rescheduled: {moved} · cancelled: {cancelled}",
             booked=sum(n for _, n in stats.per_location),
             moved=stats.moved,
             cancelled=stats.cancelled,
@@ -121,7 +126,7 @@ def stats_screen(stats: Stats) -> Screen:
         ),
         Msg("<b>Per day</b>"),
         *(Msg("{label}: {count}", label=DateValue(d, "medium"), count=n) for d, n in stats.per_day),
-        Msg("<b>Per branch</b>"),
+        Msg("<b>Per location</b>"),
         *_counts(stats.per_location),
         Msg("<b>Per service</b>"),
         *_counts(stats.per_service),

@@ -74,10 +74,9 @@ def build_reminder(booking: BookingRow, language: str) -> Reply:
     ]
     buttons = (
         (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
-        (
-            Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),
-            Button(Msg("🗑 Cancel booking"), booking_data(Action.CANCEL_BOOKING, booking.id)),
-        ),
+        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/booking/widths.py).
+        (Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),),
+        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
     )
     return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
 

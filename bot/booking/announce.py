@@ -42,7 +42,7 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
             when=DateTimeValue(notice.start, booking.timezone, "full"),
         ),
         *_where(booking),
-        Msg("Sorry for the change. Would you like to book another time?"),
+        Msg("Sorry about this. Would you like to book another time?"),
     )
     buttons = ((Button(Msg("📅 Book again"), booking_data(Action.BOOK_AGAIN, booking.id)),),)
     return Screen(body=body, buttons=buttons, edit=False)
@@ -51,22 +51,21 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
 def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     body = (
         Msg(
-            "🔁 <b>Moved:</b> {location} has moved your {service} appointment to {when}.",
+            "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
             location=booking.location_name,
             service=booking.service_name,
             when=DateTimeValue(notice.start, booking.timezone, "full"),
         ),
         Msg("It was on {old}.", old=DateTimeValue(notice.previous_start, booking.timezone, "full")),
         *_where(booking),
-        Msg("If the new time suits you, there is nothing more to do."),
+        Msg("If the new time suits you, there's nothing more to do."),
         Msg("The attached file updates your calendar."),
     )
     buttons = (
         (Button(Msg("👍 Keep the new time"), booking_data(Action.KEEP, booking.id)),),
-        (
-            Button(Msg("🔁 Pick another time"), booking_data(Action.RESCHEDULE, booking.id)),
-            Button(Msg("🗑 Cancel booking"), booking_data(Action.CANCEL_BOOKING, booking.id)),
-        ),
+        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/booking/widths.py).
+        (Button(Msg("🔁 Pick another time"), booking_data(Action.RESCHEDULE, booking.id)),),
+        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
     )
     return Screen(
         body=body, buttons=buttons, edit=False, attachment=_calendar(notice, booking, now)

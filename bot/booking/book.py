@@ -42,11 +42,12 @@ from bot.zimun.models import Appointment, Availability, Hold, Location, Service
 
 log = logging.getLogger("bot.booking")
 
-TAKEN = Msg("Sorry, someone else just took that time. Here are the free times now:")
+TAKEN = Msg("Sorry, someone else has just booked that time. Here are the times still available:")
 EXPIRED_TAKEN = Msg(
-    "Sorry, your hold ran out and that time was taken meanwhile. Here are the free times now:"
+    "Sorry, I couldn't keep that time any longer, and someone else has booked it. Here are the "
+    "times still available:"
 )
-DAY_FULL = Msg("Sorry, there are no free times left on that day. Please pick another day.")
+DAY_FULL = Msg("Sorry, there are no times left on that day. Please pick another day.")
 
 
 # ---- holds ------------------------------------------------------------------------------------
@@ -224,13 +225,13 @@ async def catalog_changed(ctx: Ctx, exc: CatalogChanged) -> Outcome:
         state.step = Step.BOOKING
         state.new_start = None
         return Outcome(
-            note=Msg("Sorry, this booking can't be moved in the bot at the moment."),
+            note=Msg("Sorry, this appointment can't be rescheduled here at the moment."),
             lead=call_us(ctx.business, ctx.lang),
         )
     if location is None:
         outcome = await _branches_again(ctx)
         outcome.note = Msg(
-            "Sorry, {branch} is not taking bookings at the moment.", branch=location_name
+            "Sorry, {branch} isn't taking appointments at the moment.", branch=location_name
         )
         return outcome
     if service is None or not service.bookable_at(location.id):
@@ -270,7 +271,9 @@ async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
 
 # ---- day --------------------------------------------------------------------------------------
 
-DAY_TAKEN = Msg("Sorry, that time was just taken. Here are the free times now:")
+DAY_TAKEN = Msg(
+    "Sorry, someone else has just booked that time. Here are the times still available:"
+)
 
 
 def _key(ctx: Ctx) -> tuple[str, str]:
@@ -551,12 +554,12 @@ async def edited(ctx: Ctx, field: str, text: str) -> Outcome:
         return Outcome(note=problem, reshow=True)
     if field == "name":
         ctx.state.name = value
-        note = Msg("Updated: the booking is now under the name {name}.", name=value)
+        note = Msg("Done: the appointment is now under the name {name}.", name=value)
     else:
         typed = text.strip()
         ctx.state.email = value
         ctx.state.email_shown = typed if typed != value else None
-        note = Msg("Updated: the confirmation will go to {email}.", email=typed)
+        note = Msg("Done: I'll send the confirmation to {email}.", email=typed)
     return Outcome(note=note, reshow=True)
 
 
@@ -721,11 +724,13 @@ async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
         state.pending = None
         state.hold = None
         state.clear_draft()
-        return Outcome(note=Msg("This booking was already confirmed. Please check My bookings."))
+        return Outcome(
+            note=Msg("This appointment was already booked. You'll find it under My appointments.")
+        )
     except BadRequest:
         state.pending = None
         state.step = Step.EMAIL
-        return Outcome(note=Msg("The booking system did not accept this email address."))
+        return Outcome(note=Msg("The booking system didn't accept this email address."))
     return await booked(ctx, appointment)
 
 

@@ -41,7 +41,7 @@ def detail_lines(details: Details) -> list[Msg]:
     if details.service is not None:
         lines.append(Msg("<b>Service:</b> {service}", service=details.service))
     if details.location is not None:
-        lines.append(Msg("<b>Branch:</b> {location}", location=details.location))
+        lines.append(Msg("<b>Location:</b> {location}", location=details.location))
     if details.address:
         lines.append(Msg("<b>Address:</b> {address}", address=details.address))
     if details.start is not None:

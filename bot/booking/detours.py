@@ -32,8 +32,8 @@ BOOKING_STEPS = frozenset(
 )
 MOVE_STEPS = frozenset({Step.BOOKING, Step.DAY, Step.TIME, Step.MOVE_CONFIRM, Step.CANCEL_CONFIRM})
 
-WELCOME_BACK = Msg("Here is your booking, where you left it.")
-DROPPED = Msg("I've dropped your unfinished booking and released its time.")
+WELCOME_BACK = Msg("Here's where you left off.")
+DROPPED = Msg("I've discarded your unfinished booking and freed up its time.")
 
 
 def in_progress(state: ChatState) -> bool:

@@ -145,17 +145,16 @@ EDIT_IGNORED = Msg(
     "Editing an earlier message changes nothing here. Please use the buttons below, or send a "
     "new message."
 )
-STALE = Msg("That button is from an earlier step. Here is where we are now.")
+STALE = Msg("That button is from an earlier step. Here's where we are now.")
 INVALID = Msg("That button isn't valid.")
-NOT_YOURS = Msg("That booking isn't yours.")
+NOT_YOURS = Msg("That appointment isn't yours.")
 UNKNOWN_COMMAND = Msg("I don't know that command. Type /help to see what I can do.")
 UNAVAILABLE = Msg(
-    "The booking system isn't answering right now. Your progress is kept: please try again "
-    "in a moment."
+    "The booking system isn't answering right now. Nothing is lost: please try again in a moment."
 )
 BROKEN = Msg(
-    "Sorry, the booking system refused our request. The business needs to fix its setup; "
-    "please try again later."
+    "Sorry, the booking system turned down my request. The business needs to check its "
+    "setup; please try again later."
 )
 OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
 
@@ -510,7 +509,7 @@ class Conversation:
         buttons = (
             (
                 Button(Msg("🔄 Try again"), button_data(ctx.state.nonce, A.RETRY)),
-                Button(Msg("Cancel"), button_data(ctx.state.nonce, A.CANCEL)),
+                Button(Msg("Exit"), button_data(ctx.state.nonce, A.CANCEL)),
             ),
         )
         return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))

@@ -29,7 +29,7 @@ from bot.zimun.models import Appointment
 log = logging.getLogger("bot.booking")
 
 REFRESH_LIMIT = 10  # upcoming bookings refreshed per list view
-TOO_SOON = Msg("Sorry, that time is too soon to book now. Here are the free times now:")
+TOO_SOON = Msg("Sorry, that time is now too soon to book. Here are the times still available:")
 
 
 async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
@@ -205,7 +205,7 @@ async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
         detours.settle(ctx.state)
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
-    return Outcome(note=Msg("This booking can no longer be changed."))
+    return Outcome(note=Msg("This appointment can no longer be changed."))
 
 
 async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
@@ -227,7 +227,7 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
     ctx.state.booking_id = None
     ctx.state.step = Step.BOOKINGS
-    return Outcome(note=Msg("Your booking is cancelled."))
+    return Outcome(note=Msg("Your appointment is cancelled."))
 
 
 async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
@@ -250,7 +250,10 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     except (SlotUnavailable, NotBookable):
         ctx.state.new_start = None
         return await times_after_conflict(
-            ctx, Msg("Sorry, someone else just took that time. Here are the free times now:")
+            ctx,
+            Msg(
+                "Sorry, someone else has just booked that time. Here are the times still available:"
+            ),
         )
     except AppointmentNotActive:
         return await _no_longer_active(ctx, row)
@@ -267,7 +270,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     return Outcome(
         lead=[
             Msg(
-                "✅ <b>Moved!</b> Your {service} booking is now on {when}.",
+                "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}.",
                 service=row.service_name,
                 when=DateTimeValue(start, row.timezone, "full"),
             ),

@@ -20,11 +20,11 @@ from bot.booking.words import own_texts, title
 
 log = logging.getLogger("bot.booking")
 
-STILL_BOOKING = Msg("Your booking is still in progress: carry on below, or type /cancel to stop.")
+STILL_BOOKING = Msg("You haven't finished booking: carry on below, or type /cancel to stop.")
 WELCOME = Msg("👋 Welcome! I can book an appointment for you, and later reschedule or cancel it.")
 NOTHING_IN_PROGRESS = Msg(
-    "Nothing was in progress, so nothing was cancelled. Your bookings are unchanged: see them "
-    "under My bookings."
+    "There was nothing to stop. Your appointments are unchanged: you'll find them under My "
+    "appointments."
 )
 # (may reschedule, may cancel) -> what the bot can do, under a welcome that names the business
 # or when the operator turned a change off (ALLOW_RESCHEDULE, ALLOW_CANCEL).
@@ -47,7 +47,7 @@ async def resume(ctx: Ctx, arg: int | None = None) -> Outcome:
     """The menu's Continue: back to the booking in progress."""
     if not detours.waiting(ctx.state):
         ctx.state.step = Step.MENU
-        return Outcome(note=Msg("There is no booking in progress to continue."))
+        return Outcome(note=Msg("There's no unfinished booking to continue."))
     return detours.come_back(ctx)
 
 
@@ -62,13 +62,13 @@ async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
         state.step = Step.MENU
         state.resume = None
         detours.settle(state)  # the reschedule ends; a booking it parked comes back
-        return Outcome(note=Msg("Cancelled: your booking was not changed."))
+        return Outcome(note=Msg("OK, your appointment stays as it was."))
     if not detours.unfinished(state):
         state.clear_draft()
         state.step = Step.MENU
         return Outcome()
     await abandon(ctx)
-    return Outcome(note=Msg("Cancelled: nothing was booked."))
+    return Outcome(note=Msg("OK, nothing was booked."))
 
 
 async def book(ctx: Ctx, arg: int | None = None) -> Outcome:
@@ -96,7 +96,7 @@ async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
     user_id = ctx.customer.user_id
     ctx.defer(lambda: ctx.storage.set_language(user_id, language))
     ctx.lang = ctx.state.lang = language
-    note = Msg("Language set to {language}.", language=LanguageName(language))
+    note = Msg("From now on I'll write in {language}.", language=LanguageName(language))
     return detours.come_back(ctx, note)
 
 

@@ -46,10 +46,12 @@ class DateTimeValue:
 
 @dataclass(frozen=True)
 class MonthValue:
-    """A month title ("November 2026"), in the locale's standalone month form."""
+    """A month title ("November 2026"), in the locale's standalone month form; `short` for a
+    narrow place such as the calendar's header, a third of a keyboard row ("Sept 2026")."""
 
     year: int
     month: int
+    short: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,15 @@ class WeekdayValue:
 @dataclass(frozen=True)
 class DurationValue:
     minutes: int
+
+
+@dataclass(frozen=True)
+class ZoneValue:
+    """A time zone named for the customer ("Madrid time", "hora de Ciudad de México"): the CLDR
+    name of the zone's city in the customer's language, or for a fixed offset or UTC the
+    localised offset ("GMT+01:00"). `tz` is the branch's timezone as stored."""
+
+    tz: str
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,33 @@ class Msg:
         return hash((self.key, tuple(sorted(self.values.items(), key=lambda kv: kv[0]))))
 
 
+@dataclass(frozen=True, init=False)
+class Plural(Msg):
+    """A message that shows a number with a noun: the English singular (`key`, the msgid) and
+    plural (`plural`, the msgid_plural), and `count`, which picks the form by the language's
+    plural rules (Babel's) and fills `{count}`.
+
+        Plural("{count} day", "{count} days", count=n)
+
+    `make locales` extracts both forms (keyword `Plural:1,2`); each catalog holds as many forms
+    as its language's rules have (Spanish and Italian three: one, many, other).
+    """
+
+    plural: str = ""
+
+    def __init__(self, one: str, other: str, /, *, count: int, **values: Value):
+        super().__init__(one, count=count, **values)
+        object.__setattr__(self, "plural", other)
+
+    @property
+    def count(self) -> int:
+        value = self.values["count"]
+        return value if isinstance(value, int) else 0
+
+    def __hash__(self) -> int:
+        return hash((super().__hash__(), self.plural))
+
+
 @dataclass(frozen=True)
 class Verbatim:
     """Text shown as it is (a service name, a number): not translated, escaped by the adapter."""
@@ -107,6 +145,7 @@ Value = (
     | MonthValue
     | WeekdayValue
     | DurationValue
+    | ZoneValue
     | LanguageName
     | Msg
 )

@@ -10,7 +10,7 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
-from bot.booking.screens import Msg
+from bot.booking.screens import Msg, Plural
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -22,10 +22,12 @@ def clean_name(text: str) -> tuple[str | None, Msg | None]:
     if not name:
         return None, Msg("Please type your name.")
     if any(_unusable(ch) for ch in name):
-        return None, Msg("That name contains characters I can't use. Please type it again.")
+        return None, Msg("That name has characters I can't use. Please type it again.")
     if len(name) > MAX_NAME:
-        return None, Msg(
-            "That name is too long: please use at most {limit} characters.", limit=MAX_NAME
+        return None, Plural(
+            "That name is too long: please use at most {count} character.",
+            "That name is too long: please use at most {count} characters.",
+            count=MAX_NAME,
         )
     return name, None
 
@@ -73,7 +75,7 @@ def shown_email(address: str) -> str:
 def _email_reason(message: str) -> Msg:
     lowered = message.lower()
     if "must have an @-sign" in lowered or "must have exactly one @-sign" in lowered:
-        return Msg("An email address needs one @ sign, like name@example.com.")
+        return Msg("An email address has exactly one @, like name@example.com.")
     if "too long" in lowered:
         return Msg("That email address is too long.")
     if "before the @-sign" in lowered:

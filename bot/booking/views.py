@@ -25,22 +25,30 @@ from bot.booking.screens import (
     LanguageName,
     MonthValue,
     Msg,
+    Plural,
     Screen,
     TimeValue,
     Verbatim,
     WeekdayValue,
+    ZoneValue,
 )
 from bot.booking.state import DayCode, Month, Step
 from bot.booking.validation import clean_name, shown_email
 from bot.booking.waitlist_views import bookings_rows, view_list, view_offer, view_switch
+from bot.booking.widths import SERVICE_IN_LIST, shorten, shorten_email
 from bot.booking.words import call_us, contact_lines, own_texts, title
 from bot.retention import BOOKINGS_KEPT_DAYS
 from bot.storage import BookingRow
 
 TIMES_PER_PAGE = 12
 TIMES_PER_ROW = 4
+TIMES_PER_ROW_WITH_ZONE = 3  # the hour a daylight-saving switch repeats: "02:30 CEST" is wider
 BOOKINGS_PER_PAGE = 6  # upcoming bookings per page of My bookings
 PAST_SHOWN = 3
+# Room for names we do not control on a full-width button (bot/booking/widths.py): what is left
+# beside the widest wording around them ("„…“ verwenden", "· Sa., 30. Sept., 14:30").
+NAME_ON_BUTTON = 20.0
+EMAIL_ON_BUTTON = 22.0
 
 Rows = list[list[Button]]
 View = tuple[list[Msg], Rows]
@@ -55,7 +63,7 @@ def nav_row(ctx: Ctx, *, back: bool = True, cancel: bool = True) -> list[Button]
     if back:
         row.append(button(ctx, Msg("« Back"), Action.BACK))
     if cancel:
-        row.append(button(ctx, Msg("Cancel"), Action.CANCEL))
+        row.append(button(ctx, Msg("Exit"), Action.CANCEL))
     return row
 
 
@@ -78,7 +86,7 @@ def first_week_day(lang: str) -> int:
 def menu_rows(ctx: Ctx) -> Rows:
     rows: Rows = []
     if ctx.state.resume is not None:
-        rows.append([button(ctx, Msg("▶️ Continue my booking"), Action.RESUME)])
+        rows.append([button(ctx, Msg("▶️ Continue booking"), Action.RESUME)])
     last = [
         button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
         button(ctx, Msg("❓ Help"), Action.HELP),
@@ -86,7 +94,7 @@ def menu_rows(ctx: Ctx) -> Rows:
     return [
         *rows,
         [button(ctx, Msg("📅 Book an appointment"), Action.BOOK)],
-        [button(ctx, Msg("🗂 My bookings"), Action.MY_BOOKINGS)],
+        [button(ctx, Msg("🗂 My appointments"), Action.MY_BOOKINGS)],
         last if len(ctx.business.languages) > 1 else last[1:],  # one language: nothing to pick
     ]
 
@@ -96,24 +104,31 @@ async def view_menu(ctx: Ctx) -> View:
 
 
 HELP_LINES = (
-    Msg("I book appointments for you: choose a branch, a service, a day and a time."),
-    Msg("I hold the time for 10 minutes while you give your name and email."),
-    Msg("Later you can reschedule or cancel a booking under My bookings."),
+    Msg("I book appointments for you: choose a location, a service, a day and a time."),
+    Msg(
+        "Once you pick a time, I keep it for you for a short while, so you can give your name "
+        "and email."
+    ),
+    Msg("You can reschedule or cancel an appointment later under My appointments."),
     Msg("<b>Commands</b>"),
     Msg("/book – book an appointment"),
-    Msg("/mybookings – see, reschedule or cancel your bookings"),
+    Msg("/mybookings – see, reschedule or cancel your appointments"),
     Msg("/language – change the language"),
-    Msg("/cancel – stop what you are doing"),
+    Msg("/cancel – stop what you're doing"),
     Msg("/privacy – what I store about you, and how to delete it"),
     Msg("/help – this help"),
 )
 # (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
 HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
-    (True, False): {HELP_LINES[2]: Msg("Later you can reschedule a booking under My bookings.")},
-    (False, True): {HELP_LINES[2]: Msg("Later you can cancel a booking under My bookings.")},
+    (True, False): {
+        HELP_LINES[2]: Msg("You can reschedule an appointment later under My appointments.")
+    },
+    (False, True): {
+        HELP_LINES[2]: Msg("You can cancel an appointment later under My appointments.")
+    },
     (False, False): {
-        HELP_LINES[2]: Msg("Your bookings are listed under My bookings."),
-        HELP_LINES[5]: Msg("/mybookings – see your bookings"),
+        HELP_LINES[2]: Msg("Your appointments are listed under My appointments."),
+        HELP_LINES[5]: Msg("/mybookings – see your appointments"),
     },
 }
 
@@ -155,7 +170,7 @@ async def view_location(ctx: Ctx) -> View:
         name = location.name if location else location_id
         rows.append([button(ctx, Verbatim(name), Action.PICK, i)])
     rows.append(nav_row(ctx))
-    return [Msg("Which branch would you like to visit?")], rows
+    return [Msg("Where would you like your appointment?")], rows
 
 
 async def view_service(ctx: Ctx) -> View:
@@ -173,7 +188,7 @@ async def view_service(ctx: Ctx) -> View:
         rows.append([button(ctx, label, Action.PICK, i)])
     body = [Msg("Which service would you like at {location}?", location=_name(location))]
     if not ctx.state.options:
-        body.append(Msg("No service can be booked at this branch right now."))
+        body.append(Msg("No services can be booked at this location right now."))
     rows.append(nav_row(ctx))
     return body, rows
 
@@ -186,12 +201,12 @@ async def view_day(ctx: Ctx) -> View:
     service, location = await ctx.service(), await ctx.location()
     body = [
         Msg(
-            "When would you like your {service} at {location}?",
+            "<b>{service}</b> at {location}",
             service=_name(service),
             location=_name(location),
         ),
         Msg(
-            "Pick a day in {month}. Days marked with · can't be booked.",
+            "Which day in {month} suits you? Days marked · can't be booked.",
             month=MonthValue(month.year, month.month),
         ),
     ]
@@ -215,9 +230,9 @@ async def view_day(ctx: Ctx) -> View:
     rows.append(nav_row(ctx))
     if not cal.has_choosable(month):
         body.append(
-            Msg("No free days left in {month}.", month=MonthValue(month.year, month.month))
+            Msg("No times left in {month}.", month=MonthValue(month.year, month.month))
             if month.onward
-            else Msg("No free times can be booked at the moment. Please try again later.")
+            else Msg("No times are available at the moment. Please try again later.")
         )
     return body, rows
 
@@ -250,7 +265,7 @@ def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
         button(ctx, Verbatim("‹"), Action.MONTH_PREV)
         if cal.in_range(first, last, *prev_month)
         else button(ctx, blank, Action.NOOP),
-        button(ctx, MonthValue(year, month), Action.NOOP),
+        button(ctx, MonthValue(year, month, short=True), Action.NOOP),
         button(ctx, Verbatim("›"), Action.MONTH_NEXT)
         if cal.in_range(first, last, *next_month)
         else button(ctx, blank, Action.NOOP),
@@ -276,10 +291,10 @@ def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
         return Msg("Holiday: {name}", name=name) if name else Msg("That day is a holiday.")
     reasons = {
         DayCode.PAST: Msg("That day has passed."),
-        DayCode.CLOSED: Msg("The branch is closed on that day."),
+        DayCode.CLOSED: Msg("The location is closed on that day."),
         DayCode.BEYOND: Msg("That day can't be booked yet."),
     }
-    return reasons.get(code, Msg("No free times on that day."))
+    return reasons.get(code, Msg("No times left on that day."))
 
 
 def time_pages(ctx: Ctx) -> int:
@@ -291,16 +306,17 @@ async def view_time(ctx: Ctx) -> View:
     page = min(state.page, time_pages(ctx) - 1)
     start = page * TIMES_PER_PAGE
     shown = list(enumerate(state.slots))[start : start + TIMES_PER_PAGE]
-    body = [Msg("Free times on {date}:", date=DateValue(state.day, "full"))] if state.day else []
-    body.append(
-        Msg("Times are shown in the branch's time zone ({timezone}).", timezone=ctx.tz_name)
+    body = (
+        [Msg("Available times on {date}:", date=DateValue(state.day, "full"))] if state.day else []
     )
+    body.append(Msg("Times are in {zone}.", zone=ZoneValue(ctx.tz_name)))
     rows: Rows = []
-    for i in range(0, len(shown), TIMES_PER_ROW):
+    per_row = TIMES_PER_ROW_WITH_ZONE if any(_repeated(s, ctx) for _, s in shown) else TIMES_PER_ROW
+    for i in range(0, len(shown), per_row):
         rows.append(
             [
                 button(ctx, TimeValue(slot, ctx.tz_name), Action.TIME, index)
-                for index, slot in shown[i : i + TIMES_PER_ROW]
+                for index, slot in shown[i : i + per_row]
             ]
         )
     paging = []
@@ -317,21 +333,44 @@ async def view_time(ctx: Ctx) -> View:
 # ---- booking: name, email, summary ------------------------------------------------------------
 
 
+def _repeated(slot: datetime, ctx: Ctx) -> bool:
+    """The slot's wall-clock time happens twice that day (its label then names the zone)."""
+    local = slot.astimezone(ctx.zone)
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
 def _held_line(ctx: Ctx) -> list[Msg]:
+    """Until when the chosen time is kept for the customer (the hold's own expiry, as Zimun
+    gave it), or that it no longer is."""
     hold = ctx.state.hold
     if hold is None:
         return []
     if hold.expires_at <= ctx.now:
-        return [Msg("Your hold has run out: I'll try to get the same time again when you confirm.")]
-    return [Msg("Your time is held until {time}.", time=TimeValue(hold.expires_at, ctx.tz_name))]
+        return [
+            Msg(
+                "I'm no longer keeping this time for you: when you confirm, I'll try to get it "
+                "again."
+            )
+        ]
+    until = TimeValue(hold.expires_at, ctx.tz_name, zone=False)  # "bis 02:40 Uhr", never "MESZ Uhr"
+    return [
+        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
+        # (Spanish "hasta la 1:30", "hasta las 2:30").
+        Plural(
+            "I'm keeping this time for you until {time}.",
+            "I'm keeping this time for you until {time}.",
+            count=hold.expires_at.astimezone(ctx.zone).hour,
+            time=until,
+        )
+    ]
 
 
 async def view_name(ctx: Ctx) -> View:
-    body = [*_held_line(ctx), Msg("What name should the booking be under? Please type it.")]
+    body = [*_held_line(ctx), Msg("What name should the appointment be under? Please type it.")]
     rows: Rows = []
     telegram_name, _ = clean_name(ctx.customer.display_name)
     if telegram_name:  # offered only when it would be accepted as it is
-        shown = telegram_name if len(telegram_name) <= 40 else telegram_name[:39] + "…"
+        shown = shorten(telegram_name, NAME_ON_BUTTON)
         rows.append([button(ctx, Msg("Use “{name}”", name=shown), Action.USE_NAME)])
     rows.append(nav_row(ctx))
     return body, rows
@@ -347,13 +386,13 @@ def remembered_email(ctx: Ctx) -> str | None:
 async def view_email(ctx: Ctx) -> View:
     body = [
         *_held_line(ctx),
-        Msg("What email address should the confirmation go to? Please type it."),
+        Msg("Which email address should I send the confirmation to? Please type it."),
     ]
     rows: Rows = []
     remembered = remembered_email(ctx)
     if remembered:
-        shown = shown_email(remembered)
-        rows.append([button(ctx, Msg("Use {email}", email=shown[:60]), Action.USE_EMAIL)])
+        shown = shorten_email(shown_email(remembered), EMAIL_ON_BUTTON)
+        rows.append([button(ctx, Msg("Use {email}", email=shown), Action.USE_EMAIL)])
     rows.append(nav_row(ctx))
     return body, rows
 
@@ -372,7 +411,7 @@ async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
 
 async def view_summary(ctx: Ctx) -> View:
     state = ctx.state
-    body = [Msg("Please check your booking:")]
+    body = [Msg("Please check the details:")]
     if state.hold is not None:
         body += await booking_lines(ctx, state.hold.start)
     body += [
@@ -382,15 +421,11 @@ async def view_summary(ctx: Ctx) -> View:
     ]
     rows = [
         [button(ctx, Msg("✅ Confirm"), Action.CONFIRM)],
-        [button(ctx, Msg("✏️ Change"), Action.CHANGE), button(ctx, Msg("Cancel"), Action.CANCEL)],
+        [button(ctx, Msg("✏️ Change"), Action.CHANGE), button(ctx, Msg("Exit"), Action.CANCEL)],
         [button(ctx, Msg("« Back"), Action.BACK)],
     ]
     if "email_consent" not in ctx.prefs():  # asked once: until the first booking's answer
-        label = (
-            Msg("☑ Remember my email for next time")
-            if state.remember_email
-            else Msg("☐ Remember my email for next time")
-        )
+        label = Msg("☑ Remember my email") if state.remember_email else Msg("☐ Remember my email")
         rows.append([button(ctx, label, Action.REMEMBER_EMAIL)])
     return body, rows
 
@@ -413,10 +448,12 @@ def _is_upcoming(ctx: Ctx, row: BookingRow) -> bool:
 
 
 def booking_label(row: BookingRow) -> Msg:
+    """ "Sat 21 Nov, 14:30 · Dental cleaning": the weekday, no year (My appointments holds the
+    coming months), the service shortened to keep the label on a phone's width."""
     return Msg(
         "{when} · {service}",
-        when=DateTimeValue(row.start, row.timezone, "medium"),
-        service=row.service_name,
+        when=DateTimeValue(row.start, row.timezone, "MMMEd"),
+        service=shorten(row.service_name, SERVICE_IN_LIST),
     )
 
 
@@ -429,13 +466,13 @@ async def view_bookings(ctx: Ctx) -> View:
     upcoming = [r for r in rows_db if _is_upcoming(ctx, r) and r.active]
     cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active][-PAST_SHOWN:]
     past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
-    body = [Msg("<b>Your bookings</b>")]
+    body = [Msg("<b>Your appointments</b>")]
     if upcoming and any(ctx.rules.changes_allowed):
-        body.append(Msg("Tap a booking to reschedule or cancel it."))
+        body.append(Msg("Tap an appointment to reschedule or cancel it."))
     elif upcoming:
-        body.append(Msg("Tap a booking to see it."))
+        body.append(Msg("Tap an appointment to see it."))
     else:
-        body.append(Msg("You have no upcoming bookings."))
+        body.append(Msg("You have no upcoming appointments."))
     for row in cancelled:
         body.append(Msg("Cancelled: {booking}", booking=booking_label(row)))
     for row in reversed(past):
@@ -444,8 +481,9 @@ async def view_bookings(ctx: Ctx) -> View:
     page = min(ctx.state.list_page, pages - 1)
     if pages > 1:
         body.append(
-            Msg(
-                "Upcoming bookings: {count}. Page {page} of {pages}.",
+            Plural(
+                "{count} upcoming appointment · page {page} of {pages}",
+                "{count} upcoming appointments · page {page} of {pages}",
                 count=len(upcoming),
                 page=page + 1,
                 pages=pages,
@@ -473,9 +511,9 @@ async def view_booking(ctx: Ctx) -> View:
     body = detail_lines(Details.of_row(row))
     rows: Rows = []
     if not row.active:
-        body.append(Msg("This booking is cancelled."))
+        body.append(Msg("This appointment is cancelled."))
     elif not _is_upcoming(ctx, row):
-        body.append(Msg("This booking is in the past."))
+        body.append(Msg("This appointment is in the past."))
     else:
         rows += _change_rows(ctx)
         if not any(ctx.rules.changes_allowed):
@@ -491,7 +529,7 @@ def _change_rows(ctx: Ctx) -> Rows:
     if ctx.rules.allow_reschedule:
         rows.append([button(ctx, Msg("🔁 Reschedule"), Action.RESCHEDULE)])
     if ctx.rules.allow_cancel:
-        rows.append([button(ctx, Msg("🗑 Cancel booking"), Action.CANCEL_BOOKING)])
+        rows.append([button(ctx, Msg("🗑 Cancel appointment"), Action.CANCEL_BOOKING)])
     return rows
 
 
@@ -500,13 +538,13 @@ async def view_move_confirm(ctx: Ctx) -> View:
     new_start = ctx.state.new_start or row.start
     body = [
         Msg(
-            "Move your {service} booking from {old} to {new}?",
+            "Reschedule your {service} appointment from {old} to {new}?",
             service=row.service_name,
             old=DateTimeValue(row.start, row.timezone, "full"),
             new=DateTimeValue(new_start, row.timezone, "full"),
         )
     ]
-    rows = [[button(ctx, Msg("Yes, move it"), Action.YES)], nav_row(ctx)]
+    rows = [[button(ctx, Msg("Yes, reschedule"), Action.YES)], nav_row(ctx)]
     return body, rows
 
 
@@ -514,7 +552,7 @@ async def view_cancel_confirm(ctx: Ctx) -> View:
     row = ctx.owned_booking(ctx.state.booking_id)
     body = [
         Msg(
-            "Are you sure you want to cancel your {service} booking on {when}?",
+            "Are you sure you want to cancel your {service} appointment on {when}?",
             service=row.service_name,
             when=DateTimeValue(row.start, row.timezone, "full"),
         )
@@ -531,26 +569,28 @@ async def view_cancel_confirm(ctx: Ctx) -> View:
 
 async def view_privacy(ctx: Ctx) -> View:
     body = [
-        Msg("🔒 <b>What this bot stores about you</b>"),
-        Msg("• Your language, to talk to you in it."),
-        Msg(
-            "• For each booking: its reference, service, branch and time, for My bookings and "
-            "the reminders. They are deleted {days} days after the appointment.",
-            days=BOOKINGS_KEPT_DAYS,
+        Msg("🔒 <b>What I store about you</b>"),
+        Msg("• Your language, so I can write to you in it."),
+        Plural(
+            "• For each appointment: its reference, service, location and time, for My "
+            "appointments and the reminders. I delete them {count} day after the appointment.",
+            "• For each appointment: its reference, service, location and time, for My "
+            "appointments and the reminders. I delete them {count} days after the appointment.",
+            count=BOOKINGS_KEPT_DAYS,
         ),
         Msg(
-            "• While you book: the step you are on, and the name and email you type. They are "
-            "cleared once the booking is confirmed or cancelled, or after a day without "
-            "activity; the business receives them with your booking."
+            "• While you book: the step you're on, and the name and email you type. I delete "
+            "them once the appointment is booked or you stop, or after a day without "
+            "activity; the business receives them with your appointment."
         ),
         Msg("• Your email for next time, only if you ask me to remember it."),
         Msg(
-            "• The days you asked to be told about when a time frees up (service, branch, day). "
-            "They are deleted once the day has passed, or when you leave the waiting list."
+            "• The days you asked me to watch for an available time (service, location, day). "
+            "I delete them once the day has passed, or when you leave the waiting list."
         ),
         Msg(
-            "Your language and a remembered email stay until you delete them. /forget deletes "
-            "everything at once; your appointments at the business are not affected."
+            "I keep your language and a remembered email until you delete them. /forget "
+            "deletes everything at once; your appointments at the business aren't affected."
         ),
     ]
     rows = [
@@ -563,12 +603,12 @@ async def view_privacy(ctx: Ctx) -> View:
 async def view_forget_confirm(ctx: Ctx) -> View:
     body = [
         Msg(
-            "Delete everything this bot stores about you (language, bookings, reminders, "
-            "waiting list, a remembered email and this conversation)?"
+            "Delete everything I store about you (language, appointments, reminders, waiting "
+            "list, a remembered email and this conversation)?"
         ),
         Msg(
-            "Your appointments at the business are not cancelled: to cancel one, use My "
-            "bookings first."
+            "This doesn't cancel your appointments at the business: to cancel one, use My "
+            "appointments first."
         ),
     ]
     rows = [
@@ -581,8 +621,8 @@ async def view_forget_confirm(ctx: Ctx) -> View:
 async def view_forgotten(ctx: Ctx) -> View:
     body = [
         Msg(
-            "Done: everything this bot stored about you is deleted. Send /start whenever you "
-            "want to book again."
+            "Done: I've deleted everything I stored about you. Send /start whenever you want "
+            "to book again."
         )
     ]
     return body, []

@@ -24,7 +24,7 @@ from bot.booking import calendar as cal
 from bot.booking import detours
 from bot.booking.context import Ctx, Outcome, Refused
 from bot.booking.ledger import NewBooking
-from bot.booking.screens import DateValue, Msg
+from bot.booking.screens import DateValue, Msg, Plural
 from bot.booking.state import DayCode, Flow, Step
 from bot.booking.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.storage import FunnelEvent, WaitlistRow
@@ -34,9 +34,11 @@ MAX_WAITING = 10  # days one customer may wait for at once: each costs Zimun cal
 ON_THE_LIST = ("waiting", "due")  # statuses of an entry still on the list
 
 JUST_TAKEN = Msg("Sorry, someone else just took that time.")
-TOO_MANY = Msg(
+TOO_MANY = Plural(
+    "You're already waiting for {count} day, the most I can watch for one person. Please "
+    "leave it under My appointments first.",
     "You're already waiting for {count} days, the most I can watch for one person. Please "
-    "leave one under My bookings first.",
+    "leave one under My appointments first.",
     count=MAX_WAITING,
 )
 ENDED = Msg("That waiting list entry has ended.")
@@ -116,7 +118,7 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
     return Outcome(
         note=Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
-            "bookings.",
+            "appointments.",
             date=DateValue(day, "full"),
         )
     )

@@ -14,6 +14,7 @@ from bot.booking.context import Ctx
 from bot.booking.payload import Action, button_data, waitlist_data
 from bot.booking.screens import Button, DateValue, Label, Msg, Reply, Screen
 from bot.booking.waitlist import entry_on_offer, owned_entry, waiting_entries
+from bot.booking.widths import SERVICE_IN_LIST, shorten
 from bot.storage import WaitlistRow
 
 Rows = list[list[Button]]
@@ -27,8 +28,18 @@ def _button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> B
 def _back(ctx: Ctx, *, cancel: bool) -> list[Button]:
     row = [_button(ctx, Msg("« Back"), Action.BACK)]
     if cancel:
-        row.append(_button(ctx, Msg("Cancel"), Action.CANCEL))
+        row.append(_button(ctx, Msg("Exit"), Action.CANCEL))
     return row
+
+
+def leave_label(entry: WaitlistRow) -> Msg:
+    """ "🔕 Sat 21 Nov · Consultation": short enough for a phone (the list above names the
+    location)."""
+    return Msg(
+        "🔕 {date} · {service}",
+        date=DateValue(entry.day, "MMMEd"),
+        service=shorten(entry.service_name, SERVICE_IN_LIST),
+    )
 
 
 def entry_label(entry: WaitlistRow) -> Msg:
@@ -46,7 +57,7 @@ async def view_offer(ctx: Ctx) -> View:
     service, location = await ctx.service(), await ctx.location()
     body = [
         Msg(
-            "No free times are left on {date} for {service} at {location}.",
+            "No available times are left on {date} for {service} at {location}.",
             date=DateValue(day, "full") if day else "",
             service=service.name if service else "",
             location=location.name if location else "",
@@ -76,15 +87,11 @@ async def view_list(ctx: Ctx) -> View:
     body = [Msg("🔔 <b>Your waiting list</b>")]
     if entries:
         body.append(Msg("I'll tell you when a time frees up on these days. Tap one to leave it."))
+        body += [entry_label(entry) for entry in entries]  # in full; the buttons are short
     else:
         body.append(Msg("You're not waiting for any day."))
     rows: Rows = [
-        [
-            Button(
-                Msg("🔕 Leave: {entry}", entry=entry_label(entry)),
-                waitlist_data(Action.WAITLIST_LEAVE, entry.id),
-            )
-        ]
+        [Button(leave_label(entry), waitlist_data(Action.WAITLIST_LEAVE, entry.id))]
         for entry in entries
     ]
     rows.append(_back(ctx, cancel=False))
@@ -94,20 +101,20 @@ async def view_list(ctx: Ctx) -> View:
 async def view_switch(ctx: Ctx) -> View:
     """A freed time's notice tapped while something else is in progress: switch to it?"""
     entry = owned_entry(ctx, ctx.state.waitlist_entry)
-    body = [Msg("You have a booking in progress.")]
+    body = [Msg("You haven't finished booking.")]
     if entry is not None:
         body.append(
             Msg(
-                "Show the free times on {date} for {service} at {location} instead? What you "
-                "started will be dropped, and any time held for it released.",
+                "Show the available times on {date} for {service} at {location} instead? I'll "
+                "drop your unfinished booking and release any time I'm keeping for it.",
                 date=DateValue(entry.day, "full"),
                 service=entry.service_name,
                 location=entry.location_name,
             )
         )
     rows = [
-        [_button(ctx, Msg("Yes, show the free times"), Action.YES)],
-        [_button(ctx, Msg("No, back to my booking"), Action.BACK)],
+        [_button(ctx, Msg("Yes, show the times"), Action.YES)],
+        [_button(ctx, Msg("No, carry on"), Action.BACK)],
     ]
     return body, rows
 
@@ -131,11 +138,11 @@ def build_freed_notice(entry: WaitlistRow, language: str) -> Reply:
             location=entry.location_name,
         ),
         Msg(
-            "It isn't held for you, so book it soon if you want it. If it's gone when you "
+            "I can't keep it for you, so book it soon if you want it. If it's gone when you "
             "look, you can join the waiting list again."
         ),
     )
     buttons = (
-        (Button(Msg("📅 See the free times"), waitlist_data(Action.WAITLIST_OPEN, entry.id)),),
+        (Button(Msg("📅 See the available times"), waitlist_data(Action.WAITLIST_OPEN, entry.id)),),
     )
     return Reply(language, screens=(Screen(body=body, buttons=buttons, edit=False),))

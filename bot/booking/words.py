@@ -44,14 +44,14 @@ def refusal(kind: ChangeAction, verdict: Verdict, rules: BookingRules) -> Msg:
     """Why a booking cannot be rescheduled or cancelled here (any verdict but ALLOWED)."""
     if verdict is Verdict.DISABLED:
         return (
-            Msg("Bookings can't be rescheduled in this chat.")
+            Msg("Appointments can't be rescheduled in this chat.")
             if kind == "reschedule"
-            else Msg("Bookings can't be cancelled in this chat.")
+            else Msg("Appointments can't be cancelled in this chat.")
         )
     if verdict is Verdict.TOO_LATE and rules.change_cutoff is not None:
         minutes = int(rules.change_cutoff.total_seconds()) // 60
         return Msg(
-            "This booking starts in less than {cutoff}, so it can no longer be changed here.",
+            "This appointment starts in less than {cutoff}, so it can no longer be changed here.",
             cutoff=DurationValue(minutes),
         )
-    return Msg("This booking can no longer be changed.")
+    return Msg("This appointment can no longer be changed.")

@@ -5,7 +5,9 @@
     text = localizer(reply.language).render_body(screen, markup="html")
 
 Msgids are the English source text passed as the first argument of `Msg(...)`; `N_("...")`
-marks a msgid kept in a table before it reaches a `Msg`. `make locales` re-extracts them.
+marks a msgid kept in a table before it reaches a `Msg`; `Plural("one", "other", count=n)`
+is a message with a number, its form picked by Babel's plural rules for the language. `make
+locales` re-extracts them. The words themselves follow locales/GLOSSARY.md.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ The .po files are read directly with Babel at start-up; no compiled .mo files ex
 (they are git-ignored), so a fresh checkout or a translator's edit needs no build step. Only
 usable entries are kept: a msgstr that is empty or marked fuzzy counts as missing, exactly as
 GNU gettext would treat it, so the renderer falls back to the English source and reports it.
+
+A plural entry (msgid, msgid_plural, msgstr[0..n]) is kept under its singular msgid as the tuple
+of its forms, in the order of the language's plural rules; one empty form makes it missing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from babel.messages.pofile import read_po
 log = logging.getLogger(__name__)
 
 DOMAIN = "bot"
+
+Entry = str | tuple[str, ...]  # a message, or the forms of a plural message
 LOCALES_DIR = Path(__file__).resolve().parents[2] / "locales"
 
 
@@ -27,8 +32,9 @@ def po_path(lang: str, directory: Path = LOCALES_DIR) -> Path:
 
 
 @lru_cache(maxsize=16)
-def load_translations(lang: str, directory: Path = LOCALES_DIR) -> Mapping[str, str]:
-    """msgid -> msgstr for every translated, non-fuzzy message of `lang` (read once, cached)."""
+def load_translations(lang: str, directory: Path = LOCALES_DIR) -> Mapping[str, Entry]:
+    """msgid -> msgstr (or, for a plural message, its forms) for every translated, non-fuzzy
+    message of `lang` (read once, cached)."""
     path = po_path(lang, directory)
     try:
         with path.open("rb") as fh:
@@ -36,13 +42,21 @@ def load_translations(lang: str, directory: Path = LOCALES_DIR) -> Mapping[str, 
     except FileNotFoundError:
         log.warning("no catalog for language %s at %s; showing English source text", lang, path)
         return MappingProxyType({})
-    table = {
-        message.id: message.string
-        for message in catalog
-        if message.id
-        and isinstance(message.id, str)
-        and isinstance(message.string, str)
-        and message.string
-        and not message.fuzzy
-    }
+    table: dict[str, Entry] = {}
+    for message in catalog:
+        entry = usable(message.id, message.string, message.fuzzy)
+        if entry is not None:
+            table[entry[0]] = entry[1]
     return MappingProxyType(table)
+
+
+def usable(msgid: object, string: object, fuzzy: bool) -> tuple[str, Entry] | None:
+    """(singular msgid, text or forms) of a catalog entry that can be shown, else None."""
+    if fuzzy or not msgid:
+        return None
+    if isinstance(msgid, str):
+        return (msgid, string) if isinstance(string, str) and string else None
+    if isinstance(msgid, tuple | list) and isinstance(string, tuple | list):
+        forms = tuple(str(form) for form in string)
+        return (str(msgid[0]), forms) if forms and all(forms) else None
+    return None

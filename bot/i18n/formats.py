@@ -13,13 +13,17 @@ from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import (
     format_date,
     format_skeleton,
     format_time,
     get_day_names,
+    get_timezone_gmt,
+    get_timezone_location,
     get_timezone_name,
 )
+from babel.numbers import format_decimal
 
 from bot.booking.screens import (
     DateTimeValue,
@@ -28,8 +32,10 @@ from bot.booking.screens import (
     LanguageName,
     MonthValue,
     Msg,
+    Plural,
     TimeValue,
     WeekdayValue,
+    ZoneValue,
 )
 from bot.zimun.models import parse_zone
 
@@ -90,11 +96,13 @@ def repeated(moment: datetime) -> bool:
 
 
 def month_text(value: MonthValue, locale: Locale) -> str:
-    """Month and year as the locale writes a month title ("November 2026", "noviembre de 2026").
+    """Month and year as the locale writes a month title ("November 2026", "noviembre de 2026"),
+    or abbreviated where space is short ("Nov 2026", "nov 2026", "Nov. 2026").
 
-    The CLDR `yMMMM` skeleton picks the stand-alone month form where a language has one.
+    The CLDR `yMMMM`/`yMMM` skeletons pick the stand-alone month form where a language has one.
     """
-    return format_skeleton("yMMMM", date(value.year, value.month, 1), locale=locale)
+    skeleton = "yMMM" if value.short else "yMMMM"
+    return format_skeleton(skeleton, date(value.year, value.month, 1), locale=locale)
 
 
 def weekday_text(value: WeekdayValue, locale: Locale) -> str:
@@ -102,31 +110,76 @@ def weekday_text(value: WeekdayValue, locale: Locale) -> str:
 
 
 def language_text(value: LanguageName) -> str:
-    """The language's name in itself, capitalised as in a menu ("Español", "Deutsch")."""
+    """The language's name in itself, cased as that language writes it in running text
+    ("español", "italiano", "Deutsch", "English"); the localizer capitalises it at the start
+    of a label or sentence, as in the language menu ("Español")."""
     try:
-        name = Locale.parse(value.code.replace("-", "_")).get_language_name() or value.code
+        return Locale.parse(value.code.replace("-", "_")).get_language_name() or value.code
     except (UnknownLocaleError, ValueError):
-        name = value.code
-    return capitalize_first(name)
+        return value.code
+
+
+def number_text(value: int, locale: Locale) -> str:
+    """A number as the locale groups digits ("1,250", "1.250"; Spanish "1250" but "12.500")."""
+    return format_decimal(value, locale=locale)
+
+
+# IANA zones CLDR names by a city (not Etc/GMT-1 and the like, whose "city" is an offset).
+_ZONE_CITIES = frozenset(z for z in get_global("zone_territories") if not z.startswith("Etc/"))
+_OFFSET_PROBE = datetime(2000, 1, 1, tzinfo=UTC)  # fixed offsets are the same at any moment
+
+
+def zone_msg(value: ZoneValue, locale: Locale) -> Msg | str:
+    """A zone as the customer reads it: its city's CLDR name in their language, worded by the
+    catalog ("Madrid time", "hora de Ciudad de México", "Ortszeit Berlin"); a fixed offset or
+    UTC, which has no city, as CLDR's localised offset ("GMT+01:00", "GMT")."""
+    tz = zone(value.tz)
+    key = getattr(tz, "key", None)
+    if key in _ZONE_CITIES:
+        city = get_timezone_location(tz, locale=locale, return_city=True)
+        return Msg("{city} time", city=city)
+    moment = _OFFSET_PROBE.astimezone(tz)
+    if not moment.utcoffset():
+        return "GMT"
+    return get_timezone_gmt(moment, "long", locale=locale)
 
 
 def datetime_msg(value: DateTimeValue, locale: Locale) -> Msg:
     """A moment as "<date> at <time>" on the branch's clock, worded by the catalog; in the
-    hour a daylight-saving switch repeats, with the zone's abbreviation after it."""
+    hour a daylight-saving switch repeats, with the zone's abbreviation after it. A CLDR
+    skeleton as the style ("MMMEd") asks for the compact form of lists and buttons,
+    "<date>, <time>" ("Sat 21 Nov, 14:30")."""
     moment = local(value.value, value.tz)
     day = DateValue(moment.date(), value.style)
     time = TimeValue(moment, value.tz, zone=False)
+    if value.style not in BABEL_STYLES:
+        return Msg("{date}, {time}", date=day, time=TimeValue(moment, value.tz))
+    # The hour is the count of these plural messages: Spanish says "a la 1:30" but "a las
+    # 2:30", which is exactly its plural rule for the hour (one for 1, other for the rest).
     if repeated(moment):
         zone_name = get_timezone_name(moment, "short", locale=locale)
-        return Msg("{date} at {time} {zone}", date=day, time=time, zone=zone_name)
-    return Msg("{date} at {time}", date=day, time=time)
+        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
+        # (Spanish "a la" for 1, "a las" for the others). {zone} names the zone in the hour
+        # a daylight-saving switch repeats ("CEST").
+        return Plural(
+            "{date} at {time} {zone}",
+            "{date} at {time} {zone}",
+            count=moment.hour,
+            date=day,
+            time=time,
+            zone=zone_name,
+        )
+    # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
+    # (Spanish "a la" for 1, "a las" for the others).
+    return Plural("{date} at {time}", "{date} at {time}", count=moment.hour, date=day, time=time)
 
 
 def duration_msg(value: DurationValue) -> Msg:
-    """ "30 min", "1 h", "1 h 30 min": compact, as booking pages show durations."""
+    """ "30 min", "1 h", "1 h 30 min": compact, as booking pages show durations; the number
+    and its unit never part at a line break (a no-break space between them)."""
     hours, minutes = divmod(max(value.minutes, 0), 60)
     if not hours:
-        return Msg("{minutes} min", minutes=minutes)
+        return Msg("{minutes}\u00a0min", minutes=minutes)
     if not minutes:
-        return Msg("{hours} h", hours=hours)
-    return Msg("{hours} h {minutes} min", hours=hours, minutes=minutes)
+        return Msg("{hours}\u00a0h", hours=hours)
+    return Msg("{hours}\u00a0h {minutes}\u00a0min", hours=hours, minutes=minutes)

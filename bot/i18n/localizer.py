@@ -10,13 +10,15 @@ complete catalog. `strict=True` raises instead, for tests that want the first fa
 
 from __future__ import annotations
 
+import gettext
 import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
 from babel import Locale
+from babel.messages.plurals import get_plural
 
 from bot.booking.screens import (
     DateTimeValue,
@@ -25,19 +27,21 @@ from bot.booking.screens import (
     LanguageName,
     MonthValue,
     Msg,
+    Plural,
     Screen,
     TimeValue,
     Verbatim,
     WeekdayValue,
+    ZoneValue,
 )
 from bot.i18n import formats
-from bot.i18n.catalog import load_translations
+from bot.i18n.catalog import Entry, load_translations
 from bot.i18n.markup import (
     Markup,
     MissingValue,
     TemplateError,
+    fields_match,
     for_markup,
-    placeholders,
     substitute,
 )
 
@@ -67,13 +71,21 @@ def normalize_language(code: str | None, default: str = "en") -> str:
     return base if base in SUPPORTED else default
 
 
+def plural_rule(lang: str) -> tuple[int, Callable[[int], int]]:
+    """(number of forms, count -> form index) of `lang`'s plural rules, as Babel derives them
+    from CLDR (the catalogs' Plural-Forms headers must say the same; tests/i18n checks it)."""
+    rule = get_plural(lang)
+    return rule.num_plurals, gettext.c2py(rule.plural_expr)
+
+
 class Localizer:
     """Renders screens in one language. Create through `localizer()`, which caches them."""
 
-    def __init__(self, lang: str, translations: Mapping[str, str], *, strict: bool = False):
+    def __init__(self, lang: str, translations: Mapping[str, Entry], *, strict: bool = False):
         self.lang = lang
         self.locale = Locale.parse(BABEL_LOCALES.get(lang, lang))
         self.strict = strict
+        self.plural_forms, self._plural_index = plural_rule(lang)
         self._translations = translations
         self.missing: set[str] = set()  # msgids looked up with no usable translation
         self.broken: set[str] = set()  # msgids whose template could not be filled
@@ -89,14 +101,26 @@ class Localizer:
     def gettext(self, msgid: str) -> str:
         """The translation of `msgid`, or `msgid` itself (English source) when there is none."""
         text = self._translations.get(msgid)
-        if text:
+        if isinstance(text, str) and text:
             return text
+        self._report_missing(msgid)
+        return msgid
+
+    def ngettext(self, one: str, other: str, count: int) -> str:
+        """The form of a plural message for `count` by the language's plural rules, or the
+        English form (`one` for 1, else `other`) when the catalog has no complete entry."""
+        forms = self._translations.get(one)
+        if isinstance(forms, tuple) and len(forms) == self.plural_forms:
+            return forms[self._plural_index(count)]
+        self._report_missing(one)
+        return one if count == 1 else other
+
+    def _report_missing(self, msgid: str) -> None:
         if msgid not in self.missing:
             self.missing.add(msgid)
             log.warning("no %s translation for msgid %r", self.lang, msgid)
         if self.strict:
             raise TranslationError(f"no {self.lang} translation for {msgid!r}")
-        return msgid
 
     def render(self, label: object, markup: Markup = "plain") -> str:
         """Any label or value of screens.py as finished text; locale words open capitalised."""
@@ -114,12 +138,16 @@ class Localizer:
             return self._render_msg(formats.datetime_msg(value, self.locale), markup, at_start)
         if isinstance(value, DurationValue):
             return self._render_msg(formats.duration_msg(value), markup, at_start)
+        if isinstance(value, ZoneValue):
+            return self._render(formats.zone_msg(value, self.locale), markup, at_start)
         if isinstance(value, Verbatim):
             return self._escape(value.text, markup)
-        if isinstance(value, str | int):  # user or API text, numbers: shown as they are
-            return self._escape(str(value), markup)
+        if isinstance(value, str):  # user or API text: shown as it is
+            return self._escape(value, markup)
+        if isinstance(value, int):
+            return self._escape(formats.number_text(value, self.locale), markup)
         text = self._locale_text(value)
-        if at_start or isinstance(value, LanguageName):
+        if at_start:
             text = formats.capitalize_first(text)
         return self._escape(text, markup)
 
@@ -140,20 +168,28 @@ class Localizer:
     def _escape(text: str, markup: Markup) -> str:
         return html.escape(text) if markup == "html" else text
 
+    def _templates(self, msg: Msg) -> tuple[str, str]:
+        """(the template to fill, the English template it falls back to) for `msg`."""
+        if isinstance(msg, Plural):
+            english = msg.key if msg.count == 1 else msg.plural
+            return self.ngettext(msg.key, msg.plural, msg.count), english
+        return self.gettext(msg.key), msg.key
+
     def _render_msg(self, msg: Msg, markup: Markup, at_start: bool) -> str:
-        template = self.gettext(msg.key)
+        template, english = self._templates(msg)
+        msgid = msg.plural if isinstance(msg, Plural) else msg.key
         try:
-            if template != msg.key and placeholders(template) != placeholders(msg.key):
+            if template != english and not fields_match(template, msgid, isinstance(msg, Plural)):
                 raise TemplateError("placeholders differ from the msgid's")
             return self._fill(template, msg, markup, at_start)
         except TemplateError as exc:
             self._report_broken(msg.key, exc)
-        if template != msg.key:  # a bad translation: the English template is the safe fallback
+        if template != english:  # a bad translation: the English template is the safe fallback
             try:
-                return self._fill(msg.key, msg, markup, at_start)
+                return self._fill(english, msg, markup, at_start)
             except TemplateError as exc:
                 self._report_broken(msg.key, exc)
-        return self._fill(msg.key, msg, markup, at_start, lenient=True)
+        return self._fill(english, msg, markup, at_start, lenient=True)
 
     def _fill(
         self, template: str, msg: Msg, markup: Markup, at_start: bool, lenient: bool = False
@@ -181,10 +217,10 @@ class Localizer:
 
 
 # The operator's rewordings (MESSAGES_DIR, bot/i18n/overrides.py): language -> msgid -> text.
-_overrides: dict[str, Mapping[str, str]] = {}
+_overrides: dict[str, Mapping[str, Entry]] = {}
 
 
-def use_overrides(tables: Mapping[str, Mapping[str, str]]) -> None:
+def use_overrides(tables: Mapping[str, Mapping[str, Entry]]) -> None:
     """From now on, these texts take precedence over the shipped catalogs (validated first by
     overrides.load_overrides); `{}` restores the shipped wording."""
     _overrides.clear()
@@ -192,7 +228,7 @@ def use_overrides(tables: Mapping[str, Mapping[str, str]]) -> None:
     _shared.cache_clear()
 
 
-def translations(lang: str) -> Mapping[str, str]:
+def translations(lang: str) -> Mapping[str, Entry]:
     """The shipped catalog of `lang`, with the operator's overrides on top."""
     shipped = load_translations(lang)
     extra = _overrides.get(lang)

@@ -54,6 +54,18 @@ def placeholders(template: str) -> frozenset[str]:
     return frozenset(name for _, name in parse(template) if name is not None)
 
 
+COUNT = "count"  # the placeholder a plural message's number fills
+
+
+def fields_match(text: str, msgid: str, plural: bool = False) -> bool:
+    """True when `text` (a translation) has exactly the placeholders of `msgid`; a form of a
+    plural message (`msgid` is then its msgid_plural) may leave out `{count}`, as "one day"
+    does. Raises `TemplateError` if `text` is malformed."""
+    if not plural:
+        return placeholders(text) == placeholders(msgid)
+    return placeholders(text) | {COUNT} == placeholders(msgid) | {COUNT}
+
+
 def tags(template: str) -> list[str]:
     """The `<b>`/`<i>` tags of a template, in order."""
     return TAG_RE.findall(template)

@@ -10,6 +10,8 @@ msgid must be one of the bot's messages (a typo, or a message reworded by an upg
 otherwise be ignored silently), its `{placeholders}` must be exactly the original's, and its
 `<b>`/`<i>` tags the original's, balanced. The first problem is one line naming the file, the
 line and the message (`OverrideError`); the loader turns it into a configuration error.
+A plural message (msgid_plural, msgstr[0], msgstr[1]...) needs every form of the language's
+plural rules, each with the original's placeholders (a form may leave out `{count}`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from types import MappingProxyType
 
 from babel.messages.pofile import PoFileError, read_po
 
-from bot.i18n.catalog import LOCALES_DIR
-from bot.i18n.localizer import SUPPORTED
-from bot.i18n.markup import TemplateError, placeholders, tags, tags_balanced
+from bot.i18n.catalog import LOCALES_DIR, Entry
+from bot.i18n.localizer import SUPPORTED, plural_rule
+from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tags_balanced
 
-Tables = Mapping[str, Mapping[str, str]]  # language -> msgid -> the operator's text
+Tables = Mapping[str, Mapping[str, Entry]]  # language -> msgid -> the operator's text (forms)
 
 SHOWN_MSGID = 60  # characters of a msgid quoted in an error line
 
@@ -35,10 +37,23 @@ class OverrideError(ValueError):
 
 
 @lru_cache(maxsize=1)
-def shipped_msgids(template: Path = LOCALES_DIR / "bot.pot") -> frozenset[str]:
-    """The msgids the bot uses (the extracted template shipped with this version)."""
+def shipped_messages(template: Path = LOCALES_DIR / "bot.pot") -> Mapping[str, str | None]:
+    """The msgids the bot uses (the extracted template shipped with this version): each
+    singular msgid -> its msgid_plural, or None for a message without plural forms."""
     with template.open("rb") as fh:
-        return frozenset(str(m.id) for m in read_po(fh) if m.id and isinstance(m.id, str))
+        catalog = read_po(fh)
+    known: dict[str, str | None] = {}
+    for m in catalog:
+        if isinstance(m.id, str) and m.id:
+            known[m.id] = None
+        elif isinstance(m.id, tuple | list) and m.id:
+            known[str(m.id[0])] = str(m.id[1])
+    return MappingProxyType(known)
+
+
+def shipped_msgids() -> frozenset[str]:
+    """The singular msgids the bot uses."""
+    return frozenset(shipped_messages())
 
 
 def load_overrides(directory: Path) -> Tables:
@@ -58,37 +73,61 @@ def load_overrides(directory: Path) -> Tables:
     return MappingProxyType(tables)
 
 
-def read_overrides(path: Path, lang: str) -> dict[str, str]:
+def read_overrides(path: Path, lang: str) -> dict[str, Entry]:
     try:
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=lang, abort_invalid=True)
     except (PoFileError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise OverrideError(f"{path.name} cannot be read as a .po file: {exc}") from None
-    known = shipped_msgids()
-    table: dict[str, str] = {}
+    known = shipped_messages()
+    table: dict[str, Entry] = {}
     for message in catalog:
-        if not message.id or message.fuzzy or not message.string:
+        if not message.id or message.fuzzy or not any(_forms(message.string)):
             continue
         where = f"{path.name} line {message.lineno}"
-        if not isinstance(message.id, str) or not isinstance(message.string, str):
-            raise OverrideError(f"{where}: plural entries are not used by this bot")
-        problem = _problem(message.id, message.string, known)
+        msgid = message.id if isinstance(message.id, str) else str(message.id[0])
+        problem = _entry_problem(message.id, message.string, known, lang)
         if problem is not None:
-            raise OverrideError(f"{where}: {problem} (message {_quoted(message.id)})")
-        table[message.id] = message.string
+            raise OverrideError(f"{where}: {problem} (message {_quoted(msgid)})")
+        string = message.string
+        table[msgid] = string if isinstance(string, str) else tuple(_forms(string))
     return table
 
 
-def _problem(msgid: str, text: str, known: frozenset[str]) -> str | None:
-    """What is wrong with overriding `msgid` by `text`, or None."""
-    if msgid not in known:
+def _forms(string: object) -> list[str]:
+    return [string] if isinstance(string, str) else [str(form) for form in string or ()]
+
+
+def _entry_problem(
+    msgid: object, string: object, known: Mapping[str, str | None], lang: str
+) -> str | None:
+    """What is wrong with this override entry, or None."""
+    singular = msgid if isinstance(msgid, str) else str(msgid[0])  # type: ignore[index]
+    if singular not in known:
         return "not one of the bot's messages: copy the msgid exactly from locales/bot.pot"
+    plural = known[singular]
+    if plural is None:
+        if not isinstance(string, str):
+            return "the original has no plural forms: write one msgstr"
+        return _problem(singular, string)
+    forms = _forms(string)
+    wanted = plural_rule(lang)[0]
+    if isinstance(string, str) or len(forms) != wanted or not all(forms):
+        return (
+            f"a plural message needs msgid_plural and {wanted} forms (msgstr[0] to "
+            f"msgstr[{wanted - 1}]), as in locales/{lang}/LC_MESSAGES/bot.po"
+        )
+    return next((p for form in forms if (p := _problem(plural, form, plural=True))), None)
+
+
+def _problem(msgid: str, text: str, plural: bool = False) -> str | None:
+    """What is wrong with overriding `msgid` by `text`, or None."""
     try:
-        mine = placeholders(text)
+        matches = fields_match(text, msgid, plural)
     except TemplateError as exc:
         return f"the text is malformed ({exc}); a literal brace is written {{{{ or }}}}"
-    original = placeholders(msgid)
-    if mine != original:
+    if not matches:
+        mine, original = placeholders(text), placeholders(msgid)
         return (
             f"placeholders {_names(mine)} differ from the original's {_names(original)}; "
             "keep every {name} of the msgid, spelled the same"

@@ -21,12 +21,12 @@ log = logging.getLogger(__name__)
 # (command, description): the engine's commands; order is the menu's order.
 COMMANDS: tuple[tuple[str, Msg], ...] = (
     ("book", Msg("Book an appointment")),
-    ("mybookings", Msg("See, move or cancel your appointments")),
+    ("mybookings", Msg("See, reschedule or cancel your appointments")),
     ("language", Msg("Change the language")),
     ("help", Msg("How this bot works")),
-    ("cancel", Msg("Stop the current step")),
-    ("privacy", Msg("What the bot stores about you")),
-    ("forget", Msg("Delete everything the bot stores about you")),
+    ("cancel", Msg("Stop what you're doing")),
+    ("privacy", Msg("What I store about you")),
+    ("forget", Msg("Delete everything I store about you")),
     ("start", Msg("Start over from the main menu")),
 )
 

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.telegram.errors")
 
 APOLOGY = Msg(
-    "Sorry, something went wrong on our side. Please try again in a moment; "
-    "if it keeps happening, send /start to begin again."
+    "Sorry, something went wrong on my side. Please try again in a moment; "
+    "if it keeps happening, send /start to start over."
 )
 
 

@@ -64,7 +64,7 @@ def render_keyboard(
 
 
 GROUP_ANSWER = Msg(
-    "I take bookings in a private chat, so that your details stay between us. Tap below to open it."
+    "I book appointments in a private chat, so your details stay between us. Tap below to open it."
 )
 OPEN_PRIVATE_CHAT = Msg("💬 Open the private chat")
 

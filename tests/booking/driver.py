@@ -4,7 +4,7 @@
     await chat.command("book")
     await chat.tap("Madrid – Chamberí")        # a Verbatim label, or the msgid of a Msg label
     await chat.tap_action(Action.DAY)           # the first button with that action
-    assert chat.shows("Please check your booking:")
+    assert chat.shows("Please check the details:")
 
 Every reply is rendered in its language with the real localizer, so a test also proves that
 each screen renders; msgids looked up without a translation are collected in `chat.missing`.

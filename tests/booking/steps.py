@@ -13,13 +13,15 @@ async def to_calendar(chat: Chat, branch: str = MADRID, service: str = CONSULTAT
     await chat.command("book")
     await chat.tap(branch)
     await chat.tap_msg("{service} ({duration})", service=service)
-    assert chat.shows("Pick a day in {month}. Days marked with · can't be booked."), chat.describe()
+    assert chat.shows("Which day in {month} suits you? Days marked · can't be booked."), (
+        chat.describe()
+    )
 
 
 async def to_times(chat: Chat, **kw: str) -> None:
     await to_calendar(chat, **kw)
     await pick_day(chat)
-    assert chat.shows("Free times on {date}:"), chat.describe()
+    assert chat.shows("Available times on {date}:"), chat.describe()
 
 
 async def pick_day(chat: Chat, nth: int = 0) -> None:
@@ -39,14 +41,14 @@ async def pick_day(chat: Chat, nth: int = 0) -> None:
 async def to_name(chat: Chat, nth: int = 0, **kw: str) -> None:
     await to_times(chat, **kw)
     await chat.tap_action(Action.TIME, nth)
-    assert chat.shows("What name should the booking be under? Please type it."), chat.describe()
+    assert chat.shows("What name should the appointment be under? Please type it."), chat.describe()
 
 
 async def to_summary(chat: Chat, email: str = "ana@example.com", **kw: str) -> None:
     await to_name(chat, **kw)
     await chat.tap("Use “{name}”")
     await chat.say(email)
-    assert chat.shows("Please check your booking:"), chat.describe()
+    assert chat.shows("Please check the details:"), chat.describe()
 
 
 async def book_one(chat: Chat, **kw: str) -> None:

@@ -36,17 +36,17 @@ async def test_on_a_months_last_evening_the_calendar_opens_on_the_next_month(
     await to_calendar(chat)
     assert shown_month(chat) == (2026, 12)
     assert chat.actions(Action.DAY)  # something to tap at once
-    assert not chat.shows("No free days left in {month}.")
+    assert not chat.shows("No times left in {month}.")
     await chat.tap_action(Action.MONTH_PREV)
     assert shown_month(chat) == (2026, 11)
     assert not chat.actions(Action.DAY)
-    assert chat.shows("No free days left in {month}.")
+    assert chat.shows("No times left in {month}.")
     [onward] = chat.actions(Action.MONTH_ONWARD)
     assert onward.label.values["month"] == MonthValue(2026, 12)
     await chat.tap_data(onward.data)
     assert shown_month(chat) == (2026, 12)
     await chat.tap_action(Action.DAY)
-    assert chat.shows("Free times on {date}:")
+    assert chat.shows("Available times on {date}:")
 
 
 async def test_paging_months_and_picking_a_day_cost_one_availability_call(
@@ -59,7 +59,7 @@ async def test_paging_months_and_picking_a_day_cost_one_availability_call(
     await chat.tap_action(Action.MONTH_NEXT)
     await chat.tap_action(Action.MONTH_PREV)
     await chat.tap_action(Action.DAY)
-    assert chat.shows("Free times on {date}:")
+    assert chat.shows("Available times on {date}:")
     assert availability_calls(sandbox) == 1
     sandbox.clock.advance(60)  # no longer fresh: the next look asks again
     await chat.tap("« Back")
@@ -93,7 +93,7 @@ async def test_the_earliest_time_is_one_tap_away_when_it_takes_a_search(
     first = state_of(storage).first_free
     assert first == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # Tuesday 09:00 in Milan
     await chat.tap_data(shortcut.data)
-    assert chat.shows("What name should the booking be under? Please type it.")
+    assert chat.shows("What name should the appointment be under? Please type it.")
     [hold] = sandbox.store.active_holds()
     assert hold.start == first and hold.location_id == "loc_milan"
 

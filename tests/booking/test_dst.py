@@ -27,7 +27,7 @@ CHECKUP = "Quick check-up"
 async def times_of(chat: Chat, day: int) -> None:
     [button] = [b for b in chat.actions(Action.DAY) if b.label.text == str(day)]
     await chat.tap_data(button.data)
-    assert chat.shows("Free times on {date}:"), chat.describe()
+    assert chat.shows("Available times on {date}:"), chat.describe()
 
 
 def labels(chat: Chat, storage: Storage, language: str) -> list[str]:

@@ -43,22 +43,22 @@ async def test_change_name_email_and_time_from_summary(
     await chat.tap("✏️ Change")
     await chat.tap("Name")
     await chat.say("  Beatriz   Ruiz ")
-    assert chat.shows("Please check your booking:")
+    assert chat.shows("Please check the details:")
     assert "Beatriz Ruiz" in chat.rendered[0]
     await chat.tap("✏️ Change")
     await chat.tap("Email")
     await chat.say("not-an-email")
-    assert chat.shows("An email address needs one @ sign, like name@example.com.")
+    assert chat.shows("An email address has exactly one @, like name@example.com.")
     assert state_of(storage).step == Step.EMAIL
     await chat.say("bea@example.com")
-    assert chat.shows("Please check your booking:")
+    assert chat.shows("Please check the details:")
     first_hold = state_of(storage).hold
     assert first_hold is not None
     await chat.tap("✏️ Change")
     await chat.tap("Day and time")
     await chat.tap_action(Action.DAY)
     await chat.tap_action(Action.TIME, 1)
-    assert chat.shows("Please check your booking:")  # name and email kept: straight back
+    assert chat.shows("Please check the details:")  # name and email kept: straight back
     holds = sandbox.store.active_holds()
     assert [h.hold_id for h in holds] == [state_of(storage).hold.hold_id]
     assert holds[0].hold_id != first_hold.hold_id  # the old one was released
@@ -76,7 +76,7 @@ async def test_back_from_change_to_summary_keeps_the_hold(
     await chat.tap("✏️ Change")
     await chat.tap("Day and time")
     await chat.tap("« Back")
-    assert chat.shows("Please check your booking:")
+    assert chat.shows("Please check the details:")
     assert len(sandbox.store.active_holds()) == 1
 
 
@@ -95,8 +95,8 @@ async def test_cancel_button_releases_the_hold(
     if where == "change":
         await chat.tap("✏️ Change")
     assert len(sandbox.store.active_holds()) == 1
-    await chat.tap("Cancel")
-    assert chat.shows("Cancelled: nothing was booked.")
+    await chat.tap("Exit")
+    assert chat.shows("OK, nothing was booked.")
     assert chat.shows("What would you like to do?")
     assert not sandbox.store.active_holds()
     assert not sandbox.store.appointment_list()
@@ -109,8 +109,8 @@ async def test_cancel_and_a_new_booking_end_the_draft_and_release_the_hold(
     await to_summary(chat)
     await chat.command(command)
     assert not sandbox.store.active_holds()
-    assert chat.shows("Cancelled: nothing was booked.") or chat.shows(
-        "I've dropped your unfinished booking and released its time."
+    assert chat.shows("OK, nothing was booked.") or chat.shows(
+        "I've discarded your unfinished booking and freed up its time."
     )
     assert state_of(storage).name is None
 
@@ -133,9 +133,9 @@ async def test_help_mid_flow_explains_and_keeps_the_booking_in_progress(
 ) -> None:
     await to_summary(chat)
     await chat.command("help")
-    assert chat.shows("/cancel – stop what you are doing")
-    assert chat.shows("Your booking is still in progress: carry on below, or type /cancel to stop.")
-    assert chat.shows("Please check your booking:")  # the summary, shown again below
+    assert chat.shows("/cancel – stop what you're doing")
+    assert chat.shows("You haven't finished booking: carry on below, or type /cancel to stop.")
+    assert chat.shows("Please check the details:")  # the summary, shown again below
     assert state_of(storage).step == Step.SUMMARY
     assert len(sandbox.store.active_holds()) == 1
     await chat.tap("✅ Confirm")  # the buttons shown before /help still work
@@ -147,18 +147,18 @@ async def test_back_all_the_way_releases_and_reaches_the_menu(
 ) -> None:
     await to_summary(chat)
     expected = [
-        "What email address should the confirmation go to? Please type it.",
-        "What name should the booking be under? Please type it.",
-        "Free times on {date}:",
-        "Pick a day in {month}. Days marked with · can't be booked.",
+        "Which email address should I send the confirmation to? Please type it.",
+        "What name should the appointment be under? Please type it.",
+        "Available times on {date}:",
+        "Which day in {month} suits you? Days marked · can't be booked.",
         "Which service would you like at {location}?",
-        "Which branch would you like to visit?",
+        "Where would you like your appointment?",
         "What would you like to do?",
     ]
     for msgid in expected:
         await chat.tap("« Back")
         assert chat.shows(msgid), chat.describe()
-        if msgid == "Free times on {date}:":
+        if msgid == "Available times on {date}:":
             assert not sandbox.store.active_holds()
     assert state_of(storage).step == Step.MENU
 
@@ -202,7 +202,8 @@ async def test_expired_hold_whose_slot_was_taken_offers_fresh_times(
         await other.hold(service=service, start=state.hold.start, location_id=state.location_id)
     await chat.tap("✅ Confirm")
     assert chat.shows(
-        "Sorry, your hold ran out and that time was taken meanwhile. Here are the free times now:"
+        "Sorry, I couldn't keep that time any longer, and someone else has booked it. Here are "
+        "the times still available:"
     )
     assert state_of(storage).step == Step.TIME
     assert state.hold.start not in state_of(storage).slots
@@ -228,7 +229,9 @@ async def test_slot_taken_between_list_and_tap(
     taken = state_of(storage).slots[0]
     await take_slot_elsewhere(sandbox, storage, 0)
     await chat.tap_action(Action.TIME, 0)
-    assert chat.shows("Sorry, someone else just took that time. Here are the free times now:")
+    assert chat.shows(
+        "Sorry, someone else has just booked that time. Here are the times still available:"
+    )
     state = state_of(storage)
     assert state.step == Step.TIME and taken not in state.slots and state.hold is None
 
@@ -255,8 +258,8 @@ async def test_confirm_lost_in_a_crash_is_finished_on_start_up(
     sandbox.faults.drop_response_next("/appointments/confirm", n=5, status=503)
     await chat.tap("✅ Confirm")  # the server booked it; the answer never came back
     assert chat.shows(
-        "The booking system isn't answering right now. Your progress is kept: please try "
-        "again in a moment."
+        "The booking system isn't answering right now. Nothing is lost: please try again in a "
+        "moment."
     )
     assert len(sandbox.store.appointment_list()) == 1
     assert state_of(storage).pending is not None
@@ -305,14 +308,14 @@ async def test_api_down_keeps_the_step_and_retry_repeats_it(
     sandbox.faults.fail_next(10, 503)
     await chat.tap_action(Action.DAY)
     assert chat.shows(
-        "The booking system isn't answering right now. Your progress is kept: please try "
-        "again in a moment."
+        "The booking system isn't answering right now. Nothing is lost: please try again in a "
+        "moment."
     )
     after = state_of(storage)
     assert after.step == Step.DAY and after.month == before.month
     sandbox.faults.clear()
     await chat.tap("🔄 Try again")
-    assert chat.shows("Free times on {date}:")
+    assert chat.shows("Available times on {date}:")
 
 
 async def test_api_down_when_holding_then_retry_holds_once(
@@ -326,7 +329,7 @@ async def test_api_down_when_holding_then_retry_holds_once(
     assert state_of(storage).step == Step.TIME
     sandbox.faults.clear()
     await chat.tap("🔄 Try again")  # same idempotency key: the server replays the hold
-    assert chat.shows("What name should the booking be under? Please type it.")
+    assert chat.shows("What name should the appointment be under? Please type it.")
     assert len(sandbox.store.active_holds()) == 1
     await api.aclose()
 
@@ -337,20 +340,20 @@ async def test_rate_limited_is_reported_like_unavailable(
     sandbox.faults.fail_next(10, 429, retry_after=0)
     await chat.command("book")
     assert chat.shows(
-        "The booking system isn't answering right now. Your progress is kept: please try "
-        "again in a moment."
+        "The booking system isn't answering right now. Nothing is lost: please try again in a "
+        "moment."
     )
     sandbox.faults.clear()
     await chat.tap("🔄 Try again")
-    assert chat.shows("Which branch would you like to visit?")
+    assert chat.shows("Where would you like your appointment?")
 
 
 async def test_auth_failure_apologises(chat: Chat, sandbox: SandboxServer) -> None:
     sandbox.faults.token_fail_next(5, 401)
     await chat.command("book")
     assert chat.shows(
-        "Sorry, the booking system refused our request. The business needs to fix its setup; "
-        "please try again later."
+        "Sorry, the booking system turned down my request. The business needs to check its "
+        "setup; please try again later."
     )
 
 
@@ -439,7 +442,7 @@ async def test_restart_mid_booking_resumes_where_it_stood(
     async with make_client(sandbox) as fresh_api:
         chat.engine = Conversation(fresh_api, reopened, now=sandbox.clock.now)
         await chat.tap_data(name_button)  # a button of the screen shown before the restart
-        assert chat.shows("What email address should the confirmation go to? Please type it.")
+        assert chat.shows("Which email address should I send the confirmation to? Please type it.")
         await chat.say("ana@example.com")
         await chat.tap("✅ Confirm")
         assert chat.shows("✅ <b>Booked!</b> Your reference is {reference}.")
@@ -458,7 +461,7 @@ async def test_language_choice_is_stored_and_used(engine: Conversation, storage:
     await chat.tap("🌐 Language")
     await chat.tap_data(chat.buttons[3].data)  # en, es, it, de: Deutsch
     assert chat.reply.language == "de"
-    assert chat.shows("Language set to {language}.")
+    assert chat.shows("From now on I'll write in {language}.")
     assert engine.language_for(who) == "de"
     await chat.command("help")
     assert chat.reply.language == "de"
@@ -467,7 +470,7 @@ async def test_language_choice_is_stored_and_used(engine: Conversation, storage:
 
 async def test_help_lists_commands(chat: Chat) -> None:
     await chat.command("help")
-    assert chat.shows("/mybookings – see, reschedule or cancel your bookings")
+    assert chat.shows("/mybookings – see, reschedule or cancel your appointments")
     await chat.tap("« Back")
     assert chat.shows("What would you like to do?")
 
@@ -477,10 +480,13 @@ async def test_help_lists_commands(chat: Chat) -> None:
     [
         (
             "loc_milan__svc_consultation",
-            "Pick a day in {month}. Days marked with · can't be booked.",
+            "Which day in {month} suits you? Days marked · can't be booked.",
         ),
-        ("svc_physio", "Pick a day in {month}. Days marked with · can't be booked."),  # Berlin only
-        ("svc_consultation", "Which branch would you like to visit?"),
+        (
+            "svc_physio",
+            "Which day in {month} suits you? Days marked · can't be booked.",
+        ),  # Berlin only
+        ("svc_consultation", "Where would you like your appointment?"),
         ("loc_berlin", "Which service would you like at {location}?"),
         ("nothing__known", "What would you like to do?"),
         ("loc_berlin__svc_whitening", "Which service would you like at {location}?"),
@@ -534,8 +540,8 @@ async def test_a_release_that_failed_is_retried_later(
 ) -> None:
     await to_name(chat)
     sandbox.faults.fail_next(10, 503, method="DELETE")
-    await chat.tap("Cancel")  # the customer is not kept waiting on a hold release
-    assert chat.shows("Cancelled: nothing was booked.")
+    await chat.tap("Exit")  # the customer is not kept waiting on a hold release
+    assert chat.shows("OK, nothing was booked.")
     assert len(sandbox.store.active_holds()) == 1
     assert state_of(storage).orphans
     sandbox.faults.clear()
@@ -550,7 +556,7 @@ async def test_summary_says_when_the_hold_ran_out(chat: Chat, sandbox: SandboxSe
     await chat.tap("✏️ Change")
     await chat.tap("« Back")
     assert chat.shows(
-        "Your hold has run out: I'll try to get the same time again when you confirm."
+        "I'm no longer keeping this time for you: when you confirm, I'll try to get it again."
     )
 
 
@@ -560,7 +566,7 @@ async def test_summary_says_when_the_hold_ran_out(chat: Chat, sandbox: SandboxSe
 async def test_unreadable_state_starts_over(chat: Chat, storage: Storage) -> None:
     storage.save_conversation(1001, 1001, "{not json", pending=False)
     await chat.command("book")
-    assert chat.shows("Which branch would you like to visit?")
+    assert chat.shows("Where would you like your appointment?")
 
 
 async def test_an_unexpected_error_apologises_and_keeps_the_chat_usable(
@@ -572,7 +578,7 @@ async def test_an_unexpected_error_apologises_and_keeps_the_chat_usable(
     assert chat.shows("Sorry, something went wrong on my side. Please try again.")
     assert chat.shows("What would you like to do?")
     await chat.tap("📅 Book an appointment")
-    assert chat.shows("Which branch would you like to visit?")
+    assert chat.shows("Where would you like your appointment?")
 
 
 async def test_logs_hold_no_names_or_emails(

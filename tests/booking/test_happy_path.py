@@ -20,22 +20,22 @@ async def test_book_from_start_to_confirmation(
     assert chat.reply.language == lang
     assert chat.shows("What would you like to do?")
     await chat.tap("📅 Book an appointment")
-    assert chat.shows("Which branch would you like to visit?")
+    assert chat.shows("Where would you like your appointment?")
     await chat.tap("Madrid – Chamberí")
     assert chat.shows("Which service would you like at {location}?")
     await chat.tap_msg("{service} ({duration})", service="Consultation")
-    assert chat.shows("Pick a day in {month}. Days marked with · can't be booked.")
+    assert chat.shows("Which day in {month} suits you? Days marked · can't be booked.")
     if not chat.actions(Action.DAY):
         await chat.tap_action(Action.MONTH_NEXT)
     await chat.tap_action(Action.DAY)
-    assert chat.shows("Free times on {date}:")
+    assert chat.shows("Available times on {date}:")
     await chat.tap_action(Action.TIME)
-    assert chat.shows("What name should the booking be under? Please type it.")
+    assert chat.shows("What name should the appointment be under? Please type it.")
     assert len(sandbox.store.active_holds()) == 1
     await chat.tap("Use “{name}”")
-    assert chat.shows("What email address should the confirmation go to? Please type it.")
+    assert chat.shows("Which email address should I send the confirmation to? Please type it.")
     await chat.say("ana@example.com")
-    assert chat.shows("Please check your booking:")
+    assert chat.shows("Please check the details:")
     await chat.tap("✅ Confirm")
     screen = chat.reply.screens[-1]
     assert not screen.edit and screen.attachment is not None

@@ -23,7 +23,7 @@ def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
 
 async def open_first_booking(chat: Chat) -> None:
     await chat.command("mybookings")
-    assert chat.shows("Tap a booking to reschedule or cancel it."), chat.describe()
+    assert chat.shows("Tap an appointment to reschedule or cancel it."), chat.describe()
     await chat.tap("{when} · {service}")
     assert chat.shows("<b>Reference:</b> {reference}")
 
@@ -40,9 +40,9 @@ async def test_reschedule_a_booking(
     await chat.tap("🔁 Reschedule")
     await chat.tap_action(Action.DAY, 1)
     await chat.tap_action(Action.TIME, 3)
-    assert chat.shows("Move your {service} booking from {old} to {new}?")
-    await chat.tap("Yes, move it")
-    assert chat.shows("✅ <b>Moved!</b> Your {service} booking is now on {when}.")
+    assert chat.shows("Reschedule your {service} appointment from {old} to {new}?")
+    await chat.tap("Yes, reschedule")
+    assert chat.shows("✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}.")
     screen = chat.reply.screens[-1]
     assert not screen.edit and screen.attachment is not None
     [after] = sandbox.store.appointment_list()
@@ -64,8 +64,10 @@ async def test_reschedule_to_a_slot_taken_meanwhile(
     async with make_client(sandbox) as other:
         service = await other.get_service(state.service_id or "")
         await other.hold(service=service, start=state.new_start, location_id=state.location_id)
-    await chat.tap("Yes, move it")
-    assert chat.shows("Sorry, someone else just took that time. Here are the free times now:")
+    await chat.tap("Yes, reschedule")
+    assert chat.shows(
+        "Sorry, someone else has just booked that time. Here are the times still available:"
+    )
     assert state_of(storage).step == Step.TIME
     assert state.new_start not in state_of(storage).slots
 
@@ -77,15 +79,15 @@ async def test_cancel_a_booking(
     chat = Chat(engine, customer(lang=lang))
     await book_one(chat)
     await open_first_booking(chat)
-    await chat.tap("🗑 Cancel booking")
-    assert chat.shows("Are you sure you want to cancel your {service} booking on {when}?")
+    await chat.tap("🗑 Cancel appointment")
+    assert chat.shows("Are you sure you want to cancel your {service} appointment on {when}?")
     await chat.tap("No, keep it")
     assert sandbox.store.appointment_list("confirmed")
-    await chat.tap("🗑 Cancel booking")
+    await chat.tap("🗑 Cancel appointment")
     await chat.tap("Yes, cancel it")
-    assert chat.shows("Your booking is cancelled.")
+    assert chat.shows("Your appointment is cancelled.")
     assert chat.shows("Cancelled: {booking}")
-    assert chat.shows("You have no upcoming bookings.")
+    assert chat.shows("You have no upcoming appointments.")
     assert not sandbox.store.appointment_list("confirmed")
     assert not storage.bookings_for_user(1001)[0].active
     assert not chat.untranslated()
@@ -109,7 +111,7 @@ async def test_list_shows_stored_data_when_the_api_is_down(
     await book_one(chat)
     sandbox.faults.fail_next(20, 503, path="/appointments/{appointment_id}")
     await chat.command("mybookings")
-    assert chat.shows("Tap a booking to reschedule or cancel it.")
+    assert chat.shows("Tap an appointment to reschedule or cancel it.")
 
 
 async def test_someone_elses_booking_is_refused(
@@ -144,7 +146,7 @@ async def test_booking_buttons_work_from_an_old_message(
     await chat.tap_data(booking_data(Action.KEEP, row.id))
     assert chat.reply.toast is not None and not chat.reply.screens
     await chat.tap_data(booking_data(Action.CANCEL_BOOKING, row.id))
-    assert chat.shows("Are you sure you want to cancel your {service} booking on {when}?")
+    assert chat.shows("Are you sure you want to cancel your {service} appointment on {when}?")
 
 
 async def test_booking_costs_four_api_calls_with_warm_caches(

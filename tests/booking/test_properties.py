@@ -27,7 +27,7 @@ from tests.booking.driver import Chat
 from tests.booking.steps import book_one, to_name, to_summary, to_times
 
 BOOKED = "✅ <b>Booked!</b> Your reference is {reference}."
-EMAIL_QUESTION = "What email address should the confirmation go to? Please type it."
+EMAIL_QUESTION = "Which email address should I send the confirmation to? Please type it."
 INERT = {Action.NOOP, Action.DAY_UNAVAILABLE}
 
 moves = st.one_of(

@@ -10,7 +10,7 @@ from bot.booking.engine import Conversation
 from bot.booking.payload import Action
 from bot.booking.rules import BookingRules
 from bot.booking.state import ChatState, Step
-from bot.booking.waitlist import MAX_WAITING
+from bot.booking.waitlist import MAX_WAITING, TOO_MANY
 from bot.booking.waitlist_cadence import day_bounds
 from bot.storage import Storage
 from bot.zimun.client import ZimunClient
@@ -21,7 +21,7 @@ from tests.booking.steps import to_calendar
 from tests.clock import MONDAY
 from tests.waitlist.steps import SATURDAY, fill_day
 
-OFFER = "No free times are left on {date} for {service} at {location}."
+OFFER = "No available times are left on {date} for {service} at {location}."
 
 
 def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
@@ -115,10 +115,7 @@ async def test_at_most_max_waiting_days_per_customer(
     await to_calendar(chat)
     await tap_day(chat, SATURDAY)
     await chat.tap_action(Action.WAITLIST_JOIN)
-    assert chat.shows(
-        "You're already waiting for {count} days, the most I can watch for one person. Please "
-        "leave one under My bookings first."
-    )
+    assert chat.shows(TOO_MANY.key)
     assert len(storage.waitlist_for_user(1001, MONDAY)) == MAX_WAITING
 
 
@@ -130,5 +127,5 @@ async def test_turned_off_a_full_day_is_only_a_toast(
     fill_day(sandbox, SATURDAY)
     await to_calendar(chat)
     await tap_day(chat, SATURDAY)
-    assert chat.reply.toast is not None and chat.reply.toast.key == "No free times on that day."
+    assert chat.reply.toast is not None and chat.reply.toast.key == "No times left on that day."
     assert state_of(storage).step == Step.DAY

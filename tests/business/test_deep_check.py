@@ -260,7 +260,7 @@ def test_a_broken_override_stops_start_up_with_one_line(
     folder = tmp_path / "messages"
     folder.mkdir()
     (folder / "de.po").write_text(
-        'msgid ""\nmsgstr ""\n\nmsgid "Language set to {language}."\n'
+        'msgid ""\nmsgstr ""\n\nmsgid "From now on I\'ll write in {language}."\n'
         'msgstr "Sprache: {sprache}."\n',
         encoding="utf-8",
     )
@@ -271,7 +271,7 @@ def test_a_broken_override_stops_start_up_with_one_line(
         assert result.stderr.splitlines() == [
             f"Configuration error: MESSAGES_DIR={folder}: de.po line 4: placeholders {{sprache}} "
             "differ from the original's {language}; keep every {name} of the msgid, spelled "
-            "the same (message 'Language set to {language}.')"
+            'the same (message "From now on I\'ll write in {language}.")'
         ]
         assert result.stdout == ""
     assert not api.calls  # Telegram was not even asked

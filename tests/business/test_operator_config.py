@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.booking.screens import Plural
+from bot.i18n import localizer
+from bot.i18n.localizer import use_overrides
 from bot.operator_config import load_operator
 from bot.settings import SettingsError, load_settings
 
@@ -137,17 +140,17 @@ def overrides_dir(tmp_path: Path, **files: str) -> Path:
 def test_overrides_are_loaded_per_language(tmp_path: Path) -> None:
     folder = overrides_dir(
         tmp_path,
-        es_po=po(("Your booking is cancelled.", "Listo: tu cita queda anulada.")),
+        es_po=po(("Your appointment is cancelled.", "Listo: tu cita queda anulada.")),
         en_po=po(
-            ("Language set to {language}.", "Now speaking {language}."),
-            fuzzy="Your booking is cancelled.",
+            ("From now on I'll write in {language}.", "Now speaking {language}."),
+            fuzzy="Your appointment is cancelled.",
         ),
     )
     (folder / "README.txt").write_text("not a catalog")
     operator = load(tmp_path, None, MESSAGES_DIR=str(folder))
     assert operator.overrides == {
-        "es": {"Your booking is cancelled.": "Listo: tu cita queda anulada."},
-        "en": {"Language set to {language}.": "Now speaking {language}."},
+        "es": {"Your appointment is cancelled.": "Listo: tu cita queda anulada."},
+        "en": {"From now on I'll write in {language}.": "Now speaking {language}."},
     }
 
 
@@ -155,19 +158,19 @@ def test_overrides_are_loaded_per_language(tmp_path: Path) -> None:
     ("entry", "expected"),
     [
         (
-            ("Language set to {language}.", "Idioma: {idioma}."),
+            ("From now on I'll write in {language}.", "Idioma: {idioma}."),
             "es.po line 5: placeholders {idioma} differ from the original's {language}; "
             "keep every {name} of the msgid, spelled the same "
-            "(message 'Language set to {language}.')",
+            '(message "From now on I\'ll write in {language}.")',
         ),
         (
-            ("Your booking is cancelled.", "Cancelada {"),
+            ("Your appointment is cancelled.", "Cancelada {"),
             "es.po line 5: the text is malformed",
         ),
         (
-            ("<b>Your bookings</b>", "<b>Tus citas"),
+            ("<b>Your appointments</b>", "<b>Tus citas"),
             "es.po line 5: its <b>/<i> tags differ from the original's or are not balanced "
-            "(message '<b>Your bookings</b>')",
+            "(message '<b>Your appointments</b>')",
         ),
         (
             ("Your bookin is cancelled.", "Cancelada."),
@@ -182,6 +185,53 @@ def test_a_wrong_override_is_one_line_naming_the_message_and_the_file(
     folder = overrides_dir(tmp_path, es_po=po(entry))
     message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
     assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+UPCOMING = (
+    "{count} upcoming appointment · page {page} of {pages}",
+    "{count} upcoming appointments · page {page} of {pages}",
+)
+
+
+def plural_po(*forms: str, plural: str = UPCOMING[1]) -> str:
+    strings = "".join(f'msgstr[{i}] "{form}"\n' for i, form in enumerate(forms))
+    return f'msgid ""\nmsgstr ""\n\nmsgid "{UPCOMING[0]}"\nmsgid_plural "{plural}"\n{strings}'
+
+
+def test_a_plural_message_is_overridden_with_every_form(tmp_path: Path) -> None:
+    """Spanish has three forms (one, many, other): an override gives all three."""
+    forms = (
+        "{count} cita · {page}/{pages}",
+        "{count} de citas · {page}/{pages}",
+        "{count} citas · {page}/{pages}",
+    )
+    folder = overrides_dir(tmp_path, es_po=plural_po(*forms))
+    operator = load(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert operator.overrides == {"es": {UPCOMING[0]: forms}}
+    use_overrides(operator.overrides)
+    try:
+        shown = localizer("es").render(Plural(*UPCOMING, count=7, page=1, pages=2))
+    finally:
+        use_overrides({})
+    assert shown == "7 citas · 1/2"
+
+
+@pytest.mark.parametrize(
+    ("forms", "expected"),
+    [
+        (("{count} cita", "{count} citas"), "a plural message needs msgid_plural and 3 forms"),
+        (
+            ("{count} cita · {page}", "{count} de citas · {page}", "{count} citas · {page}"),
+            "placeholders {count}, {page} differ from the original's {count}, {page}, {pages}",
+        ),
+    ],
+)
+def test_a_wrong_plural_override_is_one_line(
+    tmp_path: Path, forms: tuple[str, ...], expected: str
+) -> None:
+    folder = overrides_dir(tmp_path, es_po=plural_po(*forms))
+    message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert message.startswith(f"MESSAGES_DIR={folder}: es.po line 4: {expected}"), message
 
 
 def test_a_file_for_another_language_or_no_folder_is_one_line(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from tests.business.conftest import MakeChat
 
 CONTACT = "+34 600 000 000 · Calle Mayor 1 · https://sonrisa.example"
 SERVICE_LIST = "Which service would you like at {location}?"
-BRANCH_LIST = "Which branch would you like to visit?"
-CALENDAR = "Pick a day in {month}. Days marked with · can't be booked."
+BRANCH_LIST = "Where would you like your appointment?"
+CALENDAR = "Which day in {month} suits you? Days marked · can't be booked."
 MENU = "What would you like to do?"
 CONTACT_LINE = "<b>Contact:</b> {contact}"
 
@@ -135,7 +135,9 @@ async def test_a_time_the_lead_time_reached_is_not_held(
     await chat.tap_action(Action.TIME)
     assert not sandbox.store.active_holds()
     assert state_of(storage).step != Step.NAME
-    assert chat.shows("Sorry, someone else just took that time. Here are the free times now:")
+    assert chat.shows(
+        "Sorry, someone else has just booked that time. Here are the times still available:"
+    )
 
 
 async def test_a_reschedule_to_a_time_the_lead_time_reached_is_refused(
@@ -152,8 +154,10 @@ async def test_a_reschedule_to_a_time_the_lead_time_reached_is_refused(
     new_start = state_of(storage).new_start
     assert new_start is not None
     sandbox.clock.set(new_start - timedelta(minutes=90))
-    await chat.tap("Yes, move it")
-    assert chat.shows("Sorry, that time is too soon to book now. Here are the free times now:")
+    await chat.tap("Yes, reschedule")
+    assert chat.shows(
+        "Sorry, that time is now too soon to book. Here are the times still available:"
+    )
     [after] = sandbox.store.appointment_list()
     assert after.start == booked.start
 
@@ -200,11 +204,11 @@ async def test_a_reschedule_inside_the_cutoff_is_refused_with_the_contact_line(
     [booked] = sandbox.store.appointment_list()
     await open_booking(chat)
     await chat.tap("🔁 Reschedule")
-    refusal = "This booking starts in less than {cutoff}, so it can no longer be changed here."
+    refusal = "This appointment starts in less than {cutoff}, so it can no longer be changed here."
     assert chat.shows(refusal) and chat.shows(CONTACT_LINE)
-    assert "24 h" in chat.rendered[0] and CONTACT in chat.rendered[0]
+    assert "24\u00a0h" in chat.rendered[0] and CONTACT in chat.rendered[0]
     assert state_of(storage).step == Step.BOOKING
-    await chat.tap("🗑 Cancel booking")
+    await chat.tap("🗑 Cancel appointment")
     assert chat.shows(refusal) and chat.shows(CONTACT_LINE)
     [row] = storage.bookings_for_user(1001)
     await chat.tap_data(booking_data(Action.RESCHEDULE, row.id))  # a reminder's button
@@ -224,12 +228,12 @@ async def test_changes_outside_the_cutoff_go_ahead_until_it_is_reached(
     await chat.tap("🔁 Reschedule")
     assert chat.shows(CALENDAR)
     await chat.tap("« Back")
-    await chat.tap("🗑 Cancel booking")
-    assert chat.shows("Are you sure you want to cancel your {service} booking on {when}?")
+    await chat.tap("🗑 Cancel appointment")
+    assert chat.shows("Are you sure you want to cancel your {service} appointment on {when}?")
     sandbox.clock.set(booked.start - timedelta(hours=23))  # the question waited too long
     await chat.tap("Yes, cancel it")
     assert chat.shows(
-        "This booking starts in less than {cutoff}, so it can no longer be changed here."
+        "This appointment starts in less than {cutoff}, so it can no longer be changed here."
     )
     assert chat.shows("Please contact the business directly.")  # no CONTACT set
     assert sandbox.store.appointment_list("confirmed")
@@ -241,13 +245,17 @@ async def test_changes_the_operator_turned_off(
     chat = make_chat(ALLOW_RESCHEDULE="false", CONTACT=CONTACT)
     await book_one(chat)
     await open_booking(chat)
-    assert not chat.has_button("🔁 Reschedule") and chat.has_button("🗑 Cancel booking")
+    assert not chat.has_button("🔁 Reschedule") and chat.has_button("🗑 Cancel appointment")
     [row] = storage.bookings_for_user(1001)
     await chat.tap_data(booking_data(Action.RESCHEDULE, row.id))
-    assert chat.shows("Bookings can't be rescheduled in this chat.") and chat.shows(CONTACT_LINE)
+    assert chat.shows("Appointments can't be rescheduled in this chat.") and chat.shows(
+        CONTACT_LINE
+    )
     await chat.command("help")
-    assert chat.shows("Later you can cancel a booking under My bookings.")
-    assert not chat.shows("Later you can reschedule or cancel a booking under My bookings.")
+    assert chat.shows("You can cancel an appointment later under My appointments.")
+    assert not chat.shows(
+        "You can reschedule or cancel an appointment later under My appointments."
+    )
 
     none = make_chat(ALLOW_RESCHEDULE="false", ALLOW_CANCEL="false", user_id=2002)
     await none.command("start")

@@ -70,7 +70,7 @@ async def test_a_business_name_alone_keeps_the_shipped_welcome(make_chat: MakeCh
     )
     await chat.command("start", "loc_madrid__svc_consultation")  # a deep link welcomes too
     assert chat.shows("👋 Welcome to {business}!")
-    assert chat.shows("Pick a day in {month}. Days marked with · can't be booked.")
+    assert chat.shows("Which day in {month} suits you? Days marked · can't be booked.")
     assert not chat.untranslated()
 
 
@@ -89,7 +89,7 @@ async def test_help_has_the_business_texts_and_the_contact_line(
     assert chat.shows("/book – book an appointment")
     await chat.command("book")
     await chat.command("help")  # mid-booking: above the current step
-    assert chat.shows("Which branch would you like to visit?")
+    assert chat.shows("Where would you like your appointment?")
     assert "<b>Contact:</b> Call us: +34 600 000 000" in chat.rendered[0]
 
 
@@ -98,8 +98,8 @@ async def test_a_setup_error_says_whom_to_call(make_chat: MakeChat, sandbox: San
     sandbox.faults.token_fail_next(5, 401)
     await chat.command("book")
     assert chat.shows(
-        "Sorry, the booking system refused our request. The business needs to fix its setup; "
-        "please try again later."
+        "Sorry, the booking system turned down my request. The business needs to check its "
+        "setup; please try again later."
     )
     assert chat.rendered[0].endswith("<b>Contact:</b> +34 600 000 000")
 
@@ -157,7 +157,8 @@ async def test_overrides_change_exactly_the_messages_they_name(
     folder.mkdir()
     (folder / "es.po").write_text(
         'msgid "What would you like to do?"\nmsgstr "¿En qué te ayudamos hoy?"\n\n'
-        'msgid "Language set to {language}."\nmsgstr "Listo, ahora hablamos en {language}."\n',
+        'msgid "From now on I\'ll write in {language}."\n'
+        'msgstr "Listo, ahora hablamos en {language}."\n',
         encoding="utf-8",
     )
     chat = make_chat(lang="es", MESSAGES_DIR=str(folder))
@@ -166,5 +167,5 @@ async def test_overrides_change_exactly_the_messages_they_name(
     after = {lang: render_all(lang) for lang in ("es", "en")}
     assert after["en"] == before["en"]
     changed = {m for m in before["es"] if before["es"][m] != after["es"][m]}
-    assert changed == {"What would you like to do?", "Language set to {language}."}
-    assert after["es"]["Language set to {language}."] == "Listo, ahora hablamos en X."
+    assert changed == {"What would you like to do?", "From now on I'll write in {language}."}
+    assert after["es"]["From now on I'll write in {language}."] == "Listo, ahora hablamos en X."

@@ -122,10 +122,10 @@ def test_a_newcomer_books_and_cancels_in_the_demo(demo: Demo) -> None:
     calendar = Path(ics).read_text(encoding="utf-8")
     assert "BEGIN:VEVENT" in calendar and "Madrid" in calendar
 
-    demo.choose("My bookings")
+    demo.choose("My appointments")
     assert "check-up" in demo.screen
     demo.choose("check-up")
-    demo.choose("Cancel booking")
+    demo.choose("Cancel appointment")
     demo.choose("Yes")
     assert "cancelled" in demo.screen.lower()
 

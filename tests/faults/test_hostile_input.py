@@ -8,7 +8,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from bot.booking.payload import Action, booking_data, button_data
-from bot.booking.screens import Msg
+from bot.booking.screens import Msg, Plural
 from bot.booking.validation import MAX_NAME
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
@@ -64,12 +64,13 @@ def test_hostile_names_and_emails(
     ana.pick_time()
 
     ana.send("A" * 4096)
-    assert said(ana, Msg("That name is too long: please use at most {limit} characters.",
-                         limit=MAX_NAME))  # fmt: skip
+    assert said(ana, Plural("That name is too long: please use at most {count} character.",
+                            "That name is too long: please use at most {count} characters.",
+                            count=MAX_NAME))  # fmt: skip
     assert ana.shows(Action.USE_NAME)  # still asking for the name
     ana.send(HOSTILE_NAME)
     for bad, why in (
-        ("not-an-email", "An email address needs one @ sign, like name@example.com."),
+        ("not-an-email", "An email address has exactly one @, like name@example.com."),
         ("ana@", "The part after the @ is not a valid domain, like example.com."),
         ("x" * 5000 + "@example.com", "That email address is too long."),
         ("<script>alert(1)</script>@example.com", None),
@@ -126,7 +127,9 @@ def test_forged_and_replayed_payloads_and_commands_mid_step(
         answer = ben.tap_answered(forged, summary.message_id)
         assert answer.get("text"), forged
     answer = ben.tap_answered(booking_data(Action.CANCEL_BOOKING, cleo_row["id"]))
-    assert answer.get("text") == localizer("es").render(Msg("That booking isn't yours."), "plain")
+    assert answer.get("text") == localizer("es").render(
+        Msg("That appointment isn't yours."), "plain"
+    )
     assert answer.get("text") != invalid
     answer = ben.tap_answered(booking_data(Action.OPEN_BOOKING, 10**18))
     assert answer.get("text")

@@ -15,15 +15,18 @@ from bot.booking.screens import (
     LanguageName,
     MonthValue,
     Msg,
+    Plural,
     Screen,
     TimeValue,
     Verbatim,
     WeekdayValue,
+    ZoneValue,
 )
 from bot.i18n import Localizer, TranslationError, localizer, normalize_language
 from bot.i18n.catalog import load_translations
 
 NOV_21_1330Z = datetime(2026, 11, 21, 13, 30, tzinfo=UTC)
+NBSP = "\u00a0"
 
 
 # ---- language codes --------------------------------------------------------------------------
@@ -152,7 +155,7 @@ def test_naive_times_are_utc_and_unknown_zones_fall_back_to_utc() -> None:
         ("en", "Saturday, 21 November 2026 at 14:30"),
         ("es", "Sábado, 21 de noviembre de 2026 a las 14:30"),
         ("it", "Sabato 21 novembre 2026 alle 14:30"),
-        ("de", "Samstag, 21. November 2026 um 14:30 Uhr"),
+        ("de", f"Samstag, 21. November 2026 um 14:30{NBSP}Uhr"),
     ],
 )
 def test_date_and_time(lang: str, expected: str) -> None:
@@ -170,6 +173,14 @@ def test_date_and_time(lang: str, expected: str) -> None:
 )
 def test_month_title(lang: str, expected: str) -> None:
     assert localizer(lang).render(MonthValue(2026, 11)) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("en", "Sept 2026"), ("es", "Sept 2026"), ("it", "Set 2026"), ("de", "Sept. 2026")],
+)
+def test_short_month_title_for_the_calendar_header(lang: str, expected: str) -> None:
+    assert localizer(lang).render(MonthValue(2026, 9, short=True)) == expected
 
 
 def test_locale_words_keep_their_case_inside_a_sentence() -> None:
@@ -218,7 +229,10 @@ def test_weekday_names(lang: str, width: str, expected: list[str]) -> None:
     ],
 )
 def test_durations(lang: str, minutes: int, expected: str) -> None:
-    assert localizer(lang).render(DurationValue(minutes)) == expected
+    """A number never parts from its unit at a line break (a no-break space between them)."""
+    shown = localizer(lang).render(DurationValue(minutes))
+    assert shown.replace(NBSP, " ") == expected
+    assert all(NBSP in number_and_unit for number_and_unit in shown.split(" ")), shown
 
 
 @pytest.mark.parametrize(
@@ -228,6 +242,131 @@ def test_durations(lang: str, minutes: int, expected: str) -> None:
 def test_language_names_are_in_their_own_language(code: str, expected: str) -> None:
     for lang in ("en", "es", "it", "de"):
         assert localizer(lang).render(LanguageName(code)) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "From now on I'll write in English."),
+        ("es", "A partir de ahora te escribo en español."),
+        ("it", "D'ora in poi ti scrivo in italiano."),
+        ("de", "Ab jetzt schreibe ich Ihnen auf Deutsch."),
+    ],
+)
+def test_language_names_keep_their_case_in_running_text(lang: str, expected: str) -> None:
+    """Spanish and Italian write language names in lowercase inside a sentence; only a label
+    that opens with one (the language menu) capitalises it."""
+    note = Msg("From now on I'll write in {language}.", language=LanguageName(lang))
+    assert localizer(lang).render(note) == expected
+
+
+# ---- time zones -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "tz", "expected"),
+    [
+        ("en", "Europe/Madrid", "Times are in Madrid time."),
+        ("es", "America/Mexico_City", "Las horas son hora de Ciudad de México."),
+        ("it", "Europe/Berlin", "Orari: ora di Berlino."),
+        ("de", "America/Mexico_City", "Alle Uhrzeiten in Ortszeit Mexiko-Stadt."),
+        ("es", "Atlantic/Canary", "Las horas son hora de Canarias."),
+        ("de", "+01:00", "Alle Uhrzeiten in GMT+01:00."),
+        ("en", "-05:30", "Times are in GMT-05:30."),
+        ("it", "UTC", "Orari: GMT."),
+        ("es", "Etc/GMT-1", "Las horas son GMT+01:00."),
+    ],
+)
+def test_a_zone_is_named_by_its_city_in_the_customers_language(
+    lang: str, tz: str, expected: str
+) -> None:
+    """CLDR's name of the zone's city, never the raw IANA id; a zone without a city (a fixed
+    offset a server gave, UTC, Etc/) as CLDR's localised offset."""
+    line = Msg("Times are in {zone}.", zone=ZoneValue(tz))
+    assert localizer(lang, strict=True).render(line) == expected
+
+
+# ---- numbers and plurals ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"), [("en", "12,500"), ("es", "12.500"), ("it", "12.500"), ("de", "12.500")]
+)
+def test_numbers_are_grouped_as_the_locale_writes_them(lang: str, expected: str) -> None:
+    assert localizer(lang).render(Msg("{n}", n=12500)) == expected
+
+
+DAYS = ("I delete them {count} day after.", "I delete them {count} days after.")
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "Los borro 0 días después."),
+        (1, "Los borro 1 día después."),
+        (2, "Los borro 2 días después."),
+        (1_000_000, "Los borro 1.000.000 de días después."),
+    ],
+)
+def test_plural_forms_follow_the_languages_rules(count: int, expected: str) -> None:
+    """Babel's CLDR rules for Spanish: one (1), many (a million, "de días"), other."""
+    es = Localizer(
+        "es",
+        {
+            DAYS[0]: (
+                "Los borro {count} día después.",
+                "Los borro {count} de días después.",
+                "Los borro {count} días después.",
+            )
+        },
+        strict=True,
+    )
+    assert es.render(Plural(*DAYS, count=count)) == expected
+
+
+def test_english_plurals_and_a_missing_entry_fall_back_by_count() -> None:
+    en = Localizer("en", {})
+    assert en.render(Plural(*DAYS, count=1)) == "I delete them 1 day after."
+    assert en.render(Plural(*DAYS, count=30)) == "I delete them 30 days after."
+    assert en.missing == {DAYS[0]}
+    wrong_number_of_forms = Localizer("es", {DAYS[0]: ("uno {count}", "otros {count}")})
+    assert wrong_number_of_forms.render(Plural(*DAYS, count=3)) == "I delete them 3 days after."
+
+
+def test_a_broken_plural_form_falls_back_to_english() -> None:
+    de = Localizer("de", {DAYS[0]: ("Ein Tag {tage}", "{count} Tage")})
+    assert de.render(Plural(*DAYS, count=1)) == "I delete them 1 day after."
+    assert de.render(Plural(*DAYS, count=5)) == "5 Tage"
+    assert de.broken == {DAYS[0]}
+
+
+@pytest.mark.parametrize(
+    ("hour", "expected"),
+    [
+        (1, "Sábado, 21 de noviembre de 2026 a la 1:30"),
+        (2, "Sábado, 21 de noviembre de 2026 a las 2:30"),
+        (13, "Sábado, 21 de noviembre de 2026 a las 13:30"),
+    ],
+)
+def test_spanish_says_a_la_una(hour: int, expected: str) -> None:
+    """The hour picks the form: "a la 1:30" but "a las 2:30" (the plural rule of the hour)."""
+    moment = datetime(2026, 11, 21, hour - 1, 30, tzinfo=UTC)  # Madrid is UTC+1 in November
+    assert localizer("es", strict=True).render(DateTimeValue(moment, "Europe/Madrid")) == expected
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("en", "Sat 21 Nov, 14:30"),
+        ("es", "Sáb, 21 nov, 14:30"),
+        ("it", "Sab 21 nov, 14:30"),
+        ("de", "Sa., 21. Nov., 14:30"),
+    ],
+)
+def test_compact_date_and_time_for_lists(lang: str, expected: str) -> None:
+    assert localizer(lang).render(DateTimeValue(NOV_21_1330Z, "Europe/Madrid", "MMMEd")) == (
+        expected
+    )
 
 
 # ---- markup and escaping ---------------------------------------------------------------------

@@ -26,7 +26,7 @@ from tests.telegram.harness import DAY_RE, TIME_RE, Chat
 SECOND = timedelta(seconds=1)
 STAFF_GROUP = -100500
 CANCELLED = "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}."
-MOVED = "🔁 <b>Moved:</b> {location} has moved your {service} appointment to {when}."
+MOVED = "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}."
 
 
 def text(language: str, key: str, **values: object) -> str:
@@ -113,7 +113,7 @@ async def test_a_booking_cancelled_at_the_business_is_announced_once_in_the_cust
     # My bookings follows.
     await chat.command("mybookings")
     assert chat.latest is not None and chat.latest.text is not None
-    assert text("es", "You have no upcoming bookings.") in chat.latest.text
+    assert text("es", "You have no upcoming appointments.") in chat.latest.text
 
     # "Book again": a new booking of the same service at the same branch, as a new message.
     await tap_on(ops, chat, notice, "📅 Book again")
@@ -151,7 +151,7 @@ async def test_a_booking_moved_at_the_business_is_announced_with_the_new_time_an
     assert text("de", "It was on {old}.", old=when(booking, booking.start)) in notice.text
     assert notice.labels == [
         label("de", key)
-        for key in ("👍 Keep the new time", "🔁 Pick another time", "🗑 Cancel booking")
+        for key in ("👍 Keep the new time", "🔁 Pick another time", "🗑 Cancel appointment")
     ]
     calendar = ops.fake.documents(chat.chat_id)[-1]  # the calendar file follows the notice
     assert f"DTSTART:{new_start:%Y%m%dT%H%M%SZ}".encode() in calendar.content
@@ -288,12 +288,10 @@ async def test_the_customers_own_changes_are_not_announced_back_and_the_staff_he
     await ops.fake.wait_for(lambda: len(ops.fake.messages(STAFF_GROUP)) == 5)
     staff = [m.text or "" for m in ops.fake.messages(STAFF_GROUP)]
     outside = text(
-        "en", "Changed outside the bot (front desk, web page or Zimun); the customer is told."
+        "en", "Changed outside the bot (front desk, website or Zimun); the bot tells the customer."
     )
     assert [outside in t for t in staff] == [False, False, False, False, True]
-    assert (
-        staff[-1].startswith("🗑 <b>Booking cancelled:</b> ") and theirs.appointment_id in staff[-1]
-    )
+    assert staff[-1].startswith("🗑 <b>Cancelled:</b> ") and theirs.appointment_id in staff[-1]
 
 
 async def test_a_notice_leaves_a_booking_in_progress_alone(

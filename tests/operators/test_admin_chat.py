@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.screens import Msg
+from bot.booking.screens import Msg, Plural
 from bot.funnel_stats import stats_of
 from bot.i18n import localizer
 from bot.storage import FunnelEvent, Storage
@@ -32,7 +32,7 @@ async def test_the_staff_chat_hears_of_new_moved_and_cancelled_bookings(
     [appointment] = sandbox.store.appointment_list()
     await ops.fake.wait_for(lambda: ops.fake.messages(STAFF_GROUP))
     [new] = ops.fake.messages(STAFF_GROUP)
-    assert new.text is not None and new.text.startswith("🆕 <b>New booking:</b> ")
+    assert new.text is not None and new.text.startswith("🆕 <b>New appointment:</b> ")
     assert "Quick check-up" in new.text and "Madrid – Chamberí" in new.text
     assert text("<b>Name:</b> {name}", name="Ana <b>García</b>") in new.text  # escaped
     assert appointment.id in new.text
@@ -45,7 +45,7 @@ async def test_the_staff_chat_hears_of_new_moved_and_cancelled_bookings(
     await chat.tap_index(0)  # Yes, move it
     await ops.fake.wait_for(lambda: len(ops.fake.messages(STAFF_GROUP)) == 2)
     moved = ops.fake.messages(STAFF_GROUP)[-1].text or ""
-    assert moved.startswith("🔁 <b>Booking moved:</b> ") and " from " in moved
+    assert moved.startswith("🔁 <b>Rescheduled:</b> ") and " from " in moved
 
     await chat.command("mybookings")
     await chat.tap_index(0)
@@ -53,7 +53,7 @@ async def test_the_staff_chat_hears_of_new_moved_and_cancelled_bookings(
     await chat.tap_index(0)  # Yes, cancel it
     await ops.fake.wait_for(lambda: len(ops.fake.messages(STAFF_GROUP)) == 3)
     cancelled = ops.fake.messages(STAFF_GROUP)[-1].text or ""
-    assert cancelled.startswith("🗑 <b>Booking cancelled:</b> ")
+    assert cancelled.startswith("🗑 <b>Cancelled:</b> ")
     assert appointment.id in cancelled
 
     # A booking cancelled at the business is announced too, once, marked as such.
@@ -67,9 +67,9 @@ async def test_the_staff_chat_hears_of_new_moved_and_cancelled_bookings(
     await other.command("mybookings")  # nothing new to notice
     assert len(ops.fake.messages(STAFF_GROUP)) == 5
     elsewhere = ops.fake.messages(STAFF_GROUP)[-1].text or ""
-    assert elsewhere.startswith("🗑 <b>Booking cancelled:</b> ") and cancelled_there in elsewhere
+    assert elsewhere.startswith("🗑 <b>Cancelled:</b> ") and cancelled_there in elsewhere
     assert elsewhere.endswith(
-        text("Changed outside the bot (front desk, web page or Zimun); the customer is told.")
+        text("Changed outside the bot (front desk, website or Zimun); the bot tells the customer.")
     )
     assert len(ops.notices_in(other.chat_id)) == 1  # and the customer was told
 
@@ -93,10 +93,17 @@ async def test_stats_answer_in_the_staff_chat_only(
     stats = owner.latest
     assert stats is not None and stats.text is not None
     lines = stats.text.splitlines()
-    assert lines[0] == text("📊 <b>Booking statistics, last {days} days</b>", days=30)
+    assert lines[0] == localizer("en").render(
+        Plural(
+            "📊 <b>Booking statistics, last {count} day</b>",
+            "📊 <b>Booking statistics, last {count} days</b>",
+            count=30,
+        ),
+        "html",
+    )
     assert (
         text(
-            "Booked: {booked} · moved: {moved} · cancelled: {cancelled}",
+            "Booked: {booked} · rescheduled: {moved} · cancelled: {cancelled}",
             booked=1,
             moved=0,
             cancelled=1,
@@ -115,7 +122,7 @@ async def test_stats_answer_in_the_staff_chat_only(
     )
     assert text("{label}: {count}", label="Madrid – Chamberí", count=1) in lines
     assert text("{label}: {count}", label="Quick check-up", count=1) in lines
-    assert text("{label}: {count}", label=Msg("checking the summary"), count=1) in lines
+    assert text("{label}: {count}", label=Msg("checking the details"), count=1) in lines
 
     await chat.command("stats")  # any other chat: an unknown command
     assert chat.latest is not None and chat.latest.text is not None

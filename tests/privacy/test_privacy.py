@@ -67,8 +67,8 @@ async def test_forget_deletes_every_row_of_the_customer_and_nothing_else(
     assert label("Yes, delete everything", "es") in confirm.labels  # language chosen above
     not_cancelled = localizer("es").render(
         Msg(
-            "Your appointments at the business are not cancelled: to cancel one, use My "
-            "bookings first."
+            "This doesn't cancel your appointments at the business: to cancel one, use My "
+            "appointments first."
         ),
         "html",
     )
@@ -110,9 +110,9 @@ async def test_the_typed_email_is_cleared_after_confirmation_and_kept_only_with_
     await chat.pick_slot(day=2)
     await chat.give_details("Zoraida", EMAIL)
     summary = chat.keyboard
-    assert label("☐ Remember my email for next time") in summary.labels
-    await chat.tap(label("☐ Remember my email for next time"))
-    assert label("☑ Remember my email for next time") in chat.keyboard.labels
+    assert label("☐ Remember my email") in summary.labels
+    await chat.tap(label("☐ Remember my email"))
+    assert label("☑ Remember my email") in chat.keyboard.labels
     await chat.tap_index(0)  # Confirm
     assert sandbox.store.appointment_list()[0].contact_email == EMAIL
     assert EMAIL not in _conversation_state(ops, chat)  # the draft is gone
@@ -149,8 +149,8 @@ async def test_without_consent_the_email_is_not_kept_and_not_asked_again(
 @pytest.mark.parametrize("language", ["de"])
 async def test_privacy_and_forget_are_in_the_command_menu(ops: OpsBot, language: str) -> None:
     commands = {c["command"]: c["description"] for c in ops.fake.private_commands[language]}
-    assert commands["privacy"] == label("What the bot stores about you", language)
-    assert commands["forget"] == label("Delete everything the bot stores about you", language)
+    assert commands["privacy"] == label("What I store about you", language)
+    assert commands["forget"] == label("Delete everything I store about you", language)
     assert "stats" not in commands
 
 

@@ -64,7 +64,7 @@ async def test_reminders_are_planned_at_booking_and_sent_once_across_a_restart(
     assert len(reminder.labels) == 3
     assert reminder.labels == [
         localizer("es").render(Msg(key), "plain")
-        for key in ("👍 I'll be there", "🔁 Reschedule", "🗑 Cancel booking")
+        for key in ("👍 I'll be there", "🔁 Reschedule", "🗑 Cancel appointment")
     ]
 
     await ops.scan()  # the same moment again: nothing more
@@ -225,7 +225,9 @@ async def test_the_reminder_buttons_keep_and_cancel(
     assert answer.get("text") == localizer("en").render(Msg("Great, see you then!"))
     assert sandbox.store.appointment(booking.appointment_id).status == "confirmed"
 
-    ops.fake.user_taps(chat.chat_id, reminder.message_id, reminder.buttons[1][1][1])  # Cancel
+    ops.fake.user_taps(
+        chat.chat_id, reminder.message_id, reminder.buttons[2][0][1]
+    )  # Cancel appointment
     await ops.settle()
     await chat.tap_index(0)  # Yes, cancel it
     assert sandbox.store.appointment(booking.appointment_id).status == "cancelled"

@@ -18,7 +18,7 @@ from tests.telegram.harness import TIME_RE, Chat, RunningBot
 
 LANGUAGES = ["en", "de"]
 SERVICE_GONE = Msg("Sorry, {service} can no longer be booked at {branch}.")
-BRANCH_CLOSED = Msg("Sorry, {branch} is not taking bookings at the moment.")
+BRANCH_CLOSED = Msg("Sorry, {branch} isn't taking appointments at the moment.")
 
 
 def said(chat: Chat, msg: Msg) -> bool:

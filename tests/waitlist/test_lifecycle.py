@@ -195,7 +195,7 @@ async def test_no_waiting_list_for_closed_days_nor_while_rescheduling(
     answer = ops.fake.answer_to(update)
     assert answer is not None
     assert answer.get("text") == localizer("en").render(
-        Msg("The branch is closed on that day."), "plain"
+        Msg("The location is closed on that day."), "plain"
     )
     assert state_of(ops, chat).step == Step.DAY
 
@@ -207,6 +207,6 @@ async def test_no_waiting_list_for_closed_days_nor_while_rescheduling(
     update = await tap_day(chat, SATURDAY)
     answer = ops.fake.answer_to(update)
     assert answer is not None and answer.get("text") == localizer("en").render(
-        Msg("No free times on that day."), "plain"
+        Msg("No times left on that day."), "plain"
     )
     assert state_of(ops, chat).step == Step.DAY

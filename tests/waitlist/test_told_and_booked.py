@@ -42,7 +42,7 @@ async def test_a_waiting_customer_is_told_once_within_five_minutes_and_books_the
     assert chat.says(
         Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
-            "bookings.",
+            "appointments.",
             date=DateValue(SATURDAY, "full"),
         )
     )
