@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -43,6 +43,7 @@ from bot.booking.details import Details, detail_lines
 from bot.booking.ledger import Ledger, Seen
 from bot.booking.payload import Action, booking_data
 from bot.booking.screens import Button, DateTimeValue, Msg, Reply, Screen
+from bot.outbox import Outcome, Send, Tally, send_claimed
 from bot.storage import BookingRow, ReminderRow, Storage
 from bot.zimun.errors import NotFound, ZimunError
 
@@ -51,10 +52,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.reminders")
 
-MAX_ATTEMPTS = 3  # sends that certainly failed, before a reminder is given up
 SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
-
-Send = Callable[[int, Reply], Awaitable[bool]]
 
 
 # ---- the message ------------------------------------------------------------------------------
@@ -93,16 +91,13 @@ class Due:
 
 
 @dataclass
-class ScanResult:
-    sent: int = 0
-    skipped: int = 0  # appointment passed, booking gone, or superseded by a later reminder
-    dropped: int = 0  # cancelled or moved elsewhere, found on the refresh
-    retry: int = 0  # certainly not delivered: pending again for the next scan
-    failed: int = 0
+class ScanResult(Tally):
+    """A scan's tally, and what became of each reminder (tests read it)."""
+
     outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
 
-    def count(self, reminder_id: int, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def record(self, reminder_id: int, outcome: Outcome) -> None:
+        self.count(outcome)
         self.outcomes.append((reminder_id, outcome))
 
 
@@ -151,20 +146,12 @@ class ReminderService:
             result = ScanResult()
             for item in self.due(now):
                 outcome = await self._process(item, now, send)
-                result.count(item.reminder.id, outcome)
+                result.record(item.reminder.id, outcome)
                 result.skipped += len(item.superseded)
-            if result.outcomes:
-                log.info(
-                    "reminders: %d sent, %d skipped, %d dropped, %d to retry, %d failed",
-                    result.sent,
-                    result.skipped,
-                    result.dropped,
-                    result.retry,
-                    result.failed,
-                )
+            result.log("reminders")
             return result
 
-    async def _process(self, item: Due, now: datetime, send: Send) -> str:
+    async def _process(self, item: Due, now: datetime, send: Send) -> Outcome:
         reminder = item.reminder
         if item.superseded:
             self.storage.skip_reminders(list(item.superseded))
@@ -177,18 +164,14 @@ class ReminderService:
             return "dropped"
         if not self.storage.claim_reminder(reminder.id):
             return "skipped"  # another scan (another process) got it first
-        try:
-            delivered = await send(booking.chat_id, build_reminder(fresh, self._language(reminder)))
-        except Exception:
-            log.exception("reminder %s: send failed; not retried (may have arrived)", reminder.id)
-            return "failed"
-        if delivered:
-            return "sent"
-        if reminder.attempts + 1 < MAX_ATTEMPTS:
-            self.storage.unclaim_reminder(reminder.id)
-            return "retry"
-        log.warning("reminder %s: given up after %d attempts", reminder.id, MAX_ATTEMPTS)
-        return "failed"
+        return await send_claimed(
+            send,
+            booking.chat_id,
+            build_reminder(fresh, self._language(reminder)),
+            attempts=reminder.attempts,
+            release=lambda: self.storage.unclaim_reminder(reminder.id),
+            what=f"reminder {reminder.id}",
+        )
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
         """The booking as Zimun has it now; None when it was cancelled or moved at the business

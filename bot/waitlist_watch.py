@@ -15,8 +15,9 @@ waitlisted day of the pair. For each day it finds free (bookable inside the book
 `flush` tells the due entries, in the order they were chosen: each is claimed (marked told,
 one guarded UPDATE) before it is sent, as reminders and notices are, so a customer is told at
 most once per entry; a send that certainly did not reach Telegram is released and retried up
-to MAX_ATTEMPTS. The adapter flushes right after each look, and at start-up (what a stop or a
-crash left unsent). An entry whose day has passed is not told, and is deleted by the next look.
+to three times (bot/outbox.py). The adapter flushes right after each look, and at start-up
+(what a stop or a crash left unsent). An entry whose day has passed is not told, and is
+deleted by the next look.
 
 Cost is bounded twice: by the cadence (per pair, whatever the number of customers and days)
 and by a cap on calls per minute of real time (`CallBudget`, shared in form with reconciling):
@@ -33,16 +34,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from bot.booking.calendar import DEFAULT_HORIZON, MAX_DAYS_AHEAD, Window
 from bot.booking.rules import BookingRules
-from bot.booking.screens import Reply
 from bot.booking.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.booking.waitlist_views import build_freed_notice
+from bot.outbox import Outcome, Send, Tally, send_claimed
 from bot.reconcile import CallBudget
 from bot.storage import FunnelEvent, Storage, WaitlistRow
 from bot.zimun.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
@@ -54,10 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.waitlist")
 
 DEFAULT_CALLS_PER_MINUTE = 30
-MAX_ATTEMPTS = 3
 FLUSH_LIMIT = 100  # entries told per flush; the rest go with the next one
-
-Send = Callable[[int, Reply], Awaitable[bool]]
 
 
 @dataclass
@@ -68,14 +66,6 @@ class LookResult:
     ended: int = 0  # entries whose day had passed, deleted
     failed: int = 0  # pairs Zimun refused to answer for: looked at next time round
     stopped: bool = False  # Zimun rate-limited us or did not answer: the rest waits
-
-
-@dataclass
-class TellResult:
-    sent: int = 0
-    skipped: int = 0  # day passed, or another flush took it
-    retry: int = 0
-    failed: int = 0
 
 
 class WaitlistWatch:
@@ -221,42 +211,31 @@ class WaitlistWatch:
 
     # ---- telling ---------------------------------------------------------------------------
 
-    async def flush(self, send: Send) -> TellResult:
+    async def flush(self, send: Send) -> Tally:
         """Tell the customers chosen and not told yet."""
         async with self._tell_lock:
-            result = TellResult()
+            result = Tally()
             now = self.now()
             for entry in self.storage.due_waitlist(FLUSH_LIMIT):
-                outcome = await self._tell(entry, now, send)
-                setattr(result, outcome, getattr(result, outcome) + 1)
-            if result != TellResult():
-                log.info(
-                    "waiting list: %d told, %d skipped, %d to retry, %d failed",
-                    result.sent,
-                    result.skipped,
-                    result.retry,
-                    result.failed,
-                )
+                result.count(await self._tell(entry, now, send))
+            result.log("waiting list")
             return result
 
-    async def _tell(self, entry: WaitlistRow, now: datetime, send: Send) -> str:
+    async def _tell(self, entry: WaitlistRow, now: datetime, send: Send) -> Outcome:
         if entry.ends_at <= now or not self.storage.claim_waitlist(entry.id):
             return "skipped"  # the day has passed (deleted by the next look), or taken
-        reply = build_freed_notice(entry, self._language(entry))
-        try:
-            delivered = await send(entry.chat_id, reply)
-        except Exception:
-            log.exception("waiting list entry %s: send failed; not retried", entry.id)
-            return "failed"
-        if delivered:
+        outcome = await send_claimed(
+            send,
+            entry.chat_id,
+            build_freed_notice(entry, self._language(entry)),
+            attempts=entry.attempts,
+            release=lambda: self.storage.unclaim_waitlist(entry.id),
+            what=f"waiting list entry {entry.id}",
+        )
+        if outcome == "sent":
             self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
             log.info("waiting list entry %s: customer told of a free time", entry.id)
-            return "sent"
-        if entry.attempts + 1 < MAX_ATTEMPTS:
-            self.storage.unclaim_waitlist(entry.id)
-            return "retry"
-        log.warning("waiting list entry %s: given up after %d attempts", entry.id, MAX_ATTEMPTS)
-        return "failed"
+        return outcome
 
     def _language(self, entry: WaitlistRow) -> str:
         """The customer's chosen language, else the one they joined in, else the default."""

@@ -38,7 +38,8 @@ from bot import retention
 from bot.booking.changes import BookingChange
 from bot.booking.screens import Attachment, Reply
 from bot.chat_tag import chat_tag
-from bot.notices import FlushResult, NoticeService
+from bot.notices import NoticeService
+from bot.outbox import Tally
 from bot.reconcile import CheckResult, Reconciler
 from bot.reminders import ReminderService, ScanResult
 from bot.telegram.delivery import deliver
@@ -100,7 +101,7 @@ async def scan_reminders(app: Application) -> ScanResult:
     return await service.scan(lambda chat_id, reply: send_unprompted(bot, chat_id, reply))
 
 
-async def flush_notices(app: Application) -> FlushResult:
+async def flush_notices(app: Application) -> Tally:
     """Send the customer notices not sent yet."""
     service: NoticeService = app.bot_data[NOTICES_KEY]
     bot = app.bot
@@ -170,7 +171,7 @@ class Background:
         self.reminders = reminder_interval is not None and bool(service.offsets)
         self.housekeeping = housekeeping_interval is not None
         self._catch_up: asyncio.Task[None] | None = None
-        self._flushes: set[asyncio.Task[FlushResult]] = set()
+        self._flushes: set[asyncio.Task[Tally]] = set()
         app.bot_data[REMINDERS_KEY] = service
         app.bot_data[RECONCILE_KEY] = reconciler
         app.bot_data[NOTICES_KEY] = notices

@@ -15,8 +15,9 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from bot.outbox import Tally
 from bot.telegram.jobs import send_unprompted
-from bot.waitlist_watch import LookResult, TellResult, WaitlistWatch
+from bot.waitlist_watch import LookResult, WaitlistWatch
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ WAITLIST_KEY = "waitlist"  # app.bot_data key of the WaitlistWatch
 WAITLIST_JOBS_KEY = "waitlist_jobs"  # ... of the WaitlistJobs itself
 
 
-async def tell_waitlist(app: Application) -> TellResult:
+async def tell_waitlist(app: Application) -> Tally:
     """Tell the customers chosen and not told yet."""
     watch: WaitlistWatch = app.bot_data[WAITLIST_KEY]
     bot = app.bot

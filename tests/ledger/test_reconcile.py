@@ -15,7 +15,8 @@ import pytest
 from bot.booking.cadence import CADENCE
 from bot.booking.ledger import Booked, Cancelled, Ledger, NewBooking
 from bot.booking.screens import Reply
-from bot.notices import MAX_ATTEMPTS, NoticeService
+from bot.notices import NoticeService
+from bot.outbox import MAX_ATTEMPTS
 from bot.reconcile import Reconciler
 from bot.storage import BookingRow, Storage
 from bot.zimun.client import ZimunClient

@@ -13,7 +13,8 @@ import pytest
 
 from bot.booking.ledger import Booked, Ledger, NewBooking, plan
 from bot.booking.screens import Reply
-from bot.reminders import MAX_ATTEMPTS, ReminderService
+from bot.outbox import MAX_ATTEMPTS
+from bot.reminders import ReminderService
 from bot.settings import SettingsError, load_settings, parse_offsets
 from bot.storage import BookingRow, Storage
 from bot.zimun.client import ZimunClient
