@@ -14,8 +14,6 @@ checks settle into their cadence), per 100 bookings, next to the cadence's own f
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,10 +21,10 @@ from typing import Any
 
 from bench.runner import NOW, settings_for
 from bench.sandbox_process import SandboxProcess
+from bench.simulation import SimClock, scratch_storage
 from bot.booking.cadence import CADENCE
 from bot.booking.ledger import Booked, Ledger, NewBooking
 from bot.reconcile import DEFAULT_CALLS_PER_MINUTE, Reconciler
-from bot.storage import Storage
 from bot.zimun.client import ZimunClient
 from bot.zimun.errors import ZimunError
 from bot.zimun.models import Service
@@ -36,14 +34,6 @@ SERVICE = "svc_checkup"  # 15 minutes, two places per slot, at every branch: slo
 PLACES = 2
 HOURS = 3
 DAY = timedelta(days=1)
-
-
-@dataclass
-class SimClock:
-    """The bot's clock and the budget's monotonic clock, both moved by the simulation."""
-
-    now: datetime = NOW
-    ticks: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -77,17 +67,10 @@ async def _measure(sandbox: SandboxProcess, workdir: Path, bookings: int) -> lis
         free = await _free_slots(client, service)
         results = []
         for mix in MIXES:
-            db = workdir / f"reconcile-{len(results)}.db"
-            storage = Storage(str(db))
-            try:
+            with scratch_storage(workdir / f"reconcile-{len(results)}.db") as storage:
                 ledger = Ledger(storage)
                 booked = await _book(client, ledger, service, free, mix, bookings)
                 results.append(await _simulate(client, ledger, sandbox, mix, booked))
-            finally:
-                storage.close()
-                with contextlib.suppress(FileNotFoundError):
-                    for suffix in ("", "-wal", "-shm"):
-                        os.unlink(f"{db}{suffix}")
     return results
 
 
@@ -166,8 +149,7 @@ async def _simulate(
     counted_from = scans_per_hour * (HOURS - 1)
     near = far = 0
     for scan in range(scans_per_hour * HOURS):
-        clock.now = NOW + step * scan
-        clock.ticks = step.total_seconds() * scan
+        clock.at_scan(scan, step)
         if scan == counted_from:
             sandbox.reset_stats()
             upcoming = ledger.storage.upcoming_bookings(clock.now)

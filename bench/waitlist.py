@@ -13,8 +13,6 @@ per (service, branch) pair).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import Any
 
 from bench.runner import NOW, settings_for
 from bench.sandbox_process import SandboxProcess
+from bench.simulation import SimClock, scratch_storage
 from bot.booking.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.storage import Storage
 from bot.waitlist_watch import DEFAULT_CALLS_PER_MINUTE, WaitlistWatch
@@ -35,12 +34,6 @@ HOURS = 2
 ANSWERED = "GET /availability 200"
 TUESDAY, FRIDAY = date(2027, 2, 2), date(2027, 2, 5)  # within 7 days of Monday 1 February
 FAR = (date(2027, 2, 16), date(2027, 2, 23), date(2027, 3, 2))  # further out
-
-
-@dataclass
-class SimClock:
-    now: datetime = NOW
-    ticks: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -92,16 +85,9 @@ async def _measure(sandbox: SandboxProcess, workdir: Path) -> list[dict[str, Any
                     if (service_id, day) not in filled:
                         await _fill(client, service_id, day)
                         filled.add((service_id, day))
-            db = workdir / f"waitlist-{index}.db"
-            storage = Storage(str(db))
-            try:
+            with scratch_storage(workdir / f"waitlist-{index}.db") as storage:
                 _join(storage, mix)
                 results.append(await _simulate(client, storage, sandbox, mix))
-            finally:
-                storage.close()
-                with contextlib.suppress(FileNotFoundError):
-                    for suffix in ("", "-wal", "-shm"):
-                        os.unlink(f"{db}{suffix}")
     return results
 
 
@@ -154,8 +140,7 @@ async def _simulate(
     counted_from = scans_per_hour * (HOURS - 1)
     offered = 0
     for scan in range(1, scans_per_hour * HOURS + 1):
-        clock.now = NOW + step * scan
-        clock.ticks = step.total_seconds() * scan
+        clock.at_scan(scan, step)
         if scan == counted_from + 1:
             sandbox.reset_stats()
         offered += (await watch.check_due()).offered

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
-from bot.booking.calendar import DEFAULT_HORIZON, MAX_DAYS_AHEAD, Window
+from bot.booking.calendar import MAX_DAYS_AHEAD
 from bot.booking.rules import BookingRules
 from bot.booking.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.booking.waitlist_views import build_freed_notice
@@ -193,8 +193,7 @@ class WaitlistWatch:
     ) -> list[int]:
         """The entries to tell: per day, as many as free times not offered to someone else in
         the last `offer_window`, in the order they joined."""
-        earliest, latest = self.rules.window(now)
-        window = Window(now, earliest, latest or now + DEFAULT_HORIZON)
+        window = self.rules.calendar_window(now)
         chosen: list[int] = []
         for day in days:
             free = [s.start for s in answer.slots_on(day) if window.admits(s.start)]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.booking.availability import AvailabilityCache
 from bot.booking.business import Business
-from bot.booking.calendar import DEFAULT_HORIZON, Window
+from bot.booking.calendar import Window
 from bot.booking.catalog import Catalog
 from bot.booking.events import Customer
 from bot.booking.ledger import Entry, Ledger
@@ -99,6 +99,13 @@ class Ctx:
         self.ledger.hold(booking_id)
         self.holding.append(booking_id)
 
+    def not_changing(self, booking_id: int) -> None:
+        """Zimun refused the change `changing` announced: comparisons may see the booking
+        again at once (what Zimun says now is the business's doing, not the bot's)."""
+        if booking_id in self.holding:
+            self.holding.remove(booking_id)
+            self.ledger.release(booking_id)
+
     def track(self, event: str, step: str | None = None, **names: str | None) -> None:
         """Record a funnel event of the current booking attempt (nothing outside one)."""
         attempt = self.state.attempt
@@ -138,8 +145,7 @@ class Ctx:
     def window(self) -> Window:
         """The instants bookable now: the operator's lead time and horizon (BOOKING_LEAD_TIME,
         BOOKING_HORIZON), else from now to the calendar's default horizon."""
-        earliest, latest = self.rules.window(self.now)
-        return Window(self.now, earliest, latest or self.now + DEFAULT_HORIZON)
+        return self.rules.calendar_window(self.now)
 
     @property
     def zone(self) -> tzinfo:

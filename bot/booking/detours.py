@@ -97,6 +97,14 @@ def takes_text(state: ChatState, steps: frozenset[Step]) -> bool:
     return state.resume in steps
 
 
+def end_reschedule(state: ChatState) -> None:
+    """A reschedule in progress (on screen or behind a detour) is over: forget it, and bring
+    back the booking it parked, if any. Nothing of a booking in progress is touched."""
+    if state.flow == Flow.RESCHEDULE:
+        state.resume = None
+        state.end_move()
+
+
 def settle(state: ChatState) -> None:
     """After each event: a reschedule whose screens were left (done, cancelled, or the customer
     went elsewhere, not on a detour) is over, and the booking it parked comes back."""

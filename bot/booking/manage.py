@@ -20,7 +20,7 @@ from bot.booking.ledger import Cancelled, Moved, Seen
 from bot.booking.rules import ChangeAction, Verdict
 from bot.booking.screens import DateTimeValue, Msg
 from bot.booking.state import Flow, Step
-from bot.booking.views import BOOKINGS_PER_PAGE
+from bot.booking.views import booking_pages
 from bot.booking.words import call_us, refusal
 from bot.storage import BookingRow
 from bot.zimun.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
@@ -86,12 +86,7 @@ async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
     """Another page of My bookings (what is stored: the list was refreshed when it opened)."""
-    upcoming = [
-        r
-        for r in ctx.storage.bookings_for_user(ctx.customer.user_id)
-        if r.active and r.start > ctx.now
-    ]
-    pages = max(1, -(-len(upcoming) // BOOKINGS_PER_PAGE))
+    pages = booking_pages(ctx, ctx.storage.bookings_for_user(ctx.customer.user_id))
     if arg is None or not 0 <= arg < pages:
         raise Refused(f"bookings page {arg} out of range")
     ctx.state.list_page = arg
@@ -101,10 +96,8 @@ async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
 def _about(ctx: Ctx, row: BookingRow) -> None:
     """Turning to a booking: a detour from a booking in progress; a reschedule of another
     booking that was waiting is over (nothing was held for it)."""
-    state = ctx.state
-    if state.flow == Flow.RESCHEDULE and state.booking_id != row.id:
-        state.resume = None
-        state.end_move()
+    if ctx.state.booking_id != row.id:
+        detours.end_reschedule(ctx.state)
     detours.step_aside(ctx)
 
 
@@ -122,9 +115,7 @@ def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
     verdict = ctx.rules.may_change(kind, row.start, ctx.now) if row.active else Verdict.STARTED
     if verdict is Verdict.ALLOWED:
         return None
-    if ctx.state.flow == Flow.RESCHEDULE:  # out of the change in progress, back to the booking
-        ctx.state.resume = None
-        ctx.state.end_move()
+    detours.end_reschedule(ctx.state)  # out of the change in progress, back to the booking
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
     lead = call_us(ctx.business, ctx.lang) if verdict is not Verdict.STARTED else []
@@ -196,13 +187,9 @@ async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
 async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
     """Zimun says the booking cannot change (cancelled or past): record what it is now and
     show it, so its buttons go and My bookings follows."""
-    if row.id in ctx.holding:  # the change this event was about did not happen
-        ctx.holding.remove(row.id)
-        ctx.ledger.release(row.id)
+    ctx.not_changing(row.id)
     await _refresh(ctx, [row])
-    if ctx.state.flow == Flow.RESCHEDULE:
-        ctx.state.step = Step.MENU  # settles the reschedule (and brings back a parked booking)
-        detours.settle(ctx.state)
+    detours.end_reschedule(ctx.state)
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
     return Outcome(note=Msg("This appointment can no longer be changed."))
@@ -265,8 +252,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.tally("moved")
     service, location = await ctx.service(), await ctx.location()
     ctx.state.step = Step.MENU
-    ctx.state.resume = None
-    ctx.state.end_move()  # a booking the reschedule parked comes back
+    detours.end_reschedule(ctx.state)  # a booking the reschedule parked comes back
     return Outcome(
         lead=[
             Msg(

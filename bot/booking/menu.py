@@ -51,17 +51,12 @@ async def resume(ctx: Ctx, arg: int | None = None) -> Outcome:
     return detours.come_back(ctx)
 
 
-# Steps outside any booking or change in progress.
-RESTING = frozenset({Step.MENU, Step.HELP, Step.LANGUAGE, Step.BOOKINGS})
-
-
 async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
     """Cancel button or /cancel: end what is in progress, release any hold, say what happened."""
     state = ctx.state
     if state.flow == Flow.RESCHEDULE and detours.unfinished(state):
         state.step = Step.MENU
-        state.resume = None
-        detours.settle(state)  # the reschedule ends; a booking it parked comes back
+        detours.end_reschedule(state)  # a booking it parked comes back
         return Outcome(note=Msg("OK, your appointment stays as it was."))
     if not detours.unfinished(state):
         state.clear_draft()

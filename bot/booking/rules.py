@@ -16,16 +16,18 @@ instant, and `python -m bot check --deep` applies the same rules to the live ans
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from bot.booking.calendar import DEFAULT_HORIZON, Window
 from bot.booking.catalog import Listing, Offer
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 ChangeAction = Literal["reschedule", "cancel"]
+NO_LIMIT = datetime.max.replace(tzinfo=UTC)  # the latest start when no horizon is set
 
 
 class Verdict(StrEnum):
@@ -70,19 +72,24 @@ class BookingRules:
         latest = now + self.horizon if self.horizon is not None else None
         return now + self.lead_time, latest
 
+    def calendar_window(self, now: datetime) -> Window:
+        """The window the calendar shows and every time is judged by: without an operator
+        horizon, the calendar's own (DEFAULT_HORIZON)."""
+        earliest, latest = self.window(now)
+        return Window(now, earliest, latest or now + DEFAULT_HORIZON)
+
     def bookable(self, start: datetime, now: datetime) -> bool:
         """Whether a slot starting at `start` may be booked (or moved to) at `now`. A start
-        exactly at the earliest moment counts; one that is not in the future never does."""
+        exactly at the earliest moment counts; one that is not in the future never does; with
+        no operator horizon there is no upper bound."""
         earliest, latest = self.window(now)
-        if start <= now or start < earliest:
-            return False
-        return latest is None or start <= latest
+        return Window(now, earliest, latest or NO_LIMIT).admits(start)
 
     def dates(self, now: datetime, tz: tzinfo) -> tuple[date, date | None]:
         """The first and last calendar days (in the branch's zone `tz`) that can hold a
         bookable start; for the day picker, which still checks each time with `bookable`."""
-        earliest, latest = self.window(now)
-        return earliest.astimezone(tz).date(), latest.astimezone(tz).date() if latest else None
+        window = self.calendar_window(now)
+        return window.first_day(tz), window.last_day(tz) if self.horizon is not None else None
 
     # ---- changes --------------------------------------------------------------------------
 

@@ -12,9 +12,10 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 
 from bot.booking import calendar as cal
+from bot.booking.buttons import button, nav_row
 from bot.booking.context import Ctx
 from bot.booking.details import Details, detail_lines
-from bot.booking.payload import Action, booking_data, button_data
+from bot.booking.payload import Action, booking_data
 from bot.booking.screens import (
     Attachment,
     Button,
@@ -52,19 +53,6 @@ EMAIL_ON_BUTTON = 22.0
 
 Rows = list[list[Button]]
 View = tuple[list[Msg], Rows]
-
-
-def button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> Button:
-    return Button(label, button_data(ctx.state.nonce, action, arg))
-
-
-def nav_row(ctx: Ctx, *, back: bool = True, cancel: bool = True) -> list[Button]:
-    row = []
-    if back:
-        row.append(button(ctx, Msg("« Back"), Action.BACK))
-    if cancel:
-        row.append(button(ctx, Msg("Exit"), Action.CANCEL))
-    return row
 
 
 @functools.lru_cache(maxsize=16)
@@ -297,8 +285,22 @@ def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
     return reasons.get(code, Msg("No times left on that day."))
 
 
+def page_count(items: int, per_page: int) -> int:
+    """How many pages `items` fill (at least one: an empty list is one page)."""
+    return max(1, -(-items // per_page))
+
+
 def time_pages(ctx: Ctx) -> int:
-    return max(1, -(-len(ctx.state.slots) // TIMES_PER_PAGE))
+    return page_count(len(ctx.state.slots), TIMES_PER_PAGE)
+
+
+def upcoming(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
+    """The appointments still ahead and active: those My appointments lists as buttons."""
+    return [r for r in rows if _is_upcoming(ctx, r) and r.active]
+
+
+def booking_pages(ctx: Ctx, rows: list[BookingRow]) -> int:
+    return page_count(len(upcoming(ctx, rows)), BOOKINGS_PER_PAGE)
 
 
 async def view_time(ctx: Ctx) -> View:
@@ -463,13 +465,13 @@ async def view_bookings(ctx: Ctx) -> View:
         if ctx.bookings is not None
         else ctx.storage.bookings_for_user(ctx.customer.user_id)
     )
-    upcoming = [r for r in rows_db if _is_upcoming(ctx, r) and r.active]
+    coming = upcoming(ctx, rows_db)
     cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active][-PAST_SHOWN:]
     past = [r for r in rows_db if not _is_upcoming(ctx, r)][-PAST_SHOWN:]
     body = [Msg("<b>Your appointments</b>")]
-    if upcoming and any(ctx.rules.changes_allowed):
+    if coming and any(ctx.rules.changes_allowed):
         body.append(Msg("Tap an appointment to reschedule or cancel it."))
-    elif upcoming:
+    elif coming:
         body.append(Msg("Tap an appointment to see it."))
     else:
         body.append(Msg("You have no upcoming appointments."))
@@ -477,19 +479,19 @@ async def view_bookings(ctx: Ctx) -> View:
         body.append(Msg("Cancelled: {booking}", booking=booking_label(row)))
     for row in reversed(past):
         body.append(Msg("Past: {booking}", booking=booking_label(row)))
-    pages = max(1, -(-len(upcoming) // BOOKINGS_PER_PAGE))
+    pages = booking_pages(ctx, rows_db)
     page = min(ctx.state.list_page, pages - 1)
     if pages > 1:
         body.append(
             Plural(
                 "{count} upcoming appointment · page {page} of {pages}",
                 "{count} upcoming appointments · page {page} of {pages}",
-                count=len(upcoming),
+                count=len(coming),
                 page=page + 1,
                 pages=pages,
             )
         )
-    shown = upcoming[page * BOOKINGS_PER_PAGE : (page + 1) * BOOKINGS_PER_PAGE]
+    shown = coming[page * BOOKINGS_PER_PAGE : (page + 1) * BOOKINGS_PER_PAGE]
     rows: Rows = [
         [Button(booking_label(row), booking_data(Action.OPEN_BOOKING, row.id))] for row in shown
     ]

@@ -10,26 +10,16 @@ button naming the entry (an entry-scoped payload, checked against the tapping cu
 
 from __future__ import annotations
 
+from bot.booking.buttons import button, nav_row
 from bot.booking.context import Ctx
-from bot.booking.payload import Action, button_data, waitlist_data
-from bot.booking.screens import Button, DateValue, Label, Msg, Reply, Screen
+from bot.booking.payload import Action, waitlist_data
+from bot.booking.screens import Button, DateValue, Msg, Reply, Screen
 from bot.booking.waitlist import entry_on_offer, owned_entry, waiting_entries
 from bot.booking.widths import SERVICE_IN_LIST, shorten
 from bot.storage import WaitlistRow
 
 Rows = list[list[Button]]
 View = tuple[list[Msg], Rows]
-
-
-def _button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> Button:
-    return Button(label, button_data(ctx.state.nonce, action, arg))
-
-
-def _back(ctx: Ctx, *, cancel: bool) -> list[Button]:
-    row = [_button(ctx, Msg("« Back"), Action.BACK)]
-    if cancel:
-        row.append(_button(ctx, Msg("Exit"), Action.CANCEL))
-    return row
 
 
 def leave_label(entry: WaitlistRow) -> Msg:
@@ -68,7 +58,7 @@ async def view_offer(ctx: Ctx) -> View:
         body.append(
             Msg("You're on the waiting list for that day: I'll tell you when a time frees up.")
         )
-        rows.append([_button(ctx, Msg("🔕 Leave the waiting list"), Action.WAITLIST_LEAVE)])
+        rows.append([button(ctx, Msg("🔕 Leave the waiting list"), Action.WAITLIST_LEAVE)])
     else:
         body.append(
             Msg(
@@ -76,8 +66,8 @@ async def view_offer(ctx: Ctx) -> View:
                 "whoever asked first is told first."
             )
         )
-        rows.append([_button(ctx, Msg("🔔 Tell me if a time frees up"), Action.WAITLIST_JOIN)])
-    rows.append(_back(ctx, cancel=True))
+        rows.append([button(ctx, Msg("🔔 Tell me if a time frees up"), Action.WAITLIST_JOIN)])
+    rows.append(nav_row(ctx, cancel=True))
     return body, rows
 
 
@@ -94,7 +84,7 @@ async def view_list(ctx: Ctx) -> View:
         [Button(leave_label(entry), waitlist_data(Action.WAITLIST_LEAVE, entry.id))]
         for entry in entries
     ]
-    rows.append(_back(ctx, cancel=False))
+    rows.append(nav_row(ctx, cancel=False))
     return body, rows
 
 
@@ -113,8 +103,8 @@ async def view_switch(ctx: Ctx) -> View:
             )
         )
     rows = [
-        [_button(ctx, Msg("Yes, show the times"), Action.YES)],
-        [_button(ctx, Msg("No, carry on"), Action.BACK)],
+        [button(ctx, Msg("Yes, show the times"), Action.YES)],
+        [button(ctx, Msg("No, carry on"), Action.BACK)],
     ]
     return body, rows
 
@@ -125,7 +115,7 @@ def bookings_rows(ctx: Ctx) -> Rows:
     if not count:
         return []
     label = Msg("🔔 My waiting list ({count})", count=count)
-    return [[_button(ctx, label, Action.WAITLIST)]]
+    return [[button(ctx, label, Action.WAITLIST)]]
 
 
 def build_freed_notice(entry: WaitlistRow, language: str) -> Reply:

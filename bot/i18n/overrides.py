@@ -51,11 +51,6 @@ def shipped_messages(template: Path = LOCALES_DIR / "bot.pot") -> Mapping[str, s
     return MappingProxyType(known)
 
 
-def shipped_msgids() -> frozenset[str]:
-    """The singular msgids the bot uses."""
-    return frozenset(shipped_messages())
-
-
 def load_overrides(directory: Path) -> Tables:
     """language -> msgid -> text for every `<lang>.po` in `directory`; OverrideError if any
     file or entry is unusable. Files that are not `.po` are ignored (a README may sit there)."""

@@ -19,8 +19,9 @@ from bot.reconcile import Reconciler
 from bot.storage import BookingRow, NoticeRow, Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
+from tests.clock import MONDAY
 from tests.fakes.bot_api import ChatMessage
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import DAY_RE, TIME_RE, Chat
 
 SECOND = timedelta(seconds=1)

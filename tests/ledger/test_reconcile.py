@@ -14,7 +14,6 @@ import pytest
 
 from bot.booking.cadence import CADENCE
 from bot.booking.ledger import Booked, Cancelled, Ledger, NewBooking
-from bot.booking.screens import Reply
 from bot.notices import NoticeService
 from bot.outbox import MAX_ATTEMPTS
 from bot.reconcile import Reconciler
@@ -22,8 +21,9 @@ from bot.storage import BookingRow, Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
+from tests.clock import MONDAY
+from tests.fakes.outbox import Outbox
 
-MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 GET = ("GET", "/appointments/{appointment_id}")
 
 
@@ -35,20 +35,6 @@ class Ticks:
 
     def __call__(self) -> float:
         return self.value
-
-
-class Outbox:
-    def __init__(self, delivered: bool = True, fail: bool = False) -> None:
-        self.sent: list[tuple[int, Reply]] = []
-        self.delivered = delivered
-        self.fail = fail
-
-    async def __call__(self, chat_id: int, reply: Reply) -> bool:
-        await asyncio.sleep(0)  # let a racing flush run in between
-        self.sent.append((chat_id, reply))
-        if self.fail:
-            raise RuntimeError("the connection broke after the request went out")
-        return self.delivered
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from bot.funnel_stats import stats_of
 from bot.i18n import localizer
 from bot.storage import FunnelEvent, Storage
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import DAY_RE, TIME_RE, Chat
 
 STAFF_GROUP = -100500

@@ -12,8 +12,9 @@ import pytest
 
 from bot.booking.ledger import DEFAULT_OFFSETS
 from sandbox.testing import SandboxServer
+from tests.clock import MONDAY
 from tests.fakes.bot_api import FakeBotAPI
-from tests.reminders.harness import MONDAY, NO_JOBS, OpsBot
+from tests.reminders.harness import NO_JOBS, OpsBot
 from tests.telegram.conftest import fake_api  # noqa: F401  (a fixture)
 from tests.telegram.harness import Chat, bot_settings
 

@@ -10,7 +10,7 @@ waited. Tests that check the JobQueue itself turn them back on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from telegram.ext import Application
@@ -29,8 +29,6 @@ from bot.zimun.client import ZimunClient
 from tests.fakes.bot_api import ChatMessage
 from tests.telegram.harness import RunningBot
 
-# Monday 23 November 2026, 07:00 in Madrid: the calendar offers the 23rd, 24th, 25th, ...
-MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 NO_JOBS: dict[str, Any] = {
     "reminder_interval": None,
     "reconcile_interval": None,

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from bot.booking.ledger import Booked, Ledger, NewBooking, plan
-from bot.booking.screens import Reply
 from bot.outbox import MAX_ATTEMPTS
 from bot.reminders import ReminderService
 from bot.settings import SettingsError, load_settings, parse_offsets
@@ -20,8 +19,9 @@ from bot.storage import BookingRow, Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
+from tests.clock import MONDAY
+from tests.fakes.outbox import Outbox
 
-MONDAY = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 WEDNESDAY_9 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # 09:00 in Madrid
 OFFSETS = parse_offsets("24h,2h")
 
@@ -35,22 +35,6 @@ class Clock:
 
     def at(self, moment: datetime) -> None:
         self.sandbox.clock.set(moment)
-
-
-class Outbox:
-    """The `send` a scan is given: records what it was asked to deliver."""
-
-    def __init__(self, delivered: bool = True, fail: bool = False) -> None:
-        self.sent: list[tuple[int, Reply]] = []
-        self.delivered = delivered
-        self.fail = fail
-
-    async def __call__(self, chat_id: int, reply: Reply) -> bool:
-        await asyncio.sleep(0)  # let a racing scan run in between
-        self.sent.append((chat_id, reply))
-        if self.fail:
-            raise RuntimeError("the connection broke after the request went out")
-        return self.delivered
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from bot.booking.waitlist_cadence import WAIT_CADENCE
 from bot.reconcile import CallBudget
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import Chat
 from tests.waitlist.steps import (
     OTHER_SERVICE_INDEX,

@@ -11,7 +11,8 @@ from bot.booking.state import Step
 from bot.booking.waitlist_cadence import WAIT_CADENCE
 from bot.booking.waitlist_tap import GONE_AGAIN
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import TIME_RE, Chat
 from tests.waitlist.steps import SATURDAY, entries, fill_day, freed_notices, join, state_of
 

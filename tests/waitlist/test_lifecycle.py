@@ -15,7 +15,8 @@ from bot.booking.state import Step
 from bot.booking.waitlist_cadence import WAIT_CADENCE
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import Chat
 from tests.waitlist.steps import (
     SATURDAY,

@@ -11,7 +11,8 @@ from bot.booking.payload import Action, waitlist_data
 from bot.booking.state import Step
 from bot.booking.waitlist_cadence import WAIT_CADENCE
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import TIME_RE, Chat
 from tests.waitlist.steps import (
     OTHER_SERVICE_INDEX,

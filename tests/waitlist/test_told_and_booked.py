@@ -13,7 +13,8 @@ from bot.booking.waitlist_cadence import WAIT_CADENCE
 from bot.funnel_stats import stats_of
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
-from tests.reminders.harness import MONDAY, OpsBot
+from tests.clock import MONDAY
+from tests.reminders.harness import OpsBot
 from tests.telegram.harness import TIME_RE, Chat
 from tests.waitlist.steps import (
     FREED,

@@ -18,7 +18,7 @@ from bot.waitlist_watch import WaitlistWatch
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
-from tests.reminders.harness import MONDAY
+from tests.clock import MONDAY
 from tests.waitlist.steps import BRANCH, SATURDAY, SERVICE, fill_day
 
 
