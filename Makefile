@@ -22,6 +22,7 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -31,7 +32,7 @@ test: lint
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m bot.demo $(DEMO_ARGS)
+	$(BIN)/python -m bot.ops.demo $(DEMO_ARGS)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m sandbox --port 8081

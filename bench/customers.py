@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.fake_telegram import BenchBotAPI
-from bot.booking.payload import Action, decode
+from bot.core.payload import Action, decode
 
 LANGUAGES = ("en", "es", "it", "de")
 JOURNEY_STEPS = 10  # a booking is 9 actions, a reschedule or cancel after it 4 to 6 more

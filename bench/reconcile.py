@@ -1,14 +1,14 @@
 """What noticing changes made at the business costs: Zimun calls per hour per 100 upcoming
 bookings.
 
-The production Reconciler and Ledger (bot.reconcile, bot.booking.ledger) against the sandbox in
-its own process over loopback. For each mix of bookings (how far ahead the appointments are),
-real appointments are booked at the sandbox and recorded through the ledger (as if made at
+The production Reconciler and Ledger (bot.followup.reconcile, bot.followup.ledger) against the
+sandbox in its own process over loopback. For each mix of bookings (how far ahead the appointments
+are), real appointments are booked at the sandbox and recorded through the ledger (as if made at
 moments spread over the hour before, so their checks are not all in step), then the bot's
 clock is simulated: three hours of scans every 30 s, nothing waited. The figure is the
 GET /appointments/{id} calls the sandbox counted during the third hour (the first two let the
 checks settle into their cadence), per 100 bookings, next to the cadence's own formula
-(bot.booking.cadence.Cadence.calls_per_hour) for the same mix.
+(bot.core.cadence.Cadence.calls_per_hour) for the same mix.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from typing import Any
 from bench.runner import NOW, settings_for
 from bench.sandbox_process import SandboxProcess
 from bench.simulation import SimClock, scratch_storage
-from bot.booking.cadence import CADENCE
-from bot.booking.ledger import Booked, Ledger, NewBooking
-from bot.reconcile import DEFAULT_CALLS_PER_MINUTE, Reconciler
+from bot.core.cadence import CADENCE
+from bot.core.errors import ZimunError
+from bot.core.models import Service
+from bot.followup.ledger import Booked, Ledger, NewBooking
+from bot.followup.reconcile import DEFAULT_CALLS_PER_MINUTE, Reconciler
 from bot.zimun.client import ZimunClient
-from bot.zimun.errors import ZimunError
-from bot.zimun.models import Service
 
 GET_ONE = "GET /appointments/{appointment_id}"
 SERVICE = "svc_checkup"  # 15 minutes, two places per slot, at every branch: slots aplenty

@@ -39,11 +39,11 @@ from bench.customers import Chat, Samples, Window, customer, echo_customer
 from bench.fake_telegram import TOKEN, BenchBotAPI, BenchRequest
 from bench.flood import Flooder
 from bench.sandbox_process import SandboxInfo, SandboxProcess
-from bot.__main__ import tune_gc
-from bot.booking.engine import Conversation
-from bot.settings import Settings
-from bot.storage import Storage
-from bot.telegram.app import build_application, polling
+from bot.chat.engine import Conversation
+from bot.config.settings import Settings
+from bot.store.storage import Storage
+from bot.telegram.app import polling
+from bot.wiring import build_application, tune_gc
 from bot.zimun.client import ZimunClient
 
 # A Monday morning in a month without holidays in the demo seed: every run sees the same

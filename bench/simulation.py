@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.runner import NOW
-from bot.storage import Storage
+from bot.store.storage import Storage
 
 
 @dataclass

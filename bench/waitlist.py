@@ -1,12 +1,12 @@
 """What watching waitlisted days costs: Zimun calls per hour per waitlisted day.
 
-The production WaitlistWatch (bot.waitlist_watch) against the sandbox in its own process over
-loopback. For each mix of waitlisted days, the days are filled at the sandbox (every place
+The production WaitlistWatch (bot.followup.waitlist_watch) against the sandbox in its own process
+over loopback. For each mix of waitlisted days, the days are filled at the sandbox (every place
 booked, as a busy business's would be: nobody is told, and the watching goes on), customers are
 put on their waiting lists (several per day: the cost does not grow with them), then the bot's
 clock is simulated: two hours of scans every 30 s, nothing waited. The figure is the
 availability calls the sandbox answered during the second hour, per hour and per waitlisted
-day, next to the cadence's own formula (bot.booking.waitlist_cadence.WaitCadence.calls_per_hour,
+day, next to the cadence's own formula (bot.core.waitlist_cadence.WaitCadence.calls_per_hour,
 per (service, branch) pair).
 """
 
@@ -21,11 +21,11 @@ from typing import Any
 from bench.runner import NOW, settings_for
 from bench.sandbox_process import SandboxProcess
 from bench.simulation import SimClock, scratch_storage
-from bot.booking.waitlist_cadence import WAIT_CADENCE, day_bounds
-from bot.storage import Storage
-from bot.waitlist_watch import DEFAULT_CALLS_PER_MINUTE, WaitlistWatch
+from bot.core.errors import ZimunError
+from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
+from bot.followup.waitlist_watch import DEFAULT_CALLS_PER_MINUTE, WaitlistWatch
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
-from bot.zimun.errors import ZimunError
 
 BRANCH = "loc_milan"  # Tuesday to Saturday; three services with few times a day
 TIMEZONE = "Europe/Rome"

@@ -9,9 +9,9 @@ line on stderr and a non-zero exit code, never a traceback.
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
   `check --deep` adds a read-only tour of the Zimun account as the bot will use it
-  (bot/deep_check.py): exit 0 when the bot can serve customers.
+  (bot/ops/deep_check.py): exit 0 when the bot can serve customers.
 
-The operator's words and rules (bot/operator_config.py: BOT_CONFIG, MESSAGES_DIR...) are read
+The operator's words and rules (bot/config/operator.py: BOT_CONFIG, MESSAGES_DIR...) are read
 and checked before any command runs, so a broken override stops start-up with one line.
 
 Exit codes: 0 done (including a stop by SIGINT/SIGTERM; `check`: all passed), 1 a runtime
@@ -22,267 +22,20 @@ failed), 2 bad configuration.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import gc
-import logging
-import re
-import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from collections.abc import Callable, Sequence
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.config.settings import Settings, SettingsError, load_settings
+from bot.wiring import (
+    EXIT_FAILURE,
+    StartupError,
+    check,
+    check_deep,
+    install_operator,
+    run,
+)
 
-if TYPE_CHECKING:
-    from telegram.ext import Application
-
-    from bot.health import CheckResult
-    from bot.storage import Storage
-    from bot.zimun.client import ZimunClient
-
-log = logging.getLogger("bot")
-
-EXIT_OK, EXIT_FAILURE, EXIT_CONFIG = 0, 1, 2
-# What Telegram accepts as a webhook secret_token (1-256 of these characters), from 32 on: the
-# secret is all that stands between the internet and the update queue.
-SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{32,256}$"
-URL_RE = re.compile(r"\w+://\S+")
-
-
-class StartupError(Exception):
-    """A problem found while starting; `str()` is the one line shown to the operator."""
-
-
-def webhook_secret(settings: Settings) -> str | None:
-    """The secret Telegram must send with every webhook request; required in webhook mode."""
-    secret = settings.WEBHOOK_SECRET.get_secret_value() if settings.WEBHOOK_SECRET else None
-    if settings.WEBHOOK_URL is None:
-        return secret
-    if not secret:
-        raise SettingsError(
-            "WEBHOOK_SECRET is not set (required with WEBHOOK_URL, so that only Telegram "
-            "can post updates; 32 to 256 letters, digits, _ and -)"
-        )
-    if not re.match(SECRET_TOKEN_RE, secret):
-        raise SettingsError(
-            "WEBHOOK_SECRET is invalid: use 32 to 256 letters, digits, _ and - "
-            "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
-        )
-    return secret
-
-
-@contextmanager
-def telegram_errors() -> Iterator[None]:
-    """Telegram's start-up refusals as one line each."""
-    from telegram.error import InvalidToken, NetworkError, TelegramError
-
-    try:
-        yield
-    except InvalidToken:
-        raise StartupError(
-            "Telegram rejected TELEGRAM_BOT_TOKEN (check it with BotFather)"
-        ) from None
-    except NetworkError as exc:
-        raise StartupError(
-            f"cannot reach the Telegram Bot API at TELEGRAM_BASE_URL: {_reason(exc)}"
-        ) from None
-    except TelegramError as exc:
-        raise StartupError(f"Telegram refused to start the bot: {_reason(exc)}") from None
-
-
-@dataclass(frozen=True)
-class Built:
-    """The Application and what it runs on (the health check reads the same storage)."""
-
-    app: Application
-    storage: Storage
-    client: ZimunClient
-
-
-def build(settings: Settings) -> Built:
-    """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client and the storage."""
-    from bot.booking.engine import Conversation
-    from bot.operator_config import load_operator
-    from bot.storage import Storage
-    from bot.telegram.app import build_application
-    from bot.zimun.client import ZimunClient
-
-    try:
-        storage = Storage(settings.BOT_DB_PATH)
-    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
-        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
-    client = ZimunClient.from_settings(settings)
-    operator = load_operator(settings)
-    conversation = Conversation(
-        client,
-        storage,
-        default_language=settings.default_language,
-        reminder_offsets=settings.reminder_offsets,
-        rules=operator.rules,
-        business=operator.business,
-    )
-
-    async def close_resources(_app: Application) -> None:
-        try:
-            await client.aclose()
-        finally:
-            storage.close()
-            log.info("storage closed")
-
-    app = build_application(settings, conversation, on_shutdown=(close_resources,))
-    return Built(app, storage, client)
-
-
-def run(settings: Settings) -> int:
-    """Run the bot until SIGINT/SIGTERM: long polling, or a webhook when WEBHOOK_URL is set.
-
-    On a stop signal python-telegram-bot stops fetching, commits the update offset, finishes
-    every update already fetched, then runs the shutdown hooks (poll_until_stopped).
-    """
-    from bot.telegram.app import ALLOWED_UPDATES, check_telegram
-
-    secret = webhook_secret(settings)
-    with telegram_errors():
-        me = asyncio.run(check_telegram(settings))
-    log.info("Telegram knows this bot as @%s", me.username)
-    if settings.WEBHOOK_URL is None or secret is None:
-        built = build(settings)
-        tune_gc()
-        log.info("starting with long polling")
-        with telegram_errors():
-            poll_until_stopped(built.app, list(ALLOWED_UPDATES))
-    else:
-        run_webhook(settings, secret)
-    log.info("stopped")
-    return EXIT_OK
-
-
-def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
-    """`run_polling` with our own stop signals, so that a stop during start-up is a normal stop:
-    python-telegram-bot's own handler, arriving while it still bootstraps, interrupts a
-    request and surfaces as a network error (an operator's `systemctl stop` right after a start
-    would exit 1). Here a signal while running stops it gracefully (`stop_running`), one during
-    start-up ends the start, and an error the interruption causes is not reported as one."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)  # the loop run_polling takes
-    stopping: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        stopping.append(signum)
-        if app.running:
-            app.stop_running()
-        else:
-            raise SystemExit(0)  # python-telegram-bot shuts down what it started
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        app.run_polling(allowed_updates=allowed_updates, stop_signals=None)
-    except Exception as exc:
-        if not stopping:
-            raise
-        log.info("stopped while starting (%s)", type(exc).__name__)
-
-
-def tune_gc() -> None:
-    """Fewer and cheaper garbage collections for a long-running event loop: what is alive once
-    the bot is built (modules, schemas, catalogs, the Application) is moved out of the
-    collector's scans, and young collections run every 50,000 allocations instead of 700.
-    `make bench` (500 customers, 50 ms API): full collections of 50-100 ms went from ~20 per
-    10 s to none, p95 latency per update 117 -> 90 ms, CPU per update -5%."""
-    gc.collect()  # garbage left by start-up must not be frozen with the rest
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
-def run_webhook(settings: Settings, secret: str) -> None:
-    """The webhook and GET /healthz on WEBHOOK_LISTEN:WEBHOOK_PORT (bot.telegram.webhook)."""
-    from bot.health import Health, probe_zimun
-    from bot.telegram.app import ALLOWED_UPDATES
-    from bot.telegram.webhook import bind, serve_webhook
-    from bot.zimun.client import ZimunClient
-
-    url = str(settings.WEBHOOK_URL)
-    try:
-        sock = bind(settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
-    except OSError as exc:
-        raise StartupError(
-            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
-            f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
-        ) from None
-    built = build(settings)
-    # The probe has its own client: its catalog refresh must not disturb the conversations'.
-    probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
-    health = Health(lambda: probe_zimun(probe_client), built.storage)
-    tune_gc()
-
-    async def serve() -> None:
-        try:
-            await serve_webhook(
-                built.app,
-                sock=sock,
-                url=url,
-                path=urlsplit(url).path,
-                secret=secret,
-                allowed_updates=ALLOWED_UPDATES,
-                health=health,
-            )
-        finally:
-            await probe_client.aclose()
-
-    log.info("starting the webhook on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
-    try:
-        with telegram_errors():
-            asyncio.run(serve())
-    finally:
-        sock.close()
-
-
-def check(settings: Settings) -> int:
-    """`python -m bot check`: one line per check on stdout; 0 when all pass, else 1."""
-    from bot.health import run_checks
-
-    results = asyncio.run(run_checks(settings, check_telegram_token))
-    for result in results:
-        print(result.line())
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
-
-
-def check_deep(settings: Settings) -> int:
-    """`python -m bot check --deep`: the checks above, then the read-only tour of the Zimun
-    account as the bot will offer it; 0 when the bot can serve customers, else 1."""
-    from bot.deep_check import run_deep_check
-    from bot.health import run_checks
-    from bot.operator_config import load_operator
-
-    results = asyncio.run(run_checks(settings, check_telegram_token))
-    for result in results:
-        print(result.line(), flush=True)
-    ready = all(r.ok for r in results)
-    if not next(r for r in results if r.name == "Zimun").ok:
-        print("Deep check skipped: Zimun does not accept the credentials.")
-        return EXIT_FAILURE
-    report = asyncio.run(run_deep_check(settings, load_operator(settings)))
-    for line in report.lines():
-        print(line)
-    return EXIT_OK if ready and report.ok else EXIT_FAILURE
-
-
-async def check_telegram_token(settings: Settings) -> CheckResult:
-    from bot.health import CheckResult
-    from bot.telegram.app import check_telegram
-
-    try:
-        with telegram_errors():
-            me = await check_telegram(settings)
-    except StartupError as exc:
-        return CheckResult("Telegram", False, str(exc))
-    return CheckResult("Telegram", True, f"TELEGRAM_BOT_TOKEN accepted, the bot is @{me.username}")
-
+EXIT_CONFIG = 2
 
 # name -> (help, function).
 SUBCOMMANDS: dict[str, tuple[str, Callable[[Settings], int]]] = {
@@ -317,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
 
-    from bot.logging_setup import configure_logging
+    from bot.config.logs import configure_logging
 
     configure_logging(
         settings.LOG_LEVEL,
@@ -336,21 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-def install_operator(settings: Settings) -> None:
-    """Check the operator's words and rules before anything else, and put their rewordings
-    of messages (MESSAGES_DIR) in place; SettingsError (one line) when something is wrong."""
-    from bot.i18n.localizer import use_overrides
-    from bot.operator_config import load_operator
-
-    use_overrides(load_operator(settings).overrides)
-
-
-def _reason(exc: Exception) -> str:
-    """Telegram's reason, without URLs (they would carry the token)."""
-    message = str(getattr(exc, "message", "") or type(exc).__name__)
-    return URL_RE.sub("[url]", message.replace("httpx.", ""))
 
 
 def _secrets_of(settings: Settings) -> list[str]:

@@ -12,14 +12,8 @@ locales` re-extracts them. The words themselves follow locales/GLOSSARY.md.
 
 from __future__ import annotations
 
-from bot.i18n.localizer import (
-    BABEL_LOCALES,
-    SUPPORTED,
-    Localizer,
-    TranslationError,
-    localizer,
-    normalize_language,
-)
+from bot.core.languages import BABEL_LOCALES, SUPPORTED_LANGUAGES, normalize_language
+from bot.i18n.localizer import Localizer, TranslationError, localizer
 from bot.i18n.markup import Markup
 
 
@@ -31,7 +25,7 @@ def N_(msgid: str) -> str:
 __all__ = [
     "BABEL_LOCALES",
     "N_",
-    "SUPPORTED",
+    "SUPPORTED_LANGUAGES",
     "Localizer",
     "Markup",
     "TranslationError",

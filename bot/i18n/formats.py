@@ -25,7 +25,8 @@ from babel.dates import (
 )
 from babel.numbers import format_decimal
 
-from bot.booking.screens import (
+from bot.core.models import parse_zone
+from bot.core.screens import (
     DateTimeValue,
     DateValue,
     DurationValue,
@@ -37,7 +38,6 @@ from bot.booking.screens import (
     WeekdayValue,
     ZoneValue,
 )
-from bot.zimun.models import parse_zone
 
 log = logging.getLogger(__name__)
 

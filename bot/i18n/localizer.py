@@ -20,7 +20,8 @@ from types import MappingProxyType
 from babel import Locale
 from babel.messages.plurals import get_plural
 
-from bot.booking.screens import (
+from bot.core.languages import BABEL_LOCALES, SUPPORTED_LANGUAGES, normalize_language
+from bot.core.screens import (
     DateTimeValue,
     DateValue,
     DurationValue,
@@ -47,28 +48,12 @@ from bot.i18n.markup import (
 
 log = logging.getLogger(__name__)
 
-SUPPORTED = ("en", "es", "it", "de")
-
-# English is shown with British (en_GB) conventions: the businesses are European, and their
-# English-speaking customers (visitors, expats) read "Saturday, 21 November 2026, 14:30" the way
-# the venue posts its hours; a US locale would show "11/21/26" and "2:30 PM". The others use
-# their CLDR defaults (es_ES, it_IT, de_DE). All four start the week on Monday.
-BABEL_LOCALES = {"en": "en_GB", "es": "es", "it": "it", "de": "de"}
-
 # What a value is rendered as when the engine forgot to pass it: visible, harmless, logged.
 GAP = "…"
 
 
 class TranslationError(LookupError):
     """Raised by a strict localizer for a missing translation or an unfillable template."""
-
-
-def normalize_language(code: str | None, default: str = "en") -> str:
-    """ "es", "es-ES", "es_419", "IT-it" -> the supported base language, anything else `default`."""
-    if not code:
-        return default
-    base = code.strip().replace("_", "-").split("-", 1)[0].lower()
-    return base if base in SUPPORTED else default
 
 
 def plural_rule(lang: str) -> tuple[int, Callable[[int], int]]:
@@ -235,7 +220,7 @@ def translations(lang: str) -> Mapping[str, Entry]:
     return MappingProxyType({**shipped, **extra}) if extra else shipped
 
 
-@lru_cache(maxsize=len(SUPPORTED) * 2)
+@lru_cache(maxsize=len(SUPPORTED_LANGUAGES) * 2)
 def _shared(lang: str) -> Localizer:
     return Localizer(lang, translations(lang))
 

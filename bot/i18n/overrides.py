@@ -23,8 +23,9 @@ from types import MappingProxyType
 
 from babel.messages.pofile import PoFileError, read_po
 
+from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.i18n.catalog import LOCALES_DIR, Entry
-from bot.i18n.localizer import SUPPORTED, plural_rule
+from bot.i18n.localizer import plural_rule
 from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tags_balanced
 
 Tables = Mapping[str, Mapping[str, Entry]]  # language -> msgid -> the operator's text (forms)
@@ -59,10 +60,10 @@ def load_overrides(directory: Path) -> Tables:
     tables: dict[str, Mapping[str, str]] = {}
     for path in sorted(directory.glob("*.po")):
         lang = path.stem.lower()
-        if lang not in SUPPORTED:
+        if lang not in SUPPORTED_LANGUAGES:
             raise OverrideError(
                 f"{path.name}: {path.stem!r} is not one of the bot's languages "
-                f"({', '.join(SUPPORTED)}); name the files like es.po"
+                f"({', '.join(SUPPORTED_LANGUAGES)}); name the files like es.po"
             )
         tables[lang] = MappingProxyType(read_overrides(path, lang))
     return MappingProxyType(tables)

@@ -2,8 +2,8 @@
 
 An operator reads these to see load and latency (and, with LOG_FORMAT=json, feeds them to a
 log system), so they say nothing about the customer: no text, no name, and not even the chat
-id, only its tag (bot.chat_tag: a keyed hash, the same one every log line of the bot uses). The
-action is a command name from the bot's own list or a button's action code, never free text.
+id, only its tag (bot.config.chat_tag: a keyed hash, the same one every log line of the bot uses).
+The action is a command name from the bot's own list or a button's action code, never free text.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
 
 log = logging.getLogger("bot.updates")
 

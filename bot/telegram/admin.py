@@ -19,12 +19,12 @@ from telegram import Bot, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
-from bot.admin import notice, stats_screen
-from bot.booking.changes import BookingChange
-from bot.booking.screens import Msg, Reply, Screen
-from bot.funnel_stats import load_stats
-from bot.settings import SUPPORTED_LANGUAGES
-from bot.storage import Storage
+from bot.core.changes import BookingChange
+from bot.core.languages import SUPPORTED_LANGUAGES
+from bot.core.screens import Msg, Reply, Screen
+from bot.ops.staff import notice, stats_screen
+from bot.ops.stats import load_stats
+from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.commands import COMMANDS, commands_in
 from bot.telegram.delivery import deliver

@@ -1,4 +1,4 @@
-"""The composition: one builder for the bot process, the tests and the benchmarks.
+"""The Telegram adapter's half of the composition (bot.wiring builds the services it carries).
 
 `build_application()` wires the handlers, the per-chat ordering, the rate limiter, the error
 handler and the start-up/shut-down hooks around a Conversation. It does not run anything:
@@ -18,12 +18,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseRateLimiter
 from telegram.request import BaseRequest
 
-from bot import chat_tag
-from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
-from bot.notices import NoticeService
-from bot.reconcile import Reconciler
-from bot.reminders import ReminderService
-from bot.settings import Settings
+from bot.chat.engine import COMMANDS as ENGINE_COMMANDS
+from bot.config import chat_tag
+from bot.config.settings import Settings
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
 from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
@@ -41,10 +38,10 @@ from bot.telegram.jobs import (
 from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
 from bot.telegram.waitlist_jobs import WAITLIST_SCAN_SECONDS, WaitlistJobs
-from bot.waitlist_watch import WaitlistWatch
 
 if TYPE_CHECKING:
-    from bot.booking.engine import Conversation
+    from bot.chat.engine import Conversation
+    from bot.followup.services import FollowUp
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +77,7 @@ def default_rate_limiter() -> FairRateLimiter:
 def build_application(
     settings: Settings,
     conversation: Conversation,
+    followup: FollowUp,
     *,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
@@ -192,37 +190,16 @@ def build_application(
     for handler in chat.handlers():
         app.add_handler(handler)
     app.add_error_handler(ErrorHandler(conversation, default_language))
-    ledger = conversation.ledger
-    reminders = ReminderService(
-        conversation.api, ledger, now=conversation.now, default_language=default_language
-    )
-    reconciler = Reconciler(
-        conversation.api,
-        ledger,
-        now=conversation.now,
-        calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,
-    )
-    notices = NoticeService(
-        conversation.storage, now=conversation.now, default_language=default_language
-    )
     background = Background(
         app,
-        reminders,
-        reconciler,
-        notices,
+        followup.reminders,
+        followup.reconciler,
+        followup.notices,
         reminder_interval=reminder_interval,
         reconcile_interval=reconcile_interval,
         housekeeping_interval=housekeeping_interval,
     )
-    watch = WaitlistWatch(
-        conversation.api,
-        conversation.storage,
-        rules=conversation.rules,
-        now=conversation.now,
-        calls_per_minute=settings.WAITLIST_CALLS_PER_MINUTE,
-        default_language=default_language,
-    )
-    waitlist = WaitlistJobs(app, watch, interval=waitlist_interval)
+    waitlist = WaitlistJobs(app, followup.watch, interval=waitlist_interval)
     return app
 
 

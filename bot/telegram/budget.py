@@ -21,9 +21,9 @@ from typing import Any
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.booking.events import Customer
-from bot.booking.screens import Msg, Reply, Screen
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
+from bot.core.events import Customer
+from bot.core.screens import Msg, Reply, Screen
 from bot.telegram.buckets import Buckets, Verdict
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import customer_of

@@ -12,9 +12,9 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 
-from bot.booking.screens import Msg
+from bot.core.languages import SUPPORTED_LANGUAGES
+from bot.core.screens import Msg
 from bot.i18n import localizer
-from bot.settings import SUPPORTED_LANGUAGES
 
 log = logging.getLogger(__name__)
 

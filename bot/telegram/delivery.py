@@ -12,8 +12,8 @@ import logging
 from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
-from bot.booking.screens import Reply
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
+from bot.core.screens import Reply
 from bot.i18n import localizer
 from bot.telegram.render import Rendered, document_of, render_screen
 

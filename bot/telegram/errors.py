@@ -2,7 +2,7 @@
 
 The operator gets one log record with what is needed to find the cause (update id and kind,
 chat id, exception type and traceback) and nothing personal: no message text, no names, no
-emails; the log formatter (bot.logging_setup) also scrubs tokens and email addresses from
+emails; the log formatter (bot.config.logs) also scrubs tokens and email addresses from
 anything an exception message might carry. The customer gets a short apology in their language
 saying what to do next. Nothing here touches the conversation's state, so the next message or
 tap works as usual.
@@ -17,14 +17,14 @@ from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ContextTypes
 
-from bot.booking.screens import Msg, Reply, Screen
-from bot.booking.words import contact_lines
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
+from bot.core.screens import Msg, Reply, Screen
+from bot.core.words import contact_lines
 from bot.telegram.delivery import deliver
 from bot.telegram.handlers import customer_of
 
 if TYPE_CHECKING:
-    from bot.booking.engine import Conversation
+    from bot.chat.engine import Conversation
 
 log = logging.getLogger("bot.telegram.errors")
 

@@ -38,7 +38,7 @@ from telegram.constants import FloodLimit
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
 from bot.telegram.buckets import Buckets, Verdict
 
 log = logging.getLogger(__name__)

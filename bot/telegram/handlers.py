@@ -21,17 +21,17 @@ from telegram import CallbackQuery, Message, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
-from bot.booking.engine import COMMANDS as ENGINE_COMMANDS
-from bot.booking.events import Command, Customer, Edited, Event, Tap, Text
-from bot.booking.payload import decode
-from bot.booking.screens import Reply
+from bot.chat.engine import COMMANDS as ENGINE_COMMANDS
+from bot.core.events import Command, Customer, Edited, Event, Tap, Text
+from bot.core.payload import decode
+from bot.core.screens import Reply
 from bot.i18n import localizer
 from bot.telegram.accesslog import UNKNOWN, UpdateLog
 from bot.telegram.delivery import deliver
 from bot.telegram.render import private_chat_pointer, render_toast
 
 if TYPE_CHECKING:
-    from bot.booking.engine import Conversation
+    from bot.chat.engine import Conversation
 
 log = logging.getLogger(__name__)
 

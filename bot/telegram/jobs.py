@@ -1,9 +1,9 @@
 """Background work on python-telegram-bot's JobQueue: reminders, reconciling, housekeeping.
 
-- the reminder scan (bot.reminders) every 30 s;
-- the reconcile scan (bot.reconcile) every 30 s: upcoming bookings compared with Zimun on
-  their cadence, then the customer notices it queued are sent (bot.notices);
-- housekeeping (bot.retention) every hour.
+- the reminder scan (bot.followup.reminders) every 30 s;
+- the reconcile scan (bot.followup.reconcile) every 30 s: upcoming bookings compared with Zimun on
+  their cadence, then the customer notices it queued are sent (bot.followup.notices);
+- housekeeping (bot.store.retention) every hour.
 
 All are periodic reads of SQLite rather than one timer per item, so a restart loses nothing:
 a first run at start-up catches up with whatever fell due while the bot was down (reminders,
@@ -34,14 +34,14 @@ from telegram.error import (
 )
 from telegram.ext import Application, ContextTypes
 
-from bot import retention
-from bot.booking.changes import BookingChange
-from bot.booking.screens import Attachment, Reply
-from bot.chat_tag import chat_tag
-from bot.notices import NoticeService
-from bot.outbox import Tally
-from bot.reconcile import CheckResult, Reconciler
-from bot.reminders import ReminderService, ScanResult
+from bot.config.chat_tag import chat_tag
+from bot.core.changes import BookingChange
+from bot.core.screens import Attachment, Reply
+from bot.followup.notices import NoticeService
+from bot.followup.outbox import Tally
+from bot.followup.reconcile import CheckResult, Reconciler
+from bot.followup.reminders import ReminderService, ScanResult
+from bot.store import retention
 from bot.telegram.delivery import deliver
 from bot.telegram.render import document_of
 
@@ -132,7 +132,7 @@ async def _reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def housekeeping(app: Application) -> int:
-    """Delete what the bot no longer needs (see bot.retention); returns rows deleted."""
+    """Delete what the bot no longer needs (see bot.store.retention); returns rows deleted."""
     service: ReminderService = app.bot_data[REMINDERS_KEY]
     deleted = service.storage.prune(
         appointments_before=retention.appointments_before(service.now()),

@@ -13,7 +13,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import CallbackQueryLimit, MessageLimit, ParseMode
 
-from bot.booking.screens import Attachment, Button, Msg, Screen
+from bot.core.screens import Attachment, Button, Msg, Screen
 from bot.i18n import Localizer
 
 TOAST_LIMIT = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200 characters

@@ -15,9 +15,9 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
-from bot.outbox import Tally
+from bot.followup.outbox import Tally
+from bot.followup.waitlist_watch import LookResult, WaitlistWatch
 from bot.telegram.jobs import send_unprompted
-from bot.waitlist_watch import LookResult, WaitlistWatch
 
 log = logging.getLogger(__name__)
 

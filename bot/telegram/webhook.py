@@ -33,7 +33,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot.health import Health
+from bot.ops.health import Health
 from bot.telegram.webhook_guard import MAX_BODY_BYTES, RecentIds, Throttle, server_limits
 
 log = logging.getLogger(__name__)

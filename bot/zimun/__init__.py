@@ -1,7 +1,6 @@
 """Async client of the Zimun booking API (see shared/zimun-api.md for the contract)."""
 
-from bot.zimun.client import ZimunClient
-from bot.zimun.errors import (
+from bot.core.errors import (
     ApiUnavailable,
     AppointmentNotActive,
     AuthError,
@@ -17,7 +16,8 @@ from bot.zimun.errors import (
     SlotUnavailable,
     ZimunError,
 )
-from bot.zimun.models import Appointment, Availability, Day, Hold, Location, Service, Slot
+from bot.core.models import Appointment, Availability, Day, Hold, Location, Service, Slot
+from bot.zimun.client import ZimunClient
 from bot.zimun.stats import ZimunStats
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from bot.zimun.errors import ApiUnavailable, AuthError
+from bot.core.errors import ApiUnavailable, AuthError
 from bot.zimun.problems import error_code, error_message
 from bot.zimun.retry import is_retryable_status, parse_retry_after
 from bot.zimun.stats import ZimunStats

@@ -2,7 +2,7 @@
 
 Locations and services change a few times a year, yet every conversation step needs them; one
 shared copy for a minute makes a booking cost only its own calls, and an answer that a service
-or a branch is gone drops it at once (bot/booking/changed.py). Concurrent readers of an
+or a branch is gone drops it at once (bot/chat/changed.py). Concurrent readers of an
 expired entry share one load, and a failed load is not cached.
 """
 

@@ -22,12 +22,12 @@ from urllib.parse import quote
 
 import httpx
 
-from bot.settings import Dialect
+from bot.config.settings import Dialect
+from bot.core.errors import ApiUnavailable, InvalidResponse, ZimunError
+from bot.core.models import Appointment, Availability, Hold, Location, Page, Service
 from bot.zimun import dialect as forms
 from bot.zimun.auth import ClientCredentialsAuth, TokenEndpointUnavailable
 from bot.zimun.cache import TtlCache
-from bot.zimun.errors import ApiUnavailable, InvalidResponse, ZimunError
-from bot.zimun.models import Appointment, Availability, Hold, Location, Page, Service
 from bot.zimun.problems import error_code, error_from_response
 from bot.zimun.retry import (
     RETRYABLE_EXCEPTIONS,
@@ -39,7 +39,7 @@ from bot.zimun.stats import ZimunStats
 from bot.zimun.telemetry import ATTEMPT, TEMPLATE, Telemetry, log
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.config.settings import Settings
 
 PAGE_SIZE = 50
 MAX_PAGES = 200  # 10,000 items: far beyond any real catalog; stops a runaway server

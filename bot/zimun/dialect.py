@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.settings import Dialect
+from bot.config.settings import Dialect
 from bot.zimun.problems import BY_CODE, error_code, is_resource_not_found
 
 Kind = Literal["reschedule", "cancel"]

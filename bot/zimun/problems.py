@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from bot.zimun.errors import (
+from bot.core.errors import (
     ApiUnavailable,
     AppointmentNotActive,
     AuthError,

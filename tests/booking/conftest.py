@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.engine import Conversation
-from bot.booking.events import Customer
-from bot.storage import Storage
+from bot.chat.engine import Conversation
+from bot.core.events import Customer
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 from babel.messages.pofile import read_po
 
-from bot.booking.engine import Conversation
-from bot.booking.events import Command, Customer, Event, Tap, Text
-from bot.booking.payload import Action, decode
-from bot.booking.screens import Button, Msg, Reply, Screen, Verbatim
+from bot.chat.engine import Conversation
+from bot.core.events import Command, Customer, Event, Tap, Text
+from bot.core.payload import Action, decode
+from bot.core.screens import Button, Msg, Reply, Screen, Verbatim
 from bot.i18n.catalog import LOCALES_DIR
 from bot.i18n.localizer import Localizer, translations
 

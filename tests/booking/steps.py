@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.booking.payload import Action
+from bot.core.payload import Action
 from tests.booking.driver import Chat
 
 MADRID = "Madrid – Chamberí"

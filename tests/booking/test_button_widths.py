@@ -1,6 +1,6 @@
 """Every button fits a phone's width, in every language, with the sandbox's real names.
 
-The limits are those of bot/booking/widths.py, per number of buttons in the row (a full-width
+The limits are those of bot/core/widths.py, per number of buttons in the row (a full-width
 button shows about 34 average characters; 16 each in a row of two, 10 in a row of three, 7 in
 a row of four, 3 in the calendar's rows of seven): Telegram cuts a longer label with "…".
 
@@ -18,24 +18,17 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.booking.announce import build_notice
-from bot.booking.engine import Conversation
-from bot.booking.events import Customer
-from bot.booking.payload import Action
-from bot.booking.screens import (
-    Button,
-    DateValue,
-    MonthValue,
-    Msg,
-    Reply,
-    TimeValue,
-    WeekdayValue,
-)
-from bot.booking.views import booking_label
-from bot.booking.widths import label_width, row_limit
+from bot.chat.engine import Conversation
+from bot.chat.views import booking_label
+from bot.core.events import Customer
+from bot.core.payload import Action
+from bot.core.records import BookingRow, NoticeRow
+from bot.core.screens import Button, DateValue, MonthValue, Msg, Reply, TimeValue, WeekdayValue
+from bot.core.widths import label_width, row_limit
+from bot.followup.messages import build_notice
+from bot.followup.reminders import build_reminder
 from bot.i18n import localizer
-from bot.reminders import build_reminder
-from bot.storage import BookingRow, NoticeRow, Storage
+from bot.store.storage import Storage
 from bot.telegram.render import OPEN_PRIVATE_CHAT
 from sandbox.config import DEFAULT_SEED_PATH
 from sandbox.seed import load_seed
@@ -173,7 +166,7 @@ def test_my_appointments_entries_fit_with_every_service_all_year(lang: str) -> N
 
 def test_times_of_a_daylight_saving_night_fit_three_to_a_row() -> None:
     """In the hour the autumn switch repeats, a time names its zone ("02:30 MESZ"): the time
-    screen then shows three times a row (bot/booking/views.py)."""
+    screen then shows three times a row (bot/chat/views.py)."""
     first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST in Madrid
     second = first + timedelta(hours=1)  # 02:30 CET
     for lang in LANGUAGES:

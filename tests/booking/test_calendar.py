@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.booking.payload import Action
-from bot.booking.screens import MonthValue
-from bot.booking.state import Step
-from bot.storage import Storage
+from bot.core.payload import Action
+from bot.core.screens import MonthValue
+from bot.core.state import Step
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat
 from tests.booking.steps import to_calendar, to_times

@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.booking.ledger import plan
-from bot.booking.payload import Action
-from bot.booking.screens import TimeValue
+from bot.core.payload import Action
+from bot.core.screens import TimeValue
+from bot.followup.ledger import plan
 from bot.i18n import localizer
-from bot.storage import Storage
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat
 from tests.booking.steps import to_calendar

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.booking.engine import INVALID, STALE, UNKNOWN_COMMAND, USE_BUTTONS, Conversation
-from bot.booking.events import Customer
-from bot.booking.payload import Action
-from bot.booking.state import ChatState, Step
-from bot.storage import Storage
+from bot.chat.engine import INVALID, STALE, UNKNOWN_COMMAND, USE_BUTTONS, Conversation
+from bot.core.events import Customer
+from bot.core.payload import Action
+from bot.core.state import ChatState, Step
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer, make_client
@@ -391,7 +391,7 @@ async def test_forged_payloads_are_refused(data: str, chat: Chat, storage: Stora
 async def test_valid_nonce_but_wrong_action_or_index_is_refused(
     chat: Chat, storage: Storage
 ) -> None:
-    from bot.booking.payload import button_data
+    from bot.core.payload import button_data
 
     await chat.command("book")
     nonce = state_of(storage).nonce

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.payload import Action
-from bot.storage import Storage
+from bot.core.payload import Action
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer
 from tests.booking.driver import Chat

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.booking.ics import CalendarEvent, build_ics, escape_text, fold
+from bot.core.ics import CalendarEvent, build_ics, escape_text, fold
 
 
 def test_event_in_utc_with_escaped_text() -> None:

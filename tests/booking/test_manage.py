@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.engine import INVALID, NOT_YOURS, Conversation
-from bot.booking.payload import Action, booking_data
-from bot.booking.state import ChatState, Step
-from bot.storage import Storage
+from bot.chat.engine import INVALID, NOT_YOURS, Conversation
+from bot.core.payload import Action, booking_data
+from bot.core.state import ChatState, Step
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer, make_client

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.booking.payload import (
+from bot.core.payload import (
     BASE36,
     BOOKING_SCOPE,
     MAX_ARG,

@@ -17,10 +17,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.booking.engine import Conversation
-from bot.booking.events import Command, Event, Tap, Text
-from bot.booking.payload import Action, decode
-from bot.storage import Storage
+from bot.chat.engine import Conversation
+from bot.core.events import Command, Event, Tap, Text
+from bot.core.payload import Action, decode
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, MONDAY, customer, make_client
 from tests.booking.driver import Chat

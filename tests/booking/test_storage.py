@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import SCHEMA_VERSION, Storage, StorageError
+from bot.store.storage import SCHEMA_VERSION, Storage, StorageError
 
 
 def _add(store: Storage, user_id: int = 1, appointment_id: str = "a_1") -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.booking import calendar as cal
-from bot.booking.state import ChatState, DayCode, Step
-from bot.booking.validation import clean_email, clean_name
-from bot.zimun.models import Availability
+from bot.core import calendar as cal
+from bot.core.models import Availability
+from bot.core.state import ChatState, DayCode, Step
+from bot.core.validation import clean_email, clean_name
 
 
 def test_month_codes_mark_past_closed_holiday_and_free_days() -> None:

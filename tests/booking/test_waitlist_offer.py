@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.booking.engine import Conversation
-from bot.booking.payload import Action
-from bot.booking.rules import BookingRules
-from bot.booking.state import ChatState, Step
-from bot.booking.waitlist import MAX_WAITING, TOO_MANY
-from bot.booking.waitlist_cadence import day_bounds
-from bot.storage import Storage
+from bot.chat.engine import Conversation
+from bot.chat.waitlist import MAX_WAITING, TOO_MANY
+from bot.core.payload import Action
+from bot.core.rules import BookingRules
+from bot.core.state import ChatState, Step
+from bot.core.waitlist_cadence import day_bounds
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import customer, make_client

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from bot.booking.engine import Conversation
+from bot.chat.engine import Conversation
+from bot.config.operator import Operator, load_operator
+from bot.config.settings import Settings, load_settings
 from bot.i18n.localizer import use_overrides
-from bot.operator_config import Operator, load_operator
-from bot.settings import Settings, load_settings
-from bot.storage import Storage
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import (  # noqa: F401  (fixtures)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.deep_check import run_deep_check
-from bot.operator_config import load_operator
-from bot.zimun.models import Service
+from bot.config.operator import load_operator
+from bot.core.models import Service
+from bot.ops.deep_check import run_deep_check
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import MONDAY, make_client

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.screens import Plural
+from bot.config.operator import load_operator
+from bot.config.settings import SettingsError, load_settings
+from bot.core.screens import Plural
 from bot.i18n import localizer
 from bot.i18n.localizer import use_overrides
-from bot.operator_config import load_operator
-from bot.settings import SettingsError, load_settings
 
 REQUIRED = {"TELEGRAM_BOT_TOKEN": "1:x", "ZIMUN_CLIENT_ID": "id", "ZIMUN_CLIENT_SECRET": "s"}
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from bot.booking.payload import Action, booking_data
-from bot.booking.state import ChatState, Step
-from bot.storage import Storage
+from bot.core.payload import Action, booking_data
+from bot.core.state import ChatState, Step
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import MONDAY
 from tests.booking.driver import Chat

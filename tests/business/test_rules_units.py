@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.booking.business import Business
-from bot.booking.catalog import Listing, Offer
-from bot.booking.rules import BookingRules, Verdict
-from bot.settings import SettingsError, load_settings
-from bot.zimun.models import Location, Service
+from bot.config.settings import SettingsError, load_settings
+from bot.core.business import Business
+from bot.core.models import Location, Service
+from bot.core.offer import Listing, Offer
+from bot.core.rules import BookingRules, Verdict
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # 10:00 in Madrid
 REQUIRED = {"TELEGRAM_BOT_TOKEN": "1:x", "ZIMUN_CLIENT_ID": "id", "ZIMUN_CLIENT_SECRET": "s"}

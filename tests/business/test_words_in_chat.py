@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from bot.booking.screens import Msg
+from bot.core.screens import Msg
 from bot.i18n.catalog import LOCALES_DIR
 from bot.i18n.localizer import localizer
 from bot.i18n.markup import placeholders

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.booking.payload import Action
+from bot.core.payload import Action
 from sandbox.store import AppointmentRecord
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import ChatMessage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.payload import Action
+from bot.core.payload import Action
 from sandbox.testing import SandboxServer
 from tests.dates.journeys import Point, shows_time
 from tests.dates.test_matrix import ALL_NIGHT, BERLIN, CHECKUP, MADRID

@@ -1,4 +1,4 @@
-"""`python -m bot.demo` driven through a pipe, as a newcomer would type: a whole booking, then
+"""`python -m bot.ops.demo` driven through a pipe, as a newcomer would type: a whole booking, then
 My bookings and a cancellation, with no credentials and no network beyond loopback."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class Demo:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
         env.update(faketime_env(at))  # the demo's sandbox and bot both run at `at`
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.demo", *args],
+            [sys.executable, "-m", "bot.ops.demo", *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

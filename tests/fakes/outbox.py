@@ -1,11 +1,11 @@
-"""A `send(chat_id, reply) -> delivered?` for the bot's own messages (bot/outbox.py) that
+"""A `send(chat_id, reply) -> delivered?` for the bot's own messages (bot/followup/outbox.py) that
 records what it was asked to deliver, and can answer "not delivered" or break mid-send."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.booking.screens import Reply
+from bot.core.screens import Reply
 
 
 class Outbox:

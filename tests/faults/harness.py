@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.booking.payload import Action, decode
+from bot.core.payload import Action, decode
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import ChatMessage, FakeBotAPI
 from tests.process import bot_env

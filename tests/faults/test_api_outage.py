@@ -4,9 +4,9 @@ behind (not even the one a customer dropped with /cancel while the API was down)
 
 from __future__ import annotations
 
-from bot.booking.engine import UNAVAILABLE
-from bot.booking.payload import Action
-from bot.booking.screens import Msg
+from bot.chat.engine import UNAVAILABLE
+from bot.core.payload import Action
+from bot.core.screens import Msg
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI

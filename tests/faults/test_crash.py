@@ -4,8 +4,8 @@ one appointment exists, and the customer is told it is booked."""
 
 from __future__ import annotations
 
-from bot.booking.payload import Action
-from bot.booking.screens import Msg
+from bot.core.payload import Action
+from bot.core.screens import Msg
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI

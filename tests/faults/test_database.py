@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.payload import Action
-from bot.storage import Storage
+from bot.core.payload import Action
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.faults.harness import Customer, Launcher, digest, read_rows

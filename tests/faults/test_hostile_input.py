@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
-from bot.booking.payload import Action, booking_data, button_data
-from bot.booking.screens import Msg, Plural
-from bot.booking.validation import MAX_NAME
+from bot.core.payload import Action, booking_data, button_data
+from bot.core.screens import Msg, Plural
+from bot.core.validation import MAX_NAME
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI

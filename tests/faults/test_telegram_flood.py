@@ -3,7 +3,7 @@ once, and in order within each chat."""
 
 from __future__ import annotations
 
-from bot.booking.payload import Action, decode
+from bot.core.payload import Action, decode
 from tests.fakes.bot_api import ChatMessage, FakeBotAPI
 from tests.faults.harness import Launcher, wait_until
 

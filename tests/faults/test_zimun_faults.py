@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.engine import UNAVAILABLE
-from bot.booking.payload import Action
+from bot.chat.engine import UNAVAILABLE
+from bot.core.payload import Action
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from babel.messages.catalog import Catalog, Message
 
-from bot.booking.menu import NOTHING_IN_PROGRESS
+from bot.chat.menu import NOTHING_IN_PROGRESS
 
 GLOSSARY = Path(__file__).resolve().parents[2] / "locales" / "GLOSSARY.md"
 LANGUAGES = ("en", "es", "it", "de")
 # Messages only the business's staff see (the staff chat and /stats).
-STAFF_FILES = frozenset({"bot/admin.py", "bot/telegram/admin.py"})
+STAFF_FILES = frozenset({"bot/ops/staff.py", "bot/telegram/admin.py"})
 # The button that leaves a step, and what the bot says after it.
 LEAVE = frozenset(
     {

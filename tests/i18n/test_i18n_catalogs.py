@@ -14,7 +14,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.plurals import get_plural
 
-from bot.booking.screens import Msg, Plural
+from bot.core.screens import Msg, Plural
 from bot.i18n import localizer
 from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tags_balanced
 

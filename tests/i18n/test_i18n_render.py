@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.screens import (
+from bot.core.screens import (
     DateTimeValue,
     DateValue,
     DurationValue,

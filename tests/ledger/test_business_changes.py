@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from bot.booking.cadence import CADENCE
-from bot.booking.ledger import Ledger
-from bot.booking.screens import DateTimeValue, Msg
-from bot.booking.state import ChatState, Step
+from bot.core.cadence import CADENCE
+from bot.core.records import BookingRow, NoticeRow
+from bot.core.screens import DateTimeValue, Msg
+from bot.core.state import ChatState, Step
+from bot.followup.ledger import Ledger
+from bot.followup.reconcile import Reconciler
 from bot.i18n import localizer
-from bot.reconcile import Reconciler
-from bot.storage import BookingRow, NoticeRow, Storage
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY

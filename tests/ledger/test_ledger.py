@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from bot.booking.cadence import CADENCE
-from bot.booking.changes import ChangeKind
-from bot.booking.ledger import Booked, Cancelled, Ledger, Moved, NewBooking, Seen
-from bot.storage import MIGRATIONS, SCHEMA_VERSION, BookingRow, Storage
+from bot.core.cadence import CADENCE
+from bot.core.changes import ChangeKind
+from bot.core.records import BookingRow
+from bot.followup.ledger import Booked, Cancelled, Ledger, Moved, NewBooking, Seen
+from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 START = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # two days ahead

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.cadence import CADENCE
-from bot.booking.ledger import Booked, Cancelled, Ledger, NewBooking
-from bot.notices import NoticeService
-from bot.outbox import MAX_ATTEMPTS
-from bot.reconcile import Reconciler
-from bot.storage import BookingRow, Storage
+from bot.core.cadence import CADENCE
+from bot.core.records import BookingRow
+from bot.followup.ledger import Booked, Cancelled, Ledger, NewBooking
+from bot.followup.notices import NoticeService
+from bot.followup.outbox import MAX_ATTEMPTS
+from bot.followup.reconcile import Reconciler
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client

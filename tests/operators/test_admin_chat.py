@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.screens import Msg, Plural
-from bot.funnel_stats import stats_of
+from bot.core.records import FunnelEvent
+from bot.core.screens import Msg, Plural
 from bot.i18n import localizer
-from bot.storage import FunnelEvent, Storage
+from bot.ops.stats import stats_of
+from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.reminders.harness import OpsBot

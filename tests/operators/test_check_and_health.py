@@ -18,8 +18,8 @@ import httpx
 import pytest
 import uvicorn
 
-from bot.health import Health, probe_zimun
-from bot.storage import SCHEMA_VERSION, Storage
+from bot.ops.health import Health, probe_zimun
+from bot.store.storage import SCHEMA_VERSION, Storage
 from bot.telegram.webhook import webhook_app
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
@@ -177,7 +177,7 @@ async def test_healthz_is_503_when_zimun_or_the_database_fails(
             assert (ok.status_code, ok.json()["status"]) == (200, "ok")
 
             sandbox.faults.fail_next(1, 503, path="/locations")
-            with caplog.at_level(logging.WARNING, logger="bot.health"):
+            with caplog.at_level(logging.WARNING, logger="bot.ops.health"):
                 down = await http.get("/healthz")
             assert (down.status_code, down.json()) == (503, {"status": "failed"})
             [zimun_line] = [r.getMessage() for r in caplog.records]
@@ -187,7 +187,7 @@ async def test_healthz_is_503_when_zimun_or_the_database_fails(
             assert (await http.get("/healthz")).status_code == 200
             storage.close()
             caplog.clear()
-            with caplog.at_level(logging.WARNING, logger="bot.health"):
+            with caplog.at_level(logging.WARNING, logger="bot.ops.health"):
                 broken = await http.get("/healthz")
             assert (broken.status_code, broken.json()) == (503, {"status": "failed"})
             [storage_line] = [r.getMessage() for r in caplog.records]

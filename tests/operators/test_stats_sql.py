@@ -11,9 +11,10 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.admin import PER_DAY_DAYS, STALE_AFTER, STATS_DAYS, Stats
-from bot.funnel_stats import stats_of
-from bot.storage import FunnelEvent, Storage
+from bot.core.records import FunnelEvent
+from bot.ops.staff import PER_DAY_DAYS, STALE_AFTER, STATS_DAYS, Stats
+from bot.ops.stats import stats_of
+from bot.store.storage import Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 EVENTS = ("started", "step", "confirmed", "abandoned", "moved", "cancelled")

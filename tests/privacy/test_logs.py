@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.booking.payload import Action, booking_data
-from bot.chat_tag import chat_tag
-from bot.logging_setup import configure_logging
+from bot.config.chat_tag import chat_tag
+from bot.config.logs import configure_logging
+from bot.core.payload import Action, booking_data
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot
 from tests.telegram.harness import Chat

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.booking.screens import Msg
+from bot.core.screens import Msg
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot

@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import retention
-from bot.storage import BookingRow, FunnelEvent, Storage
+from bot.core.records import BookingRow, FunnelEvent
+from bot.store import retention
+from bot.store.storage import Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.booking.ledger import DEFAULT_OFFSETS
+from bot.followup.ledger import DEFAULT_OFFSETS
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.fakes.bot_api import FakeBotAPI

@@ -15,16 +15,17 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.booking.engine import Conversation
-from bot.booking.ledger import DEFAULT_OFFSETS
-from bot.booking.payload import Action, decode
-from bot.reconcile import CheckResult
-from bot.reminders import ScanResult
-from bot.storage import Storage
-from bot.telegram.app import build_application, polling
+from bot.chat.engine import Conversation
+from bot.core.payload import Action, decode
+from bot.followup.ledger import DEFAULT_OFFSETS
+from bot.followup.reconcile import CheckResult
+from bot.followup.reminders import ScanResult
+from bot.followup.waitlist_watch import LookResult, WaitlistWatch
+from bot.store.storage import Storage
+from bot.telegram.app import polling
 from bot.telegram.jobs import BACKGROUND_KEY, Background, reconcile_now, scan_reminders
 from bot.telegram.waitlist_jobs import WAITLIST_JOBS_KEY, WAITLIST_KEY, WaitlistJobs, watch_now
-from bot.waitlist_watch import LookResult, WaitlistWatch
+from bot.wiring import build_application
 from bot.zimun.client import ZimunClient
 from tests.fakes.bot_api import ChatMessage
 from tests.telegram.harness import RunningBot

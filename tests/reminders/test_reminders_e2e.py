@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from babel.dates import format_date
 
-from bot.booking.screens import Msg
+from bot.core.records import BookingRow, ReminderRow
+from bot.core.screens import Msg
+from bot.followup.reminders import build_reminder
 from bot.i18n import localizer
-from bot.reminders import build_reminder
-from bot.storage import BookingRow, ReminderRow
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot
 from tests.telegram.harness import DAY_RE, TIME_RE, Chat

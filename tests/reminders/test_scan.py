@@ -1,4 +1,4 @@
-"""The reminder scan on its own (bot.reminders, no Telegram): what is due, at-most-once
+"""The reminder scan on its own (bot.followup.reminders, no Telegram): what is due, at-most-once
 delivery under racing scans, retries only for sends that certainly failed, sending on stored
 data when the API does not answer. The API is the sandbox over HTTP; the clock is simulated."""
 
@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.ledger import Booked, Ledger, NewBooking, plan
-from bot.outbox import MAX_ATTEMPTS
-from bot.reminders import ReminderService
-from bot.settings import SettingsError, load_settings, parse_offsets
-from bot.storage import BookingRow, Storage
+from bot.config.settings import SettingsError, load_settings, parse_offsets
+from bot.core.records import BookingRow
+from bot.followup.ledger import Booked, Ledger, NewBooking, plan
+from bot.followup.outbox import MAX_ATTEMPTS
+from bot.followup.reminders import ReminderService
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client

@@ -17,15 +17,16 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.booking.engine import Conversation
-from bot.booking.payload import Action, decode
-from bot.booking.screens import Msg
-from bot.booking.state import ChatState
+from bot.chat.engine import Conversation
+from bot.config.settings import Settings
+from bot.core.payload import Action, decode
+from bot.core.screens import Msg
+from bot.core.state import ChatState
 from bot.i18n import localizer
-from bot.settings import Settings
-from bot.storage import Storage
-from bot.telegram.app import build_application, polling
+from bot.store.storage import Storage
+from bot.telegram.app import polling
 from bot.telegram.ordering import PerChatOrdering
+from bot.wiring import build_application
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import ChatMessage, FakeBotAPI

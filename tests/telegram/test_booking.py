@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from babel.dates import format_date
 
-from bot.booking.screens import Msg
+from bot.core.screens import Msg
 from bot.i18n import localizer
 from bot.telegram.commands import COMMANDS
 from sandbox.testing import SandboxServer

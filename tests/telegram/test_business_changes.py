@@ -9,10 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.booking.engine import OOPS
-from bot.booking.payload import Action
-from bot.booking.screens import Msg
-from bot.booking.state import Step
+from bot.chat.engine import OOPS
+from bot.core.payload import Action
+from bot.core.screens import Msg
+from bot.core.state import Step
 from sandbox.testing import SandboxServer
 from tests.telegram.harness import TIME_RE, Chat, RunningBot
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from bot.booking.detours import DROPPED, WELCOME_BACK
-from bot.booking.engine import EDIT_IGNORED
-from bot.booking.menu import NOTHING_IN_PROGRESS
-from bot.booking.payload import Action
-from bot.booking.state import Step
+from bot.chat.detours import DROPPED, WELCOME_BACK
+from bot.chat.engine import EDIT_IGNORED
+from bot.chat.menu import NOTHING_IN_PROGRESS
+from bot.core.payload import Action
+from bot.core.state import Step
 from bot.i18n import localizer
 from bot.telegram.render import GROUP_ANSWER, OPEN_PRIVATE_CHAT
 from sandbox.testing import SandboxServer

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from bot.booking.screens import Button, Msg, Reply, Screen
-from bot.chat_tag import chat_tag
+from bot.config.chat_tag import chat_tag
+from bot.core.screens import Button, Msg, Reply, Screen
 from bot.i18n import localizer
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import APOLOGY
@@ -62,7 +62,7 @@ async def test_a_refused_reply_gets_an_apology_and_the_chat_goes_on(
     [record] = [r for r in caplog.records if r.name == "bot.telegram.errors"]
     message = record.getMessage()
     assert f"chat {chat_tag(1001)}" in message and "BadRequest" in message
-    assert "1001" not in message  # the tag, not the id (bot.chat_tag)
+    assert "1001" not in message  # the tag, not the id (bot.config.chat_tag)
     apology = chat.latest
     assert apology is not None
     assert apology.text == localizer("de").render(APOLOGY, "html")

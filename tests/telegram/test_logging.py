@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from bot.logging_setup import configure_logging
+from bot.config.logs import configure_logging
 
 TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.booking.payload import Action, decode
-from bot.booking.state import ChatState
+from bot.core.payload import Action, decode
+from bot.core.records import WaitlistRow
+from bot.core.state import ChatState
 from bot.i18n import localizer
-from bot.storage import WaitlistRow
 from sandbox.store import AppointmentRecord
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import ChatMessage

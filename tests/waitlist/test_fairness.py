@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.booking.payload import Action
-from bot.booking.state import Step
-from bot.booking.waitlist_cadence import WAIT_CADENCE
-from bot.booking.waitlist_tap import GONE_AGAIN
+from bot.chat.waitlist_tap import GONE_AGAIN
+from bot.core.payload import Action
+from bot.core.state import Step
+from bot.core.waitlist_cadence import WAIT_CADENCE
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.reminders.harness import OpsBot

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.booking.payload import Action
-from bot.booking.screens import DateValue, Msg
-from bot.booking.state import Step
-from bot.booking.waitlist_cadence import WAIT_CADENCE
-from bot.funnel_stats import stats_of
+from bot.core.payload import Action
+from bot.core.screens import DateValue, Msg
+from bot.core.state import Step
+from bot.core.waitlist_cadence import WAIT_CADENCE
 from bot.i18n import localizer
+from bot.ops.stats import stats_of
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.reminders.harness import OpsBot

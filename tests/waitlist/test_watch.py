@@ -1,6 +1,6 @@
-"""The watcher alone (bot.waitlist_watch) against the sandbox over HTTP, with a client that does
-not sleep between retries: an unanswering Zimun ends the scan and the next one tries again; a
-refusal for one pair (a service removed) is looked at again next time round, not at every
+"""The watcher alone (bot.followup.waitlist_watch) against the sandbox over HTTP, with a client
+that does not sleep between retries: an unanswering Zimun ends the scan and the next one tries
+again; a refusal for one pair (a service removed) is looked at again next time round, not at every
 scan; a customer the send certainly did not reach is told at the next flush, at most once."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.booking.screens import Reply
-from bot.booking.waitlist_cadence import WAIT_CADENCE, day_bounds
-from bot.storage import Storage
-from bot.waitlist_watch import WaitlistWatch
+from bot.core.screens import Reply
+from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
+from bot.followup.waitlist_watch import WaitlistWatch
+from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client

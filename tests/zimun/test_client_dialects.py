@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.settings import Dialect
+from bot.config.settings import Dialect
 from bot.zimun import Appointment, AppointmentNotActive, NotFound, SlotUnavailable, ZimunClient
 from sandbox.testing import SandboxServer
 from tests.zimun.conftest import config, free_starts, make_client, service

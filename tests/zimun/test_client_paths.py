@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.settings import Dialect
+from bot.config.settings import Dialect
 from bot.zimun import InvalidResponse, ZimunClient
 from tests.zimun import loopback
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Dialect
+from bot.config.settings import Dialect
 from bot.zimun.dialect import candidates, form_key, form_not_offered
 
 

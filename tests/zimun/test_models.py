@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from bot.zimun.errors import InvalidResponse
-from bot.zimun.models import Appointment, Availability, Hold, Location, Page, Service
+from bot.core.errors import InvalidResponse
+from bot.core.models import Appointment, Availability, Hold, Location, Page, Service
 
 
 @pytest.mark.parametrize("field", ["appointment_id", "booking_id", "id"])
@@ -80,7 +80,7 @@ def test_page_accepts_alternative_item_keys() -> None:
 def test_zone_falls_back_on_the_slots_offset_when_the_server_names_none() -> None:
     from datetime import timedelta
 
-    from bot.zimun.models import Availability, Location, parse_zone, zone
+    from bot.core.models import Availability, Location, parse_zone, zone
 
     assert Location.parse({"id": "loc_1"}).timezone is None
     availability = Availability.parse(

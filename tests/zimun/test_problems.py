@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from bot.zimun import errors
+from bot.core import errors
 from bot.zimun.problems import error_code, error_from_response, error_message
 
 

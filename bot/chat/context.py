@@ -1,0 +1,177 @@
+"""What a handler gets (Ctx) and what it gives back (Outcome).
+
+A handler reads and mutates `ctx.state`, calls the API, and returns an Outcome; the engine then
+renders the current step, renews the screen nonce, and persists everything in one write.
+Storage writes a handler wants are deferred (`ctx.defer`) into that same transaction, so no
+database lock is ever held across an await; what happens to a booking is emitted as a ledger
+entry (`ctx.emit`), which the engine writes through the ledger in that transaction too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import TYPE_CHECKING
+
+from bot.chat.availability import AvailabilityCache
+from bot.chat.catalog import Catalog
+from bot.core.business import Business
+from bot.core.calendar import Window
+from bot.core.events import Customer
+from bot.core.models import Location, Service, zone
+from bot.core.records import BookingRow, FunnelEvent
+from bot.core.rules import BookingRules
+from bot.core.screens import Attachment, Msg
+from bot.core.state import ChatState, Flow, Step
+from bot.followup.ledger import Entry, Ledger
+from bot.store.storage import Storage
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+
+class Refused(Exception):
+    """The input does not fit the current screen (bad index, action not offered): re-show it."""
+
+
+@dataclass
+class Outcome:
+    """What to answer besides the current step's screen.
+
+    `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
+    after it (a confirmation's details), with an optional `attachment` (a calendar file); a
+    confirmation is a `new_message` rather than an edit of the tapped one. `show=False` answers
+    with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
+    step (the nonce is kept, so the buttons already on screen stay valid).
+    """
+
+    note: Msg | None = None
+    toast: Msg | None = None
+    lead: list[Msg] = field(default_factory=list)
+    attachment: Attachment | None = None
+    new_message: bool = False
+    show: bool = True
+    reshow: bool = False
+
+
+@dataclass
+class Ctx:
+    api: ZimunClient
+    storage: Storage
+    state: ChatState
+    customer: Customer
+    now: datetime
+    lang: str
+    save_now: Callable[[], None]  # persist the state immediately (before a risky call)
+    ledger: Ledger
+    saved: str = ""  # the state as last persisted
+    retry_key: str | None = None  # the idempotency key of the operation being retried
+    last_key: str | None = None
+    deferred: list[Callable[[], object]] = field(default_factory=list)
+    bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
+    # Rows as Zimun has them now, refreshed during this event (written when it is persisted).
+    fresh: dict[int, BookingRow] = field(default_factory=dict)
+    entries: list[Entry] = field(default_factory=list)  # written by the ledger with the rest
+    holding: list[int] = field(default_factory=list)  # bookings this event is changing
+    funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
+    entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
+    forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
+    free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
+    message_id: int | None = None  # the customer's message this event answers, if any
+    rules: BookingRules = field(default_factory=BookingRules)  # the operator's rules
+    business: Business = field(default_factory=Business)  # the operator's words
+
+    @property
+    def catalog(self) -> Catalog:
+        """Branches and services as offered (the operator's hide lists and order applied)."""
+        return Catalog(self.api, self.rules.offer)
+
+    def defer(self, write: Callable[[], object]) -> None:
+        self.deferred.append(write)
+
+    def emit(self, entry: Entry) -> None:
+        self.entries.append(entry)
+
+    def changing(self, booking_id: int) -> None:
+        """Call before asking Zimun to change a booking: until this event is persisted, a
+        comparison running meanwhile must not take the bot's change for the business's."""
+        self.ledger.hold(booking_id)
+        self.holding.append(booking_id)
+
+    def not_changing(self, booking_id: int) -> None:
+        """Zimun refused the change `changing` announced: comparisons may see the booking
+        again at once (what Zimun says now is the business's doing, not the bot's)."""
+        if booking_id in self.holding:
+            self.holding.remove(booking_id)
+            self.ledger.release(booking_id)
+
+    def track(self, event: str, step: str | None = None, **names: str | None) -> None:
+        """Record a funnel event of the current booking attempt (nothing outside one)."""
+        attempt = self.state.attempt
+        if attempt is None or self.state.flow != Flow.BOOK:
+            return
+        self.funnel.append(FunnelEvent(self.now, attempt, event, step, **names))
+
+    def tally(self, event: str) -> None:
+        """Record an event outside any booking attempt (a booking moved or cancelled)."""
+        self.funnel.append(FunnelEvent(self.now, "", event))
+
+    def prefs(self) -> dict[str, object]:
+        return self.storage.get_prefs(self.customer.user_id)
+
+    def idempotency_key(self) -> str:
+        """One key per logical operation: a Retry of the same operation reuses it."""
+        key = self.retry_key or uuid.uuid4().hex
+        self.retry_key = None
+        self.last_key = key
+        return key
+
+    async def location(self) -> Location | None:
+        if not self.state.location_id:
+            return None
+        return await self.api.get_location(self.state.location_id)
+
+    async def service(self) -> Service | None:
+        if not self.state.service_id:
+            return None
+        return await self.api.get_service(self.state.service_id)
+
+    @property
+    def tz_name(self) -> str:
+        return self.state.tz or "UTC"
+
+    @property
+    def window(self) -> Window:
+        """The instants bookable now: the operator's lead time and horizon (BOOKING_LEAD_TIME,
+        BOOKING_HORIZON), else from now to the calendar's default horizon."""
+        return self.rules.calendar_window(self.now)
+
+    @property
+    def zone(self) -> tzinfo:
+        """The branch's timezone (UTC until known)."""
+        return zone(self.state.tz)
+
+    @property
+    def today(self) -> date:
+        """Today in the branch's timezone."""
+        return self.now.astimezone(zone(self.state.tz)).date()
+
+    def option(self, index: int | None) -> str:
+        if index is None or not 0 <= index < len(self.state.options):
+            raise Refused(f"option {index} out of range")
+        return self.state.options[index]
+
+    def owned_booking(self, booking_id: int | None) -> BookingRow:
+        """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
+        row = self.fresh.get(booking_id) if booking_id is not None else None
+        if row is None and booking_id is not None:
+            row = self.storage.get_booking(booking_id)
+        if row is None or row.user_id != self.customer.user_id:
+            raise NotYours(booking_id)
+        return row
+
+
+class NotYours(Refused):
+    """A booking id that is not the customer's: refused with its own toast, and logged."""

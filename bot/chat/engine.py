@@ -1,0 +1,548 @@
+"""The conversation engine: one event in, one Reply out, the chat's state persisted between.
+
+`handle` loads the chat's state, checks a tap's payload (scope, action, argument) before anything
+else, finds the handler in the transition table, renders the resulting step, and saves the
+state in one write. It never raises for a customer's input or an API failure: a stale or forged
+button is answered with a toast and the current screen, an unanswering API with a Retry button
+and the state unchanged, and anything unexpected with an apology and a usable state.
+
+The adapter handles one chat's events strictly in order and different chats concurrently, so
+nothing here is shared between chats except the API client and the storage (synchronous).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.chat import book, detours, manage, menu, privacy, waitlist, waitlist_tap
+from bot.chat.availability import AvailabilityCache
+from bot.chat.book import finish_pending, release_orphans
+from bot.chat.changed import CatalogChanged
+from bot.chat.context import Ctx, NotYours, Outcome, Refused
+from bot.chat.views import render
+from bot.config.chat_tag import chat_tag
+from bot.core.business import Business
+from bot.core.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
+from bot.core.events import Command, Customer, Edited, Event, Tap, Text
+from bot.core.payload import Action, Payload, button_data, decode, new_nonce
+from bot.core.rules import BookingRules
+from bot.core.screens import Button, Msg, Reply, Screen
+from bot.core.state import ChatState, Retry, Step
+from bot.core.words import contact_lines
+from bot.followup.ledger import DEFAULT_OFFSETS, Ledger, Listener
+from bot.store.storage import Storage
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+log = logging.getLogger("bot.booking")
+
+TapHandler = Callable[[Ctx, int | None], Awaitable[Outcome]]
+TextHandler = Callable[[Ctx, str], Awaitable[Outcome]]
+
+S, A = Step, Action
+
+# Actions every screen offers (the Cancel button, "Main menu").
+ANYWHERE: dict[Action, TapHandler] = {A.CANCEL: menu.cancel_flow, A.MENU: menu.go_menu}
+
+# (step, action) -> handler: the whole state machine for buttons.
+TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
+    (S.MENU, A.BOOK): menu.book,
+    (S.MENU, A.MY_BOOKINGS): manage.show_bookings,
+    (S.MENU, A.LANGUAGE): menu.show_language,
+    (S.MENU, A.HELP): menu.show_help,
+    (S.MENU, A.RESUME): menu.resume,
+    (S.HELP, A.BOOK): menu.book,
+    (S.HELP, A.BACK): menu.back_to_menu,
+    (S.LANGUAGE, A.PICK): menu.pick_language,
+    (S.LANGUAGE, A.BACK): menu.back_to_menu,
+    (S.LOCATION, A.PICK): book.pick_location,
+    (S.LOCATION, A.BACK): menu.go_menu,
+    (S.SERVICE, A.PICK): book.pick_service,
+    (S.SERVICE, A.BACK): book.back_to_locations,
+    (S.DAY, A.DAY): book.pick_day,
+    (S.DAY, A.DAY_UNAVAILABLE): book.day_unavailable,
+    (S.DAY, A.MONTH_PREV): book.month_prev,
+    (S.DAY, A.MONTH_NEXT): book.month_next,
+    (S.DAY, A.MONTH_ONWARD): book.month_onward,
+    (S.DAY, A.FIRST_FREE): book.pick_first_free,
+    (S.DAY, A.BACK): book.back_from_day,
+    (S.TIME, A.TIME): book.pick_time,
+    (S.TIME, A.PAGE): book.page_times,
+    (S.TIME, A.BACK): book.back_from_time,
+    (S.NAME, A.USE_NAME): book.use_telegram_name,
+    (S.NAME, A.BACK): book.back_from_name,
+    (S.EMAIL, A.USE_EMAIL): book.use_remembered_email,
+    (S.EMAIL, A.BACK): book.back_from_email,
+    (S.SUMMARY, A.CONFIRM): book.confirm,
+    (S.SUMMARY, A.REMEMBER_EMAIL): book.toggle_remember_email,
+    (S.SUMMARY, A.CHANGE): book.show_change,
+    (S.SUMMARY, A.BACK): book.back_from_summary,
+    (S.CHANGE, A.CHANGE_TIME): book.change_time,
+    (S.CHANGE, A.CHANGE_NAME): book.change_name,
+    (S.CHANGE, A.CHANGE_EMAIL): book.change_email,
+    (S.CHANGE, A.BACK): book.back_to_summary,
+    (S.BOOKINGS, A.BOOK): menu.book,
+    (S.BOOKINGS, A.BACK): menu.back_to_menu,
+    (S.BOOKINGS, A.PAGE): manage.page_bookings,
+    (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
+    (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
+    (S.BOOKING, A.BACK): manage.show_bookings,
+    (S.MOVE_CONFIRM, A.YES): manage.do_move,
+    (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
+    (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
+    (S.CANCEL_CONFIRM, A.BACK): manage.back_to_booking,
+    (S.PRIVACY, A.FORGET): privacy.ask_forget,
+    (S.PRIVACY, A.BACK): menu.back_to_menu,
+    (S.FORGET_CONFIRM, A.YES): privacy.do_forget,
+    (S.FORGET_CONFIRM, A.BACK): menu.back_to_menu,
+    # the waiting list (bot/chat/waitlist.py, waitlist_tap.py)
+    (S.WAITLIST_OFFER, A.WAITLIST_JOIN): waitlist.join,
+    (S.WAITLIST_OFFER, A.WAITLIST_LEAVE): waitlist.leave_here,
+    (S.WAITLIST_OFFER, A.BACK): waitlist.back_to_calendar,
+    (S.BOOKINGS, A.WAITLIST): waitlist.show_list,
+    (S.WAITLIST, A.BACK): manage.show_bookings,
+    (S.WAITLIST_SWITCH, A.YES): waitlist_tap.switch,
+    (S.WAITLIST_SWITCH, A.BACK): waitlist_tap.stay,
+}
+
+# Payloads naming a booking row (old list messages, reminders, notices of changes made at the
+# business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
+BOOKING_ACTIONS: dict[Action, TapHandler] = {
+    A.OPEN_BOOKING: manage.open_booking,
+    A.RESCHEDULE: manage.start_reschedule,
+    A.CANCEL_BOOKING: manage.ask_cancel,
+    A.KEEP: manage.keep_booking,
+    A.BOOK_AGAIN: manage.book_again,
+    A.WAITLIST_OPEN: waitlist_tap.open_freed,
+    A.WAITLIST_LEAVE: waitlist.leave_entry,
+}
+
+# Steps that take typed text.
+TEXT_INPUT: dict[Step, TextHandler] = {S.NAME: book.name_typed, S.EMAIL: book.email_typed}
+TEXT_STEPS = frozenset(TEXT_INPUT)
+TEXT_FIELDS: dict[Step, str] = {S.NAME: "name", S.EMAIL: "email"}
+
+COMMANDS: dict[str, TextHandler] = {
+    "start": menu.cmd_start,
+    "book": menu.cmd_book,
+    "mybookings": menu.cmd_mybookings,
+    "language": menu.cmd_language,
+    "help": menu.cmd_help,
+    "cancel": menu.cmd_cancel,
+    "privacy": privacy.cmd_privacy,
+    "forget": privacy.cmd_forget,
+}
+
+# Steps of the booking funnel: reaching one is recorded (anonymously) for the statistics.
+FUNNEL_STEPS = frozenset({S.LOCATION, S.SERVICE, S.DAY, S.TIME, S.NAME, S.EMAIL, S.SUMMARY})
+
+USE_BUTTONS = Msg("Please use the buttons below.")
+EDIT_IGNORED = Msg(
+    "Editing an earlier message changes nothing here. Please use the buttons below, or send a "
+    "new message."
+)
+STALE = Msg("That button is from an earlier step. Here's where we are now.")
+INVALID = Msg("That button isn't valid.")
+NOT_YOURS = Msg("That appointment isn't yours.")
+UNKNOWN_COMMAND = Msg("I don't know that command. Type /help to see what I can do.")
+UNAVAILABLE = Msg(
+    "The booking system isn't answering right now. Nothing is lost: please try again in a moment."
+)
+BROKEN = Msg(
+    "Sorry, the booking system turned down my request. The business needs to check its "
+    "setup; please try again later."
+)
+OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Conversation:
+    def __init__(
+        self,
+        api: ZimunClient,
+        storage: Storage,
+        *,
+        default_language: str = "en",
+        now: Callable[[], datetime] = _utc_now,
+        reminder_offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
+        rules: BookingRules | None = None,
+        business: Business | None = None,
+    ) -> None:
+        self.api = api
+        self.storage = storage
+        # The operator's rules and words (bot/config/operator.py); `business` names the languages
+        # offered and the default, so `default_language` only matters without it.
+        self.rules = rules or BookingRules()
+        self.business = business or Business(default_language=default_language)
+        self.default_language = self.business.default_language
+        self.now = now
+        # Free times shared by every chat for a few seconds (bot/chat/availability.py).
+        self.free_times = AvailabilityCache()
+        # Every booking's row, reminders and changes go through it (bot.followup.ledger).
+        self.ledger = Ledger(storage, offsets=reminder_offsets)
+
+    @property
+    def reminder_offsets(self) -> tuple[timedelta, ...]:
+        return self.ledger.offsets
+
+    @reminder_offsets.setter
+    def reminder_offsets(self, offsets: Sequence[timedelta]) -> None:
+        self.ledger.offsets = tuple(offsets)
+
+    @property
+    def listeners(self) -> list[Listener]:
+        """Told about each booking change once committed (the ledger's listeners)."""
+        return self.ledger.listeners
+
+    # ---- public --------------------------------------------------------------------------------
+
+    def language_for(self, customer: Customer) -> str:
+        """The stored choice, else Telegram's language, if offered; else the default."""
+        stored = self.storage.get_language(customer.user_id)
+        if self.business.offers(stored):
+            return str(stored)
+        return self.business.language(customer.language_code)
+
+    def _language(self, customer: Customer, last_used: str | None) -> str:
+        """The stored choice, else Telegram's language, else the chat's last, else default."""
+        if customer.language_code is None and self.business.offers(last_used):
+            stored = self.storage.get_language(customer.user_id)
+            return str(stored) if self.business.offers(stored) else str(last_used)
+        return self.language_for(customer)
+
+    async def handle(self, customer: Customer, event: Event) -> Reply:
+        ctx, original = self._context(customer)
+        try:
+            return await self._handle(ctx, original, event)
+        finally:
+            for booking_id in ctx.holding:
+                self.ledger.release(booking_id)
+
+    async def _handle(self, ctx: Ctx, original: str, event: Event) -> Reply:
+        edit = isinstance(event, Tap)
+        handled = False
+        try:
+            if ctx.state.orphans:
+                await release_orphans(ctx)
+            if ctx.state.pending is not None:
+                outcome = await finish_pending(ctx)
+            else:
+                outcome = await self._dispatch(ctx, event)
+            detours.settle(ctx.state)
+            handled = True
+            reply = await self._reply(ctx, outcome, edit=edit)
+        except (ApiUnavailable, RateLimited) as exc:
+            log.warning("API unavailable in step %s: %s", ctx.state.step, type(exc).__name__)
+            reply = self._failed(ctx, original, event, UNAVAILABLE, edit=edit, handled=handled)
+        except (AuthError, InvalidResponse) as exc:
+            log.error("Zimun rejected the bot (step %s): %s", ctx.state.step, exc)
+            reply = self._failed(ctx, original, event, BROKEN, edit=edit, handled=handled)
+        except Exception:
+            log.exception("unexpected error in step %s", ctx.state.step)
+            reply = await self._recover(ctx, original, edit=edit)
+        self._persist(ctx)
+        return reply
+
+    async def resume_pending(self) -> list[tuple[int, Reply]]:
+        """Finish the confirms a crash interrupted, with their stored keys (never twice)."""
+        replies: list[tuple[int, Reply]] = []
+        for row in self.storage.pending_conversations():
+            customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
+            ctx, _ = self._context(customer)
+            if ctx.state.pending is None:
+                continue
+            try:
+                outcome = await finish_pending(ctx)
+                reply = await self._reply(ctx, outcome, edit=False)
+            except ZimunError as exc:
+                log.warning(
+                    "pending confirm of chat %s not resolved: %s", chat_tag(row.chat_id), exc
+                )
+                continue
+            except Exception:
+                log.exception("pending confirm of chat %s failed", chat_tag(row.chat_id))
+                continue
+            self._persist(ctx)
+            replies.append((row.chat_id, reply))
+        return replies
+
+    # ---- state ---------------------------------------------------------------------------------
+
+    def _context(self, customer: Customer) -> tuple[Ctx, str]:
+        row = self.storage.load_conversation(customer.chat_id)
+        try:
+            state = ChatState.loads(row.state if row else None)
+        except ValueError:
+            log.error(
+                "chat %s: unreadable conversation state, starting over", chat_tag(customer.chat_id)
+            )
+            state = ChatState()
+        original = state.dumps()
+        state.lang = self._language(customer, state.lang)
+        ctx = Ctx(
+            api=self.api,
+            storage=self.storage,
+            state=state,
+            customer=customer,
+            now=self.now(),
+            lang=state.lang,
+            save_now=lambda: None,
+            free_times=self.free_times,
+            rules=self.rules,
+            business=self.business,
+            ledger=self.ledger,
+        )
+        ctx.saved = original
+        ctx.save_now = lambda: self._save(ctx)
+        ctx.entry_step = state.step
+        return ctx, original
+
+    def _save(self, ctx: Ctx) -> None:
+        dumped = ctx.state.dumps()
+        self.storage.save_conversation(
+            ctx.customer.chat_id,
+            ctx.customer.user_id,
+            dumped,
+            pending=ctx.state.pending is not None,
+        )
+        ctx.saved = dumped
+
+    def _persist(self, ctx: Ctx) -> None:
+        """Deferred writes, the ledger's entries, funnel events and the new state in one
+        transaction; nothing when nothing changed. Listeners hear of booking changes once
+        committed."""
+        if ctx.forget:
+            self._forget(ctx)
+            return
+        self._track_step(ctx)
+        dumped = ctx.state.dumps()
+        changed = dumped != ctx.saved
+        if not changed and not ctx.deferred and not ctx.entries and not ctx.funnel:
+            return
+        with self.storage.batch():
+            for write in ctx.deferred:
+                write()
+            changes = [
+                change
+                for entry in ctx.entries
+                if (change := self.ledger.write(entry, now=ctx.now, language=ctx.lang))
+            ]
+            if ctx.funnel:
+                self.storage.record_funnel(ctx.funnel)
+            if changed:
+                self._save(ctx)
+        ctx.deferred.clear()
+        ctx.funnel.clear()
+        ctx.entries.clear()
+        self.ledger.tell(changes)
+
+    def _forget(self, ctx: Ctx) -> None:
+        """Delete every row about the customer; the (anonymous) funnel events stay."""
+        with self.storage.batch():
+            if ctx.funnel:
+                self.storage.record_funnel(ctx.funnel)
+            self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
+        ctx.deferred.clear()
+        ctx.funnel.clear()
+        ctx.entries.clear()
+        log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))
+
+    @staticmethod
+    def _track_step(ctx: Ctx) -> None:
+        state = ctx.state
+        if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
+            ctx.track("step", step=state.step.value)
+
+    # ---- dispatch ------------------------------------------------------------------------------
+
+    async def _dispatch(self, ctx: Ctx, event: Event) -> Outcome:
+        try:
+            return await self._route(ctx, event)
+        except CatalogChanged as exc:  # a documented answer: the business changed its catalog
+            return await book.catalog_changed(ctx, exc)
+
+    async def _route(self, ctx: Ctx, event: Event) -> Outcome:
+        match event:
+            case Tap(data=data):
+                return await self._tap(ctx, data)
+            case Text(text=text, message_id=message_id):
+                ctx.message_id = message_id
+                return await self._text(ctx, text)
+            case Edited(text=text, message_id=message_id):
+                return await self._edited(ctx, text, message_id)
+            case Command(name=name, arg=arg):
+                return await self._command(ctx, name, arg)
+        return Outcome(note=USE_BUTTONS, reshow=True)
+
+    async def _tap(self, ctx: Ctx, data: str) -> Outcome:
+        payload = decode(data)
+        if payload is None:
+            log.info("chat %s: invalid payload refused", chat_tag(ctx.customer.chat_id))
+            return Outcome(toast=INVALID, reshow=True)
+        if payload.booking_scoped:
+            return await self._guarded(ctx, BOOKING_ACTIONS.get(payload.action), payload.arg)
+        if payload.scope != ctx.state.nonce:
+            if not detours.resumes(ctx.state, payload.scope):
+                return Outcome(toast=STALE, reshow=True)
+            detours.return_to_resume(ctx.state)  # a button of the screen a detour interrupted
+        if payload.action == A.NOOP:
+            return Outcome(show=False)
+        if payload.action == A.RETRY:
+            return await self._retry(ctx)
+        return await self._guarded(ctx, self._handler(ctx.state.step, payload), payload.arg)
+
+    @staticmethod
+    def _handler(step: Step, payload: Payload) -> TapHandler | None:
+        return TRANSITIONS.get((step, payload.action)) or ANYWHERE.get(payload.action)
+
+    async def _guarded(self, ctx: Ctx, handler: TapHandler | None, arg: int | None) -> Outcome:
+        """Run a tap handler; input that does not fit the screen is refused, never acted on."""
+        if handler is None:
+            log.info(
+                "chat %s: action not offered in step %s",
+                chat_tag(ctx.customer.chat_id),
+                ctx.state.step,
+            )
+            return Outcome(toast=INVALID, reshow=True)
+        try:
+            return await handler(ctx, arg)
+        except NotYours as exc:
+            log.warning(
+                "user %s refused access to booking %s", chat_tag(ctx.customer.user_id), exc.args[0]
+            )
+            return Outcome(toast=NOT_YOURS, reshow=True)
+        except Refused as exc:
+            log.info("chat %s: refused: %s", chat_tag(ctx.customer.chat_id), exc)
+            return Outcome(toast=INVALID, reshow=True)
+
+    async def _text(self, ctx: Ctx, text: str) -> Outcome:
+        if ctx.state.step not in TEXT_INPUT and detours.takes_text(ctx.state, TEXT_STEPS):
+            detours.return_to_resume(ctx.state)  # the answer to the step a detour interrupted
+        handler = TEXT_INPUT.get(ctx.state.step)
+        if handler is None:
+            return Outcome(note=USE_BUTTONS, reshow=True)
+        return await handler(ctx, text)
+
+    async def _edited(self, ctx: Ctx, text: str, message_id: int) -> Outcome:
+        """An edited message: a new name or email for the booking in progress when it is the
+        message that gave them; the answer to a step that asks for text; else a word on what
+        to do instead."""
+        state = ctx.state
+        field = next((f for f, mid in state.typed.items() if mid == message_id), None)
+        if field is not None and detours.unfinished(state) and state.pending is None:
+            ctx.message_id = message_id
+            if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
+                return await self._text(ctx, text)
+            return await book.edited(ctx, field, text)
+        if state.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
+            ctx.message_id = message_id
+            return await self._text(ctx, text)
+        return Outcome(note=EDIT_IGNORED, reshow=True)
+
+    async def _command(self, ctx: Ctx, name: str, arg: str) -> Outcome:
+        handler = COMMANDS.get(name.lower().lstrip("/").split("@")[0])
+        if handler is None:
+            return Outcome(note=UNKNOWN_COMMAND, reshow=True)
+        return await handler(ctx, arg)
+
+    async def _retry(self, ctx: Ctx) -> Outcome:
+        retry = ctx.state.retry
+        ctx.state.retry = None
+        if retry is None:
+            return Outcome(toast=STALE, reshow=True)
+        ctx.retry_key = retry.key
+        if retry.kind == "text":
+            return await self._text(ctx, retry.text or "")
+        if retry.kind == "command":
+            return await self._command(ctx, retry.action or "", retry.text or "")
+        if retry.kind == "show":
+            return Outcome()
+        action = Action(retry.action) if retry.action in Action._value2member_map_ else None
+        if action is None:
+            return Outcome()
+        if retry.kind == "booking":
+            return await self._guarded(ctx, BOOKING_ACTIONS.get(action), retry.arg)
+        return await self._guarded(
+            ctx, self._handler(ctx.state.step, Payload("", action)), retry.arg
+        )
+
+    # ---- replies -------------------------------------------------------------------------------
+
+    async def _reply(self, ctx: Ctx, outcome: Outcome, *, edit: bool) -> Reply:
+        if not outcome.show:
+            return Reply(language=ctx.lang, toast=outcome.toast)
+        if not outcome.reshow or not ctx.state.nonce:
+            ctx.state.nonce = new_nonce()
+            ctx.state.retry = None
+        note = outcome.note
+        if outcome.toast is not None and not edit and note is None:
+            note = outcome.toast  # no callback query to answer: say it in the message
+        lead = [note, *outcome.lead] if note is not None else list(outcome.lead)
+        screen = await render(
+            ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
+        )
+        return Reply(language=ctx.lang, screens=(screen,), toast=outcome.toast)
+
+    def _failed(
+        self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool
+    ) -> Reply:
+        """The API did not answer: keep the state as it was, offer Retry of the same input."""
+        if not handled and ctx.state.pending is None:
+            orphans = ctx.state.orphans
+            ctx.state = ChatState.loads(original)
+            ctx.state.orphans = orphans
+            ctx.funnel.clear()  # the steps this event took are undone
+        ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
+        if ctx.state.retry is not None:
+            ctx.state.retry.key = ctx.last_key
+        ctx.state.nonce = new_nonce()
+        body = (
+            (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
+        )
+        buttons = (
+            (
+                Button(Msg("🔄 Try again"), button_data(ctx.state.nonce, A.RETRY)),
+                Button(Msg("Exit"), button_data(ctx.state.nonce, A.CANCEL)),
+            ),
+        )
+        return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))
+
+    @staticmethod
+    def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:
+        if handled or pending is not None:
+            return Retry(kind="show")
+        match event:
+            case Text(text=text) | Edited(text=text):
+                return Retry(kind="text", text=text)
+            case Command(name=name, arg=arg):
+                return Retry(kind="command", action=name, text=arg)
+            case Tap(data=data):
+                payload = decode(data)
+                if payload is None or payload.action == A.RETRY:
+                    return Retry(kind="show")
+                kind = "booking" if payload.booking_scoped else "tap"
+                return Retry(kind=kind, action=payload.action.value, arg=payload.arg)
+        return Retry(kind="show")
+
+    async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
+        """After an unexpected error: the previous state if it still renders, else the menu."""
+        ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
+        ctx.deferred.clear()
+        ctx.entries.clear()
+        ctx.funnel.clear()
+        ctx.forget = False
+        try:
+            return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
+        except Exception:
+            log.exception(
+                "chat %s: state does not render, back to the menu", chat_tag(ctx.customer.chat_id)
+            )
+            ctx.state = ChatState()
+            return await self._reply(ctx, Outcome(note=OOPS), edit=edit)

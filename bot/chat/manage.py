@@ -1,0 +1,276 @@
+"""My bookings: the list (refreshed from the API), a booking's detail, reschedule and cancel.
+
+Every action on a booking goes through `Ctx.owned_booking`, which refuses a booking row that is
+not the tapping user's, whatever the payload says. What happens to a booking is emitted as a
+ledger entry (bot.followup.ledger), which the engine writes with the rest of the event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from datetime import timedelta
+
+from bot.chat import detours
+from bot.chat.book import calendar_file, open_calendar, start_book, times_after_conflict
+from bot.chat.context import Ctx, Outcome, Refused
+from bot.chat.views import booking_pages
+from bot.core.details import Details, detail_lines
+from bot.core.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
+from bot.core.models import Appointment
+from bot.core.records import BookingRow
+from bot.core.rules import ChangeAction, Verdict
+from bot.core.screens import DateTimeValue, Msg
+from bot.core.state import Flow, Step
+from bot.core.words import call_us, refusal
+from bot.followup.ledger import Cancelled, Moved, Seen
+
+log = logging.getLogger("bot.booking")
+
+REFRESH_LIMIT = 10  # upcoming bookings refreshed per list view
+TOO_SOON = Msg("Sorry, that time is now too soon to book. Here are the times still available:")
+
+
+async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
+    """Statuses and times from the API, concurrently, reconciled through the ledger (a change
+    made at the business is recorded and announced like one the scan finds); a failure keeps
+    the stored row."""
+    targets = [r for r in rows if r.active and r.start > ctx.now][:REFRESH_LIMIT]
+    epochs = {r.id: ctx.ledger.epoch(r.id) for r in targets}
+    answers = await asyncio.gather(
+        *(ctx.api.get_appointment(r.appointment_id) for r in targets), return_exceptions=True
+    )
+    fresh = {r.id: r for r in rows}
+    for row, answer in zip(targets, answers, strict=True):
+        if isinstance(answer, NotFound):
+            seen = Seen.gone(row.id, ctx.now, epochs[row.id])
+        elif isinstance(answer, Appointment):
+            seen = Seen.of(row.id, answer, ctx.now, epochs[row.id])
+        else:
+            if isinstance(answer, BaseException):
+                log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
+            continue
+        ctx.emit(seen)
+        fresh[row.id] = ctx.fresh[row.id] = seen.applied_to(row)
+    return sorted(fresh.values(), key=lambda r: r.start)
+
+
+FRESH_FOR = timedelta(minutes=2)
+
+
+async def _current(ctx: Ctx, row: BookingRow) -> BookingRow:
+    """The booking as Zimun has it, asked unless it was compared a moment ago (a list shown
+    just before did): a booking the business cancelled or moved meanwhile is shown as it is,
+    before the customer spends any effort on it."""
+    if not row.active or row.start <= ctx.now:
+        return row
+    if row.checked_at is not None and ctx.now - row.checked_at < FRESH_FOR:
+        return row
+    [current] = [r for r in await _refresh(ctx, [row]) if r.id == row.id]
+    return current
+
+
+def _replace(row: BookingRow, **changes: object) -> BookingRow:
+    return replace(row, **changes)  # type: ignore[arg-type]
+
+
+async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
+    detours.step_aside(ctx)
+    ctx.state.list_page = 0
+    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    ctx.bookings = await _refresh(ctx, rows)
+    ctx.state.step = Step.BOOKINGS
+    return Outcome()
+
+
+async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
+    """Another page of My bookings (what is stored: the list was refreshed when it opened)."""
+    pages = booking_pages(ctx, ctx.storage.bookings_for_user(ctx.customer.user_id))
+    if arg is None or not 0 <= arg < pages:
+        raise Refused(f"bookings page {arg} out of range")
+    ctx.state.list_page = arg
+    return Outcome()
+
+
+def _about(ctx: Ctx, row: BookingRow) -> None:
+    """Turning to a booking: a detour from a booking in progress; a reschedule of another
+    booking that was waiting is over (nothing was held for it)."""
+    if ctx.state.booking_id != row.id:
+        detours.end_reschedule(ctx.state)
+    detours.step_aside(ctx)
+
+
+async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = await _current(ctx, ctx.owned_booking(booking_id))
+    _about(ctx, row)
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    return Outcome()
+
+
+def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
+    """None when the customer may make this change now; else the booking's screen with why
+    not and, where the operator's rules refuse it, whom to call."""
+    verdict = ctx.rules.may_change(kind, row.start, ctx.now) if row.active else Verdict.STARTED
+    if verdict is Verdict.ALLOWED:
+        return None
+    detours.end_reschedule(ctx.state)  # out of the change in progress, back to the booking
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    lead = call_us(ctx.business, ctx.lang) if verdict is not Verdict.STARTED else []
+    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead)
+
+
+async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = await _current(ctx, ctx.owned_booking(booking_id))
+    _about(ctx, row)
+    refused = _refused(ctx, row, "reschedule")
+    if refused is not None:
+        return refused
+    state = ctx.state
+    if state.flow == Flow.BOOK and detours.substantial(state):
+        state.park()  # the booking in progress waits until this reschedule is over
+    state.resume = state.resume_nonce = None
+    state.flow = Flow.RESCHEDULE
+    state.booking_id = row.id
+    state.service_id = row.service_id
+    state.location_id = row.location_id
+    state.tz = row.timezone
+    return await open_calendar(ctx)
+
+
+async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
+    return await start_reschedule(ctx, ctx.state.booking_id)
+
+
+async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
+    row = await _current(ctx, ctx.owned_booking(booking_id))
+    _about(ctx, row)
+    ctx.state.booking_id = row.id
+    refused = _refused(ctx, row, "cancel")
+    if refused is not None:
+        return refused
+    ctx.state.step = Step.CANCEL_CONFIRM
+    return Outcome()
+
+
+async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
+    return await ask_cancel(ctx, ctx.state.booking_id)
+
+
+async def keep_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
+    ctx.owned_booking(booking_id)
+    return Outcome(toast=Msg("Great, see you then!"), show=False)
+
+
+async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """From the notice of a booking the business cancelled: a new booking at the same branch
+    for the same service, as a new message (the notice stays readable above it)."""
+    row = ctx.owned_booking(booking_id)
+    outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
+    outcome.new_message = True
+    return outcome
+
+
+async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.step = Step.BOOKING
+    return Outcome()
+
+
+async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
+    ctx.state.new_start = None
+    ctx.state.step = Step.TIME
+    return Outcome()
+
+
+async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
+    """Zimun says the booking cannot change (cancelled or past): record what it is now and
+    show it, so its buttons go and My bookings follows."""
+    ctx.not_changing(row.id)
+    await _refresh(ctx, [row])
+    detours.end_reschedule(ctx.state)
+    ctx.state.booking_id = row.id
+    ctx.state.step = Step.BOOKING
+    return Outcome(note=Msg("This appointment can no longer be changed."))
+
+
+async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
+    if refused is not None:
+        return refused
+    ctx.changing(row.id)
+    try:
+        appointment = await ctx.api.cancel(
+            row.appointment_id, idempotency_key=ctx.idempotency_key()
+        )
+        status = appointment.status if not appointment.active else "cancelled"
+    except AppointmentNotActive:
+        return await _no_longer_active(ctx, row)
+    ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
+    ctx.tally("cancelled")
+    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
+    ctx.state.booking_id = None
+    ctx.state.step = Step.BOOKINGS
+    return Outcome(note=Msg("Your appointment is cancelled."))
+
+
+async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
+    row = ctx.owned_booking(ctx.state.booking_id)
+    new_start = ctx.state.new_start
+    if new_start is None:
+        ctx.state.step = Step.TIME
+        return Outcome()
+    refused = _refused(ctx, row, "reschedule")  # the question may have waited past the cutoff
+    if refused is not None:
+        return refused
+    if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
+        ctx.state.new_start = None
+        return await times_after_conflict(ctx, TOO_SOON)
+    ctx.changing(row.id)
+    try:
+        appointment = await ctx.api.reschedule(
+            row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
+        )
+    except (SlotUnavailable, NotBookable):
+        ctx.state.new_start = None
+        return await times_after_conflict(
+            ctx,
+            Msg(
+                "Sorry, someone else has just booked that time. Here are the times still available:"
+            ),
+        )
+    except AppointmentNotActive:
+        return await _no_longer_active(ctx, row)
+    start = appointment.start or new_start
+    end = appointment.end or (row.end and start + (row.end - row.start))
+    ctx.emit(
+        Moved(row.id, start, end, status=appointment.status, contact_name=appointment.contact_name)
+    )
+    ctx.tally("moved")
+    service, location = await ctx.service(), await ctx.location()
+    ctx.state.step = Step.MENU
+    detours.end_reschedule(ctx.state)  # a booking the reschedule parked comes back
+    return Outcome(
+        lead=[
+            Msg(
+                "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}.",
+                service=row.service_name,
+                when=DateTimeValue(start, row.timezone, "full"),
+            ),
+            *detail_lines(Details(reference=row.appointment_id)),
+            Msg("The attached file updates your calendar."),
+        ],
+        attachment=calendar_file(
+            row.appointment_id,
+            start,
+            end or start,
+            service,
+            location,
+            ctx.now,
+            sequence=int(ctx.now.timestamp()) // 60,
+        ),
+        new_message=True,
+    )

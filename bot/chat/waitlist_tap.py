@@ -1,0 +1,113 @@
+"""The notice of a freed time, tapped: that day's times, asked of Zimun afresh.
+
+The button names the waiting-list entry (an entry-scoped payload, checked against the tapping
+customer) and works whatever the chat does meanwhile. What it does depends on what the customer
+has in progress, so that a booking they started is never lost without them saying so:
+
+- nothing in progress (or nothing they would miss: no branch, service or time chosen yet): a
+  new booking of that service at that branch, on that day's times;
+- a booking in progress of the same service at the same branch: that day's times inside it.
+  Nothing is dropped: the name and email stay, and a time they hold is only given back once
+  they pick a new one (as changing the time from the summary does); Back leads to the calendar
+  and, with a time held, to the summary;
+- anything else in progress (another service or branch, a reschedule, a booking a reschedule
+  parked): a question first, "drop what you started and see the free times?" (a detour, so
+  No leads back to exactly where they were); Yes drops it with a word, as a new booking does.
+
+The times are always fresh: the calendar's cached answer is dropped first, since it may be
+older than the freed time. A time gone again by then is the 409 path: the full day's screen,
+with an apology, offering the list again (re-armed by the customer only, keeping their place).
+"""
+
+from __future__ import annotations
+
+from bot.chat import detours
+from bot.chat.book import load_times, open_calendar, start_book
+from bot.chat.context import Ctx, Outcome
+from bot.chat.waitlist import ENDED, owned_entry
+from bot.core.records import WaitlistRow
+from bot.core.screens import Msg
+from bot.core.state import ChatState, Flow, Step
+
+GONE_AGAIN = Msg("Sorry, that time has been taken again.")
+
+
+async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
+    """The notice's "See the free times" (a new message: the notice stays readable)."""
+    entry = owned_entry(ctx, entry_id)
+    if entry is None:
+        return Outcome(toast=ENDED, show=False)
+    state = ctx.state
+    if _same_booking(state, entry):
+        if state.resume is not None:
+            detours.return_to_resume(state)  # off the detour, back into the booking
+        state.editing = state.hold is not None  # Back leads to the summary of the held time
+        outcome = await _day_times(ctx, entry)
+    elif _would_lose(state):
+        detours.step_aside(ctx)
+        state.waitlist_entry = entry.id
+        state.step = Step.WAITLIST_SWITCH
+        outcome = Outcome()
+    else:
+        outcome = await _new_booking(ctx, entry)
+    outcome.new_message = True
+    return outcome
+
+
+async def switch(ctx: Ctx, arg: int | None) -> Outcome:
+    """Yes: drop what was in progress and show the freed day's times."""
+    entry = owned_entry(ctx, ctx.state.waitlist_entry)
+    ctx.state.waitlist_entry = None
+    if entry is None:
+        return detours.come_back(ctx, ENDED)
+    return await _new_booking(ctx, entry)
+
+
+async def stay(ctx: Ctx, arg: int | None) -> Outcome:
+    """No: back to exactly where the customer was."""
+    ctx.state.waitlist_entry = None
+    return detours.come_back(ctx)
+
+
+def _same_booking(state: ChatState, entry: WaitlistRow) -> bool:
+    return (
+        state.flow == Flow.BOOK
+        and detours.unfinished(state)
+        and state.service_id == entry.service_id
+        and state.location_id == entry.location_id
+    )
+
+
+def _would_lose(state: ChatState) -> bool:
+    """Something the customer started would be dropped by a new booking."""
+    rescheduling = state.flow == Flow.RESCHEDULE and detours.unfinished(state)
+    return rescheduling or detours.substantial(state)
+
+
+async def _new_booking(ctx: Ctx, entry: WaitlistRow) -> Outcome:
+    """A new booking of the entry's service at its branch (what was in progress is dropped,
+    with a word), on the entry's day when both are still offered."""
+    ctx.free_times.forget((entry.service_id, entry.location_id))
+    outcome = await start_book(ctx, location_id=entry.location_id, service_id=entry.service_id)
+    state = ctx.state
+    if (state.step, state.service_id, state.location_id) != (
+        Step.DAY,
+        entry.service_id,
+        entry.location_id,
+    ):
+        return outcome  # no longer offered as it was: the choice the bot can offer now
+    times = await _day_times(ctx, entry, fresh=True)
+    times.lead = [*outcome.lead, *times.lead]
+    return times
+
+
+async def _day_times(ctx: Ctx, entry: WaitlistRow, *, fresh: bool = False) -> Outcome:
+    """The entry's day's times, from an answer asked for now (`fresh`: just asked), with its
+    month behind them for Back; when none is left, the full day's screen and an apology."""
+    if not fresh:
+        ctx.free_times.forget((entry.service_id, entry.location_id))
+    await open_calendar(ctx, entry.day.year, entry.day.month)
+    outcome = await load_times(ctx, entry.day, note=None)
+    if ctx.state.step == Step.WAITLIST_OFFER:
+        outcome.note = GONE_AGAIN
+    return outcome

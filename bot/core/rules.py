@@ -1,0 +1,93 @@
+"""The operator's booking rules, as pure functions of time: what may be booked and changed when.
+
+- The booking window: a start is bookable from `now + lead_time` (BOOKING_LEAD_TIME) up to
+  `now + horizon` (BOOKING_HORIZON; None: no limit of the operator's, the calendar's own
+  92 days, today included, apply: bot/core/calendar.py).
+- Changes: whether customers may reschedule or cancel in the bot (ALLOW_RESCHEDULE,
+  ALLOW_CANCEL), and until how long before the start (CHANGE_CUTOFF; None: until the start).
+- Which branches and services are offered, and in what order (`offer`, see catalog.py).
+- Whether a full day offers the waiting list (`waitlist`; off when WAITLIST_CALLS_PER_MINUTE
+  is 0, since nobody would watch it).
+
+Nothing here reads the clock or the API: the conversation passes `ctx.now`, tests pass any
+instant, and `python -m bot check --deep` applies the same rules to the live answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from enum import StrEnum
+from typing import Literal
+
+from bot.core.calendar import DEFAULT_HORIZON, Window
+from bot.core.offer import Offer
+
+ChangeAction = Literal["reschedule", "cancel"]
+NO_LIMIT = datetime.max.replace(tzinfo=UTC)  # the latest start when no horizon is set
+
+
+class Verdict(StrEnum):
+    """May a customer change this booking now? One answer, one message (manage.py)."""
+
+    ALLOWED = "allowed"
+    DISABLED = "disabled"  # the operator does not offer this change in the bot
+    TOO_LATE = "too_late"  # inside CHANGE_CUTOFF
+    STARTED = "started"  # the appointment has begun or passed
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    lead_time: timedelta = timedelta(0)
+    horizon: timedelta | None = None
+    change_cutoff: timedelta | None = None
+    allow_reschedule: bool = True
+    allow_cancel: bool = True
+    offer: Offer = field(default_factory=Offer)
+    waitlist: bool = True
+
+    # ---- the booking window ---------------------------------------------------------------
+
+    def window(self, now: datetime) -> tuple[datetime, datetime | None]:
+        """(earliest, latest) bookable start from `now`; latest None: no operator limit."""
+        latest = now + self.horizon if self.horizon is not None else None
+        return now + self.lead_time, latest
+
+    def calendar_window(self, now: datetime) -> Window:
+        """The window the calendar shows and every time is judged by: without an operator
+        horizon, the calendar's own (DEFAULT_HORIZON)."""
+        earliest, latest = self.window(now)
+        return Window(now, earliest, latest or now + DEFAULT_HORIZON)
+
+    def bookable(self, start: datetime, now: datetime) -> bool:
+        """Whether a slot starting at `start` may be booked (or moved to) at `now`. A start
+        exactly at the earliest moment counts; one that is not in the future never does; with
+        no operator horizon there is no upper bound."""
+        earliest, latest = self.window(now)
+        return Window(now, earliest, latest or NO_LIMIT).admits(start)
+
+    def dates(self, now: datetime, tz: tzinfo) -> tuple[date, date | None]:
+        """The first and last calendar days (in the branch's zone `tz`) that can hold a
+        bookable start; for the day picker, which still checks each time with `bookable`."""
+        window = self.calendar_window(now)
+        return window.first_day(tz), window.last_day(tz) if self.horizon is not None else None
+
+    # ---- changes --------------------------------------------------------------------------
+
+    def allows(self, kind: ChangeAction) -> bool:
+        return self.allow_reschedule if kind == "reschedule" else self.allow_cancel
+
+    def may_change(self, kind: ChangeAction, start: datetime, now: datetime) -> Verdict:
+        """Whether a booking starting at `start` may be rescheduled or cancelled at `now`."""
+        if not self.allows(kind):
+            return Verdict.DISABLED
+        if start <= now:
+            return Verdict.STARTED
+        if self.change_cutoff is not None and now >= start - self.change_cutoff:
+            return Verdict.TOO_LATE
+        return Verdict.ALLOWED
+
+    @property
+    def changes_allowed(self) -> tuple[bool, bool]:
+        """(reschedule, cancel): what the help and welcome texts may promise."""
+        return self.allow_reschedule, self.allow_cancel

@@ -1,0 +1,110 @@
+"""The message telling a customer that the business cancelled or moved their booking.
+
+Built from the ledger's notice row (what changed, and the time the customer knew) and the
+booking as stored now, in the customer's language and the branch's time. It is always a new
+message: it arrives outside any conversation and leaves the chat's step and draft alone. Its
+buttons name the booking (booking-scoped payloads, checked against the tapping customer), so
+they work whatever the chat does meanwhile:
+
+- cancelled: 📅 Book again (the same service at the same branch);
+- moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar file
+  that updates the event the confirmation added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from bot.core.details import Details, detail_lines
+from bot.core.ics import booking_event, build_ics
+from bot.core.payload import Action, booking_data, waitlist_data
+from bot.core.records import BookingRow, NoticeRow, WaitlistRow
+from bot.core.screens import Attachment, Button, DateTimeValue, DateValue, Msg, Reply, Screen
+
+
+def build_notice(notice: NoticeRow, booking: BookingRow, language: str, now: datetime) -> Reply:
+    builder = _BUILDERS[notice.kind]
+    return Reply(language, screens=(builder(notice, booking, now),))
+
+
+def _where(booking: BookingRow) -> list[Msg]:
+    """Branch, address and reference: the headline already names the service and the time."""
+    return detail_lines(replace(Details.of_row(booking), service=None, start=None))
+
+
+def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+    body = (
+        Msg(
+            "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
+            location=booking.location_name,
+            service=booking.service_name,
+            when=DateTimeValue(notice.start, booking.timezone, "full"),
+        ),
+        *_where(booking),
+        Msg("Sorry about this. Would you like to book another time?"),
+    )
+    buttons = ((Button(Msg("📅 Book again"), booking_data(Action.BOOK_AGAIN, booking.id)),),)
+    return Screen(body=body, buttons=buttons, edit=False)
+
+
+def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+    body = (
+        Msg(
+            "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
+            location=booking.location_name,
+            service=booking.service_name,
+            when=DateTimeValue(notice.start, booking.timezone, "full"),
+        ),
+        Msg("It was on {old}.", old=DateTimeValue(notice.previous_start, booking.timezone, "full")),
+        *_where(booking),
+        Msg("If the new time suits you, there's nothing more to do."),
+        Msg("The attached file updates your calendar."),
+    )
+    buttons = (
+        (Button(Msg("👍 Keep the new time"), booking_data(Action.KEEP, booking.id)),),
+        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
+        (Button(Msg("🔁 Pick another time"), booking_data(Action.RESCHEDULE, booking.id)),),
+        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+    )
+    return Screen(
+        body=body, buttons=buttons, edit=False, attachment=_calendar(notice, booking, now)
+    )
+
+
+def _calendar(notice: NoticeRow, booking: BookingRow, now: datetime) -> Attachment:
+    duration = booking.end - booking.start if booking.end else None
+    event = booking_event(
+        booking.appointment_id,
+        notice.start,
+        notice.start + duration if duration else notice.start,
+        service_name=booking.service_name,
+        location_name=booking.location_name,
+        address=booking.location_address,
+        sequence=int(now.timestamp()) // 60,
+    )
+    content = build_ics(event, stamp=now.astimezone(UTC))
+    return Attachment(filename="booking.ics", content=content, mime_type="text/calendar")
+
+
+_BUILDERS = {"cancelled": _cancelled, "moved": _moved}
+
+
+def build_freed_notice(entry: WaitlistRow, language: str) -> Reply:
+    """A time freed up on the day the customer waits for: one message, one button."""
+    body = (
+        Msg(
+            "🔔 <b>A time has freed up</b> on {date} for {service} at {location}.",
+            date=DateValue(entry.day, "full"),
+            service=entry.service_name,
+            location=entry.location_name,
+        ),
+        Msg(
+            "I can't keep it for you, so book it soon if you want it. If it's gone when you "
+            "look, you can join the waiting list again."
+        ),
+    )
+    buttons = (
+        (Button(Msg("📅 See the available times"), waitlist_data(Action.WAITLIST_OPEN, entry.id)),),
+    )
+    return Reply(language, screens=(Screen(body=body, buttons=buttons, edit=False),))

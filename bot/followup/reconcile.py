@@ -1,0 +1,149 @@
+"""Noticing changes made at the business: upcoming bookings compared with Zimun on a schedule.
+
+A booking the business cancels or moves (front desk, web page, Zimun's dashboard) changes in
+Zimun only. `Reconciler.check_due` asks Zimun about each upcoming booking whose next check is
+due (GET /appointments/{id}; the cadence and its cost are in bot.core.cadence) and hands the
+answer to the ledger as a `Seen` entry: the ledger records a change, re-plans or drops the
+reminders, queues the customer's notice and tells the staff chat, in one transaction.
+
+Cost is bounded twice: by the cadence (nothing for past or cancelled bookings, an hour apart
+for far ones) and by a cap on calls per minute of real time (`CallBudget`): past the cap, the
+most overdue checks go first and the rest wait for the next scan. A rate-limited or unanswering
+Zimun ends the scan early; a booking Zimun refuses to show is tried again next time round.
+
+`check_appointment` is the entry point for a push: a webhook receiver (Zimun documents none
+yet) would call it with the appointment id of a change it was told of, after checking the
+request's signature. Even then the payload is only a hint: the answer comes from GET, never
+from the request, so a forged call can cost at most one GET within the same budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from bot.core.changes import BookingChange
+from bot.core.errors import ApiUnavailable, NotFound, RateLimited, ZimunError
+from bot.core.records import BookingRow
+from bot.followup.ledger import Ledger, Seen
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+log = logging.getLogger("bot.followup.reconcile")
+
+DEFAULT_CALLS_PER_MINUTE = 60
+WINDOW_SECONDS = 60.0
+
+
+class CallBudget:
+    """At most `per_minute` calls in any 60 seconds of real (monotonic) time."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self._spent: deque[float] = deque()
+
+    def available(self) -> int:
+        now = self.clock()
+        while self._spent and now - self._spent[0] >= WINDOW_SECONDS:
+            self._spent.popleft()
+        return max(0, self.per_minute - len(self._spent))
+
+    def spend(self) -> None:
+        self._spent.append(self.clock())
+
+
+@dataclass
+class CheckResult:
+    checked: int = 0
+    changed: int = 0
+    held: int = 0  # left alone: the customer is changing it through the bot right now
+    failed: int = 0  # Zimun refused to show it: tried again next time round
+    stopped: bool = False  # Zimun rate-limited us or did not answer: the rest waits
+
+
+class Reconciler:
+    """Compares due bookings with Zimun; one scan at a time."""
+
+    def __init__(
+        self,
+        api: ZimunClient,
+        ledger: Ledger,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api = api
+        self.ledger = ledger
+        self.storage = ledger.storage
+        self.now = now
+        self.budget = CallBudget(calls_per_minute, monotonic)
+        self._lock = asyncio.Lock()
+
+    async def check_due(self) -> CheckResult:
+        """Check the bookings that are due, within the budget, most overdue first."""
+        async with self._lock:
+            result = CheckResult()
+            allowed = self.budget.available()
+            if allowed == 0:
+                return result
+            for row in self.storage.bookings_to_check(self.now(), allowed):
+                try:
+                    await self._check(row, result)
+                except (RateLimited, ApiUnavailable) as exc:
+                    log.info("reconcile stopped early: %s", type(exc).__name__)
+                    result.stopped = True
+                    break
+            if result.checked or result.failed or result.stopped:
+                log.info(
+                    "reconcile: %d checked, %d changed at the business, %d failed",
+                    result.checked,
+                    result.changed,
+                    result.failed,
+                )
+            return result
+
+    async def check_appointment(self, appointment_id: str) -> list[BookingChange]:
+        """Check one appointment now (a webhook's hint); over budget, it is only marked due,
+        so the next scan checks it. Appointments the bot did not make are ignored."""
+        row = self.storage.booking_by_appointment(appointment_id)
+        if row is None or not row.active or row.start <= self.now():
+            return []
+        if self.budget.available() == 0:
+            self.storage.update_booking(row.id, next_check_at=self.now())
+            return []
+        async with self._lock:
+            result = CheckResult()
+            return await self._check(row, result)
+
+    async def _check(self, row: BookingRow, result: CheckResult) -> list[BookingChange]:
+        if self.ledger.held(row.id):
+            result.held += 1
+            return []
+        at, epoch = self.now(), self.ledger.epoch(row.id)
+        self.budget.spend()
+        try:
+            appointment = await self.api.get_appointment(row.appointment_id)
+        except NotFound:
+            seen = Seen.gone(row.id, at, epoch)
+        except (RateLimited, ApiUnavailable):
+            raise
+        except ZimunError as exc:
+            log.warning("booking %s: Zimun refused to show it (%s)", row.id, exc)
+            self.ledger.postpone(row.id, at)
+            result.failed += 1
+            return []
+        else:
+            seen = Seen.of(row.id, appointment, at, epoch)
+        changes = self.ledger.commit([seen], now=at)
+        result.checked += 1
+        result.changed += len(changes)
+        return changes

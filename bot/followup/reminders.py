@@ -1,0 +1,201 @@
+"""Reminders before appointments: planned by the ledger, sent by a scan.
+
+Planning belongs to the booking's ledger (bot.followup.ledger): a confirmed or moved appointment
+gets one row per offset (REMINDER_OFFSETS, 24 h and 2 h by default) whose time is still ahead;
+a move replaces them (fresh, unsent, at the new time) and a cancellation drops the unsent ones,
+in the same transaction as the booking's own write, so a booking and its reminders never
+disagree. This module only scans and sends.
+
+Sending: `ReminderService.scan()` runs every half minute or so (the Telegram adapter calls it
+from python-telegram-bot's JobQueue) and reads what is due. One periodic scan of the table,
+rather than one timer per reminder, survives restarts by construction: the first scan after a
+start finds whatever fell due while the bot was down. For each appointment with something due:
+
+- the appointment already started: nothing is sent (a reminder after the fact helps nobody);
+- several reminders due at once (the bot was down): only the latest, nearest one is sent;
+- the appointment is compared with Zimun first, through the ledger: cancelled at the business
+  means no reminder (the ledger drops them and tells the customer); moved means new reminders
+  for the new time, which the next scan sends when they are due;
+- the reminder is claimed (marked sent, one guarded UPDATE) before it is sent.
+
+Claiming before sending makes delivery at-most-once: a crash between the claim and the send
+loses that one reminder, while the reverse order would send it again after every crash. A
+second reminder about the same appointment is a nuisance that costs the business trust, and a
+later reminder (2 h) usually follows anyway, so losing one in a rare crash is the better
+failure. A send that certainly did not reach Telegram (flood limit, connection refused) is
+released and retried by the next scans, up to MAX_ATTEMPTS; a timeout, which may have been
+delivered, is not retried.
+
+Telegram-free: `scan` takes a `send(chat_id, Reply) -> delivered?` coroutine, and `now` is
+injected, so tests drive it with a simulated clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.core.details import Details, detail_lines
+from bot.core.errors import NotFound, ZimunError
+from bot.core.payload import Action, booking_data
+from bot.core.records import BookingRow, ReminderRow
+from bot.core.screens import Button, DateTimeValue, Msg, Reply, Screen
+from bot.followup.ledger import Ledger, Seen
+from bot.followup.outbox import Outcome, Send, Tally, send_claimed
+from bot.store.storage import Storage
+
+if TYPE_CHECKING:
+    from bot.zimun.client import ZimunClient
+
+log = logging.getLogger("bot.followup.reminders")
+
+SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
+
+
+# ---- the message ------------------------------------------------------------------------------
+
+
+def build_reminder(booking: BookingRow, language: str) -> Reply:
+    """The reminder in the customer's language and the branch's time, with buttons that name
+    the booking (valid on this old message whatever the chat does meanwhile; the engine checks
+    the booking is the tapping customer's)."""
+    body = [
+        Msg(
+            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
+            service=booking.service_name,
+            when=DateTimeValue(booking.start, booking.timezone, "full"),
+        ),
+        *detail_lines(replace(Details.of_row(booking), service=None, start=None)),
+    ]
+    buttons = (
+        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
+        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
+        (Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),),
+        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+    )
+    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
+
+
+# ---- sending ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """The reminder to send now for one booking, and the older ones it makes pointless."""
+
+    reminder: ReminderRow
+    superseded: tuple[int, ...] = ()
+
+
+@dataclass
+class ScanResult(Tally):
+    """A scan's tally, and what became of each reminder (tests read it)."""
+
+    outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
+
+    def record(self, reminder_id: int, outcome: Outcome) -> None:
+        self.count(outcome)
+        self.outcomes.append((reminder_id, outcome))
+
+
+def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
+    """What is due at `now`, one entry per booking: its latest due reminder (the nearest to the
+    appointment), with the earlier ones it supersedes."""
+    grouped: dict[int, list[ReminderRow]] = {}
+    for row in storage.due_reminders(now, limit):
+        grouped.setdefault(row.booking_id, []).append(row)
+    result = []
+    for rows in grouped.values():
+        rows.sort(key=lambda r: (r.due_at, -r.offset_minutes))
+        latest = rows[-1]
+        result.append(Due(latest, tuple(r.id for r in rows[:-1])))
+    return sorted(result, key=lambda d: d.reminder.due_at)
+
+
+class ReminderService:
+    """Sends what is due; one scan at a time (a slow API must not let two scans overlap)."""
+
+    def __init__(
+        self,
+        api: ZimunClient,
+        ledger: Ledger,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        default_language: str = "en",
+    ) -> None:
+        self.api = api
+        self.ledger = ledger
+        self.storage = ledger.storage
+        self.now = now
+        self.default_language = default_language
+        self._lock = asyncio.Lock()
+
+    @property
+    def offsets(self) -> tuple[timedelta, ...]:
+        return self.ledger.offsets
+
+    def due(self, now: datetime | None = None) -> list[Due]:
+        return due(self.storage, now or self.now())
+
+    async def scan(self, send: Send) -> ScanResult:
+        async with self._lock:
+            now = self.now()
+            result = ScanResult()
+            for item in self.due(now):
+                outcome = await self._process(item, now, send)
+                result.record(item.reminder.id, outcome)
+                result.skipped += len(item.superseded)
+            result.log("reminders")
+            return result
+
+    async def _process(self, item: Due, now: datetime, send: Send) -> Outcome:
+        reminder = item.reminder
+        if item.superseded:
+            self.storage.skip_reminders(list(item.superseded))
+        booking = self.storage.get_booking(reminder.booking_id)
+        if booking is None or not booking.active or booking.start <= now:
+            self.storage.skip_reminders([reminder.id])
+            return "skipped"
+        fresh = await self._refresh(booking, now)
+        if fresh is None:
+            return "dropped"
+        if not self.storage.claim_reminder(reminder.id):
+            return "skipped"  # another scan (another process) got it first
+        return await send_claimed(
+            send,
+            booking.chat_id,
+            build_reminder(fresh, self._language(reminder)),
+            attempts=reminder.attempts,
+            release=lambda: self.storage.unclaim_reminder(reminder.id),
+            what=f"reminder {reminder.id}",
+        )
+
+    async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
+        """The booking as Zimun has it now; None when it was cancelled or moved at the business
+        (the ledger has updated its reminders and told the customer). An unanswering API keeps
+        the stored booking: a reminder on what we know beats no reminder."""
+        epoch = self.ledger.epoch(booking.id)
+        try:
+            appointment = await self.api.get_appointment(booking.appointment_id)
+        except NotFound:
+            seen = Seen.gone(booking.id, now, epoch)
+        except ZimunError as exc:
+            log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
+            return booking
+        else:
+            seen = Seen.of(booking.id, appointment, now, epoch)
+        if self.ledger.commit([seen], now=now):
+            log.info("booking %s: changed at the business; reminders follow", booking.id)
+            return None
+        return self.storage.get_booking(booking.id) or booking
+
+    def _language(self, reminder: ReminderRow) -> str:
+        return (
+            self.storage.get_language(reminder.user_id)
+            or reminder.language
+            or self.default_language
+        )

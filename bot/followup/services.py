@@ -1,0 +1,55 @@
+"""The follow-up of a booking after the chat, as one bundle the composition root builds.
+
+The Telegram adapter only schedules these and sends what they produce; what they decide (which
+reminder is due, what changed at the business, who on the waiting list is told) lives here,
+free of Telegram, so another adapter or process can run the same follow-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core.rules import BookingRules
+from bot.followup.ledger import Ledger
+from bot.followup.notices import NoticeService
+from bot.followup.reconcile import Reconciler
+from bot.followup.reminders import ReminderService
+from bot.followup.waitlist_watch import WaitlistWatch
+from bot.zimun.client import ZimunClient
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """Reminders, change notices, the reconcile scan and the waiting list's watch."""
+
+    reminders: ReminderService
+    reconciler: Reconciler
+    notices: NoticeService
+    watch: WaitlistWatch
+
+
+def build_followup(
+    api: ZimunClient,
+    ledger: Ledger,
+    *,
+    rules: BookingRules,
+    now: Callable[[], datetime],
+    default_language: str,
+    reconcile_calls_per_minute: int,
+    waitlist_calls_per_minute: int,
+) -> FollowUp:
+    return FollowUp(
+        reminders=ReminderService(api, ledger, now=now, default_language=default_language),
+        reconciler=Reconciler(api, ledger, now=now, calls_per_minute=reconcile_calls_per_minute),
+        notices=NoticeService(ledger.storage, now=now, default_language=default_language),
+        watch=WaitlistWatch(
+            api,
+            ledger.storage,
+            rules=rules,
+            now=now,
+            calls_per_minute=waitlist_calls_per_minute,
+            default_language=default_language,
+        ),
+    )

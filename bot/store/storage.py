@@ -1,0 +1,931 @@
+"""The bot's own memory: users, their bookings, and each chat's conversation state, in SQLite.
+
+One file, WAL journal (readers never block the writer), a busy timeout (a second process such
+as a health check does not fail at once). The schema is versioned in `meta` and migrated on open
+by an ordered list of migrations, so a newer bot opens an older file and upgrades it in place.
+
+Writes are counted (`writes`, one per committed transaction) because the benchmark reports
+SQLite writes per update; `batch()` groups several writes of one event into one transaction.
+No row is ever deleted implicitly: a file that cannot be read raises StorageError instead of
+being recreated, so data is never lost silently.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlite_utils
+
+from bot.core.records import (
+    INACTIVE_STATUSES,
+    BookingRow,
+    ConversationRow,
+    FunnelEvent,
+    NoticeRow,
+    ReminderRow,
+    WaitlistRow,
+)
+from bot.store import files as db_files
+
+
+class StorageError(Exception):
+    """The database cannot be opened or used; `str()` is one line for the operator."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ---- schema ---------------------------------------------------------------------------------
+
+
+def _create(db: sqlite_utils.Database, name: str, columns: dict[str, type], **kw: Any) -> None:
+    """CREATE TABLE inside the caller's transaction (Table.create would commit on its own)."""
+    db.execute(db.create_table_sql(name, columns, **kw))
+
+
+def _m1_initial(db: sqlite_utils.Database) -> None:
+    _create(
+        db,
+        "users",
+        {"user_id": int, "language": str, "prefs": str, "created_at": str, "updated_at": str},
+        pk="user_id",
+        not_null={"created_at", "updated_at"},
+    )
+    _create(
+        db,
+        "bookings",
+        {
+            "id": int,
+            "user_id": int,
+            "chat_id": int,
+            "appointment_id": str,
+            "service_id": str,
+            "service_name": str,
+            "location_id": str,
+            "location_name": str,
+            "location_address": str,
+            "timezone": str,
+            "start": str,
+            "end": str,
+            "status": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"user_id", "chat_id", "appointment_id", "start", "status"},
+    )
+    db.execute("CREATE INDEX idx_bookings_user_id ON bookings (user_id)")
+    db.execute("CREATE UNIQUE INDEX idx_bookings_appointment_id ON bookings (appointment_id)")
+    _create(
+        db,
+        "conversations",
+        {"chat_id": int, "user_id": int, "state": str, "pending": int, "updated_at": str},
+        pk="chat_id",
+        not_null={"state"},
+        defaults={"pending": 0},
+    )
+    db.execute("CREATE INDEX idx_conversations_pending ON conversations (pending)")
+
+
+def _m2_reminders_and_funnel(db: sqlite_utils.Database) -> None:
+    """Reminders (one row per booking and offset) and the anonymous booking funnel.
+
+    A reminder row dies with its booking (ON DELETE CASCADE), so deleting a customer's bookings
+    can never leave a reminder behind. Funnel rows carry no user or chat id at all: `attempt` is
+    a random id of one booking attempt, so statistics survive /forget without being personal.
+    """
+    db.execute(
+        "CREATE TABLE reminders ("
+        " id INTEGER PRIMARY KEY,"
+        " booking_id INTEGER NOT NULL REFERENCES bookings(id) ON DELETE CASCADE,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " offset_minutes INTEGER NOT NULL,"
+        " due_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " sent_at TEXT,"
+        " created_at TEXT NOT NULL,"
+        " UNIQUE (booking_id, offset_minutes))"
+    )
+    db.execute("CREATE INDEX idx_reminders_due ON reminders (status, due_at)")
+    db.execute("CREATE INDEX idx_reminders_user_id ON reminders (user_id)")
+    db.execute(
+        "CREATE TABLE funnel ("
+        " id INTEGER PRIMARY KEY,"
+        " at TEXT NOT NULL,"
+        " attempt TEXT NOT NULL,"
+        " event TEXT NOT NULL,"
+        " step TEXT,"
+        " location_name TEXT,"
+        " service_name TEXT)"
+    )
+    db.execute("CREATE INDEX idx_funnel_at ON funnel (at)")
+
+
+def _m3_ledger(db: sqlite_utils.Database) -> None:
+    """What the booking ledger (bot.followup.ledger) keeps besides the booking itself.
+
+    bookings.language: the language the customer used when they last booked or changed it, for
+    reminders and notices sent outside a conversation. bookings.checked_at / next_check_at: when
+    the appointment was last compared with Zimun and when it is due again (the reconcile
+    schedule, bot.core.cadence); NULL next_check_at means "as soon as possible".
+
+    notices: the customer's outbox of changes made at the business (cancelled, moved), written
+    in the same transaction as the booking's change and claimed before sending, so each is sent
+    at most once and a restart finds the ones not sent yet. A notice dies with its booking.
+    """
+    db.execute("ALTER TABLE bookings ADD COLUMN language TEXT")
+    db.execute("ALTER TABLE bookings ADD COLUMN checked_at TEXT")
+    db.execute("ALTER TABLE bookings ADD COLUMN next_check_at TEXT")
+    db.execute("CREATE INDEX idx_bookings_next_check ON bookings (next_check_at)")
+    db.execute(
+        "CREATE TABLE notices ("
+        " id INTEGER PRIMARY KEY,"
+        " booking_id INTEGER NOT NULL REFERENCES bookings(id) ON DELETE CASCADE,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " start TEXT NOT NULL,"
+        " previous_start TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL,"
+        " sent_at TEXT)"
+    )
+    db.execute("CREATE INDEX idx_notices_status ON notices (status, id)")
+    db.execute("CREATE INDEX idx_notices_booking_id ON notices (booking_id)")
+    db.execute("CREATE INDEX idx_notices_user_id ON notices (user_id)")
+
+
+def _m4_waitlist(db: sqlite_utils.Database) -> None:
+    """The waiting list (bot.chat.waitlist, bot.followup.waitlist_watch): customers who asked to be
+    told when a time frees up on a full day, for one service at one branch.
+
+    One row per customer, service, branch and day (`day` is the branch's calendar day,
+    `ends_at` its end as a UTC instant: the entry ends then). `status`: waiting (polled),
+    due (a free time was found for it: to tell), told (claimed before sending: never told
+    twice), booked (the customer booked that day). `joined_at` orders the line (first come,
+    first told); `next_check_at` is when availability is next asked for its service and branch
+    (the same for every waiting entry of the pair); `checked_at` when its day was last judged;
+    `offered_at` when a free time was found for it (the offer's exclusive window starts then).
+    """
+    db.execute(
+        "CREATE TABLE waitlist ("
+        " id INTEGER PRIMARY KEY,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " service_id TEXT NOT NULL,"
+        " service_name TEXT NOT NULL DEFAULT '',"
+        " location_id TEXT NOT NULL,"
+        " location_name TEXT NOT NULL DEFAULT '',"
+        " timezone TEXT NOT NULL,"
+        " day TEXT NOT NULL,"
+        " ends_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'waiting',"
+        " joined_at TEXT NOT NULL,"
+        " next_check_at TEXT,"
+        " checked_at TEXT,"
+        " offered_at TEXT,"
+        " told_at TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (user_id, service_id, location_id, day))"
+    )
+    db.execute("CREATE INDEX idx_waitlist_status ON waitlist (status, next_check_at)")
+    db.execute("CREATE INDEX idx_waitlist_pair ON waitlist (service_id, location_id, day)")
+    db.execute("CREATE INDEX idx_waitlist_ends_at ON waitlist (ends_at)")
+
+
+# Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_initial,
+    _m2_reminders_and_funnel,
+    _m3_ledger,
+    _m4_waitlist,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+# ---- rows -----------------------------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _utc(value: datetime) -> str:
+    """A fixed-width UTC timestamp, so SQL compares them as strings in time order."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _maybe_utc(value: datetime | None) -> str | None:
+    return _utc(value) if value is not None else None
+
+
+# ---- the store --------------------------------------------------------------------------------
+
+
+class Storage:
+    """Synchronous SQLite access; calls are short, so the event loop calls it directly."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.writes = 0
+        self._depth = 0
+        self._erase_after_commit = False  # set by deletions of personal data (db_files)
+        try:
+            db_files.make_private(path)
+            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._conn.execute("PRAGMA busy_timeout = 5000")
+            self._conn.execute("PRAGMA secure_delete = ON")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            check = self._conn.execute("PRAGMA quick_check").fetchone()
+            if check is None or check[0] != "ok":
+                raise StorageError(f"{path}: SQLite integrity check failed ({check})")
+            self.db = sqlite_utils.Database(self._conn)
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._close_quietly()
+            raise StorageError(f"{path}: cannot open the bot database: {exc}") from None
+        except StorageError:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        conn = getattr(self, "_conn", None)
+        if conn is not None:
+            conn.close()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- transactions --
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes into one transaction (counted as one write); nests."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._depth = 1
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+            self.writes += 1
+            if self._erase_after_commit:
+                self._erase_after_commit = False
+                db_files.erase_deleted(self._conn, self.path)
+        finally:
+            self._depth = 0
+
+    def _write(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> sqlite3.Cursor:
+        try:
+            with self.batch():
+                return self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: write failed: {exc}") from None
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        try:
+            cursor = self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: read failed: {exc}") from None
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- schema --
+
+    @property
+    def schema_version(self) -> int:
+        if not self.db["meta"].exists():
+            return 0
+        rows = self._read("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(rows[0]["value"]) if rows else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"{self.path}: schema version {current} is newer than this bot ({SCHEMA_VERSION})"
+            )
+        if current == 0 and set(self.db.table_names()) - {"meta"}:
+            raise StorageError(f"{self.path}: has tables but no schema version; not a bot db")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with self.batch():
+                if not self.db["meta"].exists():
+                    _create(self.db, "meta", {"key": str, "value": str}, pk="key")
+                MIGRATIONS[version - 1](self.db)
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (str(version),),
+                )
+
+    # -- users --
+
+    def get_language(self, user_id: int) -> str | None:
+        rows = self._read("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        return rows[0]["language"] if rows else None
+
+    def set_language(self, user_id: int, language: str) -> None:
+        now = _now()
+        self._write(
+            "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
+            "VALUES (?, ?, '{}', ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+            "language = excluded.language, updated_at = excluded.updated_at",
+            (user_id, language, now, now),
+        )
+
+    def get_prefs(self, user_id: int) -> dict[str, Any]:
+        rows = self._read("SELECT prefs FROM users WHERE user_id = ?", (user_id,))
+        return json.loads(rows[0]["prefs"] or "{}") if rows else {}
+
+    def update_prefs(self, user_id: int, **changes: Any) -> None:
+        """Merge `changes` into the customer's preferences; a None value removes the key."""
+        with self.batch():
+            prefs = self.get_prefs(user_id)
+            for key, value in changes.items():
+                if value is None:
+                    prefs.pop(key, None)
+                else:
+                    prefs[key] = value
+            now = _now()
+            self._write(
+                "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
+                "VALUES (?, NULL, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                "prefs = excluded.prefs, updated_at = excluded.updated_at",
+                (user_id, json.dumps(prefs, sort_keys=True), now, now),
+            )
+
+    # -- bookings --
+
+    def add_booking(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        appointment_id: str,
+        service_id: str,
+        service_name: str,
+        location_id: str,
+        location_name: str,
+        location_address: str,
+        timezone: str,
+        start: datetime,
+        end: datetime | None,
+        status: str,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
+    ) -> int:
+        """Insert (or, for a replayed confirm, update) a booking; returns its local id."""
+        now = _now()
+        self._write(
+            "INSERT INTO bookings (user_id, chat_id, appointment_id, service_id, service_name, "
+            "location_id, location_name, location_address, timezone, start, end, status, "
+            "language, checked_at, next_check_at, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(appointment_id) DO UPDATE SET start = excluded.start, "
+            "end = excluded.end, status = excluded.status, "
+            "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
+            "next_check_at = excluded.next_check_at, updated_at = excluded.updated_at",
+            (
+                user_id,
+                chat_id,
+                appointment_id,
+                service_id,
+                service_name,
+                location_id,
+                location_name,
+                location_address,
+                timezone,
+                _iso(start),
+                _iso(end),
+                status,
+                language,
+                _maybe_utc(checked_at),
+                _maybe_utc(next_check_at),
+                now,
+                now,
+            ),
+        )
+        rows = self._read("SELECT id FROM bookings WHERE appointment_id = ?", (appointment_id,))
+        return int(rows[0]["id"])
+
+    def update_booking(
+        self,
+        booking_id: int,
+        *,
+        status: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
+    ) -> None:
+        """Change the given fields (None leaves one as it is)."""
+        self._write(
+            "UPDATE bookings SET status = COALESCE(?, status), start = COALESCE(?, start), "
+            "end = COALESCE(?, end), language = COALESCE(?, language), "
+            "checked_at = COALESCE(?, checked_at), next_check_at = COALESCE(?, next_check_at), "
+            "updated_at = ? WHERE id = ?",
+            (
+                status,
+                _iso(start),
+                _iso(end),
+                language,
+                _maybe_utc(checked_at),
+                _maybe_utc(next_check_at),
+                _now(),
+                booking_id,
+            ),
+        )
+
+    def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]:
+        """Active bookings whose appointment is ahead and whose next comparison with Zimun is
+        due, most overdue first (never checked: first of all)."""
+        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
+        rows = self._read(
+            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? "
+            "AND (next_check_at IS NULL OR next_check_at <= ?) "
+            "ORDER BY next_check_at, start LIMIT ?",
+            (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
+        )
+        return [BookingRow.from_row(r) for r in rows]
+
+    def upcoming_bookings(self, now: datetime) -> list[BookingRow]:
+        """Every active booking whose appointment is ahead (what reconciling looks after)."""
+        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
+        rows = self._read(
+            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? ORDER BY start",
+            (*INACTIVE_STATUSES, _iso(now)),
+        )
+        return [BookingRow.from_row(r) for r in rows]
+
+    def get_booking(self, booking_id: int) -> BookingRow | None:
+        rows = self._read("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        return BookingRow.from_row(rows[0]) if rows else None
+
+    def bookings_for_user(self, user_id: int) -> list[BookingRow]:
+        rows = self._read("SELECT * FROM bookings WHERE user_id = ? ORDER BY start", (user_id,))
+        return [BookingRow.from_row(r) for r in rows]
+
+    def booking_by_appointment(self, appointment_id: str) -> BookingRow | None:
+        rows = self._read("SELECT * FROM bookings WHERE appointment_id = ?", (appointment_id,))
+        return BookingRow.from_row(rows[0]) if rows else None
+
+    # -- reminders --
+
+    def set_reminders(
+        self,
+        booking_id: int,
+        user_id: int,
+        chat_id: int,
+        due: list[tuple[int, datetime]],
+        *,
+        language: str | None,
+    ) -> None:
+        """Replace every reminder of the booking by `due` ((offset minutes, due time) pairs):
+        a new or moved appointment starts with fresh, unsent reminders."""
+        now = _now()
+        with self.batch():
+            self._write("DELETE FROM reminders WHERE booking_id = ?", (booking_id,))
+            for offset_minutes, due_at in due:
+                self._write(
+                    "INSERT INTO reminders (booking_id, user_id, chat_id, offset_minutes, "
+                    "due_at, language, status, created_at) VALUES (?,?,?,?,?,?,'pending',?)",
+                    (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now),
+                )
+
+    def drop_pending_reminders(self, booking_id: int) -> None:
+        """A cancelled appointment: its unsent reminders go (sent ones stay as history)."""
+        self._write(
+            "DELETE FROM reminders WHERE booking_id = ? AND status = 'pending'", (booking_id,)
+        )
+
+    def due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
+        rows = self._read(
+            "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (_utc(now), limit),
+        )
+        return [ReminderRow.from_row(r) for r in rows]
+
+    def reminders_for_booking(self, booking_id: int) -> list[ReminderRow]:
+        rows = self._read(
+            "SELECT * FROM reminders WHERE booking_id = ? ORDER BY due_at", (booking_id,)
+        )
+        return [ReminderRow.from_row(r) for r in rows]
+
+    def claim_reminder(self, reminder_id: int) -> bool:
+        """Mark a pending reminder sent, before sending it; False if another scan got it first.
+        One UPDATE with a status guard: two scans can never both win."""
+        cursor = self._write(
+            "UPDATE reminders SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'pending'",
+            (_now(), reminder_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_reminder(self, reminder_id: int) -> None:
+        """Back to pending after a send that certainly did not reach Telegram."""
+        self._write(
+            "UPDATE reminders SET status = 'pending', sent_at = NULL "
+            "WHERE id = ? AND status = 'sent'",
+            (reminder_id,),
+        )
+
+    def skip_reminders(self, reminder_ids: list[int]) -> None:
+        """Due reminders that will not be sent (appointment passed, a later one supersedes)."""
+        with self.batch():
+            for reminder_id in reminder_ids:
+                self._write(
+                    "UPDATE reminders SET status = 'skipped' WHERE id = ? AND status = 'pending'",
+                    (reminder_id,),
+                )
+
+    # -- notices (changes made at the business, to tell the customer) --
+
+    def add_notice(
+        self,
+        booking: BookingRow,
+        kind: str,
+        *,
+        start: datetime,
+        previous_start: datetime,
+        language: str | None,
+    ) -> int:
+        cursor = self._write(
+            "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, previous_start, "
+            "language, status, created_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
+            (
+                booking.id,
+                booking.user_id,
+                booking.chat_id,
+                kind,
+                _utc(start),
+                _utc(previous_start),
+                language,
+                _now(),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def pending_notice(self, booking_id: int) -> NoticeRow | None:
+        """The newest notice of a booking not sent yet, if any."""
+        rows = self._read(
+            "SELECT * FROM notices WHERE booking_id = ? AND status = 'pending' "
+            "ORDER BY id DESC LIMIT 1",
+            (booking_id,),
+        )
+        return NoticeRow.from_row(rows[0]) if rows else None
+
+    def skip_pending_notices(self, booking_id: int) -> None:
+        """Notices overtaken by a newer change of the same booking are never sent."""
+        self._write(
+            "UPDATE notices SET status = 'skipped' WHERE booking_id = ? AND status = 'pending'",
+            (booking_id,),
+        )
+
+    def pending_notices(self, limit: int = 100) -> list[NoticeRow]:
+        rows = self._read(
+            "SELECT * FROM notices WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [NoticeRow.from_row(r) for r in rows]
+
+    def notices_for_booking(self, booking_id: int) -> list[NoticeRow]:
+        rows = self._read("SELECT * FROM notices WHERE booking_id = ? ORDER BY id", (booking_id,))
+        return [NoticeRow.from_row(r) for r in rows]
+
+    def claim_notice(self, notice_id: int) -> bool:
+        """Mark a pending notice sent, before sending it (as claim_reminder)."""
+        cursor = self._write(
+            "UPDATE notices SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'pending'",
+            (_now(), notice_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_notice(self, notice_id: int) -> None:
+        self._write(
+            "UPDATE notices SET status = 'pending', sent_at = NULL "
+            "WHERE id = ? AND status = 'sent'",
+            (notice_id,),
+        )
+
+    def skip_notice(self, notice_id: int) -> None:
+        self._write(
+            "UPDATE notices SET status = 'skipped' WHERE id = ? AND status = 'pending'",
+            (notice_id,),
+        )
+
+    # -- the waiting list (customers to tell when a time frees up on a full day) --
+
+    def join_waitlist(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        service_id: str,
+        service_name: str,
+        location_id: str,
+        location_name: str,
+        timezone: str,
+        day: date,
+        ends_at: datetime,
+        language: str | None,
+        now: datetime,
+        next_check_at: datetime,
+    ) -> int:
+        """Put the customer on the list for `day` (or back on it: a told entry is re-armed,
+        keeping its place, which dates from when they first asked). The entry is looked at with
+        its service and branch: at `next_check_at`, or sooner if the pair is due sooner."""
+        with self.batch():
+            rows = self._read(
+                "SELECT min(next_check_at) AS due FROM waitlist WHERE status = 'waiting' "
+                "AND service_id = ? AND location_id = ?",
+                (service_id, location_id),
+            )
+            pair_due = rows[0]["due"]
+            due = min(pair_due, _utc(next_check_at)) if pair_due else _utc(next_check_at)
+            self._write(
+                "INSERT INTO waitlist (user_id, chat_id, service_id, service_name, location_id, "
+                "location_name, timezone, day, ends_at, language, status, joined_at, "
+                "next_check_at) VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
+                "ON CONFLICT(user_id, service_id, location_id, day) DO UPDATE SET "
+                "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
+                "next_check_at = excluded.next_check_at, offered_at = NULL, told_at = NULL, "
+                "attempts = 0",
+                (
+                    user_id,
+                    chat_id,
+                    service_id,
+                    service_name,
+                    location_id,
+                    location_name,
+                    timezone,
+                    day.isoformat(),
+                    _utc(ends_at),
+                    language,
+                    _utc(now),
+                    due,
+                ),
+            )
+            found = self._read(
+                "SELECT id FROM waitlist WHERE user_id = ? AND service_id = ? "
+                "AND location_id = ? AND day = ?",
+                (user_id, service_id, location_id, day.isoformat()),
+            )
+        return int(found[0]["id"])
+
+    def waitlist_entry(self, entry_id: int) -> WaitlistRow | None:
+        rows = self._read("SELECT * FROM waitlist WHERE id = ?", (entry_id,))
+        return WaitlistRow.from_row(rows[0]) if rows else None
+
+    def waitlist_entry_for(
+        self, user_id: int, service_id: str, location_id: str, day: date
+    ) -> WaitlistRow | None:
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE user_id = ? AND service_id = ? AND location_id = ? "
+            "AND day = ?",
+            (user_id, service_id, location_id, day.isoformat()),
+        )
+        return WaitlistRow.from_row(rows[0]) if rows else None
+
+    def waitlist_for_user(self, user_id: int, now: datetime) -> list[WaitlistRow]:
+        """The customer's entries still on the list (waiting, or about to be told)."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE user_id = ? AND status IN ('waiting', 'due') "
+            "AND ends_at > ? ORDER BY day, service_name, location_name, id",
+            (user_id, _utc(now)),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def leave_waitlist(self, entry_id: int) -> None:
+        self._write("DELETE FROM waitlist WHERE id = ?", (entry_id,))
+
+    def end_waitlist(self, now: datetime) -> int:
+        """Entries whose day has passed end by themselves: deleted, whatever their status."""
+        return self._write("DELETE FROM waitlist WHERE ends_at <= ?", (_utc(now),)).rowcount
+
+    def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
+        """(service, branch) pairs with someone waiting whose next look is due, most overdue
+        first."""
+        rows = self._read(
+            "SELECT service_id, location_id, min(COALESCE(next_check_at, '')) AS due "
+            "FROM waitlist WHERE status = 'waiting' AND ends_at > ? "
+            "GROUP BY service_id, location_id HAVING due <= ? ORDER BY due LIMIT ?",
+            (_utc(now), _utc(now), limit),
+        )
+        return [(r["service_id"], r["location_id"]) for r in rows]
+
+    def waiting_for_pair(
+        self, service_id: str, location_id: str, now: datetime
+    ) -> list[WaitlistRow]:
+        """The pair's waiting entries, by day and then in the order they joined."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE status = 'waiting' AND service_id = ? "
+            "AND location_id = ? AND ends_at > ? ORDER BY day, joined_at, id",
+            (service_id, location_id, _utc(now)),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def open_offers(self, service_id: str, location_id: str, day: date, since: datetime) -> int:
+        """Entries of the day told of a free time since `since` that have not booked yet:
+        each still has that time to itself."""
+        rows = self._read(
+            "SELECT count(*) AS n FROM waitlist WHERE service_id = ? AND location_id = ? "
+            "AND day = ? AND status IN ('due', 'told') AND offered_at > ?",
+            (service_id, location_id, day.isoformat(), _utc(since)),
+        )
+        return int(rows[0]["n"])
+
+    def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None:
+        """A free time was found for these waiting entries: they are to be told."""
+        with self.batch():
+            for entry_id in entry_ids:
+                self._write(
+                    "UPDATE waitlist SET status = 'due', offered_at = ? "
+                    "WHERE id = ? AND status = 'waiting'",
+                    (_utc(now), entry_id),
+                )
+
+    def schedule_waitlist(
+        self,
+        service_id: str,
+        location_id: str,
+        next_check_at: datetime,
+        *,
+        checked: list[date],
+        at: datetime,
+    ) -> None:
+        """The pair was looked at: every waiting entry of it is next looked at together; the
+        days the answer covered were judged `at`."""
+        with self.batch():
+            self._write(
+                "UPDATE waitlist SET next_check_at = ? WHERE status = 'waiting' "
+                "AND service_id = ? AND location_id = ?",
+                (_utc(next_check_at), service_id, location_id),
+            )
+            for day in checked:
+                self._write(
+                    "UPDATE waitlist SET checked_at = ? WHERE service_id = ? "
+                    "AND location_id = ? AND day = ?",
+                    (_utc(at), service_id, location_id, day.isoformat()),
+                )
+
+    def due_waitlist(self, limit: int = 100) -> list[WaitlistRow]:
+        """Entries to tell, first found first, then in the order they joined."""
+        rows = self._read(
+            "SELECT * FROM waitlist WHERE status = 'due' ORDER BY offered_at, joined_at, id "
+            "LIMIT ?",
+            (limit,),
+        )
+        return [WaitlistRow.from_row(r) for r in rows]
+
+    def claim_waitlist(self, entry_id: int) -> bool:
+        """Mark a due entry told, before telling (as claim_reminder): told at most once."""
+        cursor = self._write(
+            "UPDATE waitlist SET status = 'told', told_at = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = 'due'",
+            (_now(), entry_id),
+        )
+        return cursor.rowcount == 1
+
+    def unclaim_waitlist(self, entry_id: int) -> None:
+        """Back to due after a send that certainly did not reach Telegram."""
+        self._write(
+            "UPDATE waitlist SET status = 'due', told_at = NULL WHERE id = ? AND status = 'told'",
+            (entry_id,),
+        )
+
+    def waitlist_booked(self, user_id: int, service_id: str, location_id: str, day: date) -> int:
+        """The customer booked this service at this branch on `day`: their entry for it is
+        done. Returns how many entries that ended (0 or 1)."""
+        return self._write(
+            "UPDATE waitlist SET status = 'booked' WHERE user_id = ? AND service_id = ? "
+            "AND location_id = ? AND day = ? AND status IN ('waiting', 'due', 'told')",
+            (user_id, service_id, location_id, day.isoformat()),
+        ).rowcount
+
+    # -- funnel (anonymous statistics) --
+
+    def record_funnel(self, events: list[FunnelEvent]) -> None:
+        with self.batch():
+            for event in events:
+                self._write(
+                    "INSERT INTO funnel (at, attempt, event, step, location_name, service_name) "
+                    "VALUES (?,?,?,?,?,?)",
+                    (
+                        _utc(event.at),
+                        event.attempt,
+                        event.event,
+                        event.step,
+                        event.location_name,
+                        event.service_name,
+                    ),
+                )
+
+    def funnel_since(self, since: datetime) -> list[FunnelEvent]:
+        rows = self._read(
+            "SELECT at, attempt, event, step, location_name, service_name FROM funnel "
+            "WHERE at >= ? ORDER BY at, id",
+            (_utc(since),),
+        )
+        return [
+            FunnelEvent(
+                at=datetime.fromisoformat(r["at"]),
+                attempt=r["attempt"],
+                event=r["event"],
+                step=r["step"],
+                location_name=r["location_name"],
+                service_name=r["service_name"],
+            )
+            for r in rows
+        ]
+
+    # -- conversations --
+
+    def load_conversation(self, chat_id: int) -> ConversationRow | None:
+        rows = self._read(
+            "SELECT chat_id, user_id, state FROM conversations WHERE chat_id = ?", (chat_id,)
+        )
+        return ConversationRow(**rows[0]) if rows else None
+
+    def save_conversation(self, chat_id: int, user_id: int, state: str, *, pending: bool) -> None:
+        self._write(
+            "INSERT INTO conversations (chat_id, user_id, state, pending, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET user_id = excluded.user_id, "
+            "state = excluded.state, pending = excluded.pending, updated_at = excluded.updated_at",
+            (chat_id, user_id, state, int(pending), _now()),
+        )
+
+    def pending_conversations(self) -> list[ConversationRow]:
+        rows = self._read("SELECT chat_id, user_id, state FROM conversations WHERE pending = 1")
+        return [ConversationRow(**r) for r in rows]
+
+    def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
+        """Delete every row about a customer (their bookings at the business stay there):
+        reminders, notices, waiting-list entries, bookings, the conversation of their chat, and
+        their language and prefs. Once committed, the WAL is emptied so that no file keeps a
+        copy (bot.store.files)."""
+        with self.batch():
+            self._erase_after_commit = True
+            self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM notices WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM waitlist WHERE user_id = ?", (user_id,))
+            self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
+            self._write(
+                "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?",
+                (user_id, user_id if chat_id is None else chat_id),
+            )
+            self._write("DELETE FROM users WHERE user_id = ?", (user_id,))
+
+    def conversation_count(self) -> int:
+        return int(self._read("SELECT count(*) AS n FROM conversations")[0]["n"])
+
+    # -- housekeeping --
+
+    def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int:
+        """Delete bookings whose appointment started before `appointments_before` (their
+        reminders go with them), funnel rows older than it, and conversations untouched since
+        `idle_before` (a draft abandoned mid-way holds a name and email). A conversation with
+        a confirm in flight is kept. Returns the number of rows deleted."""
+        with self.batch():
+            self._erase_after_commit = True
+            deleted = self._write(
+                "DELETE FROM bookings WHERE start < ?", (_iso(appointments_before),)
+            ).rowcount
+            deleted += self._write(
+                "DELETE FROM funnel WHERE at < ?", (_utc(appointments_before),)
+            ).rowcount
+            deleted += self._write(
+                "DELETE FROM conversations WHERE pending = 0 AND updated_at < ?",
+                (idle_before.astimezone(UTC).isoformat(timespec="seconds"),),
+            ).rowcount
+        return deleted
+
+    def ping(self) -> int:
+        """Read the schema version (raises StorageError if the database is unusable)."""
+        rows = self._read("SELECT value FROM meta WHERE key = 'schema_version'")
+        return int(rows[0]["value"]) if rows else 0
