@@ -23,11 +23,11 @@ from datetime import date
 from bot.chat import detours
 from bot.chat.context import Ctx, Outcome, Refused
 from bot.core import calendar as cal
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.models import zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.screens import DateValue, Msg, Plural
 from bot.core.state import DayCode, Flow, Step
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.followup.ledger import NewBooking
 
 MAX_WAITING = 10  # days one customer may wait for at once: each costs Zimun calls to watch

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     # changes made at the business (bot.core.cadence); 0 turns that off.
     RECONCILE_CALLS_PER_MINUTE: int = Field(default=60, ge=0, le=6000)
     # Zimun calls per minute, at most, spent watching waitlisted days for a freed time
-    # (bot.core.waitlist_cadence); 0 turns the waiting list off (not offered, not watched).
+    # (bot.core.cadence); 0 turns the waiting list off (not offered, not watched).
     WAITLIST_CALLS_PER_MINUTE: int = Field(default=30, ge=0, le=6000)
 
     @field_validator(

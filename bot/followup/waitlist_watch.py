@@ -1,7 +1,7 @@
 """Watching waitlisted days, and telling waiting customers when a time frees up.
 
 `WaitlistWatch.check_due` looks at each (service, branch) pair whose look is due (the schedule
-and its cost are in bot.core.waitlist_cadence): one availability call covers every
+and its cost are in bot.core.cadence): one availability call covers every
 waitlisted day of the pair. For each day it finds free (bookable inside the booking window):
 
 - each free time is offered to one waiting customer at a time, first come first told: the
@@ -39,12 +39,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
+from bot.core.cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
-from bot.core.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.followup.messages import build_freed_notice
 from bot.followup.outbox import Outcome, Send, Tally, send_claimed
 from bot.followup.reconcile import CallBudget

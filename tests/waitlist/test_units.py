@@ -10,8 +10,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.payload import Action, decode, waitlist_data
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
