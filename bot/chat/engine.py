@@ -203,19 +203,13 @@ class Conversation:
 
     # ---- public --------------------------------------------------------------------------------
 
-    def language_for(self, customer: Customer) -> str:
-        """The stored choice, else Telegram's language, if offered; else the default."""
+    def language_for(self, customer: Customer, last_used: str | None = None) -> str:
+        """The customer's language by the one rule (Business.language): their stored choice,
+        then Telegram's language or, when Telegram sends none (a confirm resumed after a
+        restart), the chat's last; each only if offered, else the business's default."""
         stored = self.storage.get_language(customer.user_id)
-        if self.business.offers(stored):
-            return str(stored)
-        return self.business.language(customer.language_code)
-
-    def _language(self, customer: Customer, last_used: str | None) -> str:
-        """The stored choice, else Telegram's language, else the chat's last, else default."""
-        if customer.language_code is None and self.business.offers(last_used):
-            stored = self.storage.get_language(customer.user_id)
-            return str(stored) if self.business.offers(stored) else str(last_used)
-        return self.language_for(customer)
+        told = customer.language_code
+        return self.business.language(stored, last_used if told is None else told)
 
     async def handle(self, customer: Customer, event: Event) -> Reply:
         ctx, original = self._context(customer)
@@ -285,7 +279,7 @@ class Conversation:
             )
             state = ChatState()
         original = state.dumps()
-        state.lang = self._language(customer, state.lang)
+        state.lang = self.language_for(customer, state.lang)
         ctx = Ctx(
             api=self.api,
             storage=self.storage,

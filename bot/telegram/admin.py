@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from telegram import Bot, BotCommandScopeChat, Update
@@ -20,13 +20,13 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.core.changes import BookingChange
-from bot.core.languages import SUPPORTED_LANGUAGES
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Msg, Reply, Screen
 from bot.ops.staff import notice, stats_screen
 from bot.ops.stats import load_stats
 from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
-from bot.telegram.commands import COMMANDS, commands_in
+from bot.telegram.commands import COMMANDS, set_menu
 from bot.telegram.delivery import deliver
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,12 @@ class AdminChat:
         *,
         default_language: str,
         now: Callable[[], datetime],
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.chat_id = chat_id
         self.storage = storage
         self.default_language = default_language
+        self.languages = tuple(languages)  # offered (BOT_LANGUAGES): the customers' rule holds
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -53,12 +55,13 @@ class AdminChat:
 
     @property
     def language(self) -> str:
-        """The language the staff chose with /language in a private admin chat, else the
-        bot's default."""
+        """The language the staff chose with /language in a private admin chat if still
+        offered, else the bot's default (the one rule: bot.core.languages.pick_language)."""
         try:
-            return self.storage.get_language(self.chat_id) or self.default_language
+            stored = self.storage.get_language(self.chat_id)
         except Exception:
-            return self.default_language
+            stored = None
+        return pick_language(stored, offered=self.languages, default=self.default_language)
 
     # ---- notices ---------------------------------------------------------------------------
 
@@ -104,13 +107,8 @@ class AdminChat:
 
     async def register_commands(self, bot: Bot) -> bool:
         scope = BotCommandScopeChat(self.chat_id)
-        commands = self.commands()
         try:
-            for language in SUPPORTED_LANGUAGES:
-                await bot.set_my_commands(
-                    commands_in(language, commands), scope=scope, language_code=language
-                )
-            await bot.set_my_commands(commands_in(self.language, commands), scope=scope)
+            await set_menu(bot, self.commands(), scope, self.language, self.languages)
         except TelegramError as exc:
             log.warning("could not register the staff chat's commands: %s", type(exc).__name__)
             return False
