@@ -90,7 +90,7 @@ async def abandon(ctx: Ctx) -> bool:
         if parked.hold is not None:
             await _release(ctx, parked.hold.hold_id)
     if state.flow == Flow.BOOK and state.attempt is not None:
-        ctx.track("abandoned", step=(state.resume or state.step).value)
+        ctx.out.track("abandoned", step=(state.resume or state.step).value)
     state.clear_draft()
     return had
 
@@ -112,7 +112,7 @@ async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
             service=service,
             start=start,
             location_id=ctx.state.location_id,
-            idempotency_key=ctx.idempotency_key(),
+            idempotency_key=ctx.out.idempotency_key(),
         )
 
 
@@ -142,7 +142,7 @@ async def _new_booking(
 ) -> Outcome:
     ctx.state.flow = Flow.BOOK
     ctx.state.attempt = uuid.uuid4().hex[:16]
-    ctx.track("started")
+    ctx.out.track("started")
     locations = await ctx.catalog.offered_locations()
     service = await ctx.catalog.offered_service(service_id)
     named = next((loc for loc in locations if loc.id == location_id), None)
@@ -687,7 +687,9 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
 async def send_confirm(ctx: Ctx) -> Outcome:
     """Persist the pending confirm with its key, then call the API (crash-safe)."""
     assert ctx.state.hold is not None
-    ctx.state.pending = PendingConfirm(hold_id=ctx.state.hold.hold_id, key=ctx.idempotency_key())
+    ctx.state.pending = PendingConfirm(
+        hold_id=ctx.state.hold.hold_id, key=ctx.out.idempotency_key()
+    )
     ctx.save_now()
     return await finish_pending(ctx, allow_rehold=True)
 
@@ -711,7 +713,7 @@ async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
         failed = await rehold(ctx)
         if failed is not None:
             return failed
-        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.idempotency_key())
+        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.out.idempotency_key())
         ctx.save_now()
         return await finish_pending(ctx, allow_rehold=False)
     except HoldAlreadyConfirmed:
@@ -752,12 +754,12 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         end=end,
         status=appointment.status,
     )
-    ctx.emit(Booked(new, contact_name=state.name))
+    ctx.out.emit(Booked(new, contact_name=state.name))
     waitlist.note_booked(ctx, new)  # a waiting-list entry for that day is done
     email_prefs = _email_prefs(ctx)
     if email_prefs is not None:
-        ctx.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
-    ctx.track("confirmed", location_name=new.location_name, service_name=new.service_name)
+        ctx.out.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
+    ctx.out.track("confirmed", location_name=new.location_name, service_name=new.service_name)
     state.clear_draft()
     state.step = Step.MENU
     return Outcome(

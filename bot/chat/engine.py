@@ -21,7 +21,7 @@ from bot.chat import book, detours, manage, menu, privacy, waitlist, waitlist_ta
 from bot.chat.availability import AvailabilityCache
 from bot.chat.book import finish_pending, release_orphans
 from bot.chat.changed import CatalogChanged
-from bot.chat.context import Ctx, NotYours, Outcome, Refused
+from bot.chat.context import Ctx, Effects, NotYours, Outcome, Refused
 from bot.chat.views import render
 from bot.config.chat_tag import chat_tag
 from bot.core.business import Business
@@ -163,6 +163,11 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _message_of(event: Event) -> int | None:
+    """The customer's message an event answers (typed or edited text), for Ctx.message_id."""
+    return event.message_id if isinstance(event, Text | Edited) else None
+
+
 class Conversation:
     def __init__(
         self,
@@ -212,11 +217,11 @@ class Conversation:
         return self.business.language(stored, last_used if told is None else told)
 
     async def handle(self, customer: Customer, event: Event) -> Reply:
-        ctx, original = self._context(customer)
+        ctx, original = self._context(customer, _message_of(event))
         try:
             return await self._handle(ctx, original, event)
         finally:
-            for booking_id in ctx.holding:
+            for booking_id in ctx.out.holding:
                 self.ledger.release(booking_id)
 
     async def _handle(self, ctx: Ctx, original: str, event: Event) -> Reply:
@@ -269,7 +274,7 @@ class Conversation:
 
     # ---- state ---------------------------------------------------------------------------------
 
-    def _context(self, customer: Customer) -> tuple[Ctx, str]:
+    def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
         row = self.storage.load_conversation(customer.chat_id)
         try:
             state = ChatState.loads(row.state if row else None)
@@ -280,79 +285,72 @@ class Conversation:
             state = ChatState()
         original = state.dumps()
         state.lang = self.language_for(customer, state.lang)
+        now = self.now()
+        out = Effects(state=state, lang=state.lang, at=now, saved=original)
         ctx = Ctx(
             api=self.api,
             storage=self.storage,
-            state=state,
+            ledger=self.ledger,
             customer=customer,
-            now=self.now(),
-            lang=state.lang,
-            save_now=lambda: None,
+            now=now,
+            out=out,
+            save_now=lambda: self._save(customer, out),
+            message_id=message_id,
+            entry_step=state.step,
             free_times=self.free_times,
             rules=self.rules,
             business=self.business,
-            ledger=self.ledger,
         )
-        ctx.saved = original
-        ctx.save_now = lambda: self._save(ctx)
-        ctx.entry_step = state.step
         return ctx, original
 
-    def _save(self, ctx: Ctx) -> None:
-        dumped = ctx.state.dumps()
+    def _save(self, customer: Customer, out: Effects) -> None:
+        dumped = out.state.dumps()
         self.storage.save_conversation(
-            ctx.customer.chat_id,
-            ctx.customer.user_id,
-            dumped,
-            pending=ctx.state.pending is not None,
+            customer.chat_id, customer.user_id, dumped, pending=out.state.pending is not None
         )
-        ctx.saved = dumped
+        out.saved = dumped
 
     def _persist(self, ctx: Ctx) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
         transaction; nothing when nothing changed. Listeners hear of booking changes once
         committed."""
-        if ctx.forget:
+        if ctx.out.forget:
             self._forget(ctx)
             return
         self._track_step(ctx)
         dumped = ctx.state.dumps()
-        changed = dumped != ctx.saved
-        if not changed and not ctx.deferred and not ctx.entries and not ctx.funnel:
+        changed = dumped != ctx.out.saved
+        if not changed and not ctx.out.deferred and not ctx.out.entries and not ctx.out.funnel:
             return
         with self.storage.batch():
-            for write in ctx.deferred:
+            for write in ctx.out.deferred:
                 write()
             changes = [
                 change
-                for entry in ctx.entries
+                for entry in ctx.out.entries
                 if (change := self.ledger.write(entry, now=ctx.now, language=ctx.lang))
             ]
-            if ctx.funnel:
-                self.storage.record_funnel(ctx.funnel)
+            if ctx.out.funnel:
+                self.storage.record_funnel(ctx.out.funnel)
             if changed:
-                self._save(ctx)
-        ctx.deferred.clear()
-        ctx.funnel.clear()
-        ctx.entries.clear()
+                self._save(ctx.customer, ctx.out)
+        ctx.out.discard()
         self.ledger.tell(changes)
 
     def _forget(self, ctx: Ctx) -> None:
         """Delete every row about the customer; the (anonymous) funnel events stay."""
         with self.storage.batch():
-            if ctx.funnel:
-                self.storage.record_funnel(ctx.funnel)
+            if ctx.out.funnel:
+                self.storage.record_funnel(ctx.out.funnel)
             self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
-        ctx.deferred.clear()
-        ctx.funnel.clear()
-        ctx.entries.clear()
+        ctx.out.discard()
         log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))
 
     @staticmethod
     def _track_step(ctx: Ctx) -> None:
         state = ctx.state
         if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
-            ctx.track("step", step=state.step.value)
+            ctx.out.track("step", step=state.step.value)
 
     # ---- dispatch ------------------------------------------------------------------------------
 
@@ -366,8 +364,7 @@ class Conversation:
         match event:
             case Tap(data=data):
                 return await self._tap(ctx, data)
-            case Text(text=text, message_id=message_id):
-                ctx.message_id = message_id
+            case Text(text=text):
                 return await self._text(ctx, text)
             case Edited(text=text, message_id=message_id):
                 return await self._edited(ctx, text, message_id)
@@ -431,12 +428,10 @@ class Conversation:
         state = ctx.state
         field = next((f for f, mid in state.typed.items() if mid == message_id), None)
         if field is not None and detours.unfinished(state) and state.pending is None:
-            ctx.message_id = message_id
             if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
                 return await self._text(ctx, text)
             return await book.edited(ctx, field, text)
         if state.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
-            ctx.message_id = message_id
             return await self._text(ctx, text)
         return Outcome(note=EDIT_IGNORED, reshow=True)
 
@@ -451,7 +446,7 @@ class Conversation:
         ctx.state.retry = None
         if retry is None:
             return Outcome(toast=STALE, reshow=True)
-        ctx.retry_key = retry.key
+        ctx.out.retry_key = retry.key
         if retry.kind == "text":
             return await self._text(ctx, retry.text or "")
         if retry.kind == "command":
@@ -490,12 +485,12 @@ class Conversation:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
         if not handled and ctx.state.pending is None:
             orphans = ctx.state.orphans
-            ctx.state = ChatState.loads(original)
+            ctx.out.state = ChatState.loads(original)
             ctx.state.orphans = orphans
-            ctx.funnel.clear()  # the steps this event took are undone
+            ctx.out.funnel.clear()  # the steps this event took are undone
         ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
         if ctx.state.retry is not None:
-            ctx.state.retry.key = ctx.last_key
+            ctx.state.retry.key = ctx.out.last_key
         ctx.state.nonce = new_nonce()
         body = (
             (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
@@ -527,16 +522,15 @@ class Conversation:
 
     async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
         """After an unexpected error: the previous state if it still renders, else the menu."""
-        ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
-        ctx.deferred.clear()
-        ctx.entries.clear()
-        ctx.funnel.clear()
-        ctx.forget = False
+        if ctx.state.pending is None:
+            ctx.out.state = ChatState.loads(original)
+        ctx.out.discard()
+        ctx.out.forget = False
         try:
             return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
         except Exception:
             log.exception(
                 "chat %s: state does not render, back to the menu", chat_tag(ctx.customer.chat_id)
             )
-            ctx.state = ChatState()
+            ctx.out.state = ChatState()
             return await self._reply(ctx, Outcome(note=OOPS), edit=edit)

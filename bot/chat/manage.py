@@ -51,8 +51,8 @@ async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
             if isinstance(answer, BaseException):
                 log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
             continue
-        ctx.emit(seen)
-        fresh[row.id] = ctx.fresh[row.id] = seen.applied_to(row)
+        ctx.out.emit(seen)
+        fresh[row.id] = ctx.out.fresh[row.id] = seen.applied_to(row)
     return sorted(fresh.values(), key=lambda r: r.start)
 
 
@@ -79,7 +79,7 @@ async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
     ctx.state.list_page = 0
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
-    ctx.bookings = await _refresh(ctx, rows)
+    ctx.out.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
     return Outcome()
 
@@ -203,15 +203,15 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.cancel(
-            row.appointment_id, idempotency_key=ctx.idempotency_key()
+            row.appointment_id, idempotency_key=ctx.out.idempotency_key()
         )
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
         return await _no_longer_active(ctx, row)
-    ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
-    ctx.tally("cancelled")
+    ctx.out.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
+    ctx.out.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
-    ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
+    ctx.out.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
     ctx.state.booking_id = None
     ctx.state.step = Step.BOOKINGS
     return Outcome(note=Msg("Your appointment is cancelled."))
@@ -232,7 +232,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.reschedule(
-            row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
+            row.appointment_id, new_start, idempotency_key=ctx.out.idempotency_key()
         )
     except (SlotUnavailable, NotBookable):
         ctx.state.new_start = None
@@ -246,10 +246,10 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
         return await _no_longer_active(ctx, row)
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
-    ctx.emit(
+    ctx.out.emit(
         Moved(row.id, start, end, status=appointment.status, contact_name=appointment.contact_name)
     )
-    ctx.tally("moved")
+    ctx.out.tally("moved")
     service, location = await ctx.service(), await ctx.location()
     ctx.state.step = Step.MENU
     detours.end_reschedule(ctx.state)  # a booking the reschedule parked comes back

@@ -89,8 +89,8 @@ async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
         raise Refused(f"language {arg} out of range")
     language = offered[arg]
     user_id = ctx.customer.user_id
-    ctx.defer(lambda: ctx.storage.set_language(user_id, language))
-    ctx.lang = ctx.state.lang = language
+    ctx.out.defer(lambda: ctx.storage.set_language(user_id, language))
+    ctx.out.lang = ctx.state.lang = language
     note = Msg("From now on I'll write in {language}.", language=LanguageName(language))
     return detours.come_back(ctx, note)
 

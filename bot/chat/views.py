@@ -461,8 +461,8 @@ def booking_label(row: BookingRow) -> Msg:
 
 async def view_bookings(ctx: Ctx) -> View:
     rows_db = (
-        ctx.bookings
-        if ctx.bookings is not None
+        ctx.out.bookings
+        if ctx.out.bookings is not None
         else ctx.storage.bookings_for_user(ctx.customer.user_id)
     )
     coming = upcoming(ctx, rows_db)

@@ -111,8 +111,8 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
         now=ctx.now,
         next_check_at=WAIT_CADENCE.next_look(ctx.now, starts),
     )
-    ctx.defer(lambda: storage.join_waitlist(**values))  # type: ignore[arg-type]
-    ctx.tally("waitlist_joined")
+    ctx.out.defer(lambda: storage.join_waitlist(**values))  # type: ignore[arg-type]
+    ctx.out.tally("waitlist_joined")
     state.waitlist_day = None
     state.step = Step.DAY
     return Outcome(
@@ -196,4 +196,4 @@ def note_booked(ctx: Ctx, booking: NewBooking) -> None:
         if ended:
             storage.record_funnel([FunnelEvent(now, "", "waitlist_booked")] * ended)
 
-    ctx.defer(write)
+    ctx.out.defer(write)
