@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.chat import detours, waitlist
 from bot.chat.changed import CatalogChanged, watching
-from bot.chat.context import Ctx, Outcome, Refused
+from bot.chat.context import Ctx, Outcome, Refused, goto
 from bot.chat.views import booking_lines, day_unavailable_reason, remembered_email, time_pages
 from bot.core import calendar as cal
 from bot.core.errors import (
@@ -622,20 +622,9 @@ async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:
 # ---- summary and change -----------------------------------------------------------------------
 
 
-async def back_from_summary(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.EMAIL
-    return Outcome()
-
-
-async def show_change(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.CHANGE
-    return Outcome()
-
-
-async def back_to_summary(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = False
-    ctx.state.step = Step.SUMMARY
-    return Outcome()
+back_from_summary = goto(Step.EMAIL)
+show_change = goto(Step.CHANGE)
+back_to_summary = goto(Step.SUMMARY, editing=False)
 
 
 async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
@@ -644,16 +633,8 @@ async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
     return await open_calendar(ctx, day.year, day.month)
 
 
-async def change_name(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = True
-    ctx.state.step = Step.NAME
-    return Outcome()
-
-
-async def change_email(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = True
-    ctx.state.step = Step.EMAIL
-    return Outcome()
+change_name = goto(Step.NAME, editing=True)
+change_email = goto(Step.EMAIL, editing=True)
 
 
 # ---- confirm ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ engine writes through the ledger in that transaction too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -208,6 +208,19 @@ class Ctx:
         if row is None or row.user_id != self.customer.user_id:
             raise NotYours(booking_id)
         return row
+
+
+def goto(step: Step, **fields: object) -> Callable[[Ctx, int | None], Awaitable[Outcome]]:
+    """A tap handler that only moves to `step`, setting `fields` of the state first (a Back
+    button, "Change my name"): the transition table names it like any other handler."""
+
+    async def handler(ctx: Ctx, arg: int | None) -> Outcome:
+        for name, value in fields.items():
+            setattr(ctx.state, name, value)
+        ctx.state.step = step
+        return Outcome()
+
+    return handler
 
 
 class NotYours(Refused):

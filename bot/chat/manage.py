@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from bot.chat import detours
 from bot.chat.book import calendar_file, open_calendar, start_book, times_after_conflict
-from bot.chat.context import Ctx, Outcome, Refused
+from bot.chat.context import Ctx, Outcome, Refused, goto
 from bot.chat.views import booking_pages
 from bot.core.details import Details, detail_lines
 from bot.core.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
@@ -173,15 +173,8 @@ async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
     return outcome
 
 
-async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.BOOKING
-    return Outcome()
-
-
-async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.new_start = None
-    ctx.state.step = Step.TIME
-    return Outcome()
+back_to_booking = goto(Step.BOOKING)
+back_to_times = goto(Step.TIME, new_start=None)
 
 
 async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
