@@ -247,6 +247,7 @@ class Ledger:
             language=language,
             checked_at=now,
             next_check_at=self.cadence.next_check(now, new.start),
+            booked_at=now,
         )
         self._plan(booking_id, new.user_id, new.chat_id, new.start, now, language)
         if known is not None:
