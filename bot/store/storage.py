@@ -477,12 +477,17 @@ class Storage:
 
     def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]:
         """Active bookings whose appointment is ahead and whose next comparison with Zimun is
-        due, most overdue first (never checked: first of all)."""
+        due, in turns across customers: every customer's most overdue booking first (never
+        checked: first of all), then every customer's second, and so on. The budget is shared
+        per customer, not per booking: one account with many bookings cannot starve the
+        others' change notices."""
         inactive = ",".join("?" for _ in INACTIVE_STATUSES)
         rows = self._read(
-            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? "
-            "AND (next_check_at IS NULL OR next_check_at <= ?) "
-            "ORDER BY next_check_at, start LIMIT ?",
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+            "PARTITION BY user_id ORDER BY next_check_at, start, id) AS turn FROM bookings "
+            f"WHERE status NOT IN ({inactive}) AND start > ? "
+            "AND (next_check_at IS NULL OR next_check_at <= ?)) "
+            "ORDER BY turn, next_check_at, start, id LIMIT ?",
             (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
         )
         return [BookingRow.from_row(r) for r in rows]
@@ -762,12 +767,20 @@ class Storage:
         return self._write("DELETE FROM waitlist WHERE ends_at <= ?", (_utc(now),)).rowcount
 
     def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(service, branch) pairs with someone waiting whose next look is due, most overdue
-        first."""
+        """(service, branch) pairs with someone waiting whose next look is due, in turns across
+        customers (as bookings_to_check): the pairs holding some customer's most overdue pair
+        first, then some customer's second, and so on, most overdue first within a turn. One
+        customer waiting at many services and branches cannot starve the others."""
         rows = self._read(
-            "SELECT service_id, location_id, min(COALESCE(next_check_at, '')) AS due "
-            "FROM waitlist WHERE status = 'waiting' AND ends_at > ? "
-            "GROUP BY service_id, location_id HAVING due <= ? ORDER BY due LIMIT ?",
+            "WITH due AS (SELECT user_id, service_id, location_id, "
+            "min(COALESCE(next_check_at, '')) AS due FROM waitlist "
+            "WHERE status = 'waiting' AND ends_at > ? AND COALESCE(next_check_at, '') <= ? "
+            "GROUP BY user_id, service_id, location_id), "
+            "turns AS (SELECT service_id, location_id, due, ROW_NUMBER() OVER ("
+            "PARTITION BY user_id ORDER BY due, service_id, location_id) AS turn FROM due) "
+            "SELECT service_id, location_id, min(turn) AS turn, min(due) AS due FROM turns "
+            "GROUP BY service_id, location_id ORDER BY turn, due, service_id, location_id "
+            "LIMIT ?",
             (_utc(now), _utc(now), limit),
         )
         return [(r["service_id"], r["location_id"]) for r in rows]
