@@ -29,10 +29,11 @@ from bot.core.errors import (
 )
 from bot.core.ics import booking_event, build_ics
 from bot.core.models import Appointment, Availability, Hold, Location, Service
+from bot.core.rules import BOOKING_DAY
 from bot.core.screens import Attachment, Msg
 from bot.core.state import ChatState, DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
 from bot.core.validation import clean_email, clean_name, shown_email
-from bot.core.words import call_us
+from bot.core.words import call_us, cap_refusal
 from bot.followup.ledger import Booked, NewBooking
 
 log = logging.getLogger("bot.booking")
@@ -123,6 +124,26 @@ async def _service_or_refuse(ctx: Ctx) -> Service:
     return service
 
 
+# ---- a fair share per customer ----------------------------------------------------------------
+
+
+def _over_cap(ctx: Ctx) -> Outcome | None:
+    """The refusal, in the customer's words with whom to call, when one more booking would pass
+    the operator's caps (MAX_UPCOMING_PER_CUSTOMER, MAX_BOOKINGS_PER_DAY); None: go ahead.
+    Asked where a booking starts and again at confirm: another chat of the same account, or
+    the time spent choosing, may have reached a cap meanwhile."""
+    user_id, now = ctx.customer.user_id, ctx.now
+    cap = ctx.rules.cap_reached(
+        upcoming=ctx.storage.upcoming_count(user_id, now),
+        booked_today=ctx.storage.booked_since(user_id, now - BOOKING_DAY),
+    )
+    if cap is None:
+        return None
+    log.info("chat %s: booking refused, cap %s reached", ctx.customer.chat_id, cap.value)
+    ctx.state.step = Step.MENU
+    return Outcome(note=cap_refusal(cap, ctx.rules), lead=call_us(ctx.business, ctx.lang))
+
+
 # ---- start: branch and service ----------------------------------------------------------------
 
 
@@ -140,6 +161,9 @@ async def start_book(
 async def _new_booking(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
+    refused = _over_cap(ctx)
+    if refused is not None:
+        return refused
     ctx.state.flow = Flow.BOOK
     ctx.state.attempt = uuid.uuid4().hex[:16]
     ctx.out.track("started")
@@ -658,6 +682,9 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
     state = ctx.state
     if state.hold is None or not state.name or not state.email:
         raise Refused("summary incomplete")
+    if (refused := _over_cap(ctx)) is not None:
+        await abandon(ctx)  # the time kept goes back to others at once; the menu follows
+        return refused
     if ctx.now >= state.hold.expires_at:
         failed = await rehold(ctx)
         if failed is not None:

@@ -8,6 +8,10 @@
 - Which branches and services are offered, and in what order (`offer`, see catalog.py).
 - Whether a full day offers the waiting list (`waitlist`; off when WAITLIST_CALLS_PER_MINUTE
   is 0, since nobody would watch it).
+- A fair share per customer: at most `max_upcoming` upcoming appointments
+  (MAX_UPCOMING_PER_CUSTOMER) and `max_per_day` bookings in any 24 hours
+  (MAX_BOOKINGS_PER_DAY); None: no cap. One Telegram account booking without pause would
+  otherwise take the business's times, the reconcile budget and the staff chat's attention.
 
 Nothing here reads the clock or the API: the conversation passes `ctx.now`, tests pass any
 instant, and `python -m bot check --deep` applies the same rules to the live answers.
@@ -25,6 +29,16 @@ from bot.core.offer import Offer
 
 ChangeAction = Literal["reschedule", "cancel"]
 NO_LIMIT = datetime.max.replace(tzinfo=UTC)  # the latest start when no horizon is set
+
+
+BOOKING_DAY = timedelta(days=1)  # MAX_BOOKINGS_PER_DAY counts the bookings of the last 24 h
+
+
+class Cap(StrEnum):
+    """Why a customer may not book another appointment now (`BookingRules.cap_reached`)."""
+
+    UPCOMING = "upcoming"  # MAX_UPCOMING_PER_CUSTOMER appointments ahead already
+    PER_DAY = "per_day"  # MAX_BOOKINGS_PER_DAY bookings made in the last 24 hours
 
 
 class Verdict(StrEnum):
@@ -45,6 +59,8 @@ class BookingRules:
     allow_cancel: bool = True
     offer: Offer = field(default_factory=Offer)
     waitlist: bool = True
+    max_upcoming: int | None = None
+    max_per_day: int | None = None
 
     # ---- the booking window ---------------------------------------------------------------
 
@@ -71,6 +87,18 @@ class BookingRules:
         bookable start; for the day picker, which still checks each time with `bookable`."""
         window = self.calendar_window(now)
         return window.first_day(tz), window.last_day(tz) if self.horizon is not None else None
+
+    # ---- a fair share per customer -------------------------------------------------------
+
+    def cap_reached(self, upcoming: int, booked_today: int) -> Cap | None:
+        """Which cap stops one more booking by a customer who has `upcoming` appointments ahead
+        and made `booked_today` bookings in the last 24 hours (BOOKING_DAY); None: may book.
+        The upcoming cap comes first: cancelling one lifts it, waiting does not."""
+        if self.max_upcoming is not None and upcoming >= self.max_upcoming:
+            return Cap.UPCOMING
+        if self.max_per_day is not None and booked_today >= self.max_per_day:
+            return Cap.PER_DAY
+        return None
 
     # ---- changes --------------------------------------------------------------------------
 

@@ -2,14 +2,15 @@
 
 The operator's own texts go into a screen as the value of a one-placeholder message, so the
 localizer escapes them like any customer text: an operator's `<b>` or `{x}` is shown as typed.
-A refusal to change a booking says why and, where the operator's rules refuse it, whom to call.
+A refusal to change a booking says why and, where the operator's rules refuse it, whom to call;
+so does a refusal to book one more (the fair share per customer, `cap_refusal`).
 """
 
 from __future__ import annotations
 
 from bot.core.business import Business, TextKind
-from bot.core.rules import BookingRules, ChangeAction, Verdict
-from bot.core.screens import DurationValue, Msg
+from bot.core.rules import BookingRules, Cap, ChangeAction, Verdict
+from bot.core.screens import DurationValue, Msg, Plural
 
 CONTACT_US = Msg("Please contact the business directly.")
 
@@ -55,3 +56,22 @@ def refusal(kind: ChangeAction, verdict: Verdict, rules: BookingRules) -> Msg:
             cutoff=DurationValue(minutes),
         )
     return Msg("This appointment can no longer be changed.")
+
+
+def cap_refusal(cap: Cap, rules: BookingRules) -> Msg:
+    """Why this customer may not book one more appointment now, and what they can do."""
+    if cap is Cap.UPCOMING:
+        return Plural(
+            "Sorry, you already have {count} upcoming appointment, the most I can book for one "
+            "person. To book another, cancel it under My appointments first.",
+            "Sorry, you already have {count} upcoming appointments, the most I can book for one "
+            "person. To book another, cancel one of them under My appointments first.",
+            count=rules.max_upcoming or 0,
+        )
+    return Plural(
+        "Sorry, you've booked {count} appointment in the last 24 hours, the most I can book "
+        "for one person in a day. Please try again tomorrow.",
+        "Sorry, you've booked {count} appointments in the last 24 hours, the most I can book "
+        "for one person in a day. Please try again tomorrow.",
+        count=rules.max_per_day or 0,
+    )

@@ -247,6 +247,7 @@ class Ledger:
             language=language,
             checked_at=now,
             next_check_at=self.cadence.next_check(now, new.start),
+            booked_at=now,
         )
         self._plan(booking_id, new.user_id, new.chat_id, new.start, now, language)
         if known is not None:
@@ -262,6 +263,7 @@ class Ledger:
             booking_id=booking_id,
             service_id=new.service_id,
             location_id=new.location_id,
+            user_id=new.user_id,
         )
 
     def _moved(self, entry: Moved, now: datetime, language: str | None) -> BookingChange | None:
@@ -385,4 +387,5 @@ def _change(
         booking_id=row.id,
         service_id=row.service_id,
         location_id=row.location_id,
+        user_id=row.user_id,
     )

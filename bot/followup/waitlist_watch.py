@@ -21,7 +21,8 @@ deleted by the next look.
 
 Cost is bounded twice: by the cadence (per pair, whatever the number of customers and days)
 and by a cap on calls per minute of real time (`CallBudget`, shared in form with reconciling):
-past the cap, the most overdue pairs go first and the rest wait for the next scan. A
+past the cap, pairs go in turns across the customers waiting (storage.waitlist_pairs_due), so
+one customer waiting everywhere cannot starve the others, and the rest wait for the next scan. A
 rate-limited or unanswering Zimun ends the scan early; a pair Zimun refuses to answer for (a
 service removed, a branch switched off) is looked at again next time round.
 

@@ -5,7 +5,9 @@ its handler runs before the customers' handlers and matches that chat alone, so 
 /stats reaches the conversation, which treats it as any unknown command.
 
 Notices are queued as tasks when a booking change is committed (the customer's reply never
-waits for them) and awaited at shutdown, before the storage closes.
+waits for them) and awaited at shutdown, before the storage closes. New appointments one account
+makes in a burst are told once (bot.ops.staff.Bursts): the first at once, the rest in one line
+when the burst's window ends, or at shutdown.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 from bot.core.changes import BookingChange
 from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Msg, Reply, Screen
-from bot.ops.staff import notice, stats_screen
+from bot.ops.staff import Bursts, burst_notice, notice, stats_screen
 from bot.ops.stats import load_stats
 from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
@@ -51,6 +53,8 @@ class AdminChat:
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closers: dict[int, asyncio.Task[None]] = {}  # customer -> end of their burst
+        self.bursts = Bursts()
         self.update_log = UpdateLog()
 
     @property
@@ -69,12 +73,33 @@ class AdminChat:
         self._bot = bot
 
     def on_change(self, change: BookingChange) -> None:
-        """A ledger listener: queue the notice, never wait for it."""
+        """A ledger listener: queue the notice (or hold it for its burst), never wait for it."""
         if self._bot is None:
             return
-        task = asyncio.get_running_loop().create_task(self._send(self._bot, notice(change)))
+        if self.bursts.admit(change, self.now()):
+            self._queue(notice(change))
+        elif change.user_id is not None and change.user_id not in self._closers:
+            closer = asyncio.get_running_loop().create_task(self._close_later(change.user_id))
+            self._closers[change.user_id] = closer
+
+    def _queue(self, screen: Screen) -> None:
+        if self._bot is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(self._bot, screen))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _close_later(self, user_id: int) -> None:
+        """Tell the customer's burst in one line when its window ends."""
+        wait = (self.bursts.closes_at(user_id) - self.now()).total_seconds()
+        await asyncio.sleep(max(0.0, wait))
+        self._closers.pop(user_id, None)
+        self._tell_burst(user_id)
+
+    def _tell_burst(self, user_id: int) -> None:
+        held = self.bursts.close(user_id)
+        if held:
+            self._queue(burst_notice(held, self.bursts.window))
 
     async def _send(self, bot: Bot, screen: Screen) -> None:
         try:
@@ -83,7 +108,12 @@ class AdminChat:
             log.warning("staff chat notice not delivered: %s", type(exc).__name__)
 
     async def drain(self) -> None:
-        """Wait for the notices still on their way (called at shutdown)."""
+        """Tell the bursts still open and wait for the notices on their way (at shutdown)."""
+        for closer in self._closers.values():
+            closer.cancel()
+        self._closers.clear()
+        for user_id in self.bursts.open_bursts():
+            self._tell_burst(user_id)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 

@@ -89,6 +89,28 @@ def test_the_line_keeps_its_order_and_a_pair_is_looked_at_together(tmp_path: Pat
     store.close()
 
 
+def test_the_watch_budget_is_shared_per_customer(tmp_path: Path) -> None:
+    """One customer waiting at three services since earlier, another at a fourth: with two
+    looks to spend, each customer's most overdue pair goes first (issue 18, item 12)."""
+    store = Storage(str(tmp_path / "bot.db"))
+    saturday = date(2026, 11, 28)
+    for service in ("svc_a", "svc_b", "svc_c"):
+        _join(store, 1, saturday, NOW, service=service)
+    _join(store, 2, saturday, NOW + timedelta(minutes=5), service="svc_d")
+    _join(store, 2, saturday, NOW + timedelta(minutes=5), service="svc_a")  # shared with 1
+    later = NOW + timedelta(hours=1)
+    assert store.waitlist_pairs_due(later, 2) == [("svc_a", "loc"), ("svc_b", "loc")]
+    # svc_a was the first turn of both: the second look goes to customer 2's next, not 1's.
+    store.schedule_waitlist("svc_a", "loc", later + timedelta(hours=1), checked=[], at=later)
+    assert store.waitlist_pairs_due(later, 2) == [("svc_b", "loc"), ("svc_d", "loc")]
+    assert store.waitlist_pairs_due(later, 10) == [
+        ("svc_b", "loc"),
+        ("svc_d", "loc"),
+        ("svc_c", "loc"),
+    ]
+    store.close()
+
+
 def test_a_database_from_before_the_waiting_list_is_upgraded_in_place(tmp_path: Path) -> None:
     path = str(tmp_path / "old.db")
     conn = sqlite3.connect(path, isolation_level=None)
