@@ -24,7 +24,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bot.core.records import NoticeRow
-from bot.followup.messages import build_notice
+from bot.followup.messages import House, build_notice
 from bot.followup.outbox import Outcome, Send, Tally, send_claimed
 from bot.store.storage import Storage
 
@@ -42,8 +42,10 @@ class NoticeService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
+        house: House | None = None,
     ) -> None:
         self.storage = storage
+        self.house = house or House()
         self.now = now
         self.default_language = default_language
         self._lock = asyncio.Lock()
@@ -67,7 +69,7 @@ class NoticeService:
         outcome = await send_claimed(
             send,
             notice.chat_id,
-            build_notice(notice, booking, self._language(notice), now),
+            build_notice(notice, booking, self._language(notice), now, self.house),
             attempts=notice.attempts,
             release=lambda: self.storage.unclaim_notice(notice.id),
             what=f"notice {notice.id}",
