@@ -160,6 +160,9 @@ async def cmd_mybookings(ctx: Ctx, arg: str) -> Outcome:
 
 
 async def cmd_language(ctx: Ctx, arg: str) -> Outcome:
+    """/language; with one language offered (BOT_LANGUAGES) there is nothing to pick: the menu."""
+    if len(ctx.business.languages) < 2:
+        return await go_menu(ctx)
     return await show_language(ctx)
 
 

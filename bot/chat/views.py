@@ -123,11 +123,16 @@ HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
 }
 
 
+def _offered(ctx: Ctx, line: Msg) -> bool:
+    """/language is named only when there is a language to change to (BOT_LANGUAGES)."""
+    return line is not HELP_LINES[6] or len(ctx.business.languages) > 1
+
+
 def help_lines(ctx: Ctx) -> list[Msg]:
     """/help: the business's name and own texts, how the bot works, the commands, the
     contact line."""
     swaps = HELP_SWAPS.get(ctx.rules.changes_allowed, {})
-    lines = [swaps.get(line, line) for line in HELP_LINES]
+    lines = [swaps.get(line, line) for line in HELP_LINES if _offered(ctx, line)]
     lines[3:3] = cutoff_note(ctx.rules)  # after the promise of changes, before the commands
     return [
         *title(ctx.business),

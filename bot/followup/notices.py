@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.core.business import Business
 from bot.core.records import NoticeRow
 from bot.followup.messages import House, build_notice
 from bot.followup.outbox import Outcome, Send, Tally, send_claimed
@@ -45,7 +46,7 @@ class NoticeService:
         house: House | None = None,
     ) -> None:
         self.storage = storage
-        self.house = house or House()
+        self.house = house or House(business=Business(default_language=default_language))
         self.now = now
         self.default_language = default_language
         self._lock = asyncio.Lock()
@@ -80,4 +81,4 @@ class NoticeService:
 
     def _language(self, notice: NoticeRow) -> str:
         """The customer's chosen language, else the one they booked in, else the default."""
-        return self.storage.get_language(notice.user_id) or notice.language or self.default_language
+        return self.house.language(self.storage.get_language(notice.user_id), notice.language)

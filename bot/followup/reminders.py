@@ -39,6 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.core.business import Business
 from bot.core.details import Details, detail_lines
 from bot.core.errors import NotFound, ZimunError
 from bot.core.payload import Action, booking_data
@@ -131,7 +132,7 @@ class ReminderService:
     ) -> None:
         self.api = api
         self.ledger = ledger
-        self.house = house or House()
+        self.house = house or House(business=Business(default_language=default_language))
         self.storage = ledger.storage
         self.now = now
         self.default_language = default_language
@@ -199,8 +200,4 @@ class ReminderService:
         return self.storage.get_booking(booking.id) or booking
 
     def _language(self, reminder: ReminderRow) -> str:
-        return (
-            self.storage.get_language(reminder.user_id)
-            or reminder.language
-            or self.default_language
-        )
+        return self.house.language(self.storage.get_language(reminder.user_id), reminder.language)

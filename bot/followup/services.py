@@ -58,6 +58,7 @@ def build_followup(
             rules=rules,
             now=now,
             calls_per_minute=waitlist_calls_per_minute,
-            default_language=default_language,
+            default_language=house.business.default_language,
+            offered=house.business.languages,
         ),
     )

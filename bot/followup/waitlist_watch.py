@@ -34,13 +34,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
@@ -83,6 +84,7 @@ class WaitlistWatch:
         monotonic: Callable[[], float] = time.monotonic,
         default_language: str = "en",
         cadence: WaitCadence = WAIT_CADENCE,
+        offered: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.api = api
         self.storage = storage
@@ -90,6 +92,7 @@ class WaitlistWatch:
         self.now = now
         self.budget = CallBudget(calls_per_minute, monotonic)
         self.default_language = default_language
+        self.offered = tuple(offered)  # BOT_LANGUAGES: a stored one no longer offered falls through
         self.cadence = cadence
         self.ranges = True  # range queries accepted; False once the server refused one
         self._look_lock = asyncio.Lock()
@@ -239,7 +242,10 @@ class WaitlistWatch:
 
     def _language(self, entry: WaitlistRow) -> str:
         """The customer's chosen language, else the one they joined in, else the default."""
-        return self.storage.get_language(entry.user_id) or entry.language or self.default_language
+        stored = self.storage.get_language(entry.user_id)
+        return pick_language(
+            stored, entry.language, offered=self.offered, default=self.default_language
+        )
 
 
 def _judged_longest_ago(entries: list[WaitlistRow]) -> date:

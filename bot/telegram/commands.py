@@ -31,6 +31,15 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
 )
 
 
+def offered_commands(
+    commands: tuple[tuple[str, Msg], ...], languages: tuple[str, ...]
+) -> tuple[tuple[str, Msg], ...]:
+    """The menu without /language when the operator offers one language: nothing to pick."""
+    if len(languages) > 1:
+        return commands
+    return tuple((name, description) for name, description in commands if name != "language")
+
+
 def commands_in(
     language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
 ) -> list[BotCommand]:
@@ -50,6 +59,7 @@ async def register_commands(
     earlier run, as well as a menu an earlier version set for every chat; False (logged) if
     Telegram refused, which is not fatal."""
     private = BotCommandScopeAllPrivateChats()
+    commands = offered_commands(commands, languages)
     try:
         for language in SUPPORTED_LANGUAGES:
             if language in languages:

@@ -1,8 +1,9 @@
-"""The operator's rules on the messages the bot sends on its own (issue 18, item 2): a reminder
-or a notice of a move offers only the changes ALLOW_RESCHEDULE, ALLOW_CANCEL and CHANGE_CUTOFF
-allow at the time it is sent, with the contact line for the rest; a tap on an older one that
-the rules now refuse answers in a new message and leaves the reminder as it was. Through the
-real bot against the sandbox, simulated time."""
+"""The operator's rules on the messages the bot sends on its own (issue 18, items 2 and 8): a
+reminder or a notice of a move offers only the changes ALLOW_RESCHEDULE, ALLOW_CANCEL and
+CHANGE_CUTOFF allow at the time it is sent, with the contact line for the rest; a tap on an
+older one that the rules now refuse answers in a new message and leaves the reminder as it
+was; a stored language the operator no longer offers is not used. Through the real bot against
+the sandbox, simulated time."""
 
 from __future__ import annotations
 
@@ -114,3 +115,19 @@ async def test_a_change_the_cutoff_now_refuses_answers_below_the_reminder_once(
     assert answer is not None and answer.message_id != reminder.message_id
     assert "can no longer be changed here" in (answer.text or "")
     assert (answer.text or "").count(CONTACT_LINE) == 1
+
+
+@pytest.mark.parametrize(
+    "settings_overrides", [{"BOT_LANGUAGES": "en,es", "BOT_DEFAULT_LANGUAGE": "en"}]
+)
+async def test_a_stored_language_no_longer_offered_is_not_used_for_reminders(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    chat.language = "en"
+    await chat.book(day=2)
+    [booking] = ops.db.bookings_for_user(chat.chat_id)
+    ops.db.set_language(chat.chat_id, "de")  # chosen when German was still offered
+    sandbox.clock.set(booking.start - timedelta(hours=24) + SECOND)
+    assert (await ops.scan()).sent == 1
+    [reminder] = ops.reminders_in(chat.chat_id)
+    assert reminder.labels[0] == localizer("en").render(Msg("👍 I'll be there"), "plain")
