@@ -148,10 +148,12 @@ class WaitlistWatch:
             self.storage.schedule_waitlist(service_id, location_id, next_look, checked=[], at=now)
             result.failed += 1
             return
-        chosen = self._choose(entries, answer, judged, now)
+        chosen, full = self._choose(entries, answer, judged, now)
         if chosen:  # when their window ends, a time still free goes to the next in line
             next_look = min(next_look, now + self.cadence.offer_window)
         with self.storage.batch():
+            for day in full:
+                self.storage.waitlist_day_full(service_id, location_id, day)
             self.storage.offer_waitlist(chosen, now)
             self.storage.schedule_waitlist(
                 service_id, location_id, next_look, checked=judged, at=now
@@ -194,23 +196,28 @@ class WaitlistWatch:
 
     def _choose(
         self, entries: list[WaitlistRow], answer: Availability, days: list[date], now: datetime
-    ) -> list[int]:
+    ) -> tuple[list[int], list[date]]:
         """The entries to tell: per day, as many as free times not offered to someone else in
-        the last `offer_window`, in the order they joined."""
+        the last `offer_window`, in the order they joined, leaving out those already told of
+        the day's free times (a re-armed entry: told again only once the day was full in
+        between); and the days found full."""
         window = self.rules.calendar_window(now)
         chosen: list[int] = []
+        full: list[date] = []
         for day in days:
             free = [s.start for s in answer.slots_on(day) if window.admits(s.start)]
             if not free:
+                full.append(day)
                 continue
             first = next(e for e in entries if e.day == day)
             held = self.storage.open_offers(
                 first.service_id, first.location_id, day, now - self.cadence.offer_window
             )
             room = len(free) - held
-            in_line = [e.id for e in entries if e.day == day]  # already in joining order
+            # already in joining order; one freed time is offered to an entry once
+            in_line = [e.id for e in entries if e.day == day and e.offered_at is None]
             chosen += in_line[: max(0, room)]
-        return chosen
+        return chosen, full
 
     # ---- telling ---------------------------------------------------------------------------
 
