@@ -282,6 +282,7 @@ def build_application(
         conversation.api,
         conversation.ledger,
         rules=conversation.rules,
+        business=conversation.business,
         now=conversation.now,
         default_language=settings.BOT_DEFAULT_LANGUAGE,
         reconcile_calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,

@@ -113,8 +113,8 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
 # business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
-    A.RESCHEDULE: manage.start_reschedule,
-    A.CANCEL_BOOKING: manage.ask_cancel,
+    A.RESCHEDULE: manage.reschedule_from_message,
+    A.CANCEL_BOOKING: manage.cancel_from_message,
     A.KEEP: manage.keep_booking,
     A.BOOK_AGAIN: manage.book_again,
     A.WAITLIST_OPEN: waitlist_tap.open_freed,

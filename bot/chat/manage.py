@@ -15,7 +15,7 @@ from datetime import timedelta
 from bot.chat import detours
 from bot.chat.book import calendar_file, open_calendar, start_book, times_after_conflict
 from bot.chat.context import Ctx, Outcome, Refused, goto
-from bot.chat.views import booking_pages
+from bot.chat.views import booking_names_contact, booking_pages
 from bot.core.details import Details, detail_lines
 from bot.core.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
 from bot.core.models import Appointment
@@ -109,23 +109,29 @@ async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     return Outcome()
 
 
-def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
+def _refused(
+    ctx: Ctx, row: BookingRow, kind: ChangeAction, *, aside: bool = False
+) -> Outcome | None:
     """None when the customer may make this change now; else the booking's screen with why
-    not and, where the operator's rules refuse it, whom to call."""
+    not and, where the operator's rules refuse it, whom to call (once: the booking's screen
+    already names it when no change is offered at all). `aside`: tapped on a message the bot
+    sent on its own (a reminder, a notice), which stays as it was: the answer is a new
+    message."""
     verdict = ctx.rules.may_change(kind, row.start, ctx.now) if row.active else Verdict.STARTED
     if verdict is Verdict.ALLOWED:
         return None
     detours.end_reschedule(ctx.state)  # out of the change in progress, back to the booking
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
-    lead = call_us(ctx.business, ctx.lang) if verdict is not Verdict.STARTED else []
-    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead)
+    named = verdict is Verdict.STARTED or booking_names_contact(ctx)
+    lead = [] if named else call_us(ctx.business, ctx.lang)
+    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead, new_message=aside)
 
 
-async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
+async def start_reschedule(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
     row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
-    refused = _refused(ctx, row, "reschedule")
+    refused = _refused(ctx, row, "reschedule", aside=aside)
     if refused is not None:
         return refused
     state = ctx.state
@@ -144,15 +150,25 @@ async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
     return await start_reschedule(ctx, ctx.state.booking_id)
 
 
-async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
+async def reschedule_from_message(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """🔁 on a reminder or a notice of a move: a refusal leaves that message as it was."""
+    return await start_reschedule(ctx, booking_id, aside=True)
+
+
+async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
     row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
-    refused = _refused(ctx, row, "cancel")
+    refused = _refused(ctx, row, "cancel", aside=aside)
     if refused is not None:
         return refused
     ctx.state.step = Step.CANCEL_CONFIRM
     return Outcome()
+
+
+async def cancel_from_message(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """🗑 on a reminder or a notice of a move: a refusal leaves that message as it was."""
+    return await ask_cancel(ctx, booking_id, aside=True)
 
 
 async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:

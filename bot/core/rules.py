@@ -115,6 +115,23 @@ class BookingRules:
             return Verdict.TOO_LATE
         return Verdict.ALLOWED
 
+    def offered_changes(self, start: datetime, now: datetime) -> tuple[bool, bool]:
+        """(reschedule, cancel): the change buttons a message about a booking starting at
+        `start` may carry at `now` (a reminder, a notice of a move): only what the customer may
+        do now, so a tap never meets a refusal the message could have known."""
+        return (
+            self.may_change("reschedule", start, now) is Verdict.ALLOWED,
+            self.may_change("cancel", start, now) is Verdict.ALLOWED,
+        )
+
+    def locks(self, start: datetime, now: datetime) -> bool:
+        """Whether a booking moved (or booked) to `start` at `now` falls inside CHANGE_CUTOFF
+        while changes are otherwise allowed: the customer is told before they confirm that it
+        can then no longer be changed here."""
+        if self.change_cutoff is None or not any(self.changes_allowed):
+            return False
+        return now >= start - self.change_cutoff
+
     @property
     def changes_allowed(self) -> tuple[bool, bool]:
         """(reschedule, cancel): what the help and welcome texts may promise."""

@@ -8,6 +8,8 @@ so does a refusal to book one more (the fair share per customer, `cap_refusal`).
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core.business import Business, TextKind
 from bot.core.rules import BookingRules, Cap, ChangeAction, Verdict
 from bot.core.screens import DurationValue, Msg, Plural
@@ -50,10 +52,9 @@ def refusal(kind: ChangeAction, verdict: Verdict, rules: BookingRules) -> Msg:
             else Msg("Appointments can't be cancelled in this chat.")
         )
     if verdict is Verdict.TOO_LATE and rules.change_cutoff is not None:
-        minutes = int(rules.change_cutoff.total_seconds()) // 60
         return Msg(
             "This appointment starts in less than {cutoff}, so it can no longer be changed here.",
-            cutoff=DurationValue(minutes),
+            cutoff=_cutoff(rules),
         )
     return Msg("This appointment can no longer be changed.")
 
@@ -75,3 +76,29 @@ def cap_refusal(cap: Cap, rules: BookingRules) -> Msg:
         "for one person in a day. Please try again tomorrow.",
         count=rules.max_per_day or 0,
     )
+
+
+def _cutoff(rules: BookingRules) -> DurationValue:
+    minutes = int((rules.change_cutoff or timedelta(0)).total_seconds()) // 60
+    return DurationValue(minutes)
+
+
+def locked_after(rules: BookingRules) -> Msg:
+    """Said before a move into CHANGE_CUTOFF is confirmed: afterwards it cannot be undone here."""
+    return Msg(
+        "The new time starts in less than {cutoff}: after this change, it can no longer be "
+        "changed here.",
+        cutoff=_cutoff(rules),
+    )
+
+
+def cutoff_note(rules: BookingRules) -> list[Msg]:
+    """Welcome and help: until when changes are possible, when CHANGE_CUTOFF limits them."""
+    if rules.change_cutoff is None or not any(rules.changes_allowed):
+        return []
+    return [
+        Msg(
+            "Changes are possible until {cutoff} before the appointment.",
+            cutoff=_cutoff(rules),
+        )
+    ]

@@ -9,23 +9,87 @@ they work whatever the chat does meanwhile:
 - cancelled: 📅 Book again (the same service at the same branch);
 - moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar file
   that updates the event the confirmation added.
+
+Change buttons (here and on reminders) follow the operator's rules at the time of sending
+(`Changes`): a change turned off (ALLOW_RESCHEDULE, ALLOW_CANCEL) or inside CHANGE_CUTOFF is not
+offered, and the message says whom to call instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.core.business import Business
 from bot.core.details import Details, detail_lines
 from bot.core.ics import booking_event, build_ics
+from bot.core.languages import pick_language
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
+from bot.core.rules import BookingRules
 from bot.core.screens import Attachment, Button, DateTimeValue, DateValue, Msg, Reply, Screen
+from bot.core.words import call_us
+
+Rows = tuple[tuple[Button, ...], ...]
 
 
-def build_notice(notice: NoticeRow, booking: BookingRow, language: str, now: datetime) -> Reply:
+@dataclass(frozen=True)
+class House:
+    """The operator's rules and words a message sent on its own follows: which changes it may
+    offer (BookingRules) and the contact line for those it may not (Business). The defaults
+    allow every change, as the bot does without settings."""
+
+    rules: BookingRules = field(default_factory=BookingRules)
+    business: Business = field(default_factory=Business)
+
+    def language(self, *candidates: str | None) -> str:
+        """The customer's language among those the operator offers now (BOT_LANGUAGES): a
+        stored choice the operator no longer offers falls through, as in the chat."""
+        return pick_language(
+            *candidates,
+            offered=self.business.languages,
+            default=self.business.default_language,
+        )
+
+    def changes(self, booking: BookingRow, language: str, now: datetime) -> Changes:
+        reschedule, cancel = self.rules.offered_changes(booking.start, now)
+        contact = () if reschedule and cancel else tuple(call_us(self.business, language))
+        return Changes(reschedule, cancel, contact)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The change buttons one message offers for a booking, and whom to call for the rest."""
+
+    reschedule: bool = True
+    cancel: bool = True
+    contact: tuple[Msg, ...] = ()
+
+    def rows(self, booking_id: int, reschedule: Msg) -> Rows:
+        """The allowed change buttons, one a row: "🗑 Cancel appointment" needs a phone's full
+        width (bot/core/widths.py). `reschedule` is the message's own label for a move."""
+        rows: list[tuple[Button, ...]] = []
+        if self.reschedule:
+            rows.append((Button(reschedule, booking_data(Action.RESCHEDULE, booking_id)),))
+        if self.cancel:
+            cancel = Msg("🗑 Cancel appointment")
+            rows.append((Button(cancel, booking_data(Action.CANCEL_BOOKING, booking_id)),))
+        return tuple(rows)
+
+
+ALL_CHANGES = Changes()
+
+
+def build_notice(
+    notice: NoticeRow,
+    booking: BookingRow,
+    language: str,
+    now: datetime,
+    house: House | None = None,
+) -> Reply:
+    changes = (house or House()).changes(booking, language, now)
     builder = _BUILDERS[notice.kind]
-    return Reply(language, screens=(builder(notice, booking, now),))
+    return Reply(language, screens=(builder(notice, booking, now, changes),))
 
 
 def _where(booking: BookingRow) -> list[Msg]:
@@ -33,7 +97,7 @@ def _where(booking: BookingRow) -> list[Msg]:
     return detail_lines(replace(Details.of_row(booking), service=None, start=None))
 
 
-def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
             "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
@@ -48,7 +112,7 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     return Screen(body=body, buttons=buttons, edit=False)
 
 
-def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+def _moved(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
             "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
@@ -60,12 +124,11 @@ def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
         *_where(booking),
         Msg("If the new time suits you, there's nothing more to do."),
         Msg("The attached file updates your calendar."),
+        *changes.contact,
     )
     buttons = (
         (Button(Msg("👍 Keep the new time"), booking_data(Action.KEEP, booking.id)),),
-        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
-        (Button(Msg("🔁 Pick another time"), booking_data(Action.RESCHEDULE, booking.id)),),
-        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+        *changes.rows(booking.id, Msg("🔁 Pick another time")),
     )
     return Screen(
         body=body, buttons=buttons, edit=False, attachment=_calendar(notice, booking, now)

@@ -23,8 +23,9 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.core.business import Business
 from bot.core.records import NoticeRow
-from bot.followup.messages import build_notice
+from bot.followup.messages import House, build_notice
 from bot.followup.outbox import Outcome, Send, Tally, send_claimed
 from bot.store.storage import Storage
 
@@ -42,8 +43,10 @@ class NoticeService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
+        house: House | None = None,
     ) -> None:
         self.storage = storage
+        self.house = house or House(business=Business(default_language=default_language))
         self.now = now
         self.default_language = default_language
         self._lock = asyncio.Lock()
@@ -67,7 +70,7 @@ class NoticeService:
         outcome = await send_claimed(
             send,
             notice.chat_id,
-            build_notice(notice, booking, self._language(notice), now),
+            build_notice(notice, booking, self._language(notice), now, self.house),
             attempts=notice.attempts,
             release=lambda: self.storage.unclaim_notice(notice.id),
             what=f"notice {notice.id}",
@@ -78,4 +81,4 @@ class NoticeService:
 
     def _language(self, notice: NoticeRow) -> str:
         """The customer's chosen language, else the one they booked in, else the default."""
-        return self.storage.get_language(notice.user_id) or notice.language or self.default_language
+        return self.house.language(self.storage.get_language(notice.user_id), notice.language)

@@ -39,12 +39,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from bot.core.business import Business
 from bot.core.details import Details, detail_lines
 from bot.core.errors import NotFound, ZimunError
 from bot.core.payload import Action, booking_data
 from bot.core.records import BookingRow, ReminderRow
 from bot.core.screens import Button, DateTimeValue, Msg, Reply, Screen
 from bot.followup.ledger import Ledger, Seen
+from bot.followup.messages import ALL_CHANGES, Changes, House
 from bot.followup.outbox import Outcome, Send, Tally, send_claimed
 from bot.store.storage import Storage
 
@@ -59,10 +61,11 @@ SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
 # ---- the message ------------------------------------------------------------------------------
 
 
-def build_reminder(booking: BookingRow, language: str) -> Reply:
+def build_reminder(booking: BookingRow, language: str, changes: Changes = ALL_CHANGES) -> Reply:
     """The reminder in the customer's language and the branch's time, with buttons that name
     the booking (valid on this old message whatever the chat does meanwhile; the engine checks
-    the booking is the tapping customer's)."""
+    the booking is the tapping customer's): only the changes the operator's rules allow now
+    (`changes`), with whom to call for the others."""
     body = [
         Msg(
             "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
@@ -70,12 +73,11 @@ def build_reminder(booking: BookingRow, language: str) -> Reply:
             when=DateTimeValue(booking.start, booking.timezone, "full"),
         ),
         *detail_lines(replace(Details.of_row(booking), service=None, start=None)),
+        *changes.contact,
     ]
     buttons = (
         (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
-        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
-        (Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),),
-        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+        *changes.rows(booking.id, Msg("🔁 Reschedule")),
     )
     return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
 
@@ -126,9 +128,11 @@ class ReminderService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
+        house: House | None = None,
     ) -> None:
         self.api = api
         self.ledger = ledger
+        self.house = house or House(business=Business(default_language=default_language))
         self.storage = ledger.storage
         self.now = now
         self.default_language = default_language
@@ -165,10 +169,12 @@ class ReminderService:
             return "dropped"
         if not self.storage.claim_reminder(reminder.id):
             return "skipped"  # another scan (another process) got it first
+        language = self._language(reminder)
+        changes = self.house.changes(fresh, language, now)
         return await send_claimed(
             send,
             booking.chat_id,
-            build_reminder(fresh, self._language(reminder)),
+            build_reminder(fresh, language, changes),
             attempts=reminder.attempts,
             release=lambda: self.storage.unclaim_reminder(reminder.id),
             what=f"reminder {reminder.id}",
@@ -194,8 +200,4 @@ class ReminderService:
         return self.storage.get_booking(booking.id) or booking
 
     def _language(self, reminder: ReminderRow) -> str:
-        return (
-            self.storage.get_language(reminder.user_id)
-            or reminder.language
-            or self.default_language
-        )
+        return self.house.language(self.storage.get_language(reminder.user_id), reminder.language)

@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.core.business import Business
 from bot.core.rules import BookingRules
 from bot.followup.ledger import Ledger
+from bot.followup.messages import House
 from bot.followup.notices import NoticeService
 from bot.followup.reconcile import Reconciler
 from bot.followup.reminders import ReminderService
@@ -35,21 +37,28 @@ def build_followup(
     ledger: Ledger,
     *,
     rules: BookingRules,
+    business: Business | None = None,
     now: Callable[[], datetime],
     default_language: str,
     reconcile_calls_per_minute: int,
     waitlist_calls_per_minute: int,
 ) -> FollowUp:
+    house = House(rules, business or Business(default_language=default_language))
     return FollowUp(
-        reminders=ReminderService(api, ledger, now=now, default_language=default_language),
+        reminders=ReminderService(
+            api, ledger, now=now, default_language=default_language, house=house
+        ),
         reconciler=Reconciler(api, ledger, now=now, calls_per_minute=reconcile_calls_per_minute),
-        notices=NoticeService(ledger.storage, now=now, default_language=default_language),
+        notices=NoticeService(
+            ledger.storage, now=now, default_language=default_language, house=house
+        ),
         watch=WaitlistWatch(
             api,
             ledger.storage,
             rules=rules,
             now=now,
             calls_per_minute=waitlist_calls_per_minute,
-            default_language=default_language,
+            default_language=house.business.default_language,
+            offered=house.business.languages,
         ),
     )

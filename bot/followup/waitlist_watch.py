@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from bot.core.cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
@@ -84,6 +85,7 @@ class WaitlistWatch:
         monotonic: Callable[[], float] = time.monotonic,
         default_language: str = "en",
         cadence: WaitCadence = WAIT_CADENCE,
+        offered: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.api = api
         self.storage = storage
@@ -91,6 +93,7 @@ class WaitlistWatch:
         self.now = now
         self.budget = CallBudget(calls_per_minute, monotonic)
         self.default_language = default_language
+        self.offered = tuple(offered)  # BOT_LANGUAGES: a stored one no longer offered falls through
         self.cadence = cadence
         self.ranges = True  # range queries accepted; False once the server refused one
         self._look_lock = asyncio.Lock()
@@ -146,10 +149,12 @@ class WaitlistWatch:
             self.storage.schedule_waitlist(service_id, location_id, next_look, checked=[], at=now)
             result.failed += 1
             return
-        chosen = self._choose(entries, answer, judged, now)
+        chosen, full = self._choose(entries, answer, judged, now)
         if chosen:  # when their window ends, a time still free goes to the next in line
             next_look = min(next_look, now + self.cadence.offer_window)
         with self.storage.batch():
+            for day in full:
+                self.storage.waitlist_day_full(service_id, location_id, day)
             self.storage.offer_waitlist(chosen, now)
             self.storage.schedule_waitlist(
                 service_id, location_id, next_look, checked=judged, at=now
@@ -192,23 +197,28 @@ class WaitlistWatch:
 
     def _choose(
         self, entries: list[WaitlistRow], answer: Availability, days: list[date], now: datetime
-    ) -> list[int]:
+    ) -> tuple[list[int], list[date]]:
         """The entries to tell: per day, as many as free times not offered to someone else in
-        the last `offer_window`, in the order they joined."""
+        the last `offer_window`, in the order they joined, leaving out those already told of
+        the day's free times (a re-armed entry: told again only once the day was full in
+        between); and the days found full."""
         window = self.rules.calendar_window(now)
         chosen: list[int] = []
+        full: list[date] = []
         for day in days:
             free = [s.start for s in answer.slots_on(day) if window.admits(s.start)]
             if not free:
+                full.append(day)
                 continue
             first = next(e for e in entries if e.day == day)
             held = self.storage.open_offers(
                 first.service_id, first.location_id, day, now - self.cadence.offer_window
             )
             room = len(free) - held
-            in_line = [e.id for e in entries if e.day == day]  # already in joining order
+            # already in joining order; one freed time is offered to an entry once
+            in_line = [e.id for e in entries if e.day == day and e.offered_at is None]
             chosen += in_line[: max(0, room)]
-        return chosen
+        return chosen, full
 
     # ---- telling ---------------------------------------------------------------------------
 
@@ -240,7 +250,10 @@ class WaitlistWatch:
 
     def _language(self, entry: WaitlistRow) -> str:
         """The customer's chosen language, else the one they joined in, else the default."""
-        return self.storage.get_language(entry.user_id) or entry.language or self.default_language
+        stored = self.storage.get_language(entry.user_id)
+        return pick_language(
+            stored, entry.language, offered=self.offered, default=self.default_language
+        )
 
 
 def _judged_longest_ago(entries: list[WaitlistRow]) -> date:

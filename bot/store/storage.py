@@ -696,8 +696,10 @@ class Storage:
         next_check_at: datetime,
     ) -> int:
         """Put the customer on the list for `day` (or back on it: a told entry is re-armed,
-        keeping its place, which dates from when they first asked). The entry is looked at with
-        its service and branch: at `next_check_at`, or sooner if the pair is due sooner."""
+        keeping its place, which dates from when they first asked, and its offer: the time it
+        was told of is not offered to it again, and is still its own until the offer's window
+        ends; see `waitlist_day_full`). The entry is looked at with its service and branch: at
+        `next_check_at`, or sooner if the pair is due sooner."""
         with self.batch():
             rows = self._read(
                 "SELECT min(next_check_at) AS due FROM waitlist WHERE status = 'waiting' "
@@ -712,7 +714,7 @@ class Storage:
                 "next_check_at) VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
                 "ON CONFLICT(user_id, service_id, location_id, day) DO UPDATE SET "
                 "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
-                "next_check_at = excluded.next_check_at, offered_at = NULL, told_at = NULL, "
+                "next_check_at = excluded.next_check_at, told_at = NULL, "
                 "attempts = 0",
                 (
                     user_id,
@@ -797,14 +799,24 @@ class Storage:
         return [WaitlistRow.from_row(r) for r in rows]
 
     def open_offers(self, service_id: str, location_id: str, day: date, since: datetime) -> int:
-        """Entries of the day told of a free time since `since` that have not booked yet:
-        each still has that time to itself."""
+        """Entries of the day told of a free time since `since` that have not booked yet
+        (re-armed ones too): each still has that time to itself."""
         rows = self._read(
             "SELECT count(*) AS n FROM waitlist WHERE service_id = ? AND location_id = ? "
-            "AND day = ? AND status IN ('due', 'told') AND offered_at > ?",
+            "AND day = ? AND status IN ('waiting', 'due', 'told') AND offered_at > ?",
             (service_id, location_id, day.isoformat(), _utc(since)),
         )
         return int(rows[0]["n"])
+
+    def waitlist_day_full(self, service_id: str, location_id: str, day: date) -> None:
+        """A look found no free time on `day`: whatever its entries were told of is gone, so
+        the next time that frees up is news to each of them again. Until then an entry told
+        once (re-armed or not) is not offered again: one freed time, one offer per entry."""
+        self._write(
+            "UPDATE waitlist SET offered_at = NULL WHERE service_id = ? AND location_id = ? "
+            "AND day = ? AND status IN ('waiting', 'told')",
+            (service_id, location_id, day.isoformat()),
+        )
 
     def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None:
         """A free time was found for these waiting entries: they are to be told."""

@@ -32,6 +32,15 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
 )
 
 
+def offered_commands(
+    commands: tuple[tuple[str, Msg], ...], languages: Sequence[str]
+) -> tuple[tuple[str, Msg], ...]:
+    """The menu without /language when the operator offers one language: nothing to pick."""
+    if len(languages) > 1:
+        return commands
+    return tuple((name, description) for name, description in commands if name != "language")
+
+
 def commands_in(
     language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
 ) -> list[BotCommand]:
@@ -66,9 +75,11 @@ async def register_commands(
     *,
     languages: Sequence[str] = SUPPORTED_LANGUAGES,
 ) -> bool:
-    """Set the menu of private chats (groups get none: bookings are private) and remove a menu
-    an earlier version set for every chat; False (logged) if Telegram refused, which is not
-    fatal."""
+    """Set the menu of private chats in every offered language (BOT_LANGUAGES; groups get none:
+    bookings are private) and remove the others, which Telegram would otherwise keep from an
+    earlier run, as well as a menu an earlier version set for every chat; False (logged) if
+    Telegram refused, which is not fatal."""
+    commands = offered_commands(commands, languages)
     try:
         await set_menu(bot, commands, BotCommandScopeAllPrivateChats(), default_language, languages)
         for language in SUPPORTED_LANGUAGES:
