@@ -90,7 +90,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.BOOKINGS, A.PAGE): manage.page_bookings,
     (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
     (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
-    (S.BOOKING, A.BACK): manage.show_bookings,
+    (S.BOOKING, A.BACK): manage.back_to_bookings,
     (S.MOVE_CONFIRM, A.YES): manage.do_move,
     (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
     (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
@@ -435,6 +435,8 @@ class Conversation:
         message that gave them; the answer to a step that asks for text; else a word on what
         to do instead."""
         state = ctx.state
+        if text.startswith("/"):  # an edited command runs nothing: edits are never commands
+            return Outcome(note=EDIT_IGNORED, reshow=True)
         field = next((f for f, mid in state.typed.items() if mid == message_id), None)
         if field is not None and detours.unfinished(state) and state.pending is None:
             ctx.message_id = message_id

@@ -76,8 +76,19 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
-    detours.step_aside(ctx)
+    """My appointments from its first page (the command, the menu's button)."""
     ctx.state.list_page = 0
+    return await _list_bookings(ctx)
+
+
+async def back_to_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
+    """« Back from an appointment: the page it was opened from (the view clamps a page that
+    no longer exists to the last one)."""
+    return await _list_bookings(ctx)
+
+
+async def _list_bookings(ctx: Ctx) -> Outcome:
+    detours.step_aside(ctx)
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS

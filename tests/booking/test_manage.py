@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.chat.engine import INVALID, NOT_YOURS, Conversation
+from bot.chat.views import BOOKINGS_PER_PAGE
 from bot.core.payload import Action, booking_data
 from bot.core.state import ChatState, Step
 from bot.store.storage import Storage
@@ -187,3 +188,20 @@ async def test_one_sqlite_write_per_event(chat: Chat, storage: Storage) -> None:
     before = storage.writes
     await chat.tap("✅ Confirm")
     assert storage.writes - before == 2  # the pending confirm first, then the result
+
+
+async def test_back_from_an_appointment_returns_to_the_page_it_was_opened_from(
+    chat: Chat, storage: Storage
+) -> None:
+    """Issue 18, item 9: « Back from an appointment on page 2 of My appointments led to page 1."""
+    for _ in range(BOOKINGS_PER_PAGE + 1):
+        await book_one(chat)
+    await chat.command("mybookings")
+    await chat.tap("Later ›")
+    assert state_of(storage).list_page == 1
+    [later] = chat.actions(Action.OPEN_BOOKING)  # the one appointment on page 2
+    await chat.tap_data(later.data)
+    await chat.tap("« Back")
+    assert state_of(storage).step == Step.BOOKINGS
+    assert state_of(storage).list_page == 1
+    assert [b.data for b in chat.actions(Action.OPEN_BOOKING)] == [later.data]
