@@ -79,11 +79,11 @@ async def release_orphans(ctx: Ctx) -> None:
         await _release(ctx, hold_id)
 
 
-async def abandon(ctx: Ctx) -> bool:
+async def abandon(ctx: Ctx) -> list[Msg]:
     """End whatever is in progress (a booking, a reschedule, a parked booking): release the
-    holds and forget it. True when there was something the customer would miss."""
+    holds and forget it. What ended that the customer would miss, in their words."""
     state = ctx.state
-    had = detours.substantial(state)
+    ended = detours.what_ends(state)
     await release_hold(ctx)
     if state.parked is not None:
         parked = ChatState.loads(state.parked)
@@ -92,7 +92,7 @@ async def abandon(ctx: Ctx) -> bool:
     if state.flow == Flow.BOOK and state.attempt is not None:
         ctx.track("abandoned", step=(state.resume or state.step).value)
     state.clear_draft()
-    return had
+    return ended
 
 
 def _held(hold: Hold, start: datetime) -> HeldSlot:
@@ -130,10 +130,9 @@ async def start_book(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
     """A new booking ends whatever was in progress, with a word to the customer."""
-    dropped = await abandon(ctx)
+    ended = await abandon(ctx)
     outcome = await _new_booking(ctx, location_id=location_id, service_id=service_id)
-    if dropped:
-        outcome.lead.insert(0, detours.DROPPED)
+    outcome.lead[:0] = ended
     return outcome
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.detours import DISCARDED, DROPPED, MOVE_STOPPED
 from bot.chat.engine import INVALID, NOT_YOURS, Conversation
 from bot.chat.views import BOOKINGS_PER_PAGE
 from bot.core.payload import Action, booking_data
@@ -13,7 +14,7 @@ from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer, make_client
 from tests.booking.driver import Chat
-from tests.booking.steps import book_one
+from tests.booking.steps import book_one, to_calendar, to_name
 
 
 def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
@@ -205,3 +206,35 @@ async def test_back_from_an_appointment_returns_to_the_page_it_was_opened_from(
     assert state_of(storage).step == Step.BOOKINGS
     assert state_of(storage).list_page == 1
     assert [b.data for b in chat.actions(Action.OPEN_BOOKING)] == [later.data]
+
+
+async def test_a_new_booking_says_what_really_ended(chat: Chat, sandbox: SandboxServer) -> None:
+    """Issue 18, item 6: "freed up its time" was said when nothing was held, and a customer
+    who was rescheduling read that an unfinished booking was dropped."""
+    await to_calendar(chat)  # a branch and a service chosen, no time held
+    await chat.command("book")
+    assert chat.shows(DISCARDED.key) and not chat.shows(DROPPED.key), chat.describe()
+
+    await to_name(chat)  # a time held
+    await chat.command("book")
+    assert chat.shows(DROPPED.key) and not sandbox.store.active_holds()
+
+    await book_one(chat)
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")
+    await chat.command("book")
+    assert chat.shows(MOVE_STOPPED.key), chat.describe()
+    assert not chat.shows(DROPPED.key) and not chat.shows(DISCARDED.key)
+    assert sandbox.store.appointment_list()[0].active
+
+
+async def test_a_new_booking_during_a_reschedule_that_parked_a_booking_says_both(
+    chat: Chat, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    await to_name(chat)  # a second booking, its time held
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")  # parks the booking in progress
+    await chat.command("book")
+    assert chat.shows(MOVE_STOPPED.key) and chat.shows(DROPPED.key), chat.describe()
+    assert not sandbox.store.active_holds()
