@@ -485,10 +485,17 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
     ctx.state.hold = _held(hold, start)
     ctx.state.editing = False
-    # Name and email already given (a change of time, a time taken after the hold ran out):
-    # straight back to the summary, never asked twice.
-    ctx.state.step = Step.SUMMARY if ctx.state.name and ctx.state.email else Step.NAME
+    ctx.state.step = _next_detail(ctx.state)
     return Outcome()
+
+
+def _next_detail(state: ChatState) -> Step:
+    """After a time is held: the first detail not given yet. Those already given (a change of
+    time, a time taken after the hold ran out, a freed time picked at the email step) are
+    never asked twice."""
+    if not state.name:
+        return Step.NAME
+    return Step.SUMMARY if state.email else Step.EMAIL
 
 
 async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:

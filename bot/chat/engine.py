@@ -113,8 +113,8 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
 # business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
-    A.RESCHEDULE: manage.start_reschedule,
-    A.CANCEL_BOOKING: manage.ask_cancel,
+    A.RESCHEDULE: manage.reschedule_below,
+    A.CANCEL_BOOKING: manage.ask_cancel_below,
     A.KEEP: manage.keep_booking,
     A.BOOK_AGAIN: manage.book_again,
     A.WAITLIST_OPEN: waitlist_tap.open_freed,
@@ -490,7 +490,12 @@ class Conversation:
         screen = await render(
             ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
         )
-        return Reply(language=ctx.lang, screens=(screen,), toast=outcome.toast)
+        return Reply(
+            language=ctx.lang,
+            screens=(screen,),
+            toast=outcome.toast,
+            keep_tapped=outcome.keep_tapped,
+        )
 
     def _failed(
         self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool

@@ -151,6 +151,12 @@ async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
     return await open_calendar(ctx)
 
 
+async def reschedule_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Reschedule: the calendar as a new message below it (the
+    notice, its old and new time and its reference, stays readable)."""
+    return (await start_reschedule(ctx, booking_id)).below()
+
+
 async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
     return await start_reschedule(ctx, ctx.state.booking_id)
 
@@ -164,6 +170,11 @@ async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
         return refused
     ctx.state.step = Step.CANCEL_CONFIRM
     return Outcome()
+
+
+async def ask_cancel_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Cancel: the question as a new message below it."""
+    return (await ask_cancel(ctx, booking_id)).below()
 
 
 async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
@@ -180,8 +191,7 @@ async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
     for the same service, as a new message (the notice stays readable above it)."""
     row = ctx.owned_booking(booking_id)
     outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
-    outcome.new_message = True
-    return outcome
+    return outcome.below()
 
 
 async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
