@@ -159,6 +159,11 @@ BROKEN = Msg(
 OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
 
 
+def in_flight(state: ChatState) -> bool:
+    """A confirm, reschedule or cancel was sent to Zimun and its answer is not known yet."""
+    return state.pending is not None or state.changing is not None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -187,6 +192,7 @@ class Conversation:
         self.free_times = AvailabilityCache()
         # Every booking's row, reminders and changes go through it (bot.followup.ledger).
         self.ledger = Ledger(storage, offsets=reminder_offsets)
+        self._recall_intents()
 
     @property
     def reminder_offsets(self) -> tuple[timedelta, ...]:
@@ -233,6 +239,8 @@ class Conversation:
                 await release_orphans(ctx)
             if ctx.state.pending is not None:
                 outcome = await finish_pending(ctx)
+            elif ctx.state.changing is not None:
+                outcome = await manage.finish_change(ctx)
             else:
                 outcome = await self._dispatch(ctx, event)
             detours.settle(ctx.state)
@@ -251,15 +259,19 @@ class Conversation:
         return reply
 
     async def resume_pending(self) -> list[tuple[int, Reply]]:
-        """Finish the confirms a crash interrupted, with their stored keys (never twice)."""
+        """Finish the confirms, reschedules and cancels a crash interrupted, with their stored
+        keys (never twice), and tell each customer as if the answer had come."""
         replies: list[tuple[int, Reply]] = []
         for row in self.storage.pending_conversations():
             customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
             ctx, _ = self._context(customer)
-            if ctx.state.pending is None:
+            if not in_flight(ctx.state):
                 continue
             try:
-                outcome = await finish_pending(ctx)
+                if ctx.state.pending is not None:
+                    outcome = await finish_pending(ctx)
+                else:
+                    outcome = await manage.finish_change(ctx)
                 reply = await self._reply(ctx, outcome, edit=False)
             except ZimunError as exc:
                 log.warning(
@@ -274,6 +286,17 @@ class Conversation:
         return replies
 
     # ---- state ---------------------------------------------------------------------------------
+
+    def _recall_intents(self) -> None:
+        """After a restart: the reschedules and cancels in flight when the process stopped are
+        the customers' own, until finished (the ledger ignores what Zimun says of them)."""
+        for row in self.storage.pending_conversations():
+            try:
+                changing = ChatState.loads(row.state).changing
+            except ValueError:
+                continue
+            if changing is not None:
+                self.ledger.intend(row.chat_id, changing.booking_id)
 
     def _context(self, customer: Customer) -> tuple[Ctx, str]:
         row = self.storage.load_conversation(customer.chat_id)
@@ -310,9 +333,11 @@ class Conversation:
             ctx.customer.chat_id,
             ctx.customer.user_id,
             dumped,
-            pending=ctx.state.pending is not None,
+            pending=in_flight(ctx.state),
         )
         ctx.saved = dumped
+        changing = ctx.state.changing
+        self.ledger.intend(ctx.customer.chat_id, changing.booking_id if changing else None)
 
     def _persist(self, ctx: Ctx) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
@@ -349,6 +374,7 @@ class Conversation:
             if ctx.funnel:
                 self.storage.record_funnel(ctx.funnel)
             self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
+        self.ledger.intend(ctx.customer.chat_id, None)
         ctx.deferred.clear()
         ctx.funnel.clear()
         ctx.entries.clear()
@@ -501,12 +527,12 @@ class Conversation:
         self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool
     ) -> Reply:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
-        if not handled and ctx.state.pending is None:
+        if not handled and not in_flight(ctx.state):
             orphans = ctx.state.orphans
             ctx.state = ChatState.loads(original)
             ctx.state.orphans = orphans
             ctx.funnel.clear()  # the steps this event took are undone
-        ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
+        ctx.state.retry = self._retry_of(event, handled=handled, pending=in_flight(ctx.state))
         if ctx.state.retry is not None:
             ctx.state.retry.key = ctx.last_key
         ctx.state.nonce = new_nonce()
@@ -522,8 +548,8 @@ class Conversation:
         return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))
 
     @staticmethod
-    def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:
-        if handled or pending is not None:
+    def _retry_of(event: Event, *, handled: bool, pending: bool) -> Retry | None:
+        if handled or pending:
             return Retry(kind="show")
         match event:
             case Text(text=text) | Edited(text=text):
@@ -540,7 +566,7 @@ class Conversation:
 
     async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
         """After an unexpected error: the previous state if it still renders, else the menu."""
-        ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
+        ctx.state = ChatState.loads(original) if not in_flight(ctx.state) else ctx.state
         ctx.deferred.clear()
         ctx.entries.clear()
         ctx.funnel.clear()

@@ -22,7 +22,7 @@ from bot.core.models import Appointment
 from bot.core.records import BookingRow
 from bot.core.rules import ChangeAction, Verdict
 from bot.core.screens import DateTimeValue, Msg
-from bot.core.state import Flow, Step
+from bot.core.state import Flow, PendingChange, Step
 from bot.core.words import call_us, refusal
 from bot.followup.ledger import Cancelled, Moved, Seen
 
@@ -221,14 +221,41 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
+    _intend(ctx, PendingChange(kind="cancel", booking_id=row.id, key=ctx.idempotency_key()))
+    return await _send_cancel(ctx, row)
+
+
+def _intend(ctx: Ctx, change: PendingChange) -> None:
+    """Write the change down before asking Zimun (crash-safe, like a confirm): a restart
+    finishes it with the same key, and meanwhile the ledger knows it is the customer's."""
+    ctx.state.changing = change
+    ctx.save_now()
+
+
+async def finish_change(ctx: Ctx) -> Outcome:
+    """Resolve a reschedule or cancel whose answer is not known (a crash, Zimun silent), with
+    its stored key: Zimun replays its answer, and the customer is told as if it had come."""
+    change = ctx.state.changing
+    assert change is not None
+    row = ctx.owned_booking(change.booking_id)
+    ctx.state.booking_id = row.id
+    if change.kind == "cancel":
+        return await _send_cancel(ctx, row)
+    ctx.state.new_start = change.new_start
+    return await _send_move(ctx, row)
+
+
+async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None
     ctx.changing(row.id)
     try:
-        appointment = await ctx.api.cancel(
-            row.appointment_id, idempotency_key=ctx.idempotency_key()
-        )
+        appointment = await ctx.api.cancel(row.appointment_id, idempotency_key=change.key)
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
+    ctx.state.changing = None
     ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
@@ -250,12 +277,22 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
         ctx.state.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
+    key = ctx.idempotency_key()
+    _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
+    return await _send_move(ctx, row)
+
+
+async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None and change.new_start is not None
+    new_start = change.new_start
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.reschedule(
-            row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
+            row.appointment_id, new_start, idempotency_key=change.key
         )
     except (SlotUnavailable, NotBookable):
+        ctx.state.changing = None
         ctx.state.new_start = None
         return await times_after_conflict(
             ctx,
@@ -264,7 +301,9 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
             ),
         )
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
+    ctx.state.changing = None
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
     ctx.emit(
