@@ -80,11 +80,11 @@ async def release_orphans(ctx: Ctx) -> None:
         await _release(ctx, hold_id)
 
 
-async def abandon(ctx: Ctx) -> bool:
+async def abandon(ctx: Ctx) -> list[Msg]:
     """End whatever is in progress (a booking, a reschedule, a parked booking): release the
-    holds and forget it. True when there was something the customer would miss."""
+    holds and forget it. What ended that the customer would miss, in their words."""
     state = ctx.state
-    had = detours.substantial(state)
+    ended = detours.what_ends(state)
     await release_hold(ctx)
     if state.parked is not None:
         parked = ChatState.loads(state.parked)
@@ -93,7 +93,7 @@ async def abandon(ctx: Ctx) -> bool:
     if state.flow == Flow.BOOK and state.attempt is not None:
         ctx.out.track("abandoned", step=(state.resume or state.step).value)
     state.clear_draft()
-    return had
+    return ended
 
 
 def _held(hold: Hold, start: datetime) -> HeldSlot:
@@ -151,10 +151,9 @@ async def start_book(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
     """A new booking ends whatever was in progress, with a word to the customer."""
-    dropped = await abandon(ctx)
+    ended = await abandon(ctx)
     outcome = await _new_booking(ctx, location_id=location_id, service_id=service_id)
-    if dropped:
-        outcome.lead.insert(0, detours.DROPPED)
+    outcome.lead[:0] = ended
     return outcome
 
 
@@ -510,10 +509,17 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
     ctx.state.hold = _held(hold, start)
     ctx.state.editing = False
-    # Name and email already given (a change of time, a time taken after the hold ran out):
-    # straight back to the summary, never asked twice.
-    ctx.state.step = Step.SUMMARY if ctx.state.name and ctx.state.email else Step.NAME
+    ctx.state.step = _next_detail(ctx.state)
     return Outcome()
+
+
+def _next_detail(state: ChatState) -> Step:
+    """After a time is held: the first detail not given yet. Those already given (a change of
+    time, a time taken after the hold ran out, a freed time picked at the email step) are
+    never asked twice."""
+    if not state.name:
+        return Step.NAME
+    return Step.SUMMARY if state.email else Step.EMAIL
 
 
 async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:

@@ -41,11 +41,12 @@ class Refused(Exception):
 class Outcome:
     """What to answer besides the current step's screen.
 
-    `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
-    after it (a confirmation's details), with an optional `attachment` (a calendar file); a
-    confirmation is a `new_message` rather than an edit of the tapped one. `show=False` answers
-    with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
-    step (the nonce is kept, so the buttons already on screen stay valid).
+        `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
+        after it (a confirmation's details), with an optional `attachment` (a calendar file); a
+        confirmation is a `new_message` rather than an edit of the tapped one (`below` a notice: the
+    notice keeps its buttons too). `show=False` answers
+        with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
+        step (the nonce is kept, so the buttons already on screen stay valid).
     """
 
     note: Msg | None = None
@@ -55,6 +56,13 @@ class Outcome:
     new_message: bool = False
     show: bool = True
     reshow: bool = False
+    keep_tapped: bool = False  # a new message below a notice, which keeps its buttons
+
+    def below(self) -> Outcome:
+        """Answer a notice's or reminder's button below it: a new message, the notice left
+        as it was (its other buttons still work)."""
+        self.new_message = self.keep_tapped = True
+        return self
 
 
 @dataclass

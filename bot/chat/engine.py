@@ -90,7 +90,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.BOOKINGS, A.PAGE): manage.page_bookings,
     (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
     (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
-    (S.BOOKING, A.BACK): manage.show_bookings,
+    (S.BOOKING, A.BACK): manage.back_to_bookings,
     (S.MOVE_CONFIRM, A.YES): manage.do_move,
     (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
     (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
@@ -113,8 +113,8 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
 # business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
-    A.RESCHEDULE: manage.reschedule_from_message,
-    A.CANCEL_BOOKING: manage.cancel_from_message,
+    A.RESCHEDULE: manage.reschedule_below,
+    A.CANCEL_BOOKING: manage.ask_cancel_below,
     A.KEEP: manage.keep_booking,
     A.BOOK_AGAIN: manage.book_again,
     A.WAITLIST_OPEN: waitlist_tap.open_freed,
@@ -159,6 +159,11 @@ BROKEN = Msg(
 OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
 
 
+def in_flight(state: ChatState) -> bool:
+    """A confirm, reschedule or cancel was sent to Zimun and its answer is not known yet."""
+    return state.pending is not None or state.changing is not None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -192,6 +197,7 @@ class Conversation:
         self.free_times = AvailabilityCache()
         # Every booking's row, reminders and changes go through it (bot.followup.ledger).
         self.ledger = Ledger(storage, offsets=reminder_offsets)
+        self._recall_intents()
 
     @property
     def reminder_offsets(self) -> tuple[timedelta, ...]:
@@ -232,6 +238,8 @@ class Conversation:
                 await release_orphans(ctx)
             if ctx.state.pending is not None:
                 outcome = await finish_pending(ctx)
+            elif ctx.state.changing is not None:
+                outcome = await manage.finish_change(ctx)
             else:
                 outcome = await self._dispatch(ctx, event)
             detours.settle(ctx.state)
@@ -250,15 +258,19 @@ class Conversation:
         return reply
 
     async def resume_pending(self) -> list[tuple[int, Reply]]:
-        """Finish the confirms a crash interrupted, with their stored keys (never twice)."""
+        """Finish the confirms, reschedules and cancels a crash interrupted, with their stored
+        keys (never twice), and tell each customer as if the answer had come."""
         replies: list[tuple[int, Reply]] = []
         for row in self.storage.pending_conversations():
             customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
             ctx, _ = self._context(customer)
-            if ctx.state.pending is None:
+            if not in_flight(ctx.state):
                 continue
             try:
-                outcome = await finish_pending(ctx)
+                if ctx.state.pending is not None:
+                    outcome = await finish_pending(ctx)
+                else:
+                    outcome = await manage.finish_change(ctx)
                 reply = await self._reply(ctx, outcome, edit=False)
             except ZimunError as exc:
                 log.warning(
@@ -273,6 +285,17 @@ class Conversation:
         return replies
 
     # ---- state ---------------------------------------------------------------------------------
+
+    def _recall_intents(self) -> None:
+        """After a restart: the reschedules and cancels in flight when the process stopped are
+        the customers' own, until finished (the ledger ignores what Zimun says of them)."""
+        for row in self.storage.pending_conversations():
+            try:
+                changing = ChatState.loads(row.state).changing
+            except ValueError:
+                continue
+            if changing is not None:
+                self.ledger.intend(row.chat_id, changing.booking_id)
 
     def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
         row = self.storage.load_conversation(customer.chat_id)
@@ -306,9 +329,11 @@ class Conversation:
     def _save(self, customer: Customer, out: Effects) -> None:
         dumped = out.state.dumps()
         self.storage.save_conversation(
-            customer.chat_id, customer.user_id, dumped, pending=out.state.pending is not None
+            customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
         )
         out.saved = dumped
+        changing = out.state.changing
+        self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
     def _persist(self, ctx: Ctx) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
@@ -343,6 +368,7 @@ class Conversation:
             if ctx.out.funnel:
                 self.storage.record_funnel(ctx.out.funnel)
             self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
+        self.ledger.intend(ctx.customer.chat_id, None)
         ctx.out.discard()
         log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))
 
@@ -426,6 +452,8 @@ class Conversation:
         message that gave them; the answer to a step that asks for text; else a word on what
         to do instead."""
         state = ctx.state
+        if text.startswith("/"):  # an edited command runs nothing: edits are never commands
+            return Outcome(note=EDIT_IGNORED, reshow=True)
         field = next((f for f, mid in state.typed.items() if mid == message_id), None)
         if field is not None and detours.unfinished(state) and state.pending is None:
             if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
@@ -477,18 +505,23 @@ class Conversation:
         screen = await render(
             ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
         )
-        return Reply(language=ctx.lang, screens=(screen,), toast=outcome.toast)
+        return Reply(
+            language=ctx.lang,
+            screens=(screen,),
+            toast=outcome.toast,
+            keep_tapped=outcome.keep_tapped,
+        )
 
     def _failed(
         self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool
     ) -> Reply:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
-        if not handled and ctx.state.pending is None:
+        if not handled and not in_flight(ctx.state):
             orphans = ctx.state.orphans
             ctx.out.state = ChatState.loads(original)
             ctx.state.orphans = orphans
             ctx.out.funnel.clear()  # the steps this event took are undone
-        ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
+        ctx.state.retry = self._retry_of(event, handled=handled, pending=in_flight(ctx.state))
         if ctx.state.retry is not None:
             ctx.state.retry.key = ctx.out.last_key
         ctx.state.nonce = new_nonce()
@@ -504,8 +537,8 @@ class Conversation:
         return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))
 
     @staticmethod
-    def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:
-        if handled or pending is not None:
+    def _retry_of(event: Event, *, handled: bool, pending: bool) -> Retry | None:
+        if handled or pending:
             return Retry(kind="show")
         match event:
             case Text(text=text) | Edited(text=text):
@@ -522,7 +555,7 @@ class Conversation:
 
     async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
         """After an unexpected error: the previous state if it still renders, else the menu."""
-        if ctx.state.pending is None:
+        if not in_flight(ctx.state):
             ctx.out.state = ChatState.loads(original)
         ctx.out.discard()
         ctx.out.forget = False

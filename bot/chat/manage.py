@@ -22,7 +22,7 @@ from bot.core.models import Appointment
 from bot.core.records import BookingRow
 from bot.core.rules import ChangeAction, Verdict
 from bot.core.screens import DateTimeValue, Msg
-from bot.core.state import Flow, Step
+from bot.core.state import Flow, PendingChange, Step
 from bot.core.words import call_us, refusal
 from bot.followup.ledger import Cancelled, Moved, Seen
 
@@ -76,8 +76,19 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
-    detours.step_aside(ctx)
+    """My appointments from its first page (the command, the menu's button)."""
     ctx.state.list_page = 0
+    return await _list_bookings(ctx)
+
+
+async def back_to_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
+    """« Back from an appointment: the page it was opened from (the view clamps a page that
+    no longer exists to the last one)."""
+    return await _list_bookings(ctx)
+
+
+async def _list_bookings(ctx: Ctx) -> Outcome:
+    detours.step_aside(ctx)
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.out.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
@@ -146,13 +157,14 @@ async def start_reschedule(ctx: Ctx, booking_id: int | None, *, aside: bool = Fa
     return await open_calendar(ctx)
 
 
+async def reschedule_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Reschedule: the calendar as a new message below it (the
+    notice, its old and new time and its reference, stays readable)."""
+    return (await start_reschedule(ctx, booking_id)).below()
+
+
 async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
     return await start_reschedule(ctx, ctx.state.booking_id)
-
-
-async def reschedule_from_message(ctx: Ctx, booking_id: int | None) -> Outcome:
-    """🔁 on a reminder or a notice of a move: a refusal leaves that message as it was."""
-    return await start_reschedule(ctx, booking_id, aside=True)
 
 
 async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
@@ -166,9 +178,9 @@ async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -
     return Outcome()
 
 
-async def cancel_from_message(ctx: Ctx, booking_id: int | None) -> Outcome:
-    """🗑 on a reminder or a notice of a move: a refusal leaves that message as it was."""
-    return await ask_cancel(ctx, booking_id, aside=True)
+async def ask_cancel_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Cancel: the question as a new message below it."""
+    return (await ask_cancel(ctx, booking_id)).below()
 
 
 async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
@@ -185,8 +197,7 @@ async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
     for the same service, as a new message (the notice stays readable above it)."""
     row = ctx.owned_booking(booking_id)
     outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
-    outcome.new_message = True
-    return outcome
+    return outcome.below()
 
 
 back_to_booking = goto(Step.BOOKING)
@@ -209,14 +220,41 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
+    _intend(ctx, PendingChange(kind="cancel", booking_id=row.id, key=ctx.out.idempotency_key()))
+    return await _send_cancel(ctx, row)
+
+
+def _intend(ctx: Ctx, change: PendingChange) -> None:
+    """Write the change down before asking Zimun (crash-safe, like a confirm): a restart
+    finishes it with the same key, and meanwhile the ledger knows it is the customer's."""
+    ctx.state.changing = change
+    ctx.save_now()
+
+
+async def finish_change(ctx: Ctx) -> Outcome:
+    """Resolve a reschedule or cancel whose answer is not known (a crash, Zimun silent), with
+    its stored key: Zimun replays its answer, and the customer is told as if it had come."""
+    change = ctx.state.changing
+    assert change is not None
+    row = ctx.owned_booking(change.booking_id)
+    ctx.state.booking_id = row.id
+    if change.kind == "cancel":
+        return await _send_cancel(ctx, row)
+    ctx.state.new_start = change.new_start
+    return await _send_move(ctx, row)
+
+
+async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None
     ctx.changing(row.id)
     try:
-        appointment = await ctx.api.cancel(
-            row.appointment_id, idempotency_key=ctx.out.idempotency_key()
-        )
+        appointment = await ctx.api.cancel(row.appointment_id, idempotency_key=change.key)
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
+    ctx.state.changing = None
     ctx.out.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.out.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
@@ -238,12 +276,22 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
         ctx.state.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
+    key = ctx.out.idempotency_key()
+    _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
+    return await _send_move(ctx, row)
+
+
+async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None and change.new_start is not None
+    new_start = change.new_start
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.reschedule(
-            row.appointment_id, new_start, idempotency_key=ctx.out.idempotency_key()
+            row.appointment_id, new_start, idempotency_key=change.key
         )
     except (SlotUnavailable, NotBookable):
+        ctx.state.changing = None
         ctx.state.new_start = None
         return await times_after_conflict(
             ctx,
@@ -252,7 +300,9 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
             ),
         )
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
+    ctx.state.changing = None
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
     ctx.out.emit(
