@@ -104,6 +104,7 @@ HELP_LINES = (
     Msg("/language – change the language"),
     Msg("/cancel – stop what you're doing"),
     Msg("/privacy – what I store about you, and how to delete it"),
+    Msg("/forget – delete everything I store about you"),
     Msg("/help – this help"),
 )
 # (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
@@ -356,13 +357,16 @@ def _held_line(ctx: Ctx) -> list[Msg]:
         ]
     until = TimeValue(hold.expires_at, ctx.tz_name, zone=False)  # "bis 02:40 Uhr", never "MESZ Uhr"
     return [
-        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
-        # (Spanish "hasta la 1:30", "hasta las 2:30").
+        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each
+        # form to agree with it (Spanish "hasta la 1:30", "hasta las
+        # 2:30"; Italian "fino all'01:30"). {zone} names the branch's
+        # clock ("Madrid time"), as the day's times do.
         Plural(
-            "I'm keeping this time for you until {time}.",
-            "I'm keeping this time for you until {time}.",
+            "I'm keeping this time for you until {time} ({zone}).",
+            "I'm keeping this time for you until {time} ({zone}).",
             count=hold.expires_at.astimezone(ctx.zone).hour,
             time=until,
+            zone=ZoneValue(ctx.tz_name),
         )
     ]
 

@@ -36,7 +36,8 @@ def _where(booking: BookingRow) -> list[Msg]:
 def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     body = (
         Msg(
-            "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
+            "🗑 <b>Cancelled:</b> the business has cancelled your {service} appointment at "
+            "{location} on {when}.",
             location=booking.location_name,
             service=booking.service_name,
             when=DateTimeValue(notice.start, booking.timezone, "full"),
@@ -51,7 +52,8 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
 def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     body = (
         Msg(
-            "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
+            "🔁 <b>New time:</b> the business has rescheduled your {service} appointment at "
+            "{location} to {when}.",
             location=booking.location_name,
             service=booking.service_name,
             when=DateTimeValue(notice.start, booking.timezone, "full"),

@@ -27,8 +27,14 @@ from tests.telegram.harness import DAY_RE, TIME_RE, Chat
 
 SECOND = timedelta(seconds=1)
 STAFF_GROUP = -100500
-CANCELLED = "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}."
-MOVED = "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}."
+CANCELLED = (
+    "🗑 <b>Cancelled:</b> the business has cancelled your {service} appointment at "
+    "{location} on {when}."
+)
+MOVED = (
+    "🔁 <b>New time:</b> the business has rescheduled your {service} appointment at "
+    "{location} to {when}."
+)
 
 
 def text(language: str, key: str, **values: object) -> str:
