@@ -258,7 +258,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
             Msg(
                 "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}.",
                 service=row.service_name,
-                when=DateTimeValue(start, row.timezone, "full"),
+                when=DateTimeValue(start, row.timezone, "full", ctx.today.year),
             ),
             *detail_lines(Details(reference=row.appointment_id)),
             Msg("The attached file updates your calendar."),

@@ -200,7 +200,7 @@ async def view_day(ctx: Ctx) -> View:
         ),
     ]
     for number, name in sorted(month.holidays.items()):
-        when = DateValue(date(month.year, month.month, number), "long")
+        when = DateValue(date(month.year, month.month, number), "long", ctx.today.year)
         body.append(
             Msg("Holiday on {date}: {name}", date=when, name=name)
             if name
@@ -310,7 +310,9 @@ async def view_time(ctx: Ctx) -> View:
     start = page * TIMES_PER_PAGE
     shown = list(enumerate(state.slots))[start : start + TIMES_PER_PAGE]
     body = (
-        [Msg("Available times on {date}:", date=DateValue(state.day, "full"))] if state.day else []
+        [Msg("Available times on {date}:", date=DateValue(state.day, "full", ctx.today.year))]
+        if state.day
+        else []
     )
     body.append(Msg("Times are in {zone}.", zone=ZoneValue(ctx.tz_name)))
     rows: Rows = []
@@ -409,7 +411,7 @@ async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
         service=_name(service),
         location=_name(location),
         address=location.address if location is not None else None,
-        start=DateTimeValue(start, ctx.tz_name, "full"),
+        start=DateTimeValue(start, ctx.tz_name, "full", ctx.today.year),
         duration_minutes=service.duration_minutes if service is not None else None,
     )
     return detail_lines(details)
@@ -546,8 +548,8 @@ async def view_move_confirm(ctx: Ctx) -> View:
         Msg(
             "Reschedule your {service} appointment from {old} to {new}?",
             service=row.service_name,
-            old=DateTimeValue(row.start, row.timezone, "full"),
-            new=DateTimeValue(new_start, row.timezone, "full"),
+            old=DateTimeValue(row.start, row.timezone, "full", ctx.today.year),
+            new=DateTimeValue(new_start, row.timezone, "full", ctx.today.year),
         )
     ]
     rows = [[button(ctx, Msg("Yes, reschedule"), Action.YES)], nav_row(ctx)]
@@ -560,7 +562,7 @@ async def view_cancel_confirm(ctx: Ctx) -> View:
         Msg(
             "Are you sure you want to cancel your {service} appointment on {when}?",
             service=row.service_name,
-            when=DateTimeValue(row.start, row.timezone, "full"),
+            when=DateTimeValue(row.start, row.timezone, "full", ctx.today.year),
         )
     ]
     rows = [

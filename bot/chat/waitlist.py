@@ -119,7 +119,7 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
         note=Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
             "appointments.",
-            date=DateValue(day, "full"),
+            date=DateValue(day, "full", ctx.today.year),
         )
     )
 

@@ -46,7 +46,7 @@ def label(language: str, key: str) -> str:
 
 
 def when(booking: BookingRow, start: datetime) -> DateTimeValue:
-    return DateTimeValue(start, booking.timezone, "full")
+    return DateTimeValue(start, booking.timezone, "full", MONDAY.year)  # this year: no year
 
 
 async def book_wednesday(chat: Chat) -> BookingRow:
