@@ -317,7 +317,7 @@ async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
             Msg(
                 "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}.",
                 service=row.service_name,
-                when=DateTimeValue(start, row.timezone, "full"),
+                when=DateTimeValue(start, row.timezone, "full", ctx.today.year),
             ),
             *detail_lines(Details(reference=row.appointment_id)),
             Msg("The attached file updates your calendar."),

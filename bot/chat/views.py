@@ -104,6 +104,7 @@ HELP_LINES = (
     Msg("/language – change the language"),
     Msg("/cancel – stop what you're doing"),
     Msg("/privacy – what I store about you, and how to delete it"),
+    Msg("/forget – delete everything I store about you"),
     Msg("/help – this help"),
 )
 # (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
@@ -208,7 +209,7 @@ async def view_day(ctx: Ctx) -> View:
         ),
     ]
     for number, name in sorted(month.holidays.items()):
-        when = DateValue(date(month.year, month.month, number), "long")
+        when = DateValue(date(month.year, month.month, number), "long", ctx.today.year)
         body.append(
             Msg("Holiday on {date}: {name}", date=when, name=name)
             if name
@@ -318,7 +319,9 @@ async def view_time(ctx: Ctx) -> View:
     start = page * TIMES_PER_PAGE
     shown = list(enumerate(state.slots))[start : start + TIMES_PER_PAGE]
     body = (
-        [Msg("Available times on {date}:", date=DateValue(state.day, "full"))] if state.day else []
+        [Msg("Available times on {date}:", date=DateValue(state.day, "full", ctx.today.year))]
+        if state.day
+        else []
     )
     body.append(Msg("Times are in {zone}.", zone=ZoneValue(ctx.tz_name)))
     rows: Rows = []
@@ -365,13 +368,16 @@ def _held_line(ctx: Ctx) -> list[Msg]:
         ]
     until = TimeValue(hold.expires_at, ctx.tz_name, zone=False)  # "bis 02:40 Uhr", never "MESZ Uhr"
     return [
-        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
-        # (Spanish "hasta la 1:30", "hasta las 2:30").
+        # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each
+        # form to agree with it (Spanish "hasta la 1:30", "hasta las
+        # 2:30"; Italian "fino all'01:30"). {zone} names the branch's
+        # clock ("Madrid time"), as the day's times do.
         Plural(
-            "I'm keeping this time for you until {time}.",
-            "I'm keeping this time for you until {time}.",
+            "I'm keeping this time for you until {time} ({zone}).",
+            "I'm keeping this time for you until {time} ({zone}).",
             count=hold.expires_at.astimezone(ctx.zone).hour,
             time=until,
+            zone=ZoneValue(ctx.tz_name),
         )
     ]
 
@@ -414,7 +420,7 @@ async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
         service=_name(service),
         location=_name(location),
         address=location.address if location is not None else None,
-        start=DateTimeValue(start, ctx.tz_name, "full"),
+        start=DateTimeValue(start, ctx.tz_name, "full", ctx.today.year),
         duration_minutes=service.duration_minutes if service is not None else None,
     )
     return detail_lines(details)
@@ -557,8 +563,8 @@ async def view_move_confirm(ctx: Ctx) -> View:
         Msg(
             "Reschedule your {service} appointment from {old} to {new}?",
             service=row.service_name,
-            old=DateTimeValue(row.start, row.timezone, "full"),
-            new=DateTimeValue(new_start, row.timezone, "full"),
+            old=DateTimeValue(row.start, row.timezone, "full", ctx.today.year),
+            new=DateTimeValue(new_start, row.timezone, "full", ctx.today.year),
         )
     ]
     if ctx.rules.locks(new_start, ctx.now):
@@ -573,7 +579,7 @@ async def view_cancel_confirm(ctx: Ctx) -> View:
         Msg(
             "Are you sure you want to cancel your {service} appointment on {when}?",
             service=row.service_name,
-            when=DateTimeValue(row.start, row.timezone, "full"),
+            when=DateTimeValue(row.start, row.timezone, "full", ctx.today.year),
         )
     ]
     rows = [

@@ -35,10 +35,10 @@ ON_THE_LIST = ("waiting", "due")  # statuses of an entry still on the list
 
 JUST_TAKEN = Msg("Sorry, someone else just took that time.")
 TOO_MANY = Plural(
-    "You're already waiting for {count} day, the most I can watch for one person. Please "
-    "leave it under My appointments first.",
-    "You're already waiting for {count} days, the most I can watch for one person. Please "
-    "leave one under My appointments first.",
+    "You're already on the waiting list for {count} day, the most I can watch for one "
+    "person. Please leave it under My appointments first.",
+    "You're already on the waiting list for {count} days, the most I can watch for one "
+    "person. Please leave one of them under My appointments first.",
     count=MAX_WAITING,
 )
 ENDED = Msg("That waiting list entry has ended.")
@@ -119,7 +119,7 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
         note=Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
             "appointments.",
-            date=DateValue(day, "full"),
+            date=DateValue(day, "full", ctx.today.year),
         )
     )
 

@@ -48,7 +48,7 @@ async def view_offer(ctx: Ctx) -> View:
     body = [
         Msg(
             "No available times are left on {date} for {service} at {location}.",
-            date=DateValue(day, "full") if day else "",
+            date=DateValue(day, "full", ctx.today.year) if day else "",
             service=service.name if service else "",
             location=location.name if location else "",
         )
@@ -97,7 +97,7 @@ async def view_switch(ctx: Ctx) -> View:
             Msg(
                 "Show the available times on {date} for {service} at {location} instead? I'll "
                 "drop your unfinished booking and release any time I'm keeping for it.",
-                date=DateValue(entry.day, "full"),
+                date=DateValue(entry.day, "full", ctx.today.year),
                 service=entry.service_name,
                 location=entry.location_name,
             )

@@ -18,10 +18,15 @@ from typing import Literal
 
 @dataclass(frozen=True)
 class DateValue:
-    """A calendar day; `style` is a Babel date format name ("full", "long", "medium", "short")."""
+    """A calendar day; `style` is a Babel date format name ("full", "long", "medium", "short").
+
+    `this_year`: the year it is now on the branch's clock. A "full" or "long" date in that year
+    leaves the year out, as people write it ("Wednesday, 9 December"); None always shows it.
+    """
 
     value: date
     style: str = "full"
+    this_year: int | None = None
 
 
 @dataclass(frozen=True)
@@ -37,11 +42,13 @@ class TimeValue:
 
 @dataclass(frozen=True)
 class DateTimeValue:
-    """A moment shown as date and time in `tz` (the branch's timezone)."""
+    """A moment shown as date and time in `tz` (the branch's timezone); `this_year` as for
+    `DateValue`."""
 
     value: datetime
     tz: str
     style: str = "full"
+    this_year: int | None = None
 
 
 @dataclass(frozen=True)

@@ -81,5 +81,5 @@ def _email_reason(message: str) -> Msg:
     if "before the @-sign" in lowered:
         return Msg("The part before the @ is not valid.")
     if "after the @-sign" in lowered or "domain" in lowered:
-        return Msg("The part after the @ is not a valid domain, like example.com.")
-    return Msg("That doesn't look like a valid email address, like name@example.com.")
+        return Msg("The part after the @ should be a domain, like example.com.")
+    return Msg("That doesn't look like an email address. Please type one like name@example.com.")

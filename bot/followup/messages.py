@@ -100,10 +100,11 @@ def _where(booking: BookingRow) -> list[Msg]:
 def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
-            "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
+            "🗑 <b>Cancelled:</b> the business has cancelled your {service} appointment at "
+            "{location} on {when}.",
             location=booking.location_name,
             service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full"),
+            when=DateTimeValue(notice.start, booking.timezone, "full", now.year),
         ),
         *_where(booking),
         Msg("Sorry about this. Would you like to book another time?"),
@@ -115,12 +116,16 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime, changes: C
 def _moved(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
-            "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
+            "🔁 <b>New time:</b> the business has rescheduled your {service} appointment at "
+            "{location} to {when}.",
             location=booking.location_name,
             service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full"),
+            when=DateTimeValue(notice.start, booking.timezone, "full", now.year),
         ),
-        Msg("It was on {old}.", old=DateTimeValue(notice.previous_start, booking.timezone, "full")),
+        Msg(
+            "It was on {old}.",
+            old=DateTimeValue(notice.previous_start, booking.timezone, "full", now.year),
+        ),
         *_where(booking),
         Msg("If the new time suits you, there's nothing more to do."),
         Msg("The attached file updates your calendar."),

@@ -9,6 +9,7 @@ that read stiffly in a chat ("sabato 21 novembre 2026 14:30", "1 horas").
 from __future__ import annotations
 
 import logging
+import re
 from datetime import UTC, date, datetime, tzinfo
 from functools import lru_cache
 
@@ -66,10 +67,32 @@ def capitalize_first(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def date_text(value: DateValue, locale: Locale) -> str:
-    """A Babel style name ("full", "medium"...) or else a CLDR skeleton such as "MMMEd"."""
+# Languages whose running text has no comma after the weekday, though CLDR's "full" date has
+# one: Spanish writes "el miércoles 9 de diciembre", and "Miércoles, 9 de diciembre" only where
+# the date stands alone (a heading, a line of its own).
+_NO_COMMA_AFTER_WEEKDAY = frozenset({"es"})
+# The styles that spell the month out; the year is their last field, with what joins it
+# (" y", Spanish " 'de' y").
+_YEARLESS_STYLES = frozenset({"full", "long"})
+_TRAILING_YEAR = re.compile(r"\s*(?:'de'\s*)?y+$")
+
+
+def date_pattern(value: DateValue, locale: Locale, running: bool) -> str:
+    """The CLDR pattern of a Babel date style, for a date inside a sentence (`running`) or
+    standing alone, without the year when the date falls in `value.this_year`."""
+    pattern = locale.date_formats[value.style].pattern
+    if running and locale.language in _NO_COMMA_AFTER_WEEKDAY:
+        pattern = pattern.replace("EEEE, ", "EEEE ", 1)
+    if value.style in _YEARLESS_STYLES and value.value.year == value.this_year:
+        pattern = _TRAILING_YEAR.sub("", pattern)
+    return pattern
+
+
+def date_text(value: DateValue, locale: Locale, running: bool = False) -> str:
+    """A Babel style name ("full", "medium"...) or else a CLDR skeleton such as "MMMEd".
+    `running`: the date is inside a sentence, not at its start."""
     if value.style in BABEL_STYLES:
-        return format_date(value.value, value.style, locale=locale)
+        return format_date(value.value, date_pattern(value, locale, running), locale=locale)
     try:
         return format_skeleton(value.style, value.value, locale=locale)
     except (KeyError, ValueError):
@@ -150,7 +173,7 @@ def datetime_msg(value: DateTimeValue, locale: Locale) -> Msg:
     skeleton as the style ("MMMEd") asks for the compact form of lists and buttons,
     "<date>, <time>" ("Sat 21 Nov, 14:30")."""
     moment = local(value.value, value.tz)
-    day = DateValue(moment.date(), value.style)
+    day = DateValue(moment.date(), value.style, value.this_year)
     time = TimeValue(moment, value.tz, zone=False)
     if value.style not in BABEL_STYLES:
         return Msg("{date}, {time}", date=day, time=TimeValue(moment, value.tz))
@@ -159,7 +182,8 @@ def datetime_msg(value: DateTimeValue, locale: Locale) -> Msg:
     if repeated(moment):
         zone_name = get_timezone_name(moment, "short", locale=locale)
         # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
-        # (Spanish "a la" for 1, "a las" for the others). {zone} names the zone in the hour
+        # (Spanish "a la" for 1, "a las" for the others; Italian "all'" for 1, "alle" for the
+        # others). {zone} names the zone in the hour
         # a daylight-saving switch repeats ("CEST").
         return Plural(
             "{date} at {time} {zone}",
@@ -170,7 +194,8 @@ def datetime_msg(value: DateTimeValue, locale: Locale) -> Msg:
             zone=zone_name,
         )
     # TRANSLATORS: {count} is the hour (0-23) of {time}; pick each form to agree with it
-    # (Spanish "a la" for 1, "a las" for the others).
+    # (Spanish "a la" for 1, "a las" for the others; Italian "all'" for 1, "alle" for the
+    # others).
     return Plural("{date} at {time}", "{date} at {time}", count=moment.hour, date=day, time=time)
 
 

@@ -131,14 +131,14 @@ class Localizer:
             return self._escape(value, markup)
         if isinstance(value, int):
             return self._escape(formats.number_text(value, self.locale), markup)
-        text = self._locale_text(value)
+        text = self._locale_text(value, at_start)
         if at_start:
             text = formats.capitalize_first(text)
         return self._escape(text, markup)
 
-    def _locale_text(self, value: object) -> str:
+    def _locale_text(self, value: object, at_start: bool) -> str:
         if isinstance(value, DateValue):
-            return formats.date_text(value, self.locale)
+            return formats.date_text(value, self.locale, running=not at_start)
         if isinstance(value, TimeValue):
             return formats.time_text(value, self.locale)
         if isinstance(value, MonthValue):

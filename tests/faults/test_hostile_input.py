@@ -71,7 +71,7 @@ def test_hostile_names_and_emails(
     ana.send(HOSTILE_NAME)
     for bad, why in (
         ("not-an-email", "An email address has exactly one @, like name@example.com."),
-        ("ana@", "The part after the @ is not a valid domain, like example.com."),
+        ("ana@", "The part after the @ should be a domain, like example.com."),
         ("x" * 5000 + "@example.com", "That email address is too long."),
         ("<script>alert(1)</script>@example.com", None),
     ):

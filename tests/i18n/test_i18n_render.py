@@ -267,14 +267,14 @@ def test_language_names_keep_their_case_in_running_text(lang: str, expected: str
     ("lang", "tz", "expected"),
     [
         ("en", "Europe/Madrid", "Times are in Madrid time."),
-        ("es", "America/Mexico_City", "Las horas son hora de Ciudad de México."),
+        ("es", "America/Mexico_City", "Las horas se muestran en hora de Ciudad de México."),
         ("it", "Europe/Berlin", "Orari: ora di Berlino."),
         ("de", "America/Mexico_City", "Alle Uhrzeiten in Ortszeit Mexiko-Stadt."),
-        ("es", "Atlantic/Canary", "Las horas son hora de Canarias."),
+        ("es", "Atlantic/Canary", "Las horas se muestran en hora de Canarias."),
         ("de", "+01:00", "Alle Uhrzeiten in GMT+01:00."),
         ("en", "-05:30", "Times are in GMT-05:30."),
         ("it", "UTC", "Orari: GMT."),
-        ("es", "Etc/GMT-1", "Las horas son GMT+01:00."),
+        ("es", "Etc/GMT-1", "Las horas se muestran en GMT+01:00."),
     ],
 )
 def test_a_zone_is_named_by_its_city_in_the_customers_language(

@@ -44,7 +44,7 @@ async def test_a_waiting_customer_is_told_once_within_five_minutes_and_books_the
         Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
             "appointments.",
-            date=DateValue(SATURDAY, "full"),
+            date=DateValue(SATURDAY, "full", MONDAY.year),
         )
     )
     assert state_of(ops, chat).step == Step.DAY  # the booking goes on: another day, if they like
