@@ -51,10 +51,11 @@ class Flow(StrEnum):
 class DayCode(StrEnum):
     FREE = "f"
     NONE = "n"  # no free time left
+    SOON = "s"  # free times only inside the lead time (BOOKING_LEAD_TIME): nothing can free up
     CLOSED = "c"
     HOLIDAY = "h"
     PAST = "p"
-    BEYOND = "b"  # after the last day the business takes bookings for
+    BEYOND = "b"  # after the last day the business (BOOKING_HORIZON, or Zimun) takes bookings for
     UNKNOWN = "u"  # not in the range answer: checked with a one-day query when tapped
 
 
