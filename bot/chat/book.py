@@ -335,6 +335,8 @@ async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = N
         onward = cal.opening_month(answer, window, tz, after=(shown.year, shown.month))
         if cal.has_choosable(onward):
             shown.onward = (onward.year, onward.month)
+    if window.latest < ctx.window.latest:
+        shown.until = last
     ctx.state.month = shown
     ctx.state.first_free = cal.first_free(answer, window)
     ctx.state.step = Step.DAY

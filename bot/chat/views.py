@@ -254,7 +254,10 @@ def _shortcut_rows(ctx: Ctx, month: Month) -> Rows:
 
 def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
     tz = ctx.zone
+    shown = ctx.state.month
     first, last = ctx.window.first_day(tz), ctx.window.last_day(tz)
+    if shown is not None and shown.until is not None:
+        last = min(last, shown.until)
     prev_month = cal.add_months(year, month, -1)
     next_month = cal.add_months(year, month, 1)
     blank = Verbatim(" ")

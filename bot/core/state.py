@@ -69,6 +69,9 @@ class Month(BaseModel):
     codes: str = ""
     holidays: dict[int, str] = Field(default_factory=dict)  # day -> name ("" when unnamed)
     onward: tuple[int, int] | None = None  # nothing free here: the next month with a free day
+    # The calendar's last day when drawn, where the business's opening in Zimun ends it before
+    # the operator's window (BOOKING_HORIZON); None: the window's own.
+    until: date | None = None
 
 
 class HeldSlot(BaseModel):
