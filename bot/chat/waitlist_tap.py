@@ -18,8 +18,9 @@ The times are fresh: the calendar's cached answer is renewed first, since it may
 the freed time, unless it was asked within availability.RENEW_AFTER (so taps cost at most one
 call per service and branch in that time, whoever taps). Only an entry whose customer was told
 (status told, or re-joined keeping its offer) is answered: another one's button has no notice
-behind it, and would cost a call for nothing. A time gone again by then is the 409 path: the full day's screen,
-with an apology, offering the list again (re-armed by the customer only, keeping their place).
+behind it, and would cost a call for nothing. A time gone again by then is the 409 path: the
+full day's screen, with an apology, offering the list again (re-armed by the customer only,
+keeping their place).
 """
 
 from __future__ import annotations
