@@ -7,7 +7,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from sandbox.config import DIALECTS, SandboxConfig
+from sandbox.config import BEYOND_EMPTY, BEYOND_FORMS, DIALECTS, SandboxConfig
 from sandbox.seed import SeedError
 
 
@@ -45,6 +45,17 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
         default=DIALECTS,
         help="reschedule/cancel forms offered: appointment_id,booking_id,patch (default all)",
     )
+    parser.add_argument(
+        "--open-days",
+        type=int,
+        help="the business takes bookings this many days ahead, today counted (default: no limit)",
+    )
+    parser.add_argument(
+        "--beyond",
+        choices=sorted(BEYOND_FORMS),
+        default=BEYOND_EMPTY,
+        help="days past --open-days: listed empty (default), or absent (a day query: 400)",
+    )
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--error-rate", type=_rate, default=0.0, help="share of 503 answers")
     parser.add_argument("--rate-limit-rate", type=_rate, default=0.0, help="share of 429 answers")
@@ -62,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
         hold_ttl=args.hold_ttl,
         token_ttl=args.token_ttl,
         dialects=args.dialects,
+        open_days=args.open_days,
+        beyond=args.beyond,
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         rate_limit_rate=args.rate_limit_rate,

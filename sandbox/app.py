@@ -74,7 +74,13 @@ class Sandbox:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.clock = Clock(config.now, frozen=config.freeze_clock)
-        self.store = Store(_load(config), self.clock, hold_ttl=config.hold_ttl)
+        self.store = Store(
+            _load(config),
+            self.clock,
+            hold_ttl=config.hold_ttl,
+            open_days=config.open_days,
+            beyond=config.beyond,
+        )
         self.auth = Auth(
             config.clients,
             self.clock,

@@ -23,6 +23,12 @@ DIALECTS: frozenset[str] = frozenset({DIALECT_APPOINTMENT_ID, DIALECT_BOOKING_ID
 
 DEFAULT_SEED_PATH = Path(__file__).with_name("seed.json")
 
+# How availability answers days past the business's booking window (`open_days`); the
+# contract does not say, so both plausible forms exist (sandbox/README.md).
+BEYOND_EMPTY = "empty"  # listed like any day, with no slots; a day query answers the same
+BEYOND_ABSENT = "absent"  # a range stops at the last open day; a day query: 400 not_bookable
+BEYOND_FORMS: frozenset[str] = frozenset({BEYOND_EMPTY, BEYOND_ABSENT})
+
 
 @dataclass(frozen=True)
 class ClientConfig:
@@ -53,6 +59,11 @@ class SandboxConfig:
 
     clients: tuple[ClientConfig, ...] = (DEMO_CLIENT,)
 
+    # The business opens bookings this many days ahead, today (branch time) counted; None: no
+    # limit but the range cap. Holds past it: 400 not_bookable. `beyond`: one of BEYOND_FORMS.
+    open_days: int | None = None
+    beyond: str = BEYOND_EMPTY
+
     # Clock: None = the real time; `now` starts the clock there; `freeze_clock` stops it.
     now: datetime | None = None
     freeze_clock: bool = False
@@ -78,6 +89,10 @@ class SandboxConfig:
                 f"dialects must be a non-empty subset of {sorted(DIALECTS)}, "
                 f"got {sorted(self.dialects)}"
             )
+        if self.beyond not in BEYOND_FORMS:
+            raise ValueError(f"beyond must be one of {sorted(BEYOND_FORMS)}, got {self.beyond!r}")
+        if self.open_days is not None and self.open_days < 1:
+            raise ValueError(f"open_days must be at least 1, got {self.open_days}")
         if not self.clients:
             raise ValueError("at least one client is needed")
 
@@ -91,6 +106,9 @@ class SandboxConfig:
 
 
 __all__ = [
+    "BEYOND_ABSENT",
+    "BEYOND_EMPTY",
+    "BEYOND_FORMS",
     "DEFAULT_SEED_PATH",
     "DEMO_CLIENT",
     "DIALECTS",

@@ -23,6 +23,7 @@ from typing import Any
 
 from sandbox.catalogue import Catalogue
 from sandbox.clock import Clock
+from sandbox.config import BEYOND_ABSENT, BEYOND_EMPTY
 from sandbox.errors import ApiError, bad_request, not_found
 from sandbox.schedule import end_of, plan_day, utc, why_not_a_slot
 from sandbox.seed import Location, Seed, Service
@@ -46,6 +47,15 @@ class Spans:
         lo = bisect_left(self._starts, start - self._longest)
         hi = bisect_left(self._starts, end)
         return sum(1 for s, e in self._spans[lo:hi] if s < end and start < e)
+
+
+NOT_OPEN = "that day is not open for booking yet"
+
+
+def _not_open(service: Service, location: Location, day: date) -> ApiError:
+    error = _not_bookable(NOT_OPEN, service, location)
+    error.details["date"] = day.isoformat()
+    return error
 
 
 def _not_bookable(message: str, service: Service, location: Location | None = None) -> ApiError:
@@ -110,10 +120,20 @@ class AppointmentRecord:
 
 
 class Store:
-    def __init__(self, seed: Seed, clock: Clock, *, hold_ttl: float = 600) -> None:
+    def __init__(
+        self,
+        seed: Seed,
+        clock: Clock,
+        *,
+        hold_ttl: float = 600,
+        open_days: int | None = None,
+        beyond: str = BEYOND_EMPTY,
+    ) -> None:
         self.catalogue = Catalogue(seed)
         self.clock = clock
         self.hold_ttl = hold_ttl
+        self.open_days = open_days  # how far ahead the business takes bookings (None: no limit)
+        self.beyond = beyond  # how availability answers the days past it
         self.holds: dict[str, HoldRecord] = {}
         self.appointments: dict[str, AppointmentRecord] = {}
         self.lock = threading.RLock()
@@ -188,11 +208,15 @@ class Store:
         now = self.clock.now()
         if day is not None:
             dates = [day]
+            if not self._open(location, day, now) and self.beyond == BEYOND_ABSENT:
+                raise _not_open(service, location, day)
         else:
             if days_ahead is None or not 1 <= days_ahead <= MAX_DAYS_AHEAD:
                 raise bad_request(f"days_ahead must be between 1 and {MAX_DAYS_AHEAD}")
             today = now.astimezone(location.tz).date()
             dates = [today + timedelta(days=i) for i in range(days_ahead)]
+            if self.beyond == BEYOND_ABSENT:
+                dates = [d for d in dates if self._open(location, d, now)]
         days: list[dict[str, Any]] = []
         holidays: dict[str, Any] = {}
         with self.lock:
@@ -203,6 +227,7 @@ class Store:
                     self._slot_json(location, service, start)
                     for start in plan.starts
                     if start > now
+                    and self._open(location, d, now)
                     and self._free_places(service, location, start, now, None, spans) > 0
                 ]
                 holiday = plan.holiday.as_json() if plan.holiday else None
@@ -284,9 +309,17 @@ class Store:
         taken = self._taken(service, location, start, now, ignore_appointment, spans)
         return service.capacity - taken
 
+    def _open(self, location: Location, day: date, now: datetime) -> bool:
+        """Whether the business takes bookings for `day` yet (`open_days`, branch time)."""
+        if self.open_days is None:
+            return True
+        return (day - now.astimezone(location.tz).date()).days < self.open_days
+
     def _check_bookable(self, service: Service, location: Location, start: datetime) -> None:
         now = self.clock.now()
         reason = "appointment_time is in the past" if start <= now else None
+        if reason is None and not self._open(location, start.astimezone(location.tz).date(), now):
+            reason = NOT_OPEN
         reason = reason or why_not_a_slot(location, service, start)
         if reason:
             raise ApiError(

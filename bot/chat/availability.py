@@ -25,6 +25,9 @@ from bot.core.models import Availability
 log = logging.getLogger("bot.booking")
 
 FRESH_FOR = timedelta(seconds=45)
+# "Now" for a freed time's button: an answer this recent is asked again for nobody. However
+# often customers tap, a (service, branch) pair costs at most one call per this much time.
+RENEW_AFTER = timedelta(seconds=15)
 MAX_ENTRIES = 256  # (service, branch) pairs kept; the least recently used goes first
 
 Key = tuple[str, str]
@@ -103,6 +106,14 @@ class AvailabilityCache:
         if entry is not None:
             answer = without_slot(entry.answer, start)
             self._entries[key] = Entry(answer, entry.fetched, entry.first, entry.last)
+
+    def renew(self, key: Key, now: datetime, older_than: timedelta = RENEW_AFTER) -> None:
+        """Someone needs the times as of now (a freed time's button): drop the answer unless
+        it was asked within `older_than`, so the next `get` asks Zimun at most that often
+        (the answer it brings serves everyone, as any load does)."""
+        entry = self._entries.get(key)
+        if entry is not None and not entry.fetched <= now < entry.fetched + older_than:
+            self._entries.pop(key, None)
 
     def forget(self, key: Key) -> None:
         """Drop what is known of this service at this branch (a 409, a hold given back)."""

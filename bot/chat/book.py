@@ -15,7 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 from bot.chat import detours, waitlist
 from bot.chat.changed import CatalogChanged, watching
 from bot.chat.context import Ctx, Outcome, Refused, goto
-from bot.chat.views import booking_lines, day_unavailable_reason, remembered_email, time_pages
+from bot.chat.views import (
+    booking_lines,
+    day_reason,
+    day_unavailable_reason,
+    remembered_email,
+    time_pages,
+)
 from bot.core import calendar as cal
 from bot.core.errors import (
     BadRequest,
@@ -43,6 +49,7 @@ EXPIRED_TAKEN = Msg(
     "Sorry, I couldn't keep that time any longer, and someone else has booked it. Here are the "
     "times still available:"
 )
+FREED_SINCE = Msg("Times have freed up on that day. Here they are:")
 DAY_FULL = Msg("Sorry, there are no times left on that day. Please pick another day.")
 
 
@@ -298,8 +305,9 @@ def _key(ctx: Ctx) -> tuple[str, str]:
     return (ctx.state.service_id or "", ctx.state.location_id or "")
 
 
-async def _calendar_answer(ctx: Ctx) -> Availability:
-    """Free times from today to the end of the booking window: one (cached) range query."""
+async def _calendar_answer(ctx: Ctx) -> tuple[Availability, cal.Window]:
+    """Free times from today to the end of the booking window: one (cached) range query; and
+    the window it leaves, ending where the business (in Zimun) has opened bookings until."""
     today = ctx.today
     last = ctx.window.last_day(ctx.zone)
     with watching():
@@ -311,13 +319,13 @@ async def _calendar_answer(ctx: Ctx) -> Availability:
             lambda: _range_availability(ctx, cal.days_ahead(today, last)),
         )
     _learn_zone(ctx, answer)
-    return answer
+    return answer, ctx.window.until(cal.open_until(answer), ctx.zone)
 
 
 async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = None) -> Outcome:
     """Show a month of the window: the one asked for, else the first with a free day."""
-    answer = await _calendar_answer(ctx)
-    window, tz = ctx.window, ctx.zone
+    answer, window = await _calendar_answer(ctx)
+    tz = ctx.zone
     first, last = window.first_day(tz), window.last_day(tz)
     if year is None or month is None or not cal.in_range(first, last, year, month):
         shown = cal.opening_month(answer, window, tz)
@@ -327,6 +335,8 @@ async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = N
         onward = cal.opening_month(answer, window, tz, after=(shown.year, shown.month))
         if cal.has_choosable(onward):
             shown.onward = (onward.year, onward.month)
+    if window.latest < ctx.window.latest:
+        shown.until = last
     ctx.state.month = shown
     ctx.state.first_free = cal.first_free(answer, window)
     ctx.state.step = Step.DAY
@@ -340,9 +350,11 @@ async def _range_availability(ctx: Ctx, days: int) -> Availability:
     tapped, so a stricter server costs a call per tapped day, never a dead calendar."""
     for ahead in dict.fromkeys((days, min(days, 31), min(days, 7))):
         try:
-            return await ctx.api.get_availability(
+            answer = await ctx.api.get_availability(
                 ctx.state.service_id or "", location_id=ctx.state.location_id, days_ahead=ahead
             )
+            asked_until = ctx.today + timedelta(days=ahead - 1)
+            return answer.model_copy(update={"asked_until": asked_until})
         except (LocationRequired, NotBookable):
             raise  # not about the range: the branch or the service is not bookable (changed.py)
         except BadRequest as exc:
@@ -368,7 +380,8 @@ async def _go_to_month(ctx: Ctx, delta: int) -> Outcome:
     month = _shown_month(ctx)
     target = cal.add_months(month.year, month.month, delta)
     tz = ctx.zone
-    if not cal.in_range(ctx.window.first_day(tz), ctx.window.last_day(tz), *target):
+    _, window = await _calendar_answer(ctx)
+    if not cal.in_range(window.first_day(tz), window.last_day(tz), *target):
         return Outcome(show=False)
     return await open_calendar(ctx, *target)
 
@@ -402,8 +415,29 @@ async def day_unavailable(ctx: Ctx, arg: int | None) -> Outcome:
     month = _shown_month(ctx)
     day = date(month.year, month.month, number)
     if cal.day_code(month, number) == DayCode.NONE and waitlist.can_wait(ctx, day):
-        return waitlist.offer(ctx, day)
+        return await _full_again(ctx, day)  # an old calendar's button too
     return Outcome(toast=day_unavailable_reason(ctx, number), show=False)
+
+
+async def join_waitlist(ctx: Ctx, arg: int | None) -> Outcome:
+    """The full day's "tell me" button: on its list, unless times are free there now."""
+    day = ctx.state.waitlist_day
+    if day is None or not waitlist.can_wait(ctx, day):
+        raise Refused("no full day on offer")
+    outcome = await _full_again(ctx, day)
+    if ctx.state.step != Step.WAITLIST_OFFER:
+        return outcome  # times to pick, or no longer a day to wait for (its reason)
+    return await waitlist.join(ctx, arg)
+
+
+async def _full_again(ctx: Ctx, day: date) -> Outcome:
+    """A day shown full, asked about again (the calendar or offer on screen may be old): still
+    full, its waiting list; times freed up meanwhile, those times with a word, since nobody
+    should wait for a day they can book now."""
+    outcome = await load_times(ctx, day, note=None)
+    if ctx.state.step == Step.TIME:
+        outcome.note = FREED_SINCE
+    return outcome
 
 
 async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
@@ -427,40 +461,54 @@ async def pick_first_free(ctx: Ctx, arg: int | None) -> Outcome:
     return await pick_time(ctx, ctx.state.slots.index(start))
 
 
-def _mark_day_full(ctx: Ctx, day: date) -> None:
+def _mark_day(ctx: Ctx, day: date, code: DayCode) -> None:
     month = ctx.state.month
     if month is not None and (month.year, month.month) == (day.year, day.month):
         codes = list(month.codes)
         if 0 < day.day <= len(codes):
-            codes[day.day - 1] = DayCode.NONE
+            codes[day.day - 1] = code
             month.codes = "".join(codes)
 
 
-async def _day_times(ctx: Ctx, day: date) -> list[datetime]:
-    """The day's bookable times: from the calendar's answer while it is fresh, else asked."""
+async def _day_times(ctx: Ctx, day: date) -> tuple[list[datetime], DayCode]:
+    """The day's bookable times, from the calendar's answer while it is fresh, else asked; and
+    what the day is when there are none (full, too soon, not open yet, closed...)."""
     entry = ctx.free_times.fresh(_key(ctx), ctx.now)
     answer = entry.answer if entry is not None else None
     if answer is None or answer.day(day) is None:
-        with watching():
-            answer = await ctx.api.get_availability(
-                ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
-            )
-        _learn_zone(ctx, answer)
+        try:
+            with watching():
+                fresh = await ctx.api.get_availability(
+                    ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
+                )
+        except NotBookable:
+            if not _past_answer(answer, day):
+                raise  # the branch or the service is not bookable (changed.py)
+            return [], DayCode.BEYOND  # a server that refuses days it has not opened yet
+        _learn_zone(ctx, fresh)
+        answer = fresh
     window = ctx.window
-    return [s.start for s in answer.slots_on(day) if window.admits(s.start)]
+    info = answer.day(day)
+    code = cal.code_of(info, window) if info is not None else DayCode.NONE
+    return [s.start for s in answer.slots_on(day) if window.admits(s.start)], code
+
+
+def _past_answer(answer: Availability | None, day: date) -> bool:
+    """`day` comes after every day a range answer listed (so a refusal is about the day)."""
+    return answer is not None and bool(answer.days) and day > answer.days[-1].date
 
 
 async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
     """The free times of `day`; when none is left, its waiting list (bot/chat/waitlist.py)
-    or, where it has none, back to the calendar."""
-    slots = await _day_times(ctx, day)
+    or, where it has none, back to the calendar with the reason."""
+    slots, code = await _day_times(ctx, day)
     if not slots:
-        waitable = waitlist.can_wait(ctx, day)
-        _mark_day_full(ctx, day)
+        waitable = code == DayCode.NONE and waitlist.can_wait(ctx, day)
+        _mark_day(ctx, day, code)
         if waitable:
             return waitlist.offer(ctx, day, taken=note is not None)
         ctx.state.step = Step.DAY
-        return Outcome(note=DAY_FULL)
+        return Outcome(note=DAY_FULL if code == DayCode.NONE else day_reason(code))
     ctx.state.day = day
     ctx.state.slots = slots
     ctx.state.page = 0

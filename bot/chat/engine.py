@@ -100,7 +100,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.FORGET_CONFIRM, A.YES): privacy.do_forget,
     (S.FORGET_CONFIRM, A.BACK): menu.back_to_menu,
     # the waiting list (bot/chat/waitlist.py, waitlist_tap.py)
-    (S.WAITLIST_OFFER, A.WAITLIST_JOIN): waitlist.join,
+    (S.WAITLIST_OFFER, A.WAITLIST_JOIN): book.join_waitlist,
     (S.WAITLIST_OFFER, A.WAITLIST_LEAVE): waitlist.leave_here,
     (S.WAITLIST_OFFER, A.BACK): waitlist.back_to_calendar,
     (S.BOOKINGS, A.WAITLIST): waitlist.show_list,

@@ -255,7 +255,10 @@ def _shortcut_rows(ctx: Ctx, month: Month) -> Rows:
 
 def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
     tz = ctx.zone
+    shown = ctx.state.month
     first, last = ctx.window.first_day(tz), ctx.window.last_day(tz)
+    if shown is not None and shown.until is not None:
+        last = min(last, shown.until)
     prev_month = cal.add_months(year, month, -1)
     next_month = cal.add_months(year, month, 1)
     blank = Verbatim(" ")
@@ -283,14 +286,18 @@ def _day_button(ctx: Ctx, number: int) -> Button:
 def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
     month = ctx.state.month
     assert month is not None
-    code = cal.day_code(month, number)
+    return day_reason(cal.day_code(month, number), month.holidays.get(number, ""))
+
+
+def day_reason(code: DayCode, holiday: str = "") -> Msg:
+    """Why a day can't be picked, from its calendar code (`holiday`: its name, if any)."""
     if code == DayCode.HOLIDAY:
-        name = month.holidays.get(number, "")
-        return Msg("Holiday: {name}", name=name) if name else Msg("That day is a holiday.")
+        return Msg("Holiday: {name}", name=holiday) if holiday else Msg("That day is a holiday.")
     reasons = {
         DayCode.PAST: Msg("That day has passed."),
         DayCode.CLOSED: Msg("The location is closed on that day."),
-        DayCode.BEYOND: Msg("That day can't be booked yet."),
+        DayCode.BEYOND: Msg("That day can't be booked yet."),  # not open for booking yet
+        DayCode.SOON: Msg("The times left on that day are too soon to book."),
     }
     return reasons.get(code, Msg("No times left on that day."))
 

@@ -42,7 +42,14 @@ TOO_MANY = Plural(
     count=MAX_WAITING,
 )
 ENDED = Msg("That waiting list entry has ended.")
-NOT_WAITLISTABLE = (DayCode.CLOSED, DayCode.HOLIDAY, DayCode.PAST, DayCode.BEYOND)
+# Days where nothing that frees up could be booked: only a full day (NONE) is waited for.
+NOT_WAITLISTABLE = (
+    DayCode.CLOSED,
+    DayCode.HOLIDAY,
+    DayCode.PAST,
+    DayCode.BEYOND,
+    DayCode.SOON,
+)
 
 
 def can_wait(ctx: Ctx, day: date) -> bool:

@@ -14,9 +14,13 @@ has in progress, so that a booking they started is never lost without them sayin
   parked): a question first, "drop what you started and see the free times?" (a detour, so
   No leads back to exactly where they were); Yes drops it with a word, as a new booking does.
 
-The times are always fresh: the calendar's cached answer is dropped first, since it may be
-older than the freed time. A time gone again by then is the 409 path: the full day's screen,
-with an apology, offering the list again (re-armed by the customer only, keeping their place).
+The times are fresh: the calendar's cached answer is renewed first, since it may be older than
+the freed time, unless it was asked within availability.RENEW_AFTER (so taps cost at most one
+call per service and branch in that time, whoever taps). Only an entry whose customer was told
+(status told, or re-joined keeping its offer) is answered: another one's button has no notice
+behind it, and would cost a call for nothing. A time gone again by then is the 409 path: the
+full day's screen, with an apology, offering the list again (re-armed by the customer only,
+keeping their place).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
     entry = owned_entry(ctx, entry_id)
     if entry is None:
         return Outcome(toast=ENDED, show=False)
+    if not _told(entry):
+        return Outcome(toast=GONE_AGAIN, show=False)  # no notice to answer: nothing to ask
     state = ctx.state
     if _same_booking(state, entry):
         if state.resume is not None:
@@ -60,6 +66,8 @@ async def switch(ctx: Ctx, arg: int | None) -> Outcome:
     ctx.state.waitlist_entry = None
     if entry is None:
         return detours.come_back(ctx, ENDED)
+    if not _told(entry):
+        return detours.come_back(ctx, GONE_AGAIN)
     return await _new_booking(ctx, entry)
 
 
@@ -67,6 +75,13 @@ async def stay(ctx: Ctx, arg: int | None) -> Outcome:
     """No: back to exactly where the customer was."""
     ctx.state.waitlist_entry = None
     return detours.come_back(ctx)
+
+
+def _told(entry: WaitlistRow) -> bool:
+    """Whether a notice of a freed time went out for the entry (it may have re-joined since,
+    keeping its offer): only then does its button mean anything. An entry never told, or
+    told of a time the watch has since found taken, has nothing to show."""
+    return entry.status == "told" or entry.offered_at is not None
 
 
 def _same_booking(state: ChatState, entry: WaitlistRow) -> bool:
@@ -87,7 +102,7 @@ def _would_lose(state: ChatState) -> bool:
 async def _new_booking(ctx: Ctx, entry: WaitlistRow) -> Outcome:
     """A new booking of the entry's service at its branch (what was in progress is dropped,
     with a word), on the entry's day when both are still offered."""
-    ctx.free_times.forget((entry.service_id, entry.location_id))
+    ctx.free_times.renew((entry.service_id, entry.location_id), ctx.now)
     outcome = await start_book(ctx, location_id=entry.location_id, service_id=entry.service_id)
     state = ctx.state
     if (state.step, state.service_id, state.location_id) != (
@@ -105,7 +120,7 @@ async def _day_times(ctx: Ctx, entry: WaitlistRow, *, fresh: bool = False) -> Ou
     """The entry's day's times, from an answer asked for now (`fresh`: just asked), with its
     month behind them for Back; when none is left, the full day's screen and an apology."""
     if not fresh:
-        ctx.free_times.forget((entry.service_id, entry.location_id))
+        ctx.free_times.renew((entry.service_id, entry.location_id), ctx.now)
     await open_calendar(ctx, entry.day.year, entry.day.month)
     outcome = await load_times(ctx, entry.day, note=None)
     if ctx.state.step == Step.WAITLIST_OFFER:

@@ -17,6 +17,9 @@ from bot.core.state import DayCode, Month
 
 MAX_DAYS_AHEAD = 92  # the widest range one availability query may ask for
 DEFAULT_HORIZON = timedelta(days=MAX_DAYS_AHEAD - 1)  # today and the next 91 days
+# A week or more with no free time at all, at the end of a range answer, after days with free
+# times: read as days the business has not opened for booking yet, not as a full week.
+NOT_OPEN_RUN = 7
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,33 @@ class Window:
 
     def last_day(self, tz: tzinfo) -> date:
         return self.latest.astimezone(tz).date()
+
+    def until(self, last: date | None, tz: tzinfo) -> Window:
+        """This window, ending with the day `last` at the latest (None: as it is)."""
+        if last is None or last >= self.last_day(tz):
+            return self
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+        return Window(self.now, self.earliest, max(self.earliest, end - timedelta(microseconds=1)))
+
+
+def open_until(availability: Availability) -> date | None:
+    """The last day the business takes bookings for, as far as a range answer tells; None when
+    it does not tell (not a range, or no free time anywhere: every day may be full).
+
+    Zimun's docs do not say how a server answers for days it has not opened yet (the window is
+    the business's, set in Zimun), so both plausible forms are read: a range shorter than the
+    one asked for ends where the business's window ends; a range that lists those days without
+    free times ends with the last day that has one, when at least NOT_OPEN_RUN days follow it."""
+    asked = availability.asked_until
+    if asked is None or not availability.days:
+        return None
+    listed = availability.days[-1].date
+    if listed < asked:
+        return listed
+    last_free = max((d.date for d in availability.days if d.slots), default=None)
+    if last_free is not None and (asked - last_free).days >= NOT_OPEN_RUN:
+        return last_free
+    return None
 
 
 def month_index(year: int, month: int) -> int:
@@ -104,12 +134,30 @@ def _code(
         return DayCode.BEYOND
     if info is None:
         return DayCode.UNKNOWN if day > known_until else DayCode.NONE
+    return code_of(info, window)
+
+
+def code_of(info: Day, window: Window) -> DayCode:
+    """What a day Zimun answered for is, for the customer choosing inside `window`."""
     if info.holiday is not None:
         return DayCode.HOLIDAY
     if info.closed:
         return DayCode.CLOSED
     if any(window.admits(slot.start) for slot in info.slots):
         return DayCode.FREE
+    return _outside(info, window)
+
+
+def _outside(info: Day, window: Window) -> DayCode:
+    """A day with no bookable time: full, or its free times fall outside the window (too soon
+    for the lead time, or past the horizon on the window's last day). Such a day is not full:
+    it is not offered a waiting list, since what is free there cannot be booked. (Were its
+    bookable times all taken as well, one of them freeing up could be booked; the answer
+    cannot tell, and a promise never kept is worse than one not made.)"""
+    if any(slot.start < window.earliest for slot in info.slots):
+        return DayCode.SOON
+    if any(slot.start > window.latest for slot in info.slots):
+        return DayCode.BEYOND
     return DayCode.NONE
 
 

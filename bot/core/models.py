@@ -216,6 +216,9 @@ class Availability(ZimunModel):
     location_id: str | None = None
     timezone: str | None = None  # [assumed] field: None when the server does not say
     days: tuple[Day, ...] = ()
+    # Not the server's: the last day the bot asked a range for (bot.core.calendar.open_until
+    # reads a shorter answer as the end of what the business has opened); None: not a range.
+    asked_until: date | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -51,10 +51,11 @@ class Flow(StrEnum):
 class DayCode(StrEnum):
     FREE = "f"
     NONE = "n"  # no free time left
+    SOON = "s"  # free times only inside the lead time (BOOKING_LEAD_TIME): nothing can free up
     CLOSED = "c"
     HOLIDAY = "h"
     PAST = "p"
-    BEYOND = "b"  # after the last day the business takes bookings for
+    BEYOND = "b"  # after the last day the business (BOOKING_HORIZON, or Zimun) takes bookings for
     UNKNOWN = "u"  # not in the range answer: checked with a one-day query when tapped
 
 
@@ -68,6 +69,9 @@ class Month(BaseModel):
     codes: str = ""
     holidays: dict[int, str] = Field(default_factory=dict)  # day -> name ("" when unnamed)
     onward: tuple[int, int] | None = None  # nothing free here: the next month with a free day
+    # The calendar's last day when drawn, where the business's opening in Zimun ends it before
+    # the operator's window (BOOKING_HORIZON); None: the window's own.
+    until: date | None = None
 
 
 class HeldSlot(BaseModel):
