@@ -16,6 +16,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -96,8 +97,9 @@ def build(settings: Settings) -> Built:
     from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
+    now = real_now  # the one clock the bot decides by: the store's, the conversation's
     try:
-        storage = Storage(settings.BOT_DB_PATH)
+        storage = Storage(settings.BOT_DB_PATH, now=now)
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     client = ZimunClient.from_settings(settings)
@@ -105,6 +107,7 @@ def build(settings: Settings) -> Built:
     conversation = Conversation(
         client,
         storage,
+        now=now,
         default_language=settings.default_language,
         reminder_offsets=settings.reminder_offsets,
         rules=operator.rules,
@@ -283,7 +286,8 @@ def build_application(
         conversation.ledger,
         rules=conversation.rules,
         now=conversation.now,
-        default_language=settings.BOT_DEFAULT_LANGUAGE,
+        default_language=conversation.business.default_language,
+        languages=conversation.business.languages,
         reconcile_calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,
         waitlist_calls_per_minute=settings.WAITLIST_CALLS_PER_MINUTE,
     )
@@ -297,6 +301,10 @@ def install_operator(settings: Settings) -> None:
     from bot.i18n.localizer import use_overrides
 
     use_overrides(load_operator(settings).overrides)
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _reason(exc: Exception) -> str:

@@ -1,14 +1,16 @@
-"""The message telling a customer that the business cancelled or moved their booking.
+"""Every message the bot sends on its own, outside a conversation: the reminder before an
+appointment, the notice of a change made at the business, and the waiting list's news of a
+freed time. Each is a new message in the customer's language and the branch's time, and its
+buttons name the booking or the entry (booking-scoped payloads, checked against the tapping
+customer), so they work whatever the chat does meanwhile.
 
-Built from the ledger's notice row (what changed, and the time the customer knew) and the
-booking as stored now, in the customer's language and the branch's time. It is always a new
-message: it arrives outside any conversation and leaves the chat's step and draft alone. Its
-buttons name the booking (booking-scoped payloads, checked against the tapping customer), so
-they work whatever the chat does meanwhile:
-
-- cancelled: 📅 Book again (the same service at the same branch);
-- moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar file
-  that updates the event the confirmation added.
+- the reminder: 👍 I'll be there, 🔁 Reschedule, 🗑 Cancel appointment;
+- the notice, built from the ledger's notice row (what changed, and the time the customer
+  knew) and the booking as stored now; it leaves the chat's step and draft alone:
+  - cancelled: 📅 Book again (the same service at the same branch);
+  - moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar
+    file that updates the event the confirmation added;
+- the freed time: 📅 See the available times.
 """
 
 from __future__ import annotations
@@ -21,6 +23,33 @@ from bot.core.ics import booking_event, build_ics
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
 from bot.core.screens import Attachment, Button, DateTimeValue, DateValue, Msg, Reply, Screen
+
+
+def build_reminder(booking: BookingRow, language: str) -> Reply:
+    """The reminder, with buttons that name the booking (valid on this old message whatever
+    the chat does meanwhile; the engine checks the booking is the tapping customer's)."""
+    body = [
+        Msg(
+            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
+            service=booking.service_name,
+            when=DateTimeValue(booking.start, booking.timezone, "full"),
+        ),
+        *_where(booking),
+    ]
+    buttons = (
+        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
+        *_change_buttons(booking, Msg("🔁 Reschedule")),
+    )
+    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
+
+
+def _change_buttons(booking: BookingRow, reschedule: Msg) -> tuple[tuple[Button, ...], ...]:
+    """Move or cancel the booking, one a row: "🗑 Cancel appointment" needs a phone's full
+    width (bot/core/widths.py)."""
+    return (
+        (Button(reschedule, booking_data(Action.RESCHEDULE, booking.id)),),
+        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+    )
 
 
 def build_notice(notice: NoticeRow, booking: BookingRow, language: str, now: datetime) -> Reply:
@@ -63,9 +92,7 @@ def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     )
     buttons = (
         (Button(Msg("👍 Keep the new time"), booking_data(Action.KEEP, booking.id)),),
-        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
-        (Button(Msg("🔁 Pick another time"), booking_data(Action.RESCHEDULE, booking.id)),),
-        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
+        *_change_buttons(booking, Msg("🔁 Pick another time")),
     )
     return Screen(
         body=body, buttons=buttons, edit=False, attachment=_calendar(notice, booking, now)

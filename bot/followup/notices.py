@@ -18,15 +18,15 @@ injected, so tests drive it with a simulated clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.records import NoticeRow
 from bot.followup.messages import build_notice
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.store.storage import Storage
+from bot.followup.outbox import Outcome, Send, Sender, Tally
+from bot.store.storage import NOTICES, Storage
 
 log = logging.getLogger("bot.followup.notices")
 
@@ -42,40 +42,30 @@ class NoticeService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.storage = storage
         self.now = now
-        self.default_language = default_language
-        self._lock = asyncio.Lock()
+        self.sender = Sender(
+            storage, NOTICES, default_language=default_language, languages=languages
+        )
 
     async def flush(self, send: Send) -> Tally:
-        async with self._lock:
-            result = Tally()
-            now = self.now()
-            for notice in self.storage.pending_notices(FLUSH_LIMIT):
-                result.count(await self._process(notice, now, send))
-            result.log("notices")
-            return result
+        return await self.sender.drain(
+            "notices",
+            lambda: self.storage.pending_notices(FLUSH_LIMIT),
+            lambda notice: self._process(notice, send),
+            Tally(),
+        )
 
-    async def _process(self, notice: NoticeRow, now: datetime, send: Send) -> Outcome:
+    async def _process(self, notice: NoticeRow, send: Send) -> Outcome:
+        now = self.now()
         booking = self.storage.get_booking(notice.booking_id)
         if booking is None or notice.start <= now:
-            self.storage.skip_notice(notice.id)
+            self.storage.skip(NOTICES, [notice.id])
             return "skipped"
-        if not self.storage.claim_notice(notice.id):
-            return "skipped"
-        outcome = await send_claimed(
-            send,
-            notice.chat_id,
-            build_notice(notice, booking, self._language(notice), now),
-            attempts=notice.attempts,
-            release=lambda: self.storage.unclaim_notice(notice.id),
-            what=f"notice {notice.id}",
-        )
+        reply = build_notice(notice, booking, self.sender.language(notice), now)
+        outcome = await self.sender.send(notice, reply, send, f"notice {notice.id}")
         if outcome == "sent":
             log.info("booking %s: customer told it was %s", booking.id, notice.kind)
         return outcome
-
-    def _language(self, notice: NoticeRow) -> str:
-        """The customer's chosen language, else the one they booked in, else the default."""
-        return self.storage.get_language(notice.user_id) or notice.language or self.default_language

@@ -11,12 +11,15 @@ business its customers' trust.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Reply
+from bot.store.storage import Outbox, Storage
 
 log = logging.getLogger("bot.followup.outbox")
 
@@ -51,6 +54,82 @@ class Tally:
                 self.retry,
                 self.failed,
             )
+
+
+class Message(Protocol):
+    """A row of an outbox table: a reminder, a notice, a waiting-list entry."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+Row = TypeVar("Row")
+Result = TypeVar("Result", bound="Tally")
+
+
+class Sender:
+    """Sends the messages of one outbox table (`box`): one pass at a time, each message
+    claimed before it is sent, in the customer's language."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        box: Outbox,
+        *,
+        default_language: str = "en",
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
+    ) -> None:
+        self.storage = storage
+        self.box = box
+        self.default_language = default_language
+        self.languages = tuple(languages)
+        self._lock = asyncio.Lock()
+
+    def language(self, message: Message) -> str:
+        """The customer's chosen language, else the one the message was queued in, else the
+        default: the one rule (bot.core.languages) with the business's languages."""
+        return pick_language(
+            self.storage.get_language(message.user_id),
+            message.language,
+            offered=self.languages,
+            default=self.default_language,
+        )
+
+    async def drain(
+        self,
+        what: str,
+        rows: Callable[[], Iterable[Row]],
+        one: Callable[[Row], Awaitable[Outcome]],
+        result: Result,
+    ) -> Result:
+        """One pass (one at a time): `one` for each of the `rows` due, tallied in `result`
+        and logged."""
+        async with self._lock:
+            for row in rows():
+                result.count(await one(row))
+            result.log(what)
+            return result
+
+    async def send(self, message: Message, reply: Reply, send: Send, what: str) -> Outcome:
+        """Claim `message`, then send it; "skipped" when another pass got it first."""
+        if not self.storage.claim(self.box, message.id):
+            return "skipped"
+        return await send_claimed(
+            send,
+            message.chat_id,
+            reply,
+            attempts=message.attempts,
+            release=lambda: self.storage.unclaim(self.box, message.id),
+            what=what,
+        )
 
 
 async def send_claimed(

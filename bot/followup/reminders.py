@@ -32,21 +32,19 @@ injected, so tests drive it with a simulated clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.core.details import Details, detail_lines
-from bot.core.errors import NotFound, ZimunError
-from bot.core.payload import Action, booking_data
+from bot.core.errors import ZimunError
+from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.records import BookingRow, ReminderRow
-from bot.core.screens import Button, DateTimeValue, Msg, Reply, Screen
-from bot.followup.ledger import Ledger, Seen
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.store.storage import Storage
+from bot.followup.ledger import Ledger
+from bot.followup.messages import build_reminder
+from bot.followup.outbox import Outcome, Send, Sender, Tally
+from bot.store.storage import REMINDERS, Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -54,33 +52,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.followup.reminders")
 
 SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
-
-
-# ---- the message ------------------------------------------------------------------------------
-
-
-def build_reminder(booking: BookingRow, language: str) -> Reply:
-    """The reminder in the customer's language and the branch's time, with buttons that name
-    the booking (valid on this old message whatever the chat does meanwhile; the engine checks
-    the booking is the tapping customer's)."""
-    body = [
-        Msg(
-            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
-            service=booking.service_name,
-            when=DateTimeValue(booking.start, booking.timezone, "full"),
-        ),
-        *detail_lines(replace(Details.of_row(booking), service=None, start=None)),
-    ]
-    buttons = (
-        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
-        # One a row: "🗑 Cancel appointment" needs a phone's full width (bot/core/widths.py).
-        (Button(Msg("🔁 Reschedule"), booking_data(Action.RESCHEDULE, booking.id)),),
-        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
-    )
-    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
-
-
-# ---- sending ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -96,10 +67,6 @@ class ScanResult(Tally):
     """A scan's tally, and what became of each reminder (tests read it)."""
 
     outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
-
-    def record(self, reminder_id: int, outcome: Outcome) -> None:
-        self.count(outcome)
-        self.outcomes.append((reminder_id, outcome))
 
 
 def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
@@ -126,13 +93,15 @@ class ReminderService:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.api = api
         self.ledger = ledger
         self.storage = ledger.storage
         self.now = now
-        self.default_language = default_language
-        self._lock = asyncio.Lock()
+        self.sender = Sender(
+            self.storage, REMINDERS, default_language=default_language, languages=languages
+        )
 
     @property
     def offsets(self) -> tuple[timedelta, ...]:
@@ -142,60 +111,41 @@ class ReminderService:
         return due(self.storage, now or self.now())
 
     async def scan(self, send: Send) -> ScanResult:
-        async with self._lock:
-            now = self.now()
-            result = ScanResult()
-            for item in self.due(now):
-                outcome = await self._process(item, now, send)
-                result.record(item.reminder.id, outcome)
-                result.skipped += len(item.superseded)
-            result.log("reminders")
-            return result
+        now = self.now()
+        result = ScanResult()
+
+        async def one(item: Due) -> Outcome:
+            outcome = await self._process(item, now, send)
+            result.outcomes.append((item.reminder.id, outcome))
+            result.skipped += len(item.superseded)
+            return outcome
+
+        return await self.sender.drain("reminders", lambda: self.due(now), one, result)
 
     async def _process(self, item: Due, now: datetime, send: Send) -> Outcome:
         reminder = item.reminder
         if item.superseded:
-            self.storage.skip_reminders(list(item.superseded))
+            self.storage.skip(REMINDERS, list(item.superseded))
         booking = self.storage.get_booking(reminder.booking_id)
         if booking is None or not booking.active or booking.start <= now:
-            self.storage.skip_reminders([reminder.id])
+            self.storage.skip(REMINDERS, [reminder.id])
             return "skipped"
         fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
-        if not self.storage.claim_reminder(reminder.id):
-            return "skipped"  # another scan (another process) got it first
-        return await send_claimed(
-            send,
-            booking.chat_id,
-            build_reminder(fresh, self._language(reminder)),
-            attempts=reminder.attempts,
-            release=lambda: self.storage.unclaim_reminder(reminder.id),
-            what=f"reminder {reminder.id}",
-        )
+        reply = build_reminder(fresh, self.sender.language(reminder))
+        return await self.sender.send(reminder, reply, send, f"reminder {reminder.id}")
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
         """The booking as Zimun has it now; None when it was cancelled or moved at the business
         (the ledger has updated its reminders and told the customer). An unanswering API keeps
         the stored booking: a reminder on what we know beats no reminder."""
-        epoch = self.ledger.epoch(booking.id)
         try:
-            appointment = await self.api.get_appointment(booking.appointment_id)
-        except NotFound:
-            seen = Seen.gone(booking.id, now, epoch)
+            seen = await self.ledger.look(self.api, booking, now)
         except ZimunError as exc:
             log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
             return booking
-        else:
-            seen = Seen.of(booking.id, appointment, now, epoch)
         if self.ledger.commit([seen], now=now):
             log.info("booking %s: changed at the business; reminders follow", booking.id)
             return None
         return self.storage.get_booking(booking.id) or booking
-
-    def _language(self, reminder: ReminderRow) -> str:
-        return (
-            self.storage.get_language(reminder.user_id)
-            or reminder.language
-            or self.default_language
-        )

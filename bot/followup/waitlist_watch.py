@@ -20,10 +20,10 @@ to three times (bot/followup/outbox.py). The adapter flushes right after each lo
 deleted by the next look.
 
 Cost is bounded twice: by the cadence (per pair, whatever the number of customers and days)
-and by a cap on calls per minute of real time (`CallBudget`, shared in form with reconciling):
-past the cap, the most overdue pairs go first and the rest wait for the next scan. A
-rate-limited or unanswering Zimun ends the scan early; a pair Zimun refuses to answer for (a
-service removed, a branch switched off) is looked at again next time round.
+and by a cap on calls per minute of real time (the budgeted scan it shares with reconciling,
+bot.followup.scan): past the cap, the most overdue pairs go first and the rest wait for the
+next scan. A rate-limited or unanswering Zimun ends the scan early; a pair Zimun refuses to
+answer for (a service removed, a branch switched off) is looked at again next time round.
 
 Telegram-free: `flush` takes a `send(chat_id, Reply) -> delivered?` coroutine, and `now` and
 the budget's clock are injected, so tests and the benchmark drive it with simulated time.
@@ -34,21 +34,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
+from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
 from bot.core.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.followup.messages import build_freed_notice
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.followup.reconcile import CallBudget
-from bot.store.storage import Storage
+from bot.followup.outbox import Outcome, Send, Sender, Tally
+from bot.followup.scan import CallBudget, budgeted
+from bot.store.storage import WAITLIST, Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -82,6 +83,7 @@ class WaitlistWatch:
         calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
         monotonic: Callable[[], float] = time.monotonic,
         default_language: str = "en",
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
         cadence: WaitCadence = WAIT_CADENCE,
     ) -> None:
         self.api = api
@@ -89,11 +91,12 @@ class WaitlistWatch:
         self.rules = rules or BookingRules()
         self.now = now
         self.budget = CallBudget(calls_per_minute, monotonic)
-        self.default_language = default_language
         self.cadence = cadence
         self.ranges = True  # range queries accepted; False once the server refused one
+        self.sender = Sender(
+            storage, WAITLIST, default_language=default_language, languages=languages
+        )
         self._look_lock = asyncio.Lock()
-        self._tell_lock = asyncio.Lock()
 
     # ---- looking ---------------------------------------------------------------------------
 
@@ -102,16 +105,13 @@ class WaitlistWatch:
         async with self._look_lock:
             now = self.now()
             result = LookResult(ended=self.storage.end_waitlist(now))
-            allowed = self.budget.available()
-            for service_id, location_id in self.storage.waitlist_pairs_due(now, allowed):
-                if self.budget.available() == 0:
-                    break
-                try:
-                    await self._look(service_id, location_id, now, result)
-                except (RateLimited, ApiUnavailable) as exc:
-                    log.info("waiting list look stopped early: %s", type(exc).__name__)
-                    result.stopped = True
-                    break
+            await budgeted(
+                "waiting list look",
+                self.budget,
+                lambda allowed: self.storage.waitlist_pairs_due(now, allowed),
+                lambda pair: self._look(*pair, now, result),
+                result,
+            )
             if result.looked or result.failed or result.stopped:
                 log.info(
                     "waiting list: %d looked at (%d calls), %d to tell, %d failed",
@@ -213,33 +213,23 @@ class WaitlistWatch:
 
     async def flush(self, send: Send) -> Tally:
         """Tell the customers chosen and not told yet."""
-        async with self._tell_lock:
-            result = Tally()
-            now = self.now()
-            for entry in self.storage.due_waitlist(FLUSH_LIMIT):
-                result.count(await self._tell(entry, now, send))
-            result.log("waiting list")
-            return result
-
-    async def _tell(self, entry: WaitlistRow, now: datetime, send: Send) -> Outcome:
-        if entry.ends_at <= now or not self.storage.claim_waitlist(entry.id):
-            return "skipped"  # the day has passed (deleted by the next look), or taken
-        outcome = await send_claimed(
-            send,
-            entry.chat_id,
-            build_freed_notice(entry, self._language(entry)),
-            attempts=entry.attempts,
-            release=lambda: self.storage.unclaim_waitlist(entry.id),
-            what=f"waiting list entry {entry.id}",
+        return await self.sender.drain(
+            "waiting list",
+            lambda: self.storage.due_waitlist(FLUSH_LIMIT),
+            lambda entry: self._tell(entry, send),
+            Tally(),
         )
+
+    async def _tell(self, entry: WaitlistRow, send: Send) -> Outcome:
+        now = self.now()
+        if entry.ends_at <= now:
+            return "skipped"  # the day has passed: deleted by the next look
+        reply = build_freed_notice(entry, self.sender.language(entry))
+        outcome = await self.sender.send(entry, reply, send, f"waiting list entry {entry.id}")
         if outcome == "sent":
             self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
             log.info("waiting list entry %s: customer told of a free time", entry.id)
         return outcome
-
-    def _language(self, entry: WaitlistRow) -> str:
-        """The customer's chosen language, else the one they joined in, else the default."""
-        return self.storage.get_language(entry.user_id) or entry.language or self.default_language
 
 
 def _judged_longest_ago(entries: list[WaitlistRow]) -> date:
