@@ -29,27 +29,9 @@ from typing import Protocol
 
 from bot.core.changes import BookingChange, ChangeKind
 from bot.core.models import Appointment
-from bot.core.records import BookingRow, is_active
+from bot.core.records import BookingRow, NewBooking, is_active
 
 # ---- entries: what happened -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NewBooking:
-    """The row of a booking just confirmed (the confirm's answer plus the catalogue's names)."""
-
-    user_id: int
-    chat_id: int
-    appointment_id: str
-    service_id: str
-    service_name: str
-    location_id: str
-    location_name: str
-    location_address: str
-    timezone: str
-    start: datetime
-    end: datetime | None
-    status: str
 
 
 @dataclass(frozen=True)

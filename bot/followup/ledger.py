@@ -39,12 +39,11 @@ from bot.core.lifecycle import (
     Cancelled,
     Entry,
     Moved,
-    NewBooking,
     Seen,
     decide,
     plan,
 )
-from bot.core.records import BookingRow
+from bot.core.records import BookingRow, NewBooking
 from bot.store.storage import Storage
 
 if TYPE_CHECKING:

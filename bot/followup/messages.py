@@ -22,7 +22,16 @@ from bot.core.details import Details, detail_lines
 from bot.core.ics import booking_event, build_ics
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
-from bot.core.screens import Attachment, Button, DateTimeValue, DateValue, Msg, Reply, Screen
+from bot.core.screens import (
+    Attachment,
+    Button,
+    DateTimeValue,
+    DateValue,
+    Msg,
+    Reply,
+    Screen,
+    Value,
+)
 
 
 def build_reminder(booking: BookingRow, language: str) -> Reply:
@@ -62,13 +71,20 @@ def _where(booking: BookingRow) -> list[Msg]:
     return detail_lines(replace(Details.of_row(booking), service=None, start=None))
 
 
+def _what(notice: NoticeRow, booking: BookingRow) -> dict[str, Value]:
+    """A notice headline's placeholders: where, what and when (the time the notice is about)."""
+    return {
+        "location": booking.location_name,
+        "service": booking.service_name,
+        "when": DateTimeValue(notice.start, booking.timezone, "full"),
+    }
+
+
 def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     body = (
         Msg(
             "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
-            location=booking.location_name,
-            service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full"),
+            **_what(notice, booking),
         ),
         *_where(booking),
         Msg("Sorry about this. Would you like to book another time?"),
@@ -81,9 +97,7 @@ def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     body = (
         Msg(
             "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
-            location=booking.location_name,
-            service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full"),
+            **_what(notice, booking),
         ),
         Msg("It was on {old}.", old=DateTimeValue(notice.previous_start, booking.timezone, "full")),
         *_where(booking),

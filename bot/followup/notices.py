@@ -19,53 +19,34 @@ injected, so tests drive it with a simulated clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
-from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.records import NoticeRow
 from bot.followup.messages import build_notice
-from bot.followup.outbox import Outcome, Send, Sender, Tally
-from bot.store.storage import NOTICES, Storage
+from bot.followup.outbox import Outcome, Send, Sender
+from bot.store.storage import NOTICES
 
 log = logging.getLogger("bot.followup.notices")
 
 FLUSH_LIMIT = 100  # notices read per flush; the rest go with the next one
 
 
-class NoticeService:
+class NoticeService(Sender[NoticeRow]):
     """Sends pending notices; one flush at a time."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        default_language: str = "en",
-        languages: Sequence[str] = SUPPORTED_LANGUAGES,
-    ) -> None:
-        self.storage = storage
-        self.now = now
-        self.sender = Sender(
-            storage, NOTICES, default_language=default_language, languages=languages
-        )
+    box = NOTICES
+    what = "notices"
 
-    async def flush(self, send: Send) -> Tally:
-        return await self.sender.drain(
-            "notices",
-            lambda: self.storage.pending_notices(FLUSH_LIMIT),
-            lambda notice: self._process(notice, send),
-            Tally(),
-        )
+    def pending(self) -> list[NoticeRow]:
+        return self.storage.pending_notices(FLUSH_LIMIT)
 
-    async def _process(self, notice: NoticeRow, send: Send) -> Outcome:
+    async def process(self, notice: NoticeRow, send: Send) -> Outcome:
         now = self.now()
         booking = self.storage.get_booking(notice.booking_id)
         if booking is None or notice.start <= now:
             self.storage.skip(NOTICES, [notice.id])
             return "skipped"
-        reply = build_notice(notice, booking, self.sender.language(notice), now)
-        outcome = await self.sender.send(notice, reply, send, f"notice {notice.id}")
+        reply = build_notice(notice, booking, self.language(notice), now)
+        outcome = await self.claim_and_send(notice, reply, send, f"notice {notice.id}")
         if outcome == "sent":
             log.info("booking %s: customer told it was %s", booking.id, notice.kind)
         return outcome

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
-from typing import Literal, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Reply
@@ -41,6 +43,10 @@ class Tally:
 
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def note(self, row: Any, outcome: Outcome) -> None:
+        """What became of one row of a pass (a subclass may keep more than the count)."""
+        self.count(outcome)
 
     def log(self, what: str) -> None:
         """One line per pass that did something."""
@@ -72,26 +78,50 @@ class Message(Protocol):
 
 
 Row = TypeVar("Row")
-Result = TypeVar("Result", bound="Tally")
+Result = TypeVar("Result", bound=Tally)
 
 
-class Sender:
-    """Sends the messages of one outbox table (`box`): one pass at a time, each message
-    claimed before it is sent, in the customer's language."""
+class Sender(ABC, Generic[Row]):
+    """Sends the due messages of one outbox table (`box`): one pass at a time, each message
+    claimed before it is sent, in the customer's language. A subclass says which rows are due
+    (`pending`) and what to do with one (`process`)."""
+
+    box: ClassVar[Outbox]
+    what: ClassVar[str]  # names a pass in the log
 
     def __init__(
         self,
         storage: Storage,
-        box: Outbox,
         *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.storage = storage
-        self.box = box
+        self.now = now
         self.default_language = default_language
         self.languages = tuple(languages)
-        self._lock = asyncio.Lock()
+        self._pass_lock = asyncio.Lock()
+
+    @abstractmethod
+    def pending(self) -> Iterable[Row]:
+        """The rows due now, in the order to send them."""
+
+    @abstractmethod
+    async def process(self, row: Row, send: Send) -> Outcome:
+        """Send one row, or say why not."""
+
+    async def flush(self, send: Send) -> Tally:
+        """Send what is due."""
+        return await self.pass_over(send, Tally())
+
+    async def pass_over(self, send: Send, result: Result) -> Result:
+        """One pass (one at a time): each row due, noted in `result` and logged."""
+        async with self._pass_lock:
+            for row in self.pending():
+                result.note(row, await self.process(row, send))
+            result.log(self.what)
+            return result
 
     def language(self, message: Message) -> str:
         """The customer's chosen language, else the one the message was queued in, else the
@@ -103,22 +133,9 @@ class Sender:
             default=self.default_language,
         )
 
-    async def drain(
-        self,
-        what: str,
-        rows: Callable[[], Iterable[Row]],
-        one: Callable[[Row], Awaitable[Outcome]],
-        result: Result,
-    ) -> Result:
-        """One pass (one at a time): `one` for each of the `rows` due, tallied in `result`
-        and logged."""
-        async with self._lock:
-            for row in rows():
-                result.count(await one(row))
-            result.log(what)
-            return result
-
-    async def send(self, message: Message, reply: Reply, send: Send, what: str) -> Outcome:
+    async def claim_and_send(
+        self, message: Message, reply: Reply, send: Send, what: str
+    ) -> Outcome:
         """Claim `message`, then send it; "skipped" when another pass got it first."""
         if not self.storage.claim(self.box, message.id):
             return "skipped"

@@ -33,13 +33,12 @@ injected, so tests drive it with a simulated clock.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import ZimunError
-from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.records import BookingRow, ReminderRow
 from bot.followup.ledger import Ledger
 from bot.followup.messages import build_reminder
@@ -68,6 +67,11 @@ class ScanResult(Tally):
 
     outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
 
+    def note(self, row: Due, outcome: Outcome) -> None:
+        self.count(outcome)
+        self.outcomes.append((row.reminder.id, outcome))
+        self.skipped += len(row.superseded)
+
 
 def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
     """What is due at `now`, one entry per booking: its latest due reminder (the nearest to the
@@ -83,8 +87,11 @@ def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
     return sorted(result, key=lambda d: d.reminder.due_at)
 
 
-class ReminderService:
+class ReminderService(Sender[Due]):
     """Sends what is due; one scan at a time (a slow API must not let two scans overlap)."""
+
+    box = REMINDERS
+    what = "reminders"
 
     def __init__(
         self,
@@ -92,16 +99,11 @@ class ReminderService:
         ledger: Ledger,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        default_language: str = "en",
-        languages: Sequence[str] = SUPPORTED_LANGUAGES,
+        **speaking: Any,
     ) -> None:
+        super().__init__(ledger.storage, now=now, **speaking)
         self.api = api
         self.ledger = ledger
-        self.storage = ledger.storage
-        self.now = now
-        self.sender = Sender(
-            self.storage, REMINDERS, default_language=default_language, languages=languages
-        )
 
     @property
     def offsets(self) -> tuple[timedelta, ...]:
@@ -110,19 +112,14 @@ class ReminderService:
     def due(self, now: datetime | None = None) -> list[Due]:
         return due(self.storage, now or self.now())
 
+    def pending(self) -> list[Due]:
+        return self.due()
+
     async def scan(self, send: Send) -> ScanResult:
+        return await self.pass_over(send, ScanResult())
+
+    async def process(self, item: Due, send: Send) -> Outcome:
         now = self.now()
-        result = ScanResult()
-
-        async def one(item: Due) -> Outcome:
-            outcome = await self._process(item, now, send)
-            result.outcomes.append((item.reminder.id, outcome))
-            result.skipped += len(item.superseded)
-            return outcome
-
-        return await self.sender.drain("reminders", lambda: self.due(now), one, result)
-
-    async def _process(self, item: Due, now: datetime, send: Send) -> Outcome:
         reminder = item.reminder
         if item.superseded:
             self.storage.skip(REMINDERS, list(item.superseded))
@@ -133,8 +130,8 @@ class ReminderService:
         fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
-        reply = build_reminder(fresh, self.sender.language(reminder))
-        return await self.sender.send(reminder, reply, send, f"reminder {reminder.id}")
+        reply = build_reminder(fresh, self.language(reminder))
+        return await self.claim_and_send(reminder, reply, send, f"reminder {reminder.id}")
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
         """The booking as Zimun has it now; None when it was cancelled or moved at the business

@@ -34,20 +34,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
-from bot.core.languages import SUPPORTED_LANGUAGES
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
 from bot.core.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.followup.messages import build_freed_notice
-from bot.followup.outbox import Outcome, Send, Sender, Tally
+from bot.followup.outbox import Outcome, Send, Sender
 from bot.followup.scan import CallBudget, budgeted
 from bot.store.storage import WAITLIST, Storage
 
@@ -70,8 +69,11 @@ class LookResult:
     stopped: bool = False  # Zimun rate-limited us or did not answer: the rest waits
 
 
-class WaitlistWatch:
+class WaitlistWatch(Sender[WaitlistRow]):
     """Looks at due pairs and tells the customers chosen; one look and one flush at a time."""
+
+    box = WAITLIST
+    what = "waiting list"
 
     def __init__(
         self,
@@ -82,20 +84,16 @@ class WaitlistWatch:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
         monotonic: Callable[[], float] = time.monotonic,
-        default_language: str = "en",
-        languages: Sequence[str] = SUPPORTED_LANGUAGES,
         cadence: WaitCadence = WAIT_CADENCE,
+        **speaking: Any,
     ) -> None:
+        """`speaking`: the default language and the languages offered (Sender's)."""
+        super().__init__(storage, now=now, **speaking)
         self.api = api
-        self.storage = storage
         self.rules = rules or BookingRules()
-        self.now = now
         self.budget = CallBudget(calls_per_minute, monotonic)
         self.cadence = cadence
         self.ranges = True  # range queries accepted; False once the server refused one
-        self.sender = Sender(
-            storage, WAITLIST, default_language=default_language, languages=languages
-        )
         self._look_lock = asyncio.Lock()
 
     # ---- looking ---------------------------------------------------------------------------
@@ -211,21 +209,16 @@ class WaitlistWatch:
 
     # ---- telling ---------------------------------------------------------------------------
 
-    async def flush(self, send: Send) -> Tally:
-        """Tell the customers chosen and not told yet."""
-        return await self.sender.drain(
-            "waiting list",
-            lambda: self.storage.due_waitlist(FLUSH_LIMIT),
-            lambda entry: self._tell(entry, send),
-            Tally(),
-        )
+    def pending(self) -> list[WaitlistRow]:
+        """The entries to tell, first found first."""
+        return self.storage.due_waitlist(FLUSH_LIMIT)
 
-    async def _tell(self, entry: WaitlistRow, send: Send) -> Outcome:
+    async def process(self, entry: WaitlistRow, send: Send) -> Outcome:
         now = self.now()
         if entry.ends_at <= now:
             return "skipped"  # the day has passed: deleted by the next look
-        reply = build_freed_notice(entry, self.sender.language(entry))
-        outcome = await self.sender.send(entry, reply, send, f"waiting list entry {entry.id}")
+        reply = build_freed_notice(entry, self.language(entry))
+        outcome = await self.claim_and_send(entry, reply, send, f"waiting list entry {entry.id}")
         if outcome == "sent":
             self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
             log.info("waiting list entry %s: customer told of a free time", entry.id)
