@@ -102,7 +102,7 @@ def build(settings: Settings) -> Built:
         storage = Storage(settings.BOT_DB_PATH, now=now)
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
-    client = ZimunClient.from_settings(settings)
+    client = ZimunClient.from_settings(settings, now=now)
     operator = load_operator(settings)
     conversation = Conversation(
         client,
@@ -254,7 +254,7 @@ def check_deep(settings: Settings) -> int:
     if not next(r for r in results if r.name == "Zimun").ok:
         print("Deep check skipped: Zimun does not accept the credentials.")
         return EXIT_FAILURE
-    report = asyncio.run(run_deep_check(settings, load_operator(settings)))
+    report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
     for line in report.lines():
         print(line)
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
