@@ -99,6 +99,10 @@ def settings_for(info: SandboxInfo, db: Path) -> Settings:
         BOT_DB_PATH=str(db),
         BOT_DEFAULT_LANGUAGE="en",
         LOG_LEVEL="WARNING",
+        # Simulated customers book many appointments each, without pause, on purpose: the
+        # benchmark measures the bot, not the fair share per customer (README, "Your rules").
+        MAX_UPCOMING_PER_CUSTOMER=0,
+        MAX_BOOKINGS_PER_DAY=0,
     )
 
 

@@ -6,7 +6,7 @@ booked, as a busy business's would be: nobody is told, and the watching goes on)
 put on their waiting lists (several per day: the cost does not grow with them), then the bot's
 clock is simulated: two hours of scans every 30 s, nothing waited. The figure is the
 availability calls the sandbox answered during the second hour, per hour and per waitlisted
-day, next to the cadence's own formula (bot.core.waitlist_cadence.WaitCadence.calls_per_hour,
+day, next to the cadence's own formula (bot.core.cadence.WaitCadence.calls_per_hour,
 per (service, branch) pair).
 """
 
@@ -21,8 +21,8 @@ from typing import Any
 from bench.runner import NOW, settings_for
 from bench.sandbox_process import SandboxProcess
 from bench.simulation import SimClock, scratch_storage
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.errors import ZimunError
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.followup.waitlist_watch import DEFAULT_CALLS_PER_MINUTE, WaitlistWatch
 from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient

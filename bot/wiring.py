@@ -285,9 +285,8 @@ def build_application(
         conversation.api,
         conversation.ledger,
         rules=conversation.rules,
+        business=conversation.business,
         now=conversation.now,
-        default_language=conversation.business.default_language,
-        languages=conversation.business.languages,
         reconcile_calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,
         waitlist_calls_per_minute=settings.WAITLIST_CALLS_PER_MINUTE,
     )

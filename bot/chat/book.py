@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from bot.chat import detours, waitlist
 from bot.chat.changed import CatalogChanged, watching
-from bot.chat.context import Ctx, Outcome, Refused
+from bot.chat.context import Ctx, Outcome, Refused, goto
 from bot.chat.views import booking_lines, day_unavailable_reason, remembered_email, time_pages
 from bot.core import calendar as cal
 from bot.core.errors import (
@@ -29,10 +29,11 @@ from bot.core.errors import (
 )
 from bot.core.ics import booking_event, build_ics
 from bot.core.models import Appointment, Availability, Hold, Location, Service
+from bot.core.rules import BOOKING_DAY
 from bot.core.screens import Attachment, Msg
 from bot.core.state import ChatState, DayCode, Flow, HeldSlot, Month, PendingConfirm, Step
 from bot.core.validation import clean_email, clean_name, shown_email
-from bot.core.words import call_us
+from bot.core.words import call_us, cap_refusal
 from bot.followup.ledger import Booked, NewBooking
 
 log = logging.getLogger("bot.booking")
@@ -79,20 +80,20 @@ async def release_orphans(ctx: Ctx) -> None:
         await _release(ctx, hold_id)
 
 
-async def abandon(ctx: Ctx) -> bool:
+async def abandon(ctx: Ctx) -> list[Msg]:
     """End whatever is in progress (a booking, a reschedule, a parked booking): release the
-    holds and forget it. True when there was something the customer would miss."""
+    holds and forget it. What ended that the customer would miss, in their words."""
     state = ctx.state
-    had = detours.substantial(state)
+    ended = detours.what_ends(state)
     await release_hold(ctx)
     if state.parked is not None:
         parked = ChatState.loads(state.parked)
         if parked.hold is not None:
             await _release(ctx, parked.hold.hold_id)
     if state.flow == Flow.BOOK and state.attempt is not None:
-        ctx.track("abandoned", step=(state.resume or state.step).value)
+        ctx.out.track("abandoned", step=(state.resume or state.step).value)
     state.clear_draft()
-    return had
+    return ended
 
 
 def _held(hold: Hold, start: datetime) -> HeldSlot:
@@ -112,7 +113,7 @@ async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
             service=service,
             start=start,
             location_id=ctx.state.location_id,
-            idempotency_key=ctx.idempotency_key(),
+            idempotency_key=ctx.out.idempotency_key(),
         )
 
 
@@ -123,6 +124,26 @@ async def _service_or_refuse(ctx: Ctx) -> Service:
     return service
 
 
+# ---- a fair share per customer ----------------------------------------------------------------
+
+
+def _over_cap(ctx: Ctx) -> Outcome | None:
+    """The refusal, in the customer's words with whom to call, when one more booking would pass
+    the operator's caps (MAX_UPCOMING_PER_CUSTOMER, MAX_BOOKINGS_PER_DAY); None: go ahead.
+    Asked where a booking starts and again at confirm: another chat of the same account, or
+    the time spent choosing, may have reached a cap meanwhile."""
+    user_id, now = ctx.customer.user_id, ctx.now
+    cap = ctx.rules.cap_reached(
+        upcoming=ctx.storage.upcoming_count(user_id, now),
+        booked_today=ctx.storage.booked_since(user_id, now - BOOKING_DAY),
+    )
+    if cap is None:
+        return None
+    log.info("chat %s: booking refused, cap %s reached", ctx.customer.chat_id, cap.value)
+    ctx.state.step = Step.MENU
+    return Outcome(note=cap_refusal(cap, ctx.rules), lead=call_us(ctx.business, ctx.lang))
+
+
 # ---- start: branch and service ----------------------------------------------------------------
 
 
@@ -130,19 +151,21 @@ async def start_book(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
     """A new booking ends whatever was in progress, with a word to the customer."""
-    dropped = await abandon(ctx)
+    ended = await abandon(ctx)
     outcome = await _new_booking(ctx, location_id=location_id, service_id=service_id)
-    if dropped:
-        outcome.lead.insert(0, detours.DROPPED)
+    outcome.lead[:0] = ended
     return outcome
 
 
 async def _new_booking(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
+    refused = _over_cap(ctx)
+    if refused is not None:
+        return refused
     ctx.state.flow = Flow.BOOK
     ctx.state.attempt = uuid.uuid4().hex[:16]
-    ctx.track("started")
+    ctx.out.track("started")
     locations = await ctx.catalog.offered_locations()
     service = await ctx.catalog.offered_service(service_id)
     named = next((loc for loc in locations if loc.id == location_id), None)
@@ -486,10 +509,17 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
     ctx.state.hold = _held(hold, start)
     ctx.state.editing = False
-    # Name and email already given (a change of time, a time taken after the hold ran out):
-    # straight back to the summary, never asked twice.
-    ctx.state.step = Step.SUMMARY if ctx.state.name and ctx.state.email else Step.NAME
+    ctx.state.step = _next_detail(ctx.state)
     return Outcome()
+
+
+def _next_detail(state: ChatState) -> Step:
+    """After a time is held: the first detail not given yet. Those already given (a change of
+    time, a time taken after the hold ran out, a freed time picked at the email step) are
+    never asked twice."""
+    if not state.name:
+        return Step.NAME
+    return Step.SUMMARY if state.email else Step.EMAIL
 
 
 async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:
@@ -622,20 +652,9 @@ async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:
 # ---- summary and change -----------------------------------------------------------------------
 
 
-async def back_from_summary(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.EMAIL
-    return Outcome()
-
-
-async def show_change(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.CHANGE
-    return Outcome()
-
-
-async def back_to_summary(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = False
-    ctx.state.step = Step.SUMMARY
-    return Outcome()
+back_from_summary = goto(Step.EMAIL)
+show_change = goto(Step.CHANGE)
+back_to_summary = goto(Step.SUMMARY, editing=False)
 
 
 async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
@@ -644,16 +663,8 @@ async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
     return await open_calendar(ctx, day.year, day.month)
 
 
-async def change_name(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = True
-    ctx.state.step = Step.NAME
-    return Outcome()
-
-
-async def change_email(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = True
-    ctx.state.step = Step.EMAIL
-    return Outcome()
+change_name = goto(Step.NAME, editing=True)
+change_email = goto(Step.EMAIL, editing=True)
 
 
 # ---- confirm ----------------------------------------------------------------------------------
@@ -677,6 +688,9 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
     state = ctx.state
     if state.hold is None or not state.name or not state.email:
         raise Refused("summary incomplete")
+    if (refused := _over_cap(ctx)) is not None:
+        await abandon(ctx)  # the time kept goes back to others at once; the menu follows
+        return refused
     if ctx.now >= state.hold.expires_at:
         failed = await rehold(ctx)
         if failed is not None:
@@ -687,7 +701,9 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
 async def send_confirm(ctx: Ctx) -> Outcome:
     """Persist the pending confirm with its key, then call the API (crash-safe)."""
     assert ctx.state.hold is not None
-    ctx.state.pending = PendingConfirm(hold_id=ctx.state.hold.hold_id, key=ctx.idempotency_key())
+    ctx.state.pending = PendingConfirm(
+        hold_id=ctx.state.hold.hold_id, key=ctx.out.idempotency_key()
+    )
     ctx.save_now()
     return await finish_pending(ctx, allow_rehold=True)
 
@@ -711,7 +727,7 @@ async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
         failed = await rehold(ctx)
         if failed is not None:
             return failed
-        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.idempotency_key())
+        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.out.idempotency_key())
         ctx.save_now()
         return await finish_pending(ctx, allow_rehold=False)
     except HoldAlreadyConfirmed:
@@ -752,12 +768,12 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         end=end,
         status=appointment.status,
     )
-    ctx.emit(Booked(new, contact_name=state.name))
+    ctx.out.emit(Booked(new, contact_name=state.name))
     waitlist.note_booked(ctx, new)  # a waiting-list entry for that day is done
     email_prefs = _email_prefs(ctx)
     if email_prefs is not None:
-        ctx.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
-    ctx.track("confirmed", location_name=new.location_name, service_name=new.service_name)
+        ctx.out.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
+    ctx.out.track("confirmed", location_name=new.location_name, service_name=new.service_name)
     state.clear_draft()
     state.step = Step.MENU
     return Outcome(

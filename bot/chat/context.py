@@ -1,16 +1,17 @@
-"""What a handler gets (Ctx) and what it gives back (Outcome).
+"""What a handler reads (Ctx), what it produces (Effects), and what it answers (Outcome).
 
-A handler reads and mutates `ctx.state`, calls the API, and returns an Outcome; the engine then
-renders the current step, renews the screen nonce, and persists everything in one write.
-Storage writes a handler wants are deferred (`ctx.defer`) into that same transaction, so no
-database lock is ever held across an await; what happens to a booking is emitted as a ledger
-entry (`ctx.emit`), which the engine writes through the ledger in that transaction too.
+A handler reads the frozen Ctx, changes `ctx.state` (the new state, kept in `ctx.out`), calls
+the API, and returns an Outcome; the engine then renders the current step, renews the screen
+nonce, and persists everything in one write. Storage writes a handler wants are deferred
+(`ctx.out.defer`) into that same transaction, so no database lock is ever held across an
+await; what happens to a booking is emitted as a ledger entry (`ctx.out.emit`), which the
+engine writes through the ledger in that transaction too.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -40,11 +41,12 @@ class Refused(Exception):
 class Outcome:
     """What to answer besides the current step's screen.
 
-    `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
-    after it (a confirmation's details), with an optional `attachment` (a calendar file); a
-    confirmation is a `new_message` rather than an edit of the tapped one. `show=False` answers
-    with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
-    step (the nonce is kept, so the buttons already on screen stay valid).
+        `note` is a line above the step's screen (an error to fix, "Cancelled"); `lead` are lines
+        after it (a confirmation's details), with an optional `attachment` (a calendar file); a
+        confirmation is a `new_message` rather than an edit of the tapped one (`below` a notice: the
+    notice keeps its buttons too). `show=False` answers
+        with the toast only, leaving the screen as it is; `reshow` marks a re-display of the same
+        step (the nonce is kept, so the buttons already on screen stay valid).
     """
 
     note: Msg | None = None
@@ -54,39 +56,41 @@ class Outcome:
     new_message: bool = False
     show: bool = True
     reshow: bool = False
+    keep_tapped: bool = False  # a new message below a notice, which keeps its buttons
+
+    def below(self) -> Outcome:
+        """Answer a notice's or reminder's button below it: a new message, the notice left
+        as it was (its other buttons still work)."""
+        self.new_message = self.keep_tapped = True
+        return self
 
 
 @dataclass
-class Ctx:
-    api: ZimunClient
-    storage: Storage
+class Effects:
+    """What a handler produces besides its Outcome: the chat's new state and language, and
+    what the engine writes with it in one transaction.
+
+    `deferred` are storage writes, `entries` what happened to a booking (written through the
+    ledger), `funnel` anonymous statistics; `fresh` are rows as Zimun has them now (refreshed
+    during this event), `bookings` the rows the bookings screen shows, `holding` the bookings
+    this event is changing, `forget` a confirmed /forget (delete the customer's rows, save
+    nothing). `retry_key` is the idempotency key of the operation a Retry repeats, `last_key`
+    the one handed out last (kept with the Retry button), `saved` the state as last persisted.
+    """
+
     state: ChatState
-    customer: Customer
-    now: datetime
     lang: str
-    save_now: Callable[[], None]  # persist the state immediately (before a risky call)
-    ledger: Ledger
-    saved: str = ""  # the state as last persisted
-    retry_key: str | None = None  # the idempotency key of the operation being retried
+    at: datetime  # the event's instant: funnel events are stamped with it
+    saved: str = ""
+    retry_key: str | None = None
     last_key: str | None = None
     deferred: list[Callable[[], object]] = field(default_factory=list)
-    bookings: list[BookingRow] | None = None  # refreshed rows for the bookings screen
-    # Rows as Zimun has them now, refreshed during this event (written when it is persisted).
+    entries: list[Entry] = field(default_factory=list)
+    funnel: list[FunnelEvent] = field(default_factory=list)
     fresh: dict[int, BookingRow] = field(default_factory=dict)
-    entries: list[Entry] = field(default_factory=list)  # written by the ledger with the rest
-    holding: list[int] = field(default_factory=list)  # bookings this event is changing
-    funnel: list[FunnelEvent] = field(default_factory=list)  # anonymous statistics
-    entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
-    forget: bool = False  # /forget confirmed: delete the customer's rows, save nothing
-    free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
-    message_id: int | None = None  # the customer's message this event answers, if any
-    rules: BookingRules = field(default_factory=BookingRules)  # the operator's rules
-    business: Business = field(default_factory=Business)  # the operator's words
-
-    @property
-    def catalog(self) -> Catalog:
-        """Branches and services as offered (the operator's hide lists and order applied)."""
-        return Catalog(self.api, self.rules.offer)
+    bookings: list[BookingRow] | None = None
+    holding: list[int] = field(default_factory=list)
+    forget: bool = False
 
     def defer(self, write: Callable[[], object]) -> None:
         self.deferred.append(write)
@@ -94,32 +98,16 @@ class Ctx:
     def emit(self, entry: Entry) -> None:
         self.entries.append(entry)
 
-    def changing(self, booking_id: int) -> None:
-        """Call before asking Zimun to change a booking: until this event is persisted, a
-        comparison running meanwhile must not take the bot's change for the business's."""
-        self.ledger.hold(booking_id)
-        self.holding.append(booking_id)
-
-    def not_changing(self, booking_id: int) -> None:
-        """Zimun refused the change `changing` announced: comparisons may see the booking
-        again at once (what Zimun says now is the business's doing, not the bot's)."""
-        if booking_id in self.holding:
-            self.holding.remove(booking_id)
-            self.ledger.release(booking_id)
-
     def track(self, event: str, step: str | None = None, **names: str | None) -> None:
         """Record a funnel event of the current booking attempt (nothing outside one)."""
         attempt = self.state.attempt
         if attempt is None or self.state.flow != Flow.BOOK:
             return
-        self.funnel.append(FunnelEvent(self.now, attempt, event, step, **names))
+        self.funnel.append(FunnelEvent(self.at, attempt, event, step, **names))
 
     def tally(self, event: str) -> None:
         """Record an event outside any booking attempt (a booking moved or cancelled)."""
-        self.funnel.append(FunnelEvent(self.now, "", event))
-
-    def prefs(self) -> dict[str, object]:
-        return self.storage.get_prefs(self.customer.user_id)
+        self.funnel.append(FunnelEvent(self.at, "", event))
 
     def idempotency_key(self) -> str:
         """One key per logical operation: a Retry of the same operation reuses it."""
@@ -127,6 +115,63 @@ class Ctx:
         self.retry_key = None
         self.last_key = key
         return key
+
+    def discard(self) -> None:
+        """Drop the writes, ledger entries and funnel events (written, or undone)."""
+        self.deferred.clear()
+        self.entries.clear()
+        self.funnel.clear()
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a handler reads, the same for the whole event: the request (who, which message,
+    the step it came in at), the business's words and rules, the clock's value, the catalog and
+    the services behind it; and `out`, where it puts what it produces (`ctx.state` is
+    `ctx.out.state`, changed in place)."""
+
+    api: ZimunClient
+    storage: Storage
+    ledger: Ledger
+    customer: Customer
+    now: datetime
+    out: Effects
+    save_now: Callable[[], None]  # persist the state immediately (before a risky call)
+    message_id: int | None = None  # the customer's message this event answers, if any
+    entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
+    free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
+    rules: BookingRules = field(default_factory=BookingRules)  # the operator's rules
+    business: Business = field(default_factory=Business)  # the operator's words
+
+    @property
+    def state(self) -> ChatState:
+        """The customer's state: as it came in, changed by the handler into the new one."""
+        return self.out.state
+
+    @property
+    def lang(self) -> str:
+        return self.out.lang
+
+    @property
+    def catalog(self) -> Catalog:
+        """Branches and services as offered (the operator's hide lists and order applied)."""
+        return Catalog(self.api, self.rules.offer)
+
+    def changing(self, booking_id: int) -> None:
+        """Call before asking Zimun to change a booking: until this event is persisted, a
+        comparison running meanwhile must not take the bot's change for the business's."""
+        self.ledger.hold(booking_id)
+        self.out.holding.append(booking_id)
+
+    def not_changing(self, booking_id: int) -> None:
+        """Zimun refused the change `changing` announced: comparisons may see the booking
+        again at once (what Zimun says now is the business's doing, not the bot's)."""
+        if booking_id in self.out.holding:
+            self.out.holding.remove(booking_id)
+            self.ledger.release(booking_id)
+
+    def prefs(self) -> dict[str, object]:
+        return self.storage.get_prefs(self.customer.user_id)
 
     async def location(self) -> Location | None:
         if not self.state.location_id:
@@ -165,12 +210,25 @@ class Ctx:
 
     def owned_booking(self, booking_id: int | None) -> BookingRow:
         """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
-        row = self.fresh.get(booking_id) if booking_id is not None else None
+        row = self.out.fresh.get(booking_id) if booking_id is not None else None
         if row is None and booking_id is not None:
             row = self.storage.get_booking(booking_id)
         if row is None or row.user_id != self.customer.user_id:
             raise NotYours(booking_id)
         return row
+
+
+def goto(step: Step, **fields: object) -> Callable[[Ctx, int | None], Awaitable[Outcome]]:
+    """A tap handler that only moves to `step`, setting `fields` of the state first (a Back
+    button, "Change my name"): the transition table names it like any other handler."""
+
+    async def handler(ctx: Ctx, arg: int | None) -> Outcome:
+        for name, value in fields.items():
+            setattr(ctx.state, name, value)
+        ctx.state.step = step
+        return Outcome()
+
+    return handler
 
 
 class NotYours(Refused):

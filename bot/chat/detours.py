@@ -34,6 +34,8 @@ MOVE_STEPS = frozenset({Step.BOOKING, Step.DAY, Step.TIME, Step.MOVE_CONFIRM, St
 
 WELCOME_BACK = Msg("Here's where you left off.")
 DROPPED = Msg("I've discarded your unfinished booking and freed up its time.")
+DISCARDED = Msg("I've discarded your unfinished booking.")  # no time was held for it
+MOVE_STOPPED = Msg("I've stopped rescheduling: your appointment stays as it was.")
 
 
 def in_progress(state: ChatState) -> bool:
@@ -58,6 +60,18 @@ def substantial(state: ChatState) -> bool:
     chosen = bool(state.location_id or state.service_id or state.hold)
     booking = state.flow == Flow.BOOK and unfinished(state) and chosen
     return booking or state.parked is not None
+
+
+def what_ends(state: ChatState) -> list[Msg]:
+    """What ending everything in progress ends, in the customer's words: a reschedule (the
+    appointment stays), a booking with its held time, or a booking with nothing held yet."""
+    said: list[Msg] = []
+    if state.flow == Flow.RESCHEDULE and unfinished(state):
+        said.append(MOVE_STOPPED)
+    draft = ChatState.loads(state.parked) if state.parked is not None else state
+    if substantial(state):
+        said.append(DROPPED if draft.hold is not None else DISCARDED)
+    return said
 
 
 def step_aside(ctx: Ctx) -> None:

@@ -21,7 +21,7 @@ from bot.chat import book, detours, manage, menu, privacy, waitlist, waitlist_ta
 from bot.chat.availability import AvailabilityCache
 from bot.chat.book import finish_pending, release_orphans
 from bot.chat.changed import CatalogChanged
-from bot.chat.context import Ctx, NotYours, Outcome, Refused
+from bot.chat.context import Ctx, Effects, NotYours, Outcome, Refused
 from bot.chat.views import render
 from bot.config.chat_tag import chat_tag
 from bot.core.business import Business
@@ -90,7 +90,7 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
     (S.BOOKINGS, A.PAGE): manage.page_bookings,
     (S.BOOKING, A.RESCHEDULE): manage.reschedule_here,
     (S.BOOKING, A.CANCEL_BOOKING): manage.ask_cancel_here,
-    (S.BOOKING, A.BACK): manage.show_bookings,
+    (S.BOOKING, A.BACK): manage.back_to_bookings,
     (S.MOVE_CONFIRM, A.YES): manage.do_move,
     (S.MOVE_CONFIRM, A.BACK): manage.back_to_times,
     (S.CANCEL_CONFIRM, A.YES): manage.do_cancel,
@@ -113,8 +113,8 @@ TRANSITIONS: dict[tuple[Step, Action], TapHandler] = {
 # business) or a waiting-list entry (its notice, its list): valid in any step, owner only.
 BOOKING_ACTIONS: dict[Action, TapHandler] = {
     A.OPEN_BOOKING: manage.open_booking,
-    A.RESCHEDULE: manage.start_reschedule,
-    A.CANCEL_BOOKING: manage.ask_cancel,
+    A.RESCHEDULE: manage.reschedule_below,
+    A.CANCEL_BOOKING: manage.ask_cancel_below,
     A.KEEP: manage.keep_booking,
     A.BOOK_AGAIN: manage.book_again,
     A.WAITLIST_OPEN: waitlist_tap.open_freed,
@@ -159,8 +159,18 @@ BROKEN = Msg(
 OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
 
 
+def in_flight(state: ChatState) -> bool:
+    """A confirm, reschedule or cancel was sent to Zimun and its answer is not known yet."""
+    return state.pending is not None or state.changing is not None
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _message_of(event: Event) -> int | None:
+    """The customer's message an event answers (typed or edited text), for Ctx.message_id."""
+    return event.message_id if isinstance(event, Text | Edited) else None
 
 
 class Conversation:
@@ -187,6 +197,7 @@ class Conversation:
         self.free_times = AvailabilityCache()
         # Every booking's row, reminders and changes go through it (bot.followup.ledger).
         self.ledger = Ledger(storage, offsets=reminder_offsets)
+        self._recall_intents()
 
     @property
     def reminder_offsets(self) -> tuple[timedelta, ...]:
@@ -203,26 +214,20 @@ class Conversation:
 
     # ---- public --------------------------------------------------------------------------------
 
-    def language_for(self, customer: Customer) -> str:
-        """The stored choice, else Telegram's language, if offered; else the default."""
+    def language_for(self, customer: Customer, last_used: str | None = None) -> str:
+        """The customer's language by the one rule (Business.language): their stored choice,
+        then Telegram's language or, when Telegram sends none (a confirm resumed after a
+        restart), the chat's last; each only if offered, else the business's default."""
         stored = self.storage.get_language(customer.user_id)
-        if self.business.offers(stored):
-            return str(stored)
-        return self.business.language(customer.language_code)
-
-    def _language(self, customer: Customer, last_used: str | None) -> str:
-        """The stored choice, else Telegram's language, else the chat's last, else default."""
-        if customer.language_code is None and self.business.offers(last_used):
-            stored = self.storage.get_language(customer.user_id)
-            return str(stored) if self.business.offers(stored) else str(last_used)
-        return self.language_for(customer)
+        told = customer.language_code
+        return self.business.language(stored, last_used if told is None else told)
 
     async def handle(self, customer: Customer, event: Event) -> Reply:
-        ctx, original = self._context(customer)
+        ctx, original = self._context(customer, _message_of(event))
         try:
             return await self._handle(ctx, original, event)
         finally:
-            for booking_id in ctx.holding:
+            for booking_id in ctx.out.holding:
                 self.ledger.release(booking_id)
 
     async def _handle(self, ctx: Ctx, original: str, event: Event) -> Reply:
@@ -233,6 +238,8 @@ class Conversation:
                 await release_orphans(ctx)
             if ctx.state.pending is not None:
                 outcome = await finish_pending(ctx)
+            elif ctx.state.changing is not None:
+                outcome = await manage.finish_change(ctx)
             else:
                 outcome = await self._dispatch(ctx, event)
             detours.settle(ctx.state)
@@ -251,15 +258,19 @@ class Conversation:
         return reply
 
     async def resume_pending(self) -> list[tuple[int, Reply]]:
-        """Finish the confirms a crash interrupted, with their stored keys (never twice)."""
+        """Finish the confirms, reschedules and cancels a crash interrupted, with their stored
+        keys (never twice), and tell each customer as if the answer had come."""
         replies: list[tuple[int, Reply]] = []
         for row in self.storage.pending_conversations():
             customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
             ctx, _ = self._context(customer)
-            if ctx.state.pending is None:
+            if not in_flight(ctx.state):
                 continue
             try:
-                outcome = await finish_pending(ctx)
+                if ctx.state.pending is not None:
+                    outcome = await finish_pending(ctx)
+                else:
+                    outcome = await manage.finish_change(ctx)
                 reply = await self._reply(ctx, outcome, edit=False)
             except ZimunError as exc:
                 log.warning(
@@ -275,7 +286,18 @@ class Conversation:
 
     # ---- state ---------------------------------------------------------------------------------
 
-    def _context(self, customer: Customer) -> tuple[Ctx, str]:
+    def _recall_intents(self) -> None:
+        """After a restart: the reschedules and cancels in flight when the process stopped are
+        the customers' own, until finished (the ledger ignores what Zimun says of them)."""
+        for row in self.storage.pending_conversations():
+            try:
+                changing = ChatState.loads(row.state).changing
+            except ValueError:
+                continue
+            if changing is not None:
+                self.ledger.intend(row.chat_id, changing.booking_id)
+
+    def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
         row = self.storage.load_conversation(customer.chat_id)
         try:
             state = ChatState.loads(row.state if row else None)
@@ -285,80 +307,76 @@ class Conversation:
             )
             state = ChatState()
         original = state.dumps()
-        state.lang = self._language(customer, state.lang)
+        state.lang = self.language_for(customer, state.lang)
+        now = self.now()
+        out = Effects(state=state, lang=state.lang, at=now, saved=original)
         ctx = Ctx(
             api=self.api,
             storage=self.storage,
-            state=state,
+            ledger=self.ledger,
             customer=customer,
-            now=self.now(),
-            lang=state.lang,
-            save_now=lambda: None,
+            now=now,
+            out=out,
+            save_now=lambda: self._save(customer, out),
+            message_id=message_id,
+            entry_step=state.step,
             free_times=self.free_times,
             rules=self.rules,
             business=self.business,
-            ledger=self.ledger,
         )
-        ctx.saved = original
-        ctx.save_now = lambda: self._save(ctx)
-        ctx.entry_step = state.step
         return ctx, original
 
-    def _save(self, ctx: Ctx) -> None:
-        dumped = ctx.state.dumps()
+    def _save(self, customer: Customer, out: Effects) -> None:
+        dumped = out.state.dumps()
         self.storage.save_conversation(
-            ctx.customer.chat_id,
-            ctx.customer.user_id,
-            dumped,
-            pending=ctx.state.pending is not None,
+            customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
         )
-        ctx.saved = dumped
+        out.saved = dumped
+        changing = out.state.changing
+        self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
     def _persist(self, ctx: Ctx) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
         transaction; nothing when nothing changed. Listeners hear of booking changes once
         committed."""
-        if ctx.forget:
+        if ctx.out.forget:
             self._forget(ctx)
             return
         self._track_step(ctx)
         dumped = ctx.state.dumps()
-        changed = dumped != ctx.saved
-        if not changed and not ctx.deferred and not ctx.entries and not ctx.funnel:
+        changed = dumped != ctx.out.saved
+        if not changed and not ctx.out.deferred and not ctx.out.entries and not ctx.out.funnel:
             return
         with self.storage.batch():
-            for write in ctx.deferred:
+            for write in ctx.out.deferred:
                 write()
             changes = [
                 change
-                for entry in ctx.entries
+                for entry in ctx.out.entries
                 if (change := self.ledger.write(entry, now=ctx.now, language=ctx.lang))
             ]
-            if ctx.funnel:
-                self.storage.record_funnel(ctx.funnel)
+            if ctx.out.funnel:
+                self.storage.record_funnel(ctx.out.funnel)
             if changed:
-                self._save(ctx)
-        ctx.deferred.clear()
-        ctx.funnel.clear()
-        ctx.entries.clear()
+                self._save(ctx.customer, ctx.out)
+        ctx.out.discard()
         self.ledger.tell(changes)
 
     def _forget(self, ctx: Ctx) -> None:
         """Delete every row about the customer; the (anonymous) funnel events stay."""
         with self.storage.batch():
-            if ctx.funnel:
-                self.storage.record_funnel(ctx.funnel)
+            if ctx.out.funnel:
+                self.storage.record_funnel(ctx.out.funnel)
             self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
-        ctx.deferred.clear()
-        ctx.funnel.clear()
-        ctx.entries.clear()
+        self.ledger.intend(ctx.customer.chat_id, None)
+        ctx.out.discard()
         log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))
 
     @staticmethod
     def _track_step(ctx: Ctx) -> None:
         state = ctx.state
         if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
-            ctx.track("step", step=state.step.value)
+            ctx.out.track("step", step=state.step.value)
 
     # ---- dispatch ------------------------------------------------------------------------------
 
@@ -372,8 +390,7 @@ class Conversation:
         match event:
             case Tap(data=data):
                 return await self._tap(ctx, data)
-            case Text(text=text, message_id=message_id):
-                ctx.message_id = message_id
+            case Text(text=text):
                 return await self._text(ctx, text)
             case Edited(text=text, message_id=message_id):
                 return await self._edited(ctx, text, message_id)
@@ -435,14 +452,14 @@ class Conversation:
         message that gave them; the answer to a step that asks for text; else a word on what
         to do instead."""
         state = ctx.state
+        if text.startswith("/"):  # an edited command runs nothing: edits are never commands
+            return Outcome(note=EDIT_IGNORED, reshow=True)
         field = next((f for f, mid in state.typed.items() if mid == message_id), None)
         if field is not None and detours.unfinished(state) and state.pending is None:
-            ctx.message_id = message_id
             if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
                 return await self._text(ctx, text)
             return await book.edited(ctx, field, text)
         if state.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
-            ctx.message_id = message_id
             return await self._text(ctx, text)
         return Outcome(note=EDIT_IGNORED, reshow=True)
 
@@ -457,7 +474,7 @@ class Conversation:
         ctx.state.retry = None
         if retry is None:
             return Outcome(toast=STALE, reshow=True)
-        ctx.retry_key = retry.key
+        ctx.out.retry_key = retry.key
         if retry.kind == "text":
             return await self._text(ctx, retry.text or "")
         if retry.kind == "command":
@@ -488,20 +505,25 @@ class Conversation:
         screen = await render(
             ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
         )
-        return Reply(language=ctx.lang, screens=(screen,), toast=outcome.toast)
+        return Reply(
+            language=ctx.lang,
+            screens=(screen,),
+            toast=outcome.toast,
+            keep_tapped=outcome.keep_tapped,
+        )
 
     def _failed(
         self, ctx: Ctx, original: str, event: Event, message: Msg, *, edit: bool, handled: bool
     ) -> Reply:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
-        if not handled and ctx.state.pending is None:
+        if not handled and not in_flight(ctx.state):
             orphans = ctx.state.orphans
-            ctx.state = ChatState.loads(original)
+            ctx.out.state = ChatState.loads(original)
             ctx.state.orphans = orphans
-            ctx.funnel.clear()  # the steps this event took are undone
-        ctx.state.retry = self._retry_of(event, handled=handled, pending=ctx.state.pending)
+            ctx.out.funnel.clear()  # the steps this event took are undone
+        ctx.state.retry = self._retry_of(event, handled=handled, pending=in_flight(ctx.state))
         if ctx.state.retry is not None:
-            ctx.state.retry.key = ctx.last_key
+            ctx.state.retry.key = ctx.out.last_key
         ctx.state.nonce = new_nonce()
         body = (
             (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
@@ -515,8 +537,8 @@ class Conversation:
         return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))
 
     @staticmethod
-    def _retry_of(event: Event, *, handled: bool, pending: object) -> Retry | None:
-        if handled or pending is not None:
+    def _retry_of(event: Event, *, handled: bool, pending: bool) -> Retry | None:
+        if handled or pending:
             return Retry(kind="show")
         match event:
             case Text(text=text) | Edited(text=text):
@@ -533,16 +555,15 @@ class Conversation:
 
     async def _recover(self, ctx: Ctx, original: str, *, edit: bool) -> Reply:
         """After an unexpected error: the previous state if it still renders, else the menu."""
-        ctx.state = ChatState.loads(original) if ctx.state.pending is None else ctx.state
-        ctx.deferred.clear()
-        ctx.entries.clear()
-        ctx.funnel.clear()
-        ctx.forget = False
+        if not in_flight(ctx.state):
+            ctx.out.state = ChatState.loads(original)
+        ctx.out.discard()
+        ctx.out.forget = False
         try:
             return await self._reply(ctx, Outcome(note=OOPS, reshow=True), edit=edit)
         except Exception:
             log.exception(
                 "chat %s: state does not render, back to the menu", chat_tag(ctx.customer.chat_id)
             )
-            ctx.state = ChatState()
+            ctx.out.state = ChatState()
             return await self._reply(ctx, Outcome(note=OOPS), edit=edit)

@@ -14,14 +14,14 @@ from datetime import timedelta
 
 from bot.chat import detours
 from bot.chat.book import calendar_file, open_calendar, start_book, times_after_conflict
-from bot.chat.context import Ctx, Outcome, Refused
-from bot.chat.views import booking_pages
+from bot.chat.context import Ctx, Outcome, Refused, goto
+from bot.chat.views import booking_names_contact, booking_pages
 from bot.core.details import Details, detail_lines
 from bot.core.errors import AppointmentNotActive, NotBookable, SlotUnavailable
 from bot.core.records import BookingRow
 from bot.core.rules import ChangeAction, Verdict
 from bot.core.screens import DateTimeValue, Msg
-from bot.core.state import Flow, Step
+from bot.core.state import Flow, PendingChange, Step
 from bot.core.words import call_us, refusal
 from bot.followup.ledger import Cancelled, Moved
 
@@ -44,8 +44,8 @@ async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
         if isinstance(seen, BaseException):
             log.info("refresh of booking %s failed: %s", row.id, type(seen).__name__)
             continue
-        ctx.emit(seen)
-        fresh[row.id] = ctx.fresh[row.id] = seen.applied_to(row)
+        ctx.out.emit(seen)
+        fresh[row.id] = ctx.out.fresh[row.id] = seen.applied_to(row)
     return sorted(fresh.values(), key=lambda r: r.start)
 
 
@@ -69,10 +69,21 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
-    detours.step_aside(ctx)
+    """My appointments from its first page (the command, the menu's button)."""
     ctx.state.list_page = 0
+    return await _list_bookings(ctx)
+
+
+async def back_to_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
+    """« Back from an appointment: the page it was opened from (the view clamps a page that
+    no longer exists to the last one)."""
+    return await _list_bookings(ctx)
+
+
+async def _list_bookings(ctx: Ctx) -> Outcome:
+    detours.step_aside(ctx)
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
-    ctx.bookings = await _refresh(ctx, rows)
+    ctx.out.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
     return Outcome()
 
@@ -102,23 +113,29 @@ async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     return Outcome()
 
 
-def _refused(ctx: Ctx, row: BookingRow, kind: ChangeAction) -> Outcome | None:
+def _refused(
+    ctx: Ctx, row: BookingRow, kind: ChangeAction, *, aside: bool = False
+) -> Outcome | None:
     """None when the customer may make this change now; else the booking's screen with why
-    not and, where the operator's rules refuse it, whom to call."""
+    not and, where the operator's rules refuse it, whom to call (once: the booking's screen
+    already names it when no change is offered at all). `aside`: tapped on a message the bot
+    sent on its own (a reminder, a notice), which stays as it was: the answer is a new
+    message."""
     verdict = ctx.rules.may_change(kind, row.start, ctx.now) if row.active else Verdict.STARTED
     if verdict is Verdict.ALLOWED:
         return None
     detours.end_reschedule(ctx.state)  # out of the change in progress, back to the booking
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
-    lead = call_us(ctx.business, ctx.lang) if verdict is not Verdict.STARTED else []
-    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead)
+    named = verdict is Verdict.STARTED or booking_names_contact(ctx)
+    lead = [] if named else call_us(ctx.business, ctx.lang)
+    return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead, new_message=aside)
 
 
-async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
+async def start_reschedule(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
     row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
-    refused = _refused(ctx, row, "reschedule")
+    refused = _refused(ctx, row, "reschedule", aside=aside)
     if refused is not None:
         return refused
     state = ctx.state
@@ -133,19 +150,30 @@ async def start_reschedule(ctx: Ctx, booking_id: int | None) -> Outcome:
     return await open_calendar(ctx)
 
 
+async def reschedule_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Reschedule: the calendar as a new message below it (the
+    notice, its old and new time and its reference, stays readable)."""
+    return (await start_reschedule(ctx, booking_id)).below()
+
+
 async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
     return await start_reschedule(ctx, ctx.state.booking_id)
 
 
-async def ask_cancel(ctx: Ctx, booking_id: int | None) -> Outcome:
+async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
     row = await _current(ctx, ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
-    refused = _refused(ctx, row, "cancel")
+    refused = _refused(ctx, row, "cancel", aside=aside)
     if refused is not None:
         return refused
     ctx.state.step = Step.CANCEL_CONFIRM
     return Outcome()
+
+
+async def ask_cancel_below(ctx: Ctx, booking_id: int | None) -> Outcome:
+    """A reminder's or a notice's Cancel: the question as a new message below it."""
+    return (await ask_cancel(ctx, booking_id)).below()
 
 
 async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
@@ -162,19 +190,11 @@ async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
     for the same service, as a new message (the notice stays readable above it)."""
     row = ctx.owned_booking(booking_id)
     outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
-    outcome.new_message = True
-    return outcome
+    return outcome.below()
 
 
-async def back_to_booking(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.BOOKING
-    return Outcome()
-
-
-async def back_to_times(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.new_start = None
-    ctx.state.step = Step.TIME
-    return Outcome()
+back_to_booking = goto(Step.BOOKING)
+back_to_times = goto(Step.TIME, new_start=None)
 
 
 async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
@@ -193,18 +213,45 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
+    _intend(ctx, PendingChange(kind="cancel", booking_id=row.id, key=ctx.out.idempotency_key()))
+    return await _send_cancel(ctx, row)
+
+
+def _intend(ctx: Ctx, change: PendingChange) -> None:
+    """Write the change down before asking Zimun (crash-safe, like a confirm): a restart
+    finishes it with the same key, and meanwhile the ledger knows it is the customer's."""
+    ctx.state.changing = change
+    ctx.save_now()
+
+
+async def finish_change(ctx: Ctx) -> Outcome:
+    """Resolve a reschedule or cancel whose answer is not known (a crash, Zimun silent), with
+    its stored key: Zimun replays its answer, and the customer is told as if it had come."""
+    change = ctx.state.changing
+    assert change is not None
+    row = ctx.owned_booking(change.booking_id)
+    ctx.state.booking_id = row.id
+    if change.kind == "cancel":
+        return await _send_cancel(ctx, row)
+    ctx.state.new_start = change.new_start
+    return await _send_move(ctx, row)
+
+
+async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None
     ctx.changing(row.id)
     try:
-        appointment = await ctx.api.cancel(
-            row.appointment_id, idempotency_key=ctx.idempotency_key()
-        )
+        appointment = await ctx.api.cancel(row.appointment_id, idempotency_key=change.key)
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
-    ctx.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
-    ctx.tally("cancelled")
+    ctx.state.changing = None
+    ctx.out.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
+    ctx.out.tally("cancelled")
     rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
-    ctx.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
+    ctx.out.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
     ctx.state.booking_id = None
     ctx.state.step = Step.BOOKINGS
     return Outcome(note=Msg("Your appointment is cancelled."))
@@ -222,12 +269,22 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
     if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
         ctx.state.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
+    key = ctx.out.idempotency_key()
+    _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
+    return await _send_move(ctx, row)
+
+
+async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
+    change = ctx.state.changing
+    assert change is not None and change.new_start is not None
+    new_start = change.new_start
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.reschedule(
-            row.appointment_id, new_start, idempotency_key=ctx.idempotency_key()
+            row.appointment_id, new_start, idempotency_key=change.key
         )
     except (SlotUnavailable, NotBookable):
+        ctx.state.changing = None
         ctx.state.new_start = None
         return await times_after_conflict(
             ctx,
@@ -236,13 +293,15 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
             ),
         )
     except AppointmentNotActive:
+        ctx.state.changing = None
         return await _no_longer_active(ctx, row)
+    ctx.state.changing = None
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
-    ctx.emit(
+    ctx.out.emit(
         Moved(row.id, start, end, status=appointment.status, contact_name=appointment.contact_name)
     )
-    ctx.tally("moved")
+    ctx.out.tally("moved")
     service, location = await ctx.service(), await ctx.location()
     ctx.state.step = Step.MENU
     detours.end_reschedule(ctx.state)  # a booking the reschedule parked comes back

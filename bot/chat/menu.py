@@ -16,7 +16,7 @@ from bot.chat.manage import show_bookings
 from bot.chat.views import help_lines
 from bot.core.screens import LanguageName, Msg
 from bot.core.state import Flow, Step
-from bot.core.words import own_texts, title
+from bot.core.words import cutoff_note, own_texts, title
 
 log = logging.getLogger("bot.booking")
 
@@ -89,8 +89,8 @@ async def pick_language(ctx: Ctx, arg: int | None) -> Outcome:
         raise Refused(f"language {arg} out of range")
     language = offered[arg]
     user_id = ctx.customer.user_id
-    ctx.defer(lambda: ctx.storage.set_language(user_id, language))
-    ctx.lang = ctx.state.lang = language
+    ctx.out.defer(lambda: ctx.storage.set_language(user_id, language))
+    ctx.out.lang = ctx.state.lang = language
     note = Msg("From now on I'll write in {language}.", language=LanguageName(language))
     return detours.come_back(ctx, note)
 
@@ -122,9 +122,13 @@ def welcome_lines(ctx: Ctx) -> list[Msg]:
     if own:
         return [*title(ctx.business), *own]
     can = ctx.rules.changes_allowed
+    note = cutoff_note(ctx.rules)  # the promise of changes has a limit: say it
     if ctx.business.name:
-        return [Msg("👋 Welcome to {business}!", business=ctx.business.name), ABILITIES[can]]
-    return [WELCOME] if can == (True, True) else [Msg("👋 Welcome!"), ABILITIES[can]]
+        welcome = Msg("👋 Welcome to {business}!", business=ctx.business.name)
+        return [welcome, ABILITIES[can], *note]
+    if can == (True, True):
+        return [WELCOME, *note]
+    return [Msg("👋 Welcome!"), ABILITIES[can], *note]
 
 
 async def cmd_start(ctx: Ctx, arg: str) -> Outcome:
@@ -156,6 +160,9 @@ async def cmd_mybookings(ctx: Ctx, arg: str) -> Outcome:
 
 
 async def cmd_language(ctx: Ctx, arg: str) -> Outcome:
+    """/language; with one language offered (BOT_LANGUAGES) there is nothing to pick: the menu."""
+    if len(ctx.business.languages) < 2:
+        return await go_menu(ctx)
     return await show_language(ctx)
 
 

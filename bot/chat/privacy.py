@@ -30,9 +30,9 @@ async def ask_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def do_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
     await abandon(ctx)  # release the holds before the memory of them goes
-    ctx.deferred.clear()  # nothing about this customer may be written after the delete
-    ctx.entries.clear()
-    ctx.forget = True
+    ctx.out.deferred.clear()  # nothing about this customer may be written after the delete
+    ctx.out.entries.clear()
+    ctx.out.forget = True
     ctx.state.step = Step.FORGOTTEN
     return Outcome()
 

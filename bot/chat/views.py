@@ -38,7 +38,7 @@ from bot.core.screens import (
 from bot.core.state import DayCode, Month, Step
 from bot.core.validation import clean_name, shown_email
 from bot.core.widths import SERVICE_IN_LIST, shorten, shorten_email
-from bot.core.words import call_us, contact_lines, own_texts, title
+from bot.core.words import call_us, contact_lines, cutoff_note, locked_after, own_texts, title
 from bot.store.retention import BOOKINGS_KEPT_DAYS
 
 TIMES_PER_PAGE = 12
@@ -109,10 +109,12 @@ HELP_LINES = (
 # (may reschedule, may cancel) -> the help lines that promise no change the operator turned off.
 HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
     (True, False): {
-        HELP_LINES[2]: Msg("You can reschedule an appointment later under My appointments.")
+        HELP_LINES[2]: Msg("You can reschedule an appointment later under My appointments."),
+        HELP_LINES[5]: Msg("/mybookings – see or reschedule your appointments"),
     },
     (False, True): {
-        HELP_LINES[2]: Msg("You can cancel an appointment later under My appointments.")
+        HELP_LINES[2]: Msg("You can cancel an appointment later under My appointments."),
+        HELP_LINES[5]: Msg("/mybookings – see or cancel your appointments"),
     },
     (False, False): {
         HELP_LINES[2]: Msg("Your appointments are listed under My appointments."),
@@ -121,14 +123,21 @@ HELP_SWAPS: dict[tuple[bool, bool], dict[Msg, Msg]] = {
 }
 
 
+def _offered(ctx: Ctx, line: Msg) -> bool:
+    """/language is named only when there is a language to change to (BOT_LANGUAGES)."""
+    return line is not HELP_LINES[6] or len(ctx.business.languages) > 1
+
+
 def help_lines(ctx: Ctx) -> list[Msg]:
     """/help: the business's name and own texts, how the bot works, the commands, the
     contact line."""
     swaps = HELP_SWAPS.get(ctx.rules.changes_allowed, {})
+    lines = [swaps.get(line, line) for line in HELP_LINES if _offered(ctx, line)]
+    lines[3:3] = cutoff_note(ctx.rules)  # after the promise of changes, before the commands
     return [
         *title(ctx.business),
         *own_texts(ctx.business, ctx.lang, ("welcome", "help")),
-        *(swaps.get(line, line) for line in HELP_LINES),
+        *lines,
         *contact_lines(ctx.business, ctx.lang),
     ]
 
@@ -461,8 +470,8 @@ def booking_label(row: BookingRow) -> Msg:
 
 async def view_bookings(ctx: Ctx) -> View:
     rows_db = (
-        ctx.bookings
-        if ctx.bookings is not None
+        ctx.out.bookings
+        if ctx.out.bookings is not None
         else ctx.storage.bookings_for_user(ctx.customer.user_id)
     )
     coming = upcoming(ctx, rows_db)
@@ -518,10 +527,16 @@ async def view_booking(ctx: Ctx) -> View:
         body.append(Msg("This appointment is in the past."))
     else:
         rows += _change_rows(ctx)
-        if not any(ctx.rules.changes_allowed):
+        if booking_names_contact(ctx):
             body += call_us(ctx.business, ctx.lang)
     rows.append(nav_row(ctx, cancel=False))
     return body, rows
+
+
+def booking_names_contact(ctx: Ctx) -> bool:
+    """Whether an upcoming booking's screen says whom to call: when the operator offers no
+    change in the bot at all (a refusal then does not say it a second time)."""
+    return not any(ctx.rules.changes_allowed)
 
 
 def _change_rows(ctx: Ctx) -> Rows:
@@ -546,6 +561,8 @@ async def view_move_confirm(ctx: Ctx) -> View:
             new=DateTimeValue(new_start, row.timezone, "full"),
         )
     ]
+    if ctx.rules.locks(new_start, ctx.now):
+        body.append(locked_after(ctx.rules))
     rows = [[button(ctx, Msg("Yes, reschedule"), Action.YES)], nav_row(ctx)]
     return body, rows
 

@@ -23,11 +23,11 @@ from datetime import date
 from bot.chat import detours
 from bot.chat.context import Ctx, Outcome, Refused
 from bot.core import calendar as cal
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.models import zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.screens import DateValue, Msg, Plural
 from bot.core.state import DayCode, Flow, Step
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.followup.ledger import NewBooking
 
 MAX_WAITING = 10  # days one customer may wait for at once: each costs Zimun calls to watch
@@ -111,8 +111,8 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
         now=ctx.now,
         next_check_at=WAIT_CADENCE.next_look(ctx.now, starts),
     )
-    ctx.defer(lambda: storage.join_waitlist(**values))  # type: ignore[arg-type]
-    ctx.tally("waitlist_joined")
+    ctx.out.defer(lambda: storage.join_waitlist(**values))  # type: ignore[arg-type]
+    ctx.out.tally("waitlist_joined")
     state.waitlist_day = None
     state.step = Step.DAY
     return Outcome(
@@ -196,4 +196,4 @@ def note_booked(ctx: Ctx, booking: NewBooking) -> None:
         if ended:
             storage.record_funnel([FunnelEvent(now, "", "waitlist_booked")] * ended)
 
-    ctx.defer(write)
+    ctx.out.defer(write)

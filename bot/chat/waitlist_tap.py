@@ -41,7 +41,8 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
     if _same_booking(state, entry):
         if state.resume is not None:
             detours.return_to_resume(state)  # off the detour, back into the booking
-        state.editing = state.hold is not None  # Back leads to the summary of the held time
+        # Back leads to the summary of the held time, when there is one to go back to.
+        state.editing = state.hold is not None and bool(state.name and state.email)
         outcome = await _day_times(ctx, entry)
     elif _would_lose(state):
         detours.step_aside(ctx)
@@ -50,8 +51,7 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
         outcome = Outcome()
     else:
         outcome = await _new_booking(ctx, entry)
-    outcome.new_message = True
-    return outcome
+    return outcome.below()
 
 
 async def switch(ctx: Ctx, arg: int | None) -> Outcome:

@@ -4,7 +4,8 @@
 
 - settings (environment/.env): BUSINESS_NAME, CONTACT, BOT_LANGUAGES, BOT_DEFAULT_LANGUAGE,
   HIDE_LOCATIONS, HIDE_SERVICES, BOOKING_LEAD_TIME, BOOKING_HORIZON, CHANGE_CUTOFF,
-  ALLOW_RESCHEDULE, ALLOW_CANCEL, MESSAGES_DIR;
+  ALLOW_RESCHEDULE, ALLOW_CANCEL, MAX_UPCOMING_PER_CUSTOMER, MAX_BOOKINGS_PER_DAY,
+  MESSAGES_DIR;
 - BOT_CONFIG, an optional TOML file for what does not fit in a variable: the welcome, help and
   contact texts per language, and the order of branches and services (which may double as
   an allow list). Where a setting and the file disagree, the setting wins.
@@ -156,4 +157,6 @@ def rules_from_settings(settings: Settings, offer: Offer | None = None) -> Booki
             Listing(frozenset(settings.hidden_services)),
         ),
         waitlist=settings.WAITLIST_CALLS_PER_MINUTE > 0,
+        max_upcoming=settings.MAX_UPCOMING_PER_CUSTOMER or None,
+        max_per_day=settings.MAX_BOOKINGS_PER_DAY or None,
     )

@@ -146,8 +146,12 @@ class Settings(BaseSettings):
     # changes made at the business (bot.core.cadence); 0 turns that off.
     RECONCILE_CALLS_PER_MINUTE: int = Field(default=60, ge=0, le=6000)
     # Zimun calls per minute, at most, spent watching waitlisted days for a freed time
-    # (bot.core.waitlist_cadence); 0 turns the waiting list off (not offered, not watched).
+    # (bot.core.cadence); 0 turns the waiting list off (not offered, not watched).
     WAITLIST_CALLS_PER_MINUTE: int = Field(default=30, ge=0, le=6000)
+    # A fair share per customer (README, "Your rules"): the most upcoming appointments one
+    # customer may hold, and the most bookings one customer may make in 24 hours; 0: no cap.
+    MAX_UPCOMING_PER_CUSTOMER: int = Field(default=3, ge=0, le=1000)
+    MAX_BOOKINGS_PER_DAY: int = Field(default=5, ge=0, le=1000)
 
     @field_validator(
         "ZIMUN_ORGANIZATION_ID",

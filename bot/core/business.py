@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-from bot.core.languages import SUPPORTED_LANGUAGES, normalize_language
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 
 TextKind = Literal["welcome", "help", "contact"]
 TEXT_KINDS: tuple[TextKind, ...] = ("welcome", "help", "contact")
@@ -40,10 +40,8 @@ class Business:
         by_language = self.texts.get(kind, {})
         return by_language.get(lang) or by_language.get(self.default_language) or None
 
-    def language(self, code: str | None) -> str:
-        """A customer's language: Telegram's (or a stored choice) if offered, else the default."""
-        found = normalize_language(code, self.default_language)
-        return found if found in self.languages else self.default_language
-
-    def offers(self, lang: str | None) -> bool:
-        return lang in self.languages
+    def language(self, *candidates: str | None) -> str:
+        """A customer's language by the one rule (bot.core.languages.pick_language): the first
+        of `candidates` (the stored choice, the booking's, Telegram's) this business offers,
+        else its default."""
+        return pick_language(*candidates, offered=self.languages, default=self.default_language)

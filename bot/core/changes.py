@@ -37,3 +37,4 @@ class BookingChange:
     booking_id: int | None = None  # the bot's row
     service_id: str = ""
     location_id: str = ""
+    user_id: int | None = None  # the customer's Telegram account (staff chat: bursts); not shown

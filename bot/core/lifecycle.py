@@ -157,6 +157,7 @@ class Write:
     chat_id: int
     booking_id: int | None = None
     new: NewBooking | None = None
+    booked_at: datetime | None = None  # with `new`: when the customer booked (kept on a replay)
     fields: Fields = Fields()
     reminders: tuple[tuple[int, datetime], ...] | None = None  # replace them all; None: keep
     reminder_language: str | None = None
@@ -228,6 +229,7 @@ def _booked(
             contact_name=entry.contact_name,
             service_id=new.service_id,
             location_id=new.location_id,
+            user_id=new.user_id,
         )
     return Write(
         new.user_id,
@@ -238,6 +240,7 @@ def _booked(
             checked_at=now,
             next_check_at=schedule.next_check(now, new.start),
         ),
+        booked_at=now,
         reminders=tuple(plan(new.start, offsets, now)),
         reminder_language=language,
         change=change,
@@ -393,4 +396,5 @@ def _change(
         booking_id=row.id,
         service_id=row.service_id,
         location_id=row.location_id,
+        user_id=row.user_id,
     )

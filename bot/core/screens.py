@@ -198,3 +198,7 @@ class Reply:
     language: str
     screens: tuple[Screen, ...] = ()
     toast: Msg | None = None
+    # The tapped message stays exactly as it was, buttons included: a notice or reminder the
+    # bot sent on its own, whose way on opens below it (otherwise the buttons a new message
+    # answers are retired).
+    keep_tapped: bool = False

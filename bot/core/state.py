@@ -88,6 +88,19 @@ class PendingConfirm(BaseModel):
     key: str
 
 
+class PendingChange(BaseModel):
+    """A reschedule or cancel the customer confirmed, sent (or about to be) to Zimun, whose
+    answer is not known yet: written before the call, so that after a crash it is finished
+    with the same `key` and told to the customer as theirs, never taken for the business's."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str  # "move" or "cancel"
+    booking_id: int
+    key: str
+    new_start: datetime | None = None  # the time asked for (a move)
+
+
 class Retry(BaseModel):
     """The input that failed because the API did not answer, repeated by the Retry button."""
 
@@ -123,6 +136,7 @@ class ChatState(BaseModel):
     typed: dict[str, int] = Field(default_factory=dict)  # "name"/"email" -> the message id
     editing: bool = False  # came from the summary's Change: return there when done
     pending: PendingConfirm | None = None
+    changing: PendingChange | None = None  # a reschedule or cancel in flight
     booking_id: int | None = None  # local booking row (detail, reschedule, cancel)
     list_page: int = 0  # My bookings: the page of upcoming bookings on display
     new_start: datetime | None = None  # the reschedule target
@@ -161,7 +175,7 @@ class ChatState(BaseModel):
     def end_move(self) -> None:
         """The reschedule is over: forget it, and bring back the booking it parked, if any."""
         parked = ChatState.loads(self.parked) if self.parked else None
-        self._reset(keep={"v", "nonce", "orphans", "lang", "step", "retry", "pending"})
+        self._reset(keep={"v", "nonce", "orphans", "lang", "step", "retry", "pending", "changing"})
         if parked is not None:
             for name in DRAFT_FIELDS:
                 setattr(self, name, getattr(parked, name))

@@ -2,14 +2,17 @@
 
 The operator's own texts go into a screen as the value of a one-placeholder message, so the
 localizer escapes them like any customer text: an operator's `<b>` or `{x}` is shown as typed.
-A refusal to change a booking says why and, where the operator's rules refuse it, whom to call.
+A refusal to change a booking says why and, where the operator's rules refuse it, whom to call;
+so does a refusal to book one more (the fair share per customer, `cap_refusal`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.core.business import Business, TextKind
-from bot.core.rules import BookingRules, ChangeAction, Verdict
-from bot.core.screens import DurationValue, Msg
+from bot.core.rules import BookingRules, Cap, ChangeAction, Verdict
+from bot.core.screens import DurationValue, Msg, Plural
 
 CONTACT_US = Msg("Please contact the business directly.")
 
@@ -49,9 +52,53 @@ def refusal(kind: ChangeAction, verdict: Verdict, rules: BookingRules) -> Msg:
             else Msg("Appointments can't be cancelled in this chat.")
         )
     if verdict is Verdict.TOO_LATE and rules.change_cutoff is not None:
-        minutes = int(rules.change_cutoff.total_seconds()) // 60
         return Msg(
             "This appointment starts in less than {cutoff}, so it can no longer be changed here.",
-            cutoff=DurationValue(minutes),
+            cutoff=_cutoff(rules),
         )
     return Msg("This appointment can no longer be changed.")
+
+
+def cap_refusal(cap: Cap, rules: BookingRules) -> Msg:
+    """Why this customer may not book one more appointment now, and what they can do."""
+    if cap is Cap.UPCOMING:
+        return Plural(
+            "Sorry, you already have {count} upcoming appointment, the most I can book for one "
+            "person. To book another, cancel it under My appointments first.",
+            "Sorry, you already have {count} upcoming appointments, the most I can book for one "
+            "person. To book another, cancel one of them under My appointments first.",
+            count=rules.max_upcoming or 0,
+        )
+    return Plural(
+        "Sorry, you've booked {count} appointment in the last 24 hours, the most I can book "
+        "for one person in a day. Please try again tomorrow.",
+        "Sorry, you've booked {count} appointments in the last 24 hours, the most I can book "
+        "for one person in a day. Please try again tomorrow.",
+        count=rules.max_per_day or 0,
+    )
+
+
+def _cutoff(rules: BookingRules) -> DurationValue:
+    minutes = int((rules.change_cutoff or timedelta(0)).total_seconds()) // 60
+    return DurationValue(minutes)
+
+
+def locked_after(rules: BookingRules) -> Msg:
+    """Said before a move into CHANGE_CUTOFF is confirmed: afterwards it cannot be undone here."""
+    return Msg(
+        "The new time starts in less than {cutoff}: after this change, it can no longer be "
+        "changed here.",
+        cutoff=_cutoff(rules),
+    )
+
+
+def cutoff_note(rules: BookingRules) -> list[Msg]:
+    """Welcome and help: until when changes are possible, when CHANGE_CUTOFF limits them."""
+    if rules.change_cutoff is None or not any(rules.changes_allowed):
+        return []
+    return [
+        Msg(
+            "Changes are possible until {cutoff} before the appointment.",
+            cutoff=_cutoff(rules),
+        )
+    ]

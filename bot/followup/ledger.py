@@ -84,6 +84,10 @@ class Ledger:
         self.listeners: list[Listener] = []
         self._held: Counter[int] = Counter()
         self._epochs: Counter[int] = Counter()
+        # chat id -> the booking whose reschedule or cancel that chat has written down and not
+        # finished (bot.core.state.PendingChange): the customer's own change, even after a
+        # restart, until it is finished.
+        self._intents: dict[int, int] = {}
 
     # -- asking Zimun --
 
@@ -161,7 +165,20 @@ class Ledger:
         self._epochs[booking_id] += 1  # an answer asked for while held is out of date
 
     def held(self, booking_id: int) -> bool:
-        return self._held[booking_id] > 0
+        return self._held[booking_id] > 0 or booking_id in self._intents.values()
+
+    def intend(self, chat_id: int, booking_id: int | None) -> None:
+        """The chat's change in flight, as just persisted (None: nothing in flight)."""
+        before = self._intents.get(chat_id)
+        if before == booking_id:
+            return
+        if booking_id is None:
+            del self._intents[chat_id]
+        else:
+            self._intents[chat_id] = booking_id
+        for changed in (before, booking_id):
+            if changed is not None:
+                self._epochs[changed] += 1  # an answer asked for meanwhile is out of date
 
     def epoch(self, booking_id: int) -> int:
         return self._epochs[booking_id]

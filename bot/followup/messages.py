@@ -1,27 +1,35 @@
 """Every message the bot sends on its own, outside a conversation: the reminder before an
 appointment, the notice of a change made at the business, and the waiting list's news of a
-freed time. Each is a new message in the customer's language and the branch's time, and its
-buttons name the booking or the entry (booking-scoped payloads, checked against the tapping
-customer), so they work whatever the chat does meanwhile.
+freed time. Each is a new message in the customer's language and the branch's time; it
+arrives outside any conversation and leaves the chat's step and draft alone. Its buttons name
+the booking or the entry (booking-scoped payloads, checked against the tapping customer), so
+they work whatever the chat does meanwhile:
 
 - the reminder: 👍 I'll be there, 🔁 Reschedule, 🗑 Cancel appointment;
 - the notice, built from the ledger's notice row (what changed, and the time the customer
-  knew) and the booking as stored now; it leaves the chat's step and draft alone:
+  knew) and the booking as stored now:
   - cancelled: 📅 Book again (the same service at the same branch);
   - moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar
     file that updates the event the confirmation added;
 - the freed time: 📅 See the available times.
+
+Change buttons (on reminders and notices) follow the operator's rules at the time of sending
+(`Changes`): a change turned off (ALLOW_RESCHEDULE, ALLOW_CANCEL) or inside CHANGE_CUTOFF is not
+offered, and the message says whom to call instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.core.business import Business
 from bot.core.details import Details, detail_lines
 from bot.core.ics import booking_event, build_ics
+from bot.core.languages import pick_language
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
+from bot.core.rules import BookingRules
 from bot.core.screens import (
     Attachment,
     Button,
@@ -32,11 +40,62 @@ from bot.core.screens import (
     Screen,
     Value,
 )
+from bot.core.words import call_us
+
+Rows = tuple[tuple[Button, ...], ...]
 
 
-def build_reminder(booking: BookingRow, language: str) -> Reply:
+@dataclass(frozen=True)
+class House:
+    """The operator's rules and words a message sent on its own follows: which changes it may
+    offer (BookingRules) and the contact line for those it may not (Business). The defaults
+    allow every change, as the bot does without settings."""
+
+    rules: BookingRules = field(default_factory=BookingRules)
+    business: Business = field(default_factory=Business)
+
+    def language(self, *candidates: str | None) -> str:
+        """The customer's language among those the operator offers now (BOT_LANGUAGES): a
+        stored choice the operator no longer offers falls through, as in the chat."""
+        return pick_language(
+            *candidates,
+            offered=self.business.languages,
+            default=self.business.default_language,
+        )
+
+    def changes(self, booking: BookingRow, language: str, now: datetime) -> Changes:
+        reschedule, cancel = self.rules.offered_changes(booking.start, now)
+        contact = () if reschedule and cancel else tuple(call_us(self.business, language))
+        return Changes(reschedule, cancel, contact)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The change buttons one message offers for a booking, and whom to call for the rest."""
+
+    reschedule: bool = True
+    cancel: bool = True
+    contact: tuple[Msg, ...] = ()
+
+    def rows(self, booking_id: int, reschedule: Msg) -> Rows:
+        """The allowed change buttons, one a row: "🗑 Cancel appointment" needs a phone's full
+        width (bot/core/widths.py). `reschedule` is the message's own label for a move."""
+        rows: list[tuple[Button, ...]] = []
+        if self.reschedule:
+            rows.append((Button(reschedule, booking_data(Action.RESCHEDULE, booking_id)),))
+        if self.cancel:
+            cancel = Msg("🗑 Cancel appointment")
+            rows.append((Button(cancel, booking_data(Action.CANCEL_BOOKING, booking_id)),))
+        return tuple(rows)
+
+
+ALL_CHANGES = Changes()
+
+
+def build_reminder(booking: BookingRow, language: str, changes: Changes = ALL_CHANGES) -> Reply:
     """The reminder, with buttons that name the booking (valid on this old message whatever
-    the chat does meanwhile; the engine checks the booking is the tapping customer's)."""
+    the chat does meanwhile; the engine checks the booking is the tapping customer's): only
+    the changes the operator's rules allow now (`changes`), with whom to call for the others."""
     body = [
         Msg(
             "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
@@ -44,26 +103,25 @@ def build_reminder(booking: BookingRow, language: str) -> Reply:
             when=DateTimeValue(booking.start, booking.timezone, "full"),
         ),
         *_where(booking),
+        *changes.contact,
     ]
     buttons = (
         (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
-        *_change_buttons(booking, Msg("🔁 Reschedule")),
+        *changes.rows(booking.id, Msg("🔁 Reschedule")),
     )
     return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
 
 
-def _change_buttons(booking: BookingRow, reschedule: Msg) -> tuple[tuple[Button, ...], ...]:
-    """Move or cancel the booking, one a row: "🗑 Cancel appointment" needs a phone's full
-    width (bot/core/widths.py)."""
-    return (
-        (Button(reschedule, booking_data(Action.RESCHEDULE, booking.id)),),
-        (Button(Msg("🗑 Cancel appointment"), booking_data(Action.CANCEL_BOOKING, booking.id)),),
-    )
-
-
-def build_notice(notice: NoticeRow, booking: BookingRow, language: str, now: datetime) -> Reply:
+def build_notice(
+    notice: NoticeRow,
+    booking: BookingRow,
+    language: str,
+    now: datetime,
+    house: House | None = None,
+) -> Reply:
+    changes = (house or House()).changes(booking, language, now)
     builder = _BUILDERS[notice.kind]
-    return Reply(language, screens=(builder(notice, booking, now),))
+    return Reply(language, screens=(builder(notice, booking, now, changes),))
 
 
 def _where(booking: BookingRow) -> list[Msg]:
@@ -80,7 +138,7 @@ def _what(notice: NoticeRow, booking: BookingRow) -> dict[str, Value]:
     }
 
 
-def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
             "🗑 <b>Cancelled:</b> {location} has cancelled your {service} appointment on {when}.",
@@ -93,7 +151,7 @@ def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
     return Screen(body=body, buttons=buttons, edit=False)
 
 
-def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
+def _moved(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
             "🔁 <b>New time:</b> {location} has rescheduled your {service} appointment for {when}.",
@@ -103,10 +161,11 @@ def _moved(notice: NoticeRow, booking: BookingRow, now: datetime) -> Screen:
         *_where(booking),
         Msg("If the new time suits you, there's nothing more to do."),
         Msg("The attached file updates your calendar."),
+        *changes.contact,
     )
     buttons = (
         (Button(Msg("👍 Keep the new time"), booking_data(Action.KEEP, booking.id)),),
-        *_change_buttons(booking, Msg("🔁 Pick another time")),
+        *changes.rows(booking.id, Msg("🔁 Pick another time")),
     )
     return Screen(
         body=body, buttons=buttons, edit=False, attachment=_calendar(notice, booking, now)

@@ -45,7 +45,7 @@ class NoticeService(Sender[NoticeRow]):
         if booking is None or notice.start <= now:
             self.storage.skip(NOTICES, [notice.id])
             return "skipped"
-        reply = build_notice(notice, booking, self.language(notice), now)
+        reply = build_notice(notice, booking, self.language(notice), now, self.house)
         outcome = await self.claim_and_send(notice, reply, send, f"notice {notice.id}")
         if outcome == "sent":
             log.info("booking %s: customer told it was %s", booking.id, notice.kind)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
-from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
+from bot.core.business import Business
 from bot.core.screens import Reply
+from bot.followup.messages import House
 from bot.store.storage import Outbox, Storage
 
 log = logging.getLogger("bot.followup.outbox")
@@ -95,12 +96,13 @@ class Sender(ABC, Generic[Row]):
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
-        languages: Sequence[str] = SUPPORTED_LANGUAGES,
+        house: House | None = None,
     ) -> None:
+        """`house`: the operator's rules and words the messages follow (their languages
+        among them); without one, every change is offered in `default_language`."""
         self.storage = storage
         self.now = now
-        self.default_language = default_language
-        self.languages = tuple(languages)
+        self.house = house or House(business=Business(default_language=default_language))
         self._pass_lock = asyncio.Lock()
 
     @abstractmethod
@@ -125,13 +127,8 @@ class Sender(ABC, Generic[Row]):
 
     def language(self, message: Message) -> str:
         """The customer's chosen language, else the one the message was queued in, else the
-        default: the one rule (bot.core.languages) with the business's languages."""
-        return pick_language(
-            self.storage.get_language(message.user_id),
-            message.language,
-            offered=self.languages,
-            default=self.default_language,
-        )
+        default: the one rule (bot.core.languages) with the operator's languages."""
+        return self.house.language(self.storage.get_language(message.user_id), message.language)
 
     async def claim_and_send(
         self, message: Message, reply: Reply, send: Send, what: str

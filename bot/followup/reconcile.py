@@ -8,9 +8,11 @@ reminders, queues the customer's notice and tells the staff chat, in one transac
 
 Cost is bounded twice: by the cadence (nothing for past or cancelled bookings, an hour apart
 for far ones) and by a cap on calls per minute of real time (the budgeted scan,
-bot.followup.scan): past the cap, the most overdue checks go first and the rest wait for the
-next scan. A rate-limited or unanswering Zimun ends the scan early; a booking Zimun refuses to
-show is tried again next time round.
+bot.followup.scan): past the cap, the checks go in turns across customers (each customer's
+most overdue first, then each one's second...: storage.bookings_to_check), so one customer's
+many bookings cannot starve the others' change notices, and the rest wait for the next scan.
+A rate-limited or unanswering Zimun ends the scan early; a booking Zimun refuses to show is
+tried again next time round.
 
 `check_appointment` is the entry point for a push: a webhook receiver (Zimun documents none
 yet) would call it with the appointment id of a change it was told of, after checking the
@@ -71,7 +73,7 @@ class Reconciler:
         self._lock = asyncio.Lock()
 
     async def check_due(self) -> CheckResult:
-        """Check the bookings that are due, within the budget, most overdue first."""
+        """Check the bookings that are due, within the budget, in turns across customers."""
         async with self._lock:
             result = CheckResult()
             await budgeted(

@@ -101,6 +101,7 @@ class ReminderService(Sender[Due]):
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **speaking: Any,
     ) -> None:
+        """`speaking`: the default language or the operator's House (Sender's)."""
         super().__init__(ledger.storage, now=now, **speaking)
         self.api = api
         self.ledger = ledger
@@ -130,7 +131,8 @@ class ReminderService(Sender[Due]):
         fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
-        reply = build_reminder(fresh, self.language(reminder))
+        language = self.language(reminder)
+        reply = build_reminder(fresh, language, self.house.changes(fresh, language, now))
         return await self.claim_and_send(reminder, reply, send, f"reminder {reminder.id}")
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:

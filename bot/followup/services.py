@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot.core.business import Business
 from bot.core.changes import BookingChange
 from bot.core.rules import BookingRules
 from bot.followup.ledger import Ledger
+from bot.followup.messages import House
 from bot.followup.notices import NoticeService
 from bot.followup.outbox import Send, Tally
 from bot.followup.reconcile import CheckResult, Reconciler
@@ -130,28 +132,25 @@ def build_followup(
     ledger: Ledger,
     *,
     rules: BookingRules,
+    business: Business,
     now: Callable[[], datetime],
-    default_language: str,
-    languages: Sequence[str],
     reconcile_calls_per_minute: int,
     waitlist_calls_per_minute: int,
 ) -> FollowUp:
+    """`rules` and `business`: the operator's, which every message sent on its own follows
+    (its languages, the changes it may offer, whom to call)."""
+    house = House(rules, business)
     return FollowUp(
-        reminders=ReminderService(
-            api, ledger, now=now, default_language=default_language, languages=languages
-        ),
+        reminders=ReminderService(api, ledger, now=now, house=house),
         reconciler=Reconciler(api, ledger, now=now, calls_per_minute=reconcile_calls_per_minute),
-        notices=NoticeService(
-            ledger.storage, now=now, default_language=default_language, languages=languages
-        ),
+        notices=NoticeService(ledger.storage, now=now, house=house),
         watch=WaitlistWatch(
             api,
             ledger.storage,
             rules=rules,
             now=now,
             calls_per_minute=waitlist_calls_per_minute,
-            default_language=default_language,
-            languages=languages,
+            house=house,
         ),
         now=now,
     )

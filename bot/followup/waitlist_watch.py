@@ -1,7 +1,7 @@
 """Watching waitlisted days, and telling waiting customers when a time frees up.
 
 `WaitlistWatch.check_due` looks at each (service, branch) pair whose look is due (the schedule
-and its cost are in bot.core.waitlist_cadence): one availability call covers every
+and its cost are in bot.core.cadence): one availability call covers every
 waitlisted day of the pair. For each day it finds free (bookable inside the booking window):
 
 - each free time is offered to one waiting customer at a time, first come first told: the
@@ -21,9 +21,11 @@ deleted by the next look.
 
 Cost is bounded twice: by the cadence (per pair, whatever the number of customers and days)
 and by a cap on calls per minute of real time (the budgeted scan it shares with reconciling,
-bot.followup.scan): past the cap, the most overdue pairs go first and the rest wait for the
-next scan. A rate-limited or unanswering Zimun ends the scan early; a pair Zimun refuses to
-answer for (a service removed, a branch switched off) is looked at again next time round.
+bot.followup.scan): past the cap, pairs go in turns across the customers waiting
+(storage.waitlist_pairs_due), so one customer waiting everywhere cannot starve the others, and
+the rest wait for the next scan. A rate-limited or unanswering Zimun ends the scan early; a
+pair Zimun refuses to answer for (a service removed, a branch switched off) is looked at again
+next time round.
 
 Telegram-free: `flush` takes a `send(chat_id, Reply) -> delivered?` coroutine, and `now` and
 the budget's clock are injected, so tests and the benchmark drive it with simulated time.
@@ -39,12 +41,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.core.cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
-from bot.core.waitlist_cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.followup.messages import build_freed_notice
 from bot.followup.outbox import Outcome, Send, Sender
 from bot.followup.scan import CallBudget, budgeted
@@ -87,7 +89,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
         cadence: WaitCadence = WAIT_CADENCE,
         **speaking: Any,
     ) -> None:
-        """`speaking`: the default language and the languages offered (Sender's)."""
+        """`speaking`: the default language or the operator's House (Sender's)."""
         super().__init__(storage, now=now, **speaking)
         self.api = api
         self.rules = rules or BookingRules()
@@ -143,10 +145,12 @@ class WaitlistWatch(Sender[WaitlistRow]):
             self.storage.schedule_waitlist(service_id, location_id, next_look, checked=[], at=now)
             result.failed += 1
             return
-        chosen = self._choose(entries, answer, judged, now)
+        chosen, full = self._choose(entries, answer, judged, now)
         if chosen:  # when their window ends, a time still free goes to the next in line
             next_look = min(next_look, now + self.cadence.offer_window)
         with self.storage.batch():
+            for day in full:
+                self.storage.waitlist_day_full(service_id, location_id, day)
             self.storage.offer_waitlist(chosen, now)
             self.storage.schedule_waitlist(
                 service_id, location_id, next_look, checked=judged, at=now
@@ -189,23 +193,28 @@ class WaitlistWatch(Sender[WaitlistRow]):
 
     def _choose(
         self, entries: list[WaitlistRow], answer: Availability, days: list[date], now: datetime
-    ) -> list[int]:
+    ) -> tuple[list[int], list[date]]:
         """The entries to tell: per day, as many as free times not offered to someone else in
-        the last `offer_window`, in the order they joined."""
+        the last `offer_window`, in the order they joined, leaving out those already told of
+        the day's free times (a re-armed entry: told again only once the day was full in
+        between); and the days found full."""
         window = self.rules.calendar_window(now)
         chosen: list[int] = []
+        full: list[date] = []
         for day in days:
             free = [s.start for s in answer.slots_on(day) if window.admits(s.start)]
             if not free:
+                full.append(day)
                 continue
             first = next(e for e in entries if e.day == day)
             held = self.storage.open_offers(
                 first.service_id, first.location_id, day, now - self.cadence.offer_window
             )
             room = len(free) - held
-            in_line = [e.id for e in entries if e.day == day]  # already in joining order
+            # already in joining order; one freed time is offered to an entry once
+            in_line = [e.id for e in entries if e.day == day and e.offered_at is None]
             chosen += in_line[: max(0, room)]
-        return chosen
+        return chosen, full
 
     # ---- telling ---------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Internationalization: gettext catalogs read with Babel, and locale-aware rendering of screens.
 
-    from bot.i18n import localizer, normalize_language
-    lang = normalize_language(customer.language_code, settings.BOT_DEFAULT_LANGUAGE)
+    from bot.i18n import localizer
+    lang = business.language(stored, customer.language_code)  # bot.core.languages.pick_language
     text = localizer(reply.language).render_body(screen, markup="html")
 
 Msgids are the English source text passed as the first argument of `Msg(...)`; `N_("...")`

@@ -8,6 +8,10 @@ receives the name with the booking anyway (it is its customer). The name is neve
 Changes made at the business (front desk, web page, Zimun's dashboard) are notified too, marked
 as such, when the bot notices them: whoever made them, the staff see what the customer is told.
 
+A burst of bookings by one Telegram account (issue 18: six in 80 s) is told once: its first
+notice at once, the ones that follow within BURST_WINDOW folded into one line when the window
+ends (`Bursts`, `burst_notice`), so the staff chat is not flooded and still sees each reference.
+
 Statistics come from the funnel table only, which holds no user or chat id, so they survive a
 customer's /forget and say nothing about who booked; SQLite aggregates them (bot.ops.stats).
 """
@@ -15,11 +19,11 @@ customer's /forget and say nothing about who booked; SQLite aggregates them (bot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from bot.core.changes import BookingChange, ChangeKind
 from bot.core.details import Details, detail_lines
-from bot.core.screens import DateTimeValue, DateValue, Msg, Plural, Screen
+from bot.core.screens import DateTimeValue, DateValue, DurationValue, Msg, Plural, Screen
 from bot.core.state import Step
 from bot.i18n import N_
 
@@ -70,6 +74,70 @@ def notice(change: BookingChange) -> Screen:
             )
         )
     return Screen(body=tuple(body), edit=False)
+
+
+# ---- bursts: many new appointments of one customer ---------------------------------------------
+
+BURST_WINDOW = timedelta(minutes=10)
+
+
+class Bursts:
+    """Which new-appointment notices go out on their own and which are folded into a burst.
+
+    A customer's first new appointment opens a window of BURST_WINDOW and is told at once;
+    their new appointments within it are held, and told as one line (`burst_notice`) when it
+    ends (`close`). Moves, cancellations and changes made at the business are always told on
+    their own. Pure: the caller passes the time and arranges for `close` to be called.
+    """
+
+    def __init__(self, window: timedelta = BURST_WINDOW) -> None:
+        self.window = window
+        self._opened: dict[int, datetime] = {}  # customer -> when their window opened
+        self._held: dict[int, list[BookingChange]] = {}
+
+    def admit(self, change: BookingChange, now: datetime) -> bool:
+        """True: tell this change now, on its own; False: it waits for its burst's line."""
+        user = change.user_id
+        if change.kind is not ChangeKind.BOOKED or user is None:
+            return True
+        opened = self._opened.get(user)
+        if opened is None or now >= opened + self.window:
+            self._opened[user] = now
+            return True
+        self._held.setdefault(user, []).append(change)
+        return False
+
+    def closes_at(self, user_id: int) -> datetime:
+        """When the window holding this customer's notices ends."""
+        return self._opened[user_id] + self.window
+
+    def close(self, user_id: int) -> list[BookingChange]:
+        """End the customer's window: the changes it held, oldest first."""
+        self._opened.pop(user_id, None)
+        return self._held.pop(user_id, [])
+
+    def open_bursts(self) -> list[int]:
+        """The customers with held notices (all told at shutdown)."""
+        return list(self._held)
+
+
+def burst_notice(changes: list[BookingChange], window: timedelta = BURST_WINDOW) -> Screen:
+    """One line for the new appointments one account made right after the one just told."""
+    references = ", ".join(change.appointment_id for change in changes)
+    return Screen(
+        body=(
+            Plural(
+                "🆕 <b>{count} more new appointment</b> from the same Telegram account within "
+                "{window}: {references}",
+                "🆕 <b>{count} more new appointments</b> from the same Telegram account within "
+                "{window}: {references}",
+                count=len(changes),
+                window=DurationValue(int(window.total_seconds()) // 60),
+                references=references,
+            ),
+        ),
+        edit=False,
+    )
 
 
 # ---- statistics -------------------------------------------------------------------------------

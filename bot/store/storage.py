@@ -208,12 +208,22 @@ def _m4_waitlist(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_waitlist_ends_at ON waitlist (ends_at)")
 
 
+def _m5_booked_at(db: sqlite_utils.Database) -> None:
+    """bookings.booked_at: when the customer booked, by the bot's clock (the one its rules
+    read), for the cap on bookings per customer in 24 hours (MAX_BOOKINGS_PER_DAY); created_at
+    is the wall clock's bookkeeping. Older rows take their created_at."""
+    db.execute("ALTER TABLE bookings ADD COLUMN booked_at TEXT")
+    db.execute("UPDATE bookings SET booked_at = created_at")
+    db.execute("CREATE INDEX idx_bookings_user_booked ON bookings (user_id, booked_at)")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
     _m2_reminders_and_funnel,
     _m3_ledger,
     _m4_waitlist,
+    _m5_booked_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -421,14 +431,17 @@ class Storage:
         language: str | None = None,
         checked_at: datetime | None = None,
         next_check_at: datetime | None = None,
+        booked_at: datetime | None = None,
     ) -> int:
-        """Insert (or, for a replayed confirm, update) a booking; returns its local id."""
+        """Insert (or, for a replayed confirm, update) a booking; returns its local id.
+        `booked_at` (the bot's clock; the wall clock when not given) is kept from the first
+        write: a replayed confirm is not a second booking."""
         now = self._now()
         self._write(
             "INSERT INTO bookings (user_id, chat_id, appointment_id, service_id, service_name, "
             "location_id, location_name, location_address, timezone, start, end, status, "
-            "language, checked_at, next_check_at, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "language, checked_at, next_check_at, booked_at, created_at, updated_at) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(appointment_id) DO UPDATE SET start = excluded.start, "
             "end = excluded.end, status = excluded.status, "
             "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
@@ -449,6 +462,7 @@ class Storage:
                 language,
                 _maybe_utc(checked_at),
                 _maybe_utc(next_check_at),
+                _maybe_utc(booked_at) or now,
                 now,
                 now,
             ),
@@ -487,12 +501,17 @@ class Storage:
 
     def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]:
         """Active bookings whose appointment is ahead and whose next comparison with Zimun is
-        due, most overdue first (never checked: first of all)."""
+        due, in turns across customers: every customer's most overdue booking first (never
+        checked: first of all), then every customer's second, and so on. The budget is shared
+        per customer, not per booking: one account with many bookings cannot starve the
+        others' change notices."""
         inactive = ",".join("?" for _ in INACTIVE_STATUSES)
         rows = self._read(
-            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? "
-            "AND (next_check_at IS NULL OR next_check_at <= ?) "
-            "ORDER BY next_check_at, start LIMIT ?",
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+            "PARTITION BY user_id ORDER BY next_check_at, start, id) AS turn FROM bookings "
+            f"WHERE status NOT IN ({inactive}) AND start > ? "
+            "AND (next_check_at IS NULL OR next_check_at <= ?)) "
+            "ORDER BY turn, next_check_at, start, id LIMIT ?",
             (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
         )
         return [BookingRow.from_row(r) for r in rows]
@@ -505,6 +524,25 @@ class Storage:
             (*INACTIVE_STATUSES, _iso(now)),
         )
         return [BookingRow.from_row(r) for r in rows]
+
+    def upcoming_count(self, user_id: int, now: datetime) -> int:
+        """How many active appointments of the customer are ahead (MAX_UPCOMING_PER_CUSTOMER)."""
+        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
+        rows = self._read(
+            f"SELECT count(*) AS n FROM bookings WHERE user_id = ? "
+            f"AND status NOT IN ({inactive}) AND start > ?",
+            (user_id, *INACTIVE_STATUSES, _iso(now)),
+        )
+        return int(rows[0]["n"])
+
+    def booked_since(self, user_id: int, since: datetime) -> int:
+        """How many bookings the customer made after `since`, whatever became of them since
+        (MAX_BOOKINGS_PER_DAY: booking and cancelling again and again counts every time)."""
+        rows = self._read(
+            "SELECT count(*) AS n FROM bookings WHERE user_id = ? AND booked_at > ?",
+            (user_id, _utc(since)),
+        )
+        return int(rows[0]["n"])
 
     def get_booking(self, booking_id: int) -> BookingRow | None:
         rows = self._read("SELECT * FROM bookings WHERE id = ?", (booking_id,))
@@ -547,6 +585,7 @@ class Storage:
                     language=fields.language,
                     checked_at=fields.checked_at,
                     next_check_at=fields.next_check_at,
+                    booked_at=write.booked_at,
                 )
             else:
                 assert write.booking_id is not None
@@ -704,8 +743,10 @@ class Storage:
         next_check_at: datetime,
     ) -> int:
         """Put the customer on the list for `day` (or back on it: a told entry is re-armed,
-        keeping its place, which dates from when they first asked). The entry is looked at with
-        its service and branch: at `next_check_at`, or sooner if the pair is due sooner."""
+        keeping its place, which dates from when they first asked, and its offer: the time it
+        was told of is not offered to it again, and is still its own until the offer's window
+        ends; see `waitlist_day_full`). The entry is looked at with its service and branch: at
+        `next_check_at`, or sooner if the pair is due sooner."""
         with self.batch():
             rows = self._read(
                 "SELECT min(next_check_at) AS due FROM waitlist WHERE status = 'waiting' "
@@ -720,7 +761,7 @@ class Storage:
                 "next_check_at) VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
                 "ON CONFLICT(user_id, service_id, location_id, day) DO UPDATE SET "
                 "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
-                "next_check_at = excluded.next_check_at, offered_at = NULL, told_at = NULL, "
+                "next_check_at = excluded.next_check_at, told_at = NULL, "
                 "attempts = 0",
                 (
                     user_id,
@@ -775,12 +816,20 @@ class Storage:
         return self._write("DELETE FROM waitlist WHERE ends_at <= ?", (_utc(now),)).rowcount
 
     def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(service, branch) pairs with someone waiting whose next look is due, most overdue
-        first."""
+        """(service, branch) pairs with someone waiting whose next look is due, in turns across
+        customers (as bookings_to_check): the pairs holding some customer's most overdue pair
+        first, then some customer's second, and so on, most overdue first within a turn. One
+        customer waiting at many services and branches cannot starve the others."""
         rows = self._read(
-            "SELECT service_id, location_id, min(COALESCE(next_check_at, '')) AS due "
-            "FROM waitlist WHERE status = 'waiting' AND ends_at > ? "
-            "GROUP BY service_id, location_id HAVING due <= ? ORDER BY due LIMIT ?",
+            "WITH due AS (SELECT user_id, service_id, location_id, "
+            "min(COALESCE(next_check_at, '')) AS due FROM waitlist "
+            "WHERE status = 'waiting' AND ends_at > ? AND COALESCE(next_check_at, '') <= ? "
+            "GROUP BY user_id, service_id, location_id), "
+            "turns AS (SELECT service_id, location_id, due, ROW_NUMBER() OVER ("
+            "PARTITION BY user_id ORDER BY due, service_id, location_id) AS turn FROM due) "
+            "SELECT service_id, location_id, min(turn) AS turn, min(due) AS due FROM turns "
+            "GROUP BY service_id, location_id ORDER BY turn, due, service_id, location_id "
+            "LIMIT ?",
             (_utc(now), _utc(now), limit),
         )
         return [(r["service_id"], r["location_id"]) for r in rows]
@@ -797,14 +846,24 @@ class Storage:
         return [WaitlistRow.from_row(r) for r in rows]
 
     def open_offers(self, service_id: str, location_id: str, day: date, since: datetime) -> int:
-        """Entries of the day told of a free time since `since` that have not booked yet:
-        each still has that time to itself."""
+        """Entries of the day told of a free time since `since` that have not booked yet
+        (re-armed ones too): each still has that time to itself."""
         rows = self._read(
             "SELECT count(*) AS n FROM waitlist WHERE service_id = ? AND location_id = ? "
-            "AND day = ? AND status IN ('due', 'told') AND offered_at > ?",
+            "AND day = ? AND status IN ('waiting', 'due', 'told') AND offered_at > ?",
             (service_id, location_id, day.isoformat(), _utc(since)),
         )
         return int(rows[0]["n"])
+
+    def waitlist_day_full(self, service_id: str, location_id: str, day: date) -> None:
+        """A look found no free time on `day`: whatever its entries were told of is gone, so
+        the next time that frees up is news to each of them again. Until then an entry told
+        once (re-armed or not) is not offered again: one freed time, one offer per entry."""
+        self._write(
+            "UPDATE waitlist SET offered_at = NULL WHERE service_id = ? AND location_id = ? "
+            "AND day = ? AND status IN ('waiting', 'told')",
+            (service_id, location_id, day.isoformat()),
+        )
 
     def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None:
         """A free time was found for these waiting entries: they are to be told."""

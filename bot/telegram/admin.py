@@ -5,14 +5,16 @@ its handler runs before the customers' handlers and matches that chat alone, so 
 /stats reaches the conversation, which treats it as any unknown command.
 
 Notices are queued as tasks when a booking change is committed (the customer's reply never
-waits for them) and awaited at shutdown, before the storage closes.
+waits for them) and awaited at shutdown, before the storage closes. New appointments one account
+makes in a burst are told once (bot.ops.staff.Bursts): the first at once, the rest in one line
+when the burst's window ends, or at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from telegram import Bot, BotCommandScopeChat, Update
@@ -20,13 +22,13 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, filters
 
 from bot.core.changes import BookingChange
-from bot.core.languages import SUPPORTED_LANGUAGES
+from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Msg, Reply, Screen
-from bot.ops.staff import notice, stats_screen
+from bot.ops.staff import Bursts, burst_notice, notice, stats_screen
 from bot.ops.stats import load_stats
 from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
-from bot.telegram.commands import COMMANDS, commands_in
+from bot.telegram.commands import COMMANDS, set_menu
 from bot.telegram.delivery import deliver
 
 log = logging.getLogger(__name__)
@@ -42,23 +44,28 @@ class AdminChat:
         *,
         default_language: str,
         now: Callable[[], datetime],
+        languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.chat_id = chat_id
         self.storage = storage
         self.default_language = default_language
+        self.languages = tuple(languages)  # offered (BOT_LANGUAGES): the customers' rule holds
         self.now = now
         self._bot: Bot | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closers: dict[int, asyncio.Task[None]] = {}  # customer -> end of their burst
+        self.bursts = Bursts()
         self.update_log = UpdateLog()
 
     @property
     def language(self) -> str:
-        """The language the staff chose with /language in a private admin chat, else the
-        bot's default."""
+        """The language the staff chose with /language in a private admin chat if still
+        offered, else the bot's default (the one rule: bot.core.languages.pick_language)."""
         try:
-            return self.storage.get_language(self.chat_id) or self.default_language
+            stored = self.storage.get_language(self.chat_id)
         except Exception:
-            return self.default_language
+            stored = None
+        return pick_language(stored, offered=self.languages, default=self.default_language)
 
     # ---- notices ---------------------------------------------------------------------------
 
@@ -66,12 +73,33 @@ class AdminChat:
         self._bot = bot
 
     def on_change(self, change: BookingChange) -> None:
-        """A ledger listener: queue the notice, never wait for it."""
+        """A ledger listener: queue the notice (or hold it for its burst), never wait for it."""
         if self._bot is None:
             return
-        task = asyncio.get_running_loop().create_task(self._send(self._bot, notice(change)))
+        if self.bursts.admit(change, self.now()):
+            self._queue(notice(change))
+        elif change.user_id is not None and change.user_id not in self._closers:
+            closer = asyncio.get_running_loop().create_task(self._close_later(change.user_id))
+            self._closers[change.user_id] = closer
+
+    def _queue(self, screen: Screen) -> None:
+        if self._bot is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._send(self._bot, screen))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _close_later(self, user_id: int) -> None:
+        """Tell the customer's burst in one line when its window ends."""
+        wait = (self.bursts.closes_at(user_id) - self.now()).total_seconds()
+        await asyncio.sleep(max(0.0, wait))
+        self._closers.pop(user_id, None)
+        self._tell_burst(user_id)
+
+    def _tell_burst(self, user_id: int) -> None:
+        held = self.bursts.close(user_id)
+        if held:
+            self._queue(burst_notice(held, self.bursts.window))
 
     async def _send(self, bot: Bot, screen: Screen) -> None:
         try:
@@ -80,7 +108,12 @@ class AdminChat:
             log.warning("staff chat notice not delivered: %s", type(exc).__name__)
 
     async def drain(self) -> None:
-        """Wait for the notices still on their way (called at shutdown)."""
+        """Tell the bursts still open and wait for the notices on their way (at shutdown)."""
+        for closer in self._closers.values():
+            closer.cancel()
+        self._closers.clear()
+        for user_id in self.bursts.open_bursts():
+            self._tell_burst(user_id)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -104,13 +137,8 @@ class AdminChat:
 
     async def register_commands(self, bot: Bot) -> bool:
         scope = BotCommandScopeChat(self.chat_id)
-        commands = self.commands()
         try:
-            for language in SUPPORTED_LANGUAGES:
-                await bot.set_my_commands(
-                    commands_in(language, commands), scope=scope, language_code=language
-                )
-            await bot.set_my_commands(commands_in(self.language, commands), scope=scope)
+            await set_menu(bot, self.commands(), scope, self.language, self.languages)
         except TelegramError as exc:
             log.warning("could not register the staff chat's commands: %s", type(exc).__name__)
             return False

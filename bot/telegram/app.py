@@ -123,6 +123,7 @@ def build_application(
             conversation.storage,
             default_language=default_language,
             now=conversation.now,
+            languages=settings.languages,
         )
         if settings.ADMIN_CHAT_ID is not None
         else None

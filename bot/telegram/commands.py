@@ -8,8 +8,9 @@ language for everyone else, in the bot's default language.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
-from telegram import Bot, BotCommand, BotCommandScopeAllPrivateChats
+from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats
 from telegram.error import TelegramError
 
 from bot.core.languages import SUPPORTED_LANGUAGES
@@ -31,6 +32,15 @@ COMMANDS: tuple[tuple[str, Msg], ...] = (
 )
 
 
+def offered_commands(
+    commands: tuple[tuple[str, Msg], ...], languages: Sequence[str]
+) -> tuple[tuple[str, Msg], ...]:
+    """The menu without /language when the operator offers one language: nothing to pick."""
+    if len(languages) > 1:
+        return commands
+    return tuple((name, description) for name, description in commands if name != "language")
+
+
 def commands_in(
     language: str, commands: tuple[tuple[str, Msg], ...] = COMMANDS
 ) -> list[BotCommand]:
@@ -38,28 +48,42 @@ def commands_in(
     return [BotCommand(name, loc.render(description, "plain")) for name, description in commands]
 
 
+async def set_menu(
+    bot: Bot,
+    commands: tuple[tuple[str, Msg], ...],
+    scope: BotCommandScope,
+    default_language: str,
+    languages: Sequence[str] = SUPPORTED_LANGUAGES,
+) -> None:
+    """Set `commands` in `scope` in every offered language (BOT_LANGUAGES, as the customers'
+    language rule offers them: bot.core.languages) and remove the others, which Telegram would
+    otherwise keep from an earlier run; then in the default language for everyone else."""
+    for language in SUPPORTED_LANGUAGES:
+        if language in languages:
+            await bot.set_my_commands(
+                commands_in(language, commands), scope=scope, language_code=language
+            )
+        else:
+            await bot.delete_my_commands(scope=scope, language_code=language)
+    await bot.set_my_commands(commands_in(default_language, commands), scope=scope)
+
+
 async def register_commands(
     bot: Bot,
     default_language: str,
     commands: tuple[tuple[str, Msg], ...] = COMMANDS,
     *,
-    languages: tuple[str, ...] = SUPPORTED_LANGUAGES,
+    languages: Sequence[str] = SUPPORTED_LANGUAGES,
 ) -> bool:
     """Set the menu of private chats in every offered language (BOT_LANGUAGES; groups get none:
     bookings are private) and remove the others, which Telegram would otherwise keep from an
     earlier run, as well as a menu an earlier version set for every chat; False (logged) if
     Telegram refused, which is not fatal."""
-    private = BotCommandScopeAllPrivateChats()
+    commands = offered_commands(commands, languages)
     try:
+        await set_menu(bot, commands, BotCommandScopeAllPrivateChats(), default_language, languages)
         for language in SUPPORTED_LANGUAGES:
-            if language in languages:
-                await bot.set_my_commands(
-                    commands_in(language, commands), scope=private, language_code=language
-                )
-            else:
-                await bot.delete_my_commands(scope=private, language_code=language)
             await bot.delete_my_commands(language_code=language)
-        await bot.set_my_commands(commands_in(default_language, commands), scope=private)
         await bot.delete_my_commands()
     except TelegramError as exc:
         log.warning("could not register the command menu: %s", type(exc).__name__)

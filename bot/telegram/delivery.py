@@ -47,7 +47,12 @@ async def deliver(bot: Bot, chat_id: int, reply: Reply, tapped: Message | None =
         if rendered.edit and editable is not None:
             await _edit_or_send(bot, chat_id, editable, rendered)
         else:
-            if index == 0 and editable is not None and editable.reply_markup:
+            if (
+                index == 0
+                and editable is not None
+                and editable.reply_markup
+                and not reply.keep_tapped
+            ):
                 # A confirmation or notice replaces nothing: retire the buttons it answered so
                 # they cannot be pressed again by mistake (the engine would refuse them anyway).
                 await _drop_keyboard(bot, chat_id, editable)

@@ -87,7 +87,9 @@ class ChatHandlers:
             # A photo, sticker or voice note where text or a tap is expected: the engine
             # answers an empty text with the current step's hint instead of silence.
             MessageHandler(private & ~filters.TEXT & ~filters.StatusUpdate.ALL, self.on_other),
-            MessageHandler(edited & filters.TEXT & ~filters.COMMAND, self.on_edit),
+            # An edited command too ("/help" edited into "/book"): it runs nothing, but the
+            # customer is told so rather than met with silence.
+            MessageHandler(edited & filters.TEXT, self.on_edit),
             MessageHandler(groups & filters.COMMAND, self.on_group_command),
             CallbackQueryHandler(self.on_callback),
         ]

@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat.detours import DISCARDED, DROPPED, MOVE_STOPPED
 from bot.chat.engine import INVALID, NOT_YOURS, Conversation
+from bot.chat.views import BOOKINGS_PER_PAGE
+from bot.core.changes import BookingChange
 from bot.core.payload import Action, booking_data
 from bot.core.state import ChatState, Step
+from bot.followup.reconcile import Reconciler
 from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer, make_client
-from tests.booking.driver import Chat
-from tests.booking.steps import book_one
+from tests.booking.driver import Chat, _keys
+from tests.booking.steps import book_one, to_calendar, to_name
+
+RESCHEDULED = "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}."
+CANCELLED = "Your appointment is cancelled."
 
 
 def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
@@ -187,3 +194,101 @@ async def test_one_sqlite_write_per_event(chat: Chat, storage: Storage) -> None:
     before = storage.writes
     await chat.tap("✅ Confirm")
     assert storage.writes - before == 2  # the pending confirm first, then the result
+
+
+async def test_back_from_an_appointment_returns_to_the_page_it_was_opened_from(
+    chat: Chat, storage: Storage
+) -> None:
+    """Issue 18, item 9: « Back from an appointment on page 2 of My appointments led to page 1."""
+    for _ in range(BOOKINGS_PER_PAGE + 1):
+        await book_one(chat)
+    await chat.command("mybookings")
+    await chat.tap("Later ›")
+    assert state_of(storage).list_page == 1
+    [later] = chat.actions(Action.OPEN_BOOKING)  # the one appointment on page 2
+    await chat.tap_data(later.data)
+    await chat.tap("« Back")
+    assert state_of(storage).step == Step.BOOKINGS
+    assert state_of(storage).list_page == 1
+    assert [b.data for b in chat.actions(Action.OPEN_BOOKING)] == [later.data]
+
+
+async def test_a_new_booking_says_what_really_ended(chat: Chat, sandbox: SandboxServer) -> None:
+    """Issue 18, item 6: "freed up its time" was said when nothing was held, and a customer
+    who was rescheduling read that an unfinished booking was dropped."""
+    await to_calendar(chat)  # a branch and a service chosen, no time held
+    await chat.command("book")
+    assert chat.shows(DISCARDED.key) and not chat.shows(DROPPED.key), chat.describe()
+
+    await to_name(chat)  # a time held
+    await chat.command("book")
+    assert chat.shows(DROPPED.key) and not sandbox.store.active_holds()
+
+    await book_one(chat)
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")
+    await chat.command("book")
+    assert chat.shows(MOVE_STOPPED.key), chat.describe()
+    assert not chat.shows(DROPPED.key) and not chat.shows(DISCARDED.key)
+    assert sandbox.store.appointment_list()[0].active
+
+
+async def test_a_new_booking_during_a_reschedule_that_parked_a_booking_says_both(
+    chat: Chat, sandbox: SandboxServer
+) -> None:
+    await book_one(chat)
+    await to_name(chat)  # a second booking, its time held
+    await open_first_booking(chat)
+    await chat.tap("🔁 Reschedule")  # parks the booking in progress
+    await chat.command("book")
+    assert chat.shows(MOVE_STOPPED.key) and chat.shows(DROPPED.key), chat.describe()
+    assert not sandbox.store.active_holds()
+
+
+CHANGES = {
+    "reschedule": ("/appointments/reschedule", "Yes, reschedule", RESCHEDULED),
+    "cancel": ("/appointments/cancel", "Yes, cancel it", CANCELLED),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHANGES))
+async def test_a_change_whose_answer_a_crash_lost_is_the_customers_after_a_restart(
+    kind: str, storage: Storage, db_path: str, sandbox: SandboxServer
+) -> None:
+    """Issue 18, item 1: Zimun made the change, the bot died before its answer; after the
+    restart the scan took it for the business's ("Centro Storico has rescheduled...")."""
+    path, yes, told = CHANGES[kind]
+    api = make_client(sandbox, max_retries=0)
+    chat = Chat(Conversation(api, storage, now=sandbox.clock.now), customer())
+    await book_one(chat)
+    await open_first_booking(chat)
+    if kind == "reschedule":
+        await chat.tap("🔁 Reschedule")
+        await chat.tap_action(Action.DAY, 1)
+        await chat.tap_action(Action.TIME, 3)
+    else:
+        await chat.tap("🗑 Cancel appointment")
+    sandbox.faults.drop_response_next(path, n=5, status=503)
+    await chat.tap(yes)  # Zimun made the change; its answer never came back
+    sandbox.faults.clear()
+    assert state_of(storage).changing is not None
+    [before] = storage.bookings_for_user(1001)
+
+    # The bot restarts: the scan runs (due at once), then the change is finished.
+    restarted = Storage(db_path)
+    async with make_client(sandbox) as fresh_api:
+        engine = Conversation(fresh_api, restarted, now=sandbox.clock.now)
+        heard: list[BookingChange] = []
+        engine.listeners.append(heard.append)
+        restarted.update_booking(before.id, next_check_at=sandbox.clock.now())
+        reconciler = Reconciler(fresh_api, engine.ledger, now=sandbox.clock.now)
+        assert (await reconciler.check_due()).changed == 0
+        [(chat_id, reply)] = await engine.resume_pending()
+        assert await engine.resume_pending() == []
+    restarted.close()
+    await api.aclose()
+    assert chat_id == 1001
+    assert any(told in set(_keys(line)) for s in reply.screens for line in s.body)
+    assert not storage.notices_for_booking(before.id)  # nothing announced as the business's
+    assert [(c.by_customer, c.booking_id) for c in heard] == [(True, before.id)]
+    assert state_of(storage).changing is None

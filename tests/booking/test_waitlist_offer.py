@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 from bot.chat.engine import Conversation
 from bot.chat.waitlist import MAX_WAITING, TOO_MANY
+from bot.core.cadence import day_bounds
 from bot.core.payload import Action
 from bot.core.rules import BookingRules
 from bot.core.state import ChatState, Step
-from bot.core.waitlist_cadence import day_bounds
 from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer

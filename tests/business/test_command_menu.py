@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.screens import Msg
 from bot.i18n import localizer
+from bot.store.storage import Storage
 from bot.telegram.commands import COMMANDS
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
@@ -41,5 +43,28 @@ async def test_the_menu_is_in_the_offered_languages_only(
         spanish = [c["description"] for c in api.private_commands["es"]]
         assert [c["description"] for c in api.private_commands[""]] == spanish
         assert spanish[0] == localizer("es").render(COMMANDS[0][1])
+    finally:
+        await bot.stop()
+
+
+async def test_the_staff_chat_follows_the_offered_languages_too(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """The staff chat's menu is set in the offered languages only, and a language its staff
+    chose before BOT_LANGUAGES was narrowed gives way to the default (the customers' rule)."""
+    api, base_url = fake
+    staff = -100200300
+    settings = bot_settings(api, base_url, sandbox, tmp_path / "bot.db").model_copy(
+        update={"BOT_LANGUAGES": "es,en", "BOT_DEFAULT_LANGUAGE": "es", "ADMIN_CHAT_ID": staff}
+    )
+    earlier = Storage(settings.BOT_DB_PATH)
+    earlier.set_language(staff, "de")  # chosen when German was still offered
+    earlier.close()
+    bot = RunningBot(api, settings, sandbox)
+    await bot.start()
+    try:
+        assert {lang for chat, lang in api.chat_commands if chat == staff} == {"", "es", "en"}
+        stats = api.chat_commands[(staff, "")][0]["description"]
+        assert stats == localizer("es").render(Msg("Booking statistics"))
     finally:
         await bot.stop()

@@ -134,6 +134,9 @@ def test_texts_fall_back_to_the_default_language() -> None:
     assert business.language("de-AT") == "de"
     assert business.language("it") == "es"  # not offered: the default
     assert business.language(None) == "es"
+    # the one rule: the first candidate offered (stored choice, booking's, Telegram's)
+    assert business.language("it", None, "de-AT", "en") == "de"
+    assert business.language("pt", "it") == "es"
 
 
 # ---- settings -----------------------------------------------------------------------------

@@ -183,6 +183,12 @@ async def test_a_booking_moved_at_the_business_is_announced_with_the_new_time_an
     await tap_on(ops, chat, notice, "🔁 Pick another time")
     state = state_of(ops, chat)
     assert (state.step, state.booking_id) == (Step.DAY, booking.id)
+    # ...below the notice, which stays as it was (issue 18, item 7): so does "Cancel".
+    await tap_on(ops, chat, notice, "🗑 Cancel appointment")
+    assert state_of(ops, chat).step == Step.CANCEL_CONFIRM
+    [kept] = [m for m in ops.fake.messages(chat.chat_id) if m.message_id == notice.message_id]
+    assert (kept.text, kept.buttons) == (notice.text, notice.buttons)
+    assert chat.latest is not None and chat.latest.message_id > notice.message_id
 
 
 async def test_a_restart_while_the_business_changes_a_booking_loses_nothing(

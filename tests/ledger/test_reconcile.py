@@ -52,15 +52,17 @@ async def api(sandbox: SandboxServer) -> AsyncIterator[ZimunClient]:
         yield client
 
 
-def book(sandbox: SandboxServer, ledger: Ledger, day: int, hour: int = 9) -> BookingRow:
+def book(
+    sandbox: SandboxServer, ledger: Ledger, day: int, hour: int = 9, user_id: int = 7
+) -> BookingRow:
     """An appointment at the business `day` days after Monday at `hour` (Madrid, winter), and
-    the bot's row for it."""
+    the bot's row for it (the customer's `user_id`)."""
     start = datetime(2026, 11, 23 + day, hour - 1, 0, tzinfo=UTC)
     hold = sandbox.store.hold("svc_checkup", "loc_madrid", start, sandbox.client_id)
     appointment = sandbox.store.confirm(hold.hold_id, "Ana", "ana@example.com")
     new = NewBooking(
-        user_id=7,
-        chat_id=7,
+        user_id=user_id,
+        chat_id=user_id,
         appointment_id=appointment.id,
         service_id="svc_checkup",
         service_name="Quick check-up",
@@ -110,6 +112,27 @@ async def test_only_due_upcoming_active_bookings_are_asked_about_within_the_cap(
     assert sandbox.stats.count(*GET) - first == 5
     checked = [storage.get_booking(r.id) for r in rows]
     assert all(r is not None and r.checked_at == past.start + timedelta(minutes=1) for r in checked)
+
+
+async def test_the_budget_is_shared_per_customer_not_per_booking(
+    sandbox: SandboxServer, storage: Storage, api: ZimunClient
+) -> None:
+    """One customer's six bookings are more overdue than another customer's one: with two calls
+    a minute, each customer's first turn goes first, so the other's change is noticed in the
+    first scan, not after the six (issue 18, item 12)."""
+    ledger, ticks = Ledger(storage), Ticks()
+    many = [book(sandbox, ledger, day=d, hour=h, user_id=7) for d in (2, 3) for h in (9, 10, 11)]
+    other = book(sandbox, ledger, day=4, hour=10, user_id=8)
+    sandbox.clock.set(MONDAY + 2 * CADENCE.far_every)
+    less_overdue = MONDAY + CADENCE.far_every + timedelta(minutes=1)
+    storage.update_booking(other.id, next_check_at=less_overdue)
+    sandbox.store.cancel(other.appointment_id)
+    scan = reconciler(api, ledger, sandbox, ticks, per_minute=2)
+    result = await scan.check_due()
+    assert (result.checked, result.changed) == (2, 1)
+    after = storage.get_booking(other.id)
+    assert after is not None and not after.active
+    assert sum(storage.get_booking(r.id).checked_at != MONDAY for r in many) == 1  # type: ignore[union-attr]
 
 
 async def test_a_struggling_zimun_ends_the_scan_and_a_refusal_is_tried_next_time_round(

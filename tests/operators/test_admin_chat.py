@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.changes import BookingChange, ChangeKind
 from bot.core.records import FunnelEvent
 from bot.core.screens import Msg, Plural
 from bot.i18n import localizer
+from bot.ops.staff import Bursts
 from bot.ops.stats import stats_of
 from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
@@ -201,3 +203,46 @@ def test_stats_count_attempts_conversion_and_where_customers_stopped(tmp_path: P
     assert sum(per_day.values()) == 1
     storage.close()
     assert stats_of(Storage(str(tmp_path / "empty.db")), now).conversion == 0
+
+
+@pytest.mark.parametrize("settings_overrides", [{"ADMIN_CHAT_ID": STAFF_GROUP}])
+async def test_a_burst_of_new_appointments_by_one_account_is_told_once(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    """Issue 18, item 12: one account booking again and again gets one notice for its first
+    appointment and one line for the rest, not a message each; another customer's booking in
+    the meantime is told at once, on its own."""
+    for day in (2, 3, 4):
+        await chat.book(day=day)
+    await ops.fake.wait_for(lambda: ops.fake.messages(STAFF_GROUP))
+    other = Chat(ops, chat_id=2002)
+    await other.book(day=2)
+    await ops.fake.wait_for(lambda: len(ops.fake.messages(STAFF_GROUP)) == 2)
+    assert all(
+        (m.text or "").startswith("🆕 <b>New appointment:</b> ")
+        for m in ops.fake.messages(STAFF_GROUP)
+    )
+    await ops.restart()  # the burst's window ends at the latest when the bot stops
+    messages = ops.fake.messages(STAFF_GROUP)
+    assert len(messages) == 3
+    first, second, third = (r.appointment_id for r in ops.db.bookings_for_user(chat.chat_id))
+    assert first in (messages[0].text or "")
+    burst = messages[-1].text or ""
+    assert burst.startswith("🆕 <b>2 more new appointments</b> from the same Telegram account ")
+    assert burst.endswith(f": {second}, {third}"), burst
+
+
+def test_a_burst_window_opens_with_a_customers_first_new_appointment() -> None:
+    bursts = Bursts(timedelta(minutes=10))
+
+    def change(user: int, kind: ChangeKind = ChangeKind.BOOKED) -> BookingChange:
+        return BookingChange(kind, f"a_{user}", MONDAY, "S", "L", "UTC", user_id=user)
+
+    assert bursts.admit(change(1), MONDAY)  # the first: told at once
+    assert not bursts.admit(change(1), MONDAY + timedelta(minutes=9))  # held
+    assert bursts.admit(change(2), MONDAY + timedelta(minutes=9))  # another customer
+    assert bursts.admit(change(1, ChangeKind.CANCELLED), MONDAY + timedelta(minutes=9))
+    assert bursts.closes_at(1) == MONDAY + timedelta(minutes=10)
+    assert [c.user_id for c in bursts.close(1)] == [1]
+    assert bursts.close(2) == [] and bursts.open_bursts() == []
+    assert bursts.admit(change(1), MONDAY + timedelta(minutes=11))  # a new window

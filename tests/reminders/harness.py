@@ -16,6 +16,7 @@ from typing import Any
 from telegram.ext import Application
 
 from bot.chat.engine import Conversation
+from bot.config.operator import load_operator
 from bot.core.payload import Action, decode
 from bot.followup.ledger import DEFAULT_OFFSETS
 from bot.followup.reconcile import CheckResult
@@ -61,12 +62,15 @@ class OpsBot(RunningBot):
     async def start(self) -> None:
         storage = Storage(self.settings.BOT_DB_PATH, now=self.sandbox.clock.now)
         client = ZimunClient.from_settings(self.settings)
+        operator = load_operator(self.settings)  # the rules and words the settings name
         conversation = Conversation(
             client,
             storage,
             default_language=self.settings.BOT_DEFAULT_LANGUAGE,
             now=self.sandbox.clock.now,
             reminder_offsets=self.offsets,
+            rules=operator.rules,
+            business=operator.business,
         )
 
         async def close(_app: Application) -> None:

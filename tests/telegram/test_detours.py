@@ -222,3 +222,15 @@ async def test_our_commands_in_a_group_point_to_the_private_chat(
     assert url.startswith("https://t.me/zimun_test_bot")
     assert not sandbox.store.active_holds() and bot.storage is not None
     assert bot.storage.load_conversation(group) is None  # nothing about the group is kept
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_an_edited_command_gets_a_word(
+    language: str, bot: RunningBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    """Issue 18, item 9: "/help" edited into "/book" got no answer at all."""
+    chat.language = language
+    await chat.command("help")
+    await chat.edit(chat.sent("/help"), "/book")
+    assert chat.says(EDIT_IGNORED)
+    assert bot.state(chat.chat_id).step == Step.HELP  # nothing ran

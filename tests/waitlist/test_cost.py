@@ -1,13 +1,13 @@
 """What watching waitlisted days costs, counted at the sandbox over a simulated hour of scans
 every 30 s: one availability call per look at a (service, branch) pair, whatever the number of
 customers and days waiting for it; every 4 minutes for a pair with a day within 7 days, every
-30 minutes otherwise (bot.core.waitlist_cadence)."""
+30 minutes otherwise (bot.core.cadence)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from bot.core.waitlist_cadence import WAIT_CADENCE
+from bot.core.cadence import WAIT_CADENCE
 from bot.followup.reconcile import CallBudget
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.chat.waitlist_tap import GONE_AGAIN
+from bot.core.cadence import WAIT_CADENCE
 from bot.core.payload import Action
 from bot.core.state import Step
-from bot.core.waitlist_cadence import WAIT_CADENCE
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.reminders.harness import OpsBot

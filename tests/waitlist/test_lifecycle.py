@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.core.cadence import WAIT_CADENCE
 from bot.core.payload import Action, waitlist_data
 from bot.core.screens import DateValue, Msg
 from bot.core.state import Step
-from bot.core.waitlist_cadence import WAIT_CADENCE
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY

@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.chat.detours import DROPPED, WELCOME_BACK
+from bot.core.cadence import WAIT_CADENCE
 from bot.core.payload import Action, waitlist_data
 from bot.core.state import Step
-from bot.core.waitlist_cadence import WAIT_CADENCE
 from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.reminders.harness import OpsBot
@@ -111,3 +111,50 @@ async def test_the_same_service_and_branch_in_progress_goes_on_with_the_freed_da
     assert booking.start == walk_ins[5].start
     assert [e.status for e in entries(ops, chat)] == ["booked"]
     assert sandbox.clock.now() - MONDAY < timedelta(hours=1)
+
+
+async def test_the_freed_time_picked_at_the_email_step_asks_for_the_email_next(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    """Issue 18, item 5: the name was asked again, and the email typed then became the name."""
+    walk_ins = fill_day(sandbox, SATURDAY)
+    await join(chat, SATURDAY)
+    await chat.pick_day(1)
+    await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
+    await chat.send("Ana García")
+    assert state_of(ops, chat).step == Step.EMAIL
+    await _told(ops, sandbox, chat, walk_ins[5].id)
+
+    await chat.tap_action(Action.WAITLIST_OPEN, message=freed_notices(ops, chat)[0])
+    await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
+    state = state_of(ops, chat)
+    assert (state.step, state.name, state.hold.start if state.hold else None) == (
+        Step.EMAIL,
+        "Ana García",
+        walk_ins[5].start,
+    )
+    await chat.send("ana@example.com")
+    state = state_of(ops, chat)
+    assert (state.step, state.name, state.email) == (Step.SUMMARY, "Ana García", "ana@example.com")
+
+
+async def test_the_notice_keeps_its_button_after_no_carry_on(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+) -> None:
+    """Issue 18, item 5: after "No, carry on" the notice had lost its button, and the entry,
+    already told, would not tell again: the freed time was out of reach."""
+    walk_ins = fill_day(sandbox, SATURDAY)
+    await join(chat, SATURDAY)
+    await open_calendar(chat, OTHER_SERVICE_INDEX)
+    await chat.pick_day(1)
+    await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
+    await _told(ops, sandbox, chat, walk_ins[2].id)
+    [notice] = freed_notices(ops, chat)
+    await chat.tap_action(Action.WAITLIST_OPEN, message=notice)
+    assert state_of(ops, chat).step == Step.WAITLIST_SWITCH
+    await chat.tap_action(Action.BACK)  # No, carry on
+    [kept] = freed_notices(ops, chat)
+    assert (kept.text, kept.buttons) == (notice.text, notice.buttons)
+    await chat.tap_action(Action.WAITLIST_OPEN, message=kept)  # later: the way is still there
+    await chat.tap_action(Action.YES)
+    assert state_of(ops, chat).slots == [walk_ins[2].start]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.core.cadence import WAIT_CADENCE
 from bot.core.payload import Action
 from bot.core.screens import DateValue, Msg
 from bot.core.state import Step
-from bot.core.waitlist_cadence import WAIT_CADENCE
 from bot.i18n import localizer
 from bot.ops.stats import stats_of
 from sandbox.testing import SandboxServer

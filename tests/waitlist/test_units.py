@@ -10,8 +10,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.payload import Action, decode, waitlist_data
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -86,6 +86,28 @@ def test_the_line_keeps_its_order_and_a_pair_is_looked_at_together(tmp_path: Pat
     assert [e.day for e in store.waiting_for_pair("svc", "loc", NOW)] == [far]
     store.forget_user(3)
     assert store.waiting_for_pair("svc", "loc", NOW) == []
+    store.close()
+
+
+def test_the_watch_budget_is_shared_per_customer(tmp_path: Path) -> None:
+    """One customer waiting at three services since earlier, another at a fourth: with two
+    looks to spend, each customer's most overdue pair goes first (issue 18, item 12)."""
+    store = Storage(str(tmp_path / "bot.db"))
+    saturday = date(2026, 11, 28)
+    for service in ("svc_a", "svc_b", "svc_c"):
+        _join(store, 1, saturday, NOW, service=service)
+    _join(store, 2, saturday, NOW + timedelta(minutes=5), service="svc_d")
+    _join(store, 2, saturday, NOW + timedelta(minutes=5), service="svc_a")  # shared with 1
+    later = NOW + timedelta(hours=1)
+    assert store.waitlist_pairs_due(later, 2) == [("svc_a", "loc"), ("svc_b", "loc")]
+    # svc_a was the first turn of both: the second look goes to customer 2's next, not 1's.
+    store.schedule_waitlist("svc_a", "loc", later + timedelta(hours=1), checked=[], at=later)
+    assert store.waitlist_pairs_due(later, 2) == [("svc_b", "loc"), ("svc_d", "loc")]
+    assert store.waitlist_pairs_due(later, 10) == [
+        ("svc_b", "loc"),
+        ("svc_d", "loc"),
+        ("svc_c", "loc"),
+    ]
     store.close()
 
 

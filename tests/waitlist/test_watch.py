@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.screens import Reply
-from bot.core.waitlist_cadence import WAIT_CADENCE, day_bounds
 from bot.followup.waitlist_watch import WaitlistWatch
 from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
