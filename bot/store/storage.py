@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.core.lifecycle import Stored, Write
+from bot.core.lifecycle import Notice, Stored, Write
 from bot.core.records import (
     INACTIVE_STATUSES,
     BookingRow,
@@ -604,22 +604,7 @@ class Storage:
             if write.skip_notices:
                 self.skip_pending_notices(booking_id)
             if write.notice is not None:
-                notice = write.notice
-                self._write(
-                    "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, "
-                    "previous_start, language, status, created_at) "
-                    "VALUES (?,?,?,?,?,?,?,'pending',?)",
-                    (
-                        booking_id,
-                        write.user_id,
-                        write.chat_id,
-                        notice.kind,
-                        _utc(notice.start),
-                        _utc(notice.previous_start),
-                        notice.language,
-                        self._now(),
-                    ),
-                )
+                self._add_notice(booking_id, write.user_id, write.chat_id, write.notice)
         return booking_id
 
     # -- reminders --
@@ -697,6 +682,35 @@ class Storage:
     claim_waitlist = partialmethod(claim, WAITLIST)  # the name tests/waitlist know it by
 
     # -- notices (changes made at the business, to tell the customer) --
+
+    def add_notice(
+        self,
+        booking: BookingRow,
+        kind: str,
+        *,
+        start: datetime,
+        previous_start: datetime,
+        language: str | None,
+    ) -> int:
+        notice = Notice(kind, start=start, previous_start=previous_start, language=language)
+        return self._add_notice(booking.id, booking.user_id, booking.chat_id, notice)
+
+    def _add_notice(self, booking_id: int, user_id: int, chat_id: int, notice: Notice) -> int:
+        cursor = self._write(
+            "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, previous_start, "
+            "language, status, created_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
+            (
+                booking_id,
+                user_id,
+                chat_id,
+                notice.kind,
+                _utc(notice.start),
+                _utc(notice.previous_start),
+                notice.language,
+                self._now(),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
 
     def pending_notice(self, booking_id: int) -> NoticeRow | None:
         """The newest notice of a booking not sent yet, if any."""
