@@ -16,6 +16,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -96,15 +97,17 @@ def build(settings: Settings) -> Built:
     from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
+    now = real_now  # the one clock the bot decides by: the store's, the conversation's
     try:
-        storage = Storage(settings.BOT_DB_PATH)
+        storage = Storage(settings.BOT_DB_PATH, now=now)
     except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
         raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
-    client = ZimunClient.from_settings(settings)
+    client = ZimunClient.from_settings(settings, now=now)
     operator = load_operator(settings)
     conversation = Conversation(
         client,
         storage,
+        now=now,
         default_language=settings.default_language,
         reminder_offsets=settings.reminder_offsets,
         rules=operator.rules,
@@ -251,7 +254,7 @@ def check_deep(settings: Settings) -> int:
     if not next(r for r in results if r.name == "Zimun").ok:
         print("Deep check skipped: Zimun does not accept the credentials.")
         return EXIT_FAILURE
-    report = asyncio.run(run_deep_check(settings, load_operator(settings)))
+    report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
     for line in report.lines():
         print(line)
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
@@ -284,7 +287,6 @@ def build_application(
         rules=conversation.rules,
         business=conversation.business,
         now=conversation.now,
-        default_language=settings.BOT_DEFAULT_LANGUAGE,
         reconcile_calls_per_minute=settings.RECONCILE_CALLS_PER_MINUTE,
         waitlist_calls_per_minute=settings.WAITLIST_CALLS_PER_MINUTE,
     )
@@ -298,6 +300,10 @@ def install_operator(settings: Settings) -> None:
     from bot.i18n.localizer import use_overrides
 
     use_overrides(load_operator(settings).overrides)
+
+
+def real_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _reason(exc: Exception) -> str:

@@ -17,14 +17,13 @@ from bot.chat.book import calendar_file, open_calendar, start_book, times_after_
 from bot.chat.context import Ctx, Outcome, Refused, goto
 from bot.chat.views import booking_names_contact, booking_pages
 from bot.core.details import Details, detail_lines
-from bot.core.errors import AppointmentNotActive, NotBookable, NotFound, SlotUnavailable
-from bot.core.models import Appointment
+from bot.core.errors import AppointmentNotActive, NotBookable, SlotUnavailable
 from bot.core.records import BookingRow
 from bot.core.rules import ChangeAction, Verdict
 from bot.core.screens import DateTimeValue, Msg
 from bot.core.state import Flow, PendingChange, Step
 from bot.core.words import call_us, refusal
-from bot.followup.ledger import Cancelled, Moved, Seen
+from bot.followup.ledger import Cancelled, Moved
 
 log = logging.getLogger("bot.booking")
 
@@ -37,19 +36,13 @@ async def _refresh(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
     made at the business is recorded and announced like one the scan finds); a failure keeps
     the stored row."""
     targets = [r for r in rows if r.active and r.start > ctx.now][:REFRESH_LIMIT]
-    epochs = {r.id: ctx.ledger.epoch(r.id) for r in targets}
     answers = await asyncio.gather(
-        *(ctx.api.get_appointment(r.appointment_id) for r in targets), return_exceptions=True
+        *(ctx.ledger.look(ctx.api, r, ctx.now) for r in targets), return_exceptions=True
     )
     fresh = {r.id: r for r in rows}
-    for row, answer in zip(targets, answers, strict=True):
-        if isinstance(answer, NotFound):
-            seen = Seen.gone(row.id, ctx.now, epochs[row.id])
-        elif isinstance(answer, Appointment):
-            seen = Seen.of(row.id, answer, ctx.now, epochs[row.id])
-        else:
-            if isinstance(answer, BaseException):
-                log.info("refresh of booking %s failed: %s", row.id, type(answer).__name__)
+    for row, seen in zip(targets, answers, strict=True):
+        if isinstance(seen, BaseException):
+            log.info("refresh of booking %s failed: %s", row.id, type(seen).__name__)
             continue
         ctx.out.emit(seen)
         fresh[row.id] = ctx.out.fresh[row.id] = seen.applied_to(row)

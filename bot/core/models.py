@@ -14,7 +14,14 @@ from datetime import timezone as dt_timezone
 from typing import Any, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from bot.core.errors import InvalidResponse
 
@@ -79,13 +86,15 @@ class ZimunModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     @classmethod
-    def parse(cls, data: Any) -> Self:
-        """Validate `data`, turning a pydantic error into one line naming the missing field."""
+    def parse(cls, data: Any, *, received_at: datetime | None = None) -> Self:
+        """Validate `data`, turning a pydantic error into one line naming the missing field.
+        `received_at`: when the answer arrived, by the client's clock (a model whose fields
+        default relative to it needs it: the core reads no clock)."""
         if not isinstance(data, Mapping):
             got = type(data).__name__
             raise InvalidResponse(f"{cls.__name__}: expected a JSON object, got {got}")
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context={"received_at": received_at})
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "?"
@@ -308,16 +317,17 @@ class Hold(ZimunModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _aliases(cls, data: Any) -> Any:
+    def _aliases(cls, data: Any, info: ValidationInfo) -> Any:
         if isinstance(data, Mapping):
             data = dict(data)
             data["hold_id"] = _first(data, "hold_id", "id")
             data["start"] = _first(data, "appointment_time", "start_time", "start")
             data["end"] = _first(data, "end_time", "end")
             expires = _first(data, "expires_at", "expiry", "expires")
-            if expires is None:
-                # [assumed] field: when absent, the documented 10 minutes from now.
-                expires = datetime.now(UTC) + timedelta(seconds=DEFAULT_HOLD_SECONDS)
+            received = (info.context or {}).get("received_at")
+            if expires is None and received is not None:
+                # [assumed] field: when absent, the documented 10 minutes from its receipt.
+                expires = received + timedelta(seconds=DEFAULT_HOLD_SECONDS)
             data["expires_at"] = expires
         return data
 

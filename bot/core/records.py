@@ -12,10 +12,10 @@ from typing import Any
 
 
 @dataclass(frozen=True)
-class BookingRow:
-    """A booking as the bot remembers it; `start`/`end` are aware UTC datetimes."""
+class NewBooking:
+    """A booking as confirmed: the confirm's answer plus the catalogue's names; `start`/`end`
+    are aware UTC datetimes."""
 
-    id: int
     user_id: int
     chat_id: int
     appointment_id: str
@@ -28,6 +28,13 @@ class BookingRow:
     start: datetime
     end: datetime | None
     status: str
+
+
+@dataclass(frozen=True)
+class BookingRow(NewBooking):
+    """A booking as the bot remembers it."""
+
+    id: int
     created_at: str
     updated_at: str
     language: str | None = None  # the customer's language at their last booking or change

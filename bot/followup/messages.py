@@ -1,16 +1,19 @@
-"""The message telling a customer that the business cancelled or moved their booking.
-
-Built from the ledger's notice row (what changed, and the time the customer knew) and the
-booking as stored now, in the customer's language and the branch's time. It is always a new
-message: it arrives outside any conversation and leaves the chat's step and draft alone. Its
-buttons name the booking (booking-scoped payloads, checked against the tapping customer), so
+"""Every message the bot sends on its own, outside a conversation: the reminder before an
+appointment, the notice of a change made at the business, and the waiting list's news of a
+freed time. Each is a new message in the customer's language and the branch's time; it
+arrives outside any conversation and leaves the chat's step and draft alone. Its buttons name
+the booking or the entry (booking-scoped payloads, checked against the tapping customer), so
 they work whatever the chat does meanwhile:
 
-- cancelled: 📅 Book again (the same service at the same branch);
-- moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar file
-  that updates the event the confirmation added.
+- the reminder: 👍 I'll be there, 🔁 Reschedule, 🗑 Cancel appointment;
+- the notice, built from the ledger's notice row (what changed, and the time the customer
+  knew) and the booking as stored now:
+  - cancelled: 📅 Book again (the same service at the same branch);
+  - moved: 👍 Keep the new time, 🔁 Pick another time, 🗑 Cancel booking; with a calendar
+    file that updates the event the confirmation added;
+- the freed time: 📅 See the available times.
 
-Change buttons (here and on reminders) follow the operator's rules at the time of sending
+Change buttons (on reminders and notices) follow the operator's rules at the time of sending
 (`Changes`): a change turned off (ALLOW_RESCHEDULE, ALLOW_CANCEL) or inside CHANGE_CUTOFF is not
 offered, and the message says whom to call instead.
 """
@@ -27,7 +30,16 @@ from bot.core.languages import pick_language
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
 from bot.core.rules import BookingRules
-from bot.core.screens import Attachment, Button, DateTimeValue, DateValue, Msg, Reply, Screen
+from bot.core.screens import (
+    Attachment,
+    Button,
+    DateTimeValue,
+    DateValue,
+    Msg,
+    Reply,
+    Screen,
+    Value,
+)
 from bot.core.words import call_us
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -80,6 +92,26 @@ class Changes:
 ALL_CHANGES = Changes()
 
 
+def build_reminder(booking: BookingRow, language: str, changes: Changes = ALL_CHANGES) -> Reply:
+    """The reminder, with buttons that name the booking (valid on this old message whatever
+    the chat does meanwhile; the engine checks the booking is the tapping customer's): only
+    the changes the operator's rules allow now (`changes`), with whom to call for the others."""
+    body = [
+        Msg(
+            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
+            service=booking.service_name,
+            when=DateTimeValue(booking.start, booking.timezone, "full"),
+        ),
+        *_where(booking),
+        *changes.contact,
+    ]
+    buttons = (
+        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
+        *changes.rows(booking.id, Msg("🔁 Reschedule")),
+    )
+    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
+
+
 def build_notice(
     notice: NoticeRow,
     booking: BookingRow,
@@ -97,14 +129,22 @@ def _where(booking: BookingRow) -> list[Msg]:
     return detail_lines(replace(Details.of_row(booking), service=None, start=None))
 
 
+def _what(notice: NoticeRow, booking: BookingRow, now: datetime) -> dict[str, Value]:
+    """A notice headline's placeholders: where, what and when (the time the notice is about;
+    its year only when it is not this year's)."""
+    return {
+        "location": booking.location_name,
+        "service": booking.service_name,
+        "when": DateTimeValue(notice.start, booking.timezone, "full", now.year),
+    }
+
+
 def _cancelled(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Changes) -> Screen:
     body = (
         Msg(
             "🗑 <b>Cancelled:</b> the business has cancelled your {service} appointment at "
             "{location} on {when}.",
-            location=booking.location_name,
-            service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full", now.year),
+            **_what(notice, booking, now),
         ),
         *_where(booking),
         Msg("Sorry about this. Would you like to book another time?"),
@@ -118,9 +158,7 @@ def _moved(notice: NoticeRow, booking: BookingRow, now: datetime, changes: Chang
         Msg(
             "🔁 <b>New time:</b> the business has rescheduled your {service} appointment at "
             "{location} to {when}.",
-            location=booking.location_name,
-            service=booking.service_name,
-            when=DateTimeValue(notice.start, booking.timezone, "full", now.year),
+            **_what(notice, booking, now),
         ),
         Msg(
             "It was on {old}.",

@@ -18,67 +18,35 @@ injected, so tests drive it with a simulated clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
 
-from bot.core.business import Business
 from bot.core.records import NoticeRow
-from bot.followup.messages import House, build_notice
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.store.storage import Storage
+from bot.followup.messages import build_notice
+from bot.followup.outbox import Outcome, Send, Sender
+from bot.store.storage import NOTICES
 
 log = logging.getLogger("bot.followup.notices")
 
 FLUSH_LIMIT = 100  # notices read per flush; the rest go with the next one
 
 
-class NoticeService:
+class NoticeService(Sender[NoticeRow]):
     """Sends pending notices; one flush at a time."""
 
-    def __init__(
-        self,
-        storage: Storage,
-        *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        default_language: str = "en",
-        house: House | None = None,
-    ) -> None:
-        self.storage = storage
-        self.house = house or House(business=Business(default_language=default_language))
-        self.now = now
-        self.default_language = default_language
-        self._lock = asyncio.Lock()
+    box = NOTICES
+    what = "notices"
 
-    async def flush(self, send: Send) -> Tally:
-        async with self._lock:
-            result = Tally()
-            now = self.now()
-            for notice in self.storage.pending_notices(FLUSH_LIMIT):
-                result.count(await self._process(notice, now, send))
-            result.log("notices")
-            return result
+    def pending(self) -> list[NoticeRow]:
+        return self.storage.pending_notices(FLUSH_LIMIT)
 
-    async def _process(self, notice: NoticeRow, now: datetime, send: Send) -> Outcome:
+    async def process(self, notice: NoticeRow, send: Send) -> Outcome:
+        now = self.now()
         booking = self.storage.get_booking(notice.booking_id)
         if booking is None or notice.start <= now:
-            self.storage.skip_notice(notice.id)
+            self.storage.skip(NOTICES, [notice.id])
             return "skipped"
-        if not self.storage.claim_notice(notice.id):
-            return "skipped"
-        outcome = await send_claimed(
-            send,
-            notice.chat_id,
-            build_notice(notice, booking, self._language(notice), now, self.house),
-            attempts=notice.attempts,
-            release=lambda: self.storage.unclaim_notice(notice.id),
-            what=f"notice {notice.id}",
-        )
+        reply = build_notice(notice, booking, self.language(notice), now, self.house)
+        outcome = await self.claim_and_send(notice, reply, send, f"notice {notice.id}")
         if outcome == "sent":
             log.info("booking %s: customer told it was %s", booking.id, notice.kind)
         return outcome
-
-    def _language(self, notice: NoticeRow) -> str:
-        """The customer's chosen language, else the one they booked in, else the default."""
-        return self.house.language(self.storage.get_language(notice.user_id), notice.language)

@@ -11,12 +11,18 @@ business its customers' trust.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from bot.core.business import Business
 from bot.core.screens import Reply
+from bot.followup.messages import House
+from bot.store.storage import Outbox, Storage
 
 log = logging.getLogger("bot.followup.outbox")
 
@@ -39,6 +45,10 @@ class Tally:
     def count(self, outcome: Outcome) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def note(self, row: Any, outcome: Outcome) -> None:
+        """What became of one row of a pass (a subclass may keep more than the count)."""
+        self.count(outcome)
+
     def log(self, what: str) -> None:
         """One line per pass that did something."""
         if any(getattr(self, f.name) for f in fields(self)):
@@ -51,6 +61,89 @@ class Tally:
                 self.retry,
                 self.failed,
             )
+
+
+class Message(Protocol):
+    """A row of an outbox table: a reminder, a notice, a waiting-list entry."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def user_id(self) -> int: ...
+    @property
+    def chat_id(self) -> int: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+Row = TypeVar("Row")
+Result = TypeVar("Result", bound=Tally)
+
+
+class Sender(ABC, Generic[Row]):
+    """Sends the due messages of one outbox table (`box`): one pass at a time, each message
+    claimed before it is sent, in the customer's language. A subclass says which rows are due
+    (`pending`) and what to do with one (`process`)."""
+
+    box: ClassVar[Outbox]
+    what: ClassVar[str]  # names a pass in the log
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        default_language: str = "en",
+        house: House | None = None,
+    ) -> None:
+        """`house`: the operator's rules and words the messages follow (their languages
+        among them); without one, every change is offered in `default_language`."""
+        self.storage = storage
+        self.now = now
+        self.house = house or House(business=Business(default_language=default_language))
+        self._pass_lock = asyncio.Lock()
+
+    @abstractmethod
+    def pending(self) -> Iterable[Row]:
+        """The rows due now, in the order to send them."""
+
+    @abstractmethod
+    async def process(self, row: Row, send: Send) -> Outcome:
+        """Send one row, or say why not."""
+
+    async def flush(self, send: Send) -> Tally:
+        """Send what is due."""
+        return await self.pass_over(send, Tally())
+
+    async def pass_over(self, send: Send, result: Result) -> Result:
+        """One pass (one at a time): each row due, noted in `result` and logged."""
+        async with self._pass_lock:
+            for row in self.pending():
+                result.note(row, await self.process(row, send))
+            result.log(self.what)
+            return result
+
+    def language(self, message: Message) -> str:
+        """The customer's chosen language, else the one the message was queued in, else the
+        default: the one rule (bot.core.languages) with the operator's languages."""
+        return self.house.language(self.storage.get_language(message.user_id), message.language)
+
+    async def claim_and_send(
+        self, message: Message, reply: Reply, send: Send, what: str
+    ) -> Outcome:
+        """Claim `message`, then send it; "skipped" when another pass got it first."""
+        if not self.storage.claim(self.box, message.id):
+            return "skipped"
+        return await send_claimed(
+            send,
+            message.chat_id,
+            reply,
+            attempts=message.attempts,
+            release=lambda: self.storage.unclaim(self.box, message.id),
+            what=what,
+        )
 
 
 async def send_claimed(

@@ -7,11 +7,12 @@ answer to the ledger as a `Seen` entry: the ledger records a change, re-plans or
 reminders, queues the customer's notice and tells the staff chat, in one transaction.
 
 Cost is bounded twice: by the cadence (nothing for past or cancelled bookings, an hour apart
-for far ones) and by a cap on calls per minute of real time (`CallBudget`): past the cap, the
-checks go in turns across customers (each customer's most overdue first, then each one's
-second...: storage.bookings_to_check), so one customer's many bookings cannot starve the
-others' change notices, and the rest wait for the next scan. A rate-limited or unanswering
-Zimun ends the scan early; a booking Zimun refuses to show is tried again next time round.
+for far ones) and by a cap on calls per minute of real time (the budgeted scan,
+bot.followup.scan): past the cap, the checks go in turns across customers (each customer's
+most overdue first, then each one's second...: storage.bookings_to_check), so one customer's
+many bookings cannot starve the others' change notices, and the rest wait for the next scan.
+A rate-limited or unanswering Zimun ends the scan early; a booking Zimun refuses to show is
+tried again next time round.
 
 `check_appointment` is the entry point for a push: a webhook receiver (Zimun documents none
 yet) would call it with the appointment id of a change it was told of, after checking the
@@ -24,16 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.core.changes import BookingChange
-from bot.core.errors import ApiUnavailable, NotFound, RateLimited, ZimunError
+from bot.core.errors import ApiUnavailable, RateLimited, ZimunError
 from bot.core.records import BookingRow
-from bot.followup.ledger import Ledger, Seen
+from bot.followup.ledger import Ledger
+from bot.followup.scan import CallBudget, budgeted
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -41,25 +42,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.followup.reconcile")
 
 DEFAULT_CALLS_PER_MINUTE = 60
-WINDOW_SECONDS = 60.0
-
-
-class CallBudget:
-    """At most `per_minute` calls in any 60 seconds of real (monotonic) time."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._spent: deque[float] = deque()
-
-    def available(self) -> int:
-        now = self.clock()
-        while self._spent and now - self._spent[0] >= WINDOW_SECONDS:
-            self._spent.popleft()
-        return max(0, self.per_minute - len(self._spent))
-
-    def spend(self) -> None:
-        self._spent.append(self.clock())
 
 
 @dataclass
@@ -94,16 +76,13 @@ class Reconciler:
         """Check the bookings that are due, within the budget, in turns across customers."""
         async with self._lock:
             result = CheckResult()
-            allowed = self.budget.available()
-            if allowed == 0:
-                return result
-            for row in self.storage.bookings_to_check(self.now(), allowed):
-                try:
-                    await self._check(row, result)
-                except (RateLimited, ApiUnavailable) as exc:
-                    log.info("reconcile stopped early: %s", type(exc).__name__)
-                    result.stopped = True
-                    break
+            await budgeted(
+                "reconcile",
+                self.budget,
+                lambda allowed: self.storage.bookings_to_check(self.now(), allowed),
+                lambda row: self._check(row, result),
+                result,
+            )
             if result.checked or result.failed or result.stopped:
                 log.info(
                     "reconcile: %d checked, %d changed at the business, %d failed",
@@ -123,19 +102,16 @@ class Reconciler:
             self.storage.update_booking(row.id, next_check_at=self.now())
             return []
         async with self._lock:
-            result = CheckResult()
-            return await self._check(row, result)
+            return await self._check(row, CheckResult())
 
     async def _check(self, row: BookingRow, result: CheckResult) -> list[BookingChange]:
         if self.ledger.held(row.id):
             result.held += 1
             return []
-        at, epoch = self.now(), self.ledger.epoch(row.id)
+        at = self.now()
         self.budget.spend()
         try:
-            appointment = await self.api.get_appointment(row.appointment_id)
-        except NotFound:
-            seen = Seen.gone(row.id, at, epoch)
+            seen = await self.ledger.look(self.api, row, at)
         except (RateLimited, ApiUnavailable):
             raise
         except ZimunError as exc:
@@ -143,8 +119,6 @@ class Reconciler:
             self.ledger.postpone(row.id, at)
             result.failed += 1
             return []
-        else:
-            seen = Seen.of(row.id, appointment, at, epoch)
         changes = self.ledger.commit([seen], now=at)
         result.checked += 1
         result.changed += len(changes)

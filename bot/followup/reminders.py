@@ -32,23 +32,18 @@ injected, so tests drive it with a simulated clock.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.core.business import Business
-from bot.core.details import Details, detail_lines
-from bot.core.errors import NotFound, ZimunError
-from bot.core.payload import Action, booking_data
+from bot.core.errors import ZimunError
 from bot.core.records import BookingRow, ReminderRow
-from bot.core.screens import Button, DateTimeValue, Msg, Reply, Screen
-from bot.followup.ledger import Ledger, Seen
-from bot.followup.messages import ALL_CHANGES, Changes, House
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.store.storage import Storage
+from bot.followup.ledger import Ledger
+from bot.followup.messages import build_reminder
+from bot.followup.outbox import Outcome, Send, Sender, Tally
+from bot.store.storage import REMINDERS, Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -56,33 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("bot.followup.reminders")
 
 SCAN_LIMIT = 200  # due reminders read per scan; the rest wait for the next one
-
-
-# ---- the message ------------------------------------------------------------------------------
-
-
-def build_reminder(booking: BookingRow, language: str, changes: Changes = ALL_CHANGES) -> Reply:
-    """The reminder in the customer's language and the branch's time, with buttons that name
-    the booking (valid on this old message whatever the chat does meanwhile; the engine checks
-    the booking is the tapping customer's): only the changes the operator's rules allow now
-    (`changes`), with whom to call for the others."""
-    body = [
-        Msg(
-            "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
-            service=booking.service_name,
-            when=DateTimeValue(booking.start, booking.timezone, "full"),
-        ),
-        *detail_lines(replace(Details.of_row(booking), service=None, start=None)),
-        *changes.contact,
-    ]
-    buttons = (
-        (Button(Msg("👍 I'll be there"), booking_data(Action.KEEP, booking.id)),),
-        *changes.rows(booking.id, Msg("🔁 Reschedule")),
-    )
-    return Reply(language, screens=(Screen(body=tuple(body), buttons=buttons, edit=False),))
-
-
-# ---- sending ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -99,9 +67,10 @@ class ScanResult(Tally):
 
     outcomes: list[tuple[int, str]] = field(default_factory=list)  # (reminder id, outcome)
 
-    def record(self, reminder_id: int, outcome: Outcome) -> None:
+    def note(self, row: Due, outcome: Outcome) -> None:
         self.count(outcome)
-        self.outcomes.append((reminder_id, outcome))
+        self.outcomes.append((row.reminder.id, outcome))
+        self.skipped += len(row.superseded)
 
 
 def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
@@ -118,8 +87,11 @@ def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
     return sorted(result, key=lambda d: d.reminder.due_at)
 
 
-class ReminderService:
+class ReminderService(Sender[Due]):
     """Sends what is due; one scan at a time (a slow API must not let two scans overlap)."""
+
+    box = REMINDERS
+    what = "reminders"
 
     def __init__(
         self,
@@ -127,16 +99,12 @@ class ReminderService:
         ledger: Ledger,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        default_language: str = "en",
-        house: House | None = None,
+        **speaking: Any,
     ) -> None:
+        """`speaking`: the default language or the operator's House (Sender's)."""
+        super().__init__(ledger.storage, now=now, **speaking)
         self.api = api
         self.ledger = ledger
-        self.house = house or House(business=Business(default_language=default_language))
-        self.storage = ledger.storage
-        self.now = now
-        self.default_language = default_language
-        self._lock = asyncio.Lock()
 
     @property
     def offsets(self) -> tuple[timedelta, ...]:
@@ -145,59 +113,38 @@ class ReminderService:
     def due(self, now: datetime | None = None) -> list[Due]:
         return due(self.storage, now or self.now())
 
-    async def scan(self, send: Send) -> ScanResult:
-        async with self._lock:
-            now = self.now()
-            result = ScanResult()
-            for item in self.due(now):
-                outcome = await self._process(item, now, send)
-                result.record(item.reminder.id, outcome)
-                result.skipped += len(item.superseded)
-            result.log("reminders")
-            return result
+    def pending(self) -> list[Due]:
+        return self.due()
 
-    async def _process(self, item: Due, now: datetime, send: Send) -> Outcome:
+    async def scan(self, send: Send) -> ScanResult:
+        return await self.pass_over(send, ScanResult())
+
+    async def process(self, item: Due, send: Send) -> Outcome:
+        now = self.now()
         reminder = item.reminder
         if item.superseded:
-            self.storage.skip_reminders(list(item.superseded))
+            self.storage.skip(REMINDERS, list(item.superseded))
         booking = self.storage.get_booking(reminder.booking_id)
         if booking is None or not booking.active or booking.start <= now:
-            self.storage.skip_reminders([reminder.id])
+            self.storage.skip(REMINDERS, [reminder.id])
             return "skipped"
         fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
-        if not self.storage.claim_reminder(reminder.id):
-            return "skipped"  # another scan (another process) got it first
-        language = self._language(reminder)
-        changes = self.house.changes(fresh, language, now)
-        return await send_claimed(
-            send,
-            booking.chat_id,
-            build_reminder(fresh, language, changes),
-            attempts=reminder.attempts,
-            release=lambda: self.storage.unclaim_reminder(reminder.id),
-            what=f"reminder {reminder.id}",
-        )
+        language = self.language(reminder)
+        reply = build_reminder(fresh, language, self.house.changes(fresh, language, now))
+        return await self.claim_and_send(reminder, reply, send, f"reminder {reminder.id}")
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:
         """The booking as Zimun has it now; None when it was cancelled or moved at the business
         (the ledger has updated its reminders and told the customer). An unanswering API keeps
         the stored booking: a reminder on what we know beats no reminder."""
-        epoch = self.ledger.epoch(booking.id)
         try:
-            appointment = await self.api.get_appointment(booking.appointment_id)
-        except NotFound:
-            seen = Seen.gone(booking.id, now, epoch)
+            seen = await self.ledger.look(self.api, booking, now)
         except ZimunError as exc:
             log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
             return booking
-        else:
-            seen = Seen.of(booking.id, appointment, now, epoch)
         if self.ledger.commit([seen], now=now):
             log.info("booking %s: changed at the business; reminders follow", booking.id)
             return None
         return self.storage.get_booking(booking.id) or booking
-
-    def _language(self, reminder: ReminderRow) -> str:
-        return self.house.language(self.storage.get_language(reminder.user_id), reminder.language)

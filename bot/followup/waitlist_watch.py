@@ -20,11 +20,12 @@ to three times (bot/followup/outbox.py). The adapter flushes right after each lo
 deleted by the next look.
 
 Cost is bounded twice: by the cadence (per pair, whatever the number of customers and days)
-and by a cap on calls per minute of real time (`CallBudget`, shared in form with reconciling):
-past the cap, pairs go in turns across the customers waiting (storage.waitlist_pairs_due), so
-one customer waiting everywhere cannot starve the others, and the rest wait for the next scan. A
-rate-limited or unanswering Zimun ends the scan early; a pair Zimun refuses to answer for (a
-service removed, a branch switched off) is looked at again next time round.
+and by a cap on calls per minute of real time (the budgeted scan it shares with reconciling,
+bot.followup.scan): past the cap, pairs go in turns across the customers waiting
+(storage.waitlist_pairs_due), so one customer waiting everywhere cannot starve the others, and
+the rest wait for the next scan. A rate-limited or unanswering Zimun ends the scan early; a
+pair Zimun refuses to answer for (a service removed, a branch switched off) is looked at again
+next time round.
 
 Telegram-free: `flush` takes a `send(chat_id, Reply) -> delivered?` coroutine, and `now` and
 the budget's clock are injected, so tests and the benchmark drive it with simulated time.
@@ -35,22 +36,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
-from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.models import Availability, zone
 from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.rules import BookingRules
 from bot.followup.messages import build_freed_notice
-from bot.followup.outbox import Outcome, Send, Tally, send_claimed
-from bot.followup.reconcile import CallBudget
-from bot.store.storage import Storage
+from bot.followup.outbox import Outcome, Send, Sender
+from bot.followup.scan import CallBudget, budgeted
+from bot.store.storage import WAITLIST, Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -71,8 +71,11 @@ class LookResult:
     stopped: bool = False  # Zimun rate-limited us or did not answer: the rest waits
 
 
-class WaitlistWatch:
+class WaitlistWatch(Sender[WaitlistRow]):
     """Looks at due pairs and tells the customers chosen; one look and one flush at a time."""
+
+    box = WAITLIST
+    what = "waiting list"
 
     def __init__(
         self,
@@ -83,21 +86,17 @@ class WaitlistWatch:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
         monotonic: Callable[[], float] = time.monotonic,
-        default_language: str = "en",
         cadence: WaitCadence = WAIT_CADENCE,
-        offered: Sequence[str] = SUPPORTED_LANGUAGES,
+        **speaking: Any,
     ) -> None:
+        """`speaking`: the default language or the operator's House (Sender's)."""
+        super().__init__(storage, now=now, **speaking)
         self.api = api
-        self.storage = storage
         self.rules = rules or BookingRules()
-        self.now = now
         self.budget = CallBudget(calls_per_minute, monotonic)
-        self.default_language = default_language
-        self.offered = tuple(offered)  # BOT_LANGUAGES: a stored one no longer offered falls through
         self.cadence = cadence
         self.ranges = True  # range queries accepted; False once the server refused one
         self._look_lock = asyncio.Lock()
-        self._tell_lock = asyncio.Lock()
 
     # ---- looking ---------------------------------------------------------------------------
 
@@ -106,16 +105,13 @@ class WaitlistWatch:
         async with self._look_lock:
             now = self.now()
             result = LookResult(ended=self.storage.end_waitlist(now))
-            allowed = self.budget.available()
-            for service_id, location_id in self.storage.waitlist_pairs_due(now, allowed):
-                if self.budget.available() == 0:
-                    break
-                try:
-                    await self._look(service_id, location_id, now, result)
-                except (RateLimited, ApiUnavailable) as exc:
-                    log.info("waiting list look stopped early: %s", type(exc).__name__)
-                    result.stopped = True
-                    break
+            await budgeted(
+                "waiting list look",
+                self.budget,
+                lambda allowed: self.storage.waitlist_pairs_due(now, allowed),
+                lambda pair: self._look(*pair, now, result),
+                result,
+            )
             if result.looked or result.failed or result.stopped:
                 log.info(
                     "waiting list: %d looked at (%d calls), %d to tell, %d failed",
@@ -222,38 +218,20 @@ class WaitlistWatch:
 
     # ---- telling ---------------------------------------------------------------------------
 
-    async def flush(self, send: Send) -> Tally:
-        """Tell the customers chosen and not told yet."""
-        async with self._tell_lock:
-            result = Tally()
-            now = self.now()
-            for entry in self.storage.due_waitlist(FLUSH_LIMIT):
-                result.count(await self._tell(entry, now, send))
-            result.log("waiting list")
-            return result
+    def pending(self) -> list[WaitlistRow]:
+        """The entries to tell, first found first."""
+        return self.storage.due_waitlist(FLUSH_LIMIT)
 
-    async def _tell(self, entry: WaitlistRow, now: datetime, send: Send) -> Outcome:
-        if entry.ends_at <= now or not self.storage.claim_waitlist(entry.id):
-            return "skipped"  # the day has passed (deleted by the next look), or taken
-        outcome = await send_claimed(
-            send,
-            entry.chat_id,
-            build_freed_notice(entry, self._language(entry)),
-            attempts=entry.attempts,
-            release=lambda: self.storage.unclaim_waitlist(entry.id),
-            what=f"waiting list entry {entry.id}",
-        )
+    async def process(self, entry: WaitlistRow, send: Send) -> Outcome:
+        now = self.now()
+        if entry.ends_at <= now:
+            return "skipped"  # the day has passed: deleted by the next look
+        reply = build_freed_notice(entry, self.language(entry))
+        outcome = await self.claim_and_send(entry, reply, send, f"waiting list entry {entry.id}")
         if outcome == "sent":
             self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
             log.info("waiting list entry %s: customer told of a free time", entry.id)
         return outcome
-
-    def _language(self, entry: WaitlistRow) -> str:
-        """The customer's chosen language, else the one they joined in, else the default."""
-        stored = self.storage.get_language(entry.user_id)
-        return pick_language(
-            stored, entry.language, offered=self.offered, default=self.default_language
-        )
 
 
 def _judged_longest_ago(entries: list[WaitlistRow]) -> date:

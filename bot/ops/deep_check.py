@@ -88,17 +88,16 @@ async def run_deep_check(
     settings: Settings,
     operator: Operator,
     *,
-    now: datetime | None = None,
+    now: datetime,
     client: ZimunClient | None = None,
 ) -> DeepReport:
-    """The tour; `now` (default: the current time) places the booking window."""
+    """The tour; `now` (the caller's clock) places the booking window."""
     report = DeepReport()
-    moment = now or datetime.now(UTC)
     if client is None:
         async with ZimunClient.from_settings(settings, max_retries=1, timeout=PROBE_TIMEOUT) as own:
-            await Tour(own, settings, operator, moment, report).run()
+            await Tour(own, settings, operator, now, report).run()
     else:
-        await Tour(client, settings, operator, moment, report).run()
+        await Tour(client, settings, operator, now, report).run()
     return report
 
 

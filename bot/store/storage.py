@@ -16,11 +16,14 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
+from functools import partialmethod
 from typing import Any
 
 import sqlite_utils
 
+from bot.core.lifecycle import Notice, Stored, Write
 from bot.core.records import (
     INACTIVE_STATUSES,
     BookingRow,
@@ -37,8 +40,8 @@ class StorageError(Exception):
     """The database cannot be opened or used; `str()` is one line for the operator."""
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+def _real_now() -> datetime:
+    return datetime.now(UTC)
 
 
 # ---- schema ---------------------------------------------------------------------------------
@@ -241,14 +244,32 @@ def _maybe_utc(value: datetime | None) -> str | None:
     return _utc(value) if value is not None else None
 
 
+@dataclass(frozen=True)
+class Outbox:
+    """A table of messages the bot sends on its own: a row moves from `due` to `claimed` (its
+    time in `claimed_at`, attempts counted) before it is sent, back after a send that
+    certainly failed, or to `skipped` when it is no longer worth sending."""
+
+    table: str
+    due: str
+    claimed: str
+    claimed_at: str
+
+
+REMINDERS = Outbox("reminders", due="pending", claimed="sent", claimed_at="sent_at")
+NOTICES = Outbox("notices", due="pending", claimed="sent", claimed_at="sent_at")
+WAITLIST = Outbox("waitlist", due="due", claimed="told", claimed_at="told_at")
+
+
 # ---- the store --------------------------------------------------------------------------------
 
 
 class Storage:
     """Synchronous SQLite access; calls are short, so the event loop calls it directly."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, now: Callable[[], datetime] = _real_now) -> None:
         self.path = path
+        self.now = now  # the clock of every time the store writes by itself
         self.writes = 0
         self._depth = 0
         self._erase_after_commit = False  # set by deletions of personal data (db_files)
@@ -315,6 +336,9 @@ class Storage:
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: write failed: {exc}") from None
 
+    def _now(self) -> str:
+        return _utc(self.now())
+
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         try:
             cursor = self._conn.execute(sql, params)
@@ -358,7 +382,7 @@ class Storage:
         return rows[0]["language"] if rows else None
 
     def set_language(self, user_id: int, language: str) -> None:
-        now = _now()
+        now = self._now()
         self._write(
             "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
             "VALUES (?, ?, '{}', ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
@@ -379,7 +403,7 @@ class Storage:
                     prefs.pop(key, None)
                 else:
                     prefs[key] = value
-            now = _now()
+            now = self._now()
             self._write(
                 "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
                 "VALUES (?, NULL, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
@@ -412,7 +436,7 @@ class Storage:
         """Insert (or, for a replayed confirm, update) a booking; returns its local id.
         `booked_at` (the bot's clock; the wall clock when not given) is kept from the first
         write: a replayed confirm is not a second booking."""
-        now = _now()
+        now = self._now()
         self._write(
             "INSERT INTO bookings (user_id, chat_id, appointment_id, service_id, service_name, "
             "location_id, location_name, location_address, timezone, start, end, status, "
@@ -470,7 +494,7 @@ class Storage:
                 language,
                 _maybe_utc(checked_at),
                 _maybe_utc(next_check_at),
-                _now(),
+                self._now(),
                 booking_id,
             ),
         )
@@ -532,6 +556,57 @@ class Storage:
         rows = self._read("SELECT * FROM bookings WHERE appointment_id = ?", (appointment_id,))
         return BookingRow.from_row(rows[0]) if rows else None
 
+    # -- a booking's life: one read and one write per entry (bot.core.lifecycle) --
+
+    def stored_booking(
+        self, booking_id: int | None = None, *, appointment_id: str | None = None
+    ) -> Stored | None:
+        """A booking (by id, or by appointment) with what a decision about it needs."""
+        row = (
+            self.get_booking(booking_id)
+            if booking_id is not None
+            else self.booking_by_appointment(appointment_id or "")
+        )
+        if row is None:
+            return None
+        pending = self.pending_notice(row.id)
+        fallback = None
+        if not row.language:
+            fallback = next((r.language for r in self.reminders_for_booking(row.id)), None)
+        return Stored(row, pending.previous_start if pending else None, fallback)
+
+    def apply(self, write: Write) -> int:
+        """Everything one entry changes, in one transaction; returns the booking's id."""
+        fields = write.fields
+        with self.batch():
+            if write.new is not None:
+                booking_id = self.add_booking(
+                    **asdict(write.new),
+                    language=fields.language,
+                    checked_at=fields.checked_at,
+                    next_check_at=fields.next_check_at,
+                    booked_at=write.booked_at,
+                )
+            else:
+                assert write.booking_id is not None
+                booking_id = write.booking_id
+                self.update_booking(booking_id, **asdict(fields))
+            if write.reminders is not None:
+                self.set_reminders(
+                    booking_id,
+                    write.user_id,
+                    write.chat_id,
+                    list(write.reminders),
+                    language=write.reminder_language,
+                )
+            if write.drop_reminders:
+                self.drop_pending_reminders(booking_id)
+            if write.skip_notices:
+                self.skip_pending_notices(booking_id)
+            if write.notice is not None:
+                self._add_notice(booking_id, write.user_id, write.chat_id, write.notice)
+        return booking_id
+
     # -- reminders --
 
     def set_reminders(
@@ -545,7 +620,7 @@ class Storage:
     ) -> None:
         """Replace every reminder of the booking by `due` ((offset minutes, due time) pairs):
         a new or moved appointment starts with fresh, unsent reminders."""
-        now = _now()
+        now = self._now()
         with self.batch():
             self._write("DELETE FROM reminders WHERE booking_id = ?", (booking_id,))
             for offset_minutes, due_at in due:
@@ -575,32 +650,36 @@ class Storage:
         )
         return [ReminderRow.from_row(r) for r in rows]
 
-    def claim_reminder(self, reminder_id: int) -> bool:
-        """Mark a pending reminder sent, before sending it; False if another scan got it first.
-        One UPDATE with a status guard: two scans can never both win."""
+    # -- the outboxes: reminders, notices and waiting-list news, claimed before they are sent --
+
+    def claim(self, box: Outbox, item_id: int) -> bool:
+        """Mark a due message claimed (sent), before sending it; False if another scan or
+        process got it first. One UPDATE with a status guard: two scans can never both win."""
         cursor = self._write(
-            "UPDATE reminders SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = 'pending'",
-            (_now(), reminder_id),
+            f"UPDATE {box.table} SET status = ?, {box.claimed_at} = ?, attempts = attempts + 1 "
+            "WHERE id = ? AND status = ?",
+            (box.claimed, self._now(), item_id, box.due),
         )
         return cursor.rowcount == 1
 
-    def unclaim_reminder(self, reminder_id: int) -> None:
-        """Back to pending after a send that certainly did not reach Telegram."""
+    def unclaim(self, box: Outbox, item_id: int) -> None:
+        """Due again after a send that certainly did not reach Telegram."""
         self._write(
-            "UPDATE reminders SET status = 'pending', sent_at = NULL "
-            "WHERE id = ? AND status = 'sent'",
-            (reminder_id,),
+            f"UPDATE {box.table} SET status = ?, {box.claimed_at} = NULL "
+            "WHERE id = ? AND status = ?",
+            (box.due, item_id, box.claimed),
         )
 
-    def skip_reminders(self, reminder_ids: list[int]) -> None:
-        """Due reminders that will not be sent (appointment passed, a later one supersedes)."""
+    def skip(self, box: Outbox, item_ids: list[int]) -> None:
+        """Due messages that will not be sent (the appointment passed, a later one supersedes)."""
         with self.batch():
-            for reminder_id in reminder_ids:
+            for item_id in item_ids:
                 self._write(
-                    "UPDATE reminders SET status = 'skipped' WHERE id = ? AND status = 'pending'",
-                    (reminder_id,),
+                    f"UPDATE {box.table} SET status = 'skipped' WHERE id = ? AND status = ?",
+                    (item_id, box.due),
                 )
+
+    claim_waitlist = partialmethod(claim, WAITLIST)  # the name tests/waitlist know it by
 
     # -- notices (changes made at the business, to tell the customer) --
 
@@ -613,18 +692,22 @@ class Storage:
         previous_start: datetime,
         language: str | None,
     ) -> int:
+        notice = Notice(kind, start=start, previous_start=previous_start, language=language)
+        return self._add_notice(booking.id, booking.user_id, booking.chat_id, notice)
+
+    def _add_notice(self, booking_id: int, user_id: int, chat_id: int, notice: Notice) -> int:
         cursor = self._write(
             "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, previous_start, "
             "language, status, created_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
             (
-                booking.id,
-                booking.user_id,
-                booking.chat_id,
-                kind,
-                _utc(start),
-                _utc(previous_start),
-                language,
-                _now(),
+                booking_id,
+                user_id,
+                chat_id,
+                notice.kind,
+                _utc(notice.start),
+                _utc(notice.previous_start),
+                notice.language,
+                self._now(),
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -654,28 +737,6 @@ class Storage:
     def notices_for_booking(self, booking_id: int) -> list[NoticeRow]:
         rows = self._read("SELECT * FROM notices WHERE booking_id = ? ORDER BY id", (booking_id,))
         return [NoticeRow.from_row(r) for r in rows]
-
-    def claim_notice(self, notice_id: int) -> bool:
-        """Mark a pending notice sent, before sending it (as claim_reminder)."""
-        cursor = self._write(
-            "UPDATE notices SET status = 'sent', sent_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = 'pending'",
-            (_now(), notice_id),
-        )
-        return cursor.rowcount == 1
-
-    def unclaim_notice(self, notice_id: int) -> None:
-        self._write(
-            "UPDATE notices SET status = 'pending', sent_at = NULL "
-            "WHERE id = ? AND status = 'sent'",
-            (notice_id,),
-        )
-
-    def skip_notice(self, notice_id: int) -> None:
-        self._write(
-            "UPDATE notices SET status = 'skipped' WHERE id = ? AND status = 'pending'",
-            (notice_id,),
-        )
 
     # -- the waiting list (customers to tell when a time frees up on a full day) --
 
@@ -861,22 +922,6 @@ class Storage:
         )
         return [WaitlistRow.from_row(r) for r in rows]
 
-    def claim_waitlist(self, entry_id: int) -> bool:
-        """Mark a due entry told, before telling (as claim_reminder): told at most once."""
-        cursor = self._write(
-            "UPDATE waitlist SET status = 'told', told_at = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = 'due'",
-            (_now(), entry_id),
-        )
-        return cursor.rowcount == 1
-
-    def unclaim_waitlist(self, entry_id: int) -> None:
-        """Back to due after a send that certainly did not reach Telegram."""
-        self._write(
-            "UPDATE waitlist SET status = 'due', told_at = NULL WHERE id = ? AND status = 'told'",
-            (entry_id,),
-        )
-
     def waitlist_booked(self, user_id: int, service_id: str, location_id: str, day: date) -> int:
         """The customer booked this service at this branch on `day`: their entry for it is
         done. Returns how many entries that ended (0 or 1)."""
@@ -935,7 +980,7 @@ class Storage:
             "INSERT INTO conversations (chat_id, user_id, state, pending, updated_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET user_id = excluded.user_id, "
             "state = excluded.state, pending = excluded.pending, updated_at = excluded.updated_at",
-            (chat_id, user_id, state, int(pending), _now()),
+            (chat_id, user_id, state, int(pending), self._now()),
         )
 
     def pending_conversations(self) -> list[ConversationRow]:

@@ -29,15 +29,15 @@ from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.flood import FairRateLimiter
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
-from bot.telegram.jobs import (
+from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
+from bot.telegram.scheduler import (
     HOUSEKEEPING_SECONDS,
     RECONCILE_SCAN_SECONDS,
     REMINDER_SCAN_SECONDS,
-    Background,
+    WAITLIST_SCAN_SECONDS,
+    Scheduler,
 )
-from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
 from bot.telegram.urls import bot_api_urls
-from bot.telegram.waitlist_jobs import WAITLIST_SCAN_SECONDS, WaitlistJobs
 
 if TYPE_CHECKING:
     from bot.chat.engine import Conversation
@@ -102,12 +102,12 @@ def build_application(
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
 
-    The reminder scan, the reconcile scan and housekeeping run on the JobQueue every
-    `reminder_interval`, `reconcile_interval` and `housekeeping_interval` seconds (None: not
-    scheduled; tests call `jobs.scan_reminders` and `jobs.reconcile_now`). Customers are told
-    of changes made at the business; with ADMIN_CHAT_ID set, that chat gets booking notices
-    and /stats. The waiting list is watched every `waitlist_interval` seconds (tests call
-    `waitlist_jobs.watch_now`).
+    The reminder scan, the reconcile scan, the waiting list's watch and housekeeping run on
+    the JobQueue (bot.telegram.scheduler) every `reminder_interval`, `reconcile_interval`,
+    `waitlist_interval` and `housekeeping_interval` seconds (None: not scheduled; tests call
+    `scheduler.scan_reminders`, `scheduler.reconcile_now` and `scheduler.watch_now`).
+    Customers are told of changes made at the business; with ADMIN_CHAT_ID set, that chat
+    gets booking notices and /stats.
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
@@ -134,25 +134,20 @@ def build_application(
             await register_commands(app.bot, default_language, languages=settings.languages)
             if admin is not None:
                 await admin.register_commands(app.bot)
-        listeners = conversation.ledger.listeners
         if admin is not None:
             admin.attach(app.bot)
-            listeners.append(admin.on_change)
-        listeners.append(background.on_change)
+            conversation.ledger.listeners.append(admin.on_change)
+        scheduler.listen()
         await resume_pending(app, conversation)
-        background.start()
-        waitlist.start()
+        scheduler.start()
         for hook in on_startup:
             await hook(app)
 
     async def post_stop(app: Application) -> None:
         listeners = conversation.ledger.listeners
-        if background.on_change in listeners:
-            listeners.remove(background.on_change)
         if admin is not None and admin.on_change in listeners:
             listeners.remove(admin.on_change)
-        await background.stop()
-        await waitlist.stop()
+        await scheduler.stop()
         if admin is not None:
             await admin.drain()
 
@@ -191,16 +186,14 @@ def build_application(
     for handler in chat.handlers():
         app.add_handler(handler)
     app.add_error_handler(ErrorHandler(conversation, default_language))
-    background = Background(
+    scheduler = Scheduler(
         app,
-        followup.reminders,
-        followup.reconciler,
-        followup.notices,
+        followup,
         reminder_interval=reminder_interval,
         reconcile_interval=reconcile_interval,
+        waitlist_interval=waitlist_interval,
         housekeeping_interval=housekeeping_interval,
     )
-    waitlist = WaitlistJobs(app, followup.watch, interval=waitlist_interval)
     return app
 
 

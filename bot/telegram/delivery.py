@@ -13,7 +13,7 @@ from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
 from bot.config.chat_tag import chat_tag
-from bot.core.screens import Reply
+from bot.core.screens import Attachment, Reply
 from bot.i18n import localizer
 from bot.telegram.render import Rendered, document_of, render_screen
 
@@ -59,11 +59,20 @@ async def deliver(bot: Bot, chat_id: int, reply: Reply, tapped: Message | None =
             await _send(bot, chat_id, rendered)
         editable = None  # only the first screen may replace the tapped message
         if rendered.attachment is not None:
-            await bot.send_document(
-                chat_id,
-                document=document_of(rendered.attachment),
-                filename=rendered.attachment.filename,
-            )
+            await _send_file(bot, chat_id, rendered.attachment)
+
+
+async def deliver_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
+    """Best effort: a file that follows a message already out (a calendar file after a
+    notice) is not worth sending the message twice."""
+    try:
+        await _send_file(bot, chat_id, attachment)
+    except TelegramError as exc:
+        log.info("file to chat %s not delivered: %s", chat_tag(chat_id), type(exc).__name__)
+
+
+async def _send_file(bot: Bot, chat_id: int, attachment: Attachment) -> None:
+    await bot.send_document(chat_id, document=document_of(attachment), filename=attachment.filename)
 
 
 async def _send(bot: Bot, chat_id: int, rendered: Rendered) -> None:

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
@@ -90,6 +90,7 @@ class ZimunClient:
         backoff_max: float = 8.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._base_url = base_url.rstrip("/")
         self._organization_id = organization_id or None
@@ -112,6 +113,7 @@ class ZimunClient:
         )
         self._sleep = sleep
         self._clock = clock
+        self._now = now  # the wall clock: when an answer arrived
         self._stats = ZimunStats()
         self._telemetry = Telemetry(self._stats)
         self._auth = ClientCredentialsAuth(
@@ -226,7 +228,7 @@ class ZimunClient:
         data = await self._call(
             "POST", "/appointments/hold", json=body, idempotency_key=idempotency_key
         )
-        return Hold.parse(data)
+        return Hold.parse(data, received_at=self._now())
 
     async def release_hold(self, hold_id: str) -> None:
         """Give the slot back. Unknown or already released holds are nothing to release."""

@@ -25,8 +25,7 @@ from bot.core.payload import Action
 from bot.core.records import BookingRow, NoticeRow
 from bot.core.screens import Button, DateValue, MonthValue, Msg, Reply, TimeValue, WeekdayValue
 from bot.core.widths import label_width, row_limit
-from bot.followup.messages import build_notice
-from bot.followup.reminders import build_reminder
+from bot.followup.messages import build_notice, build_reminder
 from bot.i18n import localizer
 from bot.store.storage import Storage
 from bot.telegram.render import OPEN_PRIVATE_CHAT

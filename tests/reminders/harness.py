@@ -24,8 +24,13 @@ from bot.followup.reminders import ScanResult
 from bot.followup.waitlist_watch import LookResult, WaitlistWatch
 from bot.store.storage import Storage
 from bot.telegram.app import polling
-from bot.telegram.jobs import BACKGROUND_KEY, Background, reconcile_now, scan_reminders
-from bot.telegram.waitlist_jobs import WAITLIST_JOBS_KEY, WAITLIST_KEY, WaitlistJobs, watch_now
+from bot.telegram.scheduler import (
+    SCHEDULER_KEY,
+    Scheduler,
+    reconcile_now,
+    scan_reminders,
+    watch_now,
+)
 from bot.wiring import build_application
 from bot.zimun.client import ZimunClient
 from tests.fakes.bot_api import ChatMessage
@@ -55,7 +60,7 @@ class OpsBot(RunningBot):
     conversation: Conversation | None = None
 
     async def start(self) -> None:
-        storage = Storage(self.settings.BOT_DB_PATH)
+        storage = Storage(self.settings.BOT_DB_PATH, now=self.sandbox.clock.now)
         client = ZimunClient.from_settings(self.settings)
         operator = load_operator(self.settings)  # the rules and words the settings name
         conversation = Conversation(
@@ -88,8 +93,7 @@ class OpsBot(RunningBot):
         notices the ledger's listener started sending meanwhile)."""
         assert self.app is not None
         result = await reconcile_now(self.app)
-        background: Background = self.app.bot_data[BACKGROUND_KEY]
-        await background.idle()
+        await self.scheduler.idle()
         return result
 
     async def watch(self) -> LookResult:
@@ -99,15 +103,17 @@ class OpsBot(RunningBot):
 
     async def told_at_start(self) -> None:
         """Wait until the start-up has told the waiting customers chosen before the stop."""
+        await self.scheduler.idle()
+
+    @property
+    def scheduler(self) -> Scheduler:
         assert self.app is not None
-        jobs: WaitlistJobs = self.app.bot_data[WAITLIST_JOBS_KEY]
-        await jobs.idle()
+        scheduler: Scheduler = self.app.bot_data[SCHEDULER_KEY]
+        return scheduler
 
     @property
     def waitlist(self) -> WaitlistWatch:
-        assert self.app is not None
-        watch: WaitlistWatch = self.app.bot_data[WAITLIST_KEY]
-        return watch
+        return self.scheduler.followup.watch
 
     @property
     def db(self) -> Storage:

@@ -11,7 +11,7 @@ from babel.dates import format_date
 
 from bot.core.records import BookingRow, ReminderRow
 from bot.core.screens import Msg
-from bot.followup.reminders import build_reminder
+from bot.followup.messages import build_reminder
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.reminders.harness import OpsBot

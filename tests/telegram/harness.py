@@ -60,7 +60,7 @@ class RunningBot:
     _polling: Any = None
 
     async def start(self) -> None:
-        storage = Storage(self.settings.BOT_DB_PATH)
+        storage = Storage(self.settings.BOT_DB_PATH, now=self.sandbox.clock.now)
         client = ZimunClient.from_settings(self.settings)
         conversation = Conversation(
             client, storage, default_language="en", now=self.sandbox.clock.now

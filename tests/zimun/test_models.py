@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from bot.core.errors import InvalidResponse
 from bot.core.models import Appointment, Availability, Hold, Location, Page, Service
+
+RECEIVED = datetime(2026, 2, 20, 8, 55, tzinfo=UTC)  # when the client got the answer
 
 
 @pytest.mark.parametrize("field", ["appointment_id", "booking_id", "id"])
@@ -37,9 +39,18 @@ def test_non_object_body_is_a_clear_error() -> None:
 
 
 def test_hold_with_id_alias_and_no_expiry_assumes_ten_minutes() -> None:
-    hold = Hold.parse({"id": "h_1", "appointment_time": "2026-02-20T10:00:00+01:00"})
+    hold = Hold.parse(
+        {"id": "h_1", "appointment_time": "2026-02-20T10:00:00+01:00"}, received_at=RECEIVED
+    )
     assert hold.hold_id == "h_1"
     assert hold.expires_at.tzinfo is not None
+
+
+def test_a_hold_without_expiry_runs_from_its_receipt_by_the_clients_clock() -> None:
+    hold = Hold.parse({"id": "h_1"}, received_at=RECEIVED)
+    assert hold.expires_at == RECEIVED + timedelta(minutes=10)
+    with pytest.raises(InvalidResponse, match="Hold: field 'expires_at' is missing"):
+        Hold.parse({"id": "h_1"})  # no receipt time: the core reads no clock of its own
 
 
 def test_service_and_location_aliases() -> None:

@@ -1,0 +1,182 @@
+"""The one scheduler of the bot's background work, on python-telegram-bot's JobQueue.
+
+- the reminder scan every 30 s;
+- the reconcile scan every 30 s (the cadence's scan_every: its promises count on it), then the
+  notices it queued;
+- the waiting list's look every 30 s (its cadence's scan_every), then the telling; it also runs
+  when the waiting list is off (no calls are made then), so entries left from before end with
+  their day;
+- housekeeping every hour.
+
+The work itself is the follow-up's (bot.followup.services: Telegram-free, periodic reads of
+SQLite, so a restart loses nothing); this module only runs it on time and gives it
+`send_unprompted`, the way a message the customer did not ask for reaches the chat. A first
+run at start-up catches up with what fell due while the bot was down; it is a task started by
+the Application's start-up (`Scheduler.start`), not a JobQueue job with `first=0`: a job added
+before the scheduler runs gets its first run one interval late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes
+
+from bot.config.chat_tag import chat_tag
+from bot.core.screens import Reply
+from bot.followup.outbox import Send
+from bot.followup.reconcile import CheckResult
+from bot.followup.reminders import ScanResult
+from bot.followup.services import FollowUp
+from bot.followup.waitlist_watch import LookResult
+from bot.telegram.delivery import deliver, deliver_file
+
+log = logging.getLogger(__name__)
+
+REMINDER_SCAN_SECONDS = 30.0
+RECONCILE_SCAN_SECONDS = 30.0  # the cadence's scan_every: its promises count on it
+WAITLIST_SCAN_SECONDS = 30.0  # the waiting list cadence's scan_every: its promises count on it
+HOUSEKEEPING_SECONDS = 3600.0
+SCHEDULER_KEY = "scheduler"  # app.bot_data key of the Scheduler
+
+
+async def send_unprompted(bot: Bot, chat_id: int, reply: Reply) -> bool:
+    """Deliver a message the customer did not ask for just now (a reminder, a notice, the
+    waiting list's news); False only when it certainly did not arrive (retry it later).
+    Attachments (a calendar file) follow the text best effort: once the text is out, a lost
+    file is not worth sending the text twice."""
+    text = replace(reply, screens=tuple(replace(s, attachment=None) for s in reply.screens))
+    try:
+        await deliver(bot, chat_id, text)
+    except RetryAfter:
+        return False  # flood limit after the rate limiter's own retries: refused, not sent
+    except TimedOut:
+        log.warning(
+            "message to chat %s timed out; not resent (it may have arrived)", chat_tag(chat_id)
+        )
+        return True
+    except BadRequest as exc:
+        log.info("message to chat %s refused: %s", chat_tag(chat_id), exc.message)
+        return True  # the chat is gone: final
+    except NetworkError:
+        return False  # connection refused or reset before an answer
+    except Forbidden:
+        log.info("message to chat %s refused: the customer blocked the bot", chat_tag(chat_id))
+        return True
+    for screen in reply.screens:
+        if screen.attachment is not None:
+            await deliver_file(bot, chat_id, screen.attachment)
+    return True
+
+
+def _scheduler(app: Application) -> Scheduler:
+    scheduler: Scheduler = app.bot_data[SCHEDULER_KEY]
+    return scheduler
+
+
+async def scan_reminders(app: Application) -> ScanResult:
+    """One reminder scan now (what the job runs; tests call it after moving the clock)."""
+    scheduler = _scheduler(app)
+    return await scheduler.followup.remind(scheduler.send)
+
+
+async def reconcile_now(app: Application) -> CheckResult:
+    """One reconcile scan now, then the notices it queued (what the job runs; tests call it
+    after moving the clock)."""
+    scheduler = _scheduler(app)
+    return await scheduler.followup.reconcile(scheduler.send)
+
+
+async def watch_now(app: Application) -> LookResult:
+    """One look at the waiting list's due pairs, then the telling (what the job runs; tests
+    call it after moving the clock)."""
+    scheduler = _scheduler(app)
+    return await scheduler.followup.watch_and_tell(scheduler.send)
+
+
+def _job(
+    what: str, run: Callable[[Application], Awaitable[object]]
+) -> Callable[..., Awaitable[None]]:
+    async def job(context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await run(context.application)
+        except Exception:
+            log.exception("%s failed; the next one tries again", what)
+
+    return job
+
+
+async def _housekeeping(app: Application) -> int:
+    return _scheduler(app).followup.housekeeping()
+
+
+class Scheduler:
+    """The periodic jobs, the catch-up run at start-up and the notices sent as soon as a
+    change at the business is committed. An interval of None disables a job (and its part of
+    the catch-up); reminders are also off when REMINDER_OFFSETS is empty, reconciling when its
+    budget is 0 calls a minute. Notices and the waiting list's news are always sent."""
+
+    def __init__(
+        self,
+        app: Application,
+        followup: FollowUp,
+        *,
+        reminder_interval: float | None = REMINDER_SCAN_SECONDS,
+        reconcile_interval: float | None = RECONCILE_SCAN_SECONDS,
+        waitlist_interval: float | None = WAITLIST_SCAN_SECONDS,
+        housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
+    ) -> None:
+        self.app = app
+        self.followup = followup
+        self.reminders = reminder_interval is not None and bool(followup.reminders.offsets)
+        self.housekeeping = housekeeping_interval is not None
+        self._catch_up: asyncio.Task[None] | None = None
+        app.bot_data[SCHEDULER_KEY] = self
+        queue = app.job_queue
+        if queue is None:
+            raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
+        reconciling = followup.reconciler.budget.per_minute > 0
+        jobs = (
+            ("reminders", "reminder scan", scan_reminders, reminder_interval, self.reminders),
+            ("reconcile", "reconcile scan", reconcile_now, reconcile_interval, reconciling),
+            ("waitlist", "waiting list scan", watch_now, waitlist_interval, True),
+            ("housekeeping", "housekeeping", _housekeeping, housekeeping_interval, True),
+        )
+        for name, what, run, interval, wanted in jobs:
+            if interval is not None and wanted:
+                queue.run_repeating(_job(what, run), interval=interval, first=interval, name=name)
+
+    @property
+    def send(self) -> Send:
+        bot = self.app.bot
+        return lambda chat_id, reply: send_unprompted(bot, chat_id, reply)
+
+    def listen(self) -> None:
+        """Tell each change made at the business as soon as the ledger commits it."""
+        self.followup.attach(self.send)
+
+    def start(self) -> None:
+        """At start-up: catch up in the background."""
+        self._catch_up = asyncio.get_running_loop().create_task(
+            self.followup.catch_up(
+                self.send, housekeeping=self.housekeeping, reminders=self.reminders
+            )
+        )
+
+    async def idle(self) -> None:
+        """Wait until the catch-up and the notices on their way are sent."""
+        if self._catch_up is not None:
+            await asyncio.gather(self._catch_up, return_exceptions=True)
+        await self.followup.idle()
+
+    async def stop(self) -> None:
+        """Stop listening, and let the catch-up and the notices on their way finish (a
+        message is never cut off half-sent)."""
+        self.followup.detach()
+        await self.idle()
+        self._catch_up = None
