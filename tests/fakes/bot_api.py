@@ -182,6 +182,7 @@ class HeldCall:
     entered: threading.Event = field(default_factory=threading.Event)
     _open: threading.Event = field(default_factory=threading.Event)
     lost: bool = False
+    params: Mapping[str, Any] | None = None  # the call held, once it arrived
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         return method in self.methods and self.chat_id in (None, chat_id)
@@ -197,7 +198,8 @@ class HeldCall:
         self.lost = True
         self._open.set()
 
-    async def _pass(self) -> None:
+    async def _pass(self, params: Mapping[str, Any]) -> None:
+        self.params = dict(params)
         self.entered.set()
         await asyncio.get_running_loop().run_in_executor(None, self._open.wait, 60.0)
         if self.lost:
@@ -301,7 +303,7 @@ class FakeBotAPI:
                     raise ApiError(404, "Not Found: method not found")
                 held = self._take_held(method, chat_id)
                 if held is not None:
-                    await held._pass()
+                    await held._pass(params)
                 with self._lock:
                     self._check_faults(method, chat_id)
                     result = handler(params, files)
