@@ -164,6 +164,11 @@ def in_flight(state: ChatState) -> bool:
     return state.pending is not None or state.changing is not None
 
 
+def _settles(ctx: Ctx) -> bool:
+    """The event answered a change stored as in flight: its reply tells the customer."""
+    return not in_flight(ctx.state) and in_flight(ChatState.loads(ctx.out.saved))
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -197,6 +202,9 @@ class Conversation:
         self.free_times = AvailabilityCache()
         # Every booking's row, reminders and changes go through it (bot.followup.ledger).
         self.ledger = Ledger(storage, offsets=reminder_offsets)
+        # chat id -> an event that settled a change in flight, its reply not yet delivered
+        # (`handle(until_delivered=True)`, `delivered`): written once the customer has it.
+        self._undelivered: dict[int, Ctx] = {}
         self._recall_intents()
 
     @property
@@ -222,15 +230,33 @@ class Conversation:
         told = customer.language_code
         return self.business.language(stored, last_used if told is None else told)
 
-    async def handle(self, customer: Customer, event: Event) -> Reply:
+    async def handle(
+        self, customer: Customer, event: Event, *, until_delivered: bool = False
+    ) -> Reply:
+        """Answer one event. `until_delivered` (the adapter's way): an event that settles a
+        confirm, reschedule or cancel in flight leaves it written down as in flight until
+        `delivered` is called, so a process killed before the reply went out finishes it
+        after the restart (same key, Zimun replays) and tells the customer then."""
+        self.delivered(customer.chat_id)  # a reply the adapter never reported: settle it first
         ctx, original = self._context(customer, _message_of(event))
         try:
-            return await self._handle(ctx, original, event)
+            return await self._handle(ctx, original, event, until_delivered=until_delivered)
         finally:
             for booking_id in ctx.out.holding:
                 self.ledger.release(booking_id)
 
-    async def _handle(self, ctx: Ctx, original: str, event: Event) -> Reply:
+    def delivered(self, chat_id: int) -> None:
+        """The reply to the chat's last event was sent, or sending it failed for good: what
+        that event settled (the booking's row, the final state) is written now, and the
+        listeners (the staff chat) hear of it after the customer. Nothing when nothing
+        waits."""
+        ctx = self._undelivered.pop(chat_id, None)
+        if ctx is not None:
+            self._persist(ctx)
+
+    async def _handle(
+        self, ctx: Ctx, original: str, event: Event, *, until_delivered: bool
+    ) -> Reply:
         edit = isinstance(event, Tap)
         handled = False
         try:
@@ -254,12 +280,13 @@ class Conversation:
         except Exception:
             log.exception("unexpected error in step %s", ctx.state.step)
             reply = await self._recover(ctx, original, edit=edit)
-        self._persist(ctx)
+        self._persist(ctx, until_delivered=until_delivered)
         return reply
 
-    async def resume_pending(self) -> list[tuple[int, Reply]]:
+    async def resume_pending(self, *, until_delivered: bool = False) -> list[tuple[int, Reply]]:
         """Finish the confirms, reschedules and cancels a crash interrupted, with their stored
-        keys (never twice), and tell each customer as if the answer had come."""
+        keys (never twice), and tell each customer as if the answer had come (with
+        `until_delivered`, each stays in flight until its `delivered`, as in `handle`)."""
         replies: list[tuple[int, Reply]] = []
         for row in self.storage.pending_conversations():
             customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
@@ -280,7 +307,7 @@ class Conversation:
             except Exception:
                 log.exception("pending confirm of chat %s failed", chat_tag(row.chat_id))
                 continue
-            self._persist(ctx)
+            self._persist(ctx, until_delivered=until_delivered)
             replies.append((row.chat_id, reply))
         return replies
 
@@ -335,10 +362,14 @@ class Conversation:
         changing = out.state.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
-    def _persist(self, ctx: Ctx) -> None:
+    def _persist(self, ctx: Ctx, *, until_delivered: bool = False) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
         transaction; nothing when nothing changed. Listeners hear of booking changes once
-        committed."""
+        committed. An event that settles a change in flight waits for its reply's delivery
+        when asked to (`handle`)."""
+        if until_delivered and _settles(ctx):
+            self._undelivered[ctx.customer.chat_id] = ctx
+            return
         if ctx.out.forget:
             self._forget(ctx)
             return

@@ -5,9 +5,10 @@ its handler runs before the customers' handlers and matches that chat alone, so 
 /stats reaches the conversation, which treats it as any unknown command.
 
 Notices are queued as tasks when a booking change is committed (the customer's reply never
-waits for them) and awaited at shutdown, before the storage closes. New appointments one account
-makes in a burst are told once (bot.ops.staff.Bursts): the first at once, the rest in one line
-when the burst's window ends, or at shutdown.
+waits for them; a change the customer made is committed once their reply is sent, so the staff
+hear of it after the customer) and awaited at shutdown, before the storage closes. New
+appointments one account makes in a burst are told once (bot.ops.staff.Bursts): the first at
+once, the rest in one line when the burst's window ends, or at shutdown.
 """
 
 from __future__ import annotations

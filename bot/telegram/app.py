@@ -203,7 +203,7 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
     Runs before polling starts, so these replies come before anything new from those chats.
     """
     sent = 0
-    for chat_id, reply in await conversation.resume_pending():
+    for chat_id, reply in await conversation.resume_pending(until_delivered=True):
         try:
             await deliver(app.bot, chat_id, reply)
             sent += 1
@@ -211,6 +211,8 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
             log.warning(
                 "could not resume chat %s: %s", chat_tag.chat_tag(chat_id), type(exc).__name__
             )
+        finally:
+            conversation.delivered(chat_id)  # written once told: a crash here asks again
     return sent
 
 

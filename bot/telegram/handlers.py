@@ -8,6 +8,10 @@ Callback queries are answered exactly once. Telegram shows a spinner on the butt
 answer arrives, and the answer carries the engine's toast, so the handler waits for the engine
 up to `answer_within` seconds; if the engine (that is, the Zimun API) is slower, it answers
 without a toast at once and lets the screens follow.
+
+A reply that settles a confirm, reschedule or cancel is delivered before the engine writes
+what it settled (`Conversation.delivered`, called once the reply went out or failed): a
+process killed in between finishes the change after the restart and tells the customer then.
 """
 
 from __future__ import annotations
@@ -156,8 +160,11 @@ class ChatHandlers:
         self, query: CallbackQuery, customer: Customer, context: ContextTypes.DEFAULT_TYPE
     ) -> None:
         answered = False
+        event = Tap(query.data or "")
         try:
-            work = asyncio.ensure_future(self.conversation.handle(customer, Tap(query.data or "")))
+            work = asyncio.ensure_future(
+                self.conversation.handle(customer, event, until_delivered=True)
+            )
             done, _ = await asyncio.wait({work}, timeout=self.answer_within)
             if not done:
                 answered = True
@@ -169,6 +176,7 @@ class ChatHandlers:
             tapped = query.message if isinstance(query.message, Message) else None
             await deliver(context.bot, customer.chat_id, reply, tapped)
         finally:
+            self.conversation.delivered(customer.chat_id)
             if not answered:  # the engine failed: stop the spinner; the error handler explains
                 with contextlib.suppress(TelegramError):
                     await _answer(query, None)
@@ -176,8 +184,11 @@ class ChatHandlers:
     async def _run(
         self, context: ContextTypes.DEFAULT_TYPE, customer: Customer, event: Event
     ) -> Reply:
-        reply = await self.conversation.handle(customer, event)
-        await deliver(context.bot, customer.chat_id, reply)
+        reply = await self.conversation.handle(customer, event, until_delivered=True)
+        try:
+            await deliver(context.bot, customer.chat_id, reply)
+        finally:
+            self.conversation.delivered(customer.chat_id)
         return reply
 
 

@@ -166,6 +166,46 @@ class _Fault:
     chat_id: int | None = None  # only calls to this chat (None: any)
 
 
+# What a reply to a customer is made of: the calls `hold_next` holds by default.
+REPLY_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
+
+
+@dataclass
+class HeldCall:
+    """A Bot API call held just before it is processed (`FakeBotAPI.hold_next`): the bot waits
+    for Telegram's answer, and a test can kill it meanwhile. `release()` lets the call through;
+    `lose()` answers it with an error without processing it, as if it had never reached
+    Telegram (the bot that made it is gone)."""
+
+    methods: frozenset[str]
+    chat_id: int | None
+    entered: threading.Event = field(default_factory=threading.Event)
+    _open: threading.Event = field(default_factory=threading.Event)
+    lost: bool = False
+    params: Mapping[str, Any] | None = None  # the call held, once it arrived
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        return method in self.methods and self.chat_id in (None, chat_id)
+
+    def wait_entered(self, timeout: float = 30.0) -> bool:
+        """Block (in the test's thread) until the held call has arrived."""
+        return self.entered.wait(timeout)
+
+    def release(self) -> None:
+        self._open.set()
+
+    def lose(self) -> None:
+        self.lost = True
+        self._open.set()
+
+    async def _pass(self, params: Mapping[str, Any]) -> None:
+        self.params = dict(params)
+        self.entered.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._open.wait, 60.0)
+        if self.lost:
+            raise ApiError(502, "Bad Gateway")
+
+
 def _chat_id_of(params: Mapping[str, Any]) -> int | None:
     value = params.get("chat_id")
     if value is None:
@@ -218,6 +258,7 @@ class FakeBotAPI:
         self._chats: dict[int, dict[int, ChatMessage]] = {}
         self._users: dict[int, FakeUser] = {}
         self._faults: list[_Fault] = []
+        self._held: list[HeldCall] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
         self._methods: dict[str, Callable[[Mapping[str, Any], Mapping[str, FakeDocument]], Any]]
@@ -260,6 +301,9 @@ class FakeBotAPI:
                 handler = self._methods.get(method)
                 if handler is None:
                     raise ApiError(404, "Not Found: method not found")
+                held = self._take_held(method, chat_id)
+                if held is not None:
+                    await held._pass(params)
                 with self._lock:
                     self._check_faults(method, chat_id)
                     result = handler(params, files)
@@ -274,6 +318,13 @@ class FakeBotAPI:
             return  # polling noise; `served` keeps what matters
         with self._lock:
             self.calls.append(Call(method, dict(params), chat_id, time.monotonic(), status))
+
+    def _take_held(self, method: str, chat_id: int | None) -> HeldCall | None:
+        with self._lock:
+            held = next((h for h in self._held if h.matches(method, chat_id)), None)
+            if held is not None:
+                self._held.remove(held)
+            return held
 
     def _check_faults(self, method: str, chat_id: int | None) -> None:
         for fault in self._faults:
@@ -541,6 +592,16 @@ class FakeBotAPI:
                     count, frozenset(methods), code, description, dict(parameters or {}), chat_id
                 )
             )
+
+    def hold_next(
+        self, chat_id: int | None = None, methods: frozenset[str] = REPLY_METHODS
+    ) -> HeldCall:
+        """Hold the next call of `methods` (to `chat_id` only, if given) before it is processed,
+        until the test releases or loses it: the moment between a bot's work and its reply."""
+        held = HeldCall(frozenset(methods), chat_id)
+        with self._lock:
+            self._held.append(held)
+        return held
 
     @property
     def faults_pending(self) -> int:
