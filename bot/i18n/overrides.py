@@ -16,6 +16,7 @@ plural rules, each with the original's placeholders (a form may leave out `{coun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +32,8 @@ from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tag
 Tables = Mapping[str, Mapping[str, Entry]]  # language -> msgid -> the operator's text (forms)
 
 SHOWN_MSGID = 60  # characters of a msgid quoted in an error line
+PO_KEYWORD = re.compile(r"msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?")
+PO_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class OverrideError(ValueError):
@@ -71,8 +74,11 @@ def load_overrides(directory: Path) -> Tables:
 
 def read_overrides(path: Path, lang: str) -> dict[str, Entry]:
     try:
+        _check_syntax(path)
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=lang, abort_invalid=True)
+    except OverrideError:
+        raise
     except (PoFileError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise OverrideError(f"{path.name} cannot be read as a .po file: {exc}") from None
     known = shipped_messages()
@@ -88,6 +94,36 @@ def read_overrides(path: Path, lang: str) -> dict[str, Entry]:
         string = message.string
         table[msgid] = string if isinstance(string, str) else tuple(_forms(string))
     return table
+
+
+def _check_syntax(path: Path) -> None:
+    """OverrideError naming the first line that is not .po syntax. Babel's reader is lenient:
+    it reads an unterminated string by dropping its last character and goes on, so the
+    entry's msgid silently changes and the operator is told it is "not one of the bot's
+    messages" instead of where the quote is missing."""
+    text = path.read_bytes().decode("utf-8")
+    for number, line in enumerate(text.splitlines(), start=1):
+        problem = _line_problem(line.strip())
+        if problem is not None:
+            raise OverrideError(f"{path.name} line {number}: syntax error: {problem}")
+
+
+def _line_problem(line: str) -> str | None:
+    """What makes one stripped line of a .po file invalid, or None."""
+    if not line or line.startswith("#"):
+        return None
+    keyword, quote, rest = line.partition('"')
+    keyword, string = keyword.strip(), quote + rest
+    if keyword and not PO_KEYWORD.fullmatch(keyword):
+        return f"{keyword[:20]!r} is not msgid, msgid_plural, msgstr or msgctxt"
+    if not quote:
+        return "a quoted string should follow"
+    closed = PO_STRING.match(string)
+    if closed is None:
+        return 'unterminated string (the closing " is missing)'
+    if string[closed.end() :].strip():
+        return 'text after the closing quote (a quote inside the text is written \\")'
+    return None
 
 
 def _forms(string: object) -> list[str]:
