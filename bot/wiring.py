@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import re
 import signal
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +38,9 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 # secret is all that stands between the internet and the update queue.
 SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{32,256}$"
 URL_RE = re.compile(r"\w+://\S+")
+# Bits a secret's own characters carry (their counts' Shannon entropy times the length): a
+# secrets.token_hex(16) carries 94 or more, "a" * 32 none, "ab" * 16 thirty-two.
+SECRET_MIN_BITS = 80.0
 
 
 class StartupError(Exception):
@@ -57,7 +62,26 @@ def webhook_secret(settings: Settings) -> str | None:
             "WEBHOOK_SECRET is invalid: use 32 to 256 letters, digits, _ and - "
             "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
+    if guessable(secret):
+        raise SettingsError(
+            "WEBHOOK_SECRET is too easy to guess (too few different characters, or a short "
+            "piece repeated): use a random one, e.g. the output of: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return secret
+
+
+def guessable(secret: str) -> bool:
+    """Whether `secret` is too regular to keep strangers out: its characters carry fewer than
+    SECRET_MIN_BITS, or it is a shorter piece repeated ("abcdefgh" * 4). The length rule alone
+    let 32 x "a" through."""
+    counts = Counter(secret).values()
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts)
+    repeated = any(
+        len(secret) % size == 0 and secret == secret[:size] * (len(secret) // size)
+        for size in range(1, len(secret) // 2 + 1)
+    )
+    return bits < SECRET_MIN_BITS or repeated
 
 
 @contextmanager
