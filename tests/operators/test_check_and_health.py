@@ -5,6 +5,8 @@ loopback: 200 when Zimun and the database answer, 503 when either does not)."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import os
 import signal
@@ -12,7 +14,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import httpx
 import pytest
@@ -214,3 +218,57 @@ async def test_healthz_answers_are_cached(sandbox: SandboxServer, tmp_path: Path
     finally:
         storage.close()
     assert calls == 1 and {r[0] for r in reports} == {True}
+
+
+class EchoingTokenEndpoint(BaseHTTPRequestHandler):
+    """A token endpoint that refuses the client and quotes back everything it was sent: the
+    Authorization header (base64 of id:secret) and the form body, then filler past any cap."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        secret = ECHO_SECRET
+        echoed = (
+            f"bad client; you sent Authorization: {self.headers['Authorization']} "
+            f"(urlsafe {base64.urlsafe_b64encode(f'id:{secret}'.encode()).decode()}), "
+            f"body {body}, client_secret={quote(secret)} or {quote_plus(secret)}; " + "x" * 2000
+        )
+        payload = json.dumps({"error": "invalid_client", "error_description": echoed})
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(payload.encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+ECHO_SECRET = "p@ss/wörd+x y-0123456789"
+
+
+def test_check_never_prints_the_client_secret_in_any_form(
+    fake: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A token endpoint that echoes the request had `check` print the client secret in base64
+    (the Basic Authorization header) verbatim, at any length."""
+    api, base_url = fake
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingTokenEndpoint)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = bot_env(api, base_url, sandbox, tmp_path / "bot.db")
+        env.update(
+            ZIMUN_CLIENT_ID="id",
+            ZIMUN_CLIENT_SECRET=ECHO_SECRET,
+            ZIMUN_TOKEN_URL=f"http://127.0.0.1:{server.server_address[1]}/oauth/token",
+        )
+        result = run_check(env, tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 1
+    zimun = next(line for line in result.stdout.splitlines() if "Zimun" in line)
+    assert zimun.startswith("FAIL Zimun: credentials refused: Zimun token request refused")
+    assert "[secret]" in zimun and len(zimun) <= 400
+    basic = base64.b64encode(f"id:{ECHO_SECRET}".encode()).decode()
+    forms = {ECHO_SECRET, quote(ECHO_SECRET), quote_plus(ECHO_SECRET), basic, basic[4:-4]}
+    output = result.stdout + result.stderr
+    assert not [form for form in forms if form in output], output
