@@ -25,9 +25,17 @@ from types import MappingProxyType
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.core.languages import SUPPORTED_LANGUAGES
-from bot.i18n.catalog import LOCALES_DIR, Entry
+from bot.core.widths import BUTTON_ROWS, label_width, row_limit
+from bot.i18n.catalog import LOCALES_DIR, Entry, load_translations
 from bot.i18n.localizer import plural_rule
-from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tags_balanced
+from bot.i18n.markup import (
+    TemplateError,
+    fields_match,
+    parse,
+    placeholders,
+    tags,
+    tags_balanced,
+)
 
 Tables = Mapping[str, Mapping[str, Entry]]  # language -> msgid -> the operator's text (forms)
 
@@ -141,7 +149,7 @@ def _entry_problem(
     if plural is None:
         if not isinstance(string, str):
             return "the original has no plural forms: write one msgstr"
-        return _problem(singular, string)
+        return _problem(singular, string) or _width_problem(singular, string)
     forms = _forms(string)
     wanted = plural_rule(lang)[0]
     if isinstance(string, str) or len(forms) != wanted or not all(forms):
@@ -167,6 +175,45 @@ def _problem(msgid: str, text: str, plural: bool = False) -> str | None:
     if sorted(tags(text)) != sorted(tags(msgid)) or not tags_balanced(text):
         return "its <b>/<i> tags differ from the original's or are not balanced"
     return None
+
+
+def _width_problem(msgid: str, text: str) -> str | None:
+    """Whether a button label's override is too wide for a phone (bot/core/widths.py), or None.
+    A label with {placeholders} keeps their room: its own words may be no wider than the
+    widest shipped wording of the label."""
+    buttons = BUTTON_ROWS.get(msgid)
+    if buttons is None:
+        return None
+    limit = row_limit(buttons)
+    where = "a full-width button" if buttons == 1 else f"a button in a row of {buttons}"
+    if not placeholders(msgid):
+        if label_width(text) <= limit:
+            return None
+        return (
+            f"the button label is {label_width(text):g} characters wide; {where} shows "
+            f"{limit:g} on a phone, Telegram cuts the rest"
+        )
+    room = max(_words_width(wording) for wording in _shipped_wordings(msgid))
+    if _words_width(text) <= room:
+        return None
+    return (
+        f"the button label's words are {_words_width(text):g} characters wide; {where} shows "
+        f"{limit:g} on a phone and its values need the rest: keep the words to {room:g}"
+    )
+
+
+def _words_width(template: str) -> float:
+    return label_width("".join(literal for literal, _ in parse(template)))
+
+
+def _shipped_wordings(msgid: str) -> list[str]:
+    """The msgid and its translation in every shipped catalog."""
+    wordings = [msgid]
+    for lang in SUPPORTED_LANGUAGES:
+        entry = load_translations(lang).get(msgid)
+        if isinstance(entry, str):
+            wordings.append(entry)
+    return wordings
 
 
 def _names(names: frozenset[str]) -> str:

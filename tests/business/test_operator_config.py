@@ -270,3 +270,39 @@ def test_a_po_syntax_error_names_the_line_and_the_error(
     folder = overrides_dir(tmp_path, es_po=text)
     message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
     assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            ("Exit", "Salir de este paso y volver al menú principal ahora mismo, gracias"),
+            "es.po line 5: the button label is 55.5 characters wide; a button in a row of 2 "
+            "shows 16 on a phone, Telegram cuts the rest (message 'Exit')",
+        ),
+        (
+            ("📅 Book an appointment", "📅 " + "Reservar " * 6),
+            "es.po line 5: the button label is 53.5 characters wide; a full-width button shows "
+            "34 on a phone, Telegram cuts the rest (message '📅 Book an appointment')",
+        ),
+        (
+            ("Use {email}", "Usar la dirección de correo electrónico {email} que me diste"),
+            "es.po line 5: the button label's words are 45.5 characters wide; a full-width "
+            "button shows 34 on a phone and its values need the rest: keep the words to",
+        ),
+    ],
+)
+def test_a_button_label_too_wide_for_a_phone_is_one_line(
+    tmp_path: Path, entry: tuple[str, str], expected: str
+) -> None:
+    """A 60-character "Exit" passed start and `check`; Telegram then cut it on every phone."""
+    folder = overrides_dir(tmp_path, es_po=po(entry))
+    message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+def test_a_button_label_that_fits_is_accepted(tmp_path: Path) -> None:
+    folder = overrides_dir(tmp_path, es_po=po(("Exit", "Volver"), ("Use {email}", "Es {email}")))
+    assert load(tmp_path, None, MESSAGES_DIR=str(folder)).overrides == {
+        "es": {"Exit": "Volver", "Use {email}": "Es {email}"}
+    }
