@@ -3,28 +3,41 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Every dependency (with the test extra) pinned, with the sha256 of each of its files: what
-# `make install` installs, nothing else. `make lock` writes it.
+# What `make install` (what an operator runs) installs, nothing else: every runtime dependency
+# pinned with the sha256 of each of its files (requirements.lock), after the build tools pinned
+# and hashed the same way (requirements-build.lock: pip, setuptools, wheel), so that building
+# the bot from this checkout (--no-build-isolation) runs no unpinned code. The test extra
+# (pytest, hypothesis, ruff, libfaketime...) is in requirements-dev.lock, for `make test` and
+# `make lint` only (DEV_STAMP). `make lock` writes the three.
 LOCK := requirements.lock
+BUILD_LOCK := requirements-build.lock
+DEV_LOCK := requirements-dev.lock
+DEV_STAMP := $(VENV)/.installed-dev
 LOCK_VENV := .venv-lock
+AUDIT_VENV := .venv-audit
+PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: install test lint format demo sandbox run locales clean bench profile faults lock
+.PHONY: install test lint format demo sandbox run locales clean bench profile faults lock audit
 
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(BUILD_LOCK)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): $(STAMP) $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	touch $(DEV_STAMP)
 
 install: $(STAMP)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -41,16 +54,31 @@ run: $(STAMP)
 	$(BIN)/python -m bot
 
 clean:
-	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LOCK_VENV) $(AUDIT_VENV) .pytest_cache .ruff_cache
 
-# Resolve pyproject.toml's dependencies (and the test extra) anew into requirements.lock, with
-# hashes: after changing a dependency, or to take upgrades (LOCK_ARGS=--upgrade, or
+# Resolve pyproject.toml's dependencies anew, with hashes: requirements.lock (runtime), then
+# requirements-build.lock (requirements-build.in: pip, setuptools, wheel) and
+# requirements-dev.lock (runtime and the test extra), both held to the runtime pins. After
+# changing a dependency, or to take upgrades (LOCK_ARGS=--upgrade, or
 # LOCK_ARGS="--upgrade-package starlette"). pip-tools runs in a virtualenv of its own.
+COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 lock:
 	test -d $(LOCK_VENV) || $(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install --quiet --upgrade pip 'pip-tools>=7.4,<8'
-	$(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --extra test \
-		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
+	$(LOCK_VENV)/bin/python -m pip install --quiet 'pip-tools>=7.4,<8'
+	$(COMPILE) --output-file $(LOCK) $(LOCK_ARGS) pyproject.toml
+	$(COMPILE) --constraint $(LOCK) --output-file $(BUILD_LOCK) $(LOCK_ARGS) requirements-build.in
+	$(COMPILE) --constraint $(LOCK) --constraint $(BUILD_LOCK) --extra test \
+		--output-file $(DEV_LOCK) $(LOCK_ARGS) pyproject.toml
+
+# The three locks against the published advisories (pip-audit, in a virtualenv of its own):
+# fails on any advisory; when the advisory database cannot be reached it says so in one line
+# and does not fail (.ci/audit.py). `.ci/run` runs it after the tests.
+audit:
+	test -d $(AUDIT_VENV) || $(PYTHON) -m venv $(AUDIT_VENV)
+	test -x $(AUDIT_VENV)/bin/pip-audit || $(AUDIT_VENV)/bin/python -m pip install --quiet '$(PIP_AUDIT)'
+	$(AUDIT_VENV)/bin/python .ci/audit.py --pip-audit $(AUDIT_VENV)/bin/pip-audit \
+		$(LOCK) $(BUILD_LOCK) $(DEV_LOCK)
 
 # Re-extract msgids from bot/ into locales/bot.pot and merge them into every language's .po
 # (new languages are initialised). Translate what comes out empty or "#, fuzzy", then run
@@ -73,8 +101,8 @@ locales: $(STAMP)
 # A few minutes on two cores; BENCH_ARGS for bigger or smaller runs (--quick, --customers ...).
 BENCH_STAMP := $(VENV)/.installed-bench
 
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+$(BENCH_STAMP): $(DEV_STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-build-isolation -e '.[bench]'
 	touch $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
@@ -85,5 +113,5 @@ profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench --profile $(BENCH_ARGS)
 
 # The whole fault suite (tests/faults), including the cases marked slow that `make test` skips.
-faults: $(STAMP)
+faults: $(DEV_STAMP)
 	FAULTS_FULL=1 $(BIN)/python -m pytest -q tests/faults

@@ -33,6 +33,7 @@ from bot.wiring import (
     check_deep,
     install_operator,
     run,
+    secrets_of,
 )
 
 EXIT_CONFIG = 2
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         settings.LOG_LEVEL,
         settings.LOG_FORMAT,
-        secrets=_secrets_of(settings),
+        secrets=secrets_of(settings),
     )
     _, command = SUBCOMMANDS[args.command]
     if args.deep:
@@ -89,16 +90,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StartupError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return EXIT_FAILURE
-
-
-def _secrets_of(settings: Settings) -> list[str]:
-    secrets = [
-        settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
-        settings.ZIMUN_CLIENT_SECRET.get_secret_value(),
-    ]
-    if settings.WEBHOOK_SECRET is not None:
-        secrets.append(settings.WEBHOOK_SECRET.get_secret_value())
-    return secrets
 
 
 if __name__ == "__main__":

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
 import re
 import signal
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,6 +39,10 @@ EXIT_OK, EXIT_FAILURE = 0, 1
 # secret is all that stands between the internet and the update queue.
 SECRET_TOKEN_RE = r"^[A-Za-z0-9_-]{32,256}$"
 URL_RE = re.compile(r"\w+://\S+")
+# Bits a secret's own characters carry (their counts' Shannon entropy times the length): a
+# secrets.token_hex(16) carries 94 or more, "a" * 32 none, "ab" * 16 thirty-two.
+SECRET_MIN_BITS = 80.0
+MAX_CHECK_LINE = 400  # characters of one `check` line: Zimun's error texts are quoted in them
 
 
 class StartupError(Exception):
@@ -58,7 +64,26 @@ def webhook_secret(settings: Settings) -> str | None:
             "WEBHOOK_SECRET is invalid: use 32 to 256 letters, digits, _ and - "
             "(e.g. the output of: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
+    if guessable(secret):
+        raise SettingsError(
+            "WEBHOOK_SECRET is too easy to guess (too few different characters, or a short "
+            "piece repeated): use a random one, e.g. the output of: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
     return secret
+
+
+def guessable(secret: str) -> bool:
+    """Whether `secret` is too regular to keep strangers out: its characters carry fewer than
+    SECRET_MIN_BITS, or it is a shorter piece repeated ("abcdefgh" * 4). The length rule alone
+    let 32 x "a" through."""
+    counts = Counter(secret).values()
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts)
+    repeated = any(
+        len(secret) % size == 0 and secret == secret[:size] * (len(secret) // size)
+        for size in range(1, len(secret) // 2 + 1)
+    )
+    return bits < SECRET_MIN_BITS or repeated
 
 
 @contextmanager
@@ -235,8 +260,7 @@ def check(settings: Settings) -> int:
     from bot.ops.health import run_checks
 
     results = asyncio.run(run_checks(settings, check_telegram_token))
-    for result in results:
-        print(result.line())
+    show(settings, (r.line() for r in results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
 
 
@@ -248,16 +272,39 @@ def check_deep(settings: Settings) -> int:
     from bot.ops.health import run_checks
 
     results = asyncio.run(run_checks(settings, check_telegram_token))
-    for result in results:
-        print(result.line(), flush=True)
+    show(settings, (r.line() for r in results))
     ready = all(r.ok for r in results)
     if not next(r for r in results if r.name == "Zimun").ok:
         print("Deep check skipped: Zimun does not accept the credentials.")
         return EXIT_FAILURE
     report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
-    for line in report.lines():
-        print(line)
+    show(settings, report.lines())
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
+
+
+def show(settings: Settings, lines: Iterable[str]) -> None:
+    """Print check lines scrubbed of every configured secret and cut to MAX_CHECK_LINE: they
+    quote Zimun's own error texts, and a token endpoint may echo the request (its Basic
+    Authorization header is base64 of the client id and secret)."""
+    from bot.config.logs import Scrubber
+
+    scrub = Scrubber(secrets_of(settings))
+    for line in lines:
+        shown = scrub(line)
+        if len(shown) > MAX_CHECK_LINE:
+            shown = shown[: MAX_CHECK_LINE - 1] + "…"
+        print(shown, flush=True)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """The configured secrets, which no log line or check line may show."""
+    secrets = [
+        settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
+        settings.ZIMUN_CLIENT_SECRET.get_secret_value(),
+    ]
+    if settings.WEBHOOK_SECRET is not None:
+        secrets.append(settings.WEBHOOK_SECRET.get_secret_value())
+    return secrets
 
 
 async def check_telegram_token(settings: Settings) -> CheckResult:

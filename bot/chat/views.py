@@ -616,10 +616,7 @@ async def view_privacy(ctx: Ctx) -> View:
             "activity; the business receives them with your appointment."
         ),
         Msg("• Your email for next time, only if you ask me to remember it."),
-        Msg(
-            "• The days you asked me to watch for an available time (service, location, day). "
-            "I delete them once the day has passed, or when you leave the waiting list."
-        ),
+        *_waitlist_privacy(ctx),
         Msg(
             "I keep your language and a remembered email until you delete them. /forget "
             "deletes everything at once; your appointments at the business aren't affected."
@@ -630,6 +627,19 @@ async def view_privacy(ctx: Ctx) -> View:
         nav_row(ctx, cancel=False),
     ]
     return body, rows
+
+
+def _waitlist_privacy(ctx: Ctx) -> list[Msg]:
+    """What the waiting list keeps, only where the operator offers one (a business without it,
+    WAITLIST_CALLS_PER_MINUTE=0, must not describe data it never collects)."""
+    if not ctx.rules.waitlist:
+        return []
+    return [
+        Msg(
+            "• The days you asked me to watch for an available time (service, location, day). "
+            "I delete them once the day has passed, or when you leave the waiting list."
+        )
+    ]
 
 
 async def view_forget_confirm(ctx: Ctx) -> View:

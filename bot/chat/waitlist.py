@@ -18,10 +18,12 @@ Telling is bot.followup.waitlist_watch's job; the notice's button is handled in 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from bot.chat import detours
 from bot.chat.context import Ctx, Outcome, Refused
+from bot.config.chat_tag import chat_tag
 from bot.core import calendar as cal
 from bot.core.cadence import WAIT_CADENCE, day_bounds
 from bot.core.models import zone
@@ -29,6 +31,8 @@ from bot.core.records import FunnelEvent, WaitlistRow
 from bot.core.screens import DateValue, Msg, Plural
 from bot.core.state import DayCode, Flow, Step
 from bot.followup.ledger import NewBooking
+
+log = logging.getLogger(__name__)
 
 MAX_WAITING = 10  # days one customer may wait for at once: each costs Zimun calls to watch
 ON_THE_LIST = ("waiting", "due")  # statuses of an entry still on the list
@@ -177,10 +181,17 @@ def _leave(ctx: Ctx, entry: WaitlistRow) -> None:
 
 def owned_entry(ctx: Ctx, entry_id: int | None) -> WaitlistRow | None:
     """The entry if it is the customer's; None once it has ended (deleted after its day, or
-    by /forget); Refused for an entry of someone else."""
+    by /forget), and None for an entry of someone else: a forged tap is answered exactly as
+    for an id that does not exist, or the answers would tell which ids exist (they are
+    sequential: how many customers wait). The forgery is logged."""
     entry = ctx.storage.waitlist_entry(entry_id) if entry_id is not None else None
     if entry is not None and entry.user_id != ctx.customer.user_id:
-        raise Refused(f"waiting list entry {entry_id} is not the customer's")
+        log.warning(
+            "user %s refused access to waiting list entry %s",
+            chat_tag(ctx.customer.user_id),
+            entry_id,
+        )
+        return None
     if entry is not None and entry.ends_at <= ctx.now:
         return None
     return entry

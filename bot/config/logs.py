@@ -17,6 +17,7 @@ With LOG_FORMAT=json each record is one JSON object; structured fields a record 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import re
@@ -24,24 +25,48 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
+from urllib.parse import quote, quote_plus
 
 TELEGRAM_TOKEN_RE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 NOISY_LOGGERS = ("httpx", "httpcore", "apscheduler", "tornado.access")
+MIN_ENCODED_SECRET = 8  # characters a secret needs before its encoded forms are scrubbed too
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class Scrubber:
-    """Replaces secrets, tokens and email addresses in text."""
+    """Replaces secrets (in every form they travel in: see `secret_forms`), tokens and email
+    addresses in text."""
 
     def __init__(self, secrets: Iterable[str] = ()):
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        forms = {form for s in secrets if s and len(s) >= 4 for form in secret_forms(s)}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "[secret]")
         text = TELEGRAM_TOKEN_RE.sub("[token]", text)
         return EMAIL_RE.sub("[email]", text)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """`secret` as it may appear in a server's echo of our request: raw, URL-encoded (a form
+    body), and inside base64 (the Basic Authorization header is base64 of "id:secret"). A
+    secret inside a longer base64 text is encoded differently at each of the three byte
+    offsets it may start at, so each offset gives the characters that depend on the secret
+    alone; those are replaced, whatever came before or after it. Short secrets only raw: a
+    few base64 characters would match unrelated text."""
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret, safe="")}
+    if len(secret) < MIN_ENCODED_SECRET:
+        return forms
+    data = secret.encode()
+    for offset in range(3):
+        total = offset + len(data)
+        start, end = -(-8 * offset // 6), 8 * total // 6  # chars of the secret's bits only
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            core = encode(b"\0" * offset + data).decode("ascii")[start:end]
+            forms |= {core, core.replace("/", "\\/")}  # also as JSON may escape it
+    return forms
 
 
 class TelegramPayloadFilter(logging.Filter):

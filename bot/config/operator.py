@@ -79,6 +79,10 @@ def read_config(path_text: str) -> dict[str, Any]:
         raise SettingsError(f"BOT_CONFIG={path_text} is not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SettingsError(f"BOT_CONFIG={path_text} cannot be read: {exc}") from None
+    except RecursionError:  # tomllib parses nested arrays and tables by recursion
+        raise SettingsError(
+            f"BOT_CONFIG={path_text} is not valid TOML: arrays or tables nested too deeply"
+        ) from None
     _known_keys(config, TOP_KEYS, f"BOT_CONFIG={path_text}")
     return config
 

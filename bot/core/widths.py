@@ -76,3 +76,62 @@ def shorten_email(address: str, limit: float) -> str:
     if room < 4:
         return shorten(address, limit)
     return shorten(local, room) + at + domain
+
+
+# Every button label the bot writes (msgid) -> the most buttons that share its row: what an
+# operator's rewording (MESSAGES_DIR) must fit, checked before start (bot/i18n/overrides.py).
+# tests/booking/test_button_widths.py proves this lists every label the code puts on a button.
+BUTTON_ROWS: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "« Back",
+            "Exit",
+            "🔄 Try again",
+            "✏️ Change",
+            "🌐 Language",
+            "❓ Help",
+            "‹ Earlier",
+            "Later ›",
+        ),
+        2,
+    ),
+    **dict.fromkeys(
+        (
+            "🔕 Leave the waiting list",
+            "🔔 Tell me if a time frees up",
+            "🔔 My waiting list ({count})",
+            "🔕 {date} · {service}",
+            "Yes, show the times",
+            "No, carry on",
+            "▶️ Continue booking",
+            "📅 Book an appointment",
+            "🗂 My appointments",
+            "{service} ({duration})",
+            "{month} ›",
+            "⚡ Earliest: {date}, {time}",
+            "Use “{name}”",
+            "Use {email}",
+            "✅ Confirm",
+            "☑ Remember my email",
+            "☐ Remember my email",
+            "Day and time",
+            "Name",
+            "Email",
+            "{when} · {service}",
+            "🔁 Reschedule",
+            "🗑 Cancel appointment",
+            "Yes, reschedule",
+            "Yes, cancel it",
+            "No, keep it",
+            "🗑 Delete my data",
+            "Yes, delete everything",
+            "📅 Book again",
+            "👍 Keep the new time",
+            "🔁 Pick another time",
+            "📅 See the available times",
+            "👍 I'll be there",
+            "💬 Open the private chat",
+        ),
+        1,
+    ),
+}

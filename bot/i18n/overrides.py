@@ -16,6 +16,7 @@ plural rules, each with the original's placeholders (a form may leave out `{coun
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -24,13 +25,23 @@ from types import MappingProxyType
 from babel.messages.pofile import PoFileError, read_po
 
 from bot.core.languages import SUPPORTED_LANGUAGES
-from bot.i18n.catalog import LOCALES_DIR, Entry
+from bot.core.widths import BUTTON_ROWS, label_width, row_limit
+from bot.i18n.catalog import LOCALES_DIR, Entry, load_translations
 from bot.i18n.localizer import plural_rule
-from bot.i18n.markup import TemplateError, fields_match, placeholders, tags, tags_balanced
+from bot.i18n.markup import (
+    TemplateError,
+    fields_match,
+    parse,
+    placeholders,
+    tags,
+    tags_balanced,
+)
 
 Tables = Mapping[str, Mapping[str, Entry]]  # language -> msgid -> the operator's text (forms)
 
 SHOWN_MSGID = 60  # characters of a msgid quoted in an error line
+PO_KEYWORD = re.compile(r"msgctxt|msgid|msgid_plural|msgstr(\[\d+\])?")
+PO_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
 class OverrideError(ValueError):
@@ -71,8 +82,11 @@ def load_overrides(directory: Path) -> Tables:
 
 def read_overrides(path: Path, lang: str) -> dict[str, Entry]:
     try:
+        _check_syntax(path)
         with path.open("rb") as fh:
             catalog = read_po(fh, locale=lang, abort_invalid=True)
+    except OverrideError:
+        raise
     except (PoFileError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise OverrideError(f"{path.name} cannot be read as a .po file: {exc}") from None
     known = shipped_messages()
@@ -90,6 +104,36 @@ def read_overrides(path: Path, lang: str) -> dict[str, Entry]:
     return table
 
 
+def _check_syntax(path: Path) -> None:
+    """OverrideError naming the first line that is not .po syntax. Babel's reader is lenient:
+    it reads an unterminated string by dropping its last character and goes on, so the
+    entry's msgid silently changes and the operator is told it is "not one of the bot's
+    messages" instead of where the quote is missing."""
+    text = path.read_bytes().decode("utf-8")
+    for number, line in enumerate(text.splitlines(), start=1):
+        problem = _line_problem(line.strip())
+        if problem is not None:
+            raise OverrideError(f"{path.name} line {number}: syntax error: {problem}")
+
+
+def _line_problem(line: str) -> str | None:
+    """What makes one stripped line of a .po file invalid, or None."""
+    if not line or line.startswith("#"):
+        return None
+    keyword, quote, rest = line.partition('"')
+    keyword, string = keyword.strip(), quote + rest
+    if keyword and not PO_KEYWORD.fullmatch(keyword):
+        return f"{keyword[:20]!r} is not msgid, msgid_plural, msgstr or msgctxt"
+    if not quote:
+        return "a quoted string should follow"
+    closed = PO_STRING.match(string)
+    if closed is None:
+        return 'unterminated string (the closing " is missing)'
+    if string[closed.end() :].strip():
+        return 'text after the closing quote (a quote inside the text is written \\")'
+    return None
+
+
 def _forms(string: object) -> list[str]:
     return [string] if isinstance(string, str) else [str(form) for form in string or ()]
 
@@ -105,7 +149,7 @@ def _entry_problem(
     if plural is None:
         if not isinstance(string, str):
             return "the original has no plural forms: write one msgstr"
-        return _problem(singular, string)
+        return _problem(singular, string) or _width_problem(singular, string)
     forms = _forms(string)
     wanted = plural_rule(lang)[0]
     if isinstance(string, str) or len(forms) != wanted or not all(forms):
@@ -131,6 +175,45 @@ def _problem(msgid: str, text: str, plural: bool = False) -> str | None:
     if sorted(tags(text)) != sorted(tags(msgid)) or not tags_balanced(text):
         return "its <b>/<i> tags differ from the original's or are not balanced"
     return None
+
+
+def _width_problem(msgid: str, text: str) -> str | None:
+    """Whether a button label's override is too wide for a phone (bot/core/widths.py), or None.
+    A label with {placeholders} keeps their room: its own words may be no wider than the
+    widest shipped wording of the label."""
+    buttons = BUTTON_ROWS.get(msgid)
+    if buttons is None:
+        return None
+    limit = row_limit(buttons)
+    where = "a full-width button" if buttons == 1 else f"a button in a row of {buttons}"
+    if not placeholders(msgid):
+        if label_width(text) <= limit:
+            return None
+        return (
+            f"the button label is {label_width(text):g} characters wide; {where} shows "
+            f"{limit:g} on a phone, Telegram cuts the rest"
+        )
+    room = max(_words_width(wording) for wording in _shipped_wordings(msgid))
+    if _words_width(text) <= room:
+        return None
+    return (
+        f"the button label's words are {_words_width(text):g} characters wide; {where} shows "
+        f"{limit:g} on a phone and its values need the rest: keep the words to {room:g}"
+    )
+
+
+def _words_width(template: str) -> float:
+    return label_width("".join(literal for literal, _ in parse(template)))
+
+
+def _shipped_wordings(msgid: str) -> list[str]:
+    """The msgid and its translation in every shipped catalog."""
+    wordings = [msgid]
+    for lang in SUPPORTED_LANGUAGES:
+        entry = load_translations(lang).get(msgid)
+        if isinstance(entry, str):
+            wordings.append(entry)
+    return wordings
 
 
 def _names(names: frozenset[str]) -> str:

@@ -382,9 +382,10 @@ class Tour:
         pinned = self.settings.ZIMUN_API_DIALECT
         wanted = any(self.rules.changes_allowed)
         if all(v is None for v in (*post.values(), patch)):
-            detail = "not learnt without a change; detected on first use"
             if pinned is not None:
-                detail += f" (ZIMUN_API_DIALECT={pinned.value} is used as set)"
+                self.report.add("WARN" if wanted else "INFO", name, _unconfirmed(pinned, wanted))
+                return
+            detail = "not learnt without a change; detected on first use"
             self.report.add("INFO", name, detail + _not_used(wanted))
             return
         offered = []
@@ -399,6 +400,9 @@ class Tour:
         mismatch = _pinned_mismatch(pinned, post, patch)
         if mismatch is not None:
             self.report.add("FAIL" if wanted else "WARN", name, mismatch + _not_used(wanted))
+        elif pinned is not None and pinned is not Dialect.PATCH and offered:
+            # Both POST forms share their routes: only a change tells which field is expected.
+            self.report.add("WARN" if wanted else "INFO", name, _unconfirmed(pinned, wanted))
         elif offered:
             self.report.add("OK", name, "the server offers " + "; ".join(offered))
         elif None in (*post.values(), patch):
@@ -431,6 +435,16 @@ def _pinned_mismatch(
             "/appointments/reschedule and /appointments/cancel"
         )
     return None
+
+
+def _unconfirmed(pinned: Dialect, wanted: bool) -> str:
+    """A pinned form the server's `Allow` cannot confirm: a wrong pin is never corrected (the
+    client tries nothing else), so every reschedule and cancel would fail."""
+    return (
+        f"ZIMUN_API_DIALECT={pinned.value} is used as set, but it cannot be confirmed without "
+        "a change; if it is wrong every reschedule and cancel fails: leave it unset to detect "
+        "the form on first use" + _not_used(wanted)
+    )
 
 
 def _not_used(wanted: bool) -> str:

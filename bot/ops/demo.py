@@ -104,6 +104,17 @@ def run_demo(
     out: TextIO,
     downloads: Path | None = None,
 ) -> int:
+    """The demo in a scratch folder (its log and the calendar files it saves) that is removed
+    when it ends, however it ends, unless the caller gives `downloads`."""
+    if downloads is not None:
+        return _demo_loop(language, read_line, out, downloads)
+    with tempfile.TemporaryDirectory(prefix="zimun-demo-") as scratch:
+        return _demo_loop(language, read_line, out, Path(scratch))
+
+
+def _demo_loop(
+    language: str | None, read_line: Callable[[], str], out: TextIO, downloads: Path
+) -> int:
     """The demo loop; `read_line` returns "" at end of input, like `readline`.
 
     Input is read on the main thread between engine calls (each run on one asyncio.Runner), so
@@ -115,7 +126,6 @@ def run_demo(
     from sandbox.config import SandboxConfig
     from sandbox.testing import serve_sandbox
 
-    downloads = downloads or Path(tempfile.mkdtemp(prefix="zimun-demo-"))
     terminal = Terminal(out, downloads)
     log_path = downloads / "demo.log"
     log_file = log_path.open("a", encoding="utf-8")  # the terminal is the customer's screen

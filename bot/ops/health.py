@@ -6,10 +6,11 @@ bot database be read. `check` also asks Telegram whether it knows the token. Ans
 line each, naming the setting to fix, and never contain a secret (error details are the API's
 own reasons, exception types and setting names).
 
-/healthz may be polled every few seconds: the answer is cached for `cache_seconds`, so the
-Zimun API sees at most one probe per period however often the probe comes. Anyone can ask
-/healthz, so it answers only "ok" or "failed": what failed (errors, paths, settings) is logged
-once per probe, for the operator.
+/healthz may be polled every few seconds, by anyone: it answers at once from the verdict of a
+probe run in the background every HEALTH_INTERVAL seconds, so the Zimun API sees one probe per
+period however often /healthz is asked, and a slow Zimun never holds a health request. It
+answers only "ok" or "failed": what failed (errors, paths, settings) is logged once per probe,
+for the operator.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEALTH_CACHE_SECONDS = 15.0
+HEALTH_INTERVAL = 15.0  # seconds between two background probes
+STALE_AFTER = 3  # intervals after which the last probe's verdict no longer counts
 PROBE_TIMEOUT = 10.0
 
 
@@ -97,38 +99,60 @@ def check_db_path(path: str) -> CheckResult:
 
 
 class Health:
-    """The /healthz answer: (healthy?, JSON body without details), cached for `cache_seconds`;
-    the details of a failure are logged."""
+    """The /healthz answer: (healthy?, JSON body without details), from the last probe.
+
+    A request never waits on a probe: with Zimun slow (4.5 s), health requests that each
+    awaited a live probe held their connections until 110 of them filled the server's cap and
+    Telegram's own POSTs were turned away. So `run` probes in the background every
+    `interval` seconds and `report` answers at once from the last result; a result older than
+    STALE_AFTER intervals (the background task stopped) reads as failed. The details of a
+    failure are logged, once per probe."""
 
     def __init__(
         self,
         zimun: Callable[[], Awaitable[CheckResult]],
         storage: Storage,
         *,
-        cache_seconds: float = HEALTH_CACHE_SECONDS,
+        interval: float = HEALTH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._zimun = zimun
         self._storage = storage
-        self._cache_seconds = cache_seconds
+        self._interval = interval
         self._clock = clock
-        self._cached: tuple[float, bool, dict[str, Any]] | None = None
-        self._lock = asyncio.Lock()
+        self._last: tuple[float, bool] | None = None  # (when probed, healthy)
+        self._probe: asyncio.Task[None] | None = None
 
-    async def report(self) -> tuple[bool, dict[str, Any]]:
-        async with self._lock:  # concurrent probes share one check
-            now = self._clock()
-            if self._cached is not None and now - self._cached[0] < self._cache_seconds:
-                return self._cached[1], self._cached[2]
-            results = [await self._zimun(), probe_storage(self._storage)]
-            healthy = all(r.ok for r in results)
-            if not healthy:
-                log.warning(
-                    "health check failed: %s", "; ".join(r.line() for r in results if not r.ok)
-                )
-            body: dict[str, Any] = {"status": "ok" if healthy else "failed"}
-            self._cached = (now, healthy, body)
-            return healthy, body
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        """The last probe's verdict, at once; failed before the first and when stale."""
+        fresh = self._last is not None and (
+            self._clock() - self._last[0] <= self._interval * STALE_AFTER
+        )
+        healthy = fresh and self._last is not None and self._last[1]
+        return healthy, {"status": "ok" if healthy else "failed"}
+
+    async def refresh(self) -> None:
+        """Probe Zimun and the database now; a call while a probe runs waits for that one."""
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._probe_once())
+        await asyncio.shield(self._probe)
+
+    async def _probe_once(self) -> None:
+        results = [await self._zimun(), probe_storage(self._storage)]
+        healthy = all(r.ok for r in results)
+        if not healthy:
+            log.warning("health check failed: %s", "; ".join(r.line() for r in results if not r.ok))
+        self._last = (self._clock(), healthy)
+
+    async def run(self) -> None:
+        """Refresh every `interval` seconds until cancelled (the first refresh is the caller's:
+        serve_webhook probes once before it listens)."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception:  # a probe's own bug must not end the health checks
+                log.exception("health check crashed")
 
 
 # ---- `python -m bot check` --------------------------------------------------------------------

@@ -8,6 +8,12 @@ Deleting a row is not erasing it: SQLite leaves the old bytes in free space of t
 (a customer's name, email and booking reference, several times over). `erase_deleted` copies
 the WAL into the database and truncates it to zero bytes, so after a /forget no file the bot
 owns holds a byte of that customer (`secure_delete` has zeroed them in the database itself).
+A reader in another connection (a backup, `sqlite3` in a shell) can keep the truncation from
+completing: the caller tries again after its next write until it succeeds.
+
+Databases written before `secure_delete` was switched on still hold what was deleted back
+then, in free pages and in the free space of pages in use: `scrub_free_space` rewrites the
+whole file once (VACUUM), then empties the WAL.
 """
 
 from __future__ import annotations
@@ -58,3 +64,12 @@ def erase_deleted(conn: sqlite3.Connection, path: str) -> bool:
     if busy:
         log.warning("%s: the write-ahead log could not be emptied yet (a reader is open)", path)
     return not busy
+
+
+def scrub_free_space(conn: sqlite3.Connection, path: str) -> None:
+    """Rewrite the database (VACUUM) so that no free page or free space in a page keeps the
+    bytes of rows deleted without `secure_delete`; then empty the WAL the rewrite went through."""
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    log.info("%s: rewriting the database once to erase deleted data (%d free pages)", path, free)
+    conn.execute("VACUUM")
+    erase_deleted(conn, path)

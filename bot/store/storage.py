@@ -226,6 +226,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m5_booked_at,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+SCRUBBED = "free_space_scrubbed"  # meta key: the one VACUUM of an older database is done
 
 
 # ---- rows -----------------------------------------------------------------------------------
@@ -285,7 +286,9 @@ class Storage:
             if check is None or check[0] != "ok":
                 raise StorageError(f"{path}: SQLite integrity check failed ({check})")
             self.db = sqlite_utils.Database(self._conn)
+            older = self.schema_version > 0
             self._migrate()
+            self._scrub_once(older)
         except sqlite3.Error as exc:
             self._close_quietly()
             raise StorageError(f"{path}: cannot open the bot database: {exc}") from None
@@ -323,9 +326,8 @@ class Storage:
         else:
             self._conn.execute("COMMIT")
             self.writes += 1
-            if self._erase_after_commit:
-                self._erase_after_commit = False
-                db_files.erase_deleted(self._conn, self.path)
+            if self._erase_after_commit:  # kept until done: a reader may hold the WAL
+                self._erase_after_commit = not db_files.erase_deleted(self._conn, self.path)
         finally:
             self._depth = 0
 
@@ -374,6 +376,15 @@ class Storage:
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                     (str(version),),
                 )
+
+    def _scrub_once(self, older: bool) -> None:
+        """A database written by a version without `secure_delete` is rewritten once, so the
+        names and emails deleted back then leave its free space (bot.store.files)."""
+        if self._read("SELECT value FROM meta WHERE key = ?", (SCRUBBED,)):
+            return
+        if older:
+            db_files.scrub_free_space(self._conn, self.path)
+        self._write("INSERT INTO meta (key, value) VALUES (?, '1')", (SCRUBBED,))
 
     # -- users --
 

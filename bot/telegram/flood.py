@@ -4,8 +4,12 @@ Telegram allows a bot about 30 messages a second overall and 20 a minute in a gr
 answers 429 "retry after N" beyond. python-telegram-bot's AIORateLimiter serves requests in
 arrival order and, on any 429, pauses every chat. Here:
 
-- a 429 pauses only the chat Telegram named (the request's chat_id); a 429 on a request without
-  a chat (answering a button, setting commands) pauses everybody;
+- a 429 pauses only the chat that caused it: the request's chat_id, or for a request without
+  one (answering a button) the chat whose update is being handled; outside any update
+  (setting commands at start) only that method. A 429 on answering a button paused every
+  chat: another customer's booking went from 1.7 s to 97 s;
+- a button's answer is never retried: it only stops the spinner, Telegram forgets the query
+  after 15 s, and the screen that follows says more;
 - the overall 30/s is handed out by priority, then round-robin over chats: replies to the
   customers whose updates are being handled first, background sends (reminders, staff-chat
   notices) after them, and last the replies to a chat that has had more than its share lately
@@ -48,6 +52,7 @@ RESERVE = 10.0  # tokens (of 30) that only replies may take
 SHARE_BURST = 3  # replies a chat gets at full priority at once (a confirmation is 3) ...
 SHARE_PER_SECOND = 1.0  # ... and then per second (Telegram: about one a second per chat)
 PAUSE_MARGIN = 0.1  # seconds added to Telegram's retry_after, as python-telegram-bot does
+NOT_RETRIED = frozenset({"answerCallbackQuery"})  # only stops a spinner; stale after 15 s
 
 ChatKey = int | str
 Callback = Callable[..., Coroutine[Any, Any, Any]]
@@ -144,27 +149,23 @@ class FairQueue:
 
 
 class Pauses:
-    """Until when Telegram asked us to wait: per chat, or everybody."""
+    """Until when Telegram asked us to wait, per cause (a chat, or a method called outside
+    any chat's update)."""
 
     def __init__(self) -> None:
-        self._chats: dict[ChatKey, float] = {}
-        self._everybody = 0.0
+        self._until: dict[ChatKey, float] = {}
 
-    def pause(self, chat: ChatKey | None, seconds: float) -> None:
+    def pause(self, cause: ChatKey, seconds: float) -> None:
         until = asyncio.get_running_loop().time() + seconds
-        if chat is None:
-            self._everybody = max(self._everybody, until)
-        else:
-            self._chats[chat] = max(self._chats.get(chat, 0.0), until)
+        self._until[cause] = max(self._until.get(cause, 0.0), until)
 
-    async def wait(self, chat: ChatKey | None) -> None:
+    async def wait(self, cause: ChatKey) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            until = max(self._everybody, self._chats.get(chat, 0.0) if chat is not None else 0.0)
+            until = self._until.get(cause, 0.0)
             if until <= now:
-                if chat is not None and chat in self._chats:
-                    del self._chats[chat]  # over: forget it
+                self._until.pop(cause, None)  # over: forget it
                 return
             await asyncio.sleep(until - now)
 
@@ -203,16 +204,19 @@ class FairRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> Any:
         chat = chat_key(data.get("chat_id"))
+        cause = _cause(chat, endpoint)
         retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        if endpoint in NOT_RETRIED:
+            retries = 0
         priority = self._priority(chat)
         for attempt in range(retries + 1):
-            await self._turn(chat, priority)
+            await self._turn(chat, cause, priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
                 seconds = _seconds(exc) + PAUSE_MARGIN
-                self._pauses.pause(chat, seconds)
-                who = "every chat" if chat is None else f"chat {chat_tag(chat)}"
+                self._pauses.pause(cause, seconds)
+                who = f"chat {chat_tag(cause)}" if isinstance(cause, int) else str(cause)
                 if attempt == retries:
                     log.warning("%s: Telegram's flood limit; %s not sent", who, endpoint)
                     raise
@@ -226,15 +230,15 @@ class FairRateLimiter(BaseRateLimiter[int]):
             return BACKGROUND
         return REPLY if self._shares.take(chat) is Verdict.ADMIT else OVER_SHARE
 
-    async def _turn(self, chat: ChatKey | None, priority: int) -> None:
+    async def _turn(self, chat: ChatKey | None, cause: ChatKey, priority: int) -> None:
         """Wait for any pause, the group's minute budget and an overall token."""
-        await self._pauses.wait(chat)
+        await self._pauses.wait(cause)
         if chat is None:
             return  # not a message to a chat: Telegram's message limits do not apply
         if _is_group(chat) and self._group_per_minute:
             await self._group(chat).acquire()
         await self._queue.acquire(chat, priority)
-        await self._pauses.wait(chat)  # a 429 may have come while this one queued
+        await self._pauses.wait(cause)  # a 429 may have come while this one queued
 
     def _group(self, chat: ChatKey) -> AsyncLimiter:
         if len(self._groups) > 512:  # forget groups with nothing spent
@@ -244,6 +248,15 @@ class FairRateLimiter(BaseRateLimiter[int]):
         if chat not in self._groups:
             self._groups[chat] = AsyncLimiter(self._group_per_minute, 60)
         return self._groups[chat]
+
+
+def _cause(chat: ChatKey | None, endpoint: str) -> ChatKey:
+    """Whose request this is, for Telegram's 429: its chat, else the chat whose update is
+    being handled (a button's answer names no chat), else the method itself."""
+    if chat is not None:
+        return chat
+    replying = _replying_to.get()
+    return replying if replying is not None else f"{endpoint} (no chat)"
 
 
 def _is_group(chat: ChatKey) -> bool:

@@ -22,7 +22,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, Message, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, RetryAfter, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
 from bot.chat.engine import COMMANDS as ENGINE_COMMANDS
@@ -193,9 +193,13 @@ class ChatHandlers:
 
 
 async def _answer(query: CallbackQuery, text: str | None) -> None:
-    """Answer once; a query Telegram already forgot (too old) is not worth an error."""
+    """Answer once; a query Telegram already forgot (too old) is not worth an error, nor one
+    Telegram's flood control refused (not retried: the screen that follows says more, and the
+    spinner stops by itself)."""
     try:
         await query.answer(text=text)
+    except RetryAfter:
+        log.info("callback query %s not answered: Telegram's flood limit", query.id)
     except BadRequest as exc:
         if _QUERY_TOO_OLD not in exc.message.lower():
             raise

@@ -73,7 +73,7 @@ def webhook_app(app: Application, path: str, secret: str, health: Health | None)
     async def healthz(request: Request) -> Response:
         if health is None:
             return JSONResponse({"status": "ok"})
-        healthy, body = await health.report()
+        healthy, body = health.report()  # never waits on a probe
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     routes = [
@@ -163,11 +163,15 @@ async def serve_webhook(
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    probing: asyncio.Task[None] | None = None
     try:
         await app.initialize()
         try:
             if app.post_init:
                 await app.post_init(app)
+            if health is not None:  # a verdict before the first request, then in the background
+                await health.refresh()
+                probing = asyncio.create_task(health.run())
             serving = asyncio.create_task(server.serve(sockets=[sock]))
             try:
                 await _started(server, serving)
@@ -192,6 +196,10 @@ async def serve_webhook(
             if app.post_shutdown:
                 await app.post_shutdown(app)
     finally:
+        if probing is not None:
+            probing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probing
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 

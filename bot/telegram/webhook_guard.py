@@ -7,13 +7,20 @@ protocol here is uvicorn's h11 one with two limits added:
 
 - a deadline: a whole request (headers and body) must arrive within `REQUEST_DEADLINE` seconds
   of the connection opening or of the previous response; a connection still sending is closed;
-- a cap: at most `MAX_CONNECTIONS` open connections. A connection beyond it closes the oldest
-  one still waiting for its request (a slow sender or an idle keep-alive), so a real request
-  always gets in; if every connection is busy with a request, the newcomer is closed.
+- a cap: at most `MAX_CONNECTIONS` open connections, and `MAX_PER_CLIENT` from one address.
+  A connection beyond either closes the oldest one (of that address, at its own cap) that has
+  not finished sending its headers (a slow sender or an idle keep-alive), so a real request
+  always gets in; if there is none, the newcomer is closed. A connection whose headers are in
+  is never evicted: a stream of 2,000 partial connections a second evicted real requests whose
+  body came 50 ms after their headers. The per-address cap keeps one sender from filling the
+  server with such connections (behind a reverse proxy every connection has its address: the
+  cap then works as a lower total, with the same eviction).
 
-Headers are capped at `MAX_HEADER_BYTES` (h11 answers 400 beyond), bodies at `MAX_BODY_BYTES`
+Headers are capped at `MAX_HEADER_BYTES`, however they arrive: h11 counts only a request still
+incomplete, so a 100 KB header block in one write was accepted; the bytes before the blank line
+are counted here and the request refused with 431 beyond. Bodies are capped at `MAX_BODY_BYTES`
 by the app (Telegram's updates are a few kilobytes). Telegram itself opens at most 40
-connections (setWebhook's max_connections default), well under the cap.
+connections (setWebhook's max_connections default), well under the caps.
 
 `Throttle` keeps refusals from flooding the log: the first line of each kind is written, the
 rest are counted and summed up at most once per interval.
@@ -32,6 +39,11 @@ import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 MAX_CONNECTIONS = 100
+MAX_PER_CLIENT = 50  # open connections from one address
+# Connections accepted in one go (asyncio accepts up to the listen backlog per wake-up, before
+# any is seen, let alone evicted): uvicorn's 2,048 let 300 queued half-open connections take
+# every file descriptor under a 256 limit ("socket.accept() out of system resource").
+ACCEPT_BACKLOG = 64
 REQUEST_DEADLINE = 10.0  # seconds
 KEEP_ALIVE = 5  # seconds an idle connection stays open after a response (uvicorn's default)
 MAX_HEADER_BYTES = 16 * 1024
@@ -40,24 +52,44 @@ RECENT_UPDATES = 10_000  # update ids remembered to drop Telegram's (or a replay
 LOG_INTERVAL = 60.0  # seconds between two log lines about the same kind of refusal
 
 _RECEIVING = (h11.IDLE, h11.SEND_BODY)  # the client has not finished its request yet
+HEADERS_END = b"\r\n\r\n"
+TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-length: 0\r\nconnection: close\r\n\r\n"
+)
+refusals = logging.getLogger("bot.telegram.webhook.refused")  # throttled (quiet_refusals)
 
 
 class GuardedH11Protocol(H11Protocol):
     """uvicorn's h11 protocol with a request deadline and a connection cap (see the module)."""
 
     max_connections = MAX_CONNECTIONS
+    max_per_client = MAX_PER_CLIENT
     request_deadline = REQUEST_DEADLINE
+    max_header_bytes = MAX_HEADER_BYTES
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._timer: asyncio.TimerHandle | None = None
         self._since = 0.0
         self._refused = False
-        if len(self.connections) >= self.max_connections and not self._evict_one():
+        self._head_bytes, self._tail, self._head_done = 0, b"", False
+        self._address = _address(transport)
+        if not self._room():
             self._refused = True
             transport.abort()
             return
         super().connection_made(transport)
         self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        starting = self.conn.their_state is h11.IDLE and not self._head_done  # headers
+        if starting and self._headers_too_large(data):
+            refusals.warning("webhook request refused: headers over %d bytes", MAX_HEADER_BYTES)
+            self._disarm()
+            self.transport.write(TOO_LARGE)
+            self.transport.close()
+            return
+        super().data_received(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
@@ -71,12 +103,35 @@ class GuardedH11Protocol(H11Protocol):
 
     def on_response_complete(self) -> None:
         self._arm()  # the next request on this connection gets the same deadline
+        self._head_bytes, self._tail, self._head_done = 0, b"", False  # and the same header cap
         super().on_response_complete()
 
     @property
     def waiting(self) -> bool:
-        """Open, and still waiting for (part of) a request."""
-        return self._timer is not None and self.conn.their_state in _RECEIVING
+        """Open, and its request's headers not all in yet (nothing lost by closing it)."""
+        return self._timer is not None and self.conn.their_state is h11.IDLE
+
+    def _headers_too_large(self, data: bytes) -> bool:
+        """Count the bytes of this request up to the blank line ending its headers."""
+        window = self._tail + data
+        end = window.find(HEADERS_END)
+        if end < 0:
+            self._head_bytes += len(data)
+            self._tail = window[-(len(HEADERS_END) - 1) :]
+        else:
+            self._head_bytes += max(0, end + len(HEADERS_END) - len(self._tail))
+            self._head_done = True
+        return self._head_bytes > self.max_header_bytes
+
+    def _room(self) -> bool:
+        """Whether a new connection fits under both caps, evicting a waiting one if needed."""
+        guarded = [c for c in self.connections if isinstance(c, GuardedH11Protocol)]
+        mine = [c for c in guarded if c._address == self._address]
+        if self._address is not None and len(mine) >= self.max_per_client:
+            return self._evict_one(mine)
+        if len(self.connections) >= self.max_connections:
+            return self._evict_one(guarded)
+        return True
 
     def _arm(self) -> None:
         self._disarm()
@@ -93,14 +148,21 @@ class GuardedH11Protocol(H11Protocol):
         if self.conn.their_state in _RECEIVING and not self.transport.is_closing():
             self.transport.abort()
 
-    def _evict_one(self) -> bool:
-        waiting = [c for c in self.connections if isinstance(c, GuardedH11Protocol) and c.waiting]
+    @staticmethod
+    def _evict_one(candidates: list[GuardedH11Protocol]) -> bool:
+        waiting = [c for c in candidates if c.waiting]
         if not waiting:
             return False
         oldest = min(waiting, key=lambda c: c._since)
         oldest._disarm()
         oldest.transport.abort()
         return True
+
+
+def _address(transport: asyncio.Transport) -> str | None:
+    """The client's address (without its port), or None when the socket does not say."""
+    peer = transport.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else None
 
 
 def server_limits() -> dict[str, Any]:
@@ -110,6 +172,7 @@ def server_limits() -> dict[str, Any]:
         "ws": "none",
         "h11_max_incomplete_event_size": MAX_HEADER_BYTES,
         "timeout_keep_alive": KEEP_ALIVE,
+        "backlog": ACCEPT_BACKLOG,
     }
 
 

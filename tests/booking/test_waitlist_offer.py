@@ -129,3 +129,22 @@ async def test_turned_off_a_full_day_is_only_a_toast(
     await tap_day(chat, SATURDAY)
     assert chat.reply.toast is not None and chat.reply.toast.key == "No times left on that day."
     assert state_of(storage).step == Step.DAY
+
+
+WATCHED_DAYS = (
+    "• The days you asked me to watch for an available time (service, location, day). "
+    "I delete them once the day has passed, or when you leave the waiting list."
+)
+
+
+async def test_turned_off_privacy_does_not_describe_a_waiting_list(
+    api: ZimunClient, storage: Storage, sandbox: SandboxServer
+) -> None:
+    """With WAITLIST_CALLS_PER_MINUTE=0 no watched day is ever kept: /privacy said it was."""
+    for waitlist in (False, True):
+        rules = BookingRules(waitlist=waitlist)
+        engine = Conversation(api, storage, now=sandbox.clock.now, rules=rules)
+        chat = Chat(engine, customer())
+        await chat.command("privacy")
+        assert chat.shows("• Your email for next time, only if you ask me to remember it.")
+        assert chat.shows(WATCHED_DAYS) is waitlist

@@ -118,6 +118,13 @@ async def test_the_tour_shows_the_offer_and_the_window_and_only_reads(
             "WARN Reschedule/cancel: ZIMUN_API_DIALECT=patch, but the server does not allow "
             "PATCH /appointments/{id} (not used: ALLOW_RESCHEDULE and ALLOW_CANCEL are off)",
         ),
+        (  # a wrong pin passed as OK: both POST forms share the routes OPTIONS can tell
+            SandboxConfig(freeze_clock=True, dialects=frozenset({"appointment_id"})),
+            {"ZIMUN_API_DIALECT": "booking_id"},
+            "WARN Reschedule/cancel: ZIMUN_API_DIALECT=booking_id is used as set, but it "
+            "cannot be confirmed without a change; if it is wrong every reschedule and cancel "
+            "fails: leave it unset to detect the form on first use",
+        ),
     ],
     indirect=["sandbox_config"],
 )

@@ -102,6 +102,8 @@ def test_without_a_file_the_settings_alone(tmp_path: Path) -> None:
         ("[services]\nonly_listed = true", "[services] only_listed = true needs an order list"),
         ("[locations]\nsort = []", "[locations]: unknown key 'sort' (known: hide, only_listed,"),
         ("business_name = [", "is not valid TOML: "),
+        # tomllib recurses per level: a RecursionError traceback, exit 1, before
+        ("a = " + "[" * 5000 + "]" * 5000, "is not valid TOML: arrays or tables nested too"),
     ],
 )
 def test_a_bad_file_is_one_line(tmp_path: Path, config: str, expected: str) -> None:
@@ -244,3 +246,63 @@ def test_a_file_for_another_language_or_no_folder_is_one_line(tmp_path: Path) ->
     assert error_of(tmp_path, None, MESSAGES_DIR=str(missing)) == (
         f"MESSAGES_DIR={missing}: {missing} is not a directory"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'msgid "Book an appointment"\nmsgstr "Reservar\n',
+            'es.po line 2: syntax error: unterminated string (the closing " is missing)',
+        ),
+        (
+            'msgid "Exit"\nmsgstr "Salir" ahora\n',
+            "es.po line 2: syntax error: text after the closing quote",
+        ),
+        ('msgid "Exit"\nmsgtsr "Salir"\n', "es.po line 2: syntax error: 'msgtsr' is not msgid"),
+    ],
+)
+def test_a_po_syntax_error_names_the_line_and_the_error(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    """Babel reads an unterminated string by dropping its last character: without a check of
+    its own the operator was told the (changed) msgid was not one of the bot's messages."""
+    folder = overrides_dir(tmp_path, es_po=text)
+    message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            ("Exit", "Salir de este paso y volver al menú principal ahora mismo, gracias"),
+            "es.po line 5: the button label is 55.5 characters wide; a button in a row of 2 "
+            "shows 16 on a phone, Telegram cuts the rest (message 'Exit')",
+        ),
+        (
+            ("📅 Book an appointment", "📅 " + "Reservar " * 6),
+            "es.po line 5: the button label is 53.5 characters wide; a full-width button shows "
+            "34 on a phone, Telegram cuts the rest (message '📅 Book an appointment')",
+        ),
+        (
+            ("Use {email}", "Usar la dirección de correo electrónico {email} que me diste"),
+            "es.po line 5: the button label's words are 45.5 characters wide; a full-width "
+            "button shows 34 on a phone and its values need the rest: keep the words to",
+        ),
+    ],
+)
+def test_a_button_label_too_wide_for_a_phone_is_one_line(
+    tmp_path: Path, entry: tuple[str, str], expected: str
+) -> None:
+    """A 60-character "Exit" passed start and `check`; Telegram then cut it on every phone."""
+    folder = overrides_dir(tmp_path, es_po=po(entry))
+    message = error_of(tmp_path, None, MESSAGES_DIR=str(folder))
+    assert message.startswith(f"MESSAGES_DIR={folder}: {expected}"), message
+
+
+def test_a_button_label_that_fits_is_accepted(tmp_path: Path) -> None:
+    folder = overrides_dir(tmp_path, es_po=po(("Exit", "Volver"), ("Use {email}", "Es {email}")))
+    assert load(tmp_path, None, MESSAGES_DIR=str(folder)).overrides == {
+        "es": {"Exit": "Volver", "Use {email}": "Es {email}"}
+    }

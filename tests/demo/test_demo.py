@@ -147,3 +147,25 @@ def test_the_demo_speaks_the_chosen_language(tmp_path: Path) -> None:
         raise
     code, _, errors = demo.close()
     assert code == 0 and "Traceback" not in errors
+
+
+@pytest.mark.parametrize("leave", ["/quit", "end of input"])
+def test_the_demo_leaves_no_temporary_folder_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, leave: str
+) -> None:
+    """Its log, database and calendar files live in scratch folders removed when it ends."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # where tempfile puts the demo's folders
+    demo = Demo(cwd=tmp_path)
+    try:
+        demo.wait_prompt()
+        assert any(scratch.iterdir())  # the demo is using it
+        if leave == "/quit":
+            demo.send("/quit")
+    except AssertionError:
+        demo.process.kill()
+        raise
+    code, _, errors = demo.close()
+    assert code == 0 and "Traceback" not in errors
+    assert list(scratch.iterdir()) == []

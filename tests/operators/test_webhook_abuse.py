@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.telegram.webhook_guard import MAX_CONNECTIONS
+from bot.telegram.webhook_guard import MAX_CONNECTIONS, MAX_PER_CLIENT
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.process import bot_env, free_port, wait_listening
@@ -162,3 +162,81 @@ def test_after_the_secret_bodies_are_bounded_and_repeats_dropped(
     assert len(fake.calls_of("sendMessage", CHAT)) == 2  # /start once, /help once
     refusals = hook.log.count("without the right secret token refused")
     assert 1 <= refusals <= 2, hook.log
+
+
+def body_pending(port: int, stack: ExitStack, source: str = "127.0.0.1") -> socket.socket | None:
+    """A connection whose request headers are all in (with the secret) and whose body is not:
+    the server has read them once it answers "100 Continue" (None: it refused the connection)."""
+    sock = stack.enter_context(
+        socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+    )
+    try:
+        sock.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_HEADER}: {SECRET}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 2\r\n"
+            "Expect: 100-continue\r\n\r\n".encode()
+        )
+        answer = sock.recv(1024)
+    except OSError:  # reset: refused
+        return None
+    if not answer:
+        return None
+    assert answer.startswith(b"HTTP/1.1 100 Continue"), answer
+    return sock
+
+
+def test_a_request_whose_headers_are_in_is_never_evicted(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """A fast stream of partial connections evicted real requests whose body came 50 ms after
+    their headers (7 of 8 failed): only connections still sending headers make way now."""
+    fake, base_url = fake_api
+    with (
+        webhook_bot(fake, base_url, sandbox, tmp_path, files=FILE_LIMIT) as hook,
+        ExitStack() as stack,
+    ):
+        real = body_pending(hook.port, stack)
+        assert real is not None
+        partial = [half_open(hook.port, stack) for _ in range(2 * MAX_CONNECTIONS)]
+        with httpx.Client(timeout=10) as http:  # accepted after all of them: they were seen
+            assert http.get(hook.root + "/healthz").status_code == 200
+        real.sendall(b"{}")  # the body, at last: not an update, but answered
+        assert real.recv(1024).startswith(b"HTTP/1.1 400 ")
+        assert sum(closed_by_server(s) for s in partial) >= MAX_CONNECTIONS
+
+
+def test_one_address_cannot_fill_the_server(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """Connections that cannot be evicted (headers in, body pending) from one address stop at
+    MAX_PER_CLIENT: another address still gets in."""
+    fake, base_url = fake_api
+    with (
+        webhook_bot(fake, base_url, sandbox, tmp_path, files=FILE_LIMIT) as hook,
+        ExitStack() as stack,
+    ):
+        held = [body_pending(hook.port, stack, source="127.0.0.2") for _ in range(MAX_CONNECTIONS)]
+        assert sum(s is not None for s in held) == MAX_PER_CLIENT
+        with httpx.Client(timeout=10) as http:
+            assert http.get(hook.root + "/healthz").status_code == 200
+
+
+def test_a_header_block_over_the_cap_in_one_write_is_refused(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    """h11 counts only headers still incomplete: 100 KB of headers in one write was accepted."""
+    fake, base_url = fake_api
+    with (
+        webhook_bot(fake, base_url, sandbox, tmp_path, files=FILE_LIMIT) as hook,
+        ExitStack() as stack,
+    ):
+        sock = stack.enter_context(socket.create_connection(("127.0.0.1", hook.port), timeout=5))
+        padding = "".join(f"X-Pad-{i}: {'a' * 1000}\r\n" for i in range(100))
+        sock.sendall(
+            f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n{SECRET_HEADER}: {SECRET}\r\n"
+            f"{padding}Content-Length: 2\r\n\r\n{{}}".encode()
+        )
+        assert sock.recv(1024).startswith(b"HTTP/1.1 431 ")
+        with httpx.Client(timeout=10) as http:  # and the server goes on
+            small = http.post(hook.url, content=b"{}", headers={SECRET_HEADER: SECRET})
+            assert small.status_code == 400

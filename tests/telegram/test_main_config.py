@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.wiring import guessable
 from tests.fakes.bot_api import DEFAULT_TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +121,32 @@ def test_a_short_webhook_secret_is_refused(tmp_path: Path) -> None:
     assert last.startswith("Configuration error: WEBHOOK_SECRET is invalid: use 32 to 256")
     assert "x" * 31 not in result.stderr
     assert not (tmp_path / "bot.db").exists()
+
+
+@pytest.mark.parametrize("secret", ["a" * 32, "ab" * 16, "abcdefgh" * 4, "0123" * 10])
+def test_a_guessable_webhook_secret_is_refused(tmp_path: Path, secret: str) -> None:
+    """32 x "a" has the length Telegram accepts and nothing a stranger must guess."""
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "ZIMUN_CLIENT_ID": "id",
+        "ZIMUN_CLIENT_SECRET": "s",
+        "WEBHOOK_URL": "https://bot.example.com/telegram",
+        "WEBHOOK_SECRET": secret,
+        "BOT_DB_PATH": str(tmp_path / "bot.db"),
+    }
+    result = run_bot(env, tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Configuration error: WEBHOOK_SECRET is too easy to guess (too few different "
+        "characters, or a short piece repeated): use a random one, e.g. the output of: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    ]
+    assert not (tmp_path / "bot.db").exists()
+
+
+def test_random_secrets_are_not_guessable() -> None:
+    """Every secret the README suggests (and hex ones) passes, with room to spare."""
+    generator = random.Random(7)
+    alphabet = "0123456789abcdef"
+    for _ in range(2000):
+        assert not guessable("".join(generator.choice(alphabet) for _ in range(32)))
