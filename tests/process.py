@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from sandbox.testing import SandboxServer
-from tests.clock import faketime_env
+from tests.clock import pinned_env
 from tests.fakes.bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +45,7 @@ def bot_env(
     be taken for the answer a test waits for (reminders have their own tests). The process's
     clock starts where the sandbox's stands (tests/clock.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
+    env = pinned_env(env, sandbox.clock.now())
     env.update(
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
@@ -58,7 +59,6 @@ def bot_env(
         LOG_LEVEL="INFO",
         REMINDER_OFFSETS="",
     )
-    env.update(faketime_env(sandbox.clock.now()))
     env.update(extra)
     return env
 
