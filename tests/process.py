@@ -4,14 +4,19 @@ environment variables, talking to a fake Bot API and the sandbox on loopback."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from sandbox.testing import SandboxServer
 from tests.clock import pinned_env
+from tests.customers import WAIT
 from tests.fakes.bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,3 +85,87 @@ def wait_listening(http: httpx.Client, url: str, within: float = 20.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+@dataclass
+class BotProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed or closed."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(WAIT)
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator stops it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@dataclass
+class Launcher:
+    """Starts `python -m bot` processes for one test and stops whatever is left at the end."""
+
+    fake: FakeBotAPI
+    base_url: str
+    sandbox: SandboxServer
+    workdir: Path
+    started: list[BotProcess] = field(default_factory=list)
+
+    @property
+    def db(self) -> Path:
+        return self.workdir / "bot.db"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return bot_env(self.fake, self.base_url, self.sandbox, self.db, **extra)
+
+    def start(self, **extra: str) -> BotProcess:
+        """A bot that polls: returns once python-telegram-bot has deleted the webhook (its
+        first step of polling) and the resumed conversations had their answer."""
+        before = len(self.fake.calls_of("deleteWebhook"))
+        log_path = self.workdir / f"bot-{len(self.started) + 1}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                env=self.env(**extra),
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        bot = BotProcess(process, log_path)
+        self.started.append(bot)
+        self.fake.wait_for_sync(
+            lambda: len(self.fake.calls_of("deleteWebhook")) > before or process.poll() is not None,
+            WAIT,
+        )
+        assert process.poll() is None, bot.log
+        return bot
+
+    def run_until_exit(self, **extra: str) -> subprocess.CompletedProcess[str]:
+        """For start-up failures: the process must end by itself."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot"],
+            env=self.env(**extra),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+
+    def stop_all(self) -> None:
+        for bot in self.started:
+            if bot.process.poll() is None:
+                bot.process.kill()
+                bot.process.wait()
