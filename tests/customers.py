@@ -9,7 +9,7 @@ A test drives a customer at the level it proves something about:
 | process | `ProcessCustomer` (below) | `python -m bot`, a subprocess, from the test's thread |
 
 Each speaks the words of `Customer`: `start()`, `type(text)`, `tap(label)`,
-`tap_action(action, nth)`, and reads `screen()`, `labels()` and `can(action)`. The engine and
+`tap_action(action, nth)`, and looks with `reads()`, `labels()` and `can(action)`. The engine and
 Application levels act with `await` (they settle before returning); the process level acts
 from the test's thread and waits until the chat changed (`SyncCustomer`).
 
@@ -38,12 +38,12 @@ CALENDAR = (Action.DAY, Action.MONTH_ONWARD, Action.MONTH_NEXT)
 class Sees(Protocol):
     """What a customer sees, at any level: the newest screen and its buttons."""
 
-    def screen(self) -> str:
+    def reads(self) -> str:
         """The newest screen's text."""
         ...
 
     def labels(self) -> list[str]:
-        """The labels of the newest keyboard, as the customer reads them."""
+        """The labels of the newest keyboard, as `tap(label)` takes them."""
         ...
 
     def can(self, action: Action) -> int:
@@ -114,9 +114,9 @@ def pick_day(sees: Sees, nth: int = 0) -> Moves:
             return
         nth -= days
         onward = Action.MONTH_ONWARD if sees.can(Action.MONTH_ONWARD) else Action.MONTH_NEXT
-        assert sees.can(onward), f"no free day and no way on: {sees.screen()} {sees.labels()}"
+        assert sees.can(onward), f"no free day and no way on: {sees.reads()} {sees.labels()}"
         yield Move(action=onward, until=CALENDAR)
-    raise AssertionError(f"no free day within six months: {sees.screen()} {sees.labels()}")
+    raise AssertionError(f"no free day within six months: {sees.reads()} {sees.labels()}")
 
 
 def pick_time(nth: int = 0) -> Moves:
@@ -172,7 +172,7 @@ class ProcessCustomer:
         assert message is not None, self.fake.describe()
         return message
 
-    def screen(self) -> str:
+    def reads(self) -> str:
         latest = self.fake.latest(self.chat_id)
         return (latest.text or latest.caption or "") if latest else ""
 
