@@ -28,7 +28,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.core.payload import Action, decode
-from tests.fakes.bot_api import ChatMessage, FakeBotAPI
+from tests.fakes.bot_api import WAIT, ChatMessage, FakeBotAPI
+
+__all__ = [
+    "DAY_RE",
+    "TIME_RE",
+    "WAIT",
+    "Customer",
+    "Move",
+    "ProcessCustomer",
+    "SyncCustomer",
+    "play",
+]
 
 TIME_RE = re.compile(r"^\d{1,2}[:.]\d{2}")
 DAY_RE = re.compile(r"^\d{1,2}$")
@@ -142,8 +153,6 @@ async def play(customer: Customer, moves: Moves) -> None:
 
 
 # ---- the process level ----------------------------------------------------------------------
-
-WAIT = 40.0  # seconds: generous, a CI machine with two cores may be busy
 
 
 class ProcessCustomer:

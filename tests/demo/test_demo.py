@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.clock import MONDAY, pinned_env
+from tests.fakes.bot_api import WAIT
 
 ROOT = Path(__file__).resolve().parents[2]
 CHOICE_RE = re.compile(r"\[(\d+)\] ([^\[\n]*?)(?=\s{2}\[|\n|$)")
@@ -51,7 +52,7 @@ class Demo:
             with self._lock:
                 self.output += chunk
 
-    def wait_prompt(self, within: float = 20) -> str:
+    def wait_prompt(self, within: float = WAIT) -> str:
         """Everything printed since the last answer, once the prompt shows again."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:

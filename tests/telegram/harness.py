@@ -30,7 +30,7 @@ from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests import customers as moves
 from tests.customers import DAY_RE, TIME_RE, payloads, play
-from tests.fakes.bot_api import ChatMessage, FakeBotAPI
+from tests.fakes.bot_api import WAIT, ChatMessage, FakeBotAPI
 
 __all__ = ["DAY_RE", "TIME_RE", "Chat", "RunningBot", "bot_settings"]
 
@@ -107,7 +107,7 @@ class RunningBot:
         assert row is not None, f"no conversation saved for chat {chat_id}"
         return ChatState.loads(row.state)
 
-    async def settle(self, within: float = 15.0) -> None:
+    async def settle(self, within: float = WAIT) -> None:
         """Wait until every update injected so far has been handled (replies sent)."""
         await self.fake.wait_for(lambda: self.processed >= self.fake.last_update_id, within)
 

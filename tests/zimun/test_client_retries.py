@@ -11,6 +11,7 @@ import pytest
 
 from bot.zimun import ApiUnavailable, RateLimited, ZimunClient
 from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import WAIT
 from tests.zimun.conftest import FakeClock, Sleeps, free_starts, make_client, service
 
 
@@ -153,7 +154,7 @@ async def test_a_timed_out_confirm_waits_for_the_first_attempt_and_gets_its_repl
                 gate.release()
                 await finished_server_side()
 
-    async def finished_server_side(within: float = 30.0) -> None:
+    async def finished_server_side(within: float = WAIT) -> None:
         """Until the held request has answered (its result saved for replay): a fixed pause
         was too short for a loaded machine."""
         deadline = time.monotonic() + within
