@@ -108,11 +108,21 @@ Moves = Iterator[Move]
 
 def to_times(sees: Sees, branch: int = 0, service: int = 0, day: int = 0) -> Moves:
     """From anywhere to the free times of the `day`th free day of a branch's service."""
+    yield from open_booking()
+    yield from pick_place(branch, service)
+    yield from pick_day(sees, day)
+
+
+def open_booking() -> Moves:
+    """From anywhere to the list of branches."""
     yield Move(start=True, until=(Action.BOOK,))
     yield Move(action=Action.BOOK, until=(Action.PICK,))
+
+
+def pick_place(branch: int = 0, service: int = 0) -> Moves:
+    """From the list of branches to the calendar of the `branch`th branch's `service`th service."""
     yield Move(action=Action.PICK, nth=branch, until=(Action.PICK,))
     yield Move(action=Action.PICK, nth=service, until=CALENDAR)
-    yield from pick_day(sees, day)
 
 
 def pick_day(sees: Sees, nth: int = 0) -> Moves:

@@ -236,13 +236,11 @@ class Chat:
     # ---- the booking path, by shape rather than by words (works in every language) -----------
 
     async def open_booking(self) -> None:
-        await self.command("start")
-        await self.tap_action(Action.BOOK)
+        await play(self, moves.open_booking())
 
     async def pick_slot(self, location: int = 0, service: int = 0, day: int = 0) -> str:
         """From the branch list to a held time; returns the time's label."""
-        await self.tap_index(location)
-        await self.tap_index(service)
+        await play(self, moves.pick_place(location, service))
         await self.pick_day(day)
         return await self.tap_where(lambda label: bool(TIME_RE.match(label)))
 
@@ -252,8 +250,7 @@ class Chat:
         await play(self, moves.pick_day(self, nth))
 
     async def give_details(self, name: str, email: str) -> None:
-        await self.send(name)
-        await self.send(email)
+        await play(self, moves.give_details(name, email))
 
     async def book(
         self, name: str = "Ana García", email: str = "ana@example.com", **where: int
@@ -261,5 +258,5 @@ class Chat:
         await self.open_booking()
         label = await self.pick_slot(**where)
         await self.give_details(name, email)
-        await self.tap_index(0)  # the summary's first button: Confirm
+        await self.tap_action(Action.CONFIRM)
         return label
