@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.core.payload import Action, decode
 from tests.fakes.bot_api import WAIT, ChatMessage, FakeBotAPI
@@ -46,6 +46,7 @@ DAY_RE = re.compile(r"^\d{1,2}$")
 CALENDAR = (Action.DAY, Action.MONTH_ONWARD, Action.MONTH_NEXT)
 
 
+@runtime_checkable
 class Sees(Protocol):
     """What a customer sees, at any level: the newest screen and its buttons."""
 
@@ -62,6 +63,7 @@ class Sees(Protocol):
         ...
 
 
+@runtime_checkable
 class Customer(Sees, Protocol):
     """A customer whose actions are awaited: the engine and Application levels."""
 
@@ -74,6 +76,7 @@ class Customer(Sees, Protocol):
     async def tap_action(self, action: Action, nth: int = 0) -> Any: ...
 
 
+@runtime_checkable
 class SyncCustomer(Sees, Protocol):
     """A customer of a bot in another process: each action returns once the chat changed."""
 
