@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 
 from sandbox.testing import SandboxServer
-from tests.customers import WAIT
 from tests.customers import ProcessCustomer as Customer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.process import Launcher, bot_env, free_port, wait_listening
@@ -20,32 +19,28 @@ CHAT = 4242
 
 
 def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
-    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+    launcher: Launcher, sandbox: SandboxServer
 ) -> None:
-    fake, base_url = fake_api
-    launcher = Launcher(fake, base_url, sandbox, tmp_path)
-    try:
-        bot = launcher.start()
-        customer = Customer(fake, CHAT, "es")
-        customer.book()  # waits for the calendar file that ends a booking
-        [appointment] = sandbox.store.appointment_list()
-        assert appointment.contact_email == "ana@example.com"
+    fake = launcher.fake
+    bot = launcher.start()
+    customer = Customer(fake, CHAT, "es")
+    customer.book()  # waits for the calendar file that ends a booking
+    [appointment] = sandbox.store.appointment_list()
+    assert appointment.contact_email == "ana@example.com"
 
-        # One more update, in flight when the stop signal comes.
-        messages_before = len(fake.messages(CHAT))
-        update_id = fake.user_sends_command(CHAT, "mybookings", language_code="es")
-        fake.wait_for_sync(lambda: fake.served[update_id] >= 1, WAIT)
-        assert bot.stop() == 0, bot.log
+    # One more update, in flight when the stop signal comes.
+    messages_before = len(fake.messages(CHAT))
+    update_id = fake.user_sends_command(CHAT, "mybookings", language_code="es")
+    fake.wait_for_sync(lambda: fake.served[update_id] >= 1)
+    assert bot.stop() == 0, bot.log
 
-        # Either the bot finished it before exiting and confirmed it to Telegram, or it never
-        # took it in and left it unconfirmed, for the next start: handled once, never lost.
-        answered = len(fake.messages(CHAT)) > messages_before
-        assert fake.pending_updates == (0 if answered else 1)
-        restarted = launcher.start()
-        fake.wait_for_sync(lambda: len(fake.messages(CHAT)) > messages_before, WAIT)
-        assert restarted.stop() == 0
-    finally:
-        launcher.stop_all()
+    # Either the bot finished it before exiting and confirmed it to Telegram, or it never took
+    # it in and left it unconfirmed, for the next start: handled once, never lost.
+    answered = len(fake.messages(CHAT)) > messages_before
+    assert fake.pending_updates == (0 if answered else 1)
+    restarted = launcher.start()
+    fake.wait_for_sync(lambda: len(fake.messages(CHAT)) > messages_before)
+    assert restarted.stop() == 0
 
     assert len(fake.messages(CHAT)) == messages_before + 1  # one reply to /mybookings
     assert fake.pending_updates == 0
