@@ -52,6 +52,19 @@ def test_the_bot_process_books_and_stops_cleanly_on_sigterm(
         assert "storage closed" in output
 
 
+def test_a_bot_stopped_as_soon_as_it_polls_stops_cleanly(launcher: Launcher) -> None:
+    """`launcher.start()` returns once the bot polls: a SIGTERM then is an ordinary stop. (It
+    returned at the webhook's deletion, and a SIGTERM sent at once interrupted
+    python-telegram-bot's bootstrap, which logged a traceback: test_process failed so on a
+    loaded machine.)"""
+    for _ in range(3):
+        bot = launcher.start()
+        assert launcher.fake.polled_at is not None
+        assert bot.stop() == 0, bot.log
+        assert "Traceback" not in bot.log, bot.log
+        assert "stopped while starting" not in bot.log, bot.log
+
+
 def test_webhook_mode_checks_the_secret_on_every_request(
     fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
