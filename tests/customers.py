@@ -13,9 +13,10 @@ Each speaks the words of `Customer`: `start()`, `type(text)`, `tap(label)`,
 Application levels act with `await` (they settle before returning); the process level acts
 from the test's thread and waits until the chat changed (`SyncCustomer`).
 
-What a customer does to reach a step is written once, as moves (`to_times`, `pick_day`,
-`pick_time`, `give_details`, `confirm`): a script reads what the customer sees through
-`can(action)` and yields the next move; each level plays the moves in its own way (`play`).
+What a customer does to reach a step is written once, as moves (`to_times`, `open_booking`,
+`pick_place`, `pick_day`, `pick_time`, `give_details`): a script reads what the customer sees
+through `can(action)` and yields the next move; each level plays the moves in its own way
+(`play`).
 Moves go by what buttons do (their `Action`), never by their words, so they work in every
 language.
 """
@@ -37,7 +38,9 @@ __all__ = [
     "Customer",
     "Move",
     "ProcessCustomer",
+    "Sees",
     "SyncCustomer",
+    "payloads",
     "play",
 ]
 
