@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Zimun sandbox served over HTTP on 127.0.0.1, one per test.
+"""Shared fixtures: a real Zimun sandbox served over HTTP on 127.0.0.1, one per test; the fake Bot
+API on loopback (`fake_api`) and a launcher of `python -m bot` processes (`launcher`).
 
 Override `sandbox_config` to change it, either in a sub-conftest:
 
@@ -15,12 +16,15 @@ or per test with indirect parametrization:
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxServer, serve_sandbox
 from tests.clock import MONDAY
+from tests.fakes.bot_api import FakeBotAPI
+from tests.process import Launcher
 
 
 @pytest.fixture
@@ -34,3 +38,24 @@ def sandbox_config(request: pytest.FixtureRequest) -> SandboxConfig:
 def sandbox(sandbox_config: SandboxConfig) -> Iterator[SandboxServer]:
     with serve_sandbox(sandbox_config) as server:
         yield server
+
+
+@pytest.fixture
+def fake_api() -> Iterator[tuple[FakeBotAPI, str]]:
+    """The fake Bot API served on loopback, and its base URL."""
+    fake = FakeBotAPI()
+    with fake.serve() as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture
+def launcher(
+    fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, tmp_path: Path
+) -> Iterator[Launcher]:
+    """Starts `python -m bot` processes against `fake_api` and `sandbox`; stops what is left."""
+    fake, base_url = fake_api
+    launched = Launcher(fake, base_url, sandbox, tmp_path)
+    try:
+        yield launched
+    finally:
+        launched.stop_all()

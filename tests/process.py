@@ -4,14 +4,19 @@ environment variables, talking to a fake Bot API and the sandbox on loopback."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from sandbox.testing import SandboxServer
-from tests.clock import faketime_env
+from tests.clock import pinned_env
+from tests.customers import WAIT
 from tests.fakes.bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +50,7 @@ def bot_env(
     be taken for the answer a test waits for (reminders have their own tests). The process's
     clock starts where the sandbox's stands (tests/clock.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
+    env = pinned_env(env, sandbox.clock.now())
     env.update(
         PYTHONPATH=str(ROOT),
         PYTHONUNBUFFERED="1",
@@ -58,7 +64,6 @@ def bot_env(
         LOG_LEVEL="INFO",
         REMINDER_OFFSETS="",
     )
-    env.update(faketime_env(sandbox.clock.now()))
     env.update(extra)
     return env
 
@@ -69,7 +74,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_listening(http: httpx.Client, url: str, within: float = 20.0) -> None:
+def wait_listening(http: httpx.Client, url: str, within: float = WAIT) -> None:
     """Until something answers HTTP at `url` (any status): the server is up."""
     deadline = time.monotonic() + within
     while True:
@@ -80,3 +85,93 @@ def wait_listening(http: httpx.Client, url: str, within: float = 20.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.02)
+
+
+@dataclass
+class BotProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown hook runs, nothing is flushed or closed."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(WAIT)
+
+    def stop(self) -> int:
+        """SIGTERM, as an operator stops it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@dataclass
+class Launcher:
+    """Starts `python -m bot` processes for one test and stops whatever is left at the end."""
+
+    fake: FakeBotAPI
+    base_url: str
+    sandbox: SandboxServer
+    workdir: Path
+    started: list[BotProcess] = field(default_factory=list)
+
+    @property
+    def db(self) -> Path:
+        return self.workdir / "bot.db"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return bot_env(self.fake, self.base_url, self.sandbox, self.db, **extra)
+
+    def start(self, **extra: str) -> BotProcess:
+        """A bot that polls: returns once python-telegram-bot has asked for updates, which it
+        does after the webhook is deleted, the resumed conversations had their answer and the
+        Application runs. (Returning at the deletion, a stop signal sent at once could land
+        in the middle of python-telegram-bot's bootstrap, which logs the interrupted request
+        with a traceback: a test that passed or failed by how busy the machine was.)"""
+        calls = len(self.fake.calls)
+        log_path = self.workdir / f"bot-{len(self.started) + 1}.log"
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot"],
+                env=self.env(**extra),
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        bot = BotProcess(process, log_path)
+        self.started.append(bot)
+        self.fake.wait_for_sync(lambda: self._polls_since(calls) or process.poll() is not None)
+        assert process.poll() is None, bot.log
+        return bot
+
+    def _polls_since(self, calls: int) -> bool:
+        """Since call number `calls`, the webhook was deleted and then updates were asked for."""
+        deleted = [c.at for c in self.fake.calls[calls:] if c.method == "deleteWebhook"]
+        polled = self.fake.polled_at
+        return bool(deleted) and polled is not None and polled > deleted[0]
+
+    def run_until_exit(self, **extra: str) -> subprocess.CompletedProcess[str]:
+        """For start-up failures: the process must end by itself."""
+        return subprocess.run(
+            [sys.executable, "-m", "bot"],
+            env=self.env(**extra),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=WAIT,
+            check=False,
+        )
+
+    def stop_all(self) -> None:
+        for bot in self.started:
+            if bot.process.poll() is None:
+                bot.process.kill()
+                bot.process.wait()

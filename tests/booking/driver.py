@@ -1,4 +1,5 @@
-"""Drive a Conversation like a customer: send commands and text, tap buttons by what they say.
+"""Drive a Conversation like a customer: send commands and text, tap buttons by what they say
+(the engine level of tests/customers.py: a `Customer`).
 
     chat = Chat(engine, customer)
     await chat.command("book")
@@ -75,6 +76,12 @@ class Chat:
                 return await self.tap_data(button.data)
         raise AssertionError(f"no button {key!r} {values} on screen: {self.describe()}")
 
+    async def start(self) -> Reply:
+        return await self.command("start")
+
+    async def type(self, text: str) -> Reply:
+        return await self.say(text)
+
     async def tap_action(self, action: Action, nth: int = 0) -> Reply:
         matches = [b for b in self.buttons if (p := decode(b.data)) and p.action == action]
         assert len(matches) > nth, f"no button {action!r} #{nth} on screen: {self.describe()}"
@@ -100,6 +107,17 @@ class Chat:
 
     def actions(self, action: Action) -> list[Button]:
         return [b for b in self.buttons if (p := decode(b.data)) and p.action == action]
+
+    def can(self, action: Action) -> int:
+        return len(self.actions(action))
+
+    def labels(self) -> list[str]:
+        """The newest screen's button labels: Verbatim texts and msgids, as `tap` takes them."""
+        return [_label_key(b) for b in self.buttons]
+
+    def reads(self) -> str:
+        """The last reply, rendered in its language."""
+        return "\n".join(self.rendered)
 
     @property
     def keys(self) -> list[str]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.core.payload import Action
+from tests import customers as moves
 from tests.booking.driver import Chat
+from tests.customers import play
 
 MADRID = "Madrid – Chamberí"
 CONSULTATION = "Consultation"  # capacity 1: a slot held by someone else is gone
@@ -26,16 +28,7 @@ async def to_times(chat: Chat, **kw: str) -> None:
 
 async def pick_day(chat: Chat, nth: int = 0) -> None:
     """The nth free day, wherever it is: this month or, as a customer would, a later one."""
-    for _ in range(6):
-        days = chat.actions(Action.DAY)
-        if len(days) > nth:
-            await chat.tap_data(days[nth].data)
-            return
-        nth -= len(days)
-        onward = chat.actions(Action.MONTH_ONWARD) or chat.actions(Action.MONTH_NEXT)
-        assert onward, f"no free day and no way on: {chat.describe()}"
-        await chat.tap_data(onward[0].data)
-    raise AssertionError(f"no free day within six months: {chat.describe()}")
+    await play(chat, moves.pick_day(chat, nth))
 
 
 async def to_name(chat: Chat, nth: int = 0, **kw: str) -> None:

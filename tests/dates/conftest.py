@@ -6,7 +6,6 @@ from __future__ import annotations
 from tests.reminders.conftest import (  # noqa: F401  (fixtures)
     bot_options,
     chat,
-    fake_api,
     offsets,
     ops,
     settings_overrides,

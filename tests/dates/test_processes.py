@@ -13,8 +13,6 @@ from sandbox.testing import SandboxServer
 from tests.dates.journeys import Point, shows_time
 from tests.dates.test_matrix import ALL_NIGHT, BERLIN, CHECKUP, MADRID
 from tests.demo.test_demo import Demo
-from tests.fakes.bot_api import FakeBotAPI
-from tests.faults.conftest import fake, fake_api, launcher  # noqa: F401  (fixtures)
 from tests.faults.harness import Customer, Launcher
 
 POINTS = [
@@ -29,10 +27,10 @@ BRANCHES = [MADRID, "Milano – Porta Romana", BERLIN, ALL_NIGHT, "Ciudad de Mé
 @pytest.mark.parametrize("point", POINTS, ids=[p.id for p in POINTS])
 def test_python_m_bot_books_at_the_instant(
     point: Point,
-    launcher: Launcher,  # noqa: F811
-    fake: FakeBotAPI,  # noqa: F811
+    launcher: Launcher,
     sandbox: SandboxServer,
 ) -> None:
+    fake = launcher.fake
     sandbox.clock.set(point.instant)
     bot = launcher.start()  # its clock starts where the sandbox's stands
     ana = Customer(fake, 701, point.language)

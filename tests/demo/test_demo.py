@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.clock import MONDAY, faketime_env
+from tests.clock import MONDAY, pinned_env
+from tests.fakes.bot_api import WAIT
 
 ROOT = Path(__file__).resolve().parents[2]
 CHOICE_RE = re.compile(r"\[(\d+)\] ([^\[\n]*?)(?=\s{2}\[|\n|$)")
@@ -25,8 +26,9 @@ class Demo:
     """The demo as a subprocess: read until its prompt, answer, repeat."""
 
     def __init__(self, *args: str, cwd: Path, at: datetime = MONDAY):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONIOENCODING": "utf-8"}
-        env.update(faketime_env(at))  # the demo's sandbox and bot both run at `at`
+        # The demo's sandbox and bot both run at `at`.
+        env = pinned_env(os.environ, at)
+        env.update(PYTHONPATH=str(ROOT), PYTHONIOENCODING="utf-8")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.ops.demo", *args],
             stdin=subprocess.PIPE,
@@ -50,7 +52,7 @@ class Demo:
             with self._lock:
                 self.output += chunk
 
-    def wait_prompt(self, within: float = 20) -> str:
+    def wait_prompt(self, within: float = WAIT) -> str:
         """Everything printed since the last answer, once the prompt shows again."""
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:

@@ -33,6 +33,10 @@ from telegram.request import BaseRequest, RequestData
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijk"
 
+# How long a test waits for something the bot will do: long enough for a busy CI machine with
+# two cores, since waits end as soon as the condition holds (only a failing test waits it out).
+WAIT = 40.0
+
 # Methods that act in a chat: the ones Telegram's flood control applies to, and the default
 # target of `flood()`.
 CHAT_METHODS = frozenset(
@@ -239,6 +243,7 @@ class FakeBotAPI:
     updates: list[dict[str, Any]] = field(default_factory=list)  # every update ever injected
     served: Counter[int] = field(default_factory=Counter)  # update_id -> times handed out
     update_times: dict[int, float] = field(default_factory=dict)  # update_id -> injected at
+    polled_at: float | None = None  # the newest getUpdates arrived then (monotonic)
     commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # lang -> commands
     # The menu of private chats (scope all_private_chats), by language.
     private_commands: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -339,6 +344,8 @@ class FakeBotAPI:
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         loop = asyncio.get_running_loop()
+        with self._lock:
+            self.polled_at = time.monotonic()
         while True:
             with self._lock:
                 if offset is not None and int(offset) > self._confirmed:
@@ -769,7 +776,7 @@ class FakeBotAPI:
             return max(self.update_times, default=0)
 
     async def wait_for(
-        self, predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.01
+        self, predicate: Callable[[], Any], within: float = WAIT, interval: float = 0.01
     ) -> Any:
         """Poll `predicate` until it returns something truthy (returned) or time runs out."""
         deadline = time.monotonic() + within
@@ -782,7 +789,7 @@ class FakeBotAPI:
             await asyncio.sleep(interval)
 
     def wait_for_sync(
-        self, predicate: Callable[[], Any], within: float = 10.0, interval: float = 0.01
+        self, predicate: Callable[[], Any], within: float = WAIT, interval: float = 0.01
     ) -> Any:
         deadline = time.monotonic() + within
         while True:
@@ -793,7 +800,7 @@ class FakeBotAPI:
                 raise TimeoutError(f"condition not met within {within}s: {self.describe()}")
             time.sleep(interval)
 
-    async def wait_for_reply(self, chat_id: int, after: int, within: float = 10.0) -> ChatMessage:
+    async def wait_for_reply(self, chat_id: int, after: int, within: float = WAIT) -> ChatMessage:
         """Wait until the bot changed the chat after call number `after` (len(calls) before the
         customer acted) and the update was confirmed; returns the newest bot message."""
 

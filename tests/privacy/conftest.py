@@ -3,7 +3,6 @@
 from tests.reminders.conftest import (  # noqa: F401  (fixtures)
     bot_options,
     chat,
-    fake_api,
     offsets,
     ops,
     settings_overrides,

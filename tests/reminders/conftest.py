@@ -15,7 +15,6 @@ from sandbox.testing import SandboxServer
 from tests.clock import MONDAY
 from tests.fakes.bot_api import FakeBotAPI
 from tests.reminders.harness import NO_JOBS, OpsBot
-from tests.telegram.conftest import fake_api  # noqa: F401  (a fixture)
 from tests.telegram.harness import Chat, bot_settings
 
 
@@ -37,7 +36,7 @@ def bot_options() -> dict[str, Any]:
 
 @pytest.fixture
 async def ops(
-    fake_api: tuple[FakeBotAPI, str],  # noqa: F811
+    fake_api: tuple[FakeBotAPI, str],
     sandbox: SandboxServer,
     tmp_path: Path,
     settings_overrides: dict[str, Any],

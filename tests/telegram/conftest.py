@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -10,13 +10,6 @@ import pytest
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.telegram.harness import Chat, RunningBot, bot_settings
-
-
-@pytest.fixture
-def fake_api() -> Iterator[tuple[FakeBotAPI, str]]:
-    fake = FakeBotAPI()
-    with fake.serve() as base_url:
-        yield fake, base_url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ read the chat afterwards without sleeping or guessing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from telegram.ext import Application
 
 from bot.chat.engine import Conversation
 from bot.config.settings import Settings
-from bot.core.payload import Action, decode
+from bot.core.payload import Action
 from bot.core.screens import Msg
 from bot.core.state import ChatState
 from bot.i18n import localizer
@@ -29,10 +28,11 @@ from bot.telegram.ordering import PerChatOrdering
 from bot.wiring import build_application
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
-from tests.fakes.bot_api import ChatMessage, FakeBotAPI
+from tests import customers as moves
+from tests.customers import DAY_RE, TIME_RE, payloads, play
+from tests.fakes.bot_api import WAIT, ChatMessage, FakeBotAPI
 
-TIME_RE = re.compile(r"^\d{1,2}[:.]\d{2}")
-DAY_RE = re.compile(r"^\d{1,2}$")
+__all__ = ["DAY_RE", "TIME_RE", "Chat", "RunningBot", "bot_settings"]
 
 
 def bot_settings(fake: FakeBotAPI, base_url: str, sandbox: SandboxServer, db: Path) -> Settings:
@@ -107,14 +107,15 @@ class RunningBot:
         assert row is not None, f"no conversation saved for chat {chat_id}"
         return ChatState.loads(row.state)
 
-    async def settle(self, within: float = 15.0) -> None:
+    async def settle(self, within: float = WAIT) -> None:
         """Wait until every update injected so far has been handled (replies sent)."""
         await self.fake.wait_for(lambda: self.processed >= self.fake.last_update_id, within)
 
 
 @dataclass
 class Chat:
-    """One customer in a private chat (chat id = user id)."""
+    """One customer in a private chat (chat id = user id): the Application level of
+    tests/customers.py (a `Customer`)."""
 
     bot: RunningBot
     chat_id: int
@@ -137,6 +138,24 @@ class Chat:
         self.fake.user_sends_command(self.chat_id, name, arg, **self._user())
         await self.bot.settle()
         return self.latest
+
+    async def start(self) -> ChatMessage | None:
+        return await self.command("start")
+
+    async def type(self, text: str) -> ChatMessage | None:
+        return await self.send(text)
+
+    def reads(self) -> str:
+        latest = self.latest
+        return (latest.text or latest.caption or "") if latest else ""
+
+    def labels(self) -> list[str]:
+        message = self.fake.latest_keyboard(self.chat_id)
+        return message.labels if message else []
+
+    def can(self, action: Action) -> int:
+        message = self.fake.latest_keyboard(self.chat_id)
+        return len(payloads(message, action)) if message else 0
 
     async def tap(self, label: str) -> ChatMessage | None:
         """Tap the button whose label contains `label` on the newest keyboard."""
@@ -163,13 +182,7 @@ class Chat:
 
     def actions(self, action: Action, message: ChatMessage | None = None) -> list[str]:
         """The payloads of the buttons doing `action` on `message` (the newest keyboard)."""
-        message = message or self.keyboard
-        return [
-            data
-            for row in message.buttons
-            for _, data in row
-            if (payload := decode(data)) is not None and payload.action == action
-        ]
+        return payloads(message or self.keyboard, action)
 
     async def tap_action(
         self, action: Action, nth: int = 0, message: ChatMessage | None = None
@@ -223,30 +236,21 @@ class Chat:
     # ---- the booking path, by shape rather than by words (works in every language) -----------
 
     async def open_booking(self) -> None:
-        await self.command("start")
-        await self.tap_action(Action.BOOK)
+        await play(self, moves.open_booking())
 
     async def pick_slot(self, location: int = 0, service: int = 0, day: int = 0) -> str:
         """From the branch list to a held time; returns the time's label."""
-        await self.tap_index(location)
-        await self.tap_index(service)
+        await play(self, moves.pick_place(location, service))
         await self.pick_day(day)
         return await self.tap_where(lambda label: bool(TIME_RE.match(label)))
 
-    async def pick_day(self, nth: int = 0) -> str:
+    async def pick_day(self, nth: int = 0) -> None:
         """Tap the nth free day, wherever it is: this month or, as a customer would, a later
         one (the calendar's way on, else its › arrow)."""
-        for _ in range(6):
-            days = [label for label in self.keyboard.labels if DAY_RE.match(label)]
-            if len(days) > nth:
-                return await self.tap_where(lambda label: bool(DAY_RE.match(label)), nth=nth)
-            nth -= len(days)
-            await self.tap_where(lambda label: label.endswith("›") and "·" not in label)
-        raise LookupError(f"no free day found:\n{self.keyboard.text}")
+        await play(self, moves.pick_day(self, nth))
 
     async def give_details(self, name: str, email: str) -> None:
-        await self.send(name)
-        await self.send(email)
+        await play(self, moves.give_details(name, email))
 
     async def book(
         self, name: str = "Ana García", email: str = "ana@example.com", **where: int
@@ -254,5 +258,5 @@ class Chat:
         await self.open_booking()
         label = await self.pick_slot(**where)
         await self.give_details(name, email)
-        await self.tap_index(0)  # the summary's first button: Confirm
+        await self.tap_action(Action.CONFIRM)
         return label

@@ -66,7 +66,7 @@ async def test_a_429_pauses_only_the_chat_it_names(bot: RunningBot) -> None:
     fake.user_sends_command(OTHER, "start", language_code="en")
     await fake.wait_for(lambda: fake.latest_keyboard(OTHER))
     assert fake.messages(FLOODER) == []  # still waiting out its 5 s
-    await fake.wait_for(lambda: fake.latest_keyboard(FLOODER), within=15)
+    await fake.wait_for(lambda: fake.latest_keyboard(FLOODER))
     assert len(fake.messages(FLOODER)) == 1  # sent once, after the pause
 
 

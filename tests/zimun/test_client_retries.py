@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import pytest
 
 from bot.zimun import ApiUnavailable, RateLimited, ZimunClient
 from sandbox.testing import SandboxServer
+from tests.fakes.bot_api import WAIT
 from tests.zimun.conftest import FakeClock, Sleeps, free_starts, make_client, service
 
 
@@ -150,10 +152,19 @@ async def test_a_timed_out_confirm_waits_for_the_first_attempt_and_gets_its_repl
             await super().__call__(seconds)
             if sandbox.stats.count("POST", "/appointments/confirm", 409):
                 gate.release()
-                await asyncio.sleep(0.05)  # let the held request finish server-side
+                await finished_server_side()
+
+    async def finished_server_side(within: float = WAIT) -> None:
+        """Until the held request has answered (its result saved for replay): a fixed pause
+        was too short for a loaded machine."""
+        deadline = time.monotonic() + within
+        while not sandbox.stats.count("POST", "/appointments/confirm", 201):
+            assert time.monotonic() < deadline, "the held confirm never finished"
+            await asyncio.sleep(0.01)
 
     sleeps = ReleaseAfterA409()
-    async with make_client(sandbox, sleeps, timeout=0.3, max_retries=8) as client:
+    # The first attempt times out at the gate; a second is enough for any other answer.
+    async with make_client(sandbox, sleeps, timeout=1.0, max_retries=8) as client:
         booked = await client.confirm(held.hold_id, name="Ana", email="ana@example.com")
     assert booked.start == start
     assert [a.id for a in sandbox.store.appointment_list()] == [booked.id]
