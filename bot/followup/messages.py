@@ -92,15 +92,22 @@ class Changes:
 ALL_CHANGES = Changes()
 
 
-def build_reminder(booking: BookingRow, language: str, changes: Changes = ALL_CHANGES) -> Reply:
+def build_reminder(
+    booking: BookingRow,
+    language: str,
+    changes: Changes = ALL_CHANGES,
+    *,
+    this_year: int | None = None,
+) -> Reply:
     """The reminder, with buttons that name the booking (valid on this old message whatever
     the chat does meanwhile; the engine checks the booking is the tapping customer's): only
-    the changes the operator's rules allow now (`changes`), with whom to call for the others."""
+    the changes the operator's rules allow now (`changes`), with whom to call for the others.
+    `this_year`: the year a date in a sentence leaves out (the sender's clock)."""
     body = [
         Msg(
             "⏰ <b>Reminder:</b> your {service} appointment is on {when}.",
             service=booking.service_name,
-            when=DateTimeValue(booking.start, booking.timezone, "full"),
+            when=DateTimeValue(booking.start, booking.timezone, "full", this_year),
         ),
         *_where(booking),
         *changes.contact,
@@ -196,12 +203,13 @@ def _calendar(notice: NoticeRow, booking: BookingRow, now: datetime) -> Attachme
 _BUILDERS = {"cancelled": _cancelled, "moved": _moved}
 
 
-def build_freed_notice(entry: WaitlistRow, language: str) -> Reply:
-    """A time freed up on the day the customer waits for: one message, one button."""
+def build_freed_notice(entry: WaitlistRow, language: str, *, this_year: int | None = None) -> Reply:
+    """A time freed up on the day the customer waits for: one message, one button
+    (`this_year`: the year the date leaves out)."""
     body = (
         Msg(
             "🔔 <b>A time has freed up</b> on {date} for {service} at {location}.",
-            date=DateValue(entry.day, "full"),
+            date=DateValue(entry.day, "full", this_year),
             service=entry.service_name,
             location=entry.location_name,
         ),

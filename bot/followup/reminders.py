@@ -132,7 +132,8 @@ class ReminderService(Sender[Due]):
         if fresh is None:
             return "dropped"
         language = self.language(reminder)
-        reply = build_reminder(fresh, language, self.house.changes(fresh, language, now))
+        changes = self.house.changes(fresh, language, now)
+        reply = build_reminder(fresh, language, changes, this_year=now.year)
         return await self.claim_and_send(reminder, reply, send, f"reminder {reminder.id}")
 
     async def _refresh(self, booking: BookingRow, now: datetime) -> BookingRow | None:

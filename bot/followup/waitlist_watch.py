@@ -226,7 +226,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
         now = self.now()
         if entry.ends_at <= now:
             return "skipped"  # the day has passed: deleted by the next look
-        reply = build_freed_notice(entry, self.language(entry))
+        reply = build_freed_notice(entry, self.language(entry), this_year=now.year)
         outcome = await self.claim_and_send(entry, reply, send, f"waiting list entry {entry.id}")
         if outcome == "sent":
             self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])

@@ -12,6 +12,8 @@ from bot.core.widths import BUTTON_ROWS
 
 BOT = Path(__file__).resolve().parents[2] / "bot"
 BUTTON_CALLS = {"button", "Button"}
+# Methods that put the label they are given on a button (followup.messages.Changes.rows).
+BUTTON_METHODS = {"rows"}
 # Built by a *_label function but shown as text: the waiting list's entries, in full.
 NOT_ON_BUTTONS = {"{date} · {service} at {location}"}
 
@@ -34,6 +36,8 @@ def is_label(node: ast.AST) -> bool:
     named *_label, the constant OPEN_PRIVATE_CHAT)."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
         return node.func.id in BUTTON_CALLS
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func.attr in BUTTON_METHODS
     if isinstance(node, ast.Assign | ast.AnnAssign):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return any(
