@@ -74,7 +74,7 @@ async def test_a_waiting_customer_is_told_once_within_five_minutes_and_books_the
         text(
             "es",
             FREED,
-            date=DateValue(SATURDAY, "full"),
+            date=DateValue(SATURDAY, "full", MONDAY.year),
             service="Consultation",
             location="Madrid – Chamberí",
         )
