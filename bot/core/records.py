@@ -6,9 +6,42 @@ booking without knowing where it is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar, Self
+
+# How a stored column becomes its field's value, by the field's (string) annotation.
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "datetime": datetime.fromisoformat,
+    "date": date.fromisoformat,
+}
+
+
+class Record:
+    """A store's row as a frozen value: each column read by its field's type (ISO text to
+    `datetime`/`date`), NULL as None, an empty column named in `EMPTY` as it says, and a
+    column the row lacks (an older schema) as the field's default. One reader for every
+    record below."""
+
+    EMPTY: ClassVar[Mapping[str, Any]] = {}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Self:
+        values: dict[str, Any] = {}
+        for field in fields(cls):  # type: ignore[arg-type]
+            if field.name not in row:
+                continue
+            raw = row[field.name]
+            if field.name in cls.EMPTY and not raw:
+                values[field.name] = cls.EMPTY[field.name]
+                continue
+            if raw is None:
+                values[field.name] = None
+                continue
+            parse = _PARSERS.get(str(field.type).split(" |", 1)[0])
+            values[field.name] = parse(raw) if parse else raw
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -30,9 +63,16 @@ class NewBooking:
     status: str
 
 
+_NAMES_UNKNOWN = dict.fromkeys(
+    ("service_id", "service_name", "location_id", "location_name", "location_address"), ""
+)
+
+
 @dataclass(frozen=True)
-class BookingRow(NewBooking):
+class BookingRow(NewBooking, Record):
     """A booking as the bot remembers it."""
+
+    EMPTY: ClassVar[Mapping[str, Any]] = {**_NAMES_UNKNOWN, "timezone": "UTC"}
 
     id: int
     created_at: str
@@ -45,29 +85,6 @@ class BookingRow(NewBooking):
     def active(self) -> bool:
         return is_active(self.status)
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> BookingRow:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            appointment_id=row["appointment_id"],
-            service_id=row["service_id"] or "",
-            service_name=row["service_name"] or "",
-            location_id=row["location_id"] or "",
-            location_name=row["location_name"] or "",
-            location_address=row["location_address"] or "",
-            timezone=row["timezone"] or "UTC",
-            start=datetime.fromisoformat(row["start"]),
-            end=datetime.fromisoformat(row["end"]) if row["end"] else None,
-            status=row["status"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            language=row.get("language"),
-            checked_at=_parsed(row.get("checked_at")),
-            next_check_at=_parsed(row.get("next_check_at")),
-        )
-
 
 INACTIVE_STATUSES = ("cancelled", "canceled", "released", "expired")
 
@@ -76,12 +93,8 @@ def is_active(status: str) -> bool:
     return status not in INACTIVE_STATUSES
 
 
-def _parsed(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
 @dataclass(frozen=True)
-class ReminderRow:
+class ReminderRow(Record):
     """A reminder to send at `due_at` (aware UTC) for booking `booking_id`."""
 
     id: int
@@ -94,23 +107,9 @@ class ReminderRow:
     status: str  # pending, sent, skipped
     attempts: int
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ReminderRow:
-        return cls(
-            id=row["id"],
-            booking_id=row["booking_id"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            offset_minutes=row["offset_minutes"],
-            due_at=datetime.fromisoformat(row["due_at"]),
-            language=row["language"],
-            status=row["status"],
-            attempts=row["attempts"],
-        )
-
 
 @dataclass(frozen=True)
-class NoticeRow:
+class NoticeRow(Record):
     """A change made at the business, to tell the customer: `kind` is "cancelled" or "moved";
     `start` is the appointment's time now (for a cancellation, the time that was cancelled),
     `previous_start` the time the customer knew."""
@@ -126,26 +125,13 @@ class NoticeRow:
     status: str  # pending, sent, skipped
     attempts: int
 
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> NoticeRow:
-        return cls(
-            id=row["id"],
-            booking_id=row["booking_id"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            kind=row["kind"],
-            start=datetime.fromisoformat(row["start"]),
-            previous_start=datetime.fromisoformat(row["previous_start"]),
-            language=row["language"],
-            status=row["status"],
-            attempts=row["attempts"],
-        )
-
 
 @dataclass(frozen=True)
-class WaitlistRow:
+class WaitlistRow(Record):
     """A customer waiting for a time to free up on `day` (the branch's calendar day, which
     ends at `ends_at`, UTC) for one service at one branch."""
+
+    EMPTY: ClassVar[Mapping[str, Any]] = dict.fromkeys(("service_name", "location_name"), "")
 
     id: int
     user_id: int
@@ -165,29 +151,6 @@ class WaitlistRow:
     offered_at: datetime | None
     told_at: datetime | None
     attempts: int
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> WaitlistRow:
-        return cls(
-            id=row["id"],
-            user_id=row["user_id"],
-            chat_id=row["chat_id"],
-            service_id=row["service_id"],
-            service_name=row["service_name"] or "",
-            location_id=row["location_id"],
-            location_name=row["location_name"] or "",
-            timezone=row["timezone"],
-            day=date.fromisoformat(row["day"]),
-            ends_at=datetime.fromisoformat(row["ends_at"]),
-            language=row["language"],
-            status=row["status"],
-            joined_at=datetime.fromisoformat(row["joined_at"]),
-            next_check_at=_parsed(row["next_check_at"]),
-            checked_at=_parsed(row["checked_at"]),
-            offered_at=_parsed(row["offered_at"]),
-            told_at=_parsed(row["told_at"]),
-            attempts=row["attempts"],
-        )
 
 
 @dataclass(frozen=True)
