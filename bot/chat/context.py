@@ -75,13 +75,15 @@ class Effects:
     during this event), `bookings` the rows the bookings screen shows, `holding` the bookings
     this event is changing, `forget` a confirmed /forget (delete the customer's rows, save
     nothing). `retry_key` is the idempotency key of the operation a Retry repeats, `last_key`
-    the one handed out last (kept with the Retry button), `saved` the state as last persisted.
+    the one handed out last (kept with the Retry button), `saved` the state as last persisted
+    and `saved_in_flight` whether it held a confirm, reschedule or cancel in flight.
     """
 
     state: ChatState
     lang: str
     at: datetime  # the event's instant: funnel events are stamped with it
     saved: str = ""
+    saved_in_flight: bool = False
     retry_key: str | None = None
     last_key: str | None = None
     deferred: list[Callable[[], object]] = field(default_factory=list)

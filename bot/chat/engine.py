@@ -166,7 +166,7 @@ def in_flight(state: ChatState) -> bool:
 
 def _settles(ctx: Ctx) -> bool:
     """The event answered a change stored as in flight: its reply tells the customer."""
-    return not in_flight(ctx.state) and in_flight(ChatState.loads(ctx.out.saved))
+    return ctx.out.saved_in_flight and not in_flight(ctx.state)
 
 
 def _utc_now() -> datetime:
@@ -336,7 +336,9 @@ class Conversation:
         original = state.dumps()
         state.lang = self.language_for(customer, state.lang)
         now = self.now()
-        out = Effects(state=state, lang=state.lang, at=now, saved=original)
+        out = Effects(
+            state=state, lang=state.lang, at=now, saved=original, saved_in_flight=in_flight(state)
+        )
         ctx = Ctx(
             api=self.api,
             storage=self.storage,
@@ -358,7 +360,7 @@ class Conversation:
         self.storage.save_conversation(
             customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
         )
-        out.saved = dumped
+        out.saved, out.saved_in_flight = dumped, in_flight(out.state)
         changing = out.state.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
