@@ -22,6 +22,7 @@ from bot.chat.views import (
     remembered_email,
     time_pages,
 )
+from bot.config.chat_tag import chat_tag
 from bot.core import calendar as cal
 from bot.core.errors import (
     BadRequest,
@@ -146,7 +147,7 @@ def _over_cap(ctx: Ctx) -> Outcome | None:
     )
     if cap is None:
         return None
-    log.info("chat %s: booking refused, cap %s reached", ctx.customer.chat_id, cap.value)
+    log.info("chat %s: booking refused, cap %s reached", chat_tag(ctx.customer.chat_id), cap.value)
     ctx.state.step = Step.MENU
     return Outcome(note=cap_refusal(cap, ctx.rules), lead=call_us(ctx.business, ctx.lang))
 

@@ -26,7 +26,6 @@ from datetime import UTC, datetime
 from bot.core.business import Business
 from bot.core.details import Details, detail_lines
 from bot.core.ics import booking_event, build_ics
-from bot.core.languages import pick_language
 from bot.core.payload import Action, booking_data, waitlist_data
 from bot.core.records import BookingRow, NoticeRow, WaitlistRow
 from bot.core.rules import BookingRules
@@ -57,11 +56,7 @@ class House:
     def language(self, *candidates: str | None) -> str:
         """The customer's language among those the operator offers now (BOT_LANGUAGES): a
         stored choice the operator no longer offers falls through, as in the chat."""
-        return pick_language(
-            *candidates,
-            offered=self.business.languages,
-            default=self.business.default_language,
-        )
+        return self.business.language(*candidates)
 
     def changes(self, booking: BookingRow, language: str, now: datetime) -> Changes:
         reschedule, cancel = self.rules.offered_changes(booking.start, now)

@@ -48,3 +48,22 @@ async def book_one(chat: Chat, **kw: str) -> None:
     await to_summary(chat, **kw)
     await chat.tap("✅ Confirm")
     assert chat.shows("✅ <b>Booked!</b> Your reference is {reference}."), chat.describe()
+
+
+async def open_first_booking(chat: Chat) -> None:
+    await chat.command("mybookings")
+    assert chat.shows("Tap an appointment to reschedule or cancel it."), chat.describe()
+    await chat.tap("{when} · {service}")
+    assert chat.shows("<b>Reference:</b> {reference}")
+
+
+async def ask_change(chat: Chat, kind: str) -> None:
+    """From a booked appointment to the question before Zimun is asked: "reschedule" (the
+    second day, its fourth time) or "cancel"."""
+    await open_first_booking(chat)
+    if kind == "reschedule":
+        await chat.tap("🔁 Reschedule")
+        await chat.tap_action(Action.DAY, 1)
+        await chat.tap_action(Action.TIME, 3)
+    else:
+        await chat.tap("🗑 Cancel appointment")

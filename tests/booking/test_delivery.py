@@ -12,14 +12,13 @@ import pytest
 from bot.chat.engine import Conversation
 from bot.core.changes import BookingChange, ChangeKind
 from bot.core.events import Tap
-from bot.core.payload import Action
 from bot.core.screens import Reply
 from bot.core.state import ChatState
 from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import make_client
 from tests.booking.driver import Chat, _keys
-from tests.booking.steps import book_one, to_summary
+from tests.booking.steps import ask_change, book_one, to_summary
 
 BOOKED = "✅ <b>Booked!</b> Your reference is {reference}."
 RESCHEDULED = "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}."
@@ -110,14 +109,7 @@ async def test_a_change_whose_reply_a_crash_lost_is_the_customers_after_the_rest
 ) -> None:
     yes, told = CHANGES[kind]
     await book_one(chat)
-    await chat.command("mybookings")
-    await chat.tap("{when} · {service}")
-    if kind == "reschedule":
-        await chat.tap("🔁 Reschedule")
-        await chat.tap_action(Action.DAY, 1)
-        await chat.tap_action(Action.TIME, 3)
-    else:
-        await chat.tap("🗑 Cancel appointment")
+    await ask_change(chat, kind)
     [before] = storage.bookings_for_user(1001)
     reply = await tap_undelivered(chat, yes)  # Zimun changed it; the reply never went out
     assert says(reply, told)

@@ -16,7 +16,7 @@ from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
 from tests.booking.conftest import LANGUAGES, customer, make_client
 from tests.booking.driver import Chat, _keys
-from tests.booking.steps import book_one, to_calendar, to_name
+from tests.booking.steps import ask_change, book_one, open_first_booking, to_calendar, to_name
 
 RESCHEDULED = "✅ <b>Rescheduled!</b> Your {service} appointment is now on {when}."
 CANCELLED = "Your appointment is cancelled."
@@ -26,13 +26,6 @@ def state_of(storage: Storage, chat_id: int = 1001) -> ChatState:
     row = storage.load_conversation(chat_id)
     assert row is not None
     return ChatState.loads(row.state)
-
-
-async def open_first_booking(chat: Chat) -> None:
-    await chat.command("mybookings")
-    assert chat.shows("Tap an appointment to reschedule or cancel it."), chat.describe()
-    await chat.tap("{when} · {service}")
-    assert chat.shows("<b>Reference:</b> {reference}")
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -261,13 +254,7 @@ async def test_a_change_whose_answer_a_crash_lost_is_the_customers_after_a_resta
     api = make_client(sandbox, max_retries=0)
     chat = Chat(Conversation(api, storage, now=sandbox.clock.now), customer())
     await book_one(chat)
-    await open_first_booking(chat)
-    if kind == "reschedule":
-        await chat.tap("🔁 Reschedule")
-        await chat.tap_action(Action.DAY, 1)
-        await chat.tap_action(Action.TIME, 3)
-    else:
-        await chat.tap("🗑 Cancel appointment")
+    await ask_change(chat, kind)
     sandbox.faults.drop_response_next(path, n=5, status=503)
     await chat.tap(yes)  # Zimun made the change; its answer never came back
     sandbox.faults.clear()

@@ -44,40 +44,24 @@ def rules(**values: Any) -> Any:
     return pytest.mark.parametrize("settings_overrides", [{"CONTACT": CONTACT, **values}])
 
 
-@rules(CHANGE_CUTOFF="48h")
-async def test_a_reminder_inside_the_cutoff_offers_no_change_and_says_whom_to_call(
-    ops: OpsBot, chat: Chat, sandbox: SandboxServer
+@pytest.mark.parametrize(
+    ("settings_overrides", "labels", "contact_lines"),
+    [
+        ({"CONTACT": CONTACT, "CHANGE_CUTOFF": "48h"}, [KEEP], 1),  # inside the cutoff
+        ({"CONTACT": CONTACT, "ALLOW_CANCEL": False}, [KEEP, RESCHEDULE], 1),
+        ({"CONTACT": CONTACT}, [KEEP, RESCHEDULE, CANCEL], 0),  # nothing to call about
+    ],
+    ids=["inside-cutoff", "no-cancel", "all-allowed"],
+)
+async def test_a_reminder_offers_only_the_allowed_changes_and_whom_to_call_for_the_rest(
+    ops: OpsBot, chat: Chat, sandbox: SandboxServer, labels: list[str], contact_lines: int
 ) -> None:
     booking = await book_wednesday(chat)
     sandbox.clock.set(booking.start - timedelta(hours=24) + SECOND)
     assert (await ops.scan()).sent == 1
     [reminder] = ops.reminders_in(chat.chat_id)
-    assert reminder.labels == [KEEP]
-    assert (reminder.text or "").count(CONTACT_LINE) == 1
-
-
-@rules(ALLOW_CANCEL=False)
-async def test_a_reminder_offers_only_the_allowed_change(
-    ops: OpsBot, chat: Chat, sandbox: SandboxServer
-) -> None:
-    booking = await book_wednesday(chat)
-    sandbox.clock.set(booking.start - timedelta(hours=24) + SECOND)
-    assert (await ops.scan()).sent == 1
-    [reminder] = ops.reminders_in(chat.chat_id)
-    assert reminder.labels == [KEEP, RESCHEDULE]
-    assert CONTACT_LINE in (reminder.text or "")
-
-
-@rules()
-async def test_a_reminder_with_every_change_allowed_has_no_contact_line(
-    ops: OpsBot, chat: Chat, sandbox: SandboxServer
-) -> None:
-    booking = await book_wednesday(chat)
-    sandbox.clock.set(booking.start - timedelta(hours=24) + SECOND)
-    assert (await ops.scan()).sent == 1
-    [reminder] = ops.reminders_in(chat.chat_id)
-    assert reminder.labels == [KEEP, RESCHEDULE, CANCEL]
-    assert CONTACT_LINE not in (reminder.text or "")
+    assert reminder.labels == labels
+    assert (reminder.text or "").count(CONTACT_LINE) == contact_lines
 
 
 @rules(ALLOW_RESCHEDULE=False)
