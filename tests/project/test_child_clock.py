@@ -23,6 +23,8 @@ INHERITED = [
     {"FAKETIME_START_AFTER_SECONDS": "3600"},  # the real clock for the first hour
     {"FAKETIME": "@2029-05-01 12:00:00", "FAKETIME_STOP_AFTER_SECONDS": "0"},
 ]
+# Run inside the child: what it prints is the clock libfaketime pinned for it (the subject of
+# these tests), never the machine's; the tests themselves compare it with the pinned instant.
 NOW = "import datetime; print(datetime.datetime.now(datetime.UTC).isoformat())"
 
 
