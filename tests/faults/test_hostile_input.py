@@ -13,7 +13,7 @@ from bot.core.validation import MAX_NAME
 from bot.i18n import localizer
 from sandbox.testing import SandboxServer
 from tests.fakes.bot_api import FakeBotAPI
-from tests.faults.harness import Customer, Launcher, read_rows
+from tests.faults.harness import Customer, Launcher, read_rows, wait_until
 
 HOSTILE_NAME = '<b>Ana</b> *bold* _it_ [x](http://evil.example) `code` 🎉😀 & "Zoë" O\'Brien'
 TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -114,7 +114,11 @@ def test_forged_and_replayed_payloads_and_commands_mid_step(
     confirm = ben.buttons(Action.CONFIRM)[0]
     ben.confirm()
     cleo.book(name="Cleo", email="cleo@example.com", branch=1)
-    [cleo_row] = read_rows(launcher.db, "SELECT id FROM bookings WHERE chat_id = ?", (803,))
+    # The ledger's row is written once Telegram has taken the confirmation, a moment after
+    # the fake received it: wait for it rather than race it.
+    [cleo_row] = wait_until(
+        lambda: read_rows(launcher.db, "SELECT id FROM bookings WHERE chat_id = ?", (803,))
+    )
     assert len(sandbox.store.appointment_list()) == 2
 
     # Replayed: Ben taps Confirm again on the old summary message.
