@@ -140,6 +140,12 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "127.0.0.1"  # behind a reverse proxy on the same host (README)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    # The booking page inside Telegram (README, "Mini App"): its public HTTPS address, served
+    # by the bot on WEBHOOK_LISTEN:WEBHOOK_PORT behind the operator's proxy; unset: no page.
+    MINI_APP_URL: AnyHttpUrl | None = None
+    # Where the page loads Telegram's own script from. Tests only (a local stand-in that signs
+    # initData as Telegram does); operators leave it alone.
+    MINI_APP_SCRIPT_URL: AnyHttpUrl = AnyHttpUrl("https://telegram.org/js/telegram-web-app.js")
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None
     # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
@@ -158,6 +164,7 @@ class Settings(BaseSettings):
         "ZIMUN_API_DIALECT",
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
+        "MINI_APP_URL",
         "ADMIN_CHAT_ID",
         "BOT_DEFAULT_LANGUAGE",
         "BUSINESS_NAME",
@@ -182,6 +189,14 @@ class Settings(BaseSettings):
             if value.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
             else value.lower()
         )
+
+    @field_validator("MINI_APP_URL")
+    @classmethod
+    def _page_is_https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        """Telegram opens Mini Apps over HTTPS only."""
+        if value is not None and value.scheme != "https":
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps over HTTPS)")
+        return value
 
     @field_validator("REMINDER_OFFSETS")
     @classmethod
