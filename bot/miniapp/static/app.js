@@ -165,7 +165,7 @@
       return blank;
     }
     var number = cell.number !== null && cell.number !== undefined ? String(cell.number) : cell.label;
-    var button = tapButton({ label: number, data: cell.data }, cell.kind === "day" ? "" : "off " + (cell.day || ""));
+    var button = tapButton({ label: number, data: cell.data, kind: cell.kind }, cell.kind === "day" ? "" : "off " + (cell.day || ""));
     button.setAttribute("data-day", cell.day || "");
     if (cell.kind !== "day") {
       var state = cell.day === "full" ? t("full") : t("closed");
