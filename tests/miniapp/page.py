@@ -35,9 +35,7 @@ class Page:
             lambda m: opened.errors.append(m.text) if m.type in ("error", "warning") else None,
         )
         page.on("pageerror", lambda e: opened.errors.append(str(e)))
-        page.on(
-            "request", lambda r: opened.api_calls.append(r.url) if "/api/" in r.url else None
-        )
+        page.on("request", lambda r: opened.api_calls.append(r.url) if "/api/" in r.url else None)
         await page.goto(url)
         await page.locator(SETTLED).wait_for()
         return opened
@@ -78,7 +76,7 @@ class Page:
         await self.settle()
 
     async def label(self, kind: str) -> str:
-        return await self.page.locator(f"#screens label").first.inner_text()
+        return await self.page.locator("#screens label").first.inner_text()
 
     async def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

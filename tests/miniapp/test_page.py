@@ -9,16 +9,22 @@ from typing import Any
 import pytest
 
 from bot.core.payload import Action
-from tests.miniapp.conftest import ARTIFACTS, DARK, LIGHT, PageBot
+from bot.core.screens import Msg
+from bot.i18n import localizer
+from bot.miniapp import words
+from tests import customers as moves
+from tests.customers import play
+from tests.miniapp.conftest import ARTIFACTS, DARK, LIGHT, PAGE_PATH, PageBot
 from tests.miniapp.page import Page
 from tests.telegram.harness import Chat
 
 
-async def to_times(page: Page) -> None:
-    """From the menu to the free times of the first free day of the first branch's service."""
+async def to_times(page: Page, service: int = 0) -> None:
+    """From the menu to the free times of the first free day of a service of the first
+    branch."""
     await page.tap("book")
     await page.tap("pick")  # the first branch
-    await page.tap("pick")  # its first service
+    await page.tap("pick", service)
     await page.tap_day()
 
 
@@ -57,7 +63,12 @@ async def test_book_reschedule_cancel_through_the_page(
     page = await Page.open(browser, page_bot.url(4242, language, theme), dark=theme is DARK)
     assert await page.page.get_attribute("html", "lang") == language
 
-    await to_times(page)
+    await page.tap("book")
+    await page.tap("pick")
+    await page.tap("pick")
+    assert await page.page.locator("#screens .grid button[data-day]").count() >= 28
+    await page.screenshot(ARTIFACTS / f"calendar-{language}.png")
+    await page.tap_day()
     await page.screenshot(ARTIFACTS / f"times-{language}.png")
     await page.tap("time")
     await page.answer("Ana García")
@@ -92,3 +103,64 @@ async def test_book_reschedule_cancel_through_the_page(
     assert cancelled in (await page.text()).lower()
     await assert_sound(page)
     await page.close()
+
+
+async def test_a_time_taken_in_the_chat_meanwhile(page_bot: PageBot, browser: Any) -> None:
+    """The page shows a day's times; another customer books the first of them in the chat;
+    the page's tap on it is answered as the chat answers a taken time, with the day's times
+    anew, and the page's customer books the next one."""
+    page = await Page.open(browser, page_bot.url(5151, "es"))
+    await to_times(page, service=1)  # one place per time (the sandbox's seed)
+    first = await page.page.locator("#screens button[data-kind='time']").first.inner_text()
+
+    other = Chat(page_bot, chat_id=6161, language="es", first_name="Bea")
+    await play(other, moves.to_times(other, service=1))
+    await play(other, moves.pick_time())
+    await play(other, moves.give_details("Bea Ruiz", "bea@example.com"))
+    await other.tap_action(Action.CONFIRM)
+    await page_bot.fake.wait_for(lambda: len(page_bot.fake.documents(6161)) == 1)
+
+    await page.tap("time")  # the time Bea just took
+    assert page_bot.fake.documents(5151) == []
+    times = page.page.locator("#screens button[data-kind='time']")
+    assert await times.count() > 0
+    assert first not in [await times.nth(i).inner_text() for i in range(await times.count())]
+    taken = Msg(
+        "Sorry, someone else has just booked that time. Here are the times still available:"
+    )
+    assert localizer("es").render(taken, "plain") in await page.text()
+    await page.tap("time")
+    await page.answer("Ana García")
+    await page.answer("ana@example.com")
+    await page.tap("confirm")
+    await page_bot.fake.wait_for(lambda: len(page_bot.fake.documents(5151)) == 1)
+    await assert_sound(page)
+    await page.close()
+
+
+async def test_the_page_outside_telegram(page_bot: PageBot, browser: Any) -> None:
+    """No initData (opened in a browser, not from Telegram): the page says so in the four
+    languages and asks nothing of the server's API."""
+    page = await Page.open(browser, f"{page_bot.base}{PAGE_PATH}/")
+    shown = await page.text()
+    for language in ("en", "es", "it", "de"):
+        expected = localizer(language).render(words.OUTSIDE, "plain")
+        assert expected in shown
+        assert await page.page.locator(f"#screens p[lang='{language}']").count() == 1
+    assert page.api_calls == []
+    assert await page.page.locator("#screens button, #screens input").count() == 0
+    await page.screenshot(ARTIFACTS / "outside.png")
+    await assert_sound(page)
+    await page.close()
+
+
+async def test_the_chat_offers_the_page(page_bot: PageBot) -> None:
+    """With MINI_APP_URL the chat's menu button opens the page, and the branch and service
+    screens carry a web_app button to it."""
+    calls = page_bot.fake.calls_of("setChatMenuButton")
+    assert calls, "the menu button was not registered"
+    chat = Chat(page_bot, chat_id=7171, language="de")
+    await play(chat, moves.open_booking())
+    keyboard = chat.keyboard.reply_markup or {}
+    web_apps = [b for row in keyboard["inline_keyboard"] for b in row if "web_app" in b]
+    assert [b["web_app"]["url"] for b in web_apps] == ["https://booking.example.test/app/"]
