@@ -4,13 +4,16 @@ checks one by one (bot.miniapp.initdata)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
 
+import bot.miniapp
 from bot.i18n import localizer
 from bot.miniapp import words
 from bot.miniapp.initdata import MAX_AGE, Refused, sign, verify
@@ -99,3 +102,13 @@ def test_verify_takes_the_customer_from_the_signed_user_only() -> None:
         verify(data + "&user=%7B%7D", TOKEN, MONDAY)  # a key twice
     with pytest.raises(Refused, match="missing"):
         verify("", TOKEN, MONDAY)
+
+
+def test_the_page_is_small() -> None:
+    """The page's own files and words, gzip-compressed, stay far under 100 KB (README)."""
+    static = Path(bot.miniapp.__file__).parent / "static"
+    files = [(static / name).read_bytes() for name in ("index.html", "app.js", "app.css")]
+    files.append(json.dumps(words.page_words()).encode())
+    compressed = sum(len(gzip.compress(content, 9)) for content in files)
+    print(f"page weight: {sum(map(len, files))} bytes, {compressed} bytes gzip-compressed")
+    assert compressed < 100_000

@@ -36,6 +36,26 @@ async def book(page: Page, name: str, email: str) -> None:
     await page.tap("confirm")
 
 
+async def shoot_both(
+    bot: PageBot,
+    browser: Any,
+    page: Page,
+    name: str,
+    user_id: int,
+    language: str,
+    theme: dict[str, str],
+) -> None:
+    """Screenshots of the screen the page shows, in its theme and, through a second page of
+    the same customer (which only looks), in the other."""
+    shown = "dark" if theme is DARK else "light"
+    await page.screenshot(ARTIFACTS / f"{name}-{shown}.png")
+    other = LIGHT if theme is DARK else DARK
+    second = await Page.open(browser, bot.url(user_id, language, other), dark=other is DARK)
+    await second.screenshot(ARTIFACTS / f"{name}-{'dark' if other is DARK else 'light'}.png")
+    assert second.errors == [], second.errors
+    await second.close()
+
+
 async def assert_sound(page: Page) -> None:
     assert page.errors == [], page.errors
     assert await page.no_horizontal_scroll()
@@ -67,13 +87,13 @@ async def test_book_reschedule_cancel_through_the_page(
     await page.tap("pick")
     await page.tap("pick")
     assert await page.page.locator("#screens .grid button[data-day]").count() >= 28
-    await page.screenshot(ARTIFACTS / f"calendar-{language}.png")
+    await shoot_both(page_bot, browser, page, f"calendar-{language}", 4242, language, theme)
     await page.tap_day()
     await page.screenshot(ARTIFACTS / f"times-{language}.png")
     await page.tap("time")
     await page.answer("Ana García")
     await page.answer("ana@example.com")
-    await page.screenshot(ARTIFACTS / f"summary-{language}.png")
+    await shoot_both(page_bot, browser, page, f"summary-{language}", 4242, language, theme)
     await page.tap("confirm")
     # The confirmation and its calendar file arrive in the chat, as after a chat booking.
     await page_bot.fake.wait_for(lambda: len(page_bot.fake.documents(4242)) == 1)
