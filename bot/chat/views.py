@@ -723,4 +723,16 @@ async def render(
         edit=edit,
         attachment=attachment,
         asks=ASKS.get(ctx.state.step),
+        known=known_answer(ctx),
     )
+
+
+def known_answer(ctx: Ctx) -> str | None:
+    """What the bot knows for the step's question: the Telegram name (when it would be
+    accepted as it is) or the email the customer asked to be remembered."""
+    if ctx.state.step == Step.NAME:
+        name, _ = clean_name(ctx.customer.display_name)
+        return name or None
+    if ctx.state.step == Step.EMAIL:
+        return remembered_email(ctx)
+    return None

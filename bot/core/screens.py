@@ -204,6 +204,9 @@ class Screen:
     # What the screen asks the customer to type ("name", "email"), or None: the chat waits for
     # a message either way, while a page draws a labelled field of the right kind for it.
     asks: Literal["name", "email"] | None = None
+    # What the bot already knows for that answer (the Telegram name, a remembered email), for
+    # a page to prefill its field with; the chat offers it as a "Use …" button instead.
+    known: str | None = None
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ def screen_json(screen: Screen, loc: Localizer) -> dict[str, Any]:
         "lines": [loc.render(line, "plain") for line in screen.body],
         "rows": [row for row in rows if row],
         "asks": screen.asks,
+        "known": screen.known,
         "file": screen.attachment.filename if screen.attachment is not None else None,
     }
 

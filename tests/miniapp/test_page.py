@@ -17,6 +17,7 @@ from tests.customers import play
 from tests.miniapp.conftest import ARTIFACTS, DARK, LIGHT, PAGE_PATH, PageBot
 from tests.miniapp.page import Page
 from tests.telegram.harness import Chat
+from tests.waitlist.steps import BRANCH_INDEX, SATURDAY, SERVICE_INDEX, fill_day
 
 
 async def to_times(page: Page, service: int = 0) -> None:
@@ -91,6 +92,7 @@ async def test_book_reschedule_cancel_through_the_page(
     await page.tap_day()
     await page.screenshot(ARTIFACTS / f"times-{language}.png")
     await page.tap("time")
+    assert await page.page.input_value("#screens form input") == "Ana"  # Telegram's name
     await page.answer("Ana García")
     await page.answer("ana@example.com")
     await shoot_both(page_bot, browser, page, f"summary-{language}", 4242, language, theme)
@@ -184,3 +186,27 @@ async def test_the_chat_offers_the_page(page_bot: PageBot) -> None:
     keyboard = chat.keyboard.reply_markup or {}
     web_apps = [b for row in keyboard["inline_keyboard"] for b in row if "web_app" in b]
     assert [b["web_app"]["url"] for b in web_apps] == ["https://booking.example.test/app/"]
+
+
+async def test_the_waiting_list_on_a_full_day(page_bot: PageBot, browser: Any) -> None:
+    """A day the business filled stands greyed as full; tapping it offers the waiting list,
+    as in the chat, and joining it puts the customer on the chat's own list."""
+    fill_day(page_bot.sandbox, SATURDAY)
+    page = await Page.open(browser, page_bot.url(9191, "de"))
+    await page.tap("book")
+    await page.tap("pick", BRANCH_INDEX)
+    await page.tap("pick", SERVICE_INDEX)
+    saturday = page.page.locator(
+        f"#screens .grid button[data-day='full']:text-is('{SATURDAY.day}')"
+    )
+    assert await saturday.count() == 1
+    label = await saturday.get_attribute("aria-label")
+    assert label == f"{SATURDAY.day}, {localizer('de').render(words.FULL, 'plain')}"
+    await saturday.click()
+    await page.settle()
+    await page.tap("waitlist_join")
+    assert page_bot.storage is not None
+    entries = page_bot.storage.waitlist_for_user(9191, page_bot.sandbox.clock.now())
+    assert [entry.day for entry in entries] == [SATURDAY]
+    await assert_sound(page)
+    await page.close()

@@ -121,7 +121,7 @@
     screen.lines.forEach(function (line) {
       if (line) { box.appendChild(make("p", "", line)); }
     });
-    if (screen.asks) { box.appendChild(drawForm(screen.asks)); }
+    if (screen.asks) { box.appendChild(drawForm(screen.asks, screen.known)); }
     var grid = null;
     screen.rows.forEach(function (row) {
       if (isWeek(row)) {
@@ -204,7 +204,7 @@
     return line;
   }
 
-  function drawForm(asks) {
+  function drawForm(asks, known) {
     var form = make("form");
     var id = "answer-" + asks;
     var label = make("label", "", t(asks));
@@ -216,6 +216,7 @@
     input.maxLength = 256;
     input.type = asks === "email" ? "email" : "text";
     input.autocomplete = asks === "email" ? "email" : "name";
+    if (known) { input.value = known; }
     var send = make("button", "", t("send"));
     send.type = "submit";
     form.appendChild(label);
