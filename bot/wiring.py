@@ -280,8 +280,12 @@ def page_routes(
     from bot.telegram.buckets import Buckets, Verdict
     from bot.telegram.budget import BURST, PER_SECOND
     from bot.telegram.delivery import deliver
+    from bot.telegram.ordering import PerChatOrdering
 
     budget = Buckets(BURST, PER_SECOND)  # per customer, as the chat's budget of updates
+    # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
+    lanes = app.update_processor
+    serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
 
     async def send(chat_id: int, reply: Reply) -> None:
         await deliver(app.bot, chat_id, reply)
@@ -293,6 +297,7 @@ def page_routes(
         prefix=urlsplit(str(settings.MINI_APP_URL)).path,
         script_url=str(settings.MINI_APP_SCRIPT_URL),
         admit=lambda chat_id: budget.take(chat_id) is Verdict.ADMIT,
+        serialize=serialize,
     )
 
 

@@ -61,6 +61,8 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf
 
 Send = Callable[[int, Reply], Awaitable[None]]
 Admit = Callable[[int], bool]
+# Runs one page request's work in the chat's own order (the chat adapter's lane for the chat).
+Serialize = Callable[[int, Awaitable[bool]], Awaitable[bool]]
 Reader = Callable[[dict[str, Any]], Event]
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -94,10 +96,15 @@ def miniapp_routes(
     prefix: str = "",
     script_url: str = TELEGRAM_SCRIPT,
     admit: Admit | None = None,
+    serialize: Serialize | None = None,
     now: Callable[[], datetime] | None = None,
     max_age: timedelta = MAX_AGE,
 ) -> list[BaseRoute]:
-    """The page of one business (its conversation) under `prefix` ("" or "/path")."""
+    """The page of one business (its conversation) under `prefix` ("" or "/path").
+
+    `send` delivers a reply to the customer's chat; `admit` says whether a customer still has
+    budget; `serialize` runs a request's work in the chat's order (without it, one customer's
+    page requests still run one at a time)."""
     prefix = prefix.rstrip("/")
     clock = now or conversation.now
     headers = security_headers(script_url)
@@ -109,6 +116,13 @@ def miniapp_routes(
     files = {name: (STATIC / name).read_bytes() for name in ("app.js", "app.css")}
     word_table = json.dumps(words.page_words()).encode()
     locks: WeakValueDictionary[int, asyncio.Lock] = WeakValueDictionary()
+
+    async def own_order(chat_id: int, work: Awaitable[bool]) -> bool:
+        lock = locks.get(chat_id)
+        if lock is None:
+            lock = locks[chat_id] = asyncio.Lock()
+        async with lock:
+            return await work
 
     async def index(request: Request) -> Response:
         return Response(page, media_type="text/html; charset=utf-8", headers=headers)
@@ -154,16 +168,18 @@ def miniapp_routes(
                     400,
                     headers,
                 )
-            lock = locks.get(customer.chat_id)
-            if lock is None:
-                lock = locks[customer.chat_id] = asyncio.Lock()
-            async with lock:
+            replies: list[Reply] = []
+
+            async def work() -> bool:
                 reply = await conversation.handle(customer, event, until_delivered=True)
+                replies.append(reply)
                 try:
-                    sent = await _to_chat(send, customer.chat_id, event, reply)
+                    return await _to_chat(send, customer.chat_id, event, reply)
                 finally:
                     conversation.delivered(customer.chat_id)
-            return _json(reply_json(reply, sent=sent), 200, headers)
+
+            sent = await (serialize or own_order)(customer.chat_id, work())
+            return _json(reply_json(replies[0], sent=sent), 200, headers)
 
         return answer
 
