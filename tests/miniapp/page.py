@@ -23,11 +23,22 @@ class Page:
     api_calls: list[str] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, browser: Any, url: str, *, dark: bool = False) -> Page:
+    async def open(
+        cls, browser: Any, url: str, *, dark: bool = False, script: tuple[str, bytes] | None = None
+    ) -> Page:
+        """`script`: (its URL, its body) served by the test to the browser itself (Playwright's
+        routing; no server, no network)."""
         context = await browser.new_context(
             viewport={"width": WIDTH, "height": HEIGHT},
             color_scheme="dark" if dark else "light",
         )
+        if script is not None:
+            address, body = script
+
+            async def serve(route: Any) -> None:
+                await route.fulfill(status=200, content_type="text/javascript", body=body)
+
+            await context.route(address, serve)
         page = await context.new_page()
         opened = cls(page)
         page.on(
@@ -98,3 +109,20 @@ class Page:
 
     async def close(self) -> None:
         await self.page.context.close()
+
+
+async def to_times(page: Page, service: int = 0) -> None:
+    """From the menu to the free times of the first free day of a service of the first
+    branch."""
+    await page.tap("book")
+    await page.tap("pick")  # the first branch
+    await page.tap("pick", service)
+    await page.tap_day()
+
+
+async def book(page: Page, name: str, email: str) -> None:
+    await to_times(page)
+    await page.tap("time")
+    await page.answer(name)
+    await page.answer(email)
+    await page.tap("confirm")

@@ -112,3 +112,15 @@ def test_the_page_is_small() -> None:
     compressed = sum(len(gzip.compress(content, 9)) for content in files)
     print(f"page weight: {sum(map(len, files))} bytes, {compressed} bytes gzip-compressed")
     assert compressed < 100_000
+
+
+async def test_each_customer_has_the_chats_budget(page_bot: PageBot) -> None:
+    """A customer's page requests beyond the chat's budget (a burst of 30, then one a second)
+    are answered 429 in their language; another customer is served meanwhile."""
+    auth = "tma " + page_bot.signed(8383, "it")
+    answers = [await post(page_bot, "open", auth) for _ in range(60)]
+    refused = [a for a in answers if a.status_code == 429]
+    assert refused, "60 requests at once were all admitted"
+    assert refused[0].json()["message"] == message(words.TOO_FAST, "it")
+    other = await post(page_bot, "open", "tma " + page_bot.signed(8484, "it"))
+    assert other.status_code == 200

@@ -15,26 +15,9 @@ from bot.miniapp import words
 from tests import customers as moves
 from tests.customers import play
 from tests.miniapp.conftest import ARTIFACTS, DARK, LIGHT, PAGE_PATH, PageBot
-from tests.miniapp.page import Page
+from tests.miniapp.page import Page, to_times
 from tests.telegram.harness import Chat
 from tests.waitlist.steps import BRANCH_INDEX, SATURDAY, SERVICE_INDEX, fill_day
-
-
-async def to_times(page: Page, service: int = 0) -> None:
-    """From the menu to the free times of the first free day of a service of the first
-    branch."""
-    await page.tap("book")
-    await page.tap("pick")  # the first branch
-    await page.tap("pick", service)
-    await page.tap_day()
-
-
-async def book(page: Page, name: str, email: str) -> None:
-    await to_times(page)
-    await page.tap("time")
-    await page.answer(name)
-    await page.answer(email)
-    await page.tap("confirm")
 
 
 async def shoot_both(
