@@ -6,8 +6,8 @@ Telegram's script is replaced by a faithful stand-in (telegram-web-app.js here) 
 server serves (MINI_APP_SCRIPT_URL); the tests sign initData with the fake bot's token as
 Telegram does and hand it to the page in the URL fragment, as Telegram's client does.
 
-Without Chromium or Playwright these tests are skipped, saying why; under CI=true they fail
-instead (.ci/run installs Chromium first).
+Without Chromium or Playwright the browser tests are skipped, saying why; under CI=true they
+fail instead (.ci/run installs Chromium first). The HTTP-level tests run everywhere.
 """
 
 from __future__ import annotations
@@ -84,15 +84,19 @@ def _missing() -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    reason = _missing()
+    here = Path(__file__).parent
+    in_browser = [
+        item
+        for item in items
+        if "browser" in getattr(item, "fixturenames", ()) and here in Path(str(item.fspath)).parents
+    ]
+    reason = _missing() if in_browser else None
     if reason is None:
         return
     if os.environ.get("CI") == "true":
         raise pytest.UsageError(f"tests/miniapp need a browser under CI=true: {reason}")
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
+    for item in in_browser:
+        item.add_marker(pytest.mark.skip(reason=f"browser tests skipped: {reason}"))
 
 
 def init_data(
