@@ -193,3 +193,24 @@ async def test_the_waiting_list_on_a_full_day(page_bot: PageBot, browser: Any) -
     assert [entry.day for entry in entries] == [SATURDAY]
     await assert_sound(page)
     await page.close()
+
+
+async def test_the_page_opens_where_the_chat_stands(page_bot: PageBot, browser: Any) -> None:
+    """Opened from the chat's service screen, the page shows that screen (branch already
+    chosen), and looking changes nothing: the chat's buttons still work, and what the chat
+    does next the page shows when reopened."""
+    chat = Chat(page_bot, chat_id=4343, language="it")
+    await play(chat, moves.open_booking())
+    await chat.tap_action(Action.PICK, 0)  # the branch: the services follow
+    services = chat.can(Action.PICK)
+    page = await Page.open(browser, page_bot.url(4343, "it"))
+    assert await page.count("pick") == services
+    first_line = page.page.locator("#screens section p").first
+    assert await first_line.evaluate("line => line === document.activeElement")
+    await chat.tap_action(Action.PICK, 0)  # the chat goes on: not refused as stale
+    assert chat.can(Action.DAY) > 0
+    await page.close()
+    again = await Page.open(browser, page_bot.url(4343, "it"))
+    assert await again.page.locator("#screens .grid button[data-day]").count() >= 28
+    await assert_sound(again)
+    await again.close()
