@@ -66,7 +66,8 @@ PER_BUSINESS: tuple[str, ...] = (
     "RECONCILE_CALLS_PER_MINUTE",
     "WAITLIST_CALLS_PER_MINUTE",
 )
-# One listener, one database, one log for the whole process: the environment's, never a file's.
+# One listener, one database, one log for the whole process: the environment's, never a file's
+# (so are the settings in neither list, e.g. MAX_UPCOMING_PER_CUSTOMER: one value for all).
 PROCESS_WIDE: tuple[str, ...] = (
     "BOT_DB_PATH",
     "LOG_LEVEL",
@@ -221,7 +222,7 @@ def _values(table: Mapping[str, Any], where: str, env: Mapping[str, str]) -> dic
         name = key.upper()
         if name in values:
             raise BusinessesFileError(f"{where} {name} is set twice ({key!r} and another)")
-        if name in PROCESS_WIDE:
+        if name in PROCESS_WIDE or (name in Settings.model_fields and name not in PER_BUSINESS):
             raise BusinessesFileError(
                 f"{where} {key} is process-wide: set it in the environment or .env, once for "
                 "every business"

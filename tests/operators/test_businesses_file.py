@@ -186,6 +186,14 @@ def test_dotenv_and_the_environment_fill_names(tmp_path: Path, monkeypatch: pyte
             ": [businesses.a] BOT_DB_PATH is process-wide",
         ),
         (
+            "[businesses.a]\nMAX_BOOKINGS_PER_DAY = 2\n",
+            ": [businesses.a] MAX_BOOKINGS_PER_DAY is process-wide",
+        ),
+        (
+            "[businesses.a]\nBUSINESSES_FILE = 'other.toml'\n",
+            ": [businesses.a] BUSINESSES_FILE is process-wide",
+        ),
+        (
             "[businesses.a]\nHIDE_SERVICES = ['s1', 's2']\n",
             ": [businesses.a] HIDE_SERVICES must be a string, a whole number or true/false, not a "
             'list (lists are written as in the environment: "a,b")',
