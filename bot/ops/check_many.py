@@ -22,6 +22,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
 import httpx
@@ -133,10 +134,12 @@ async def check_businesses(
     show(settings, [storage.line()])
 
     # One pool and one TLS context for every business's Zimun probe: a client each cost
-    # 20-odd ms of CPU to make (its TLS context) and a connection pool of its own.
+    # 20-odd ms of CPU to make (its TLS context) and a connection pool of its own. No cookies:
+    # a cookie one business's server set must not travel with another business's requests.
     async with httpx.AsyncClient(
         limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
         follow_redirects=False,
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     ) as http:
 
         async def one(business_settings: Settings) -> Verdict:
