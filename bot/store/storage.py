@@ -4,6 +4,10 @@ One file, WAL journal (readers never block the writer), a busy timeout (a second
 as a health check does not fail at once). The schema is versioned in `meta` and migrated on open
 by an ordered list of migrations, so a newer bot opens an older file and upgrades it in place.
 
+One file and one connection for every business of the process (issue 19): each row carries
+its business, a `Storage` is scoped to one (`for_business` makes another on the same
+connection), and every statement binds the business the one way bot.store.scope checks.
+
 Writes are counted (`writes`, one per committed transaction) because the benchmark reports
 SQLite writes per update; `batch()` groups several writes of one event into one transaction.
 No row is ever deleted implicitly: a file that cannot be read raises StorageError instead of
