@@ -214,7 +214,8 @@ class Plans:
             "VALUES (?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(business, appointment_id) DO UPDATE SET start = excluded.start, "
             '"end" = excluded."end", status = excluded.status, '
-            "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
+            "language = COALESCE(excluded.language, bookings.language), "
+            "checked_at = excluded.checked_at, "
             "next_check_at = excluded.next_check_at, updated_at = excluded.updated_at",
             (
                 user_id,
