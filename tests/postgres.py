@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,7 @@ class PostgresServer:
     root: Path
     port: int
     user: str | None
+    durable: bool = False  # True: PostgreSQL's own defaults (fsync on), for bench/store_pg.py
 
     def _run(self, *argv: str) -> None:
         command = [str(self.bindir / argv[0]), *argv[1:]]
@@ -90,10 +92,10 @@ class PostgresServer:
             "initdb", "-D", str(data), "-U", SUPERUSER, "--auth=trust", "-E", "UTF8",
             "--locale=C", "--no-sync",
         )  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-        )
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        options += " -c max_connections=200"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(data), "-o", options, "-l", str(self.root / "log"), "-w",
                   "start")  # fmt: skip
 
@@ -108,6 +110,25 @@ class PostgresServer:
             conn.execute(sql)
 
 
+@contextmanager
+def running_postgres(bindir: Path, *, durable: bool = False) -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own in a temporary directory, removed afterwards."""
+    user = _server_user()
+    root = Path(tempfile.mkdtemp(prefix="bot-pg-"))
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    root.chmod(0o700)
+    server = PostgresServer(bindir, root, _free_port(), user, durable)
+    try:
+        server.start()
+        yield server
+    finally:
+        with suppress(subprocess.CalledProcessError):
+            server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     bindir = find_bindir()
@@ -116,23 +137,11 @@ def postgres_server() -> Iterator[PostgresServer]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message}; under CI=true it must run (.ci/run installs it)")
         pytest.skip(message)
-    user = _server_user()
-    root = Path(tempfile.mkdtemp(prefix="bot-pg-"))
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        os.chown(root, entry.pw_uid, entry.pw_gid)
-    root.chmod(0o700)
-    server = PostgresServer(bindir, root, _free_port(), user)
     try:
-        server.start()
+        with running_postgres(bindir) as server:
+            yield server
     except subprocess.CalledProcessError as exc:
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL did not start: {exc.stderr or exc.stdout}")
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start or stop: {exc.stderr or exc.stdout}")
 
 
 _numbers = itertools.count(1)

@@ -12,6 +12,11 @@ Writes are counted (`writes`, one per committed transaction) because the benchma
 SQLite writes per update; `batch()` groups several writes of one event into one transaction.
 No row is ever deleted implicitly: a file that cannot be read raises StorageError instead of
 being recreated, so data is never lost silently.
+
+What each operation reads and writes is written once, in bot.store.plans, for this store and
+the PostgreSQL one alike; this module is SQLite's part: the file, its schema and migrations,
+its transactions, and running a plan's statements at once (`_run`). Its methods are the plans'
+(`_sync`), with the same names and arguments as ever.
 """
 
 from __future__ import annotations
