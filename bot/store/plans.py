@@ -39,16 +39,18 @@ from bot.core.records import (
 
 T = TypeVar("T")
 
-READ, WRITE, ERASE = "read", "write", "erase"
+READ, WRITE, MANY, ERASE = "read", "write", "many", "erase"
 
 
 @dataclass(frozen=True, slots=True)
 class Op:
-    """One statement of a plan: `kind` read (answered with rows as dicts) or write (answered
-    with a `Done`); `postgres` is PostgreSQL's text where it must differ from SQLite's;
-    `returns_id` asks a write for the id of the row it inserted. `erase` is no statement: the
-    deletion of personal data in this transaction must leave no copy behind (bot.store.files,
-    SQLite's WAL)."""
+    """One statement of a plan: `kind` read (answered with rows as dicts), write (answered
+    with a `Done`) or many (one write for each tuple of `params`, sent together: PostgreSQL
+    pipelines them in one round trip; answered with a `Done` of their rows in all);
+    `postgres` is PostgreSQL's text where it must differ from SQLite's; `returns_id` asks a
+    write for the id of the row it inserted or updated (RETURNING id, on both). `erase` is no
+    statement: the deletion of personal data in this transaction must leave no copy behind
+    (bot.store.files, SQLite's WAL)."""
 
     kind: str
     sql: str = ""
@@ -141,6 +143,16 @@ class Plans:
     ) -> Op:
         return Op(WRITE, sql, params, postgres, returns_id)
 
+    @staticmethod
+    def _write_many(
+        sql: str, rows: list[tuple[Any, ...]], *, postgres: str | None = None
+    ) -> Plan[int]:
+        """The same write for each of `rows` (none: nothing sent); rows changed in all."""
+        if not rows:
+            return 0
+        done = yield Op(MANY, sql, tuple(rows), postgres)
+        return int(done.rowcount)
+
     # -- users --
 
     def get_language(self, user_id: int) -> Plan[str | None]:
@@ -207,7 +219,7 @@ class Plans:
         `booked_at` (the bot's clock; the wall clock when not given) is kept from the first
         write: a replayed confirm is not a second booking."""
         now = self._now()
-        yield self._write(
+        done = yield self._write(
             "INSERT INTO bookings (business, user_id, chat_id, appointment_id, service_id, "
             'service_name, location_id, location_name, location_address, timezone, start, "end", '
             "status, language, checked_at, next_check_at, booked_at, created_at, updated_at) "
@@ -237,11 +249,9 @@ class Plans:
                 now,
                 now,
             ),
+            returns_id=True,
         )
-        rows = yield self._read(
-            "SELECT id FROM bookings WHERE business = ?1 AND appointment_id = ?", (appointment_id,)
-        )
-        return int(rows[0]["id"])
+        return int(done.lastrowid)
 
     def update_booking(
         self,
@@ -408,13 +418,15 @@ class Plans:
         yield self._write(
             "DELETE FROM reminders WHERE business = ?1 AND booking_id = ?", (booking_id,)
         )
-        for offset_minutes, due_at in due:
-            yield self._write(
-                "INSERT INTO reminders (business, booking_id, user_id, chat_id, "
-                "offset_minutes, due_at, language, status, created_at) "
-                "VALUES (?1,?,?,?,?,?,?,'pending',?)",
-                (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now),
-            )
+        yield from self._write_many(
+            "INSERT INTO reminders (business, booking_id, user_id, chat_id, "
+            "offset_minutes, due_at, language, status, created_at) "
+            "VALUES (?1,?,?,?,?,?,?,'pending',?)",
+            [
+                (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now)
+                for offset_minutes, due_at in due
+            ],
+        )
 
     def drop_pending_reminders(self, booking_id: int) -> Plan[None]:
         """A cancelled appointment: its unsent reminders go (sent ones stay as history)."""
@@ -472,15 +484,14 @@ class Plans:
     def skip(self, box: Outbox, item_ids: list[int]) -> Plan[None]:
         """Due messages that will not be sent (the appointment passed, a later one supersedes);
         one being claimed by another process meanwhile (PostgreSQL) is left to it."""
-        for item_id in item_ids:
-            yield self._write(
-                f"UPDATE {box.table} SET status = 'skipped' "
-                "WHERE business = ?1 AND id = ?2 AND status = ?3",
-                (item_id, box.due),
-                postgres=f"UPDATE {box.table} SET status = 'skipped' WHERE business = ?1 AND id = "
-                f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?2 AND status = ?3 "
-                "FOR UPDATE SKIP LOCKED)",
-            )
+        yield from self._write_many(
+            f"UPDATE {box.table} SET status = 'skipped' "
+            "WHERE business = ?1 AND id = ?2 AND status = ?3",
+            [(item_id, box.due) for item_id in item_ids],
+            postgres=f"UPDATE {box.table} SET status = 'skipped' WHERE business = ?1 AND id = "
+            f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?2 AND status = ?3 "
+            "FOR UPDATE SKIP LOCKED)",
+        )
 
     def claim_waitlist(self, item_id: int) -> Plan[bool]:
         """`claim` of the waiting list's news (the name tests/waitlist know it by)."""
@@ -580,7 +591,7 @@ class Plans:
         )
         pair_due = rows[0]["due"]
         due = min(pair_due, _utc(next_check_at)) if pair_due else _utc(next_check_at)
-        yield self._write(
+        done = yield self._write(
             "INSERT INTO waitlist (business, user_id, chat_id, service_id, service_name, "
             "location_id, location_name, timezone, day, ends_at, language, status, "
             "joined_at, next_check_at) VALUES (?1,?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
@@ -602,13 +613,9 @@ class Plans:
                 _utc(now),
                 due,
             ),
+            returns_id=True,
         )
-        found = yield self._read(
-            "SELECT id FROM waitlist WHERE business = ?1 AND user_id = ? "
-            "AND service_id = ? AND location_id = ? AND day = ?",
-            (user_id, service_id, location_id, day.isoformat()),
-        )
-        return int(found[0]["id"])
+        return int(done.lastrowid)
 
     def waitlist_entry(self, entry_id: int) -> Plan[WaitlistRow | None]:
         rows = yield self._read(
@@ -702,12 +709,11 @@ class Plans:
     @atomic
     def offer_waitlist(self, entry_ids: list[int], now: datetime) -> Plan[None]:
         """A free time was found for these waiting entries: they are to be told."""
-        for entry_id in entry_ids:
-            yield self._write(
-                "UPDATE waitlist SET status = 'due', offered_at = ?2 "
-                "WHERE business = ?1 AND id = ?3 AND status = 'waiting'",
-                (_utc(now), entry_id),
-            )
+        yield from self._write_many(
+            "UPDATE waitlist SET status = 'due', offered_at = ?2 "
+            "WHERE business = ?1 AND id = ?3 AND status = 'waiting'",
+            [(_utc(now), entry_id) for entry_id in entry_ids],
+        )
 
     @atomic
     def schedule_waitlist(
@@ -726,12 +732,11 @@ class Plans:
             "AND status = 'waiting' AND service_id = ?3 AND location_id = ?4",
             (_utc(next_check_at), service_id, location_id),
         )
-        for day in checked:
-            yield self._write(
-                "UPDATE waitlist SET checked_at = ?2 WHERE business = ?1 "
-                "AND service_id = ?3 AND location_id = ?4 AND day = ?5",
-                (_utc(at), service_id, location_id, day.isoformat()),
-            )
+        yield from self._write_many(
+            "UPDATE waitlist SET checked_at = ?2 WHERE business = ?1 "
+            "AND service_id = ?3 AND location_id = ?4 AND day = ?5",
+            [(_utc(at), service_id, location_id, day.isoformat()) for day in checked],
+        )
 
     def due_waitlist(self, limit: int = 100) -> Plan[list[WaitlistRow]]:
         """Entries to tell, first found first, then in the order they joined."""
@@ -760,10 +765,10 @@ class Plans:
 
     @atomic
     def record_funnel(self, events: list[FunnelEvent]) -> Plan[None]:
-        for event in events:
-            yield self._write(
-                "INSERT INTO funnel (business, at, attempt, event, step, location_name, "
-                "service_name) VALUES (?1,?,?,?,?,?,?)",
+        yield from self._write_many(
+            "INSERT INTO funnel (business, at, attempt, event, step, location_name, "
+            "service_name) VALUES (?1,?,?,?,?,?,?)",
+            [
                 (
                     _utc(event.at),
                     event.attempt,
@@ -771,8 +776,10 @@ class Plans:
                     event.step,
                     event.location_name,
                     event.service_name,
-                ),
-            )
+                )
+                for event in events
+            ],
+        )
 
     def funnel_since(self, since: datetime) -> Plan[list[FunnelEvent]]:
         rows = yield self._read(

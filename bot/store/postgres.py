@@ -39,7 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.store.async_plans import AsyncPlans
 from bot.store.dialect import ddl_to_postgres, to_postgres
-from bot.store.plans import ERASE, READ, Done, Op, Plan, Plans
+from bot.store.plans import ERASE, MANY, READ, Done, Op, Plan, Plans
 from bot.store.storage import (
     BUSINESS_INDEXES,
     BUSINESS_TABLES,
@@ -282,6 +282,11 @@ class PostgresStore(AsyncPlans):
 
     @staticmethod
     async def _on(conn: Connection, op: Op, sql: str, params: tuple[Any, ...]) -> Any:
+        if op.kind == MANY:
+            cursor = conn.cursor()
+            business = params[0]
+            await cursor.executemany(sql, [(business, *row) for row in op.params])
+            return Done(cursor.rowcount)
         cursor = await conn.execute(sql, params)
         if op.kind == READ:
             return await cursor.fetchall()

@@ -34,6 +34,7 @@ import sqlite_utils
 from bot.store import files as db_files
 from bot.store.plans import (
     ERASE,
+    MANY,
     NOTICES,
     READ,
     REMINDERS,
@@ -617,8 +618,18 @@ class Storage:
         if op.kind == ERASE:
             self._shared.erase_after_commit = True
             return None
-        cursor = self._write(op.sql, op.params)
-        return Done(cursor.rowcount, cursor.lastrowid if op.returns_id else None)
+        check_scoped(op.sql)
+        try:
+            with self.batch():  # a RETURNING statement is read to its end before the commit
+                if op.kind == MANY:
+                    rows = [(self.business, *params) for params in op.params]
+                    return Done(self._conn.executemany(op.sql, rows).rowcount)
+                sql = op.sql + " RETURNING id" if op.returns_id else op.sql
+                cursor = self._conn.execute(sql, (self.business, *op.params))
+                returned = cursor.fetchall() if op.returns_id else None
+                return Done(cursor.rowcount, int(returned[0][0]) if returned else None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: write failed: {exc}") from None
 
     # -- schema --
 
