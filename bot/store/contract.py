@@ -8,6 +8,9 @@ same database for another business, sharing its connections), `batch()` (one tra
 async context manager that nests), `ping()` (the schema version; raises StorageError when the
 database is unusable) and `close()` (only the store that opened the database closes it).
 
+Inside a batch, only the task that opened it uses the store: a task it starts and awaits
+meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL).
+
 Two stores keep it: bot.store.sqlite_async.SqliteStore (SQLite, the embedded default) and
 bot.store.postgres.PostgresStore; bot.store.factory.open_store picks one from the settings.
 tests/store/test_contract.py checks that both have every method with these signatures.

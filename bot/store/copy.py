@@ -68,17 +68,18 @@ async def copy_data(source: Storage, url: str) -> dict[str, int]:
 async def _copy_table(conn: psycopg.AsyncConnection, source: Storage, table: str) -> int:
     columns = list(source.db[table].columns_dict)
     names = ", ".join(f'"{c}"' for c in columns)
-    rows = source.db.execute(f"SELECT {names} FROM {table} ORDER BY rowid").fetchall()
+    count = 0
     cursor = conn.cursor()
     async with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            await copy.write_row(row)
+        for row in source.db.execute(f"SELECT {names} FROM {table} ORDER BY rowid"):
+            await copy.write_row(row)  # streamed: a large file is never held in memory
+            count += 1
     if "id" in columns:  # the next id the database gives is past every id copied
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
         )
-    return len(rows)
+    return count
 
 
 # ---- the command ------------------------------------------------------------------------

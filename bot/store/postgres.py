@@ -71,20 +71,23 @@ class Target:
         self.url = url
         try:
             parts = urlsplit(url)
-            self.password = unquote(parts.password or "")
+            self.secrets = [s for s in {parts.password, unquote(parts.password or "")} if s]
             host = parts.hostname or "localhost"
             port = f":{parts.port}" if parts.port else ""
             self.label = f"{host}{port}/{parts.path.lstrip('/') or '?'}"
             scheme_ok = parts.scheme in ("postgresql", "postgres")
         except ValueError:
-            self.password, self.label, scheme_ok = "", "?", False
+            self.secrets, self.label, scheme_ok = [], "?", False
         if not scheme_ok:
             raise StorageError("DATABASE_URL: not a postgresql:// URL")
 
     def safe(self, text: object) -> str:
-        """`text` on one line, with the password masked wherever it appears."""
+        """`text` on one line, with the password (as typed, and decoded) masked wherever it
+        appears."""
         line = " ".join(str(text).split())
-        return line.replace(self.password, "***") if self.password else line
+        for secret in self.secrets:
+            line = line.replace(secret, "***")
+        return line
 
     def error(self, what: str, exc: BaseException) -> StorageError:
         return StorageError(f"PostgreSQL {self.label}: {what}: {self.safe(exc)}")

@@ -134,3 +134,15 @@ async def test_a_batch_held_across_an_await_keeps_other_tasks_writes_out(
     await asyncio.gather(held, written)
     assert await store.get_language(1) is None
     assert await store.for_business("studio-b").get_language(2) == "it"
+
+
+def test_messages_name_host_and_database_never_the_password() -> None:
+    from bot.store.postgres import Target
+
+    target = Target("postgresql://bot:p%40ss%20w0rd@db.example:6432/bookings")
+    assert target.label == "db.example:6432/bookings"
+    shown = target.safe("failed for p@ss w0rd (typed p%40ss%20w0rd)\nsecond line")
+    assert "p@ss" not in shown and "p%40ss" not in shown and "\n" not in shown
+    with pytest.raises(Exception, match="not a postgresql:// URL") as caught:
+        Target("mysql://bot:hunter2@db/x")
+    assert "hunter2" not in str(caught.value)
