@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     ZIMUN_ORGANIZATION_ID: str | None = None
     ZIMUN_API_DIALECT: Dialect | None = None
     BOT_DB_PATH: str = "bot.db"
+    # postgresql://user:password@host:5432/dbname: the store in PostgreSQL (bot.store.postgres);
+    # unset or blank: SQLite at BOT_DB_PATH. A secret: its password is never shown.
+    DATABASE_URL: SecretStr | None = None
     # The operator's words and rules (README, "The operator's bot"). BOT_LANGUAGES comes before
     # BOT_DEFAULT_LANGUAGE: the default's validator reads it.
     BOT_LANGUAGES: str = ",".join(SUPPORTED_LANGUAGES)
@@ -169,6 +172,7 @@ class Settings(BaseSettings):
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
         "MINI_APP_URL",
+        "DATABASE_URL",
         "ADMIN_CHAT_ID",
         "BOT_DEFAULT_LANGUAGE",
         "BUSINESS_NAME",
