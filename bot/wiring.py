@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from bot.chat.engine import Conversation
     from bot.ops.health import CheckResult
-    from bot.store.storage import Storage
+    from bot.store.contract import Store
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger("bot")
@@ -111,28 +111,37 @@ def telegram_errors() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Built:
-    """The Application and what it runs on (the health check reads the same storage)."""
+    """The Application and what it runs on (the health check reads the same store)."""
 
     app: Application
-    storage: Storage
+    storage: Store
     client: ZimunClient
     conversation: Conversation | None = None
 
 
-def build(settings: Settings, page_sock: socket.socket | None = None) -> Built:
-    """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client and the storage. `page_sock`: where the booking
-    page is served beside long polling (MINI_APP_URL without a webhook)."""
+async def open_bot_store(settings: Settings) -> Store:
+    """The bot's store (bot.store.factory): PostgreSQL when DATABASE_URL is set, else SQLite at
+    BOT_DB_PATH. Opened on the event loop that runs the bot: PostgreSQL's pool belongs to it."""
+    from bot.store.factory import database_url, open_store
+
+    try:
+        return await open_store(settings, now=real_now)
+    except Exception as exc:  # StorageError, sqlite3 errors: say which, not a traceback
+        if database_url(settings):  # the message names host and database, never the password
+            raise StartupError(f"cannot open the database (DATABASE_URL): {exc}") from None
+        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+
+
+def build(settings: Settings, storage: Store, page_sock: socket.socket | None = None) -> Built:
+    """Zimun client and conversation over the opened store (open_bot_store) behind the
+    Telegram Application; the Application's shutdown closes the client and the store.
+    `page_sock`: where the booking page is served beside long polling (MINI_APP_URL without
+    a webhook)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
-    from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
     now = real_now  # the one clock the bot decides by: the store's, the conversation's
-    try:
-        storage = Storage(settings.BOT_DB_PATH, now=now)
-    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
-        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     client = ZimunClient.from_settings(settings, now=now)
     operator = load_operator(settings)
     conversation = Conversation(
@@ -150,7 +159,7 @@ def build(settings: Settings, page_sock: socket.socket | None = None) -> Built:
         try:
             await client.aclose()
         finally:
-            storage.close()
+            await storage.close()
             log.info("storage closed")
 
     startup, shutdown = page_listener(settings, conversation, page_sock)
@@ -173,24 +182,30 @@ def run(settings: Settings) -> int:
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
     if settings.WEBHOOK_URL is None or secret is None:
-        built = build(settings, page_socket(settings))
+        loop = asyncio.new_event_loop()  # the store's and run_polling's
+        asyncio.set_event_loop(loop)
+        store = loop.run_until_complete(open_bot_store(settings))
+        built = build(settings, store, page_socket(settings))
         tune_gc()
         log.info("starting with long polling")
         with telegram_errors():
-            poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+            poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
     else:
         run_webhook(settings, secret)
     log.info("stopped")
     return EXIT_OK
 
 
-def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
+def poll_until_stopped(
+    app: Application, allowed_updates: list[str], loop: asyncio.AbstractEventLoop | None = None
+) -> None:
     """`run_polling` with our own stop signals, so that a stop during start-up is a normal stop:
     python-telegram-bot's own handler, arriving while it still bootstraps, interrupts a
     request and surfaces as a network error (an operator's `systemctl stop` right after a start
     would exit 1). Here a signal while running stops it gracefully (`stop_running`), one during
     start-up ends the start, and an error the interruption causes is not reported as one."""
-    loop = asyncio.new_event_loop()
+    if loop is None:
+        loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # the loop run_polling takes
     stopping: list[int] = []
 
@@ -237,7 +252,14 @@ def run_webhook(settings: Settings, secret: str) -> None:
             f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
             f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
         ) from None
-    built = build(settings)
+    runner = asyncio.Runner()  # one loop: the store's pool is opened on the one that serves
+    try:
+        store = runner.run(open_bot_store(settings))
+    except BaseException:
+        runner.close()
+        sock.close()
+        raise
+    built = build(settings, store)
     # The probe has its own client: its catalog refresh must not disturb the conversations'.
     probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
     health = Health(lambda: probe_zimun(probe_client), built.storage)
@@ -261,8 +283,9 @@ def run_webhook(settings: Settings, secret: str) -> None:
     log.info("starting the webhook on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
     try:
         with telegram_errors():
-            asyncio.run(serve())
+            runner.run(serve())
     finally:
+        runner.close()
         sock.close()
 
 
