@@ -220,9 +220,6 @@ class Conversation:
         # chat id -> an event that settled a change in flight, its reply not yet delivered
         # (`handle(until_delivered=True)`, `delivered`): written once the customer has it.
         self._undelivered: dict[int, Ctx] = {}
-        # The changes in flight at the last stop are read from the store before the first
-        # event or resume (`recall`): a constructor cannot await.
-        self._recalled = False
 
     @property
     def reminder_offsets(self) -> tuple[timedelta, ...]:
@@ -334,19 +331,9 @@ class Conversation:
 
     async def recall(self) -> None:
         """After a restart: the reschedules and cancels in flight when the process stopped are
-        the customers' own, until finished (the ledger ignores what Zimun says of them). Read
-        once, before the first event; the adapter calls it at start-up, before the follow-up
-        compares bookings."""
-        if self._recalled:
-            return
-        self._recalled = True
-        for row in await self.storage.pending_conversations():
-            try:
-                changing = ChatState.loads(row.state).changing
-            except ValueError:
-                continue
-            if changing is not None:
-                self.ledger.intend(row.chat_id, changing.booking_id)
+        the customers' own, until finished (the ledger ignores what Zimun says of them); read
+        once, before the first event (Ledger.recall)."""
+        await self.ledger.recall()
 
     async def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
         row = await self.storage.load_conversation(customer.chat_id)

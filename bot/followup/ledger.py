@@ -44,7 +44,10 @@ from bot.core.lifecycle import (
     plan,
 )
 from bot.core.records import BookingRow, NewBooking
+from bot.core.state import ChatState
 from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
+from bot.store.storage import Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -71,12 +74,12 @@ Listener = Callable[[BookingChange], None]
 class Ledger:
     def __init__(
         self,
-        storage: Store,
+        storage: Store | Storage,
         *,
         offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         cadence: Cadence = CADENCE,
     ) -> None:
-        self.storage = storage
+        self.storage = as_store(storage)  # a synchronous Storage: SQLite's adapter
         self.offsets = tuple(offsets)
         self.cadence = cadence
         # Told about each change once it is committed; called synchronously, so a listener
@@ -88,6 +91,23 @@ class Ledger:
         # finished (bot.core.state.PendingChange): the customer's own change, even after a
         # restart, until it is finished.
         self._intents: dict[int, int] = {}
+        self._recalled = False
+
+    async def recall(self) -> None:
+        """After a restart: the reschedules and cancels in flight when the process stopped are
+        the customers' own, until finished. Read from the store once, before the first
+        comparison or event (a constructor cannot await): the reconciler and the conversation
+        both call it first."""
+        if self._recalled:
+            return
+        self._recalled = True
+        for row in await self.storage.pending_conversations():
+            try:
+                changing = ChatState.loads(row.state).changing
+            except ValueError:
+                continue
+            if changing is not None and row.chat_id not in self._intents:
+                self.intend(row.chat_id, changing.booking_id)
 
     # -- asking Zimun --
 

@@ -23,7 +23,8 @@ from bot.core.business import Business
 from bot.core.screens import Reply
 from bot.followup.messages import House
 from bot.store.contract import Store
-from bot.store.storage import Outbox
+from bot.store.sqlite_async import as_store
+from bot.store.storage import Outbox, Storage
 
 log = logging.getLogger("bot.followup.outbox")
 
@@ -93,7 +94,7 @@ class Sender(ABC, Generic[Row]):
 
     def __init__(
         self,
-        storage: Store,
+        storage: Store | Storage,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
@@ -101,7 +102,7 @@ class Sender(ABC, Generic[Row]):
     ) -> None:
         """`house`: the operator's rules and words the messages follow (their languages
         among them); without one, every change is offered in `default_language`."""
-        self.storage = storage
+        self.storage = as_store(storage)  # a synchronous Storage: SQLite's adapter
         self.now = now
         self.house = house or House(business=Business(default_language=default_language))
         self._pass_lock = asyncio.Lock()

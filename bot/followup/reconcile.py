@@ -74,6 +74,7 @@ class Reconciler:
 
     async def check_due(self) -> CheckResult:
         """Check the bookings that are due, within the budget, in turns across customers."""
+        await self.ledger.recall()  # the customers' changes in flight at the last stop
         async with self._lock:
             result = CheckResult()
             await budgeted(
@@ -95,6 +96,7 @@ class Reconciler:
     async def check_appointment(self, appointment_id: str) -> list[BookingChange]:
         """Check one appointment now (a webhook's hint); over budget, it is only marked due,
         so the next scan checks it. Appointments the bot did not make are ignored."""
+        await self.ledger.recall()
         row = await self.storage.booking_by_appointment(appointment_id)
         if row is None or not row.active or row.start <= self.now():
             return []

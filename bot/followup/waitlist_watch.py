@@ -51,7 +51,7 @@ from bot.followup.messages import build_freed_notice
 from bot.followup.outbox import Outcome, Send, Sender
 from bot.followup.scan import CallBudget, budgeted
 from bot.store.contract import Store
-from bot.store.storage import WAITLIST
+from bot.store.storage import WAITLIST, Storage
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -81,7 +81,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
     def __init__(
         self,
         api: ZimunClient,
-        storage: Store,
+        storage: Store | Storage,
         *,
         rules: BookingRules | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),

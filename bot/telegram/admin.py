@@ -28,6 +28,8 @@ from bot.core.screens import Msg, Reply, Screen
 from bot.ops.staff import Bursts, burst_notice, notice, stats_screen
 from bot.ops.stats import load_stats
 from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
+from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.commands import COMMANDS, set_menu
 from bot.telegram.delivery import deliver
@@ -41,14 +43,14 @@ class AdminChat:
     def __init__(
         self,
         chat_id: int,
-        storage: Store,
+        storage: Store | Storage,
         *,
         default_language: str,
         now: Callable[[], datetime],
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.chat_id = chat_id
-        self.storage = storage
+        self.storage = as_store(storage)
         self.default_language = default_language
         self.languages = tuple(languages)  # offered (BOT_LANGUAGES): the customers' rule holds
         self.now = now
