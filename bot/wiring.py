@@ -22,9 +22,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bot.config.businesses import BusinessConfig, load_businesses
 from bot.config.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    import socket
+
+    from starlette.routing import BaseRoute
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
@@ -112,11 +116,13 @@ class Built:
     app: Application
     storage: Storage
     client: ZimunClient
+    conversation: Conversation | None = None
 
 
-def build(settings: Settings) -> Built:
+def build(settings: Settings, page_sock: socket.socket | None = None) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client and the storage."""
+    Application's shutdown closes the client and the storage. `page_sock`: where the booking
+    page is served beside long polling (MINI_APP_URL without a webhook)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
     from bot.store.storage import Storage
@@ -137,6 +143,7 @@ def build(settings: Settings) -> Built:
         reminder_offsets=settings.reminder_offsets,
         rules=operator.rules,
         business=operator.business,
+        calendar_url=str(settings.MINI_APP_URL) if settings.MINI_APP_URL else None,
     )
 
     async def close_resources(_app: Application) -> None:
@@ -146,8 +153,11 @@ def build(settings: Settings) -> Built:
             storage.close()
             log.info("storage closed")
 
-    app = build_application(settings, conversation, on_shutdown=(close_resources,))
-    return Built(app, storage, client)
+    startup, shutdown = page_listener(settings, conversation, page_sock)
+    app = build_application(
+        settings, conversation, on_startup=startup, on_shutdown=(*shutdown, close_resources)
+    )
+    return Built(app, storage, client, conversation)
 
 
 def run(settings: Settings) -> int:
@@ -163,7 +173,7 @@ def run(settings: Settings) -> int:
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
     if settings.WEBHOOK_URL is None or secret is None:
-        built = build(settings)
+        built = build(settings, page_socket(settings))
         tune_gc()
         log.info("starting with long polling")
         with telegram_errors():
@@ -243,6 +253,7 @@ def run_webhook(settings: Settings, secret: str) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
+                extra_routes=page_routes(settings, built.conversation, built.app),
             )
         finally:
             await probe_client.aclose()
@@ -255,10 +266,91 @@ def run_webhook(settings: Settings, secret: str) -> None:
         sock.close()
 
 
+# ---- the booking page (bot.miniapp, MINI_APP_URL) ---------------------------------------------
+
+
+def page_routes(
+    settings: Settings, conversation: Conversation | None, app: Application
+) -> list[BaseRoute]:
+    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path, its
+    messages for the chat sent as the chat's own; none without MINI_APP_URL."""
+    if settings.MINI_APP_URL is None or conversation is None:
+        return []
+    from bot.core.screens import Reply
+    from bot.miniapp.routes import miniapp_routes
+    from bot.telegram.buckets import Buckets, Verdict
+    from bot.telegram.budget import BURST, PER_SECOND
+    from bot.telegram.delivery import deliver
+    from bot.telegram.ordering import PerChatOrdering
+
+    budget = Buckets(BURST, PER_SECOND)  # per customer, as the chat's budget of updates
+    # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
+    lanes = app.update_processor
+    serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
+
+    async def send(chat_id: int, reply: Reply) -> None:
+        await deliver(app.bot, chat_id, reply)
+
+    return miniapp_routes(
+        conversation,
+        send,
+        bot_token=settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
+        prefix=urlsplit(str(settings.MINI_APP_URL)).path,
+        script_url=str(settings.MINI_APP_SCRIPT_URL),
+        admit=lambda chat_id: budget.take(chat_id) is Verdict.ADMIT,
+        serialize=serialize,
+    )
+
+
+def page_socket(settings: Settings) -> socket.socket | None:
+    """In polling mode with MINI_APP_URL: the web listener's socket, bound before anything
+    starts (a taken port is one clear line)."""
+    if settings.MINI_APP_URL is None:
+        return None
+    from bot.telegram.webhook import bind
+
+    try:
+        return bind(settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
+            f"WEBHOOK_PORT={settings.WEBHOOK_PORT} for MINI_APP_URL: {exc.strerror or exc}"
+        ) from None
+
+
+def page_listener(
+    settings: Settings, conversation: Conversation, sock: socket.socket | None
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Start-up and shut-down hooks that serve the booking page on `sock` beside long
+    polling; none without a socket."""
+    if sock is None:
+        return (), ()
+    from bot.telegram.webhook import Listener
+
+    running: list[Listener] = []
+
+    async def start(app: Application) -> None:
+        listener = Listener(page_routes(settings, conversation, app), sock)
+        await listener.start()
+        running.append(listener)
+        log.info(
+            "serving the booking page on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT
+        )
+
+    async def stop(app: Application) -> None:
+        for listener in running:
+            await listener.stop()
+        sock.close()
+
+    return (start,), (stop,)
+
+
 def check(settings: Settings) -> int:
     """`python -m bot check`: one line per check on stdout; 0 when all pass, else 1."""
     from bot.ops.health import run_checks
 
+    if (businesses := load_businesses(settings)) is not None:
+        return check_each(settings, businesses, deep=False)
     results = asyncio.run(run_checks(settings, check_telegram_token))
     show(settings, (r.line() for r in results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
@@ -271,6 +363,8 @@ def check_deep(settings: Settings) -> int:
     from bot.ops.deep_check import run_deep_check
     from bot.ops.health import run_checks
 
+    if (businesses := load_businesses(settings)) is not None:
+        return check_each(settings, businesses, deep=True)
     results = asyncio.run(run_checks(settings, check_telegram_token))
     show(settings, (r.line() for r in results))
     ready = all(r.ok for r in results)
@@ -280,6 +374,16 @@ def check_deep(settings: Settings) -> int:
     report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
     show(settings, report.lines())
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
+
+
+def check_each(settings: Settings, businesses: list[BusinessConfig], *, deep: bool) -> int:
+    """`check` (`--deep`) of every business of BUSINESSES_FILE (bot/ops/check_many.py)."""
+    from bot.ops.check_many import check_businesses
+
+    passed = asyncio.run(
+        check_businesses(settings, businesses, check_telegram_token, show, deep=deep, now=real_now)
+    )
+    return EXIT_OK if passed else EXIT_FAILURE
 
 
 def show(settings: Settings, lines: Iterable[str]) -> None:

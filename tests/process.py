@@ -39,6 +39,8 @@ BOT_PREFIXES = (
     "CHANGE_CUTOFF",
     "ALLOW_",
     "MESSAGES_DIR",
+    # Many businesses in one process.
+    "BUSINESSES_FILE",
 )
 
 

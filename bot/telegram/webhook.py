@@ -29,7 +29,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.ext import Application
 
@@ -43,8 +43,15 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 
 
-def webhook_app(app: Application, path: str, secret: str, health: Health | None) -> Starlette:
-    """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz."""
+def webhook_app(
+    app: Application,
+    path: str,
+    secret: str,
+    health: Health | None,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz, and
+    `extra_routes` (the booking page's, bot.miniapp, when MINI_APP_URL is set)."""
     seen = RecentIds()
 
     async def telegram(request: Request) -> Response:
@@ -79,6 +86,7 @@ def webhook_app(app: Application, path: str, secret: str, health: Health | None)
     routes = [
         Route("/" + path.strip("/"), telegram, methods=["POST"]),
         Route(HEALTH_PATH, healthz, methods=["GET"]),
+        *extra_routes,
     ]
     starlette = Starlette(routes=routes)
     # "POST /hook/" would be answered with a redirect built from the request's Host header.
@@ -146,10 +154,11 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     health: Health | None = None,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> None:
     """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health),
+        webhook_app(app, path, secret, health, extra_routes),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
@@ -210,3 +219,39 @@ async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
             serving.result()  # raises what stopped it
             raise RuntimeError("the webhook server stopped while starting")
         await asyncio.sleep(0.01)
+
+
+# ---- the web listener in polling mode (the booking page, bot.miniapp) -------------------------
+
+
+class Listener:
+    """`routes` served on `sock` beside long polling (MINI_APP_URL without WEBHOOK_URL), with
+    the webhook's guards; started and stopped by the Application's start-up and shut-down
+    hooks."""
+
+    def __init__(self, routes: Sequence[BaseRoute], sock: socket.socket) -> None:
+        starlette = Starlette(routes=list(routes))
+        starlette.router.redirect_slashes = False
+        config = uvicorn.Config(
+            starlette,
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            **server_limits(),
+        )
+        self.server = _Server(config)
+        self.sock = sock
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, _app: Application | None = None) -> None:
+        quiet_refusals()
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        await _started(self.server, self.task)
+
+    async def stop(self, _app: Application | None = None) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.task
