@@ -25,11 +25,15 @@ from urllib.parse import urlsplit
 from bot.config.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
+    import socket
+
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
+    from bot.config.businesses import BusinessConfig
     from bot.ops.health import CheckResult
     from bot.store.storage import Storage
+    from bot.telegram.fleet import Business, BusinessSpec
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger("bot")
@@ -112,22 +116,29 @@ class Built:
     app: Application
     storage: Storage
     client: ZimunClient
+    conversation: Conversation
 
 
-def build(settings: Settings) -> Built:
+def build(settings: Settings, *, storage: Storage | None = None, **options: Any) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client and the storage."""
+    Application's shutdown closes the client, and the storage when it opened it (`storage`
+    given: a business's scope of the process's database, which the process closes).
+    `options` go to build_application (shared update slots, metrics observers)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
     from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
     now = real_now  # the one clock the bot decides by: the store's, the conversation's
-    try:
-        storage = Storage(settings.BOT_DB_PATH, now=now)
-    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
-        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
-    client = ZimunClient.from_settings(settings, now=now)
+    own_storage = storage is None
+    if storage is None:
+        try:
+            storage = Storage(settings.BOT_DB_PATH, now=now)
+        except Exception as exc:  # StorageError, sqlite3 errors: say which file, no traceback
+            raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+    opened = storage
+    zimun_options = options.pop("zimun", {})
+    client = ZimunClient.from_settings(settings, now=now, **zimun_options)
     operator = load_operator(settings)
     conversation = Conversation(
         client,
@@ -143,11 +154,12 @@ def build(settings: Settings) -> Built:
         try:
             await client.aclose()
         finally:
-            storage.close()
-            log.info("storage closed")
+            if own_storage:
+                opened.close()
+                log.info("storage closed")
 
-    app = build_application(settings, conversation, on_shutdown=(close_resources,))
-    return Built(app, storage, client)
+    app = build_application(settings, conversation, on_shutdown=(close_resources,), **options)
+    return Built(app, storage, client, conversation)
 
 
 def run(settings: Settings) -> int:
@@ -156,9 +168,13 @@ def run(settings: Settings) -> int:
     On a stop signal python-telegram-bot stops fetching, commits the update offset, finishes
     every update already fetched, then runs the shutdown hooks (poll_until_stopped).
     """
+    from bot.config.businesses import load_businesses
     from bot.telegram.app import ALLOWED_UPDATES, check_telegram
 
     secret = webhook_secret(settings)
+    businesses = load_businesses(settings)
+    if businesses is not None:
+        return run_many(settings, businesses, secret)
     with telegram_errors():
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
@@ -253,6 +269,163 @@ def run_webhook(settings: Settings, secret: str) -> None:
             asyncio.run(serve())
     finally:
         sock.close()
+
+
+# ---- many businesses in one process (BUSINESSES_FILE) -----------------------------------------
+
+
+def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str | None) -> int:
+    """Serve every business of BUSINESSES_FILE in one event loop until SIGINT/SIGTERM: one
+    web listener (webhook mode: business <id> at WEBHOOK_URL/<id>; /healthz; /metrics) or one
+    long poll per business; SIGHUP re-reads the file (bot.telegram.fleet)."""
+    from bot.telegram.webhook import bind
+
+    sock = None
+    if settings.WEBHOOK_URL is not None and secret is not None:
+        port = settings.WEBHOOK_PORT
+        listen = settings.WEBHOOK_LISTEN
+    elif settings.METRICS_PORT is not None:
+        port, listen = settings.METRICS_PORT, settings.WEBHOOK_LISTEN
+    else:
+        port = None
+    if port is not None:
+        try:
+            sock = bind(listen, port)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    storage = open_storage(settings)
+    try:
+        asyncio.run(serve_many(settings, businesses, secret, storage, sock))
+    finally:
+        storage.close()
+        log.info("storage closed")
+        if sock is not None:
+            sock.close()
+    log.info("stopped")
+    return EXIT_OK
+
+
+def open_storage(settings: Settings) -> Storage:
+    from bot.store.storage import Storage
+
+    try:
+        return Storage(settings.BOT_DB_PATH, now=real_now)
+    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
+        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+
+
+async def serve_many(
+    settings: Settings,
+    businesses: list[BusinessConfig],
+    secret: str | None,
+    storage: Storage,
+    sock: socket.socket | None,
+) -> None:
+    from bot.config import chat_tag
+    from bot.config.businesses import derived_webhook_secret
+    from bot.ops.health import FleetHealth
+    from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
+    from bot.telegram.ordering import DEFAULT_CONCURRENCY
+    from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
+
+    # One key for every log line's chat tag, whichever businesses come and go.
+    chat_tag.set_key(secret or businesses[0].settings.TELEGRAM_BOT_TOKEN.get_secret_value())
+    metrics = make_metrics()
+    slots = asyncio.Semaphore(DEFAULT_CONCURRENCY)  # updates handled at once, all businesses
+    webhooks = None
+    if settings.WEBHOOK_URL is not None and secret is not None:
+        webhooks = Webhooks(
+            str(settings.WEBHOOK_URL), lambda bid: derived_webhook_secret(secret, bid)
+        )
+
+    def build_one(spec: BusinessSpec) -> Business:
+        return build_business(spec, storage, slots=slots, metrics=metrics)
+
+    fleet = Fleet(
+        build_one,
+        preflight=zimun_preflight,
+        webhooks=webhooks,
+        on_state=metrics.business_state if metrics is not None else None,
+    )
+
+    def reread() -> list[BusinessSpec] | None:
+        from bot.config.businesses import load_businesses
+        from bot.config.settings import load_settings
+
+        try:
+            again = load_businesses(load_settings())
+        except SettingsError as exc:
+            log.warning("BUSINESSES_FILE not re-read, nothing changed: %s", exc)
+            return None
+        if not again:
+            log.warning("BUSINESSES_FILE is no longer set; nothing changed")
+            return None
+        log_secrets_of(settings, again)
+        return [BusinessSpec(b.id, b.settings) for b in again]
+
+    serve = None
+    if sock is not None:
+        routes: list[Any] = []
+        if webhooks is not None:
+            routes += fleet_routes(urlsplit(webhooks.base_url).path, fleet.endpoint)
+            routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
+        if metrics is not None:
+            routes.append(metrics.route())
+        app = listener(routes)
+
+        async def serve() -> None:
+            await serve_listener(app, sock)
+
+    log_secrets_of(settings, businesses)
+    tune_gc()
+    mode = "webhooks" if webhooks is not None else "long polling"
+    log.info("serving %d businesses with %s", len(businesses), mode)
+    await run_fleet(
+        fleet, [BusinessSpec(b.id, b.settings) for b in businesses], reread=reread, serve=serve
+    )
+
+
+def build_business(
+    spec: BusinessSpec,
+    storage: Storage,
+    *,
+    slots: asyncio.Semaphore | None = None,
+    metrics: Any = None,
+) -> Business:
+    """One business of the file, built by the same code path as the process's one business
+    without the file (`build`), on its scope of the process's database."""
+    from bot.telegram.fleet import Business
+
+    options: dict[str, Any] = {"update_slots": slots, "key_chat_tags": False}
+    if metrics is not None:
+        options.update(metrics.options_for(spec.id))
+    built = build(spec.settings, storage=storage.for_business(spec.id), **options)
+    return Business(
+        spec.id, spec.settings, built.storage, built.client, built.conversation, built.app
+    )
+
+
+async def zimun_preflight(business: Business) -> str | None:
+    """Why the business cannot serve now (Zimun refuses its credentials or does not answer),
+    or None."""
+    from bot.ops.health import probe_zimun
+
+    result = await probe_zimun(business.client)
+    return None if result.ok else f"Zimun {result.detail}"
+
+
+def log_secrets_of(settings: Settings, businesses: list[BusinessConfig]) -> None:
+    """Every business's secrets join the ones no log line may show."""
+    from bot.config.logs import configure_logging
+
+    secrets = secrets_of(settings)
+    for business in businesses:
+        secrets += secrets_of(business.settings)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets=secrets)
+
+
+def make_metrics() -> Any:
+    return None
 
 
 def check(settings: Settings) -> int:

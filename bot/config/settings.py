@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "127.0.0.1"  # behind a reverse proxy on the same host (README)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    # Polling mode with BUSINESSES_FILE: the Prometheus /metrics endpoint's port (on
+    # WEBHOOK_LISTEN); unset: none. In webhook mode /metrics is on the webhook listener.
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None
     # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
@@ -159,6 +162,7 @@ class Settings(BaseSettings):
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
         "ADMIN_CHAT_ID",
+        "METRICS_PORT",
         "BOT_DEFAULT_LANGUAGE",
         "BUSINESS_NAME",
         "CONTACT",

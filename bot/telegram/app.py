@@ -8,6 +8,7 @@ handler and the start-up/shut-down hooks around a Conversation. It does not run 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -84,6 +85,9 @@ def build_application(
     rate_limiter: BaseRateLimiter | Literal["default"] | None = "default",
     update_budget: Buckets | Literal["default"] | None = "default",
     max_concurrent_updates: int = DEFAULT_CONCURRENCY,
+    update_slots: asyncio.Semaphore | None = None,
+    observe_update: Callable[[float], None] | None = None,
+    key_chat_tags: bool = True,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
     on_startup: Sequence[Hook] = (),
@@ -97,7 +101,11 @@ def build_application(
 
     `request`/`get_updates_request` replace python-telegram-bot's HTTPX transport (benchmarks
     pass an in-process fake); `rate_limiter=None` disables flood control, `update_budget=None`
-    the per-chat budget of updates (or pass its Buckets). `on_startup` hooks run
+    the per-chat budget of updates (or pass its Buckets). `update_slots` is a semaphore shared
+    by every business of the process (the cap on updates handled at once, across bots);
+    `observe_update` is told each update's handling time (metrics). `key_chat_tags=False`
+    leaves the log's chat tag key as the process set it (many bots: one key, set once).
+    `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
@@ -116,7 +124,8 @@ def build_application(
         buckets = Buckets(BURST, PER_SECOND) if update_budget == "default" else update_budget
         budget = UpdateBudget(conversation.language_for, buckets, default_language=default_language)
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-    chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
+    if key_chat_tags:
+        chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
     admin = (
         AdminChat(
             settings.ADMIN_CHAT_ID,
@@ -163,7 +172,11 @@ def build_application(
         .token(token)
         .base_url(urls.api)
         .base_file_url(urls.files)
-        .concurrent_updates(PerChatOrdering(max_concurrent_updates, admission=budget))
+        .concurrent_updates(
+            PerChatOrdering(
+                max_concurrent_updates, admission=budget, slots=update_slots, observe=observe_update
+            )
+        )
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
