@@ -101,6 +101,15 @@ class BotProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_logged(self, text: str, after: int = 0, within: float = WAIT) -> None:
+        """Until `text` is in the log (past its first `after` characters); fails if the
+        process ended first."""
+        deadline = time.monotonic() + within
+        while text not in self.log[after:]:
+            assert self.process.poll() is None, self.log
+            assert time.monotonic() < deadline, f"{text!r} not logged:\n{self.log}"
+            time.sleep(0.02)
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, nothing is flushed or closed."""
         self.process.send_signal(signal.SIGKILL)

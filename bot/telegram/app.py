@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from telegram import Bot, Update, User
 from telegram.error import TelegramError
@@ -22,6 +22,7 @@ from telegram.request import BaseRequest
 from bot.chat.engine import COMMANDS as ENGINE_COMMANDS
 from bot.config import chat_tag
 from bot.config.settings import Settings
+from bot.core.changes import BookingChange, ChangeKind
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
 from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
@@ -53,6 +54,23 @@ ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.EDITED_MESSAGE, Updat
 MAX_RETRIES = 3
 
 Hook = Callable[[Application], Awaitable[None]]
+
+# Bookings as the metrics name them.
+BOOKING_KINDS = {
+    ChangeKind.BOOKED: "booked",
+    ChangeKind.MOVED: "rescheduled",
+    ChangeKind.CANCELLED: "cancelled",
+}
+
+
+class Observer(Protocol):
+    """What one business's Application tells the metrics (bot.ops.metrics.BusinessMetrics)."""
+
+    def update_handled(self, seconds: float) -> None: ...
+
+    def booked(self, kind: str) -> None: ...
+
+    def error(self, kind: str) -> None: ...
 
 
 async def check_telegram(settings: Settings) -> User:
@@ -86,7 +104,7 @@ def build_application(
     update_budget: Buckets | Literal["default"] | None = "default",
     max_concurrent_updates: int = DEFAULT_CONCURRENCY,
     update_slots: asyncio.Semaphore | None = None,
-    observe_update: Callable[[float], None] | None = None,
+    metrics: Observer | None = None,
     key_chat_tags: bool = True,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
@@ -103,8 +121,9 @@ def build_application(
     pass an in-process fake); `rate_limiter=None` disables flood control, `update_budget=None`
     the per-chat budget of updates (or pass its Buckets). `update_slots` is a semaphore shared
     by every business of the process (the cap on updates handled at once, across bots);
-    `observe_update` is told each update's handling time (metrics). `key_chat_tags=False`
-    leaves the log's chat tag key as the process set it (many bots: one key, set once).
+    `metrics` counts this business's updates (and their time), bookings and errors.
+    `key_chat_tags=False` leaves the log's chat tag key as the process set it (many bots: one
+    key, set once).
     `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
@@ -146,16 +165,24 @@ def build_application(
         if admin is not None:
             admin.attach(app.bot)
             conversation.ledger.listeners.append(admin.on_change)
+        if metrics is not None:
+            conversation.ledger.listeners.append(count_change)
         scheduler.listen()
         await resume_pending(app, conversation)
         scheduler.start()
         for hook in on_startup:
             await hook(app)
 
+    def count_change(change: BookingChange) -> None:
+        if metrics is not None:
+            metrics.booked(BOOKING_KINDS.get(change.kind, str(change.kind)))
+
     async def post_stop(app: Application) -> None:
         listeners = conversation.ledger.listeners
         if admin is not None and admin.on_change in listeners:
             listeners.remove(admin.on_change)
+        if count_change in listeners:
+            listeners.remove(count_change)
         await scheduler.stop()
         if admin is not None:
             await admin.drain()
@@ -174,7 +201,10 @@ def build_application(
         .base_file_url(urls.files)
         .concurrent_updates(
             PerChatOrdering(
-                max_concurrent_updates, admission=budget, slots=update_slots, observe=observe_update
+                max_concurrent_updates,
+                admission=budget,
+                slots=update_slots,
+                observe=metrics.update_handled if metrics is not None else None,
             )
         )
         .post_init(post_init)
@@ -198,7 +228,13 @@ def build_application(
     chat = ChatHandlers(conversation, answer_within=answer_within, update_log=update_log)
     for handler in chat.handlers():
         app.add_handler(handler)
-    app.add_error_handler(ErrorHandler(conversation, default_language))
+    app.add_error_handler(
+        ErrorHandler(
+            conversation,
+            default_language,
+            on_error=metrics.error if metrics is not None else None,
+        )
+    )
     scheduler = Scheduler(
         app,
         followup,
