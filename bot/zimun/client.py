@@ -156,6 +156,8 @@ class ZimunClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP client this one opened; a client it was given (`http=`, shared by
+        the businesses on one host: bot.zimun.pools) stays open for the others."""
         if self._owns_http:
             await self._http.aclose()
 
