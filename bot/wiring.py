@@ -32,8 +32,10 @@ if TYPE_CHECKING:
     from bot.chat.engine import Conversation
     from bot.config.businesses import BusinessConfig
     from bot.ops.health import CheckResult
+    from bot.ops.metrics import Metrics
     from bot.store.storage import Storage
     from bot.telegram.fleet import Business, BusinessSpec
+    from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger("bot")
@@ -46,6 +48,8 @@ URL_RE = re.compile(r"\w+://\S+")
 # Bits a secret's own characters carry (their counts' Shannon entropy times the length): a
 # secrets.token_hex(16) carries 94 or more, "a" * 32 none, "ab" * 16 thirty-two.
 SECRET_MIN_BITS = 80.0
+DEFAULT_LABEL = "default"  # the one business of a process without BUSINESSES_FILE, in metrics
+METRICS_PATH = "/metrics"  # Prometheus; on the listener, never to be exposed by the proxy
 MAX_CHECK_LINE = 400  # characters of one `check` line: Zimun's error texts are quoted in them
 
 
@@ -158,7 +162,8 @@ def build(settings: Settings, *, storage: Storage | None = None, **options: Any)
                 opened.close()
                 log.info("storage closed")
 
-    app = build_application(settings, conversation, on_shutdown=(close_resources,), **options)
+    on_shutdown = (close_resources, *options.pop("on_shutdown", ()))
+    app = build_application(settings, conversation, on_shutdown=on_shutdown, **options)
     return Built(app, storage, client, conversation)
 
 
@@ -178,16 +183,73 @@ def run(settings: Settings) -> int:
     with telegram_errors():
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
+    metrics = make_metrics()
     if settings.WEBHOOK_URL is None or secret is None:
-        built = build(settings)
+        options = counted(metrics)
+        sock = bind_metrics(settings) if metrics is not None else None
+        if sock is not None and metrics is not None:
+            options.update(metrics_listener(metrics, sock))
+        built = build(settings, **options)
         tune_gc()
         log.info("starting with long polling")
-        with telegram_errors():
-            poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+        try:
+            with telegram_errors():
+                poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+        finally:
+            if sock is not None:
+                sock.close()
     else:
-        run_webhook(settings, secret)
+        run_webhook(settings, secret, metrics)
     log.info("stopped")
     return EXIT_OK
+
+
+def counted(metrics: Metrics | None, business_id: str = "") -> dict[str, Any]:
+    """build()'s options that count one business's updates, bookings, errors and Zimun calls
+    (the one business of a process without BUSINESSES_FILE is "default" in the labels)."""
+    if metrics is None:
+        return {}
+    counts = metrics.for_business(business_id or DEFAULT_LABEL)
+    return {"metrics": counts, "zimun": {"observe": counts.zimun_call}}
+
+
+def bind_metrics(settings: Settings) -> socket.socket | None:
+    """Polling mode: the socket of /metrics (METRICS_PORT on WEBHOOK_LISTEN), or None."""
+    from bot.telegram.webhook import bind
+
+    if settings.METRICS_PORT is None:
+        return None
+    try:
+        return bind(settings.WEBHOOK_LISTEN, settings.METRICS_PORT)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
+            f"METRICS_PORT={settings.METRICS_PORT}: {exc.strerror or exc}"
+        ) from None
+
+
+def metrics_route(metrics: Metrics) -> Any:
+    from starlette.routing import Mount
+
+    return Mount(METRICS_PATH, app=metrics.asgi_app())
+
+
+def metrics_listener(metrics: Metrics, sock: socket.socket) -> dict[str, Any]:
+    """build()'s hooks that serve /metrics on `sock` while the Application runs."""
+    from bot.telegram.webhook import listener, serve_listener
+
+    serving: list[asyncio.Task[None]] = []
+
+    async def start(_app: Application) -> None:
+        app = listener([metrics_route(metrics)])
+        serving.append(asyncio.get_running_loop().create_task(serve_listener(app, sock)))
+
+    async def stop(_app: Application) -> None:
+        for task in serving:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return {"on_startup": (start,), "on_shutdown": (stop,)}
 
 
 def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
@@ -228,7 +290,7 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_webhook(settings: Settings, secret: str) -> None:
+def run_webhook(settings: Settings, secret: str, metrics: Metrics | None = None) -> None:
     """The webhook and GET /healthz on WEBHOOK_LISTEN:WEBHOOK_PORT (bot.telegram.webhook)."""
     from bot.ops.health import Health, probe_zimun
     from bot.telegram.app import ALLOWED_UPDATES
@@ -243,7 +305,7 @@ def run_webhook(settings: Settings, secret: str) -> None:
             f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
             f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
         ) from None
-    built = build(settings)
+    built = build(settings, **counted(metrics))
     # The probe has its own client: its catalog refresh must not disturb the conversations'.
     probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
     health = Health(lambda: probe_zimun(probe_client), built.storage)
@@ -259,6 +321,7 @@ def run_webhook(settings: Settings, secret: str) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
+                extra=[metrics_route(metrics)] if metrics is not None else [],
             )
         finally:
             await probe_client.aclose()
@@ -326,6 +389,7 @@ async def serve_many(
     from bot.ops.health import FleetHealth
     from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
+    from bot.telegram.shared_http import SharedHttp
     from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
 
     # One key for every log line's chat tag, whichever businesses come and go.
@@ -338,8 +402,10 @@ async def serve_many(
             str(settings.WEBHOOK_URL), lambda bid: derived_webhook_secret(secret, bid)
         )
 
+    http = SharedHttp()  # one Bot API pool, one per Zimun host, one TLS context
+
     def build_one(spec: BusinessSpec) -> Business:
-        return build_business(spec, storage, slots=slots, metrics=metrics)
+        return build_business(spec, storage, http, slots=slots, metrics=metrics)
 
     fleet = Fleet(
         build_one,
@@ -370,7 +436,7 @@ async def serve_many(
             routes += fleet_routes(urlsplit(webhooks.base_url).path, fleet.endpoint)
             routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
         if metrics is not None:
-            routes.append(metrics.route())
+            routes.append(metrics_route(metrics))
         app = listener(routes)
 
         async def serve() -> None:
@@ -380,25 +446,37 @@ async def serve_many(
     tune_gc()
     mode = "webhooks" if webhooks is not None else "long polling"
     log.info("serving %d businesses with %s", len(businesses), mode)
-    await run_fleet(
-        fleet, [BusinessSpec(b.id, b.settings) for b in businesses], reread=reread, serve=serve
-    )
+    try:
+        await run_fleet(
+            fleet, [BusinessSpec(b.id, b.settings) for b in businesses], reread=reread, serve=serve
+        )
+    finally:
+        await http.aclose()
 
 
 def build_business(
     spec: BusinessSpec,
     storage: Storage,
+    http: SharedHttp,
     *,
     slots: asyncio.Semaphore | None = None,
-    metrics: Any = None,
+    metrics: Metrics | None = None,
 ) -> Business:
     """One business of the file, built by the same code path as the process's one business
-    without the file (`build`), on its scope of the process's database."""
+    without the file (`build`), on its scope of the process's database and the process's
+    shared HTTP clients."""
     from bot.telegram.fleet import Business
 
-    options: dict[str, Any] = {"update_slots": slots, "key_chat_tags": False}
-    if metrics is not None:
-        options.update(metrics.options_for(spec.id))
+    zimun: dict[str, Any] = {"http": http.zimun_http(str(spec.settings.ZIMUN_BASE_URL))}
+    options: dict[str, Any] = {
+        "update_slots": slots,
+        "key_chat_tags": False,
+        "request": http.bot_request(),
+        "get_updates_request": http.updates_request(),
+    }
+    counting = counted(metrics, spec.id)
+    zimun.update(counting.pop("zimun", {}))
+    options.update(counting, zimun=zimun)
     built = build(spec.settings, storage=storage.for_business(spec.id), **options)
     return Business(
         spec.id, spec.settings, built.storage, built.client, built.conversation, built.app
@@ -424,8 +502,13 @@ def log_secrets_of(settings: Settings, businesses: list[BusinessConfig]) -> None
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets=secrets)
 
 
-def make_metrics() -> Any:
-    return None
+def make_metrics() -> Metrics | None:
+    """The process's Prometheus metrics (bot.ops.metrics), or None without prometheus-client."""
+    try:
+        from bot.ops.metrics import Metrics
+    except ImportError:
+        return None
+    return Metrics()
 
 
 def check(settings: Settings) -> int:
