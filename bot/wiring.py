@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from bot.config.businesses import BusinessConfig, load_businesses
 from bot.config.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -515,6 +516,8 @@ def check(settings: Settings) -> int:
     """`python -m bot check`: one line per check on stdout; 0 when all pass, else 1."""
     from bot.ops.health import run_checks
 
+    if (businesses := load_businesses(settings)) is not None:
+        return check_each(settings, businesses, deep=False)
     results = asyncio.run(run_checks(settings, check_telegram_token))
     show(settings, (r.line() for r in results))
     return EXIT_OK if all(r.ok for r in results) else EXIT_FAILURE
@@ -527,6 +530,8 @@ def check_deep(settings: Settings) -> int:
     from bot.ops.deep_check import run_deep_check
     from bot.ops.health import run_checks
 
+    if (businesses := load_businesses(settings)) is not None:
+        return check_each(settings, businesses, deep=True)
     results = asyncio.run(run_checks(settings, check_telegram_token))
     show(settings, (r.line() for r in results))
     ready = all(r.ok for r in results)
@@ -536,6 +541,16 @@ def check_deep(settings: Settings) -> int:
     report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
     show(settings, report.lines())
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
+
+
+def check_each(settings: Settings, businesses: list[BusinessConfig], *, deep: bool) -> int:
+    """`check` (`--deep`) of every business of BUSINESSES_FILE (bot/ops/check_many.py)."""
+    from bot.ops.check_many import check_businesses
+
+    passed = asyncio.run(
+        check_businesses(settings, businesses, check_telegram_token, show, deep=deep, now=real_now)
+    )
+    return EXIT_OK if passed else EXIT_FAILURE
 
 
 def show(settings: Settings, lines: Iterable[str]) -> None:

@@ -41,6 +41,7 @@ BOT_PREFIXES = (
     "CHANGE_CUTOFF",
     "ALLOW_",
     "MESSAGES_DIR",
+    # Many businesses in one process.
     "BUSINESSES_FILE",
     "METRICS_PORT",
 )

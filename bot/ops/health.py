@@ -176,10 +176,16 @@ async def run_checks(
     settings: Settings, telegram: Callable[[Settings], Awaitable[CheckResult]]
 ) -> list[CheckResult]:
     """Telegram (given: it lives in the adapter), Zimun and the database, one result each."""
+    return [
+        await telegram(settings),
+        await check_zimun(settings),
+        check_db_path(settings.BOT_DB_PATH),
+    ]
+
+
+async def check_zimun(settings: Settings) -> CheckResult:
+    """The Zimun probe with a client of its own, closed after."""
     from bot.zimun.client import ZimunClient
 
-    results = [await telegram(settings)]
     async with ZimunClient.from_settings(settings, max_retries=1, timeout=PROBE_TIMEOUT) as client:
-        results.append(await probe_zimun(client))
-    results.append(check_db_path(settings.BOT_DB_PATH))
-    return results
+        return await probe_zimun(client)
