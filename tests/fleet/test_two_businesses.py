@@ -43,8 +43,8 @@ def test_a_customer_of_two_businesses_sees_two_worlds(
     in_alpha.book()
     in_beta.start()
     assert any(localizer("es").gettext("Book an appointment") in x for x in in_beta.labels())
-    in_beta.to_times()
-    assert BRANCH_OF_ALPHA not in seen(in_beta)
+    in_beta.tap_action(Action.BOOK)  # one branch: straight on to its services or calendar
+    assert OTHER_BRANCH in seen(in_beta) and BRANCH_OF_ALPHA not in seen(in_beta)
     assert OTHER_BRANCH not in seen(in_alpha)
     assert len(launcher.sandbox.store.appointment_list()) == 1
     assert not other_sandbox.store.appointment_list()
@@ -95,8 +95,9 @@ def test_webhook_mode_serves_each_business_at_its_path_with_its_secret(
 
     in_alpha, in_beta = ProcessCustomer(alpha, ANA), ProcessCustomer(beta, ANA)
     in_alpha.book()
-    in_beta.to_times()
-    assert BRANCH_OF_ALPHA not in seen(in_beta)
+    in_beta.start()
+    in_beta.tap_action(Action.BOOK)
+    assert OTHER_BRANCH in seen(in_beta) and BRANCH_OF_ALPHA not in seen(in_beta)
     assert len(launcher.sandbox.store.appointment_list()) == 1
 
     update = beta.updates[-1]
