@@ -30,6 +30,7 @@ def test_sighup_adds_removes_and_changes_businesses_and_the_others_notice_nothin
     cleo = ProcessCustomer(beta, 6002, name="Cleo")
     cleo.start()
     before = [(m.message_id, m.text, m.edits) for m in ben.messages]
+    started = {fake.username: len(fake.calls_of("getMe")) for fake in (alpha, gamma)}
 
     # A file that no longer parses changes nothing, and says why in one line.
     launcher.businesses_path.write_text("[businesses.alpha\nTELEGRAM_BOT_TOKEN = ")
@@ -47,7 +48,7 @@ def test_sighup_adds_removes_and_changes_businesses_and_the_others_notice_nothin
     bot.wait_logged("1 added, 1 removed, 1 changed, 1 unchanged", mark)
     launcher.wait_serving(bot, delta)
 
-    served_before = dict(beta.served)
+    polled_at = beta.polled_at
     cleo_sees = len(cleo.messages)
     beta.user_sends_command(6002, "start")  # beta is gone: nobody answers
     dan = ProcessCustomer(delta, 6003, name="Dan")
@@ -57,6 +58,10 @@ def test_sighup_adds_removes_and_changes_businesses_and_the_others_notice_nothin
     greta.start(until=lambda: any(greta.labels()))
     assert any(localizer("de").gettext("Book an appointment") in x for x in greta.labels())
 
+    # Alpha's Application went on (no new start: getMe is its first call), gamma's restarted.
+    assert len(alpha.calls_of("getMe")) == started[alpha.username]
+    assert len(gamma.calls_of("getMe")) > started[gamma.username]
+
     # Ben saw nothing of all this, and finishes his booking.
     assert [(m.message_id, m.text, m.edits) for m in ben.messages] == before
     ben.give_details("Ben", "ben@example.com")
@@ -65,5 +70,6 @@ def test_sighup_adds_removes_and_changes_businesses_and_the_others_notice_nothin
     assert ben.shows(Action.MENU) or ben.labels()
 
     assert bot.stop() == 0, bot.log
-    assert dict(beta.served) == served_before and len(cleo.messages) == cleo_sees + 1
+    # Beta was not polled again, and Cleo's /start got no answer.
+    assert beta.polled_at == polled_at and len(cleo.messages) == cleo_sees
     assert "Traceback" not in bot.log, bot.log
