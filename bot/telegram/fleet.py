@@ -141,6 +141,7 @@ class Fleet:
         self._retry_max = retry_max
         self._on_state = on_state
         self.members: dict[str, Member] = {}
+        self._since: float | None = None  # when start() began, until all serve
 
     # ---- what the listener and /healthz read ------------------------------------------------
 
@@ -167,6 +168,7 @@ class Fleet:
 
     def start(self, specs: Iterable[BusinessSpec]) -> None:
         """Start every business in the background (`concurrency` at a time)."""
+        self._since = time.monotonic()
         for spec in specs:
             self._launch(spec)
 
@@ -231,6 +233,13 @@ class Fleet:
                 continue
             member.reason = ""
             self._set_state(member, "serving")
+            if self._since is not None and self.all_serving():
+                log.info(
+                    "all %d businesses serving, %.1f s after the start",
+                    len(self.members),
+                    time.monotonic() - self._since,
+                )
+                self._since = None
             if member.attempts > 1:
                 log.info("business %s is serving (attempt %d)", member.spec.id, member.attempts)
             return
