@@ -355,3 +355,22 @@ def test_python_m_bot_stops_on_a_broken_file_with_one_line(tmp_path: Path) -> No
         "Input should be a valid boolean, unable to interpret input (got 'sometimes')"
     ]
     assert TOKEN_A not in result.stdout + result.stderr
+
+
+def test_the_example_file_loads(tmp_path: Path) -> None:
+    """businesses.example.toml, as the README shows it, with its variables and BOT_CONFIG."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "studio-south.toml").write_text('business_name = "Studio Süd"\n')
+    settings = load_settings(BUSINESSES_FILE=str(ROOT / "businesses.example.toml"))
+    environ = {
+        "STUDIO_NORTH_BOT_TOKEN": TOKEN_A,
+        "STUDIO_NORTH_ZIMUN_SECRET": SECRET_A,
+        "STUDIO_SOUTH_BOT_TOKEN": TOKEN_B,
+        "STUDIO_SOUTH_ZIMUN_SECRET": SECRET_B,
+    }
+    businesses = load_businesses(settings, environ)
+    assert businesses is not None
+    north, south = businesses
+    assert (north.id, south.id) == ("studio-north", "studio-south")
+    assert north.settings.languages == ("es", "en") and south.settings.languages == ("de", "en")
+    assert south.settings.hidden_services == ("svc_whitening", "svc_physio")
