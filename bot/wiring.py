@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from bot.chat.engine import Conversation
     from bot.config.businesses import BusinessConfig
     from bot.ops.health import CheckResult
-    from bot.ops.metrics import Metrics
+    from bot.ops.metrics import BusinessState, Metrics
     from bot.store.storage import Storage
     from bot.telegram.fleet import Business, BusinessSpec
     from bot.telegram.shared_http import SharedHttp
@@ -230,9 +231,17 @@ def bind_metrics(settings: Settings) -> socket.socket | None:
 
 
 def metrics_route(metrics: Metrics) -> Any:
-    from starlette.routing import Mount
+    """GET /metrics: the Prometheus text exposition (an exact path: the listener does not
+    redirect slashes, so a Mount would miss "/metrics")."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
 
-    return Mount(METRICS_PATH, app=metrics.asgi_app())
+    async def exposition(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(METRICS_PATH, exposition, methods=["GET"])
 
 
 def metrics_listener(metrics: Metrics, sock: socket.socket) -> dict[str, Any]:
@@ -412,7 +421,7 @@ async def serve_many(
         build_one,
         preflight=zimun_preflight,
         webhooks=webhooks,
-        on_state=metrics.business_state if metrics is not None else None,
+        on_state=partial(business_state, metrics),
     )
 
     def reread() -> list[BusinessSpec] | None:
@@ -503,12 +512,21 @@ def log_secrets_of(settings: Settings, businesses: list[BusinessConfig]) -> None
     configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets=secrets)
 
 
-def make_metrics() -> Metrics | None:
-    """The process's Prometheus metrics (bot.ops.metrics), or None without prometheus-client."""
-    try:
-        from bot.ops.metrics import Metrics
-    except ImportError:
-        return None
+def business_state(metrics: Metrics, business_id: str, state: BusinessState | None) -> None:
+    """The fleet's news for the metrics: a business's state (None: removed), and a failed
+    start counted as an error of kind "start"."""
+    if state is None:
+        metrics.forget(business_id)
+        return
+    metrics.set_state(business_id, state)
+    if state == "failed":
+        metrics.for_business(business_id).error("start")
+
+
+def make_metrics() -> Metrics:
+    """The process's Prometheus metrics (bot.ops.metrics)."""
+    from bot.ops.metrics import Metrics
+
     return Metrics()
 
 

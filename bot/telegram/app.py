@@ -56,7 +56,7 @@ MAX_RETRIES = 3
 Hook = Callable[[Application], Awaitable[None]]
 
 # Bookings as the metrics name them.
-BOOKING_KINDS = {
+BOOKING_KINDS: dict[ChangeKind, Literal["booked", "rescheduled", "cancelled"]] = {
     ChangeKind.BOOKED: "booked",
     ChangeKind.MOVED: "rescheduled",
     ChangeKind.CANCELLED: "cancelled",
@@ -68,7 +68,7 @@ class Observer(Protocol):
 
     def update_handled(self, seconds: float) -> None: ...
 
-    def booked(self, kind: str) -> None: ...
+    def booked(self, kind: Literal["booked", "rescheduled", "cancelled"]) -> None: ...
 
     def error(self, kind: str) -> None: ...
 
@@ -174,8 +174,9 @@ def build_application(
             await hook(app)
 
     def count_change(change: BookingChange) -> None:
-        if metrics is not None:
-            metrics.booked(BOOKING_KINDS.get(change.kind, str(change.kind)))
+        kind = BOOKING_KINDS.get(change.kind)
+        if metrics is not None and kind is not None and change.by_customer:
+            metrics.booked(kind)
 
     async def post_stop(app: Application) -> None:
         listeners = conversation.ledger.listeners

@@ -305,7 +305,8 @@ class Fleet:
                 await _shutdown(app, initialised=True, post_init=True)
             except Exception:
                 log.exception("business %s did not stop cleanly", member.spec.id)
-        self._set_state(member, None)
+        if forget_webhook:
+            self._set_state(member, None)  # removed: its metrics go too
 
     async def _stop_all(self, members: Sequence[tuple[Member, bool]]) -> None:
         limit = asyncio.Semaphore(STOP_CONCURRENCY)

@@ -42,6 +42,13 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
     ana.book()
     assert len(launcher.sandbox.store.appointment_list()) == 1
     assert not locked_out.webhook and not locked_out.messages(7001)
+    with httpx.Client(timeout=10) as http:
+        metrics = http.get(f"http://127.0.0.1:{port}/metrics").text
+    assert 'zimun_bot_bookings_total{business="good",kind="booked"} 1.0' in metrics
+    assert 'zimun_bot_updates_handled_total{business="good"}' in metrics
+    assert 'zimun_bot_zimun_calls_total{business="good",outcome="ok"}' in metrics
+    assert 'zimun_bot_businesses{state="serving"} 1.0' in metrics
+    assert 'zimun_bot_businesses{state="failed"} 2.0' in metrics
 
     assert bot.stop() == 0, bot.log
     log = bot.log
