@@ -399,6 +399,7 @@ async def serve_many(
     from bot.ops.health import FleetHealth
     from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
+    from bot.telegram.scheduler import SharedScheduler
     from bot.telegram.shared_http import SharedHttp
     from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
 
@@ -458,7 +459,11 @@ async def serve_many(
     log.info("serving %d businesses with %s", len(businesses), mode)
     try:
         await run_fleet(
-            fleet, [BusinessSpec(b.id, b.settings) for b in businesses], reread=reread, serve=serve
+            fleet,
+            [BusinessSpec(b.id, b.settings) for b in businesses],
+            reread=reread,
+            serve=serve,
+            jobs=SharedScheduler(fleet.serving),
         )
     finally:
         await http.aclose()
@@ -481,6 +486,7 @@ def build_business(
     options: dict[str, Any] = {
         "update_slots": slots,
         "key_chat_tags": False,
+        "own_jobs": False,  # the fleet's SharedScheduler runs every business's jobs
         "request": http.bot_request(),
         "get_updates_request": http.updates_request(),
     }

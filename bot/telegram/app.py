@@ -106,6 +106,7 @@ def build_application(
     update_slots: asyncio.Semaphore | None = None,
     metrics: Observer | None = None,
     key_chat_tags: bool = True,
+    own_jobs: bool = True,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
     on_startup: Sequence[Hook] = (),
@@ -122,9 +123,9 @@ def build_application(
     the per-chat budget of updates (or pass its Buckets). `update_slots` is a semaphore shared
     by every business of the process (the cap on updates handled at once, across bots);
     `metrics` counts this business's updates (and their time), bookings and errors.
-    `key_chat_tags=False` leaves the log's chat tag key as the process set it (many bots: one
-    key, set once).
-    `on_startup` hooks run
+    `own_jobs=False`: no JobQueue at all; the process's SharedScheduler runs the periodic
+    jobs of every business (bot.telegram.scheduler). `key_chat_tags=False` leaves the log's
+    chat tag key as the process set it (many bots: one key, set once). `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
@@ -212,6 +213,8 @@ def build_application(
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
+    if not own_jobs:
+        builder = builder.job_queue(None)
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
@@ -243,6 +246,7 @@ def build_application(
         reconcile_interval=reconcile_interval,
         waitlist_interval=waitlist_interval,
         housekeeping_interval=housekeeping_interval,
+        own_jobs=own_jobs,
     )
     return app
 

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 from telegram.error import InvalidToken, TelegramError
 
 from bot.telegram.app import ALLOWED_UPDATES
+from bot.telegram.scheduler import SharedScheduler
 from bot.telegram.webhook import Endpoint
 from bot.telegram.webhook_guard import RecentIds
 
@@ -159,6 +160,14 @@ class Fleet:
 
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
+
+    def serving(self) -> list[tuple[str, Application]]:
+        """(id, Application) of every business serving now."""
+        return [
+            (bid, m.business.app)
+            for bid, m in self.members.items()
+            if m.state == "serving" and m.business is not None
+        ]
 
     def business(self, business_id: str) -> Business | None:
         member = self.members.get(business_id)
@@ -356,11 +365,12 @@ async def run_fleet(
     *,
     reread: Callable[[], Sequence[BusinessSpec] | None],
     serve: Callable[[], Awaitable[None]] | None = None,
+    jobs: SharedScheduler | None = None,
 ) -> None:
     """Serve `specs` until SIGINT/SIGTERM; SIGHUP applies `reread()` (None: the file was not
     usable, and it said why: nothing changes). `serve` is the web listener (webhook mode, or
     /metrics in polling mode), started before the businesses so the first ones serve while
-    the rest start; it runs until cancelled."""
+    the rest start; it runs until cancelled. `jobs` runs every business's periodic work."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reloading: list[asyncio.Task[None]] = []
@@ -392,6 +402,7 @@ async def run_fleet(
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGHUP, on_hangup)
     listening = loop.create_task(serve(), name="listener") if serve is not None else None
+    scheduling = loop.create_task(jobs.run(), name="jobs") if jobs is not None else None
     try:
         fleet.start(specs)
         log.info("starting %d businesses", len(specs))
@@ -403,9 +414,11 @@ async def run_fleet(
             listening.result()  # the listener died: say why
         log.info("stopping %d businesses", len(fleet.members))
     finally:
-        for task in reloading:
+        for task in [*reloading, *([scheduling] if scheduling is not None else [])]:
             task.cancel()
         await asyncio.gather(*reloading, return_exceptions=True)
+        if scheduling is not None:
+            await asyncio.gather(scheduling, return_exceptions=True)
         try:
             await fleet.stop()
         finally:

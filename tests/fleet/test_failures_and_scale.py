@@ -62,17 +62,13 @@ def test_hundreds_of_businesses_start_in_one_process(
 ) -> None:
     fakes, _ = bots
     many = [fakes.add(f"shop-{n}", deliver_webhooks=True) for n in range(300)]
-    launcher.write_businesses(
-        {f"shop-{n}": launcher.business(fake) for n, fake in enumerate(many)}
-    )
+    launcher.write_businesses({f"shop-{n}": launcher.business(fake) for n, fake in enumerate(many)})
     port = free_port()
     bot = launcher.start_many(many, webhook=True, **launcher.webhook_env(port))
     with httpx.Client(timeout=10) as http:
         health_url = f"http://127.0.0.1:{port}/healthz"
         wait_listening(http, health_url)
-        fakes.bots[many[0].token].wait_for_sync(
-            lambda: http.get(health_url).status_code == 200
-        )
+        fakes.bots[many[0].token].wait_for_sync(lambda: http.get(health_url).status_code == 200)
     for fake in (many[0], many[-1]):
         customer = ProcessCustomer(fake, 8001)
         customer.start()
