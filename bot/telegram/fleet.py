@@ -59,7 +59,7 @@ START_PACE = 0.01  # seconds between two businesses' registrations with Telegram
 RETRY_FIRST = 5.0  # seconds before a failed business is tried again; doubles each time
 RETRY_MAX = 300.0
 STOP_CONCURRENCY = 50
-LONG_POLL = 10  # seconds: python-telegram-bot's run_polling default
+LONG_POLL = 50  # seconds a long poll waits (Telegram allows 50): fewer polls of idle bots
 URL_RE = re.compile(r"\w+://\S+")
 
 
