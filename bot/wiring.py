@@ -480,8 +480,12 @@ def build_business(
     """One business of the file, built by the same code path as the process's one business
     without the file (`build`), on its scope of the process's database and the process's
     shared HTTP clients."""
+    from bot.config.operator import load_operator
+    from bot.i18n.localizer import use_words
     from bot.telegram.fleet import Business
 
+    # Its words, for everything it says from now on: the fleet builds it in its own task.
+    use_words(load_operator(spec.settings).overrides)
     zimun: dict[str, Any] = {"http": http.zimun_http(str(spec.settings.ZIMUN_BASE_URL))}
     options: dict[str, Any] = {
         "update_slots": slots,

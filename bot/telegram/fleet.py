@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import re
 import signal
@@ -114,6 +115,9 @@ class Member:
     task: asyncio.Task[None] | None = None
     attempts: int = 0
     seen: RecentIds = field(default_factory=RecentIds)
+    # The context the business was started in (its words: bot.i18n.localizer.use_words), for
+    # work run on its behalf from elsewhere (the shared scheduler).
+    context: contextvars.Context | None = None
 
 
 class Fleet:
@@ -161,10 +165,10 @@ class Fleet:
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
 
-    def serving(self) -> list[tuple[str, Application]]:
-        """(id, Application) of every business serving now."""
+    def serving(self) -> list[tuple[str, Application, contextvars.Context | None]]:
+        """(id, Application, the context it was started in) of every business serving now."""
         return [
-            (bid, m.business.app)
+            (bid, m.business.app, m.context)
             for bid, m in self.members.items()
             if m.state == "serving" and m.business is not None
         ]
@@ -241,6 +245,7 @@ class Fleet:
                 delay = min(delay * 2, self._retry_max)
                 continue
             member.reason = ""
+            member.context = contextvars.copy_context()
             self._set_state(member, "serving")
             if self._since is not None and self.all_serving():
                 log.info(
@@ -254,7 +259,9 @@ class Fleet:
             return
 
     async def _start_once(self, member: Member) -> Business:
-        """Build and start the business; on any failure, undo what was started."""
+        """Build and start the business; on any failure, undo what was started. Runs in the
+        business's own task: what `build` puts in the context (its words) is inherited by every
+        task its Application creates."""
         business = self._build(member.spec)
         app = business.app
         initialised = post_init = False

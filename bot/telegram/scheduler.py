@@ -19,6 +19,7 @@ before the scheduler runs gets its first run one interval late.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
@@ -211,7 +212,7 @@ class SharedScheduler:
 
     def __init__(
         self,
-        apps: Callable[[], Iterable[tuple[str, Application]]],
+        apps: Callable[[], Iterable[tuple[str, Application, contextvars.Context | None]]],
         *,
         intervals: Mapping[str, float | None] | None = None,
         concurrency: int = SHARED_CONCURRENCY,
@@ -233,21 +234,23 @@ class SharedScheduler:
         """Run job `name` now for every serving business that wants it; returns how many."""
         what, job = JOBS[name]
         chosen = [
-            (business_id, app)
-            for business_id, app in self._apps()
+            (business_id, app, context)
+            for business_id, app, context in self._apps()
             if name in getattr(app.bot_data.get(SCHEDULER_KEY), "wanted", ())
         ]
 
-        async def one(business_id: str, app: Application) -> None:
+        async def one(
+            business_id: str, app: Application, context: contextvars.Context | None
+        ) -> None:
             async with self._limit:
-                try:
-                    await job(app)
+                try:  # in the business's own context: its words
+                    await asyncio.get_running_loop().create_task(job(app), context=context)
                 except Exception:
                     log.exception(
                         "%s of business %s failed; the next one tries again", what, business_id
                     )
 
-        await asyncio.gather(*(one(b, app) for b, app in chosen))
+        await asyncio.gather(*(one(b, app, context) for b, app, context in chosen))
         return len(chosen)
 
     async def run(self) -> None:

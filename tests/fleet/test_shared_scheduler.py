@@ -77,7 +77,10 @@ async def test_each_job_runs_once_for_each_business_that_wants_it(
     apps = {f"shop-{n}": business(every, busy) for n in range(50)}
     apps["quiet"] = business(every - {job}, busy)  # e.g. REMINDER_OFFSETS empty
     apps["down"] = business(every, busy, fail=True)
-    scheduler = SharedScheduler(lambda: list(apps.items()), concurrency=7)  # type: ignore[arg-type]
+    scheduler = SharedScheduler(
+        lambda: [(b, app, None) for b, app in apps.items()],  # type: ignore[misc]
+        concurrency=7,
+    )
 
     assert await scheduler.run_once(job) == 51
     assert all(runs(apps[f"shop-{n}"]) == [job] for n in range(50))

@@ -4,6 +4,8 @@ in the other's chat. Webhook mode: each business at its own path with its own se
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
 from bot.core.payload import Action, booking_data, decode
@@ -114,3 +116,36 @@ def test_webhook_mode_serves_each_business_at_its_path_with_its_secret(
     assert "Traceback" not in bot.log, bot.log
     for secret in secrets:
         assert secret not in bot.log
+
+
+def test_each_business_speaks_its_own_words(
+    launcher: Launcher, bots: tuple[FakeBots, str], tmp_path: Path
+) -> None:
+    """MESSAGES_DIR per business: each bot's rewording, in its own chats only."""
+    fakes, _ = bots
+    alpha, beta, gamma = fakes.add("alpha"), fakes.add("beta"), fakes.add("gamma")
+    folders = {}
+    for name, label in (("alpha", "Book with Alpha"), ("beta", "Book with Beta")):
+        folder = folders[name] = tmp_path / f"words-{name}"
+        folder.mkdir()
+        (folder / "en.po").write_text(
+            'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'
+            f'msgid "📅 Book an appointment"\nmsgstr "{label}"\n'
+        )
+    launcher.write_businesses(
+        {
+            "alpha": launcher.business(alpha, MESSAGES_DIR=str(folders["alpha"])),
+            "beta": launcher.business(beta, MESSAGES_DIR=str(folders["beta"])),
+            "gamma": launcher.business(gamma),
+        }
+    )
+    bot = launcher.start_many([alpha, beta, gamma])
+    seen_by = {}
+    for fake in (alpha, beta, gamma):
+        customer = ProcessCustomer(fake, ANA)
+        customer.start()
+        seen_by[fake.username] = " ".join(customer.labels())
+    assert "Book with Alpha" in seen_by["alpha_bot"] and "Beta" not in seen_by["alpha_bot"]
+    assert "Book with Beta" in seen_by["beta_bot"] and "Alpha" not in seen_by["beta_bot"]
+    assert "Book an appointment" in seen_by["gamma_bot"]
+    assert bot.stop() == 0, bot.log
