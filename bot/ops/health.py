@@ -28,6 +28,8 @@ from bot.core.errors import ApiUnavailable, AuthError, RateLimited, ZimunError
 from bot.store.storage import Storage, StorageError
 
 if TYPE_CHECKING:
+    import httpx
+
     from bot.config.settings import Settings
     from bot.zimun.client import ZimunClient
 
@@ -183,9 +185,13 @@ async def run_checks(
     ]
 
 
-async def check_zimun(settings: Settings) -> CheckResult:
-    """The Zimun probe with a client of its own, closed after."""
+async def check_zimun(settings: Settings, http: httpx.AsyncClient | None = None) -> CheckResult:
+    """The Zimun probe with a client of its own, closed after; on `http`'s connections when
+    given (checking many businesses: one pool and one TLS context for all, not one each)."""
     from bot.zimun.client import ZimunClient
 
-    async with ZimunClient.from_settings(settings, max_retries=1, timeout=PROBE_TIMEOUT) as client:
+    options: dict[str, Any] = {"max_retries": 1, "timeout": PROBE_TIMEOUT}
+    if http is not None:
+        options["http"] = http
+    async with ZimunClient.from_settings(settings, **options) as client:
         return await probe_zimun(client)

@@ -435,8 +435,7 @@ class _Shared:
     for a thousand businesses), the lock that keeps one thread's transaction whole, the clock,
     and the transaction machinery (nesting depth, writes counted, erasure after a /forget)."""
 
-    def __init__(self, path: str, conn: sqlite3.Connection, now: Callable[[], datetime]) -> None:
-        self.path = path
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime]) -> None:
         self.conn = conn
         self.db = sqlite_utils.Database(conn)
         self.now = now
@@ -468,7 +467,7 @@ class Storage:
         try:
             db_files.make_private(path)
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._shared = _Shared(path, conn, now)
+            self._shared = _Shared(conn, now)
             self._conn = conn
             self.db = self._shared.db
             conn.execute("PRAGMA busy_timeout = 5000")

@@ -139,6 +139,18 @@ def test_the_environment_needs_no_token_of_its_own_with_the_file(
     assert businesses is not None and len(businesses) == 2
 
 
+def test_businesses_file_in_dotenv_spares_the_token_there_too(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "BUSINESSES_FILE=businesses.toml\nZIMUN_CLIENT_ID=\nLOG_LEVEL=debug\n"
+    )
+    settings = load_settings()
+    assert (settings.BUSINESSES_FILE, settings.LOG_LEVEL) == ("businesses.toml", "DEBUG")
+    (tmp_path / ".env").write_text("ZIMUN_CLIENT_ID=\nLOG_LEVEL=debug\n")
+    with pytest.raises(SettingsError) as caught:  # without the file: as before
+        load_settings()
+    assert str(caught.value).startswith("TELEGRAM_BOT_TOKEN is not set")
+
+
 def test_dotenv_and_the_environment_fill_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Without an explicit environ: os.environ over .env, as Settings reads them."""
     (tmp_path / ".env").write_text(
@@ -184,6 +196,14 @@ def test_dotenv_and_the_environment_fill_names(tmp_path: Path, monkeypatch: pyte
         (
             "[businesses.a]\nBOT_DB_PATH = 'a.db'\n",
             ": [businesses.a] BOT_DB_PATH is process-wide",
+        ),
+        (
+            "[businesses.a]\nMAX_BOOKINGS_PER_DAY = 2\n",
+            ": [businesses.a] MAX_BOOKINGS_PER_DAY is process-wide",
+        ),
+        (
+            "[businesses.a]\nBUSINESSES_FILE = 'other.toml'\n",
+            ": [businesses.a] BUSINESSES_FILE is process-wide",
         ),
         (
             "[businesses.a]\nHIDE_SERVICES = ['s1', 's2']\n",

@@ -12,7 +12,7 @@ import pytest
 import sqlite_utils
 
 from bot.store.scope import UnscopedQuery, check_scoped
-from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage
+from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
 from tests.clock import MONDAY
 from tests.store.world import CUSTOMER, TABLES, fill, open_store, snapshot
 from tests.store.world import booking as new_booking
@@ -119,3 +119,22 @@ def test_a_database_of_schema_5_is_served_as_before(tmp_path: Path) -> None:
     assert reopened.writes == 0 and reopened.get_language(CUSTOMER) == "es"
     fill(reopened)  # and new rows go in as before
     reopened.close()
+
+
+def test_a_failed_upgrade_changes_nothing(tmp_path: Path) -> None:
+    """A schema-5 file whose reminder lost its booking (written with foreign keys off, by
+    hand) is refused in one line, and stays a schema-5 file with every row it had."""
+    path = tmp_path / "old.db"
+    _schema_5(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE reminders SET booking_id = 999")
+    with pytest.raises(StorageError, match="without their booking") as caught:
+        Storage(str(path), now=lambda: MONDAY)
+    assert "\n" not in str(caught.value)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (
+            "5",
+        )
+        assert conn.execute("SELECT count(*) FROM bookings").fetchone() == (1,)
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(reminders)")]
+        assert "business" not in columns
