@@ -188,9 +188,11 @@ def run(settings: Settings) -> int:
     metrics = make_metrics()
     if settings.WEBHOOK_URL is None or secret is None:
         options = counted(metrics)
-        sock = bind_metrics(settings) if metrics is not None else None
-        if sock is not None and metrics is not None:
-            options.update(metrics_listener(metrics, sock))
+        sock = bind_metrics(settings)
+        if sock is not None:
+            listening = metrics_listener(metrics, sock)
+            options["on_startup"] += listening["on_startup"]
+            options["on_shutdown"] = listening["on_shutdown"]
         built = build(settings, **options)
         tune_gc()
         log.info("starting with long polling")
@@ -206,13 +208,19 @@ def run(settings: Settings) -> int:
     return EXIT_OK
 
 
-def counted(metrics: Metrics | None, business_id: str = "") -> dict[str, Any]:
-    """build()'s options that count one business's updates, bookings, errors and Zimun calls
-    (the one business of a process without BUSINESSES_FILE is "default" in the labels)."""
-    if metrics is None:
-        return {}
+def counted(metrics: Metrics, business_id: str = "") -> dict[str, Any]:
+    """build()'s options that count one business's updates, bookings, errors and Zimun calls.
+    The one business of a process without BUSINESSES_FILE is "default" in the labels, and
+    counted as serving once its Application runs (the fleet tells the metrics of its own)."""
     counts = metrics.for_business(business_id or DEFAULT_LABEL)
-    return {"metrics": counts, "zimun": {"observe": counts.zimun_call}}
+    options: dict[str, Any] = {"metrics": counts, "zimun": {"observe": counts.zimun_call}}
+    if not business_id:
+
+        async def serving(_app: Application) -> None:
+            counts.set_state("serving")
+
+        options["on_startup"] = (serving,)
+    return options
 
 
 def bind_metrics(settings: Settings) -> socket.socket | None:
@@ -300,7 +308,7 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_webhook(settings: Settings, secret: str, metrics: Metrics | None = None) -> None:
+def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
     """The webhook and GET /healthz on WEBHOOK_LISTEN:WEBHOOK_PORT (bot.telegram.webhook)."""
     from bot.ops.health import Health, probe_zimun
     from bot.telegram.app import ALLOWED_UPDATES
@@ -331,7 +339,7 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics | None = None)
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
-                extra=[metrics_route(metrics)] if metrics is not None else [],
+                extra=[metrics_route(metrics)],
             )
         finally:
             await probe_client.aclose()
@@ -494,9 +502,11 @@ def build_business(
         "request": http.bot_request(),
         "get_updates_request": http.updates_request(),
     }
-    counting = counted(metrics, spec.id)
-    zimun.update(counting.pop("zimun", {}))
-    options.update(counting, zimun=zimun)
+    if metrics is not None:
+        counting = counted(metrics, spec.id)
+        zimun.update(counting.pop("zimun"))
+        options.update(counting)
+    options["zimun"] = zimun
     built = build(spec.settings, storage=storage.for_business(spec.id), **options)
     return Business(
         spec.id, spec.settings, built.storage, built.client, built.conversation, built.app

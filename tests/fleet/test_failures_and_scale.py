@@ -4,6 +4,7 @@ and retried while the others serve; and a process with hundreds of businesses st
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.customers import ProcessCustomer
 from tests.fakes.bot_api import FakeBots
@@ -42,9 +43,11 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
     ana.book()
     assert len(launcher.sandbox.store.appointment_list()) == 1
     assert not locked_out.webhook and not locked_out.messages(7001)
+    booked = 'zimun_bot_bookings_total{business="good",kind="booked"} 1.0'
     with httpx.Client(timeout=10) as http:
-        metrics = http.get(f"http://127.0.0.1:{port}/metrics").text
-    assert 'zimun_bot_bookings_total{business="good",kind="booked"} 1.0' in metrics
+        metrics = good.wait_for_sync(
+            lambda: (text := http.get(f"http://127.0.0.1:{port}/metrics").text) * (booked in text)
+        )
     assert 'zimun_bot_updates_handled_total{business="good"}' in metrics
     assert 'zimun_bot_zimun_calls_total{business="good",outcome="ok"}' in metrics
     assert 'zimun_bot_businesses{state="serving"} 1.0' in metrics
@@ -57,21 +60,31 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
         assert secret not in log
 
 
+@pytest.mark.parametrize(("webhook", "count"), [(True, 300), (False, 150)])
 def test_hundreds_of_businesses_start_in_one_process(
-    launcher: Launcher, bots: tuple[FakeBots, str]
+    launcher: Launcher, bots: tuple[FakeBots, str], webhook: bool, count: int
 ) -> None:
     fakes, _ = bots
-    many = [fakes.add(f"shop-{n}", deliver_webhooks=True) for n in range(300)]
+    many = [fakes.add(f"shop-{n}", deliver_webhooks=webhook) for n in range(count)]
     launcher.write_businesses({f"shop-{n}": launcher.business(fake) for n, fake in enumerate(many)})
     port = free_port()
-    bot = launcher.start_many(many, webhook=True, **launcher.webhook_env(port))
+    extra = launcher.webhook_env(port) if webhook else {"METRICS_PORT": str(port)}
+    bot = launcher.start_many(many, webhook=webhook, **extra)
+    bot.wait_logged(f"all {count} businesses serving")
     with httpx.Client(timeout=10) as http:
-        health_url = f"http://127.0.0.1:{port}/healthz"
-        wait_listening(http, health_url)
-        fakes.bots[many[0].token].wait_for_sync(lambda: http.get(health_url).status_code == 200)
-    for fake in (many[0], many[-1]):
-        customer = ProcessCustomer(fake, 8001)
-        customer.start()
-        assert customer.labels()
+        wait_listening(http, f"http://127.0.0.1:{port}/metrics")
+        if webhook:
+            health = http.get(f"http://127.0.0.1:{port}/healthz")
+            assert (health.status_code, health.json()) == (200, {"status": "ok"})
+        for fake in (many[0], many[-1]):
+            customer = ProcessCustomer(fake, 8001)
+            customer.start()
+            assert customer.labels()
+        # Counted once the update is fully handled, a moment after its reply arrived.
+        counted = f'zimun_bot_updates_handled_total{{business="shop-{count - 1}"}} 1.0'
+        metrics = many[-1].wait_for_sync(
+            lambda: (text := http.get(f"http://127.0.0.1:{port}/metrics").text) * (counted in text)
+        )
+    assert f'zimun_bot_businesses{{state="serving"}} {count}.0' in metrics
     assert bot.stop() == 0, bot.log
     assert "Traceback" not in bot.log, bot.log
