@@ -453,7 +453,7 @@ async def serve_many(
         routes: list[Any] = []
         if webhooks is not None:
             routes += fleet_routes(urlsplit(webhooks.base_url).path, fleet.endpoint)
-            routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
+        routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
         if metrics is not None:
             routes.append(metrics_route(metrics))
         app = listener(routes)

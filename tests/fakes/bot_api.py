@@ -985,6 +985,11 @@ class FakeBots:
         with self._lock:
             self.bots.pop(fake.token, None)
 
+    def restore(self, fake: FakeBotAPI) -> None:
+        """Telegram knows the token again (a revocation undone)."""
+        with self._lock:
+            self.bots[fake.token] = fake
+
     async def dispatch(
         self,
         token: str,
