@@ -4,8 +4,9 @@ Subcommands live in `SUBCOMMANDS` (name -> function taking the parsed settings a
 exit code). Every problem an operator can fix (a missing variable, a wrong token) ends as one
 line on stderr and a non-zero exit code, never a traceback.
 
-- `run` (default): the bot, with long polling, or a webhook (plus GET /healthz) when
-  WEBHOOK_URL is set.
+- `run` (default): the bot, with long polling, or a webhook (plus GET /healthz and /metrics)
+  when WEBHOOK_URL is set. With BUSINESSES_FILE, every business of the file in one process
+  (business <id> at WEBHOOK_URL/<id>, or one long poll each); SIGHUP re-reads the file.
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
   `check --deep` adds a read-only tour of the Zimun account as the bot will use it

@@ -4,6 +4,12 @@ Storage, the Zimun client, the operator's words and rules, the conversation, the
 bookings (bot.followup.services) and the Telegram adapter around them are made here and nowhere
 else; `python -m bot` (bot.__main__) only parses the command line and calls in. Tests and the
 benchmark build the same Application through `build_application`.
+
+With BUSINESSES_FILE, `run` serves many businesses in one process (`run_many`): each is built
+by `build_business`, the same `build` as the one business of a process without the file, on its
+scope of the one database and on the process's shared HTTP clients, metrics, cap on updates
+handled at once and scheduler; bot.telegram.fleet starts, retries, reloads (SIGHUP) and stops
+them.
 """
 
 from __future__ import annotations
