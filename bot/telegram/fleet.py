@@ -30,7 +30,6 @@ import logging
 import re
 import signal
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -86,6 +85,11 @@ class BusinessSpec:
 
 class StartFailed(Exception):
     """A business could not start; `str()` is the reason, safe for the log."""
+
+
+# What keeps a business from starting without being a bug: Telegram's refusals or absence, the
+# preflight's verdict on Zimun.
+EXPECTED_FAILURES: tuple[type[Exception], ...] = (TelegramError, StartFailed)
 
 
 Build = Callable[[BusinessSpec], Business]
@@ -159,9 +163,6 @@ class Fleet:
         app = member.business.app if member.state == "serving" and member.business else None
         return Endpoint(app, member.secret, member.seen)
 
-    def counts(self) -> Counter[str]:
-        return Counter(m.state for m in self.members.values())
-
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
 
@@ -172,10 +173,6 @@ class Fleet:
             for bid, m in self.members.items()
             if m.state == "serving" and m.business is not None
         ]
-
-    def business(self, business_id: str) -> Business | None:
-        member = self.members.get(business_id)
-        return member.business if member is not None else None
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
@@ -197,12 +194,9 @@ class Fleet:
         added = [spec for bid, spec in wanted.items() if bid not in self.members]
         for member in removed:
             del self.members[member.spec.id]  # no longer routed: 404 from now on
-        await self._stop_all([(m, True) for m in removed])
-        for spec in changed:
-            await self._stop(self.members[spec.id], forget_webhook=False)
-            del self.members[spec.id]
-            self._launch(spec)
-        for spec in added:
+        restarted = [self.members[spec.id] for spec in changed]  # 503 until they are back
+        await self._stop_all([(m, True) for m in removed] + [(m, False) for m in restarted])
+        for spec in [*changed, *added]:
             self._launch(spec)
         unchanged = len(wanted) - len(added) - len(changed)
         return len(added), len(removed), len(changed), unchanged
@@ -240,6 +234,8 @@ class Fleet:
                     member.spec.id,
                     member.reason,
                     delay,
+                    # A refusal is one line; anything else is a bug: its traceback too.
+                    exc_info=not isinstance(exc, EXPECTED_FAILURES),
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
@@ -302,10 +298,10 @@ class Fleet:
                 await asyncio.sleep(wait)
             self._paced_at = time.monotonic()
 
-    async def _stop(self, member: Member, *, forget_webhook: bool) -> None:
+    async def _stop(self, member: Member, *, removed: bool) -> None:
         """Stop one business: its start or retry task, then its Application (updates already
-        received are finished first). `forget_webhook`: it is removed, so Telegram is told to
-        stop posting its updates here."""
+        received are finished first). `removed`: Telegram is told to stop posting its updates
+        here, and its metrics go."""
         member.state = "failed"  # not routed any more (503 until it is replaced or gone)
         if member.task is not None and not member.task.done():
             member.task.cancel()
@@ -314,24 +310,24 @@ class Fleet:
         business, member.business = member.business, None
         if business is not None:
             app = business.app
-            if forget_webhook and self.webhooks is not None:
+            if removed and self.webhooks is not None:
                 with contextlib.suppress(TelegramError):
                     await app.bot.delete_webhook()
             try:
                 await _shutdown(app, initialised=True, post_init=True)
             except Exception:
                 log.exception("business %s did not stop cleanly", member.spec.id)
-        if forget_webhook:
-            self._set_state(member, None)  # removed: its metrics go too
+        if removed:
+            self._set_state(member, None)
 
     async def _stop_all(self, members: Sequence[tuple[Member, bool]]) -> None:
         limit = asyncio.Semaphore(STOP_CONCURRENCY)
 
-        async def one(member: Member, forget: bool) -> None:
+        async def one(member: Member, removed: bool) -> None:
             async with limit:
-                await self._stop(member, forget_webhook=forget)
+                await self._stop(member, removed=removed)
 
-        await asyncio.gather(*(one(m, forget) for m, forget in members))
+        await asyncio.gather(*(one(m, removed) for m, removed in members))
 
     def _set_state(self, member: Member, state: State | None) -> None:
         if state is not None:
