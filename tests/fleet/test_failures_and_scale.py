@@ -28,8 +28,8 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
     )
     port = free_port()
     bot = launcher.start_many([good], webhook=True, **launcher.webhook_env(port))
-    bot.wait_logged("business locked-out failed to start: Zimun credentials refused")
-    bot.wait_logged("business revoked failed to start: Telegram rejected")
+    bot.wait_logged("[locked-out] failed to start: Zimun credentials refused")
+    bot.wait_logged("[revoked] failed to start: Telegram rejected")
     with httpx.Client(timeout=10) as http:
         health_url = f"http://127.0.0.1:{port}/healthz"
         wait_listening(http, health_url)
@@ -55,7 +55,7 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
 
     # Telegram takes the token again: the next try (after 5 s) brings the business up.
     fakes.restore(revoked)
-    bot.wait_logged("business revoked is serving (attempt 2)")
+    bot.wait_logged("[revoked] serving (attempt 2)")
     assert revoked.webhook["url"] == f"http://127.0.0.1:{port}/telegram/revoked"
 
     assert bot.stop() == 0, bot.log
