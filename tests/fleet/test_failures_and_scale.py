@@ -92,3 +92,16 @@ def test_hundreds_of_businesses_start_in_one_process(
     assert f'zimun_bot_businesses{{state="serving"}} {count}.0' in metrics
     assert bot.stop() == 0, bot.log
     assert "Traceback" not in bot.log, bot.log
+
+
+@pytest.mark.parametrize("webhook", [True, False])
+def test_a_stop_while_businesses_start_is_a_normal_stop(
+    launcher: Launcher, bots: tuple[FakeBots, str], webhook: bool
+) -> None:
+    fakes, _ = bots
+    many = [fakes.add(f"shop-{n}", deliver_webhooks=webhook) for n in range(100)]
+    launcher.write_businesses({f"shop-{n}": launcher.business(fake) for n, fake in enumerate(many)})
+    extra = launcher.webhook_env(free_port()) if webhook else {}
+    bot = launcher.start_many(many[:1], webhook=webhook, **extra)  # the first one serves
+    assert bot.stop() == 0, bot.log
+    assert "Traceback" not in bot.log and "ERROR" not in bot.log, bot.log
