@@ -591,7 +591,8 @@ def build_business(
     from bot.i18n.localizer import use_words
     from bot.telegram.fleet import Business
 
-    # Its words, for everything it says from now on: the fleet builds it in its own task.
+    # Its words, for everything it says from now on: the fleet builds it in its own task,
+    # whose context its Application's tasks inherit.
     use_words(load_operator(spec.settings).overrides)
     zimun: dict[str, Any] = {"http": http.zimun_http(str(spec.settings.ZIMUN_BASE_URL))}
     options: dict[str, Any] = {

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Literal
 
 from telegram.error import InvalidToken, TelegramError
 
+from bot.config.logs import log_business
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.scheduler import SharedScheduler
 from bot.telegram.webhook import Endpoint
@@ -219,6 +220,7 @@ class Fleet:
         )
 
     async def _keep_trying(self, member: Member) -> None:
+        log_business(member.spec.id)  # every line of this business names it, from here on
         delay = self._retry_first
         while True:
             member.attempts += 1
@@ -230,8 +232,7 @@ class Fleet:
                 member.reason = _reason(exc)
                 self._set_state(member, "failed")
                 log.warning(
-                    "business %s failed to start: %s; trying again in %.0f s",
-                    member.spec.id,
+                    "failed to start: %s; trying again in %.0f s",
                     member.reason,
                     delay,
                     # A refusal is one line; anything else is a bug: its traceback too.
@@ -251,7 +252,7 @@ class Fleet:
                 )
                 self._since = None
             if member.attempts > 1:
-                log.info("business %s is serving (attempt %d)", member.spec.id, member.attempts)
+                log.info("serving (attempt %d)", member.attempts)
             return
 
     async def _start_once(self, member: Member) -> Business:

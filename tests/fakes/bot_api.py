@@ -923,11 +923,17 @@ Dispatch = Callable[
 def _asgi_app(dispatch: Dispatch) -> Any:
     """The Bot API over HTTP: /bot<token>/<method>, answered by `dispatch`."""
     from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import JSONResponse
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import JSONResponse, Response
     from starlette.routing import Route
 
-    async def endpoint(request: Request) -> JSONResponse:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await answer(request)
+        except ClientDisconnect:  # the bot gave up on the call (it is stopping): no answer
+            return Response(status_code=499)
+
+    async def answer(request: Request) -> JSONResponse:
         token = request.path_params["token"]
         method = request.path_params["method"]
         params: dict[str, Any] = {

@@ -28,8 +28,8 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
     )
     port = free_port()
     bot = launcher.start_many([good], webhook=True, **launcher.webhook_env(port))
-    bot.wait_logged("business locked-out failed to start: Zimun credentials refused")
-    bot.wait_logged("business revoked failed to start: Telegram rejected")
+    bot.wait_logged("[locked-out] failed to start: Zimun credentials refused")
+    bot.wait_logged("[revoked] failed to start: Telegram rejected")
     with httpx.Client(timeout=10) as http:
         health_url = f"http://127.0.0.1:{port}/healthz"
         wait_listening(http, health_url)
@@ -55,7 +55,7 @@ def test_a_business_zimun_or_telegram_refuses_is_reported_and_the_others_book(
 
     # Telegram takes the token again: the next try (after 5 s) brings the business up.
     fakes.restore(revoked)
-    bot.wait_logged("business revoked is serving (attempt 2)")
+    bot.wait_logged("[revoked] serving (attempt 2)")
     assert revoked.webhook["url"] == f"http://127.0.0.1:{port}/telegram/revoked"
 
     assert bot.stop() == 0, bot.log
@@ -92,3 +92,16 @@ def test_hundreds_of_businesses_start_in_one_process(
     assert f'zimun_bot_businesses{{state="serving"}} {count}.0' in metrics
     assert bot.stop() == 0, bot.log
     assert "Traceback" not in bot.log, bot.log
+
+
+@pytest.mark.parametrize("webhook", [True, False])
+def test_a_stop_while_businesses_start_is_a_normal_stop(
+    launcher: Launcher, bots: tuple[FakeBots, str], webhook: bool
+) -> None:
+    fakes, _ = bots
+    many = [fakes.add(f"shop-{n}", deliver_webhooks=webhook) for n in range(100)]
+    launcher.write_businesses({f"shop-{n}": launcher.business(fake) for n, fake in enumerate(many)})
+    extra = launcher.webhook_env(free_port()) if webhook else {}
+    bot = launcher.start_many(many[:1], webhook=webhook, **extra)  # the first one serves
+    assert bot.stop() == 0, bot.log
+    assert "Traceback" not in bot.log and "ERROR" not in bot.log, bot.log

@@ -71,6 +71,9 @@ def test_a_customer_of_two_businesses_sees_two_worlds(
     assert bot.stop() == 0, bot.log
     assert "Traceback" not in bot.log, bot.log
     assert alpha.token not in bot.log and beta.token not in bot.log
+    # Each business's lines name it (the per-update line, here).
+    assert "bot.updates: [alpha] update " in bot.log
+    assert "bot.updates: [beta] update " in bot.log
 
 
 def test_webhook_mode_serves_each_business_at_its_path_with_its_secret(
