@@ -209,6 +209,50 @@ class Health:
                 log.exception("health check crashed")
 
 
+class FleetHealth:
+    """The /healthz answer of a process serving many businesses: ok only when every business
+    is serving (each one's start-up probed its Zimun; a failed one is logged, by id, and
+    retried) and the database reads. The store is asynchronous (PostgreSQL awaits its
+    driver), so, as in Health, `report` answers at once from the last read, made by `refresh`
+    before the listener opens and by `run` every `interval` seconds after; a read older than
+    STALE_AFTER intervals counts as failed."""
+
+    def __init__(
+        self,
+        all_serving: Callable[[], bool],
+        storage: Store | Storage,
+        *,
+        interval: float = HEALTH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._all_serving = all_serving
+        self._storage = storage
+        self._interval = interval
+        self._clock = clock
+        self._last: tuple[float, bool] | None = None  # (when read, readable)
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        last = self._last
+        fresh = last is not None and self._clock() - last[0] <= self._interval * STALE_AFTER
+        healthy = fresh and last is not None and last[1] and self._all_serving()
+        return healthy, {"status": "ok" if healthy else "failed"}
+
+    async def refresh(self) -> None:
+        result = await probe_storage(self._storage)
+        if not result.ok:
+            log.warning("health check failed: %s", result.line())
+        self._last = (self._clock(), result.ok)
+
+    async def run(self) -> None:
+        """Read the database every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("health check crashed")
+
+
 # ---- `python -m bot check` --------------------------------------------------------------------
 
 
