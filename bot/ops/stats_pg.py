@@ -21,7 +21,7 @@ from bot.ops.stats import QUERIES, assemble, stats_params
 from bot.store.postgres import PostgresStore
 
 _BOOLEAN_SUMS = re.compile(r"\b(SUM|MAX)\((event = '\w+')\)")
-_NAMED = re.compile(r":(\w+)")
+_NAMED = re.compile(r"(?<!:):(\w+)")  # not a cast (::int)
 
 
 def to_postgres(sql: str) -> str:
