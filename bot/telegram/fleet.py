@@ -380,10 +380,14 @@ async def run_fleet(
     reloading: list[asyncio.Task[None]] = []
 
     async def reload() -> None:
-        wanted = reread()
-        if wanted is None:
+        try:
+            wanted = reread()
+            if wanted is None:
+                return
+            added, removed, changed, unchanged = await fleet.reload(wanted)
+        except Exception:
+            log.exception("re-reading the businesses failed; nothing more changed")
             return
-        added, removed, changed, unchanged = await fleet.reload(wanted)
         log.info(
             "businesses re-read: %d added, %d removed, %d changed, %d unchanged",
             added,
@@ -393,6 +397,7 @@ async def run_fleet(
         )
 
     def on_hangup() -> None:
+        reloading[:] = [task for task in reloading if not task.done()]
         previous = reloading[-1] if reloading else None
 
         async def after_previous() -> None:
