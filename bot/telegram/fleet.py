@@ -31,6 +31,7 @@ import random
 import re
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -165,6 +166,10 @@ class Fleet:
             return None
         app = member.business.app if member.state == "serving" and member.business else None
         return Endpoint(app, member.secret, member.seen)
+
+    def counts(self) -> Counter[str]:
+        """How many businesses are in each state."""
+        return Counter(m.state for m in self.members.values())
 
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
