@@ -7,6 +7,8 @@ line on stderr and a non-zero exit code, never a traceback.
 - `run` (default): the bot, with long polling, or a webhook (plus GET /healthz and /metrics)
   when WEBHOOK_URL is set. With BUSINESSES_FILE, every business of the file in one process
   (business <id> at WEBHOOK_URL/<id>, or one long poll each); SIGHUP re-reads the file.
+- `copy-data --to postgresql://...`: copies the SQLite database (BOT_DB_PATH, or `--from`)
+  into an empty PostgreSQL database and prints what it copied (bot/store/copy.py).
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the
   branch list) and opens the database; prints one line per check and exits 0 when all pass.
   `check --deep` adds a read-only tour of the Zimun account as the bot will use it
@@ -52,6 +54,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m bot",
         description="The Zimun booking assistant for Telegram. Settings come from the "
         "environment and .env (see .env.example).",
+        epilog="python -m bot copy-data --to postgresql://... copies the SQLite database into "
+        "an empty PostgreSQL database (README, PostgreSQL).",
     )
     parser.add_argument("command", nargs="?", default="run", choices=sorted(SUBCOMMANDS))
     parser.add_argument(
@@ -66,6 +70,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["copy-data"]:  # needs neither Telegram's nor Zimun's settings
+        from bot.store.copy import command as copy_data
+
+        return copy_data(arguments[1:])
     args = parse_args(argv)
     try:
         settings = load_settings()

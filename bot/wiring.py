@@ -35,6 +35,7 @@ from bot.config.settings import Settings, SettingsError
 if TYPE_CHECKING:
     import socket
 
+    from starlette.routing import BaseRoute
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
@@ -131,11 +132,18 @@ class Built:
     conversation: Conversation
 
 
-def build(settings: Settings, *, storage: Storage | None = None, **options: Any) -> Built:
+def build(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    page_sock: socket.socket | None = None,
+    **options: Any,
+) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
     Application's shutdown closes the client, and the storage when it opened it (`storage`
     given: a business's scope of the process's database, which the process closes).
-    `options` go to build_application (shared update slots, metrics observers)."""
+    `page_sock`: where the booking page is served beside long polling (MINI_APP_URL without a
+    webhook). `options` go to build_application (shared update slots, metrics observers)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
     from bot.store.storage import Storage
@@ -160,6 +168,7 @@ def build(settings: Settings, *, storage: Storage | None = None, **options: Any)
         reminder_offsets=settings.reminder_offsets,
         rules=operator.rules,
         business=operator.business,
+        calendar_url=str(settings.MINI_APP_URL) if settings.MINI_APP_URL else None,
     )
 
     async def close_resources(_app: Application) -> None:
@@ -170,7 +179,9 @@ def build(settings: Settings, *, storage: Storage | None = None, **options: Any)
                 opened.close()
                 log.info("storage closed")
 
-    on_shutdown = (close_resources, *options.pop("on_shutdown", ()))
+    page_startup, page_shutdown = page_listener(settings, conversation, page_sock)
+    options["on_startup"] = (*options.pop("on_startup", ()), *page_startup)
+    on_shutdown = (*page_shutdown, close_resources, *options.pop("on_shutdown", ()))
     app = build_application(settings, conversation, on_shutdown=on_shutdown, **options)
     return Built(app, storage, client, conversation)
 
@@ -199,7 +210,7 @@ def run(settings: Settings) -> int:
             listening = metrics_listener(metrics, sock)
             options["on_startup"] += listening["on_startup"]
             options["on_shutdown"] = listening["on_shutdown"]
-        built = build(settings, **options)
+        built = build(settings, page_sock=page_socket(settings), **options)
         tune_gc()
         log.info("starting with long polling")
         try:
@@ -345,7 +356,10 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
-                extra=[metrics_route(metrics)],
+                extra=[
+                    metrics_route(metrics),
+                    *page_routes(settings, built.conversation, built.app),
+                ],
             )
         finally:
             await probe_client.aclose()
@@ -356,6 +370,85 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
             asyncio.run(serve())
     finally:
         sock.close()
+
+
+# ---- the booking page (bot.miniapp, MINI_APP_URL) ---------------------------------------------
+
+
+def page_routes(
+    settings: Settings, conversation: Conversation | None, app: Application
+) -> list[BaseRoute]:
+    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path, its
+    messages for the chat sent as the chat's own; none without MINI_APP_URL."""
+    if settings.MINI_APP_URL is None or conversation is None:
+        return []
+    from bot.core.screens import Reply
+    from bot.miniapp.routes import miniapp_routes
+    from bot.telegram.buckets import Buckets, Verdict
+    from bot.telegram.budget import BURST, PER_SECOND
+    from bot.telegram.delivery import deliver
+    from bot.telegram.ordering import PerChatOrdering
+
+    budget = Buckets(BURST, PER_SECOND)  # per customer, as the chat's budget of updates
+    # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
+    lanes = app.update_processor
+    serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
+
+    async def send(chat_id: int, reply: Reply) -> None:
+        await deliver(app.bot, chat_id, reply)
+
+    return miniapp_routes(
+        conversation,
+        send,
+        bot_token=settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
+        prefix=urlsplit(str(settings.MINI_APP_URL)).path,
+        script_url=str(settings.MINI_APP_SCRIPT_URL),
+        admit=lambda chat_id: budget.take(chat_id) is Verdict.ADMIT,
+        serialize=serialize,
+    )
+
+
+def page_socket(settings: Settings) -> socket.socket | None:
+    """In polling mode with MINI_APP_URL: the web listener's socket, bound before anything
+    starts (a taken port is one clear line)."""
+    if settings.MINI_APP_URL is None:
+        return None
+    from bot.telegram.webhook import bind
+
+    try:
+        return bind(settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
+            f"WEBHOOK_PORT={settings.WEBHOOK_PORT} for MINI_APP_URL: {exc.strerror or exc}"
+        ) from None
+
+
+def page_listener(
+    settings: Settings, conversation: Conversation, sock: socket.socket | None
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """Start-up and shut-down hooks that serve the booking page on `sock` beside long
+    polling; none without a socket."""
+    if sock is None:
+        return (), ()
+    from bot.telegram.webhook import Listener
+
+    running: list[Listener] = []
+
+    async def start(app: Application) -> None:
+        listener = Listener(page_routes(settings, conversation, app), sock)
+        await listener.start()
+        running.append(listener)
+        log.info(
+            "serving the booking page on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT
+        )
+
+    async def stop(app: Application) -> None:
+        for listener in running:
+            await listener.stop()
+        sock.close()
+
+    return (start,), (stop,)
 
 
 # ---- many businesses in one process (BUSINESSES_FILE) -----------------------------------------

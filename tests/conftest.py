@@ -22,8 +22,10 @@ import pytest
 
 from sandbox.config import SandboxConfig
 from sandbox.testing import SandboxServer, serve_sandbox
+from tests.backends import backend, store  # noqa: F401  (fixtures: on SQLite and on PostgreSQL)
 from tests.clock import MONDAY
 from tests.fakes.bot_api import FakeBotAPI
+from tests.postgres import pg_url, postgres_server  # noqa: F401  (fixtures: a real PostgreSQL)
 from tests.process import Launcher
 
 

@@ -33,6 +33,7 @@ BOT_PREFIXES = (
     "ADMIN_",
     "REMINDER_",
     "LOG_",
+    "DATABASE_URL",
     # The operator's words and rules.
     "BUSINESS_NAME",
     "CONTACT",

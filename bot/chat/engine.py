@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from bot.chat.views import render
 from bot.config.chat_tag import chat_tag
 from bot.core.business import Business
 from bot.core.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
-from bot.core.events import Command, Customer, Edited, Event, Tap, Text
+from bot.core.events import Command, Customer, Edited, Event, Look, Tap, Text
 from bot.core.payload import Action, Payload, button_data, decode, new_nonce
 from bot.core.rules import BookingRules
 from bot.core.screens import Button, Msg, Reply, Screen
@@ -157,6 +158,11 @@ BROKEN = Msg(
     "setup; please try again later."
 )
 OOPS = Msg("Sorry, something went wrong on my side. Please try again.")
+CALENDAR = Msg("📅 Calendar")
+
+# Screens that offer the booking page (Mini App) when the operator serves one: choosing a
+# branch and a service, where a month of days is next.
+CALENDAR_STEPS = frozenset({S.LOCATION, S.SERVICE})
 
 
 def in_flight(state: ChatState) -> bool:
@@ -189,8 +195,12 @@ class Conversation:
         reminder_offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         rules: BookingRules | None = None,
         business: Business | None = None,
+        calendar_url: str | None = None,
     ) -> None:
         self.api = api
+        # The booking page's address (MINI_APP_URL): a "📅 Calendar" button opens it from the
+        # branch and service screens. None: no such button.
+        self.calendar_url = calendar_url
         self.storage = storage
         # The operator's rules and words (bot/config/operator.py); `business` names the languages
         # offered and the default, so `default_language` only matters without it.
@@ -429,6 +439,8 @@ class Conversation:
                 return await self._edited(ctx, text, message_id)
             case Command(name=name, arg=arg):
                 return await self._command(ctx, name, arg)
+            case Look():
+                return Outcome(reshow=True)
         return Outcome(note=USE_BUTTONS, reshow=True)
 
     async def _tap(self, ctx: Ctx, data: str) -> Outcome:
@@ -538,6 +550,9 @@ class Conversation:
         screen = await render(
             ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
         )
+        if self.calendar_url and ctx.state.step in CALENDAR_STEPS:
+            page = (Button(CALENDAR, "", web_app=self.calendar_url),)
+            screen = replace(screen, buttons=(page, *screen.buttons))
         return Reply(
             language=ctx.lang,
             screens=(screen,),

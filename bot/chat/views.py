@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
+from typing import Literal
 
 from bot.chat.buttons import button, nav_row
 from bot.chat.context import Ctx
@@ -278,9 +280,16 @@ def _day_button(ctx: Ctx, number: int) -> Button:
         return button(ctx, Verbatim(" "), Action.NOOP)
     month = ctx.state.month
     assert month is not None
-    if cal.choosable(cal.day_code(month, number)):
-        return button(ctx, Verbatim(str(number)), Action.DAY, number)
-    return button(ctx, Verbatim(f"·{number}·"), Action.DAY_UNAVAILABLE, number)
+    code = cal.day_code(month, number)
+    if cal.choosable(code):
+        shown = button(ctx, Verbatim(str(number)), Action.DAY, number)
+    else:
+        shown = button(ctx, Verbatim(f"·{number}·"), Action.DAY_UNAVAILABLE, number)
+    return replace(shown, day=DAY_STATES.get(code, code.name.lower()))
+
+
+# Button.day of a calendar day by its code: "none" (no free time left) reads "full".
+DAY_STATES = {DayCode.NONE: "full"}
 
 
 def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
@@ -699,6 +708,10 @@ VIEWS: dict[Step, Callable[[Ctx], Awaitable[View]]] = {
 }
 
 
+# The steps that wait for typed text, and what they ask for (Screen.asks).
+ASKS: dict[Step, Literal["name", "email"]] = {Step.NAME: "name", Step.EMAIL: "email"}
+
+
 async def render(
     ctx: Ctx, *, lead: list[Msg], edit: bool, attachment: Attachment | None = None
 ) -> Screen:
@@ -709,4 +722,17 @@ async def render(
         buttons=tuple(tuple(r) for r in rows if r),
         edit=edit,
         attachment=attachment,
+        asks=ASKS.get(ctx.state.step),
+        known=known_answer(ctx),
     )
+
+
+def known_answer(ctx: Ctx) -> str | None:
+    """What the bot knows for the step's question: the Telegram name (when it would be
+    accepted as it is) or the email the customer asked to be remembered."""
+    if ctx.state.step == Step.NAME:
+        name, _ = clean_name(ctx.customer.display_name)
+        return name or None
+    if ctx.state.step == Step.EMAIL:
+        return remembered_email(ctx)
+    return None

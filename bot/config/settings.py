@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     ZIMUN_ORGANIZATION_ID: str | None = None
     ZIMUN_API_DIALECT: Dialect | None = None
     BOT_DB_PATH: str = "bot.db"
+    # postgresql://user:password@host:5432/dbname: the store in PostgreSQL (bot.store.postgres);
+    # unset or blank: SQLite at BOT_DB_PATH. A secret: its password is never shown.
+    DATABASE_URL: SecretStr | None = None
     # The operator's words and rules (README, "The operator's bot"). BOT_LANGUAGES comes before
     # BOT_DEFAULT_LANGUAGE: the default's validator reads it.
     BOT_LANGUAGES: str = ",".join(SUPPORTED_LANGUAGES)
@@ -141,6 +144,12 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "127.0.0.1"  # behind a reverse proxy on the same host (README)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    # The booking page inside Telegram (README, "Mini App"): its public HTTPS address, served
+    # by the bot on WEBHOOK_LISTEN:WEBHOOK_PORT behind the operator's proxy; unset: no page.
+    MINI_APP_URL: AnyHttpUrl | None = None
+    # Where the page loads Telegram's own script from. Tests only (a local stand-in that signs
+    # initData as Telegram does); operators leave it alone.
+    MINI_APP_SCRIPT_URL: AnyHttpUrl = AnyHttpUrl("https://telegram.org/js/telegram-web-app.js")
     # Polling mode with BUSINESSES_FILE: the Prometheus /metrics endpoint's port (on
     # WEBHOOK_LISTEN); unset: none. In webhook mode /metrics is on the webhook listener.
     METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
@@ -165,6 +174,8 @@ class Settings(BaseSettings):
         "ZIMUN_API_DIALECT",
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
+        "MINI_APP_URL",
+        "DATABASE_URL",
         "ADMIN_CHAT_ID",
         "METRICS_PORT",
         "BOT_DEFAULT_LANGUAGE",
@@ -191,6 +202,14 @@ class Settings(BaseSettings):
             if value.upper() in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
             else value.lower()
         )
+
+    @field_validator("MINI_APP_URL")
+    @classmethod
+    def _page_is_https(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        """Telegram opens Mini Apps over HTTPS only."""
+        if value is not None and value.scheme != "https":
+            raise ValueError("must be an https:// address (Telegram opens Mini Apps over HTTPS)")
+        return value
 
     @field_validator("REMINDER_OFFSETS")
     @classmethod

@@ -53,4 +53,10 @@ class Edited:
     message_id: int
 
 
-Event = Command | Tap | Text | Edited
+@dataclass(frozen=True)
+class Look:
+    """The customer looks at where the conversation stands without acting: a booking page
+    opened beside the chat shows the chat's current screen (nothing changes)."""
+
+
+Event = Command | Tap | Text | Edited | Look

@@ -164,10 +164,19 @@ Label = Msg | Verbatim | MonthValue | WeekdayValue | DateValue | TimeValue | Lan
 
 @dataclass(frozen=True)
 class Button:
-    """An inline button. `data` is an opaque payload (at most 64 bytes) the engine produced."""
+    """An inline button. `data` is an opaque payload (at most 64 bytes) the engine produced.
+
+    `web_app`: instead of a payload, the address of the operator's booking page (Telegram's
+    Mini App), which Telegram opens inside the chat; `data` is then empty. Only the chat shows
+    such a button: the page itself and the terminal have no use for it."""
 
     label: Label
     data: str
+    web_app: str | None = None
+    # A calendar day's button: how that day stands ("free", "full", "soon", "closed",
+    # "holiday", "past", "beyond", "unknown"), so a page can grey closed and full days
+    # without reading the label; None for every other button.
+    day: str | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +201,12 @@ class Screen:
     buttons: tuple[tuple[Button, ...], ...] = ()
     edit: bool = True
     attachment: Attachment | None = None
+    # What the screen asks the customer to type ("name", "email"), or None: the chat waits for
+    # a message either way, while a page draws a labelled field of the right kind for it.
+    asks: Literal["name", "email"] | None = None
+    # What the bot already knows for that answer (the Telegram name, a remembered email), for
+    # a page to prefill its field with; the chat offers it as a "Use …" button instead.
+    known: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,34 +12,48 @@ Writes are counted (`writes`, one per committed transaction) because the benchma
 SQLite writes per update; `batch()` groups several writes of one event into one transaction.
 No row is ever deleted implicitly: a file that cannot be read raises StorageError instead of
 being recreated, so data is never lost silently.
+
+What each operation reads and writes is written once, in bot.store.plans, for this store and
+the PostgreSQL one alike; this module is SQLite's part: the file, its schema and migrations,
+its transactions, and running a plan's statements at once (`_run`). Its methods are the plans'
+(`_sync`), with the same names and arguments as ever.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime
-from functools import partialmethod
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 
-from bot.core.lifecycle import Notice, Stored, Write
-from bot.core.records import (
-    INACTIVE_STATUSES,
-    BookingRow,
-    ConversationRow,
-    FunnelEvent,
-    NoticeRow,
-    ReminderRow,
-    WaitlistRow,
-)
 from bot.store import files as db_files
+from bot.store.plans import (
+    ERASE,
+    MANY,
+    NOTICES,
+    READ,
+    REMINDERS,
+    WAITLIST,
+    Done,
+    Op,
+    Outbox,
+    Plan,
+    Plans,
+    is_atomic,
+)
+from bot.store.plans import _utc as _utc
 from bot.store.scope import check_scoped
+
+# Imported from here by the rest of the bot and its tests.
+__all__ = ["NOTICES", "REMINDERS", "WAITLIST", "Outbox", "Storage", "StorageError"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class StorageError(Exception):
@@ -224,7 +238,7 @@ def _m5_booked_at(db: sqlite_utils.Database) -> None:
 
 
 # Tables rebuilt by _m6_business, as they are from schema 6 on: `business` leads every key.
-_BUSINESS_TABLES: dict[str, str] = {
+BUSINESS_TABLES: dict[str, str] = {
     "users": (
         "CREATE TABLE {name} ("
         " business TEXT NOT NULL DEFAULT '',"
@@ -331,9 +345,23 @@ _BUSINESS_TABLES: dict[str, str] = {
     ),
 }
 
+# The funnel as it is from schema 6 on (_m2's table, and _m6's business column last); SQLite
+# got there by ALTER TABLE, the PostgreSQL store creates it so (bot.store.postgres).
+FUNNEL_TABLE = (
+    "CREATE TABLE funnel ("
+    " id INTEGER PRIMARY KEY,"
+    " at TEXT NOT NULL,"
+    " attempt TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " step TEXT,"
+    " location_name TEXT,"
+    " service_name TEXT,"
+    " business TEXT NOT NULL DEFAULT '')"
+)
+
 # Every index of the business's tables from schema 6 on, the business first: each query filters
 # by it, so an index not led by it would be scanned across every business.
-_BUSINESS_INDEXES = (
+BUSINESS_INDEXES = (
     "CREATE INDEX idx_bookings_user_booked ON bookings (business, user_id, booked_at)",
     "CREATE INDEX idx_bookings_next_check ON bookings (business, next_check_at)",
     "CREATE INDEX idx_conversations_pending ON conversations (business, pending)",
@@ -364,17 +392,17 @@ def _m6_business(db: sqlite_utils.Database) -> None:
     reminder's or notice's booking is its business's: the foreign key is (business, id).
     idx_bookings_user_id goes: idx_bookings_user_booked starts with the same columns.
     """
-    for table, create in _BUSINESS_TABLES.items():
+    for table, create in BUSINESS_TABLES.items():
         columns = ", ".join(f'"{c}"' for c in db[table].columns_dict)
         db.execute(create.format(name=f"{table}_v6"))
         db.execute(f"INSERT INTO {table}_v6 ({columns}) SELECT {columns} FROM {table}")
     for table in ("reminders", "notices", "waitlist", "conversations", "users", "bookings"):
         db.execute(f"DROP TABLE {table}")
-    for table in _BUSINESS_TABLES:
+    for table in BUSINESS_TABLES:
         db.execute(f"ALTER TABLE {table}_v6 RENAME TO {table}")
     db.execute("ALTER TABLE funnel ADD COLUMN business TEXT NOT NULL DEFAULT ''")
     db.execute("DROP INDEX idx_funnel_at")
-    for index in _BUSINESS_INDEXES:
+    for index in BUSINESS_INDEXES:
         db.execute(index)
     broken = db.execute("PRAGMA foreign_key_check").fetchall()
     if broken:
@@ -394,39 +422,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 SCRUBBED = "free_space_scrubbed"  # meta key: the one VACUUM of an older database is done
 
 
-# ---- rows -----------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _utc(value: datetime) -> str:
-    """A fixed-width UTC timestamp, so SQL compares them as strings in time order."""
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _maybe_utc(value: datetime | None) -> str | None:
-    return _utc(value) if value is not None else None
-
-
-@dataclass(frozen=True)
-class Outbox:
-    """A table of messages the bot sends on its own: a row moves from `due` to `claimed` (its
-    time in `claimed_at`, attempts counted) before it is sent, back after a send that
-    certainly failed, or to `skipped` when it is no longer worth sending."""
-
-    table: str
-    due: str
-    claimed: str
-    claimed_at: str
-
-
-REMINDERS = Outbox("reminders", due="pending", claimed="sent", claimed_at="sent_at")
-NOTICES = Outbox("notices", due="pending", claimed="sent", claimed_at="sent_at")
-WAITLIST = Outbox("waitlist", due="due", claimed="told", claimed_at="told_at")
-
-
 # ---- the store --------------------------------------------------------------------------------
 
 
@@ -443,6 +438,17 @@ class _Shared:
         self.writes = 0
         self.depth = 0
         self.erase_after_commit = False  # set by deletions of personal data (db_files)
+
+
+def _sync(plan: Callable[Concatenate[Plans, P], Plan[T]]) -> Callable[Concatenate[Storage, P], T]:
+    """The store's method of a plan: run it now, in one transaction if it is atomic."""
+    atomic = is_atomic(plan)
+
+    @functools.wraps(plan)
+    def method(self: Storage, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(plan(self._plans, *args, **kwargs), atomic)
+
+    return method
 
 
 class Storage:
@@ -469,6 +475,7 @@ class Storage:
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._shared = _Shared(conn, now)
             self._conn = conn
+            self._plans = Plans(self._clock)
             self.db = self._shared.db
             conn.execute("PRAGMA busy_timeout = 5000")
             conn.execute("PRAGMA secure_delete = ON")
@@ -498,6 +505,7 @@ class Storage:
         scoped._shared = self._shared
         scoped._conn = self._conn
         scoped.db = self.db
+        scoped._plans = Plans(scoped._clock)
         return scoped
 
     @property
@@ -585,6 +593,44 @@ class Storage:
     def _now(self) -> str:
         return _utc(self.now())
 
+    def _clock(self) -> datetime:
+        return self._shared.now()
+
+    # -- running a plan (bot.store.plans) --
+
+    def _run(self, plan: Plan[T], atomic: bool) -> T:
+        if atomic:
+            with self.batch():
+                return self._drive(plan)
+        return self._drive(plan)
+
+    def _drive(self, plan: Plan[T]) -> T:
+        answer: Any = None
+        try:
+            while True:
+                answer = self._execute(plan.send(answer))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _execute(self, op: Op) -> Any:
+        if op.kind == READ:
+            return self._read(op.sql, op.params)
+        if op.kind == ERASE:
+            self._shared.erase_after_commit = True
+            return None
+        check_scoped(op.sql)
+        try:
+            with self.batch():  # a RETURNING statement is read to its end before the commit
+                if op.kind == MANY:
+                    rows = [(self.business, *params) for params in op.params]
+                    return Done(self._conn.executemany(op.sql, rows).rowcount)
+                sql = op.sql + " RETURNING id" if op.returns_id else op.sql
+                cursor = self._conn.execute(sql, (self.business, *op.params))
+                returned = cursor.fetchall() if op.returns_id else None
+                return Done(cursor.rowcount, int(returned[0][0]) if returned else None)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path}: write failed: {exc}") from None
+
     # -- schema --
 
     @property
@@ -631,687 +677,58 @@ class Storage:
             db_files.scrub_free_space(self._conn, self.path)
         self._raw_write("INSERT INTO meta (key, value) VALUES (?, '1')", (SCRUBBED,))
 
-    # -- users --
+    # -- every operation: the plan of the same name (bot.store.plans), run at once --
 
-    def get_language(self, user_id: int) -> str | None:
-        rows = self._read(
-            "SELECT language FROM users WHERE business = ?1 AND user_id = ?", (user_id,)
-        )
-        return rows[0]["language"] if rows else None
-
-    def set_language(self, user_id: int, language: str) -> None:
-        now = self._now()
-        self._write(
-            "INSERT INTO users (business, user_id, language, prefs, created_at, updated_at) "
-            "VALUES (?1, ?, ?, '{}', ?, ?) ON CONFLICT(business, user_id) DO UPDATE SET "
-            "language = excluded.language, updated_at = excluded.updated_at",
-            (user_id, language, now, now),
-        )
-
-    def get_prefs(self, user_id: int) -> dict[str, Any]:
-        rows = self._read("SELECT prefs FROM users WHERE business = ?1 AND user_id = ?", (user_id,))
-        return json.loads(rows[0]["prefs"] or "{}") if rows else {}
-
-    def update_prefs(self, user_id: int, **changes: Any) -> None:
-        """Merge `changes` into the customer's preferences; a None value removes the key."""
-        with self.batch():
-            prefs = self.get_prefs(user_id)
-            for key, value in changes.items():
-                if value is None:
-                    prefs.pop(key, None)
-                else:
-                    prefs[key] = value
-            now = self._now()
-            self._write(
-                "INSERT INTO users (business, user_id, language, prefs, created_at, updated_at) "
-                "VALUES (?1, ?, NULL, ?, ?, ?) ON CONFLICT(business, user_id) DO UPDATE SET "
-                "prefs = excluded.prefs, updated_at = excluded.updated_at",
-                (user_id, json.dumps(prefs, sort_keys=True), now, now),
-            )
-
-    # -- bookings --
-
-    def add_booking(
-        self,
-        *,
-        user_id: int,
-        chat_id: int,
-        appointment_id: str,
-        service_id: str,
-        service_name: str,
-        location_id: str,
-        location_name: str,
-        location_address: str,
-        timezone: str,
-        start: datetime,
-        end: datetime | None,
-        status: str,
-        language: str | None = None,
-        checked_at: datetime | None = None,
-        next_check_at: datetime | None = None,
-        booked_at: datetime | None = None,
-    ) -> int:
-        """Insert (or, for a replayed confirm, update) a booking; returns its local id.
-        `booked_at` (the bot's clock; the wall clock when not given) is kept from the first
-        write: a replayed confirm is not a second booking."""
-        now = self._now()
-        self._write(
-            "INSERT INTO bookings (business, user_id, chat_id, appointment_id, service_id, "
-            "service_name, location_id, location_name, location_address, timezone, start, end, "
-            "status, language, checked_at, next_check_at, booked_at, created_at, updated_at) "
-            "VALUES (?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(business, appointment_id) DO UPDATE SET start = excluded.start, "
-            "end = excluded.end, status = excluded.status, "
-            "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
-            "next_check_at = excluded.next_check_at, updated_at = excluded.updated_at",
-            (
-                user_id,
-                chat_id,
-                appointment_id,
-                service_id,
-                service_name,
-                location_id,
-                location_name,
-                location_address,
-                timezone,
-                _iso(start),
-                _iso(end),
-                status,
-                language,
-                _maybe_utc(checked_at),
-                _maybe_utc(next_check_at),
-                _maybe_utc(booked_at) or now,
-                now,
-                now,
-            ),
-        )
-        rows = self._read(
-            "SELECT id FROM bookings WHERE business = ?1 AND appointment_id = ?", (appointment_id,)
-        )
-        return int(rows[0]["id"])
-
-    def update_booking(
-        self,
-        booking_id: int,
-        *,
-        status: str | None = None,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        language: str | None = None,
-        checked_at: datetime | None = None,
-        next_check_at: datetime | None = None,
-    ) -> None:
-        """Change the given fields (None leaves one as it is)."""
-        self._write(
-            "UPDATE bookings SET status = COALESCE(?2, status), start = COALESCE(?3, start), "
-            "end = COALESCE(?4, end), language = COALESCE(?5, language), "
-            "checked_at = COALESCE(?6, checked_at), next_check_at = COALESCE(?7, next_check_at), "
-            "updated_at = ?8 WHERE business = ?1 AND id = ?9",
-            (
-                status,
-                _iso(start),
-                _iso(end),
-                language,
-                _maybe_utc(checked_at),
-                _maybe_utc(next_check_at),
-                self._now(),
-                booking_id,
-            ),
-        )
-
-    def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]:
-        """Active bookings whose appointment is ahead and whose next comparison with Zimun is
-        due, in turns across customers: every customer's most overdue booking first (never
-        checked: first of all), then every customer's second, and so on. The budget is shared
-        per customer, not per booking: one account with many bookings cannot starve the
-        others' change notices."""
-        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
-        rows = self._read(
-            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
-            "PARTITION BY user_id ORDER BY next_check_at, start, id) AS turn FROM bookings "
-            f"WHERE business = ?1 AND status NOT IN ({inactive}) AND start > ? "
-            "AND (next_check_at IS NULL OR next_check_at <= ?)) "
-            "ORDER BY turn, next_check_at, start, id LIMIT ?",
-            (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
-        )
-        return [BookingRow.from_row(r) for r in rows]
-
-    def upcoming_bookings(self, now: datetime) -> list[BookingRow]:
-        """Every active booking whose appointment is ahead (what reconciling looks after)."""
-        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
-        rows = self._read(
-            f"SELECT * FROM bookings WHERE business = ?1 AND status NOT IN ({inactive}) "
-            "AND start > ? ORDER BY start",
-            (*INACTIVE_STATUSES, _iso(now)),
-        )
-        return [BookingRow.from_row(r) for r in rows]
-
-    def upcoming_count(self, user_id: int, now: datetime) -> int:
-        """How many active appointments of the customer are ahead (MAX_UPCOMING_PER_CUSTOMER)."""
-        inactive = ",".join("?" for _ in INACTIVE_STATUSES)
-        rows = self._read(
-            f"SELECT count(*) AS n FROM bookings WHERE business = ?1 AND user_id = ? "
-            f"AND status NOT IN ({inactive}) AND start > ?",
-            (user_id, *INACTIVE_STATUSES, _iso(now)),
-        )
-        return int(rows[0]["n"])
-
-    def booked_since(self, user_id: int, since: datetime) -> int:
-        """How many bookings the customer made after `since`, whatever became of them since
-        (MAX_BOOKINGS_PER_DAY: booking and cancelling again and again counts every time)."""
-        rows = self._read(
-            "SELECT count(*) AS n FROM bookings WHERE business = ?1 AND user_id = ? "
-            "AND booked_at > ?",
-            (user_id, _utc(since)),
-        )
-        return int(rows[0]["n"])
-
-    def get_booking(self, booking_id: int) -> BookingRow | None:
-        rows = self._read("SELECT * FROM bookings WHERE business = ?1 AND id = ?", (booking_id,))
-        return BookingRow.from_row(rows[0]) if rows else None
-
-    def bookings_for_user(self, user_id: int) -> list[BookingRow]:
-        rows = self._read(
-            "SELECT * FROM bookings WHERE business = ?1 AND user_id = ? ORDER BY start", (user_id,)
-        )
-        return [BookingRow.from_row(r) for r in rows]
-
-    def booking_by_appointment(self, appointment_id: str) -> BookingRow | None:
-        rows = self._read(
-            "SELECT * FROM bookings WHERE business = ?1 AND appointment_id = ?", (appointment_id,)
-        )
-        return BookingRow.from_row(rows[0]) if rows else None
-
-    # -- a booking's life: one read and one write per entry (bot.core.lifecycle) --
-
-    def stored_booking(
-        self, booking_id: int | None = None, *, appointment_id: str | None = None
-    ) -> Stored | None:
-        """A booking (by id, or by appointment) with what a decision about it needs."""
-        row = (
-            self.get_booking(booking_id)
-            if booking_id is not None
-            else self.booking_by_appointment(appointment_id or "")
-        )
-        if row is None:
-            return None
-        pending = self.pending_notice(row.id)
-        fallback = None
-        if not row.language:
-            fallback = next((r.language for r in self.reminders_for_booking(row.id)), None)
-        return Stored(row, pending.previous_start if pending else None, fallback)
-
-    def apply(self, write: Write) -> int:
-        """Everything one entry changes, in one transaction; returns the booking's id."""
-        fields = write.fields
-        with self.batch():
-            if write.new is not None:
-                booking_id = self.add_booking(
-                    **asdict(write.new),
-                    language=fields.language,
-                    checked_at=fields.checked_at,
-                    next_check_at=fields.next_check_at,
-                    booked_at=write.booked_at,
-                )
-            else:
-                assert write.booking_id is not None
-                booking_id = write.booking_id
-                self.update_booking(booking_id, **asdict(fields))
-            if write.reminders is not None:
-                self.set_reminders(
-                    booking_id,
-                    write.user_id,
-                    write.chat_id,
-                    list(write.reminders),
-                    language=write.reminder_language,
-                )
-            if write.drop_reminders:
-                self.drop_pending_reminders(booking_id)
-            if write.skip_notices:
-                self.skip_pending_notices(booking_id)
-            if write.notice is not None:
-                self._add_notice(booking_id, write.user_id, write.chat_id, write.notice)
-        return booking_id
-
-    # -- reminders --
-
-    def set_reminders(
-        self,
-        booking_id: int,
-        user_id: int,
-        chat_id: int,
-        due: list[tuple[int, datetime]],
-        *,
-        language: str | None,
-    ) -> None:
-        """Replace every reminder of the booking by `due` ((offset minutes, due time) pairs):
-        a new or moved appointment starts with fresh, unsent reminders."""
-        now = self._now()
-        with self.batch():
-            self._write(
-                "DELETE FROM reminders WHERE business = ?1 AND booking_id = ?", (booking_id,)
-            )
-            for offset_minutes, due_at in due:
-                self._write(
-                    "INSERT INTO reminders (business, booking_id, user_id, chat_id, "
-                    "offset_minutes, due_at, language, status, created_at) "
-                    "VALUES (?1,?,?,?,?,?,?,'pending',?)",
-                    (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now),
-                )
-
-    def drop_pending_reminders(self, booking_id: int) -> None:
-        """A cancelled appointment: its unsent reminders go (sent ones stay as history)."""
-        self._write(
-            "DELETE FROM reminders WHERE business = ?1 AND booking_id = ? AND status = 'pending'",
-            (booking_id,),
-        )
-
-    def due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
-        rows = self._read(
-            "SELECT * FROM reminders WHERE business = ?1 AND status = 'pending' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?",
-            (_utc(now), limit),
-        )
-        return [ReminderRow.from_row(r) for r in rows]
-
-    def reminders_for_booking(self, booking_id: int) -> list[ReminderRow]:
-        rows = self._read(
-            "SELECT * FROM reminders WHERE business = ?1 AND booking_id = ? ORDER BY due_at",
-            (booking_id,),
-        )
-        return [ReminderRow.from_row(r) for r in rows]
-
-    # -- the outboxes: reminders, notices and waiting-list news, claimed before they are sent --
-
-    def claim(self, box: Outbox, item_id: int) -> bool:
-        """Mark a due message claimed (sent), before sending it; False if another scan or
-        process got it first. One UPDATE with a status guard: two scans can never both win."""
-        cursor = self._write(
-            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = ?3, "
-            "attempts = attempts + 1 WHERE business = ?1 AND id = ?4 AND status = ?5",
-            (box.claimed, self._now(), item_id, box.due),
-        )
-        return cursor.rowcount == 1
-
-    def unclaim(self, box: Outbox, item_id: int) -> None:
-        """Due again after a send that certainly did not reach Telegram."""
-        self._write(
-            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL "
-            "WHERE business = ?1 AND id = ?3 AND status = ?4",
-            (box.due, item_id, box.claimed),
-        )
-
-    def skip(self, box: Outbox, item_ids: list[int]) -> None:
-        """Due messages that will not be sent (the appointment passed, a later one supersedes)."""
-        with self.batch():
-            for item_id in item_ids:
-                self._write(
-                    f"UPDATE {box.table} SET status = 'skipped' "
-                    "WHERE business = ?1 AND id = ? AND status = ?",
-                    (item_id, box.due),
-                )
-
-    claim_waitlist = partialmethod(claim, WAITLIST)  # the name tests/waitlist know it by
-
-    # -- notices (changes made at the business, to tell the customer) --
-
-    def add_notice(
-        self,
-        booking: BookingRow,
-        kind: str,
-        *,
-        start: datetime,
-        previous_start: datetime,
-        language: str | None,
-    ) -> int:
-        notice = Notice(kind, start=start, previous_start=previous_start, language=language)
-        return self._add_notice(booking.id, booking.user_id, booking.chat_id, notice)
-
-    def _add_notice(self, booking_id: int, user_id: int, chat_id: int, notice: Notice) -> int:
-        cursor = self._write(
-            "INSERT INTO notices (business, booking_id, user_id, chat_id, kind, start, "
-            "previous_start, language, status, created_at) VALUES (?1,?,?,?,?,?,?,?,'pending',?)",
-            (
-                booking_id,
-                user_id,
-                chat_id,
-                notice.kind,
-                _utc(notice.start),
-                _utc(notice.previous_start),
-                notice.language,
-                self._now(),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
-
-    def pending_notice(self, booking_id: int) -> NoticeRow | None:
-        """The newest notice of a booking not sent yet, if any."""
-        rows = self._read(
-            "SELECT * FROM notices WHERE business = ?1 AND booking_id = ? "
-            "AND status = 'pending' ORDER BY id DESC LIMIT 1",
-            (booking_id,),
-        )
-        return NoticeRow.from_row(rows[0]) if rows else None
-
-    def skip_pending_notices(self, booking_id: int) -> None:
-        """Notices overtaken by a newer change of the same booking are never sent."""
-        self._write(
-            "UPDATE notices SET status = 'skipped' WHERE business = ?1 AND booking_id = ? "
-            "AND status = 'pending'",
-            (booking_id,),
-        )
-
-    def pending_notices(self, limit: int = 100) -> list[NoticeRow]:
-        rows = self._read(
-            "SELECT * FROM notices WHERE business = ?1 AND status = 'pending' ORDER BY id LIMIT ?",
-            (limit,),
-        )
-        return [NoticeRow.from_row(r) for r in rows]
-
-    def notices_for_booking(self, booking_id: int) -> list[NoticeRow]:
-        rows = self._read(
-            "SELECT * FROM notices WHERE business = ?1 AND booking_id = ? ORDER BY id",
-            (booking_id,),
-        )
-        return [NoticeRow.from_row(r) for r in rows]
-
-    # -- the waiting list (customers to tell when a time frees up on a full day) --
-
-    def join_waitlist(
-        self,
-        *,
-        user_id: int,
-        chat_id: int,
-        service_id: str,
-        service_name: str,
-        location_id: str,
-        location_name: str,
-        timezone: str,
-        day: date,
-        ends_at: datetime,
-        language: str | None,
-        now: datetime,
-        next_check_at: datetime,
-    ) -> int:
-        """Put the customer on the list for `day` (or back on it: a told entry is re-armed,
-        keeping its place, which dates from when they first asked, and its offer: the time it
-        was told of is not offered to it again, and is still its own until the offer's window
-        ends; see `waitlist_day_full`). The entry is looked at with its service and branch: at
-        `next_check_at`, or sooner if the pair is due sooner."""
-        with self.batch():
-            rows = self._read(
-                "SELECT min(next_check_at) AS due FROM waitlist WHERE business = ?1 "
-                "AND status = 'waiting' AND service_id = ? AND location_id = ?",
-                (service_id, location_id),
-            )
-            pair_due = rows[0]["due"]
-            due = min(pair_due, _utc(next_check_at)) if pair_due else _utc(next_check_at)
-            self._write(
-                "INSERT INTO waitlist (business, user_id, chat_id, service_id, service_name, "
-                "location_id, location_name, timezone, day, ends_at, language, status, "
-                "joined_at, next_check_at) VALUES (?1,?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
-                "ON CONFLICT(business, user_id, service_id, location_id, day) DO UPDATE SET "
-                "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
-                "next_check_at = excluded.next_check_at, told_at = NULL, "
-                "attempts = 0",
-                (
-                    user_id,
-                    chat_id,
-                    service_id,
-                    service_name,
-                    location_id,
-                    location_name,
-                    timezone,
-                    day.isoformat(),
-                    _utc(ends_at),
-                    language,
-                    _utc(now),
-                    due,
-                ),
-            )
-            found = self._read(
-                "SELECT id FROM waitlist WHERE business = ?1 AND user_id = ? "
-                "AND service_id = ? AND location_id = ? AND day = ?",
-                (user_id, service_id, location_id, day.isoformat()),
-            )
-        return int(found[0]["id"])
-
-    def waitlist_entry(self, entry_id: int) -> WaitlistRow | None:
-        rows = self._read("SELECT * FROM waitlist WHERE business = ?1 AND id = ?", (entry_id,))
-        return WaitlistRow.from_row(rows[0]) if rows else None
-
-    def waitlist_entry_for(
-        self, user_id: int, service_id: str, location_id: str, day: date
-    ) -> WaitlistRow | None:
-        rows = self._read(
-            "SELECT * FROM waitlist WHERE business = ?1 AND user_id = ? AND service_id = ? "
-            "AND location_id = ? AND day = ?",
-            (user_id, service_id, location_id, day.isoformat()),
-        )
-        return WaitlistRow.from_row(rows[0]) if rows else None
-
-    def waitlist_for_user(self, user_id: int, now: datetime) -> list[WaitlistRow]:
-        """The customer's entries still on the list (waiting, or about to be told)."""
-        rows = self._read(
-            "SELECT * FROM waitlist WHERE business = ?1 AND user_id = ? "
-            "AND status IN ('waiting', 'due') "
-            "AND ends_at > ? ORDER BY day, service_name, location_name, id",
-            (user_id, _utc(now)),
-        )
-        return [WaitlistRow.from_row(r) for r in rows]
-
-    def leave_waitlist(self, entry_id: int) -> None:
-        self._write("DELETE FROM waitlist WHERE business = ?1 AND id = ?", (entry_id,))
-
-    def end_waitlist(self, now: datetime) -> int:
-        """Entries whose day has passed end by themselves: deleted, whatever their status."""
-        return self._write(
-            "DELETE FROM waitlist WHERE business = ?1 AND ends_at <= ?", (_utc(now),)
-        ).rowcount
-
-    def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        """(service, branch) pairs with someone waiting whose next look is due, in turns across
-        customers (as bookings_to_check): the pairs holding some customer's most overdue pair
-        first, then some customer's second, and so on, most overdue first within a turn. One
-        customer waiting at many services and branches cannot starve the others."""
-        rows = self._read(
-            "WITH due AS (SELECT user_id, service_id, location_id, "
-            "min(COALESCE(next_check_at, '')) AS due FROM waitlist "
-            "WHERE business = ?1 AND status = 'waiting' AND ends_at > ? "
-            "AND COALESCE(next_check_at, '') <= ? GROUP BY user_id, service_id, location_id), "
-            "turns AS (SELECT service_id, location_id, due, ROW_NUMBER() OVER ("
-            "PARTITION BY user_id ORDER BY due, service_id, location_id) AS turn FROM due) "
-            "SELECT service_id, location_id, min(turn) AS turn, min(due) AS due FROM turns "
-            "GROUP BY service_id, location_id ORDER BY turn, due, service_id, location_id "
-            "LIMIT ?",
-            (_utc(now), _utc(now), limit),
-        )
-        return [(r["service_id"], r["location_id"]) for r in rows]
-
-    def waiting_for_pair(
-        self, service_id: str, location_id: str, now: datetime
-    ) -> list[WaitlistRow]:
-        """The pair's waiting entries, by day and then in the order they joined."""
-        rows = self._read(
-            "SELECT * FROM waitlist WHERE business = ?1 AND status = 'waiting' "
-            "AND service_id = ? AND location_id = ? AND ends_at > ? ORDER BY day, joined_at, id",
-            (service_id, location_id, _utc(now)),
-        )
-        return [WaitlistRow.from_row(r) for r in rows]
-
-    def open_offers(self, service_id: str, location_id: str, day: date, since: datetime) -> int:
-        """Entries of the day told of a free time since `since` that have not booked yet
-        (re-armed ones too): each still has that time to itself."""
-        rows = self._read(
-            "SELECT count(*) AS n FROM waitlist WHERE business = ?1 AND service_id = ? "
-            "AND location_id = ? AND day = ? AND status IN ('waiting', 'due', 'told') "
-            "AND offered_at > ?",
-            (service_id, location_id, day.isoformat(), _utc(since)),
-        )
-        return int(rows[0]["n"])
-
-    def waitlist_day_full(self, service_id: str, location_id: str, day: date) -> None:
-        """A look found no free time on `day`: whatever its entries were told of is gone, so
-        the next time that frees up is news to each of them again. Until then an entry told
-        once (re-armed or not) is not offered again: one freed time, one offer per entry."""
-        self._write(
-            "UPDATE waitlist SET offered_at = NULL WHERE business = ?1 AND service_id = ? "
-            "AND location_id = ? AND day = ? AND status IN ('waiting', 'told')",
-            (service_id, location_id, day.isoformat()),
-        )
-
-    def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None:
-        """A free time was found for these waiting entries: they are to be told."""
-        with self.batch():
-            for entry_id in entry_ids:
-                self._write(
-                    "UPDATE waitlist SET status = 'due', offered_at = ?2 "
-                    "WHERE business = ?1 AND id = ?3 AND status = 'waiting'",
-                    (_utc(now), entry_id),
-                )
-
-    def schedule_waitlist(
-        self,
-        service_id: str,
-        location_id: str,
-        next_check_at: datetime,
-        *,
-        checked: list[date],
-        at: datetime,
-    ) -> None:
-        """The pair was looked at: every waiting entry of it is next looked at together; the
-        days the answer covered were judged `at`."""
-        with self.batch():
-            self._write(
-                "UPDATE waitlist SET next_check_at = ?2 WHERE business = ?1 "
-                "AND status = 'waiting' AND service_id = ?3 AND location_id = ?4",
-                (_utc(next_check_at), service_id, location_id),
-            )
-            for day in checked:
-                self._write(
-                    "UPDATE waitlist SET checked_at = ?2 WHERE business = ?1 "
-                    "AND service_id = ?3 AND location_id = ?4 AND day = ?5",
-                    (_utc(at), service_id, location_id, day.isoformat()),
-                )
-
-    def due_waitlist(self, limit: int = 100) -> list[WaitlistRow]:
-        """Entries to tell, first found first, then in the order they joined."""
-        rows = self._read(
-            "SELECT * FROM waitlist WHERE business = ?1 AND status = 'due' "
-            "ORDER BY offered_at, joined_at, id LIMIT ?",
-            (limit,),
-        )
-        return [WaitlistRow.from_row(r) for r in rows]
-
-    def waitlist_booked(self, user_id: int, service_id: str, location_id: str, day: date) -> int:
-        """The customer booked this service at this branch on `day`: their entry for it is
-        done. Returns how many entries that ended (0 or 1)."""
-        return self._write(
-            "UPDATE waitlist SET status = 'booked' WHERE business = ?1 AND user_id = ? "
-            "AND service_id = ? AND location_id = ? AND day = ? "
-            "AND status IN ('waiting', 'due', 'told')",
-            (user_id, service_id, location_id, day.isoformat()),
-        ).rowcount
-
-    # -- funnel (anonymous statistics) --
-
-    def record_funnel(self, events: list[FunnelEvent]) -> None:
-        with self.batch():
-            for event in events:
-                self._write(
-                    "INSERT INTO funnel (business, at, attempt, event, step, location_name, "
-                    "service_name) VALUES (?1,?,?,?,?,?,?)",
-                    (
-                        _utc(event.at),
-                        event.attempt,
-                        event.event,
-                        event.step,
-                        event.location_name,
-                        event.service_name,
-                    ),
-                )
-
-    def funnel_since(self, since: datetime) -> list[FunnelEvent]:
-        rows = self._read(
-            "SELECT at, attempt, event, step, location_name, service_name FROM funnel "
-            "WHERE business = ?1 AND at >= ? ORDER BY at, id",
-            (_utc(since),),
-        )
-        return [
-            FunnelEvent(
-                at=datetime.fromisoformat(r["at"]),
-                attempt=r["attempt"],
-                event=r["event"],
-                step=r["step"],
-                location_name=r["location_name"],
-                service_name=r["service_name"],
-            )
-            for r in rows
-        ]
-
-    # -- conversations --
-
-    def load_conversation(self, chat_id: int) -> ConversationRow | None:
-        rows = self._read(
-            "SELECT chat_id, user_id, state FROM conversations WHERE business = ?1 AND chat_id = ?",
-            (chat_id,),
-        )
-        return ConversationRow(**rows[0]) if rows else None
-
-    def save_conversation(self, chat_id: int, user_id: int, state: str, *, pending: bool) -> None:
-        self._write(
-            "INSERT INTO conversations (business, chat_id, user_id, state, pending, updated_at) "
-            "VALUES (?1, ?, ?, ?, ?, ?) ON CONFLICT(business, chat_id) DO UPDATE SET "
-            "user_id = excluded.user_id, "
-            "state = excluded.state, pending = excluded.pending, updated_at = excluded.updated_at",
-            (chat_id, user_id, state, int(pending), self._now()),
-        )
-
-    def pending_conversations(self) -> list[ConversationRow]:
-        rows = self._read(
-            "SELECT chat_id, user_id, state FROM conversations WHERE business = ?1 AND pending = 1"
-        )
-        return [ConversationRow(**r) for r in rows]
-
-    def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
-        """Delete every row about a customer (their bookings at the business stay there):
-        reminders, notices, waiting-list entries, bookings, the conversation of their chat, and
-        their language and prefs. Once committed, the WAL is emptied so that no file keeps a
-        copy (bot.store.files)."""
-        with self.batch():
-            self._shared.erase_after_commit = True
-            for table in ("reminders", "notices", "waitlist", "bookings", "users"):
-                self._write(f"DELETE FROM {table} WHERE business = ?1 AND user_id = ?", (user_id,))
-            self._write(
-                "DELETE FROM conversations WHERE business = ?1 AND (user_id = ? OR chat_id = ?)",
-                (user_id, user_id if chat_id is None else chat_id),
-            )
-
-    def conversation_count(self) -> int:
-        rows = self._read("SELECT count(*) AS n FROM conversations WHERE business = ?1")
-        return int(rows[0]["n"])
-
-    # -- housekeeping --
-
-    def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int:
-        """Delete bookings whose appointment started before `appointments_before` (their
-        reminders go with them), funnel rows older than it, and conversations untouched since
-        `idle_before` (a draft abandoned mid-way holds a name and email). A conversation with
-        a confirm in flight is kept. Returns the number of rows deleted."""
-        with self.batch():
-            self._shared.erase_after_commit = True
-            deleted = self._write(
-                "DELETE FROM bookings WHERE business = ?1 AND start < ?",
-                (_iso(appointments_before),),
-            ).rowcount
-            deleted += self._write(
-                "DELETE FROM funnel WHERE business = ?1 AND at < ?", (_utc(appointments_before),)
-            ).rowcount
-            deleted += self._write(
-                "DELETE FROM conversations WHERE business = ?1 AND pending = 0 AND updated_at < ?",
-                (idle_before.astimezone(UTC).isoformat(timespec="seconds"),),
-            ).rowcount
-        return deleted
+    get_language = _sync(Plans.get_language)
+    set_language = _sync(Plans.set_language)
+    get_prefs = _sync(Plans.get_prefs)
+    update_prefs = _sync(Plans.update_prefs)
+    add_booking = _sync(Plans.add_booking)
+    update_booking = _sync(Plans.update_booking)
+    bookings_to_check = _sync(Plans.bookings_to_check)
+    upcoming_bookings = _sync(Plans.upcoming_bookings)
+    upcoming_count = _sync(Plans.upcoming_count)
+    booked_since = _sync(Plans.booked_since)
+    get_booking = _sync(Plans.get_booking)
+    bookings_for_user = _sync(Plans.bookings_for_user)
+    booking_by_appointment = _sync(Plans.booking_by_appointment)
+    stored_booking = _sync(Plans.stored_booking)
+    apply = _sync(Plans.apply)
+    set_reminders = _sync(Plans.set_reminders)
+    drop_pending_reminders = _sync(Plans.drop_pending_reminders)
+    due_reminders = _sync(Plans.due_reminders)
+    reminders_for_booking = _sync(Plans.reminders_for_booking)
+    claim = _sync(Plans.claim)
+    unclaim = _sync(Plans.unclaim)
+    skip = _sync(Plans.skip)
+    claim_waitlist = _sync(Plans.claim_waitlist)
+    add_notice = _sync(Plans.add_notice)
+    pending_notice = _sync(Plans.pending_notice)
+    skip_pending_notices = _sync(Plans.skip_pending_notices)
+    pending_notices = _sync(Plans.pending_notices)
+    notices_for_booking = _sync(Plans.notices_for_booking)
+    join_waitlist = _sync(Plans.join_waitlist)
+    waitlist_entry = _sync(Plans.waitlist_entry)
+    waitlist_entry_for = _sync(Plans.waitlist_entry_for)
+    waitlist_for_user = _sync(Plans.waitlist_for_user)
+    leave_waitlist = _sync(Plans.leave_waitlist)
+    end_waitlist = _sync(Plans.end_waitlist)
+    waitlist_pairs_due = _sync(Plans.waitlist_pairs_due)
+    waiting_for_pair = _sync(Plans.waiting_for_pair)
+    open_offers = _sync(Plans.open_offers)
+    waitlist_day_full = _sync(Plans.waitlist_day_full)
+    offer_waitlist = _sync(Plans.offer_waitlist)
+    schedule_waitlist = _sync(Plans.schedule_waitlist)
+    due_waitlist = _sync(Plans.due_waitlist)
+    waitlist_booked = _sync(Plans.waitlist_booked)
+    record_funnel = _sync(Plans.record_funnel)
+    funnel_since = _sync(Plans.funnel_since)
+    load_conversation = _sync(Plans.load_conversation)
+    save_conversation = _sync(Plans.save_conversation)
+    pending_conversations = _sync(Plans.pending_conversations)
+    forget_user = _sync(Plans.forget_user)
+    conversation_count = _sync(Plans.conversation_count)
+    prune = _sync(Plans.prune)
 
     def ping(self) -> int:
         """Read the schema version (raises StorageError if the database is unusable)."""

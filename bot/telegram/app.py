@@ -26,7 +26,7 @@ from bot.core.changes import BookingChange, ChangeKind
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
 from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
-from bot.telegram.commands import register_commands
+from bot.telegram.commands import register_commands, register_page_button
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.flood import FairRateLimiter
@@ -163,6 +163,8 @@ def build_application(
             await register_commands(app.bot, default_language, languages=settings.languages)
             if admin is not None:
                 await admin.register_commands(app.bot)
+            if settings.MINI_APP_URL is not None:  # the booking page (bot.miniapp)
+                await register_page_button(app.bot, str(settings.MINI_APP_URL), default_language)
         if admin is not None:
             admin.attach(app.bot)
             conversation.ledger.listeners.append(admin.on_change)

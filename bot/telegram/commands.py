@@ -10,7 +10,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, BotCommand, BotCommandScope, BotCommandScopeAllPrivateChats
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllPrivateChats,
+    MenuButtonWebApp,
+    WebAppInfo,
+)
 from telegram.error import TelegramError
 
 from bot.core.languages import SUPPORTED_LANGUAGES
@@ -89,3 +96,17 @@ async def register_commands(
         log.warning("could not register the command menu: %s", type(exc).__name__)
         return False
     return True
+
+
+PAGE_BUTTON = Msg("📅 Calendar")
+
+
+async def register_page_button(bot: Bot, url: str, language: str) -> None:
+    """The chat's menu button opens the booking page (MINI_APP_URL), labelled in the bot's
+    default language (Telegram keeps one default menu button for every private chat).
+    Best effort, like the command menu: the page's buttons in the chat work without it."""
+    label = localizer(language).render(PAGE_BUTTON, "plain")
+    try:
+        await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(label, WebAppInfo(url)))
+    except TelegramError as exc:
+        log.warning("menu button not registered: %s", type(exc).__name__)

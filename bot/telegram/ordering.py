@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
@@ -32,6 +32,7 @@ from telegram.ext import BaseUpdateProcessor
 from bot.telegram.flood import replying_to
 
 DEFAULT_CONCURRENCY = 256
+T = TypeVar("T")
 UNBOUNDED = 1 << 30  # python-telegram-bot's own semaphore: never the limit (see the module)
 
 
@@ -116,6 +117,12 @@ class PerChatOrdering(BaseUpdateProcessor):
         if key is None:
             await coroutine
             return
+        await self.in_lane(key, coroutine)
+
+    async def in_lane(self, key: int, coroutine: Awaitable[T]) -> T:
+        """Run `coroutine` in chat `key`'s lane, after what the chat has queued and before
+        what comes later: the booking page's requests (bot.miniapp) take their turn with the
+        chat's updates, so chat and page never run one conversation's events at once."""
         lane = self._lanes.get(key)
         if lane is None:
             lane = self._lanes[key] = _Lane()
@@ -125,7 +132,7 @@ class PerChatOrdering(BaseUpdateProcessor):
             async with lane.lock, self._slots:
                 started = True
                 with replying_to(key):
-                    await coroutine
+                    return await coroutine
         finally:
             lane.users -= 1
             if not started and asyncio.iscoroutine(coroutine):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, WebAppInfo
 from telegram.constants import CallbackQueryLimit, MessageLimit, ParseMode
 
 from bot.core.screens import Attachment, Button, Msg, Screen
@@ -52,15 +52,16 @@ def render_screen(screen: Screen, loc: Localizer) -> Rendered:
 def render_keyboard(
     rows: tuple[tuple[Button, ...], ...], loc: Localizer
 ) -> InlineKeyboardMarkup | None:
-    keyboard = [
-        [
-            InlineKeyboardButton(loc.render(button.label, "plain"), callback_data=button.data)
-            for button in row
-        ]
-        for row in rows
-        if row
-    ]
+    keyboard = [[_button(button, loc) for button in row] for row in rows if row]
     return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def _button(button: Button, loc: Localizer) -> InlineKeyboardButton:
+    """A payload button, or one that opens the booking page (Mini App) in the chat."""
+    label = loc.render(button.label, "plain")
+    if button.web_app is not None:
+        return InlineKeyboardButton(label, web_app=WebAppInfo(button.web_app))
+    return InlineKeyboardButton(label, callback_data=button.data)
 
 
 GROUP_ANSWER = Msg(

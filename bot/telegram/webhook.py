@@ -293,3 +293,37 @@ async def serve_listener(asgi: Any, sock: socket.socket) -> None:
         server.should_exit = True
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await serving
+
+
+# ---- the web listener in polling mode (the booking page, bot.miniapp) -------------------------
+
+
+class Listener:
+    """`routes` served on `sock` beside long polling (MINI_APP_URL without WEBHOOK_URL), with
+    the webhook's guards; started and stopped by the Application's start-up and shut-down
+    hooks."""
+
+    def __init__(self, routes: Sequence[BaseRoute], sock: socket.socket) -> None:
+        config = uvicorn.Config(
+            listener(routes),
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+            **server_limits(),
+        )
+        self.server = _Server(config)
+        self.sock = sock
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, _app: Application | None = None) -> None:
+        quiet_refusals()
+        self.task = asyncio.create_task(self.server.serve(sockets=[self.sock]))
+        await _started(self.server, self.task)
+
+    async def stop(self, _app: Application | None = None) -> None:
+        self.server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await self.task

@@ -286,6 +286,7 @@ class FakeBotAPI:
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "setChatMenuButton": lambda params, files: True,  # recorded in calls_of
             "close": lambda params, files: True,
             "logOut": lambda params, files: True,
         }

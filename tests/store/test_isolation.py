@@ -1,5 +1,6 @@
-"""Two businesses on one file: nothing one business's storage reads or writes reaches the
-other's rows, whatever ids it is handed (the ids of a forged callback are the other's)."""
+"""Two businesses on one database (a SQLite file, a PostgreSQL database): nothing one
+business's store reads or writes reaches the other's rows, whatever ids it is handed (the ids
+of a forged callback are the other's)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,25 @@ import pytest
 
 from bot.core.lifecycle import Fields, Write
 from bot.ops.stats import stats_of
-from bot.store.storage import Storage, StorageError
+from bot.store.contract import Store
+from bot.store.sqlite_async import SqliteStore
+from bot.store.storage import StorageError
+from tests.backends import Backend
 from tests.clock import MONDAY
-from tests.store.world import CUSTOMER, DAY, START, Ids, claims, fill, open_store, snapshot
+from tests.store.world import CUSTOMER, DAY, START, Ids, claims, fill, open_store
 
-# Every public method of Storage; the test below must call each one through `Seen`.
+# Every public method of the contract; the test below must call each one through `Seen`.
 PUBLIC = {
-    name for name in dir(Storage) if not name.startswith("_") and callable(getattr(Storage, name))
+    name
+    for name, value in vars(Store).items()
+    if not name.startswith("_") and callable(value) and not isinstance(value, property)
 }
 
 
 class Seen:
-    """A storage that remembers which of its methods were called."""
+    """A store that remembers which of its methods were called."""
 
-    def __init__(self, store: Storage) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
         self.called: set[str] = set()
 
@@ -35,40 +41,40 @@ class Seen:
         return value
 
 
-def views(store: Any, ids: Ids) -> dict[str, Any]:
+async def views(store: Any, ids: Ids) -> dict[str, Any]:
     """Every read a business's bot makes, with CUSTOMER and the given ids: all truthy for the
     business that wrote them, all empty for any other."""
     later = MONDAY + timedelta(days=30)
     return {
-        "get_language": store.get_language(CUSTOMER),
-        "get_prefs": store.get_prefs(CUSTOMER),
-        "get_booking": store.get_booking(ids.booking),
-        "stored_booking": store.stored_booking(ids.booking),
-        "stored_by_appointment": store.stored_booking(appointment_id="a_1"),
-        "booking_by_appointment": store.booking_by_appointment("a_1"),
-        "bookings_for_user": store.bookings_for_user(CUSTOMER),
-        "bookings_to_check": store.bookings_to_check(MONDAY, 100),
-        "upcoming_bookings": store.upcoming_bookings(MONDAY),
-        "upcoming_count": store.upcoming_count(CUSTOMER, MONDAY),
-        "booked_since": store.booked_since(CUSTOMER, MONDAY - timedelta(days=1)),
-        "due_reminders": store.due_reminders(later),
-        "reminders_for_booking": store.reminders_for_booking(ids.booking),
-        "pending_notice": store.pending_notice(ids.booking),
-        "pending_notices": store.pending_notices(),
-        "notices_for_booking": store.notices_for_booking(ids.booking),
-        "waitlist_entry": store.waitlist_entry(ids.waiting),
-        "waitlist_entry_for": store.waitlist_entry_for(CUSTOMER, "s_cut", "loc_main", DAY),
-        "waitlist_for_user": store.waitlist_for_user(CUSTOMER, MONDAY),
-        "waitlist_pairs_due": store.waitlist_pairs_due(MONDAY, 10),
-        "waiting_for_pair": store.waiting_for_pair("s_cut", "loc_main", MONDAY),
-        "open_offers": store.open_offers(
+        "get_language": await store.get_language(CUSTOMER),
+        "get_prefs": await store.get_prefs(CUSTOMER),
+        "get_booking": await store.get_booking(ids.booking),
+        "stored_booking": await store.stored_booking(ids.booking),
+        "stored_by_appointment": await store.stored_booking(appointment_id="a_1"),
+        "booking_by_appointment": await store.booking_by_appointment("a_1"),
+        "bookings_for_user": await store.bookings_for_user(CUSTOMER),
+        "bookings_to_check": await store.bookings_to_check(MONDAY, 100),
+        "upcoming_bookings": await store.upcoming_bookings(MONDAY),
+        "upcoming_count": await store.upcoming_count(CUSTOMER, MONDAY),
+        "booked_since": await store.booked_since(CUSTOMER, MONDAY - timedelta(days=1)),
+        "due_reminders": await store.due_reminders(later),
+        "reminders_for_booking": await store.reminders_for_booking(ids.booking),
+        "pending_notice": await store.pending_notice(ids.booking),
+        "pending_notices": await store.pending_notices(),
+        "notices_for_booking": await store.notices_for_booking(ids.booking),
+        "waitlist_entry": await store.waitlist_entry(ids.waiting),
+        "waitlist_entry_for": await store.waitlist_entry_for(CUSTOMER, "s_cut", "loc_main", DAY),
+        "waitlist_for_user": await store.waitlist_for_user(CUSTOMER, MONDAY),
+        "waitlist_pairs_due": await store.waitlist_pairs_due(MONDAY, 10),
+        "waiting_for_pair": await store.waiting_for_pair("s_cut", "loc_main", MONDAY),
+        "open_offers": await store.open_offers(
             "s_cut", "loc_main", DAY + timedelta(days=1), MONDAY - timedelta(hours=1)
         ),
-        "due_waitlist": store.due_waitlist(),
-        "funnel_since": store.funnel_since(MONDAY - timedelta(days=1)),
-        "load_conversation": store.load_conversation(CUSTOMER),
-        "pending_conversations": store.pending_conversations(),
-        "conversation_count": store.conversation_count(),
+        "due_waitlist": await store.due_waitlist(),
+        "funnel_since": await store.funnel_since(MONDAY - timedelta(days=1)),
+        "load_conversation": await store.load_conversation(CUSTOMER),
+        "pending_conversations": await store.pending_conversations(),
+        "conversation_count": await store.conversation_count(),
     }
 
 
@@ -88,11 +94,11 @@ def by_id(seen: dict[str, Any]) -> list[Any]:
     return [seen[name] for name in BY_ID]
 
 
-def forge(store: Any, ids: Ids, other: Storage) -> None:
+async def forge(store: Any, ids: Ids, other: Store) -> None:
     """Every write a business's bot makes, aimed at the other business's customer and ids."""
     far = MONDAY + timedelta(days=365)
-    store.update_booking(ids.booking, status="cancelled", start=far)
-    store.apply(
+    await store.update_booking(ids.booking, status="cancelled", start=far)
+    await store.apply(
         Write(
             user_id=CUSTOMER,
             chat_id=CUSTOMER,
@@ -102,84 +108,85 @@ def forge(store: Any, ids: Ids, other: Storage) -> None:
             skip_notices=True,
         )
     )
-    store.drop_pending_reminders(ids.booking)
-    store.skip_pending_notices(ids.booking)
-    claims(store, ids)
-    store.offer_waitlist([ids.waiting], MONDAY)
-    store.waitlist_day_full("s_cut", "loc_main", DAY + timedelta(days=1))
-    store.schedule_waitlist("s_cut", "loc_main", far, checked=[DAY], at=MONDAY)
-    store.waitlist_booked(CUSTOMER, "s_cut", "loc_main", DAY)
-    store.leave_waitlist(ids.waiting)
-    store.end_waitlist(far)
-    store.prune(appointments_before=far, idle_before=far)
-    store.forget_user(CUSTOMER, CUSTOMER)
+    await store.drop_pending_reminders(ids.booking)
+    await store.skip_pending_notices(ids.booking)
+    await claims(store, ids)
+    await store.offer_waitlist([ids.waiting], MONDAY)
+    await store.waitlist_day_full("s_cut", "loc_main", DAY + timedelta(days=1))
+    await store.schedule_waitlist("s_cut", "loc_main", far, checked=[DAY], at=MONDAY)
+    await store.waitlist_booked(CUSTOMER, "s_cut", "loc_main", DAY)
+    await store.leave_waitlist(ids.waiting)
+    await store.end_waitlist(far)
+    await store.prune(appointments_before=far, idle_before=far)
+    await store.forget_user(CUSTOMER, CUSTOMER)
     # Rows hung on the other business's booking are refused by the (business, id) foreign key.
     with pytest.raises(StorageError):
-        store.set_reminders(ids.booking, CUSTOMER, CUSTOMER, [(60, MONDAY)], language="it")
-    booking = other.get_booking(ids.booking)
+        await store.set_reminders(ids.booking, CUSTOMER, CUSTOMER, [(60, MONDAY)], language="it")
+    booking = await other.get_booking(ids.booking)
     assert booking is not None
     with pytest.raises(StorageError):
-        store.add_notice(booking, "cancelled", start=START, previous_start=START, language="it")
+        await store.add_notice(
+            booking, "cancelled", start=START, previous_start=START, language="it"
+        )
 
 
 @pytest.mark.parametrize("first", ["", "studio-a"], ids=["env-business", "file-business"])
-def test_one_business_never_reaches_anothers_rows(tmp_path: Path, first: str) -> None:
-    a = open_store(tmp_path, business=first)
-    ids_a = fill(a, "de")
-    before = snapshot(a, first)
+async def test_one_business_never_reaches_anothers_rows(backend: Backend, first: str) -> None:
+    a = await backend.open(business=first)
+    ids_a = await fill(a, "de")
+    before = backend.snapshot(first)
     assert all(before.values()), "the world fills every table"
-    assert all(views(a, ids_a).values()), "the reads below would find something"
+    assert all((await views(a, ids_a)).values()), "the reads below would find something"
 
     b = Seen(a.for_business("studio-b"))
     assert b.business == "studio-b"
-    assert not any(views(b, ids_a).values())
-    forge(b, ids_a, a)
-    assert snapshot(a, first) == before
-    assert not any(snapshot(b._store, "studio-b").values())
+    assert not any((await views(b, ids_a)).values())
+    await forge(b, ids_a, a)
+    assert backend.snapshot(first) == before
+    assert not any(backend.snapshot("studio-b").values())
 
-    ids_b = fill(b, "it")  # the same customer, the same appointment ids: a world of its own
+    ids_b = await fill(b, "it")  # the same customer, the same appointment ids: a world of its own
     assert ids_b.booking != ids_a.booking  # ids are global: a payload names one booking
-    assert snapshot(a, first) == before
-    assert all(views(b, ids_b).values()) and not any(by_id(views(b, ids_a)))
-    assert b.get_language(CUSTOMER) == "it" and a.get_language(CUSTOMER) == "de"
-    assert not any(by_id(views(a, ids_b)))
-    assert b.ping() == a.ping()
-    with b.batch():
-        b.set_language(CUSTOMER, "es")
+    assert backend.snapshot(first) == before
+    assert all((await views(b, ids_b)).values()) and not any(by_id(await views(b, ids_a)))
+    assert await b.get_language(CUSTOMER) == "it" and await a.get_language(CUSTOMER) == "de"
+    assert not any(by_id(await views(a, ids_b)))
+    assert await b.ping() == await a.ping()
+    async with b.batch():
+        await b.set_language(CUSTOMER, "es")
     back = b.for_business(first)
-    assert back.get_language(CUSTOMER) == "de"
-    after_b = snapshot(b._store, "studio-b")
-    forge(a, ids_b, b._store)  # and the other way round
-    assert snapshot(b._store, "studio-b") == after_b
+    assert await back.get_language(CUSTOMER) == "de"
+    after_b = backend.snapshot("studio-b")
+    await forge(a, ids_b, b._store)  # and the other way round
+    assert backend.snapshot("studio-b") == after_b
 
-    b.close()  # not the opener: the file stays open
-    assert a.get_language(CUSTOMER) is None  # forge(a, ...) forgot a's own customer
+    await b.close()  # not the opener: the database stays open
+    assert await a.get_language(CUSTOMER) is None  # forge(a, ...) forgot a's own customer
     missing = PUBLIC - b.called
-    assert not missing, f"Storage methods the isolation test does not exercise: {missing}"
-    a.close()
+    assert not missing, f"Store methods the isolation test does not exercise: {missing}"
 
 
-def test_forget_deletes_that_business_rows_only(tmp_path: Path) -> None:
-    a = open_store(tmp_path, business="studio-a")
+async def test_forget_deletes_that_business_rows_only(backend: Backend) -> None:
+    a = await backend.open(business="studio-a")
     b = a.for_business("studio-b")
-    fill(a)
-    fill(b)
-    kept = snapshot(b, "studio-b")
-    a.forget_user(CUSTOMER, CUSTOMER)
-    gone = snapshot(a, "studio-a")
+    await fill(a)
+    await fill(b)
+    kept = backend.snapshot("studio-b")
+    await a.forget_user(CUSTOMER, CUSTOMER)
+    gone = backend.snapshot("studio-a")
     assert gone.pop("funnel"), "the anonymous funnel stays"
     assert not any(gone.values())
-    assert snapshot(b, "studio-b") == kept
-    a.close()
+    assert backend.snapshot("studio-b") == kept
 
 
-def test_stats_count_the_business_own_funnel(tmp_path: Path) -> None:
-    a = open_store(tmp_path, business="studio-a")
+async def test_stats_count_the_business_own_funnel(tmp_path: Path) -> None:
+    """/stats reads SQLite's file itself (bot.ops.stats), scoped to the business."""
+    a = SqliteStore(open_store(tmp_path, business="studio-a"))
     b = a.for_business("studio-b")
-    fill(a)
-    fill(b)
-    fill(b.for_business("studio-c"))
-    b.prune(appointments_before=MONDAY + timedelta(days=1), idle_before=MONDAY)  # b's funnel
-    assert stats_of(a, MONDAY + timedelta(hours=1)).confirmed == 1
-    assert stats_of(b, MONDAY + timedelta(hours=1)).confirmed == 0
-    a.close()
+    await fill(a)
+    await fill(b)
+    await fill(b.for_business("studio-c"))
+    await b.prune(appointments_before=MONDAY + timedelta(days=1), idle_before=MONDAY)  # b's funnel
+    assert stats_of(a.storage, MONDAY + timedelta(hours=1)).confirmed == 1
+    assert stats_of(b.storage, MONDAY + timedelta(hours=1)).confirmed == 0
+    await a.close()

@@ -12,6 +12,7 @@ import pytest
 import sqlite_utils
 
 from bot.store.scope import UnscopedQuery, check_scoped
+from bot.store.sqlite_async import SqliteStore
 from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
 from tests.clock import MONDAY
 from tests.store.world import CUSTOMER, TABLES, fill, open_store, snapshot
@@ -86,7 +87,7 @@ def _schema_5(path: Path) -> None:
     conn.close()
 
 
-def test_a_database_of_schema_5_is_served_as_before(tmp_path: Path) -> None:
+async def test_a_database_of_schema_5_is_served_as_before(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     _schema_5(path)
     store = Storage(str(path), now=lambda: MONDAY)
@@ -117,7 +118,7 @@ def test_a_database_of_schema_5_is_served_as_before(tmp_path: Path) -> None:
 
     reopened = Storage(str(path), now=lambda: MONDAY)
     assert reopened.writes == 0 and reopened.get_language(CUSTOMER) == "es"
-    fill(reopened)  # and new rows go in as before
+    await fill(SqliteStore(reopened))  # and new rows go in as before
     reopened.close()
 
 

@@ -1,5 +1,6 @@
 """One business's complete world in the store, written through every kind of write the bot
-makes, and a snapshot of every row a business owns: what the isolation tests compare."""
+makes (through the async contract, on either database), and a snapshot of every row a
+business owns in a SQLite file: what the isolation tests compare."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from bot.core.lifecycle import Fields, Write
 from bot.core.records import FunnelEvent, NewBooking
+from bot.store.contract import Store
 from bot.store.storage import NOTICES, REMINDERS, Storage
 from tests.clock import MONDAY
 
@@ -51,12 +53,12 @@ class Ids:
     told: int
 
 
-def fill(store: Storage, language: str = "de") -> Ids:
+async def fill(store: Store, language: str = "de") -> Ids:
     """Every table gets rows of `store`'s business for CUSTOMER, as the bot writes them."""
-    store.set_language(CUSTOMER, language)
-    store.update_prefs(CUSTOMER, email="cleo@example.org", name="Cleo")
-    first = store.add_booking(**vars(booking("a_1")), language=language)
-    applied = store.apply(
+    await store.set_language(CUSTOMER, language)
+    await store.update_prefs(CUSTOMER, email="cleo@example.org", name="Cleo")
+    first = await store.add_booking(**vars(booking("a_1")), language=language)
+    applied = await store.apply(
         Write(
             user_id=CUSTOMER,
             chat_id=CUSTOMER,
@@ -67,19 +69,19 @@ def fill(store: Storage, language: str = "de") -> Ids:
             reminder_language=language,
         )
     )
-    store.set_reminders(
+    await store.set_reminders(
         first,
         CUSTOMER,
         CUSTOMER,
         [(1440, MONDAY), (60, START - timedelta(hours=1))],
         language=language,
     )
-    row = store.get_booking(first)
+    row = await store.get_booking(first)
     assert row is not None
-    notice = store.add_notice(
+    notice = await store.add_notice(
         row, "moved", start=START, previous_start=START - timedelta(hours=1), language=language
     )
-    waiting = store.join_waitlist(
+    waiting = await store.join_waitlist(
         user_id=CUSTOMER,
         chat_id=CUSTOMER,
         service_id="s_cut",
@@ -93,7 +95,7 @@ def fill(store: Storage, language: str = "de") -> Ids:
         now=MONDAY,
         next_check_at=MONDAY,
     )
-    told = store.join_waitlist(
+    told = await store.join_waitlist(
         user_id=CUSTOMER,
         chat_id=CUSTOMER,
         service_id="s_cut",
@@ -107,15 +109,16 @@ def fill(store: Storage, language: str = "de") -> Ids:
         now=MONDAY,
         next_check_at=MONDAY,
     )
-    store.offer_waitlist([told], MONDAY)
-    store.record_funnel(
+    await store.offer_waitlist([told], MONDAY)
+    await store.record_funnel(
         [
             FunnelEvent(at=MONDAY, attempt="x1", event="started"),
             FunnelEvent(MONDAY, "x1", "confirmed", location_name="Main", service_name="Cut"),
         ]
     )
-    store.save_conversation(CUSTOMER, CUSTOMER, '{"step": "email"}', pending=True)
-    [reminder] = [r for r in store.reminders_for_booking(first) if r.offset_minutes == 1440]
+    await store.save_conversation(CUSTOMER, CUSTOMER, '{"step": "email"}', pending=True)
+    reminders = await store.reminders_for_booking(first)
+    [reminder] = [r for r in reminders if r.offset_minutes == 1440]
     return Ids(first, applied, reminder.id, notice, waiting, told)
 
 
@@ -135,11 +138,11 @@ def snapshot(store: Storage, business: str) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
-def claims(store: Storage, ids: Ids) -> None:
+async def claims(store: Storage, ids: Ids) -> None:
     """The outboxes' writes by id (what a forged or stale id would reach)."""
-    store.claim(REMINDERS, ids.reminder)
-    store.unclaim(REMINDERS, ids.reminder)
-    store.claim(NOTICES, ids.notice)
-    store.claim_waitlist(ids.told)
-    store.skip(REMINDERS, [ids.reminder])
-    store.skip(NOTICES, [ids.notice])
+    await store.claim(REMINDERS, ids.reminder)
+    await store.unclaim(REMINDERS, ids.reminder)
+    await store.claim(NOTICES, ids.notice)
+    await store.claim_waitlist(ids.told)
+    await store.skip(REMINDERS, [ids.reminder])
+    await store.skip(NOTICES, [ids.notice])

@@ -1,0 +1,211 @@
+"""The store's contract: what the rest of the bot may ask of a store, whichever database holds
+it (issue 20). Every operation is a coroutine, because the PostgreSQL store awaits its driver
+(the event loop never waits on the database); the SQLite store keeps answering at once.
+
+`Store` has every public method of the synchronous `Storage` (bot.store.storage), with the same
+names, arguments and results, as `async def`; plus the business it serves, `for_business` (the
+same database for another business, sharing its connections), `batch()` (one transaction, an
+async context manager that nests), `ping()` (the schema version; raises StorageError when the
+database is unusable) and `close()` (only the store that opened the database closes it).
+
+Inside a batch, only the task that opened it uses the store: a task it starts and awaits
+meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL).
+
+Two stores keep it: bot.store.sqlite_async.SqliteStore (SQLite, the embedded default) and
+bot.store.postgres.PostgresStore; bot.store.factory.open_store picks one from the settings.
+tests/store/test_contract.py checks that both have every method with these signatures.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from typing import Any, Protocol, runtime_checkable
+
+from bot.core.lifecycle import Stored, Write
+from bot.core.records import (
+    BookingRow,
+    ConversationRow,
+    FunnelEvent,
+    NoticeRow,
+    ReminderRow,
+    WaitlistRow,
+)
+from bot.store.plans import Outbox
+
+
+@runtime_checkable
+class Store(Protocol):
+    """One business's view of the bot's database (see the module)."""
+
+    @property
+    def business(self) -> str:
+        """The business whose rows this store reads and writes ('' for the environment's)."""
+        ...
+
+    @property
+    def writes(self) -> int:
+        """Committed transactions through this database's stores (what the benchmark counts)."""
+        ...
+
+    def for_business(self, business_id: str) -> Store: ...
+
+    def batch(self) -> AbstractAsyncContextManager[None]: ...
+
+    async def ping(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+    async def get_language(self, user_id: int) -> str | None: ...
+    async def set_language(self, user_id: int, language: str) -> None: ...
+    async def get_prefs(self, user_id: int) -> dict[str, Any]: ...
+    async def update_prefs(self, user_id: int, **changes: Any) -> None: ...
+    async def add_booking(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        appointment_id: str,
+        service_id: str,
+        service_name: str,
+        location_id: str,
+        location_name: str,
+        location_address: str,
+        timezone: str,
+        start: datetime,
+        end: datetime | None,
+        status: str,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
+        booked_at: datetime | None = None,
+    ) -> int: ...
+    async def update_booking(
+        self,
+        booking_id: int,
+        *,
+        status: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        language: str | None = None,
+        checked_at: datetime | None = None,
+        next_check_at: datetime | None = None,
+    ) -> None: ...
+    async def bookings_to_check(self, now: datetime, limit: int) -> list[BookingRow]: ...
+    async def upcoming_bookings(self, now: datetime) -> list[BookingRow]: ...
+    async def upcoming_count(self, user_id: int, now: datetime) -> int: ...
+    async def booked_since(self, user_id: int, since: datetime) -> int: ...
+    async def get_booking(self, booking_id: int) -> BookingRow | None: ...
+    async def bookings_for_user(self, user_id: int) -> list[BookingRow]: ...
+    async def booking_by_appointment(self, appointment_id: str) -> BookingRow | None: ...
+    async def stored_booking(
+        self,
+        booking_id: int | None = None,
+        *,
+        appointment_id: str | None = None,
+    ) -> Stored | None: ...
+    async def apply(self, write: Write) -> int: ...
+    async def set_reminders(
+        self,
+        booking_id: int,
+        user_id: int,
+        chat_id: int,
+        due: list[tuple[int, datetime]],
+        *,
+        language: str | None,
+    ) -> None: ...
+    async def drop_pending_reminders(self, booking_id: int) -> None: ...
+    async def due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]: ...
+    async def reminders_for_booking(self, booking_id: int) -> list[ReminderRow]: ...
+    async def claim(self, box: Outbox, item_id: int) -> bool: ...
+    async def unclaim(self, box: Outbox, item_id: int) -> None: ...
+    async def skip(self, box: Outbox, item_ids: list[int]) -> None: ...
+    async def claim_waitlist(self, item_id: int) -> bool: ...
+    async def add_notice(
+        self,
+        booking: BookingRow,
+        kind: str,
+        *,
+        start: datetime,
+        previous_start: datetime,
+        language: str | None,
+    ) -> int: ...
+    async def pending_notice(self, booking_id: int) -> NoticeRow | None: ...
+    async def skip_pending_notices(self, booking_id: int) -> None: ...
+    async def pending_notices(self, limit: int = 100) -> list[NoticeRow]: ...
+    async def notices_for_booking(self, booking_id: int) -> list[NoticeRow]: ...
+    async def join_waitlist(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        service_id: str,
+        service_name: str,
+        location_id: str,
+        location_name: str,
+        timezone: str,
+        day: date,
+        ends_at: datetime,
+        language: str | None,
+        now: datetime,
+        next_check_at: datetime,
+    ) -> int: ...
+    async def waitlist_entry(self, entry_id: int) -> WaitlistRow | None: ...
+    async def waitlist_entry_for(
+        self,
+        user_id: int,
+        service_id: str,
+        location_id: str,
+        day: date,
+    ) -> WaitlistRow | None: ...
+    async def waitlist_for_user(self, user_id: int, now: datetime) -> list[WaitlistRow]: ...
+    async def leave_waitlist(self, entry_id: int) -> None: ...
+    async def end_waitlist(self, now: datetime) -> int: ...
+    async def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]: ...
+    async def waiting_for_pair(
+        self,
+        service_id: str,
+        location_id: str,
+        now: datetime,
+    ) -> list[WaitlistRow]: ...
+    async def open_offers(
+        self,
+        service_id: str,
+        location_id: str,
+        day: date,
+        since: datetime,
+    ) -> int: ...
+    async def waitlist_day_full(self, service_id: str, location_id: str, day: date) -> None: ...
+    async def offer_waitlist(self, entry_ids: list[int], now: datetime) -> None: ...
+    async def schedule_waitlist(
+        self,
+        service_id: str,
+        location_id: str,
+        next_check_at: datetime,
+        *,
+        checked: list[date],
+        at: datetime,
+    ) -> None: ...
+    async def due_waitlist(self, limit: int = 100) -> list[WaitlistRow]: ...
+    async def waitlist_booked(
+        self,
+        user_id: int,
+        service_id: str,
+        location_id: str,
+        day: date,
+    ) -> int: ...
+    async def record_funnel(self, events: list[FunnelEvent]) -> None: ...
+    async def funnel_since(self, since: datetime) -> list[FunnelEvent]: ...
+    async def load_conversation(self, chat_id: int) -> ConversationRow | None: ...
+    async def save_conversation(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str,
+        *,
+        pending: bool,
+    ) -> None: ...
+    async def pending_conversations(self) -> list[ConversationRow]: ...
+    async def forget_user(self, user_id: int, chat_id: int | None = None) -> None: ...
+    async def conversation_count(self) -> int: ...
+    async def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int: ...

@@ -1,0 +1,337 @@
+"""The store in PostgreSQL (DATABASE_URL): the same schema and the same statements as SQLite's,
+over psycopg 3's asynchronous driver and a connection pool, so the event loop never waits on
+the database and several processes can share one (issue 20).
+
+The statements are the plans' (bot.store.plans), translated once each (bot.store.dialect);
+only the outboxes' claims are told differently (FOR UPDATE SKIP LOCKED). Each statement outside
+a `batch()` runs on a pooled connection in autocommit (one round trip); a batch takes one
+connection for its transaction, and every call of the same task inside it uses that one (a
+context variable: concurrent tasks each get their own connection from the pool).
+
+The schema is SQLite's schema 6, translated by type (bot.store.dialect): identity ids, BIGINT
+integers, every text `COLLATE "C"`. Times stay text, in the same fixed-width ISO form SQLite
+holds: the statements compare them as text, the rows are read by the same code
+(bot.core.records), the waiting list's `COALESCE(next_check_at, '')` works unchanged, and
+`copy-data` copies every value as it is. TIMESTAMPTZ would have meant a second reading of
+every row and a second form of several statements, for no behaviour the bot has.
+
+Migrations: `schema_version` holds one row per version applied; the store numbers versions
+as SQLite's does (it starts at 6, the schema SQLite reached by six steps), so a migration 7
+is written for both. They run in one transaction under a transaction-scoped advisory lock:
+several processes starting together apply them once, the others wait and find them done.
+
+The URL's password never reaches a message: errors name the host and database only, and any
+text from the driver has the password masked before it is shown.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from bot.store.async_plans import AsyncPlans
+from bot.store.dialect import ddl_to_postgres, to_postgres
+from bot.store.plans import ERASE, MANY, READ, Done, Op, Plan, Plans
+from bot.store.storage import (
+    BUSINESS_INDEXES,
+    BUSINESS_TABLES,
+    FUNNEL_TABLE,
+    SCHEMA_VERSION,
+    StorageError,
+)
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[dict[str, Any]]
+
+# pg_advisory_xact_lock's key for the migration transaction ("zimun" on a phone keypad).
+MIGRATION_LOCK = 94686
+POOL_MIN, POOL_MAX = 1, 10
+CONNECT_TIMEOUT = 10  # seconds
+
+
+def _real_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# ---- the URL, without its password --------------------------------------------------------
+
+
+class Target:
+    """Where DATABASE_URL points, and how to say so without its password."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            parts = urlsplit(url)
+            self.secrets = [s for s in {parts.password, unquote(parts.password or "")} if s]
+            host = parts.hostname or "localhost"
+            port = f":{parts.port}" if parts.port else ""
+            self.label = f"{host}{port}/{parts.path.lstrip('/') or '?'}"
+            scheme_ok = parts.scheme in ("postgresql", "postgres")
+        except ValueError:
+            self.secrets, self.label, scheme_ok = [], "?", False
+        if not scheme_ok:
+            raise StorageError("DATABASE_URL: not a postgresql:// URL")
+
+    def safe(self, text: object) -> str:
+        """`text` on one line, with the password (as typed, and decoded) masked wherever it
+        appears."""
+        line = " ".join(str(text).split())
+        for secret in self.secrets:
+            line = line.replace(secret, "***")
+        return line
+
+    def error(self, what: str, exc: BaseException) -> StorageError:
+        return StorageError(f"PostgreSQL {self.label}: {what}: {self.safe(exc)}")
+
+
+# ---- schema and migrations ------------------------------------------------------------------
+
+
+def _schema_6() -> list[str]:
+    """SQLite's schema 6, in PostgreSQL's types: the tables, then the same indexes."""
+    tables = [ddl_to_postgres(ddl.format(name=name)) for name, ddl in BUSINESS_TABLES.items()]
+    return [*tables, ddl_to_postgres(FUNNEL_TABLE), *BUSINESS_INDEXES]
+
+
+# version -> its statements. The first is SQLite's sixth (see the module). Append, never edit.
+MIGRATIONS: dict[int, Callable[[], list[str]]] = {6: _schema_6}
+assert max(MIGRATIONS) == SCHEMA_VERSION, "a SQLite migration without its PostgreSQL twin"
+TABLES = (*BUSINESS_TABLES, "funnel")
+
+
+async def migrate(conn: Connection, target: Target, now: datetime) -> int:
+    """Bring the schema to SCHEMA_VERSION, once across every process; returns the version."""
+    async with conn.transaction():
+        await conn.execute(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version ("
+            " version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        )
+        row = await (await conn.execute("SELECT max(version) AS v FROM schema_version")).fetchone()
+        current = int(row["v"] or 0) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"PostgreSQL {target.label}: schema version {current} is newer than this bot "
+                f"({SCHEMA_VERSION})"
+            )
+        if current == 0:
+            others = await (
+                await conn.execute(
+                    "SELECT count(*) AS n FROM information_schema.tables "
+                    "WHERE table_schema = current_schema() AND table_name <> 'schema_version'"
+                )
+            ).fetchone()
+            if others and others["n"]:
+                raise StorageError(
+                    f"PostgreSQL {target.label}: has tables but no schema version; not a bot db"
+                )
+        for version in sorted(v for v in MIGRATIONS if v > current):
+            for statement in MIGRATIONS[version]():
+                await conn.execute(statement)
+            await conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+                (version, now.astimezone(UTC).isoformat(timespec="seconds")),
+            )
+            current = version
+    return current
+
+
+async def connect(target: Target) -> Connection:
+    """One connection as the pool makes them: autocommit, rows as dicts, `$N` parameters."""
+    try:
+        return await psycopg.AsyncConnection.connect(
+            target.url,
+            autocommit=True,
+            row_factory=dict_row,
+            cursor_factory=psycopg.AsyncRawCursor,
+            connect_timeout=CONNECT_TIMEOUT,
+        )
+    except psycopg.Error as exc:
+        raise target.error("cannot connect", exc) from None
+
+
+# ---- the store ------------------------------------------------------------------------------
+
+
+class _Shared:
+    """What every business's store on one database shares: the pool, the clock, the count of
+    committed transactions, and where the database is (for messages)."""
+
+    def __init__(self, pool: AsyncConnectionPool, target: Target, now: Callable[[], datetime]):
+        self.pool = pool
+        self.target = target
+        self.now = now
+        self.writes = 0
+
+
+# The transaction the current task holds, if any: (the database's _Shared, its connection).
+_HELD: contextvars.ContextVar[tuple[_Shared, Connection] | None] = contextvars.ContextVar(
+    "bot_store_postgres_transaction", default=None
+)
+
+
+class PostgresStore(AsyncPlans):
+    """One business's store in PostgreSQL; `open_postgres` opens one, `for_business` gives
+    another business's on the same pool. Only the opener's `close()` closes the pool."""
+
+    def __init__(self, shared: _Shared, business: str, *, owner: bool) -> None:
+        self._shared = shared
+        self._business = business
+        self._owner = owner
+        self._plans = Plans(self._clock)
+
+    def _clock(self) -> datetime:
+        return self._shared.now()
+
+    @property
+    def business(self) -> str:
+        return self._business
+
+    @property
+    def writes(self) -> int:
+        return self._shared.writes
+
+    @property
+    def label(self) -> str:
+        """Host, port and database: how messages name it (never the password)."""
+        return self._shared.target.label
+
+    def for_business(self, business_id: str) -> PostgresStore:
+        return PostgresStore(self._shared, business_id, owner=False)
+
+    async def close(self) -> None:
+        if self._owner:
+            await self._shared.pool.close()
+
+    async def ping(self) -> int:
+        try:
+            async with self._shared.pool.connection() as conn:
+                cursor = await conn.execute("SELECT max(version) AS v FROM schema_version")
+                row = await cursor.fetchone()
+        except psycopg.Error as exc:
+            raise self._shared.target.error("read failed", exc) from None
+        return int(row["v"] or 0) if row else 0
+
+    # -- transactions --
+
+    def _held(self) -> Connection | None:
+        held = _HELD.get()
+        return held[1] if held is not None and held[0] is self._shared else None
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One transaction on one connection for everything this task does inside; nests."""
+        if self._held() is not None:
+            yield
+            return
+        shared = self._shared
+        try:
+            async with shared.pool.connection() as conn:
+                token = _HELD.set((shared, conn))
+                try:
+                    async with conn.transaction():
+                        yield
+                finally:
+                    _HELD.reset(token)
+        except psycopg.Error as exc:  # the commit itself failed
+            raise shared.target.error("write failed", exc) from None
+        shared.writes += 1
+
+    # -- running a plan --
+
+    async def _run_async(self, plan: Plan[T], atomic: bool) -> T:
+        if atomic:
+            async with self.batch():
+                return await self._drive(plan)
+        return await self._drive(plan)
+
+    async def _drive(self, plan: Plan[T]) -> T:
+        answer: Any = None
+        try:
+            while True:
+                answer = await self._execute(plan.send(answer))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _execute(self, op: Op) -> Any:
+        if op.kind == ERASE:  # PostgreSQL's own WAL and vacuum are the operator's (README)
+            return None
+        sql = to_postgres(op.postgres or op.sql)
+        if op.returns_id:
+            sql += " RETURNING id"
+        params = (self._business, *op.params)
+        shared = self._shared
+        try:
+            held = self._held()
+            if held is not None:
+                return await self._on(held, op, sql, params)
+            async with shared.pool.connection() as conn:
+                answer = await self._on(conn, op, sql, params)
+        except psycopg.Error as exc:
+            what = "read failed" if op.kind == READ else "write failed"
+            raise shared.target.error(what, exc) from None
+        if op.kind != READ:
+            shared.writes += 1
+        return answer
+
+    @staticmethod
+    async def _on(conn: Connection, op: Op, sql: str, params: tuple[Any, ...]) -> Any:
+        if op.kind == MANY:
+            cursor = conn.cursor()
+            business = params[0]
+            await cursor.executemany(sql, [(business, *row) for row in op.params])
+            return Done(cursor.rowcount)
+        cursor = await conn.execute(sql, params)
+        if op.kind == READ:
+            return await cursor.fetchall()
+        if op.returns_id:
+            row = await cursor.fetchone()
+            return Done(cursor.rowcount, int(row["id"]) if row else None)
+        return Done(cursor.rowcount)
+
+
+async def open_postgres(
+    url: str,
+    *,
+    now: Callable[[], datetime] = _real_now,
+    business: str = "",
+    pool_max: int = POOL_MAX,
+) -> PostgresStore:
+    """Connect to DATABASE_URL, apply the schema and its migrations (once across processes),
+    and open the pool. StorageError, naming host and database only, when any of it fails."""
+    target = Target(url)
+    conn = await connect(target)
+    try:
+        await migrate(conn, target, now())
+    except psycopg.Error as exc:
+        raise target.error("cannot apply the schema", exc) from None
+    finally:
+        await conn.close()
+    pool = AsyncConnectionPool(
+        url,
+        min_size=POOL_MIN,
+        max_size=pool_max,
+        kwargs={
+            "autocommit": True,
+            "row_factory": dict_row,
+            "cursor_factory": psycopg.AsyncRawCursor,
+            "connect_timeout": CONNECT_TIMEOUT,
+        },
+        open=False,
+        name="bot-store",
+    )
+    try:
+        await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+    except Exception as exc:
+        await pool.close()
+        raise target.error("cannot open the connection pool", exc) from None
+    return PostgresStore(_Shared(pool, target, now), business, owner=True)
