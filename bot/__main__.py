@@ -25,6 +25,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from bot.config.businesses import load_businesses
 from bot.config.settings import Settings, SettingsError, load_settings
 from bot.wiring import (
     EXIT_FAILURE,
@@ -67,6 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         settings = load_settings()
+        # With BUSINESSES_FILE, the file is checked before anything runs (BusinessesFileError
+        # is a SettingsError: one line, exit 2), and every business's secrets are kept out of
+        # the logs.
+        businesses = load_businesses(settings) or []
     except SettingsError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -76,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(
         settings.LOG_LEVEL,
         settings.LOG_FORMAT,
-        secrets=secrets_of(settings),
+        secrets=[*secrets_of(settings), *(s for b in businesses for s in secrets_of(b.settings))],
     )
     _, command = SUBCOMMANDS[args.command]
     if args.deep:

@@ -62,6 +62,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of 429s")
     parser.add_argument("--now", type=_moment, help="start the clock at this instant")
     parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also accept N numbered clients, for many businesses against one sandbox: "
+        "<client-prefix>-1 / <secret-prefix>-1 ... (default 0)",
+    )
+    parser.add_argument("--client-prefix", default="business", help="(default business)")
+    parser.add_argument("--secret-prefix", default="secret", help="(default secret)")
+    parser.add_argument(
         "--no-control-api",
         dest="control_api",
         action="store_false",
@@ -81,6 +91,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[SandboxConfig, str, int]:
         retry_after=args.retry_after,
         now=args.now,
         control_api=args.control_api,
+        extra_clients=args.clients,
+        client_prefix=args.client_prefix,
+        secret_prefix=args.secret_prefix,
     )
     return config, args.host, args.port
 
@@ -90,16 +103,22 @@ def main(argv: list[str] | None = None) -> int:
 
     from sandbox.app import create_app
 
-    config, host, port = parse_args(argv)
     try:
+        config, host, port = parse_args(argv)
         app = create_app(config)
-    except SeedError as exc:
+    except (SeedError, ValueError) as exc:
         print(f"sandbox: {exc}", file=sys.stderr)
         return 2
     client = config.client
+    numbered = (
+        f"; {config.extra_clients} numbered clients {config.client_prefix}-1 / "
+        f"{config.secret_prefix}-1 ... {config.client_prefix}-{config.extra_clients}"
+        if config.extra_clients
+        else ""
+    )
     print(
         f"Zimun sandbox: http://{host}:{port}/api/v1 (token: http://{host}:{port}/oauth/token, "
-        f"client_id {client.client_id}; dialects {','.join(sorted(config.dialects))})",
+        f"client_id {client.client_id}{numbered}; dialects {','.join(sorted(config.dialects))})",
         flush=True,
     )
     uvicorn.run(app, host=host, port=port, log_level="info", lifespan="off")

@@ -82,7 +82,7 @@ class Sandbox:
             beyond=config.beyond,
         )
         self.auth = Auth(
-            config.clients,
+            config.all_clients,
             self.clock,
             config.token_ttl,
             include_expires_in=config.token_expires_in,

@@ -40,6 +40,18 @@ class ClientConfig:
 
 
 DEMO_CLIENT = ClientConfig("demo-client", "demo-secret")
+MAX_NUMBERED_CLIENTS = 100_000
+
+
+def numbered_clients(
+    count: int, *, id_prefix: str = "business", secret_prefix: str = "secret"
+) -> tuple[ClientConfig, ...]:
+    """`count` clients with every scope, numbered from 1: business-1 / secret-1, business-2 /
+    secret-2... One sandbox then serves the credentials of many businesses (tests and `make
+    bench` run hundreds of bots against it), and another process can name any of them."""
+    return tuple(
+        ClientConfig(f"{id_prefix}-{n}", f"{secret_prefix}-{n}") for n in range(1, count + 1)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,6 +70,10 @@ class SandboxConfig:
     dialects: frozenset[str] = DIALECTS
 
     clients: tuple[ClientConfig, ...] = (DEMO_CLIENT,)
+    # Many businesses' credentials besides `clients`: numbered_clients(extra_clients, ...).
+    extra_clients: int = 0
+    client_prefix: str = "business"
+    secret_prefix: str = "secret"
 
     # The business opens bookings this many days ahead, today (branch time) counted; None: no
     # limit but the range cap. Holds past it: 400 not_bookable. `beyond`: one of BEYOND_FORMS.
@@ -95,6 +111,21 @@ class SandboxConfig:
             raise ValueError(f"open_days must be at least 1, got {self.open_days}")
         if not self.clients:
             raise ValueError("at least one client is needed")
+        if not 0 <= self.extra_clients <= MAX_NUMBERED_CLIENTS:
+            raise ValueError(
+                f"extra_clients must be 0 to {MAX_NUMBERED_CLIENTS}, got {self.extra_clients}"
+            )
+        ids = [c.client_id for c in self.all_clients]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two clients have the same client_id")
+
+    @property
+    def all_clients(self) -> tuple[ClientConfig, ...]:
+        """`clients`, then the numbered ones (`extra_clients`): every client the token endpoint
+        knows."""
+        return self.clients + numbered_clients(
+            self.extra_clients, id_prefix=self.client_prefix, secret_prefix=self.secret_prefix
+        )
 
     @property
     def client(self) -> ClientConfig:
@@ -115,7 +146,9 @@ __all__ = [
     "DIALECT_APPOINTMENT_ID",
     "DIALECT_BOOKING_ID",
     "DIALECT_PATCH",
+    "MAX_NUMBERED_CLIENTS",
     "SCOPES",
     "ClientConfig",
     "SandboxConfig",
+    "numbered_clients",
 ]

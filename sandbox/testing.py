@@ -10,6 +10,9 @@ with serve_sandbox(SandboxConfig(hold_ttl=60)) as server:
     server.business_cancel(appointment_id), server.business_move(appointment_id, new_start)
     server.remove_service("svc_cleaning"), server.deactivate_location("loc_milan")
     server.faults.damage("GET", "/locations", "items[].timezone", mode="garble")
+
+with serve_sandbox(SandboxConfig(extra_clients=300)) as server:   # 300 businesses' credentials
+    server.numbered_client(17)   # ClientConfig("business-17", "secret-17")
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from sandbox import control
 from sandbox.app import API_PREFIX, Sandbox, create_app
 from sandbox.auth import Auth
 from sandbox.clock import Clock
-from sandbox.config import SandboxConfig
+from sandbox.config import ClientConfig, SandboxConfig
 from sandbox.faults import Faults
 from sandbox.seed import Location, Seed, Service
 from sandbox.stats import Stats
@@ -77,6 +80,13 @@ class SandboxServer:
     @property
     def client_secret(self) -> str:
         return self.config.client.client_secret
+
+    def numbered_client(self, n: int) -> ClientConfig:
+        """The n-th (from 1) of the numbered clients (SandboxConfig.extra_clients): one
+        business's own Zimun credentials when many bots share this sandbox."""
+        if not 1 <= n <= self.config.extra_clients:
+            raise IndexError(f"the sandbox has {self.config.extra_clients} numbered clients")
+        return self.config.all_clients[len(self.config.clients) + n - 1]
 
     @property
     def store(self) -> Store:

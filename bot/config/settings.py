@@ -8,9 +8,10 @@ variable, because operators read that line and nothing else.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -140,6 +141,9 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: SecretStr | None = None
     WEBHOOK_LISTEN: str = "127.0.0.1"  # behind a reverse proxy on the same host (README)
     WEBHOOK_PORT: int = Field(default=8443, ge=1, le=65535)
+    # Polling mode with BUSINESSES_FILE: the Prometheus /metrics endpoint's port (on
+    # WEBHOOK_LISTEN); unset: none. In webhook mode /metrics is on the webhook listener.
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None
     # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
@@ -152,6 +156,9 @@ class Settings(BaseSettings):
     # customer may hold, and the most bookings one customer may make in 24 hours; 0: no cap.
     MAX_UPCOMING_PER_CUSTOMER: int = Field(default=3, ge=0, le=1000)
     MAX_BOOKINGS_PER_DAY: int = Field(default=5, ge=0, le=1000)
+    # Many businesses in one process (README, "Running many bots in one process"): a TOML file
+    # with each business's settings (bot/config/businesses.py). Unset: one business, as always.
+    BUSINESSES_FILE: str | None = None
 
     @field_validator(
         "ZIMUN_ORGANIZATION_ID",
@@ -159,11 +166,13 @@ class Settings(BaseSettings):
         "WEBHOOK_URL",
         "WEBHOOK_SECRET",
         "ADMIN_CHAT_ID",
+        "METRICS_PORT",
         "BOT_DEFAULT_LANGUAGE",
         "BUSINESS_NAME",
         "CONTACT",
         "MESSAGES_DIR",
         "BOT_CONFIG",
+        "BUSINESSES_FILE",
         mode="before",
     )
     @classmethod
@@ -290,7 +299,9 @@ def _lead_of(value: object) -> timedelta | None:
         return None
 
 
-def _describe(error: dict) -> str:
+def describe_error(error: Mapping[str, Any]) -> str:
+    """One pydantic error as the operator's line: the variable, what is wrong, and the value
+    given unless the variable holds a secret."""
     name = str(error["loc"][0]) if error["loc"] else "settings"
     if error["type"] == "missing":
         return f"{name} is not set (put it in the environment or in .env; see .env.example)"
@@ -300,9 +311,48 @@ def _describe(error: dict) -> str:
     return f"{name} is invalid: {message}{shown}"
 
 
+# With BUSINESSES_FILE, each business names its own bot and Zimun client in the file, so the
+# environment need not: the process's own Settings (process-wide values only) gets these
+# stand-ins for whichever of them the environment leaves unset. They are never used to talk to
+# anyone; each business's Settings is built from the file (bot/config/businesses.py).
+PER_BUSINESS_REQUIRED: dict[str, str] = {
+    "TELEGRAM_BOT_TOKEN": "",
+    "ZIMUN_CLIENT_ID": "(each business's own)",
+    "ZIMUN_CLIENT_SECRET": "",
+}
+
+
+class _BusinessesFileOnly(BaseSettings):
+    """Just BUSINESSES_FILE, read as Settings reads it (environment, .env)."""
+
+    model_config = Settings.model_config
+    BUSINESSES_FILE: str | None = None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings from environment/.env, or SettingsError naming the first bad variable."""
+    """Settings from environment/.env, or SettingsError naming the first bad variable.
+
+    With BUSINESSES_FILE set, the per-business required settings (PER_BUSINESS_REQUIRED) may be
+    missing from the environment (or blank): the file names them for each business."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise SettingsError(_describe(exc.errors()[0])) from None
+        errors = exc.errors()
+        # Missing or blank (.env.example leaves ZIMUN_CLIENT_ID= empty): each business's own
+        # value, or this one as its environment layer, is checked with that business.
+        deferred = {
+            str(e["loc"][0]) for e in errors if e["loc"] and e["loc"][0] in PER_BUSINESS_REQUIRED
+        }
+        if not deferred or not _businesses_file_named(overrides):
+            raise SettingsError(describe_error(errors[0])) from None
+    stand_ins = {name: PER_BUSINESS_REQUIRED[name] for name in deferred}
+    try:
+        return Settings(**overrides, **stand_ins)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_error(exc.errors()[0])) from None
+
+
+def _businesses_file_named(overrides: Mapping[str, object]) -> bool:
+    named = {k: v for k, v in overrides.items() if k.upper() == "BUSINESSES_FILE"}
+    value = _BusinessesFileOnly(**named).BUSINESSES_FILE  # type: ignore[arg-type]
+    return bool(value and value.strip())

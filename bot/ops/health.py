@@ -28,6 +28,8 @@ from bot.core.errors import ApiUnavailable, AuthError, RateLimited, ZimunError
 from bot.store.storage import Storage, StorageError
 
 if TYPE_CHECKING:
+    import httpx
+
     from bot.config.settings import Settings
     from bot.zimun.client import ZimunClient
 
@@ -155,6 +157,20 @@ class Health:
                 log.exception("health check crashed")
 
 
+class FleetHealth:
+    """The /healthz answer of a process serving many businesses: ok only when every business
+    is serving (each one's start-up probed its Zimun; a failed one is logged, by id, and
+    retried) and the database reads."""
+
+    def __init__(self, all_serving: Callable[[], bool], storage: Storage) -> None:
+        self._all_serving = all_serving
+        self._storage = storage
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        healthy = self._all_serving() and probe_storage(self._storage).ok
+        return healthy, {"status": "ok" if healthy else "failed"}
+
+
 # ---- `python -m bot check` --------------------------------------------------------------------
 
 
@@ -162,10 +178,20 @@ async def run_checks(
     settings: Settings, telegram: Callable[[Settings], Awaitable[CheckResult]]
 ) -> list[CheckResult]:
     """Telegram (given: it lives in the adapter), Zimun and the database, one result each."""
+    return [
+        await telegram(settings),
+        await check_zimun(settings),
+        check_db_path(settings.BOT_DB_PATH),
+    ]
+
+
+async def check_zimun(settings: Settings, http: httpx.AsyncClient | None = None) -> CheckResult:
+    """The Zimun probe with a client of its own, closed after; on `http`'s connections when
+    given (checking many businesses: one pool and one TLS context for all, not one each)."""
     from bot.zimun.client import ZimunClient
 
-    results = [await telegram(settings)]
-    async with ZimunClient.from_settings(settings, max_retries=1, timeout=PROBE_TIMEOUT) as client:
-        results.append(await probe_zimun(client))
-    results.append(check_db_path(settings.BOT_DB_PATH))
-    return results
+    options: dict[str, Any] = {"max_retries": 1, "timeout": PROBE_TIMEOUT}
+    if http is not None:
+        options["http"] = http
+    async with ZimunClient.from_settings(settings, **options) as client:
+        return await probe_zimun(client)

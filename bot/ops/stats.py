@@ -28,7 +28,7 @@ TAIL = 38  # where a value appended to KEY starts
 
 _BOOKED = f"""
 SELECT COALESCE({{column}}, '?') AS label, COUNT(*) AS n, MIN({KEY}) AS first
-FROM funnel WHERE at >= :since AND event = 'confirmed'
+FROM funnel WHERE business = :business AND at >= :since AND event = 'confirmed'
 GROUP BY label ORDER BY n DESC, first
 """
 
@@ -37,12 +37,12 @@ SELECT SUM(event = 'moved') AS moved, SUM(event = 'cancelled') AS cancelled,
     SUM(event = 'waitlist_joined') AS waitlist_joined,
     SUM(event = 'waitlist_told') AS waitlist_told,
     SUM(event = 'waitlist_booked') AS waitlist_booked
-FROM funnel WHERE at >= :since
+FROM funnel WHERE business = :business AND at >= :since
 """
 
 _PER_DAY = """
 SELECT substr(at, 1, 10) AS day, COUNT(*) AS n
-FROM funnel WHERE at >= :since AND at >= :week AND event = 'confirmed'
+FROM funnel WHERE business = :business AND at >= :since AND at >= :week AND event = 'confirmed'
 GROUP BY day
 """
 
@@ -55,7 +55,7 @@ WITH attempts AS (
         substr(MAX({KEY}), 1, 25) AS last_at,
         MIN(CASE WHEN event = 'abandoned' THEN {KEY} || COALESCE(step, '') END) AS abandoned,
         MAX(CASE WHEN event = 'step' AND step <> '' THEN {KEY} || step END) AS last_step
-    FROM funnel WHERE at >= :since AND attempt <> ''
+    FROM funnel WHERE business = :business AND at >= :since AND attempt <> ''
     GROUP BY attempt
 )
 SELECT
@@ -81,11 +81,15 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def query_stats(conn: sqlite3.Connection, now: datetime, days: int = STATS_DAYS) -> Stats:
-    """Statistics of the last `days` days (days are UTC dates)."""
+def query_stats(
+    conn: sqlite3.Connection, now: datetime, days: int = STATS_DAYS, *, business: str
+) -> Stats:
+    """The business's statistics of the last `days` days (days are UTC dates); every query
+    names the business, as every query of the store does (bot.store.scope)."""
     today = now.astimezone(UTC).date()
     week_start = datetime.combine(today - timedelta(days=PER_DAY_DAYS - 1), datetime.min.time())
     params = {
+        "business": business,
         "since": _utc(now - timedelta(days=days)),
         "week": _utc(week_start.replace(tzinfo=UTC)),
         "stale_before": _utc(now - STALE_AFTER),
@@ -135,7 +139,7 @@ def reader(storage: Storage) -> Iterator[sqlite3.Connection]:
 
 def stats_of(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Stats:
     with reader(storage) as conn:
-        return query_stats(conn, now, days)
+        return query_stats(conn, now, days, business=storage.business)
 
 
 async def load_stats(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Stats:

@@ -4,6 +4,10 @@ One file, WAL journal (readers never block the writer), a busy timeout (a second
 as a health check does not fail at once). The schema is versioned in `meta` and migrated on open
 by an ordered list of migrations, so a newer bot opens an older file and upgrades it in place.
 
+One file and one connection for every business of the process (issue 19): each row carries
+its business, a `Storage` is scoped to one (`for_business` makes another on the same
+connection), and every statement binds the business the one way bot.store.scope checks.
+
 Writes are counted (`writes`, one per committed transaction) because the benchmark reports
 SQLite writes per update; `batch()` groups several writes of one event into one transaction.
 No row is ever deleted implicitly: a file that cannot be read raises StorageError instead of
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -34,6 +39,7 @@ from bot.core.records import (
     WaitlistRow,
 )
 from bot.store import files as db_files
+from bot.store.scope import check_scoped
 
 
 class StorageError(Exception):
@@ -217,6 +223,164 @@ def _m5_booked_at(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_bookings_user_booked ON bookings (user_id, booked_at)")
 
 
+# Tables rebuilt by _m6_business, as they are from schema 6 on: `business` leads every key.
+_BUSINESS_TABLES: dict[str, str] = {
+    "users": (
+        "CREATE TABLE {name} ("
+        " business TEXT NOT NULL DEFAULT '',"
+        " user_id INTEGER NOT NULL,"
+        " language TEXT,"
+        " prefs TEXT,"
+        " created_at TEXT NOT NULL,"
+        " updated_at TEXT NOT NULL,"
+        " PRIMARY KEY (business, user_id))"
+    ),
+    "bookings": (
+        "CREATE TABLE {name} ("
+        " id INTEGER PRIMARY KEY,"
+        " business TEXT NOT NULL DEFAULT '',"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " appointment_id TEXT NOT NULL,"
+        " service_id TEXT,"
+        " service_name TEXT,"
+        " location_id TEXT,"
+        " location_name TEXT,"
+        " location_address TEXT,"
+        " timezone TEXT,"
+        " start TEXT NOT NULL,"
+        ' "end" TEXT,'
+        " status TEXT NOT NULL,"
+        " created_at TEXT,"
+        " updated_at TEXT,"
+        " language TEXT,"
+        " checked_at TEXT,"
+        " next_check_at TEXT,"
+        " booked_at TEXT,"
+        " UNIQUE (business, id),"
+        " UNIQUE (business, appointment_id))"
+    ),
+    "conversations": (
+        "CREATE TABLE {name} ("
+        " business TEXT NOT NULL DEFAULT '',"
+        " chat_id INTEGER NOT NULL,"
+        " user_id INTEGER,"
+        " state TEXT NOT NULL,"
+        " pending INTEGER DEFAULT 0,"
+        " updated_at TEXT,"
+        " PRIMARY KEY (business, chat_id))"
+    ),
+    "reminders": (
+        "CREATE TABLE {name} ("
+        " id INTEGER PRIMARY KEY,"
+        " business TEXT NOT NULL DEFAULT '',"
+        " booking_id INTEGER NOT NULL,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " offset_minutes INTEGER NOT NULL,"
+        " due_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " sent_at TEXT,"
+        " created_at TEXT NOT NULL,"
+        " UNIQUE (business, booking_id, offset_minutes),"
+        " FOREIGN KEY (business, booking_id) REFERENCES bookings (business, id)"
+        " ON DELETE CASCADE)"
+    ),
+    "notices": (
+        "CREATE TABLE {name} ("
+        " id INTEGER PRIMARY KEY,"
+        " business TEXT NOT NULL DEFAULT '',"
+        " booking_id INTEGER NOT NULL,"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " start TEXT NOT NULL,"
+        " previous_start TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'pending',"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " created_at TEXT NOT NULL,"
+        " sent_at TEXT,"
+        " FOREIGN KEY (business, booking_id) REFERENCES bookings (business, id)"
+        " ON DELETE CASCADE)"
+    ),
+    "waitlist": (
+        "CREATE TABLE {name} ("
+        " id INTEGER PRIMARY KEY,"
+        " business TEXT NOT NULL DEFAULT '',"
+        " user_id INTEGER NOT NULL,"
+        " chat_id INTEGER NOT NULL,"
+        " service_id TEXT NOT NULL,"
+        " service_name TEXT NOT NULL DEFAULT '',"
+        " location_id TEXT NOT NULL,"
+        " location_name TEXT NOT NULL DEFAULT '',"
+        " timezone TEXT NOT NULL,"
+        " day TEXT NOT NULL,"
+        " ends_at TEXT NOT NULL,"
+        " language TEXT,"
+        " status TEXT NOT NULL DEFAULT 'waiting',"
+        " joined_at TEXT NOT NULL,"
+        " next_check_at TEXT,"
+        " checked_at TEXT,"
+        " offered_at TEXT,"
+        " told_at TEXT,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE (business, user_id, service_id, location_id, day))"
+    ),
+}
+
+# Every index of the business's tables from schema 6 on, the business first: each query filters
+# by it, so an index not led by it would be scanned across every business.
+_BUSINESS_INDEXES = (
+    "CREATE INDEX idx_bookings_user_booked ON bookings (business, user_id, booked_at)",
+    "CREATE INDEX idx_bookings_next_check ON bookings (business, next_check_at)",
+    "CREATE INDEX idx_conversations_pending ON conversations (business, pending)",
+    "CREATE INDEX idx_reminders_due ON reminders (business, status, due_at)",
+    "CREATE INDEX idx_reminders_user_id ON reminders (business, user_id)",
+    "CREATE INDEX idx_notices_status ON notices (business, status, id)",
+    "CREATE INDEX idx_notices_booking_id ON notices (business, booking_id)",
+    "CREATE INDEX idx_notices_user_id ON notices (business, user_id)",
+    "CREATE INDEX idx_waitlist_status ON waitlist (business, status, next_check_at)",
+    "CREATE INDEX idx_waitlist_pair ON waitlist (business, service_id, location_id, day)",
+    "CREATE INDEX idx_waitlist_ends_at ON waitlist (business, ends_at)",
+    "CREATE INDEX idx_funnel_at ON funnel (business, at)",
+)
+
+
+def _m6_business(db: sqlite_utils.Database) -> None:
+    """One database for many businesses (issue 19): every table that holds a business's data
+    gets `business` (the id from BUSINESSES_FILE; '' for the one business from the
+    environment, so every existing row stays that business's), and every key that names a
+    user, chat, booking, appointment or waiting-list entry includes it. Ids (bookings.id and
+    the outboxes' ids) stay global, so the ones in callback payloads stay unique; a lookup by id
+    also checks the business.
+
+    SQLite cannot change a primary key or a UNIQUE constraint in place: each table is copied
+    into its new shape, the old one dropped and the new one renamed, in this migration's
+    transaction (foreign keys are off meanwhile, as SQLite's documented procedure says, so
+    dropping the old bookings cascades into nothing; they are checked before commit). A
+    reminder's or notice's booking is its business's: the foreign key is (business, id).
+    idx_bookings_user_id goes: idx_bookings_user_booked starts with the same columns.
+    """
+    for table, create in _BUSINESS_TABLES.items():
+        columns = ", ".join(f'"{c}"' for c in db[table].columns_dict)
+        db.execute(create.format(name=f"{table}_v6"))
+        db.execute(f"INSERT INTO {table}_v6 ({columns}) SELECT {columns} FROM {table}")
+    for table in ("reminders", "notices", "waitlist", "conversations", "users", "bookings"):
+        db.execute(f"DROP TABLE {table}")
+    for table in _BUSINESS_TABLES:
+        db.execute(f"ALTER TABLE {table}_v6 RENAME TO {table}")
+    db.execute("ALTER TABLE funnel ADD COLUMN business TEXT NOT NULL DEFAULT ''")
+    db.execute("DROP INDEX idx_funnel_at")
+    for index in _BUSINESS_INDEXES:
+        db.execute(index)
+    broken = db.execute("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        raise StorageError(f"migration to schema 6 left {len(broken)} rows without their booking")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
@@ -224,6 +388,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m3_ledger,
     _m4_waitlist,
     _m5_booked_at,
+    _m6_business,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 SCRUBBED = "free_space_scrubbed"  # meta key: the one VACUUM of an older database is done
@@ -265,27 +430,54 @@ WAITLIST = Outbox("waitlist", due="due", claimed="told", claimed_at="told_at")
 # ---- the store --------------------------------------------------------------------------------
 
 
-class Storage:
-    """Synchronous SQLite access; calls are short, so the event loop calls it directly."""
+class _Shared:
+    """What every business's Storage on one file shares: the one connection (one file handle
+    for a thousand businesses), the lock that keeps one thread's transaction whole, the clock,
+    and the transaction machinery (nesting depth, writes counted, erasure after a /forget)."""
 
-    def __init__(self, path: str, *, now: Callable[[], datetime] = _real_now) -> None:
-        self.path = path
-        self.now = now  # the clock of every time the store writes by itself
+    def __init__(self, conn: sqlite3.Connection, now: Callable[[], datetime]) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+        self.now = now
+        self.lock = threading.RLock()
         self.writes = 0
-        self._depth = 0
-        self._erase_after_commit = False  # set by deletions of personal data (db_files)
+        self.depth = 0
+        self.erase_after_commit = False  # set by deletions of personal data (db_files)
+
+
+class Storage:
+    """Synchronous SQLite access for one business; calls are short, so the event loop calls it
+    directly.
+
+    `Storage(path)` opens the file (and migrates it); `for_business(id)` gives the same file's
+    storage for another business, sharing the connection: no new file handle, cheap enough to
+    make for each of a thousand businesses. The business '' is the one business configured by
+    the environment (every row written before businesses existed is its). Every statement on a
+    business's table binds the business (bot.store.scope), so one business's storage can never
+    read or write another's rows. Only the storage that opened the file closes it: `close()` on
+    one made by `for_business` does nothing, and the opener's close ends them all.
+    """
+
+    def __init__(
+        self, path: str, *, now: Callable[[], datetime] = _real_now, business: str = ""
+    ) -> None:
+        self.path = path
+        self.business = business
+        self._owner = True
         try:
             db_files.make_private(path)
-            self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._conn.execute("PRAGMA busy_timeout = 5000")
-            self._conn.execute("PRAGMA secure_delete = ON")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
-            check = self._conn.execute("PRAGMA quick_check").fetchone()
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._shared = _Shared(conn, now)
+            self._conn = conn
+            self.db = self._shared.db
+            conn.execute("PRAGMA busy_timeout = 5000")
+            conn.execute("PRAGMA secure_delete = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            check = conn.execute("PRAGMA quick_check").fetchone()
             if check is None or check[0] != "ok":
                 raise StorageError(f"{path}: SQLite integrity check failed ({check})")
-            self.db = sqlite_utils.Database(self._conn)
             older = self.schema_version > 0
             self._migrate()
             self._scrub_once(older)
@@ -296,58 +488,102 @@ class Storage:
             self._close_quietly()
             raise
 
+    def for_business(self, business_id: str) -> Storage:
+        """The storage of `business_id` on this one's file, sharing its connection, lock, clock
+        and transactions (a batch opened by either holds the other's writes too)."""
+        scoped = object.__new__(Storage)
+        scoped.path = self.path
+        scoped.business = business_id
+        scoped._owner = False
+        scoped._shared = self._shared
+        scoped._conn = self._conn
+        scoped.db = self.db
+        return scoped
+
+    @property
+    def now(self) -> Callable[[], datetime]:
+        """The clock of every time the store writes by itself (shared by every business)."""
+        return self._shared.now
+
+    @now.setter
+    def now(self, clock: Callable[[], datetime]) -> None:
+        self._shared.now = clock
+
+    @property
+    def writes(self) -> int:
+        """Committed transactions on the file, whichever business made them."""
+        return self._shared.writes
+
     def _close_quietly(self) -> None:
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            conn.close()
+        shared = getattr(self, "_shared", None)
+        if shared is not None:
+            shared.conn.close()
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the file: only the storage that opened it does (see the class)."""
+        if self._owner:
+            self._conn.close()
 
     # -- transactions --
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Group writes into one transaction (counted as one write); nests."""
-        if self._depth:
-            self._depth += 1
+        """Group writes into one transaction (counted as one write); nests, across the
+        businesses sharing the connection too."""
+        shared = self._shared
+        with shared.lock:
+            if shared.depth:
+                shared.depth += 1
+                try:
+                    yield
+                finally:
+                    shared.depth -= 1
+                return
+            shared.depth = 1
+            shared.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield
+            except BaseException:
+                shared.conn.execute("ROLLBACK")
+                raise
+            else:
+                shared.conn.execute("COMMIT")
+                shared.writes += 1
+                if shared.erase_after_commit:  # kept until done: a reader may hold the WAL
+                    shared.erase_after_commit = not db_files.erase_deleted(shared.conn, self.path)
             finally:
-                self._depth -= 1
-            return
-        self._depth = 1
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        else:
-            self._conn.execute("COMMIT")
-            self.writes += 1
-            if self._erase_after_commit:  # kept until done: a reader may hold the WAL
-                self._erase_after_commit = not db_files.erase_deleted(self._conn, self.path)
-        finally:
-            self._depth = 0
+                shared.depth = 0
 
-    def _write(self, sql: str, params: tuple[Any, ...] | dict[str, Any]) -> sqlite3.Cursor:
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """A statement on a business's table: the business is bound as ?1 (bot.store.scope)."""
+        check_scoped(sql)
+        return self._raw_write(sql, (self.business, *params))
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """A query on a business's table: the business is bound as ?1 (bot.store.scope)."""
+        check_scoped(sql)
+        return self._raw_read(sql, (self.business, *params))
+
+    def _raw_write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Unscoped: only for `meta`, which belongs to the file, not to a business."""
         try:
             with self.batch():
                 return self._conn.execute(sql, params)
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: write failed: {exc}") from None
 
-    def _now(self) -> str:
-        return _utc(self.now())
-
-    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def _raw_read(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Unscoped: only for `meta`, which belongs to the file, not to a business."""
         try:
-            cursor = self._conn.execute(sql, params)
+            with self._shared.lock:
+                cursor = self._conn.execute(sql, params)
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
         except sqlite3.Error as exc:
             raise StorageError(f"{self.path}: read failed: {exc}") from None
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def _now(self) -> str:
+        return _utc(self.now())
 
     # -- schema --
 
@@ -355,7 +591,7 @@ class Storage:
     def schema_version(self) -> int:
         if not self.db["meta"].exists():
             return 0
-        rows = self._read("SELECT value FROM meta WHERE key = 'schema_version'")
+        rows = self._raw_read("SELECT value FROM meta WHERE key = 'schema_version'")
         return int(rows[0]["value"]) if rows else 0
 
     def _migrate(self) -> None:
@@ -366,43 +602,54 @@ class Storage:
             )
         if current == 0 and set(self.db.table_names()) - {"meta"}:
             raise StorageError(f"{self.path}: has tables but no schema version; not a bot db")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            with self.batch():
-                if not self.db["meta"].exists():
-                    _create(self.db, "meta", {"key": str, "value": str}, pk="key")
-                MIGRATIONS[version - 1](self.db)
-                self._conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (str(version),),
-                )
+        if current == SCHEMA_VERSION:
+            return
+        # Rebuilding a table (schema 6) must not cascade the old one's deletion into its
+        # children: foreign keys are off while migrating (a no-op inside a transaction, so set
+        # here), and each rebuild checks them before its commit.
+        self._conn.execute("PRAGMA foreign_keys = OFF")
+        try:
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                with self.batch():
+                    if not self.db["meta"].exists():
+                        _create(self.db, "meta", {"key": str, "value": str}, pk="key")
+                    MIGRATIONS[version - 1](self.db)
+                    self._conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (str(version),),
+                    )
+        finally:
+            self._conn.execute("PRAGMA foreign_keys = ON")
 
     def _scrub_once(self, older: bool) -> None:
         """A database written by a version without `secure_delete` is rewritten once, so the
         names and emails deleted back then leave its free space (bot.store.files)."""
-        if self._read("SELECT value FROM meta WHERE key = ?", (SCRUBBED,)):
+        if self._raw_read("SELECT value FROM meta WHERE key = ?", (SCRUBBED,)):
             return
         if older:
             db_files.scrub_free_space(self._conn, self.path)
-        self._write("INSERT INTO meta (key, value) VALUES (?, '1')", (SCRUBBED,))
+        self._raw_write("INSERT INTO meta (key, value) VALUES (?, '1')", (SCRUBBED,))
 
     # -- users --
 
     def get_language(self, user_id: int) -> str | None:
-        rows = self._read("SELECT language FROM users WHERE user_id = ?", (user_id,))
+        rows = self._read(
+            "SELECT language FROM users WHERE business = ?1 AND user_id = ?", (user_id,)
+        )
         return rows[0]["language"] if rows else None
 
     def set_language(self, user_id: int, language: str) -> None:
         now = self._now()
         self._write(
-            "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
-            "VALUES (?, ?, '{}', ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+            "INSERT INTO users (business, user_id, language, prefs, created_at, updated_at) "
+            "VALUES (?1, ?, ?, '{}', ?, ?) ON CONFLICT(business, user_id) DO UPDATE SET "
             "language = excluded.language, updated_at = excluded.updated_at",
             (user_id, language, now, now),
         )
 
     def get_prefs(self, user_id: int) -> dict[str, Any]:
-        rows = self._read("SELECT prefs FROM users WHERE user_id = ?", (user_id,))
+        rows = self._read("SELECT prefs FROM users WHERE business = ?1 AND user_id = ?", (user_id,))
         return json.loads(rows[0]["prefs"] or "{}") if rows else {}
 
     def update_prefs(self, user_id: int, **changes: Any) -> None:
@@ -416,8 +663,8 @@ class Storage:
                     prefs[key] = value
             now = self._now()
             self._write(
-                "INSERT INTO users (user_id, language, prefs, created_at, updated_at) "
-                "VALUES (?, NULL, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET "
+                "INSERT INTO users (business, user_id, language, prefs, created_at, updated_at) "
+                "VALUES (?1, ?, NULL, ?, ?, ?) ON CONFLICT(business, user_id) DO UPDATE SET "
                 "prefs = excluded.prefs, updated_at = excluded.updated_at",
                 (user_id, json.dumps(prefs, sort_keys=True), now, now),
             )
@@ -449,11 +696,11 @@ class Storage:
         write: a replayed confirm is not a second booking."""
         now = self._now()
         self._write(
-            "INSERT INTO bookings (user_id, chat_id, appointment_id, service_id, service_name, "
-            "location_id, location_name, location_address, timezone, start, end, status, "
-            "language, checked_at, next_check_at, booked_at, created_at, updated_at) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-            "ON CONFLICT(appointment_id) DO UPDATE SET start = excluded.start, "
+            "INSERT INTO bookings (business, user_id, chat_id, appointment_id, service_id, "
+            "service_name, location_id, location_name, location_address, timezone, start, end, "
+            "status, language, checked_at, next_check_at, booked_at, created_at, updated_at) "
+            "VALUES (?1,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(business, appointment_id) DO UPDATE SET start = excluded.start, "
             "end = excluded.end, status = excluded.status, "
             "language = COALESCE(excluded.language, language), checked_at = excluded.checked_at, "
             "next_check_at = excluded.next_check_at, updated_at = excluded.updated_at",
@@ -478,7 +725,9 @@ class Storage:
                 now,
             ),
         )
-        rows = self._read("SELECT id FROM bookings WHERE appointment_id = ?", (appointment_id,))
+        rows = self._read(
+            "SELECT id FROM bookings WHERE business = ?1 AND appointment_id = ?", (appointment_id,)
+        )
         return int(rows[0]["id"])
 
     def update_booking(
@@ -494,10 +743,10 @@ class Storage:
     ) -> None:
         """Change the given fields (None leaves one as it is)."""
         self._write(
-            "UPDATE bookings SET status = COALESCE(?, status), start = COALESCE(?, start), "
-            "end = COALESCE(?, end), language = COALESCE(?, language), "
-            "checked_at = COALESCE(?, checked_at), next_check_at = COALESCE(?, next_check_at), "
-            "updated_at = ? WHERE id = ?",
+            "UPDATE bookings SET status = COALESCE(?2, status), start = COALESCE(?3, start), "
+            "end = COALESCE(?4, end), language = COALESCE(?5, language), "
+            "checked_at = COALESCE(?6, checked_at), next_check_at = COALESCE(?7, next_check_at), "
+            "updated_at = ?8 WHERE business = ?1 AND id = ?9",
             (
                 status,
                 _iso(start),
@@ -520,7 +769,7 @@ class Storage:
         rows = self._read(
             "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
             "PARTITION BY user_id ORDER BY next_check_at, start, id) AS turn FROM bookings "
-            f"WHERE status NOT IN ({inactive}) AND start > ? "
+            f"WHERE business = ?1 AND status NOT IN ({inactive}) AND start > ? "
             "AND (next_check_at IS NULL OR next_check_at <= ?)) "
             "ORDER BY turn, next_check_at, start, id LIMIT ?",
             (*INACTIVE_STATUSES, _iso(now), _utc(now), limit),
@@ -531,7 +780,8 @@ class Storage:
         """Every active booking whose appointment is ahead (what reconciling looks after)."""
         inactive = ",".join("?" for _ in INACTIVE_STATUSES)
         rows = self._read(
-            f"SELECT * FROM bookings WHERE status NOT IN ({inactive}) AND start > ? ORDER BY start",
+            f"SELECT * FROM bookings WHERE business = ?1 AND status NOT IN ({inactive}) "
+            "AND start > ? ORDER BY start",
             (*INACTIVE_STATUSES, _iso(now)),
         )
         return [BookingRow.from_row(r) for r in rows]
@@ -540,7 +790,7 @@ class Storage:
         """How many active appointments of the customer are ahead (MAX_UPCOMING_PER_CUSTOMER)."""
         inactive = ",".join("?" for _ in INACTIVE_STATUSES)
         rows = self._read(
-            f"SELECT count(*) AS n FROM bookings WHERE user_id = ? "
+            f"SELECT count(*) AS n FROM bookings WHERE business = ?1 AND user_id = ? "
             f"AND status NOT IN ({inactive}) AND start > ?",
             (user_id, *INACTIVE_STATUSES, _iso(now)),
         )
@@ -550,21 +800,26 @@ class Storage:
         """How many bookings the customer made after `since`, whatever became of them since
         (MAX_BOOKINGS_PER_DAY: booking and cancelling again and again counts every time)."""
         rows = self._read(
-            "SELECT count(*) AS n FROM bookings WHERE user_id = ? AND booked_at > ?",
+            "SELECT count(*) AS n FROM bookings WHERE business = ?1 AND user_id = ? "
+            "AND booked_at > ?",
             (user_id, _utc(since)),
         )
         return int(rows[0]["n"])
 
     def get_booking(self, booking_id: int) -> BookingRow | None:
-        rows = self._read("SELECT * FROM bookings WHERE id = ?", (booking_id,))
+        rows = self._read("SELECT * FROM bookings WHERE business = ?1 AND id = ?", (booking_id,))
         return BookingRow.from_row(rows[0]) if rows else None
 
     def bookings_for_user(self, user_id: int) -> list[BookingRow]:
-        rows = self._read("SELECT * FROM bookings WHERE user_id = ? ORDER BY start", (user_id,))
+        rows = self._read(
+            "SELECT * FROM bookings WHERE business = ?1 AND user_id = ? ORDER BY start", (user_id,)
+        )
         return [BookingRow.from_row(r) for r in rows]
 
     def booking_by_appointment(self, appointment_id: str) -> BookingRow | None:
-        rows = self._read("SELECT * FROM bookings WHERE appointment_id = ?", (appointment_id,))
+        rows = self._read(
+            "SELECT * FROM bookings WHERE business = ?1 AND appointment_id = ?", (appointment_id,)
+        )
         return BookingRow.from_row(rows[0]) if rows else None
 
     # -- a booking's life: one read and one write per entry (bot.core.lifecycle) --
@@ -633,23 +888,27 @@ class Storage:
         a new or moved appointment starts with fresh, unsent reminders."""
         now = self._now()
         with self.batch():
-            self._write("DELETE FROM reminders WHERE booking_id = ?", (booking_id,))
+            self._write(
+                "DELETE FROM reminders WHERE business = ?1 AND booking_id = ?", (booking_id,)
+            )
             for offset_minutes, due_at in due:
                 self._write(
-                    "INSERT INTO reminders (booking_id, user_id, chat_id, offset_minutes, "
-                    "due_at, language, status, created_at) VALUES (?,?,?,?,?,?,'pending',?)",
+                    "INSERT INTO reminders (business, booking_id, user_id, chat_id, "
+                    "offset_minutes, due_at, language, status, created_at) "
+                    "VALUES (?1,?,?,?,?,?,?,'pending',?)",
                     (booking_id, user_id, chat_id, offset_minutes, _utc(due_at), language, now),
                 )
 
     def drop_pending_reminders(self, booking_id: int) -> None:
         """A cancelled appointment: its unsent reminders go (sent ones stay as history)."""
         self._write(
-            "DELETE FROM reminders WHERE booking_id = ? AND status = 'pending'", (booking_id,)
+            "DELETE FROM reminders WHERE business = ?1 AND booking_id = ? AND status = 'pending'",
+            (booking_id,),
         )
 
     def due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
         rows = self._read(
-            "SELECT * FROM reminders WHERE status = 'pending' AND due_at <= ? "
+            "SELECT * FROM reminders WHERE business = ?1 AND status = 'pending' AND due_at <= ? "
             "ORDER BY due_at, id LIMIT ?",
             (_utc(now), limit),
         )
@@ -657,7 +916,8 @@ class Storage:
 
     def reminders_for_booking(self, booking_id: int) -> list[ReminderRow]:
         rows = self._read(
-            "SELECT * FROM reminders WHERE booking_id = ? ORDER BY due_at", (booking_id,)
+            "SELECT * FROM reminders WHERE business = ?1 AND booking_id = ? ORDER BY due_at",
+            (booking_id,),
         )
         return [ReminderRow.from_row(r) for r in rows]
 
@@ -667,8 +927,8 @@ class Storage:
         """Mark a due message claimed (sent), before sending it; False if another scan or
         process got it first. One UPDATE with a status guard: two scans can never both win."""
         cursor = self._write(
-            f"UPDATE {box.table} SET status = ?, {box.claimed_at} = ?, attempts = attempts + 1 "
-            "WHERE id = ? AND status = ?",
+            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = ?3, "
+            "attempts = attempts + 1 WHERE business = ?1 AND id = ?4 AND status = ?5",
             (box.claimed, self._now(), item_id, box.due),
         )
         return cursor.rowcount == 1
@@ -676,8 +936,8 @@ class Storage:
     def unclaim(self, box: Outbox, item_id: int) -> None:
         """Due again after a send that certainly did not reach Telegram."""
         self._write(
-            f"UPDATE {box.table} SET status = ?, {box.claimed_at} = NULL "
-            "WHERE id = ? AND status = ?",
+            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL "
+            "WHERE business = ?1 AND id = ?3 AND status = ?4",
             (box.due, item_id, box.claimed),
         )
 
@@ -686,7 +946,8 @@ class Storage:
         with self.batch():
             for item_id in item_ids:
                 self._write(
-                    f"UPDATE {box.table} SET status = 'skipped' WHERE id = ? AND status = ?",
+                    f"UPDATE {box.table} SET status = 'skipped' "
+                    "WHERE business = ?1 AND id = ? AND status = ?",
                     (item_id, box.due),
                 )
 
@@ -708,8 +969,8 @@ class Storage:
 
     def _add_notice(self, booking_id: int, user_id: int, chat_id: int, notice: Notice) -> int:
         cursor = self._write(
-            "INSERT INTO notices (booking_id, user_id, chat_id, kind, start, previous_start, "
-            "language, status, created_at) VALUES (?,?,?,?,?,?,?,'pending',?)",
+            "INSERT INTO notices (business, booking_id, user_id, chat_id, kind, start, "
+            "previous_start, language, status, created_at) VALUES (?1,?,?,?,?,?,?,?,'pending',?)",
             (
                 booking_id,
                 user_id,
@@ -726,8 +987,8 @@ class Storage:
     def pending_notice(self, booking_id: int) -> NoticeRow | None:
         """The newest notice of a booking not sent yet, if any."""
         rows = self._read(
-            "SELECT * FROM notices WHERE booking_id = ? AND status = 'pending' "
-            "ORDER BY id DESC LIMIT 1",
+            "SELECT * FROM notices WHERE business = ?1 AND booking_id = ? "
+            "AND status = 'pending' ORDER BY id DESC LIMIT 1",
             (booking_id,),
         )
         return NoticeRow.from_row(rows[0]) if rows else None
@@ -735,18 +996,23 @@ class Storage:
     def skip_pending_notices(self, booking_id: int) -> None:
         """Notices overtaken by a newer change of the same booking are never sent."""
         self._write(
-            "UPDATE notices SET status = 'skipped' WHERE booking_id = ? AND status = 'pending'",
+            "UPDATE notices SET status = 'skipped' WHERE business = ?1 AND booking_id = ? "
+            "AND status = 'pending'",
             (booking_id,),
         )
 
     def pending_notices(self, limit: int = 100) -> list[NoticeRow]:
         rows = self._read(
-            "SELECT * FROM notices WHERE status = 'pending' ORDER BY id LIMIT ?", (limit,)
+            "SELECT * FROM notices WHERE business = ?1 AND status = 'pending' ORDER BY id LIMIT ?",
+            (limit,),
         )
         return [NoticeRow.from_row(r) for r in rows]
 
     def notices_for_booking(self, booking_id: int) -> list[NoticeRow]:
-        rows = self._read("SELECT * FROM notices WHERE booking_id = ? ORDER BY id", (booking_id,))
+        rows = self._read(
+            "SELECT * FROM notices WHERE business = ?1 AND booking_id = ? ORDER BY id",
+            (booking_id,),
+        )
         return [NoticeRow.from_row(r) for r in rows]
 
     # -- the waiting list (customers to tell when a time frees up on a full day) --
@@ -774,17 +1040,17 @@ class Storage:
         `next_check_at`, or sooner if the pair is due sooner."""
         with self.batch():
             rows = self._read(
-                "SELECT min(next_check_at) AS due FROM waitlist WHERE status = 'waiting' "
-                "AND service_id = ? AND location_id = ?",
+                "SELECT min(next_check_at) AS due FROM waitlist WHERE business = ?1 "
+                "AND status = 'waiting' AND service_id = ? AND location_id = ?",
                 (service_id, location_id),
             )
             pair_due = rows[0]["due"]
             due = min(pair_due, _utc(next_check_at)) if pair_due else _utc(next_check_at)
             self._write(
-                "INSERT INTO waitlist (user_id, chat_id, service_id, service_name, location_id, "
-                "location_name, timezone, day, ends_at, language, status, joined_at, "
-                "next_check_at) VALUES (?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
-                "ON CONFLICT(user_id, service_id, location_id, day) DO UPDATE SET "
+                "INSERT INTO waitlist (business, user_id, chat_id, service_id, service_name, "
+                "location_id, location_name, timezone, day, ends_at, language, status, "
+                "joined_at, next_check_at) VALUES (?1,?,?,?,?,?,?,?,?,?,?,'waiting',?,?) "
+                "ON CONFLICT(business, user_id, service_id, location_id, day) DO UPDATE SET "
                 "chat_id = excluded.chat_id, language = excluded.language, status = 'waiting', "
                 "next_check_at = excluded.next_check_at, told_at = NULL, "
                 "attempts = 0",
@@ -804,22 +1070,22 @@ class Storage:
                 ),
             )
             found = self._read(
-                "SELECT id FROM waitlist WHERE user_id = ? AND service_id = ? "
-                "AND location_id = ? AND day = ?",
+                "SELECT id FROM waitlist WHERE business = ?1 AND user_id = ? "
+                "AND service_id = ? AND location_id = ? AND day = ?",
                 (user_id, service_id, location_id, day.isoformat()),
             )
         return int(found[0]["id"])
 
     def waitlist_entry(self, entry_id: int) -> WaitlistRow | None:
-        rows = self._read("SELECT * FROM waitlist WHERE id = ?", (entry_id,))
+        rows = self._read("SELECT * FROM waitlist WHERE business = ?1 AND id = ?", (entry_id,))
         return WaitlistRow.from_row(rows[0]) if rows else None
 
     def waitlist_entry_for(
         self, user_id: int, service_id: str, location_id: str, day: date
     ) -> WaitlistRow | None:
         rows = self._read(
-            "SELECT * FROM waitlist WHERE user_id = ? AND service_id = ? AND location_id = ? "
-            "AND day = ?",
+            "SELECT * FROM waitlist WHERE business = ?1 AND user_id = ? AND service_id = ? "
+            "AND location_id = ? AND day = ?",
             (user_id, service_id, location_id, day.isoformat()),
         )
         return WaitlistRow.from_row(rows[0]) if rows else None
@@ -827,18 +1093,21 @@ class Storage:
     def waitlist_for_user(self, user_id: int, now: datetime) -> list[WaitlistRow]:
         """The customer's entries still on the list (waiting, or about to be told)."""
         rows = self._read(
-            "SELECT * FROM waitlist WHERE user_id = ? AND status IN ('waiting', 'due') "
+            "SELECT * FROM waitlist WHERE business = ?1 AND user_id = ? "
+            "AND status IN ('waiting', 'due') "
             "AND ends_at > ? ORDER BY day, service_name, location_name, id",
             (user_id, _utc(now)),
         )
         return [WaitlistRow.from_row(r) for r in rows]
 
     def leave_waitlist(self, entry_id: int) -> None:
-        self._write("DELETE FROM waitlist WHERE id = ?", (entry_id,))
+        self._write("DELETE FROM waitlist WHERE business = ?1 AND id = ?", (entry_id,))
 
     def end_waitlist(self, now: datetime) -> int:
         """Entries whose day has passed end by themselves: deleted, whatever their status."""
-        return self._write("DELETE FROM waitlist WHERE ends_at <= ?", (_utc(now),)).rowcount
+        return self._write(
+            "DELETE FROM waitlist WHERE business = ?1 AND ends_at <= ?", (_utc(now),)
+        ).rowcount
 
     def waitlist_pairs_due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         """(service, branch) pairs with someone waiting whose next look is due, in turns across
@@ -848,8 +1117,8 @@ class Storage:
         rows = self._read(
             "WITH due AS (SELECT user_id, service_id, location_id, "
             "min(COALESCE(next_check_at, '')) AS due FROM waitlist "
-            "WHERE status = 'waiting' AND ends_at > ? AND COALESCE(next_check_at, '') <= ? "
-            "GROUP BY user_id, service_id, location_id), "
+            "WHERE business = ?1 AND status = 'waiting' AND ends_at > ? "
+            "AND COALESCE(next_check_at, '') <= ? GROUP BY user_id, service_id, location_id), "
             "turns AS (SELECT service_id, location_id, due, ROW_NUMBER() OVER ("
             "PARTITION BY user_id ORDER BY due, service_id, location_id) AS turn FROM due) "
             "SELECT service_id, location_id, min(turn) AS turn, min(due) AS due FROM turns "
@@ -864,8 +1133,8 @@ class Storage:
     ) -> list[WaitlistRow]:
         """The pair's waiting entries, by day and then in the order they joined."""
         rows = self._read(
-            "SELECT * FROM waitlist WHERE status = 'waiting' AND service_id = ? "
-            "AND location_id = ? AND ends_at > ? ORDER BY day, joined_at, id",
+            "SELECT * FROM waitlist WHERE business = ?1 AND status = 'waiting' "
+            "AND service_id = ? AND location_id = ? AND ends_at > ? ORDER BY day, joined_at, id",
             (service_id, location_id, _utc(now)),
         )
         return [WaitlistRow.from_row(r) for r in rows]
@@ -874,8 +1143,9 @@ class Storage:
         """Entries of the day told of a free time since `since` that have not booked yet
         (re-armed ones too): each still has that time to itself."""
         rows = self._read(
-            "SELECT count(*) AS n FROM waitlist WHERE service_id = ? AND location_id = ? "
-            "AND day = ? AND status IN ('waiting', 'due', 'told') AND offered_at > ?",
+            "SELECT count(*) AS n FROM waitlist WHERE business = ?1 AND service_id = ? "
+            "AND location_id = ? AND day = ? AND status IN ('waiting', 'due', 'told') "
+            "AND offered_at > ?",
             (service_id, location_id, day.isoformat(), _utc(since)),
         )
         return int(rows[0]["n"])
@@ -885,8 +1155,8 @@ class Storage:
         the next time that frees up is news to each of them again. Until then an entry told
         once (re-armed or not) is not offered again: one freed time, one offer per entry."""
         self._write(
-            "UPDATE waitlist SET offered_at = NULL WHERE service_id = ? AND location_id = ? "
-            "AND day = ? AND status IN ('waiting', 'told')",
+            "UPDATE waitlist SET offered_at = NULL WHERE business = ?1 AND service_id = ? "
+            "AND location_id = ? AND day = ? AND status IN ('waiting', 'told')",
             (service_id, location_id, day.isoformat()),
         )
 
@@ -895,8 +1165,8 @@ class Storage:
         with self.batch():
             for entry_id in entry_ids:
                 self._write(
-                    "UPDATE waitlist SET status = 'due', offered_at = ? "
-                    "WHERE id = ? AND status = 'waiting'",
+                    "UPDATE waitlist SET status = 'due', offered_at = ?2 "
+                    "WHERE business = ?1 AND id = ?3 AND status = 'waiting'",
                     (_utc(now), entry_id),
                 )
 
@@ -913,22 +1183,22 @@ class Storage:
         days the answer covered were judged `at`."""
         with self.batch():
             self._write(
-                "UPDATE waitlist SET next_check_at = ? WHERE status = 'waiting' "
-                "AND service_id = ? AND location_id = ?",
+                "UPDATE waitlist SET next_check_at = ?2 WHERE business = ?1 "
+                "AND status = 'waiting' AND service_id = ?3 AND location_id = ?4",
                 (_utc(next_check_at), service_id, location_id),
             )
             for day in checked:
                 self._write(
-                    "UPDATE waitlist SET checked_at = ? WHERE service_id = ? "
-                    "AND location_id = ? AND day = ?",
+                    "UPDATE waitlist SET checked_at = ?2 WHERE business = ?1 "
+                    "AND service_id = ?3 AND location_id = ?4 AND day = ?5",
                     (_utc(at), service_id, location_id, day.isoformat()),
                 )
 
     def due_waitlist(self, limit: int = 100) -> list[WaitlistRow]:
         """Entries to tell, first found first, then in the order they joined."""
         rows = self._read(
-            "SELECT * FROM waitlist WHERE status = 'due' ORDER BY offered_at, joined_at, id "
-            "LIMIT ?",
+            "SELECT * FROM waitlist WHERE business = ?1 AND status = 'due' "
+            "ORDER BY offered_at, joined_at, id LIMIT ?",
             (limit,),
         )
         return [WaitlistRow.from_row(r) for r in rows]
@@ -937,8 +1207,9 @@ class Storage:
         """The customer booked this service at this branch on `day`: their entry for it is
         done. Returns how many entries that ended (0 or 1)."""
         return self._write(
-            "UPDATE waitlist SET status = 'booked' WHERE user_id = ? AND service_id = ? "
-            "AND location_id = ? AND day = ? AND status IN ('waiting', 'due', 'told')",
+            "UPDATE waitlist SET status = 'booked' WHERE business = ?1 AND user_id = ? "
+            "AND service_id = ? AND location_id = ? AND day = ? "
+            "AND status IN ('waiting', 'due', 'told')",
             (user_id, service_id, location_id, day.isoformat()),
         ).rowcount
 
@@ -948,8 +1219,8 @@ class Storage:
         with self.batch():
             for event in events:
                 self._write(
-                    "INSERT INTO funnel (at, attempt, event, step, location_name, service_name) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO funnel (business, at, attempt, event, step, location_name, "
+                    "service_name) VALUES (?1,?,?,?,?,?,?)",
                     (
                         _utc(event.at),
                         event.attempt,
@@ -963,7 +1234,7 @@ class Storage:
     def funnel_since(self, since: datetime) -> list[FunnelEvent]:
         rows = self._read(
             "SELECT at, attempt, event, step, location_name, service_name FROM funnel "
-            "WHERE at >= ? ORDER BY at, id",
+            "WHERE business = ?1 AND at >= ? ORDER BY at, id",
             (_utc(since),),
         )
         return [
@@ -982,20 +1253,24 @@ class Storage:
 
     def load_conversation(self, chat_id: int) -> ConversationRow | None:
         rows = self._read(
-            "SELECT chat_id, user_id, state FROM conversations WHERE chat_id = ?", (chat_id,)
+            "SELECT chat_id, user_id, state FROM conversations WHERE business = ?1 AND chat_id = ?",
+            (chat_id,),
         )
         return ConversationRow(**rows[0]) if rows else None
 
     def save_conversation(self, chat_id: int, user_id: int, state: str, *, pending: bool) -> None:
         self._write(
-            "INSERT INTO conversations (chat_id, user_id, state, pending, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(chat_id) DO UPDATE SET user_id = excluded.user_id, "
+            "INSERT INTO conversations (business, chat_id, user_id, state, pending, updated_at) "
+            "VALUES (?1, ?, ?, ?, ?, ?) ON CONFLICT(business, chat_id) DO UPDATE SET "
+            "user_id = excluded.user_id, "
             "state = excluded.state, pending = excluded.pending, updated_at = excluded.updated_at",
             (chat_id, user_id, state, int(pending), self._now()),
         )
 
     def pending_conversations(self) -> list[ConversationRow]:
-        rows = self._read("SELECT chat_id, user_id, state FROM conversations WHERE pending = 1")
+        rows = self._read(
+            "SELECT chat_id, user_id, state FROM conversations WHERE business = ?1 AND pending = 1"
+        )
         return [ConversationRow(**r) for r in rows]
 
     def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
@@ -1004,19 +1279,17 @@ class Storage:
         their language and prefs. Once committed, the WAL is emptied so that no file keeps a
         copy (bot.store.files)."""
         with self.batch():
-            self._erase_after_commit = True
-            self._write("DELETE FROM reminders WHERE user_id = ?", (user_id,))
-            self._write("DELETE FROM notices WHERE user_id = ?", (user_id,))
-            self._write("DELETE FROM waitlist WHERE user_id = ?", (user_id,))
-            self._write("DELETE FROM bookings WHERE user_id = ?", (user_id,))
+            self._shared.erase_after_commit = True
+            for table in ("reminders", "notices", "waitlist", "bookings", "users"):
+                self._write(f"DELETE FROM {table} WHERE business = ?1 AND user_id = ?", (user_id,))
             self._write(
-                "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?",
+                "DELETE FROM conversations WHERE business = ?1 AND (user_id = ? OR chat_id = ?)",
                 (user_id, user_id if chat_id is None else chat_id),
             )
-            self._write("DELETE FROM users WHERE user_id = ?", (user_id,))
 
     def conversation_count(self) -> int:
-        return int(self._read("SELECT count(*) AS n FROM conversations")[0]["n"])
+        rows = self._read("SELECT count(*) AS n FROM conversations WHERE business = ?1")
+        return int(rows[0]["n"])
 
     # -- housekeeping --
 
@@ -1026,20 +1299,21 @@ class Storage:
         `idle_before` (a draft abandoned mid-way holds a name and email). A conversation with
         a confirm in flight is kept. Returns the number of rows deleted."""
         with self.batch():
-            self._erase_after_commit = True
+            self._shared.erase_after_commit = True
             deleted = self._write(
-                "DELETE FROM bookings WHERE start < ?", (_iso(appointments_before),)
+                "DELETE FROM bookings WHERE business = ?1 AND start < ?",
+                (_iso(appointments_before),),
             ).rowcount
             deleted += self._write(
-                "DELETE FROM funnel WHERE at < ?", (_utc(appointments_before),)
+                "DELETE FROM funnel WHERE business = ?1 AND at < ?", (_utc(appointments_before),)
             ).rowcount
             deleted += self._write(
-                "DELETE FROM conversations WHERE pending = 0 AND updated_at < ?",
+                "DELETE FROM conversations WHERE business = ?1 AND pending = 0 AND updated_at < ?",
                 (idle_before.astimezone(UTC).isoformat(timespec="seconds"),),
             ).rowcount
         return deleted
 
     def ping(self) -> int:
         """Read the schema version (raises StorageError if the database is unusable)."""
-        rows = self._read("SELECT value FROM meta WHERE key = 'schema_version'")
+        rows = self._raw_read("SELECT value FROM meta WHERE key = 'schema_version'")
         return int(rows[0]["value"]) if rows else 0

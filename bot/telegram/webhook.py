@@ -23,13 +23,15 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from telegram import Update
 from telegram.ext import Application
 
@@ -43,32 +45,51 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 
 
-def webhook_app(app: Application, path: str, secret: str, health: Health | None) -> Starlette:
-    """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz."""
-    seen = RecentIds()
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one bot's updates go: its Application (None while it is known but not serving:
+    503, Telegram tries again later), the secret Telegram must send, its recently seen ids."""
 
-    async def telegram(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            refusals.warning("webhook request without the right secret token refused")
-            return Response(status_code=403)
-        body = await _body(request)
-        if body is None:
-            refusals.warning("webhook request refused: body larger than %d bytes", MAX_BODY_BYTES)
-            return Response(status_code=413)
-        try:
-            data = json.loads(body)
-            update = Update.de_json(data, app.bot)
-        except Exception:  # not JSON, or not an Update
-            update = None
-        if update is None:
-            refusals.warning("webhook request refused: not a Telegram update")
-            return Response(status_code=400)
-        if not seen.first_time(update.update_id):
-            refusals.info("webhook: update %s was received before; dropped", update.update_id)
-            return Response(status_code=200)  # received: Telegram must not send it again
-        await app.update_queue.put(update)
-        return Response(status_code=200)
+    app: Application | None
+    secret: str
+    seen: RecentIds
+
+
+class Reporter(Protocol):
+    def report(self) -> tuple[bool, dict[str, Any]]: ...
+
+
+async def receive(request: Request, endpoint: Endpoint) -> Response:
+    """One POST from Telegram: check the secret, read the update, queue it."""
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), endpoint.secret.encode()):
+        refusals.warning("webhook request without the right secret token refused")
+        return Response(status_code=403)
+    app = endpoint.app
+    if app is None:
+        refusals.info("webhook request for a bot that is not serving now: 503")
+        return Response(status_code=503)
+    body = await _body(request)
+    if body is None:
+        refusals.warning("webhook request refused: body larger than %d bytes", MAX_BODY_BYTES)
+        return Response(status_code=413)
+    try:
+        data = json.loads(body)
+        update = Update.de_json(data, app.bot)
+    except Exception:  # not JSON, or not an Update
+        update = None
+    if update is None:
+        refusals.warning("webhook request refused: not a Telegram update")
+        return Response(status_code=400)
+    if not endpoint.seen.first_time(update.update_id):
+        refusals.info("webhook: update %s was received before; dropped", update.update_id)
+        return Response(status_code=200)  # received: Telegram must not send it again
+    await app.update_queue.put(update)
+    return Response(status_code=200)
+
+
+def health_route(health: Reporter | None) -> Route:
+    """GET /healthz: "ok" (200) or "failed" (503), never a reason."""
 
     async def healthz(request: Request) -> Response:
         if health is None:
@@ -76,14 +97,52 @@ def webhook_app(app: Application, path: str, secret: str, health: Health | None)
         healthy, body = health.report()  # never waits on a probe
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    routes = [
-        Route("/" + path.strip("/"), telegram, methods=["POST"]),
-        Route(HEALTH_PATH, healthz, methods=["GET"]),
-    ]
-    starlette = Starlette(routes=routes)
+    return Route(HEALTH_PATH, healthz, methods=["GET"])
+
+
+def listener(routes: Sequence[BaseRoute]) -> Starlette:
+    """The web listener's ASGI app from its routes and mounts, built in one place (the
+    webhook, /healthz, /metrics, pages mounted by other features)."""
+    starlette = Starlette(routes=list(routes))
     # "POST /hook/" would be answered with a redirect built from the request's Host header.
     starlette.router.redirect_slashes = False
     return starlette
+
+
+def webhook_app(
+    app: Application,
+    path: str,
+    secret: str,
+    health: Reporter | None,
+    extra: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`."""
+    endpoint = Endpoint(app, secret, RecentIds())
+
+    async def telegram(request: Request) -> Response:
+        return await receive(request, endpoint)
+
+    routes = [
+        Route("/" + path.strip("/"), telegram, methods=["POST"]),
+        health_route(health),
+        *extra,
+    ]
+    return listener(routes)
+
+
+def fleet_routes(prefix: str, endpoint: Callable[[str], Endpoint | None]) -> list[BaseRoute]:
+    """POST `prefix`/<business id>: each business's updates, with its own secret; an id the
+    process does not serve is 404."""
+
+    async def telegram(request: Request) -> Response:
+        found = endpoint(request.path_params["business"])
+        if found is None:
+            refusals.warning("webhook request for an unknown business refused")
+            return Response(status_code=404)
+        return await receive(request, found)
+
+    path = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
+    return [Route(path, telegram, methods=["POST"])]
 
 
 async def _body(request: Request) -> bytes | None:
@@ -146,10 +205,11 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     health: Health | None = None,
+    extra: Sequence[BaseRoute] = (),
 ) -> None:
     """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health),
+        webhook_app(app, path, secret, health, extra),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
@@ -210,3 +270,26 @@ async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
             serving.result()  # raises what stopped it
             raise RuntimeError("the webhook server stopped while starting")
         await asyncio.sleep(0.01)
+
+
+async def serve_listener(asgi: Any, sock: socket.socket) -> None:
+    """The web listener on `sock` until cancelled (then it closes its connections)."""
+    config = uvicorn.Config(
+        asgi,
+        log_level="warning",
+        log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+        **server_limits(),
+    )
+    server = _Server(config)
+    quiet_refusals()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await _started(server, serving)
+        await serving
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await serving

@@ -166,3 +166,34 @@ def test_a_narrower_requested_scope_is_enforced(sandbox: SandboxServer, api: Api
 def test_default_demo_credentials(sandbox: SandboxServer) -> None:
     assert (sandbox.client_id, sandbox.client_secret) == ("demo-client", "demo-secret")
     assert isinstance(sandbox.config, SandboxConfig)
+
+
+MANY = config(extra_clients=300)
+
+
+@pytest.mark.parametrize("sandbox_config", [MANY], indirect=True)
+def test_one_sandbox_accepts_many_businesses_credentials(sandbox: SandboxServer) -> None:
+    """Numbered clients (--clients N): every business of a bench or test has its own."""
+    assert sandbox.numbered_client(1) == ClientConfig("business-1", "secret-1")
+    assert sandbox.numbered_client(300).client_id == "business-300"
+    for n in (1, 150, 300):
+        client = sandbox.numbered_client(n)
+        assert token(sandbox, (client.client_id, client.client_secret)).status_code == 200
+    assert token(sandbox).status_code == 200  # the demo client as ever
+    assert token(sandbox, ("business-301", "secret-301")).status_code == 401
+    assert token(sandbox, ("business-1", "secret-2")).status_code == 401
+    with pytest.raises(IndexError):
+        sandbox.numbered_client(301)
+
+
+def test_numbered_clients_take_their_prefixes_and_must_not_clash() -> None:
+    ours = config(extra_clients=2, client_prefix="shop", secret_prefix="pw")
+    assert [(c.client_id, c.client_secret) for c in ours.all_clients[1:]] == [
+        ("shop-1", "pw-1"),
+        ("shop-2", "pw-2"),
+    ]
+    assert config().all_clients == config().clients  # none unless asked
+    with pytest.raises(ValueError, match="same client_id"):
+        config(clients=(ClientConfig("business-1", "x"),), extra_clients=1)
+    with pytest.raises(ValueError, match="extra_clients"):
+        config(extra_clients=-1)

@@ -190,3 +190,11 @@ def test_python_m_sandbox_serves_the_api() -> None:
         process.wait(10)
         if process.stdout:
             process.stdout.close()
+
+
+def test_the_cli_takes_numbered_clients() -> None:
+    config, _, _ = parse_args(["--clients", "500", "--client-prefix", "b", "--secret-prefix", "s"])
+    assert config.extra_clients == 500
+    assert config.all_clients[-1].client_id == "b-500"
+    assert config.all_clients[-1].client_secret == "s-500"
+    assert parse_args([])[0].all_clients == (config.client,)
