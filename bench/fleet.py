@@ -56,6 +56,7 @@ class FleetScenario:
     latency_ms: int = 50
     idle: float = 30.0  # seconds of the idle measurement: a round of every business's scans
     manage_share: float = 0.3
+    builder: str = "process"  # bench.fleet_builders.BUILDERS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -76,6 +77,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=30.0,
         help="seconds of the idle measurement (default 30: every business's background scans "
         "run once in it)",
+    )
+    parser.add_argument(
+        "--builder",
+        choices=("process", "today"),
+        default="process",
+        help="how the businesses are built: as python -m bot does with BUSINESSES_FILE "
+        "(default), or N copies of the one-business Application (issue 19's prototype)",
     )
     parser.add_argument(
         "--quick",
@@ -148,7 +156,13 @@ async def _run(scenario: FleetScenario) -> dict[str, Any]:
         figures["rss_before_bytes"] = rss_bytes()
         figures["fds_before"] = open_fds()
         storage = Storage(str(Path(tmp) / "fleet.db"), now=clock_from(NOW))
-        fleet = build_fleet(sandbox.info, storage, scenario.businesses, now=clock_from(NOW))
+        fleet = build_fleet(
+            sandbox.info,
+            storage,
+            scenario.businesses,
+            now=clock_from(NOW),
+            builder=scenario.builder,
+        )
         try:
             started = time.perf_counter()
             await fleet.start()
@@ -400,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             duration=args.duration,
             latency_ms=args.latency,
             idle=args.idle,
+            builder=args.builder,
         )
         _say(f"fleet: {size:,} businesses")
         run = measure(scenario)

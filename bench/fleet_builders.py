@@ -1,11 +1,20 @@
 """How the fleet benchmark builds and starts N businesses in one process: `build_fleet` is the
 one function to change when the way the bot builds its businesses changes.
 
-`TodayFleet` is issue 19's prototype made with the production parts: for each business its
-own Settings, Zimun client (on the process's shared Zimun pool), storage scope, Conversation
-and `bot.wiring.build_application` (on the shared SharedRequest), started `START_CONCURRENCY`
-at a time as the process's fleet does: getMe, the Zimun probe (a token and the branch list),
-the commands menu, resumed conversations, the scheduler.
+`ProcessFleet` (the default) is what `python -m bot` does with BUSINESSES_FILE in webhook mode
+(bot.wiring.serve_many): bot.telegram.fleet.Fleet starting each business with
+bot.wiring.build_business on the process's SharedHttp, the Zimun probe before serving, one
+SharedScheduler for every business's periodic work, the Prometheus metrics, and the webhook
+listener's routes (business <id> at /hook/<id> with its own derived secret), to which updates
+are posted in process (httpx's ASGI transport: Starlette parses each request as it would from
+a socket). The bot's clock is the sandbox's (bot.wiring.real_now, set in the benchmark's own
+process), and Telegram's flood control is off, as in the other benchmarks.
+
+`TodayFleet` (`--builder today`) is issue 19's prototype made with the production parts: for
+each business its own Settings, Zimun client (on the process's shared Zimun pool), storage
+scope, Conversation and `bot.wiring.build_application` (on the shared SharedRequest, with its
+own JobQueue), started `START_CONCURRENCY` at a time: getMe, the Zimun probe (a token and the
+branch list), the commands menu, resumed conversations, its scheduler.
 """
 
 from __future__ import annotations
@@ -16,22 +25,32 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+import httpx
 from telegram import Update
 from telegram.ext import Application
 
 from bench.fleet_api import BotApiTransport, WebhookBotAPI, bot_token
 from bench.runner import observe
 from bench.sandbox_process import SandboxInfo, bench_client
+from bot import wiring
 from bot.chat.engine import Conversation
+from bot.config.businesses import derived_webhook_secret
 from bot.config.settings import Settings
 from bot.ops.health import probe_zimun
 from bot.store.storage import Storage
+from bot.telegram.fleet import Business, BusinessSpec, Fleet, Webhooks
+from bot.telegram.ordering import DEFAULT_CONCURRENCY
+from bot.telegram.scheduler import SharedScheduler
 from bot.telegram.shared_http import SharedHttp
+from bot.telegram.webhook import SECRET_HEADER, fleet_routes, listener
 from bot.wiring import build_application
 from bot.zimun.client import ZimunClient
 
-START_CONCURRENCY = 20  # businesses starting at once
+START_CONCURRENCY = 20  # businesses starting at once (TodayFleet)
 STOP_CONCURRENCY = 50
+WEBHOOK_URL = "https://bot.bench.invalid/hook"
+WEBHOOK_SECRET = "fleet-bench-webhook-secret-0123456789-abcdefghijklmnop"
+BUILDERS = ("process", "today")
 
 
 class BenchFleet(Protocol):
@@ -67,10 +86,108 @@ def business_settings(info: SandboxInfo, number: int, db: str) -> Settings:
 
 
 def build_fleet(
-    info: SandboxInfo, storage: Storage, businesses: int, *, now: Callable[[], datetime]
+    info: SandboxInfo,
+    storage: Storage,
+    businesses: int,
+    *,
+    now: Callable[[], datetime],
+    builder: str = "process",
 ) -> BenchFleet:
     """The fleet under test."""
-    return TodayFleet(info, storage, businesses, now=now)
+    if builder == "today":
+        return TodayFleet(info, storage, businesses, now=now)
+    return ProcessFleet(info, storage, businesses, now=now)
+
+
+class ProcessFleet:
+    """The businesses as `python -m bot` serves a BUSINESSES_FILE in webhook mode."""
+
+    def __init__(
+        self,
+        info: SandboxInfo,
+        storage: Storage,
+        businesses: int,
+        *,
+        now: Callable[[], datetime],
+    ) -> None:
+        wiring.real_now = now  # type: ignore[assignment]  # the bot's clock: the sandbox's
+        _without_flood_control()
+        self._transport = BotApiTransport()
+        self.http = SharedHttp(bot_api_transport=self._transport)
+        self._apis = [WebhookBotAPI(bot_token(n)) for n in range(businesses)]
+        for api in self._apis:
+            self._transport.add(api)
+            api.serves_webhooks()
+        self._specs = [
+            BusinessSpec(f"b{n}", business_settings(info, n, storage.path))
+            for n in range(businesses)
+        ]
+        self._by_id = {spec.id: api for spec, api in zip(self._specs, self._apis, strict=True)}
+        metrics = wiring.make_metrics()
+        slots = asyncio.Semaphore(DEFAULT_CONCURRENCY)  # updates handled at once, all businesses
+
+        def build_one(spec: BusinessSpec) -> Business:
+            business = wiring.build_business(spec, storage, self.http, slots=slots, metrics=metrics)
+            observe(business.app, self._by_id[spec.id])
+            return business
+
+        self.fleet = Fleet(
+            build_one,
+            preflight=wiring.zimun_preflight,
+            webhooks=Webhooks(WEBHOOK_URL, self._secret),
+            on_state=lambda bid, state: wiring.business_state(metrics, bid, state),
+        )
+        self.jobs = SharedScheduler(self.fleet.serving)
+        routes = fleet_routes("/hook", self.fleet.endpoint)
+        self._web = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=listener(routes)), base_url="http://listener"
+        )
+        self._pending: set[asyncio.Task[Any]] = set()
+        self._scheduling: asyncio.Task[None] | None = None
+
+    @staticmethod
+    def _secret(business_id: str) -> str:
+        return derived_webhook_secret(WEBHOOK_SECRET, business_id)
+
+    def api(self, index: int) -> WebhookBotAPI:
+        return self._apis[index]
+
+    def serving(self) -> int:
+        return len(self.fleet.serving())
+
+    async def start(self) -> None:
+        self.fleet.start(self._specs)
+        while not self.fleet.all_serving():
+            failed = self.fleet.counts().get("failed", 0)
+            if failed:
+                raise RuntimeError(f"{failed} businesses failed to start")
+            await asyncio.sleep(0.02)
+        self._scheduling = asyncio.get_running_loop().create_task(self.jobs.run())
+        for spec, api in zip(self._specs, self._apis, strict=True):
+            api.deliver = self._poster(spec.id)
+
+    def _poster(self, business_id: str) -> Callable[[dict[str, Any]], None]:
+        headers = {SECRET_HEADER: self._secret(business_id), "content-type": "application/json"}
+        path = f"/hook/{business_id}"
+
+        def post(update: dict[str, Any]) -> None:
+            task = asyncio.ensure_future(
+                self._web.post(path, content=json.dumps(update), headers=headers)
+            )
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+        return post
+
+    async def stop(self) -> None:
+        try:
+            if self._scheduling is not None:
+                self._scheduling.cancel()
+                await asyncio.gather(self._scheduling, return_exceptions=True)
+            await self.fleet.stop()
+        finally:
+            await self._web.aclose()
+            await self.http.aclose()
 
 
 class TodayFleet:
@@ -164,6 +281,21 @@ class TodayFleet:
             await asyncio.gather(*(one(app) for app in self._apps if app is not None))
         finally:
             await self.http.aclose()
+
+
+def _without_flood_control() -> None:
+    """Build every business without Telegram's 30 messages/s per bot and each chat's budget
+    of updates, as the other benchmarks do: they would measure Telegram's limits, not the bot
+    (a lone bot at 100 updates/s would wait for its 30 messages/s). In this process only."""
+    build = wiring.build
+    if getattr(build, "without_flood_control", False):
+        return
+
+    def unlimited(settings: Settings, **options: Any) -> wiring.Built:
+        return build(settings, **{**options, "rate_limiter": None, "update_budget": None})
+
+    unlimited.without_flood_control = True  # type: ignore[attr-defined]
+    wiring.build = unlimited  # type: ignore[assignment]
 
 
 def _scope(storage: Storage, number: int) -> Storage:
