@@ -3,9 +3,10 @@
 A handler reads the frozen Ctx, changes `ctx.state` (the new state, kept in `ctx.out`), calls
 the API, and returns an Outcome; the engine then renders the current step, renews the screen
 nonce, and persists everything in one write. Storage writes a handler wants are deferred
-(`ctx.out.defer`) into that same transaction, so no database lock is ever held across an
-await; what happens to a booking is emitted as a ledger entry (`ctx.out.emit`), which the
-engine writes through the ledger in that transaction too.
+(`ctx.out.defer`, coroutine functions awaited in the engine's batch) into that same
+transaction, so no transaction is ever held across a call to the API or Telegram (only the
+store's own awaits happen inside it); what happens to a booking is emitted as a ledger entry
+(`ctx.out.emit`), which the engine writes through the ledger in that transaction too.
 """
 
 from __future__ import annotations
