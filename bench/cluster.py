@@ -1,0 +1,280 @@
+"""`python -m bench.cluster`: issue 20's bars, printed (bench/README.md, "PostgreSQL and
+several processes"). Nothing is asserted.
+
+1. stores: the bot on PostgreSQL against the bot on SQLite in the same run (bench/cluster_store.py):
+   the main benchmark's customers, fake Bot API and sandbox process; p50/p95 reply latency of
+   customers pausing between actions, and CPU per update of customers acting without pause.
+   PostgreSQL is started here on loopback from the machine's binaries (tests/postgres.py) with
+   its durable defaults (fsync on), and measured with synchronous_commit off (the headline:
+   what SQLite's WAL with synchronous=NORMAL promises, neither waits for the disk at commit)
+   and on (PostgreSQL's default: every commit waits for its WAL flush).
+2. processes: N `python -m bot` processes in webhook mode on one PostgreSQL behind a loopback
+   round-robin proxy (bench/cluster_procs.py): updates a second on a CPU-bound load for each N,
+   and failover: SIGKILL of one webhook process to the first update the survivor handles, and
+   the polling owner's SIGKILL to the standby's takeover.
+
+Writes bench/results/cluster-<time>.json, cluster-latest.json and cluster-latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cluster_store, runner
+
+RESULTS = Path(__file__).with_name("results")
+P50_BAR_MS = 2.0  # PostgreSQL adds at most 2 ms at p50 on loopback (issue 20)
+SYNC_MODES = ("off", "on")
+
+
+def _ints(value: str) -> list[int]:
+    return [int(v) for v in value.split(",") if v.strip()]
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.cluster", description=__doc__)
+    parser.add_argument("--customers", type=int, default=20, help="latency run (default 20)")
+    parser.add_argument("--think", type=float, default=1.0, help="mean pause, s (default 1.0)")
+    parser.add_argument("--duration", type=float, default=10.0, help="latency window, s")
+    parser.add_argument("--latency", type=int, default=0, help="Zimun API latency, ms")
+    parser.add_argument("--cpu-customers", type=int, default=20)
+    parser.add_argument("--cpu-bookings", type=int, default=3)
+    parser.add_argument(
+        "--processes", type=_ints, default=[1, 2], help="bot processes to compare (default 1,2)"
+    )
+    parser.add_argument("--load-customers", type=int, default=40, help="processes part")
+    parser.add_argument("--load-duration", type=float, default=15.0, help="processes part, s")
+    parser.add_argument("--skip", default="", help="parts to skip: stores,processes,failover")
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.customers, args.duration = 10, 4.0
+        args.cpu_customers, args.cpu_bookings = 10, 2
+        args.load_customers, args.load_duration = 20, 6.0
+    return args
+
+
+@contextmanager
+def postgres() -> Iterator[Any]:
+    """A PostgreSQL of this run's own, with PostgreSQL's durable defaults (fsync on)."""
+    from tests.postgres import find_bindir, running_postgres
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
+    with running_postgres(bindir, durable=True) as server:
+        yield server
+
+
+def fresh_database(server: Any, name: str, sync: str | None = None) -> str:
+    """A new empty database on `server`; its URL, with synchronous_commit set if given."""
+    server.admin(f"CREATE DATABASE {name} TEMPLATE template0")
+    url = server.url(name)
+    if sync is not None:
+        url += f"?options=-c%20synchronous_commit%3D{sync}"
+    return url
+
+
+def stores(args: argparse.Namespace, server: Any, work: Path) -> dict[str, Any]:
+    """Each scenario on SQLite, then on PostgreSQL with each synchronous_commit."""
+    latency = runner.Scenario(
+        "latency",
+        customers=args.customers,
+        latency_ms=args.latency,
+        think=args.think,
+        duration=args.duration,
+    )
+    cpu = runner.Scenario(
+        "cpu",
+        customers=args.cpu_customers,
+        latency_ms=args.latency,
+        bookings_each=args.cpu_bookings,
+        manage_share=0.0,
+    )
+    runs: dict[str, Any] = {}
+    for scenario in (latency, cpu):
+        for label, sync in (("sqlite", None), *((f"pg-sync-{s}", s) for s in SYNC_MODES)):
+            name = f"{scenario.name}_{label.replace('-', '_')}"
+            url = "" if sync is None else fresh_database(server, name, sync)
+            _say(f"stores: {scenario.name}, {label}")
+            summary = cluster_store.run(scenario, work / f"{name}.db", url)
+            runs.setdefault(scenario.name, {})[label] = summary
+            _say(_short(summary))
+    return runs
+
+
+def store_rows(runs: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for label in runs.get("latency", {}):
+        lat = runs["latency"][label]
+        cpu = runs.get("cpu", {}).get(label, {})
+        rows.append(
+            {
+                "store": label,
+                "p50_ms": lat["latency_ms"]["p50"],
+                "p95_ms": lat["latency_ms"]["p95"],
+                "p99_ms": lat["latency_ms"]["p99"],
+                "latency_updates": lat["updates"],
+                "latency_cpu_ms_per_update": lat["cpu_ms_per_update"],
+                "cpu_ms_per_update": cpu.get("cpu_ms_per_update"),
+                "cpu_updates_per_s": cpu.get("updates_per_s"),
+                "writes_per_update": cpu.get("sqlite_writes_per_update"),
+                "failed_journeys": lat["failed_journeys"] + cpu.get("failed_journeys", 0),
+            }
+        )
+    return rows
+
+
+def bars(document: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    table = {r["store"]: r for r in document.get("stores_table", [])}
+    base = table.get("sqlite")
+    for sync in SYNC_MODES:
+        pg = table.get(f"pg-sync-{sync}")
+        if base and pg and base["p50_ms"] is not None and pg["p50_ms"] is not None:
+            added = round(pg["p50_ms"] - base["p50_ms"], 2)
+            rows.append(
+                {
+                    "bar": f"PostgreSQL (synchronous_commit={sync}) adds ≤ {P50_BAR_MS} ms at p50",
+                    "measured": f"{added:+} ms",
+                    "met": added <= P50_BAR_MS,
+                }
+            )
+    procs = document.get("processes", {}).get("load", [])
+    by_n = {p["processes"]: p for p in procs}
+    if 1 in by_n and 2 in by_n and by_n[1]["updates_per_s"]:
+        ratio = round(by_n[2]["updates_per_s"] / by_n[1]["updates_per_s"], 2)
+        rows.append(
+            {
+                "bar": "two processes carry about twice one's updates/s (CPU-bound)",
+                "measured": f"{ratio}× on {_cpus()} cores",
+                "met": ratio >= 1.8,
+            }
+        )
+    failover = document.get("processes", {}).get("failover", {})
+    if failover.get("polling_takeover_s") is not None:
+        took = failover["polling_takeover_s"]
+        rows.append(
+            {
+                "bar": "polling taken over within 15 s of the owner's death",
+                "measured": f"{took} s",
+                "met": took <= 15.0,
+            }
+        )
+    return rows
+
+
+def markdown(document: dict[str, Any]) -> str:
+    lines = []
+    if document.get("stores_table"):
+        lines += [
+            "### The bot on SQLite and on PostgreSQL (one process, loopback)",
+            "",
+            "| store | p50 ms | p95 ms | p99 ms | CPU ms/update (paced) | CPU ms/update "
+            "(no pause) | updates/s (no pause) | store writes/update | failed |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in document["stores_table"]:
+            lines.append(
+                f"| {r['store']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+                f"{r['latency_cpu_ms_per_update']} | {r['cpu_ms_per_update']} | "
+                f"{r['cpu_updates_per_s']} | {r['writes_per_update']} | {r['failed_journeys']} |"
+            )
+        lines.append("")
+    procs = document.get("processes", {})
+    if procs.get("load"):
+        lines += [
+            "### Processes in webhook mode on one PostgreSQL, behind a round-robin proxy",
+            "",
+            "| processes | updates | updates/s | p50 ms | p95 ms | bot CPU s/s | failed |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for p in procs["load"]:
+            lines.append(
+                f"| {p['processes']} | {p['updates']} | {p['updates_per_s']} | {p['p50_ms']} | "
+                f"{p['p95_ms']} | {p['bot_cpu_per_s']} | {p['failed']} |"
+            )
+        lines.append("")
+    if procs.get("failover"):
+        f = procs["failover"]
+        lines += ["### Failover", ""]
+        for key, value in f.items():
+            lines.append(f"- {key}: {value}")
+        lines.append("")
+    if document.get("bars"):
+        lines += ["### Bars (issue 20)", "", "| bar | measured | met |", "|---|---|---|"]
+        for b in document["bars"]:
+            lines.append(f"| {b['bar']} | {b['measured']} | {'yes' if b['met'] else 'no'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    document: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": _cpus(),
+        },
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zimun-cluster-")))
+        server = stack.enter_context(postgres())
+        if "stores" not in skip:
+            document["stores"] = stores(args, server, work)
+            document["stores_table"] = store_rows(document["stores"])
+        if not {"processes", "failover"} <= skip:
+            from bench import cluster_procs
+
+            document["processes"] = cluster_procs.measure(args, server, work, skip, _say)
+    document["bars"] = bars(document)
+    document["elapsed_s"] = round(time.monotonic() - started, 1)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    json_path = args.out / f"cluster-{stamp}.json"
+    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    (args.out / "cluster-latest.json").write_text(json_path.read_text())
+    table = markdown(document)
+    (args.out / "cluster-latest.md").write_text(table + "\n")
+    print()
+    print(table)
+    print(f"JSON: {json_path}")
+    print(f"({document['elapsed_s']} s)")
+    return 0
+
+
+def _say(text: str) -> None:
+    print(f"[cluster] {text}", file=sys.stderr, flush=True)
+
+
+def _short(summary: dict[str, Any]) -> str:
+    lat = summary["latency_ms"]
+    return (
+        f"  {summary['updates']} updates in {summary['wall_s']} s: p50 {lat['p50']} ms, "
+        f"p95 {lat['p95']} ms, CPU {summary['cpu_ms_per_update']} ms/update; "
+        f"{summary['bookings']} bookings, {summary['failed_journeys']} failed"
+    )
+
+
+def _cpus() -> int | None:
+    return os.cpu_count()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
