@@ -1,0 +1,436 @@
+"""Part 2 of bench/cluster.py (issue 20): `python -m bot` processes sharing one PostgreSQL.
+
+What runs, all on loopback:
+- the sandbox in its own process (bench/sandbox_process.py), its clock at runner.NOW; the bot
+  processes' wall clock starts there too (libfaketime, tests/clock.py);
+- the fake Bot API over HTTP in a thread of this process (tests/fakes/bot_api.py), delivering
+  each update to the webhook as Telegram does (one POST at a time, in order, retried unless
+  answered 200);
+- for more than one process, the round-robin stand-in for the load balancer
+  (tests/cluster/proxy.py) in front of their webhooks; one process is posted to directly;
+- N `python -m bot` processes configured only by their environment (for the load through
+  bench/unthrottled_bot.py: Telegram's flood control off, as in the main benchmark):
+  DATABASE_URL (a fresh database per run), WEBHOOK_URL, WEBHOOK_SECRET, WEBHOOK_LISTEN and
+  WEBHOOK_PORT, LOG_LEVEL=WARNING;
+- customers (tests/customers.py's ProcessCustomer, one thread each) browsing without pause:
+  /start, Book, a branch, a service, a day (the free times on screen), again and again, on
+  varied branches, services and days. No booking is made: the load is the bot's CPU
+  (rendering, python-telegram-bot, the store), not Zimun's one calendar of free places.
+
+Measured: updates handled a second (customers' completed actions / window), the time each
+action took as the customer saw it (its wait polls every 10 ms), and the bot processes' CPU
+(/proc/<pid>/stat) per second and per update. Failover (two processes): SIGKILL of one webhook
+process, then one new chat's /start: the time from the kill to its answer, by the survivor;
+in polling mode, SIGKILL of the process holding the polling role: the time until the standby
+logs that it polls, and until it has answered a /start sent right after the kill.
+
+Several processes need the coordination of issue 20 (bot.telegram.cluster, tests/cluster/proxy.py);
+on a tree without it only one process is measured and failover is skipped, with a line saying so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import runner
+from bench.sandbox_process import SandboxInfo, SandboxProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+PATH = "/telegram-hook"
+SECRET = "Kq3x9-Zr7_wPm2Lt8Vb4Nc6Hd1Jf5Gs0Ty"
+STARTUP = 60.0
+TICKS = os.sysconf("SC_CLK_TCK")
+UNTHROTTLED = "bench.unthrottled_bot"  # python -m bot without flood control, for the load
+POLLER = "this process is the bot's poller"
+STANDBY = "another process polls this bot"
+
+Say = Callable[[str], None]
+
+
+def coordinated() -> bool:
+    """Whether this tree has the coordination of several processes (issue 20)."""
+    try:
+        return (
+            importlib.util.find_spec("bot.telegram.cluster") is not None
+            and importlib.util.find_spec("tests.cluster.proxy") is not None
+        )
+    except ModuleNotFoundError:
+        return False
+
+
+def bot_env(api_base: str, token: str, info: SandboxInfo, workdir: Path, **extra: str) -> dict:
+    """The environment of one bot process (tests/process.py's bot_env, on the bench's sandbox)."""
+    from tests.clock import pinned_env
+    from tests.process import BOT_PREFIXES
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
+    env = pinned_env(env, runner.NOW)
+    env.update(
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_BASE_URL=f"{api_base}/bot",
+        ZIMUN_CLIENT_ID=info.client_id,
+        ZIMUN_CLIENT_SECRET=info.client_secret,
+        ZIMUN_BASE_URL=info.base_url,
+        ZIMUN_TOKEN_URL=info.token_url,
+        BOT_DB_PATH=str(workdir / "unused.db"),
+        LOG_LEVEL="WARNING",
+        REMINDER_OFFSETS="",
+        MAX_UPCOMING_PER_CUSTOMER="0",
+        MAX_BOOKINGS_PER_DAY="0",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Proc:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    backend: str = ""
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def cpu(self) -> float:
+        """User plus system CPU seconds of the process so far."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def wait_logged(self, text: str, within: float = STARTUP) -> float:
+        """Until `text` is in the log; the monotonic time it was seen."""
+        deadline = time.monotonic() + within
+        while text not in self.log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{text!r} not logged:\n{self.log[-2000:]}")
+            time.sleep(0.01)
+        return time.monotonic()
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class Cluster:
+    """The fake Bot API, the sandbox and the bot processes of one measurement."""
+
+    def __init__(self, stack: ExitStack, info: SandboxInfo, workdir: Path) -> None:
+        from tests.fakes.bot_api import FakeBotAPI
+
+        self.info = info
+        self.workdir = workdir
+        self.fake = FakeBotAPI()
+        self.api_base = stack.enter_context(self.fake.serve())
+        self.procs: list[Proc] = []
+        stack.callback(self.stop_all)
+
+    def spawn(self, module: str = "bot", **extra: str) -> Proc:
+        """`python -m <module>` (bot, or bench.unthrottled_bot) with the bot's environment."""
+        log_path = self.workdir / f"bot-{len(self.procs) + 1}.log"
+        env = bot_env(self.api_base, self.fake.token, self.info, self.workdir, **extra)
+        with log_path.open("w") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", module],
+                env=env,
+                cwd=self.workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        proc = Proc(process, log_path)
+        self.procs.append(proc)
+        return proc
+
+    def webhook(
+        self, database_url: str, webhook_url: str | None = None, module: str = "bot"
+    ) -> Proc:
+        """A webhook process on a port of its own; returns once it answers HTTP."""
+        from tests.process import free_port
+
+        port = free_port()
+        proc_url = f"http://127.0.0.1:{port}"
+        proc = self.spawn(
+            module,
+            DATABASE_URL=database_url,
+            WEBHOOK_URL=(webhook_url or proc_url) + PATH,
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(port),
+        )
+        proc.backend = proc_url
+        deadline = time.monotonic() + STARTUP
+        with httpx.Client(timeout=5) as http:
+            while True:
+                try:
+                    http.get(proc_url + "/healthz")
+                    break
+                except httpx.TransportError:
+                    if proc.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"the bot did not listen:\n{proc.log[-2000:]}") from None
+                    time.sleep(0.05)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            proc.stop()
+
+
+# ---- the load --------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """What the customers did inside the measured window."""
+
+    opened: float = 0.0
+    closes: float = 0.0
+    actions: int = 0
+    failures: int = 0
+    times: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        self.times = []
+        self._lock = threading.Lock()
+
+    def add(self, started: float, ended: float) -> None:
+        if self.opened <= started and ended <= self.closes:
+            with self._lock:
+                self.actions += 1
+                assert self.times is not None
+                self.times.append(ended - started)
+
+
+def _browse(fake: Any, chat_id: int, tally: Tally, stop: threading.Event) -> None:
+    """One customer, until `stop`: to the free times of a day, from /start, again and again."""
+    from tests.customers import ProcessCustomer
+
+    customer = ProcessCustomer(fake, chat_id, ("en", "es", "it", "de")[chat_id % 4], "Cliente")
+    original = customer.act
+    rng = random.Random(chat_id)
+
+    def timed(*args: Any, **kwargs: Any) -> int:
+        started = time.monotonic()
+        update = original(*args, **kwargs)
+        tally.add(started, time.monotonic())
+        return update
+
+    customer.act = timed  # type: ignore[method-assign]
+    while not stop.is_set():
+        try:
+            customer.to_times(
+                branch=rng.randrange(2), service=rng.randrange(2), day=rng.randrange(4)
+            )
+        except (AssertionError, TimeoutError):
+            tally.failures += 1
+
+
+@contextmanager
+def customers(fake: Any, count: int, first_chat: int) -> Iterator[Tally]:
+    """`count` customers browsing in threads while the block runs."""
+    tally = Tally(opened=float("inf"), closes=float("inf"))
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_browse, args=(fake, first_chat + n, tally, stop), daemon=True)
+        for n in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield tally
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered)) - 1))]
+
+
+def load(
+    args: argparse.Namespace, server: Any, work: Path, processes: int, say: Say
+) -> dict[str, Any]:
+    """`processes` webhook processes on one fresh database, customers browsing for the window."""
+    from bench.cluster import fresh_database
+
+    url = fresh_database(server, f"load_{processes}", "off")
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
+        assert sandbox.info is not None
+        cluster = Cluster(stack, sandbox.info, work / f"load-{processes}")
+        cluster.workdir.mkdir(parents=True, exist_ok=True)
+        cluster.fake.deliver_webhooks = True
+        if processes == 1:
+            procs = [cluster.webhook(url, module=UNTHROTTLED)]
+        else:
+            from tests.cluster.proxy import RoundRobin, serve_proxy  # type: ignore[import-not-found]
+
+            proxy = RoundRobin([])
+            proxy_url = stack.enter_context(serve_proxy(proxy))
+            procs = [cluster.webhook(url, proxy_url, UNTHROTTLED) for _ in range(processes)]
+            proxy.backends[:] = [p.backend for p in procs]
+        warm = max(3.0, args.load_duration / 3)
+        with customers(cluster.fake, args.load_customers, 10_000) as tally:
+            time.sleep(warm)  # every customer past its first calendar: caches warm
+            cpu = [p.cpu() for p in procs]
+            sandbox_cpu = sandbox.cpu_seconds()
+            tally.opened = time.monotonic()
+            tally.closes = tally.opened + args.load_duration
+            time.sleep(args.load_duration)
+            used = sum(p.cpu() - c for p, c in zip(procs, cpu, strict=True))
+            sandbox_used = sandbox.cpu_seconds() - sandbox_cpu
+            load_avg = os.getloadavg()[0]
+        errors = sum(p.log.count("Traceback") for p in procs)
+    times = tally.times or []
+    updates = tally.actions
+    row = {
+        "processes": processes,
+        "customers": args.load_customers,
+        "window_s": args.load_duration,
+        "updates": updates,
+        "updates_per_s": round(updates / args.load_duration, 1),
+        "p50_ms": round(1000 * statistics.median(times), 1) if times else None,
+        "p95_ms": round(1000 * (_percentile(times, 95) or 0), 1) if times else None,
+        "bot_cpu_per_s": round(used / args.load_duration, 2),
+        "bot_cpu_ms_per_update": round(1000 * used / updates, 2) if updates else None,
+        "sandbox_cpu_per_s": round(sandbox_used / args.load_duration, 2),
+        "load_average_1m": round(load_avg, 2),
+        "failed": tally.failures,
+        "tracebacks": errors,
+    }
+    say(
+        f"  {processes} process(es): {row['updates_per_s']} updates/s, p50 {row['p50_ms']} ms, "
+        f"bot CPU {row['bot_cpu_per_s']} s/s, {row['failed']} failed"
+    )
+    return row
+
+
+# ---- failover ------------------------------------------------------------------------------
+
+
+def _answered_after(fake: Any, chat_id: int, started: float, within: float = 60.0) -> float:
+    """Send /start from a new chat; the monotonic time the bot's answer reached the fake."""
+    from tests.customers import ProcessCustomer
+
+    probe = ProcessCustomer(fake, chat_id, "en", "Probe")
+    probe.start()
+    return max(c.at for c in fake.calls_of("sendMessage", chat_id)) - started
+
+
+def webhook_failover(server: Any, work: Path, say: Say) -> dict[str, Any]:
+    """Two webhook processes behind the proxy, customers browsing; SIGKILL one, then a new
+    chat's /start: the time from the kill to its answer."""
+    from tests.cluster.proxy import RoundRobin, serve_proxy  # type: ignore[import-not-found]
+
+    from bench.cluster import fresh_database
+
+    url = fresh_database(server, "failover_webhook", "off")
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
+        assert sandbox.info is not None
+        cluster = Cluster(stack, sandbox.info, work / "failover-webhook")
+        cluster.workdir.mkdir(parents=True, exist_ok=True)
+        cluster.fake.deliver_webhooks = True
+        proxy = RoundRobin([])
+        proxy_url = stack.enter_context(serve_proxy(proxy))
+        first, second = (cluster.webhook(url, proxy_url) for _ in range(2))
+        proxy.backends[:] = [first.backend, second.backend]
+        with customers(cluster.fake, 6, 20_000) as tally:
+            time.sleep(3.0)
+            killed = time.monotonic()
+            first.kill()
+            answered = _answered_after(cluster.fake, 29_999, killed)
+            tally.opened, tally.closes = killed, killed + 5.0
+            time.sleep(5.0)
+        failed = tally.failures
+    say(f"  webhook: SIGKILL to the survivor's first answer {answered * 1000:.0f} ms")
+    return {
+        "webhook_kill_to_first_answer_ms": round(answered * 1000, 1),
+        "webhook_actions_in_5s_after_kill": tally.actions,
+        "webhook_failed_journeys": failed,
+    }
+
+
+def polling_failover(server: Any, work: Path, say: Say) -> dict[str, Any]:
+    """A polling owner and a standby; SIGKILL the owner: the time until the standby says it
+    polls, and until it answered a /start sent right after the kill."""
+    from bench.cluster import fresh_database
+
+    url = fresh_database(server, "failover_polling", "off")
+    with ExitStack() as stack:
+        sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
+        assert sandbox.info is not None
+        cluster = Cluster(stack, sandbox.info, work / "failover-polling")
+        cluster.workdir.mkdir(parents=True, exist_ok=True)
+        owner = cluster.spawn(DATABASE_URL=url, LOG_LEVEL="INFO")
+        owner.wait_logged(POLLER)
+        standby = cluster.spawn(DATABASE_URL=url, LOG_LEVEL="INFO")
+        standby.wait_logged(STANDBY)
+        killed = time.monotonic()
+        owner.kill()
+        from tests.customers import ProcessCustomer
+
+        probe = ProcessCustomer(cluster.fake, 39_999, "en", "Probe")
+        probe.start()  # waits until answered (tests/customers.py WAIT)
+        answered = max(c.at for c in cluster.fake.calls_of("sendMessage", 39_999)) - killed
+        took = standby.wait_logged(POLLER, within=5.0)
+        takeover = took - killed
+    say(
+        f"  polling: takeover {takeover:.1f} s, a /start sent at the kill answered {answered:.1f} s"
+    )
+    return {
+        "polling_takeover_s": round(takeover, 1),
+        "polling_kill_to_first_answer_s": round(answered, 1),
+    }
+
+
+def measure(
+    args: argparse.Namespace, server: Any, work: Path, skip: set[str], say: Say
+) -> dict[str, Any]:
+    """The processes part and the failover part of bench/cluster.py."""
+    out: dict[str, Any] = {"cpus": os.cpu_count()}
+    several = coordinated()
+    counts = [n for n in args.processes if n == 1 or several]
+    if not several and any(n > 1 for n in args.processes):
+        say("processes: no coordination of several processes in this tree: one process only")
+        out["note"] = "no bot.telegram.cluster in this tree: one process measured"
+    if "processes" not in skip:
+        out["load"] = []
+        for n in counts:
+            say(f"processes: {n} webhook process(es), {args.load_customers} customers browsing")
+            out["load"].append(load(args, server, work, n, say))
+    if "failover" not in skip and several:
+        say("failover: webhook (SIGKILL of one of two) and polling (SIGKILL of the owner)")
+        out["failover"] = {**webhook_failover(server, work, say)}
+        out["failover"].update(polling_failover(server, work, say))
+    return out
