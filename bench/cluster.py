@@ -103,13 +103,21 @@ def stores(args: argparse.Namespace, server: Any, work: Path) -> dict[str, Any]:
         bookings_each=args.cpu_bookings,
         manage_share=0.0,
     )
+    lone = runner.Scenario(
+        "lone",
+        customers=1,
+        latency_ms=args.latency,
+        bookings_each=args.cpu_bookings,
+        manage_share=0.0,
+    )
     runs: dict[str, Any] = {}
-    for scenario in (latency, cpu):
+    for scenario in (latency, lone, cpu):
         for label, sync in (("sqlite", None), *((f"pg-sync-{s}", s) for s in SYNC_MODES)):
             name = f"{scenario.name}_{label.replace('-', '_')}"
             url = "" if sync is None else fresh_database(server, name, sync)
             _say(f"stores: {scenario.name}, {label}")
             summary = cluster_store.run(scenario, work / f"{name}.db", url)
+            summary["load_average_1m"] = round(os.getloadavg()[0], 2)
             runs.setdefault(scenario.name, {})[label] = summary
             _say(_short(summary))
     return runs
@@ -120,6 +128,7 @@ def store_rows(runs: dict[str, Any]) -> list[dict[str, Any]]:
     for label in runs.get("latency", {}):
         lat = runs["latency"][label]
         cpu = runs.get("cpu", {}).get(label, {})
+        lone = runs.get("lone", {}).get(label, {}).get("latency_ms", {})
         rows.append(
             {
                 "store": label,
@@ -127,6 +136,9 @@ def store_rows(runs: dict[str, Any]) -> list[dict[str, Any]]:
                 "p95_ms": lat["latency_ms"]["p95"],
                 "p99_ms": lat["latency_ms"]["p99"],
                 "latency_updates": lat["updates"],
+                "lone_p50_ms": lone.get("p50"),
+                "lone_p95_ms": lone.get("p95"),
+                "load_average_1m": lat.get("load_average_1m"),
                 "latency_cpu_ms_per_update": lat["cpu_ms_per_update"],
                 "cpu_ms_per_update": cpu.get("cpu_ms_per_update"),
                 "cpu_updates_per_s": cpu.get("updates_per_s"),
@@ -143,11 +155,14 @@ def bars(document: dict[str, Any]) -> list[dict[str, Any]]:
     base = table.get("sqlite")
     for sync in SYNC_MODES:
         pg = table.get(f"pg-sync-{sync}")
-        if base and pg and base["p50_ms"] is not None and pg["p50_ms"] is not None:
-            added = round(pg["p50_ms"] - base["p50_ms"], 2)
+        for key, who in (("p50_ms", "customers pausing"), ("lone_p50_ms", "one alone")):
+            if not (base and pg) or base[key] is None or pg[key] is None:
+                continue
+            added = round(pg[key] - base[key], 2)
             rows.append(
                 {
-                    "bar": f"PostgreSQL (synchronous_commit={sync}) adds ≤ {P50_BAR_MS} ms at p50",
+                    "bar": f"PostgreSQL (synchronous_commit={sync}) adds ≤ {P50_BAR_MS} ms at "
+                    f"p50 ({who})",
                     "measured": f"{added:+} ms",
                     "met": added <= P50_BAR_MS,
                 }
@@ -182,17 +197,27 @@ def markdown(document: dict[str, Any]) -> str:
         lines += [
             "### The bot on SQLite and on PostgreSQL (one process, loopback)",
             "",
-            "| store | p50 ms | p95 ms | p99 ms | CPU ms/update (paced) | CPU ms/update "
-            "(no pause) | updates/s (no pause) | store writes/update | failed |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"{document['settings']['customers']} customers pausing (p50/p95/p99), one alone "
+            "without pause (lone), "
+            f"{document['settings']['cpu_customers']} without pause (CPU, updates/s)",
+            "",
+            "| store | p50 ms | p95 ms | p99 ms | lone p50 ms | lone p95 ms | CPU ms/update "
+            "(paced) | CPU ms/update (no pause) | updates/s (no pause) | store writes/update "
+            "| failed | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in document["stores_table"]:
             lines.append(
                 f"| {r['store']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+                f"{r['lone_p50_ms']} | {r['lone_p95_ms']} | "
                 f"{r['latency_cpu_ms_per_update']} | {r['cpu_ms_per_update']} | "
-                f"{r['cpu_updates_per_s']} | {r['writes_per_update']} | {r['failed_journeys']} |"
+                f"{r['cpu_updates_per_s']} | {r['writes_per_update']} | {r['failed_journeys']} | "
+                f"{r['load_average_1m']} |"
             )
         lines.append("")
+    if document.get("round_trip_ms"):
+        trips = ", ".join(f"{k} {v} ms" for k, v in document["round_trip_ms"].items())
+        lines += [f"One loopback round trip to PostgreSQL (`SELECT 1`, p50): {trips}.", ""]
     procs = document.get("processes", {})
     if procs.get("load"):
         lines += [
@@ -240,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         if "stores" not in skip:
             document["stores"] = stores(args, server, work)
             document["stores_table"] = store_rows(document["stores"])
+            _say("stores: one loopback round trip to PostgreSQL, hot and after idling")
+            document["round_trip_ms"] = cluster_store.round_trips(server.url())
+            _say(f"  {document['round_trip_ms']}")
         if not {"processes", "failover"} <= skip:
             from bench import cluster_procs
 

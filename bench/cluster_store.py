@@ -126,3 +126,35 @@ def run(scenario: runner.Scenario, db: Path, database_url: str) -> dict[str, Any
     with SandboxProcess(latency_ms=scenario.latency_ms, now=runner.NOW) as sandbox:
         result = asyncio.run(_run_async(scenario, sandbox, db, database_url))
     return report.summarise(result)
+
+
+async def _round_trips(url: str, pauses: tuple[float, ...], bursts: int) -> dict[str, float]:
+    """10 `SELECT 1` through a pool like the store's, hot and after each pause: what one
+    round trip to the server costs on this machine when the processes were idle (woken up)."""
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(url, min_size=2, max_size=4, kwargs={"autocommit": True}, open=False)
+    await pool.open(wait=True)
+    out: dict[str, float] = {}
+    try:
+        for pause in pauses:
+            times = []
+            for _ in range(bursts):
+                if pause:
+                    await asyncio.sleep(pause)
+                started = time.perf_counter()
+                for _ in range(10):
+                    async with pool.connection() as conn:
+                        await conn.execute("SELECT 1")
+                times.append((time.perf_counter() - started) * 100)  # ms per round trip
+            out[f"after {pause * 1000:.0f} ms idle" if pause else "hot"] = round(
+                sorted(times)[len(times) // 2], 3
+            )
+    finally:
+        await pool.close()
+    return out
+
+
+def round_trips(url: str, bursts: int = 20) -> dict[str, float]:
+    """p50 ms per loopback round trip, hot and after 50 and 500 ms of idling."""
+    return asyncio.run(_round_trips(url, (0.0, 0.05, 0.5), bursts))
