@@ -18,11 +18,9 @@ What runs, all on loopback:
   (rendering, python-telegram-bot, the store), not Zimun's one calendar of free places.
 
 Measured: updates handled a second (customers' completed actions / window), the time each
-action took as the customer saw it (its wait polls every 10 ms), and the bot processes' CPU
-(/proc/<pid>/stat) per second and per update. Failover (two processes): SIGKILL of one webhook
-process, then one new chat's /start: the time from the kill to its answer, by the survivor;
-in polling mode, SIGKILL of the process holding the polling role: the time until the standby
-logs that it polls, and until it has answered a /start sent right after the kill.
+action took as the customer saw it (its wait polls every 10 ms), the bot processes' CPU
+(/proc/<pid>/stat) per second and per update, PostgreSQL's and this process's. Failover is
+bench/failover.py's (the coordination's own measurement), run from here.
 
 Several processes need the coordination of issue 20 (bot.telegram.cluster, tests/cluster/proxy.py);
 on a tree without it only one process is measured and failover is skipped, with a line saying so.
@@ -33,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import queue
 import random
 import signal
 import statistics
@@ -57,8 +56,6 @@ SECRET = "Kq3x9-Zr7_wPm2Lt8Vb4Nc6Hd1Jf5Gs0Ty"
 STARTUP = 60.0
 TICKS = os.sysconf("SC_CLK_TCK")
 UNTHROTTLED = "bench.unthrottled_bot"  # python -m bot without flood control, for the load
-POLLER = "this process is the bot's poller"
-STANDBY = "another process polls this bot"
 
 Say = Callable[[str], None]
 
@@ -139,6 +136,30 @@ class Proc:
                 self.process.wait()
 
 
+def _stat_cpu(pid: int | str) -> tuple[int, float]:
+    """(parent pid, user + system CPU seconds) of a process from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def postgres_cpu(server: Any) -> float:
+    """CPU seconds of this run's PostgreSQL so far: its postmaster and the live children
+    (a backend that ended took its time with it; the pools keep theirs open)."""
+    postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            parent, used = _stat_cpu(entry)
+        except (OSError, IndexError, ValueError):
+            continue
+        if int(entry) == postmaster or parent == postmaster:
+            total += used
+    return total
+
+
 class Cluster:
     """The fake Bot API, the sandbox and the bot processes of one measurement."""
 
@@ -200,6 +221,60 @@ class Cluster:
     def stop_all(self) -> None:
         for proc in self.procs:
             proc.stop()
+
+
+class ParallelWebhooks:
+    """Telegram's webhook delivery with several connections at once (Telegram's
+    `max_connections`, 40 by default) instead of the test fake's one POST at a time, which
+    would cap every number of processes at one round trip through the proxy per update. Each
+    customer has one update in flight at a time, so a chat's order is kept all the same."""
+
+    def __init__(self, fake: Any, connections: int = 40) -> None:
+        self.fake = fake
+        self.queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.connections = connections
+        self._threads: list[threading.Thread] = []
+        fake._deliver_soon = self._deliver_soon  # the fake's own hook, on this instance only
+
+    def _deliver_soon(self) -> None:
+        fake = self.fake
+        with fake._lock:
+            while fake._updates:
+                self.queue.put(fake._updates.popleft())
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._send, daemon=True, name=f"webhook-{n}")
+                    for n in range(self.connections)
+                ]
+                for thread in self._threads:
+                    thread.start()
+
+    def _send(self) -> None:
+        from tests.fakes.bot_api import SECRET_HEADER
+
+        fake = self.fake
+        with httpx.Client(timeout=10) as http:
+            while not fake._closing:
+                try:
+                    update = self.queue.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                with fake._lock:
+                    url = fake.webhook.get("url")
+                    secret = fake.webhook.get("secret_token", "")
+                try:
+                    answer = http.post(
+                        url, json=update, headers={SECRET_HEADER: secret} if secret else {}
+                    ).status_code
+                except httpx.TransportError:
+                    answer = 0
+                with fake._lock:
+                    fake.webhook_answers.append(answer)
+                    if answer == 200:
+                        fake.served[update["update_id"]] += 1
+                if answer != 200:
+                    time.sleep(0.1)
+                    self.queue.put(update)
 
 
 # ---- the load --------------------------------------------------------------------------------
@@ -290,6 +365,7 @@ def load(
         cluster = Cluster(stack, sandbox.info, work / f"load-{processes}")
         cluster.workdir.mkdir(parents=True, exist_ok=True)
         cluster.fake.deliver_webhooks = True
+        ParallelWebhooks(cluster.fake)
         if processes == 1:
             procs = [cluster.webhook(url, module=UNTHROTTLED)]
         else:
@@ -304,11 +380,14 @@ def load(
             time.sleep(warm)  # every customer past its first calendar: caches warm
             cpu = [p.cpu() for p in procs]
             sandbox_cpu = sandbox.cpu_seconds()
+            driver_cpu, pg_cpu = time.process_time(), postgres_cpu(server)
             tally.opened = time.monotonic()
             tally.closes = tally.opened + args.load_duration
             time.sleep(args.load_duration)
             used = sum(p.cpu() - c for p, c in zip(procs, cpu, strict=True))
             sandbox_used = sandbox.cpu_seconds() - sandbox_cpu
+            driver_used = time.process_time() - driver_cpu
+            pg_used = postgres_cpu(server) - pg_cpu
             load_avg = os.getloadavg()[0]
         errors = sum(p.log.count("Traceback") for p in procs)
     times = tally.times or []
@@ -324,94 +403,20 @@ def load(
         "bot_cpu_per_s": round(used / args.load_duration, 2),
         "bot_cpu_ms_per_update": round(1000 * used / updates, 2) if updates else None,
         "sandbox_cpu_per_s": round(sandbox_used / args.load_duration, 2),
+        "postgres_cpu_per_s": round(pg_used / args.load_duration, 2),
+        # this process: the fake Bot API, the proxy, the webhook deliveries and the customers
+        "driver_cpu_per_s": round(driver_used / args.load_duration, 2),
         "load_average_1m": round(load_avg, 2),
         "failed": tally.failures,
         "tracebacks": errors,
     }
     say(
         f"  {processes} process(es): {row['updates_per_s']} updates/s, p50 {row['p50_ms']} ms, "
-        f"bot CPU {row['bot_cpu_per_s']} s/s, {row['failed']} failed"
+        f"bot CPU {row['bot_cpu_per_s']} s/s ({row['bot_cpu_ms_per_update']} ms/update), "
+        f"PostgreSQL {row['postgres_cpu_per_s']} s/s, driver {row['driver_cpu_per_s']} s/s, "
+        f"{row['failed']} failed"
     )
     return row
-
-
-# ---- failover ------------------------------------------------------------------------------
-
-
-def _answered_after(fake: Any, chat_id: int, started: float, within: float = 60.0) -> float:
-    """Send /start from a new chat; the monotonic time the bot's answer reached the fake."""
-    from tests.customers import ProcessCustomer
-
-    probe = ProcessCustomer(fake, chat_id, "en", "Probe")
-    probe.start()
-    return max(c.at for c in fake.calls_of("sendMessage", chat_id)) - started
-
-
-def webhook_failover(server: Any, work: Path, say: Say) -> dict[str, Any]:
-    """Two webhook processes behind the proxy, customers browsing; SIGKILL one, then a new
-    chat's /start: the time from the kill to its answer."""
-    from tests.cluster.proxy import RoundRobin, serve_proxy  # type: ignore[import-not-found]
-
-    from bench.cluster import fresh_database
-
-    url = fresh_database(server, "failover_webhook", "off")
-    with ExitStack() as stack:
-        sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
-        assert sandbox.info is not None
-        cluster = Cluster(stack, sandbox.info, work / "failover-webhook")
-        cluster.workdir.mkdir(parents=True, exist_ok=True)
-        cluster.fake.deliver_webhooks = True
-        proxy = RoundRobin([])
-        proxy_url = stack.enter_context(serve_proxy(proxy))
-        first, second = (cluster.webhook(url, proxy_url) for _ in range(2))
-        proxy.backends[:] = [first.backend, second.backend]
-        with customers(cluster.fake, 6, 20_000) as tally:
-            time.sleep(3.0)
-            killed = time.monotonic()
-            first.kill()
-            answered = _answered_after(cluster.fake, 29_999, killed)
-            tally.opened, tally.closes = killed, killed + 5.0
-            time.sleep(5.0)
-        failed = tally.failures
-    say(f"  webhook: SIGKILL to the survivor's first answer {answered * 1000:.0f} ms")
-    return {
-        "webhook_kill_to_first_answer_ms": round(answered * 1000, 1),
-        "webhook_actions_in_5s_after_kill": tally.actions,
-        "webhook_failed_journeys": failed,
-    }
-
-
-def polling_failover(server: Any, work: Path, say: Say) -> dict[str, Any]:
-    """A polling owner and a standby; SIGKILL the owner: the time until the standby says it
-    polls, and until it answered a /start sent right after the kill."""
-    from bench.cluster import fresh_database
-
-    url = fresh_database(server, "failover_polling", "off")
-    with ExitStack() as stack:
-        sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
-        assert sandbox.info is not None
-        cluster = Cluster(stack, sandbox.info, work / "failover-polling")
-        cluster.workdir.mkdir(parents=True, exist_ok=True)
-        owner = cluster.spawn(DATABASE_URL=url, LOG_LEVEL="INFO")
-        owner.wait_logged(POLLER)
-        standby = cluster.spawn(DATABASE_URL=url, LOG_LEVEL="INFO")
-        standby.wait_logged(STANDBY)
-        killed = time.monotonic()
-        owner.kill()
-        from tests.customers import ProcessCustomer
-
-        probe = ProcessCustomer(cluster.fake, 39_999, "en", "Probe")
-        probe.start()  # waits until answered (tests/customers.py WAIT)
-        answered = max(c.at for c in cluster.fake.calls_of("sendMessage", 39_999)) - killed
-        took = standby.wait_logged(POLLER, within=5.0)
-        takeover = took - killed
-    say(
-        f"  polling: takeover {takeover:.1f} s, a /start sent at the kill answered {answered:.1f} s"
-    )
-    return {
-        "polling_takeover_s": round(takeover, 1),
-        "polling_kill_to_first_answer_s": round(answered, 1),
-    }
 
 
 def measure(
@@ -430,7 +435,9 @@ def measure(
             say(f"processes: {n} webhook process(es), {args.load_customers} customers browsing")
             out["load"].append(load(args, server, work, n, say))
     if "failover" not in skip and several:
-        say("failover: webhook (SIGKILL of one of two) and polling (SIGKILL of the owner)")
-        out["failover"] = {**webhook_failover(server, work, say)}
-        out["failover"].update(polling_failover(server, work, say))
+        from bench import failover  # the coordination's own measurement (issue 20)
+
+        say(f"failover: {args.failover_rounds} round(s) of bench/failover.py")
+        out["failover"] = failover.measure(server, args.failover_rounds)
+        say(f"  {out['failover']}")
     return out
