@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cluster_store, runner
+from bench.cluster_procs import postgres_cpu
 
 RESULTS = Path(__file__).with_name("results")
 P50_BAR_MS = 2.0  # PostgreSQL adds at most 2 ms at p50 on loopback (issue 20)
@@ -50,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=int, default=0, help="Zimun API latency, ms")
     parser.add_argument("--cpu-customers", type=int, default=20)
     parser.add_argument("--cpu-bookings", type=int, default=3)
+    parser.add_argument("--lone-bookings", type=int, default=8, help="the lone customer's")
     parser.add_argument(
         "--processes", type=_ints, default=[1, 2], help="bot processes to compare (default 1,2)"
     )
@@ -62,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.customers, args.duration = 10, 4.0
-        args.cpu_customers, args.cpu_bookings = 10, 2
+        args.cpu_customers, args.cpu_bookings, args.lone_bookings = 10, 2, 3
         args.load_customers, args.load_duration = 20, 6.0
         args.failover_rounds = 1
     return args
@@ -109,7 +111,7 @@ def stores(args: argparse.Namespace, server: Any, work: Path) -> dict[str, Any]:
         "lone",
         customers=1,
         latency_ms=args.latency,
-        bookings_each=args.cpu_bookings,
+        bookings_each=args.lone_bookings,
         manage_share=0.0,
     )
     runs: dict[str, Any] = {}
@@ -118,7 +120,13 @@ def stores(args: argparse.Namespace, server: Any, work: Path) -> dict[str, Any]:
             name = f"{scenario.name}_{label.replace('-', '_')}"
             url = "" if sync is None else fresh_database(server, name, sync)
             _say(f"stores: {scenario.name}, {label}")
+            server_cpu = postgres_cpu(server)
             summary = cluster_store.run(scenario, work / f"{name}.db", url)
+            if sync is not None:  # the server's share, warm-up booking included
+                used = postgres_cpu(server) - server_cpu
+                summary["postgres_cpu_ms_per_update"] = round(
+                    1000 * used / max(summary["updates"], 1), 3
+                )
             summary["load_average_1m"] = round(os.getloadavg()[0], 2)
             runs.setdefault(scenario.name, {})[label] = summary
             _say(_short(summary))
@@ -144,6 +152,7 @@ def store_rows(runs: dict[str, Any]) -> list[dict[str, Any]]:
                 "latency_cpu_ms_per_update": lat["cpu_ms_per_update"],
                 "cpu_ms_per_update": cpu.get("cpu_ms_per_update"),
                 "cpu_updates_per_s": cpu.get("updates_per_s"),
+                "postgres_cpu_ms_per_update": cpu.get("postgres_cpu_ms_per_update"),
                 "writes_per_update": cpu.get("sqlite_writes_per_update"),
                 "failed_journeys": lat["failed_journeys"] + cpu.get("failed_journeys", 0),
             }
@@ -213,15 +222,16 @@ def markdown(document: dict[str, Any]) -> str:
             f"{document['settings']['cpu_customers']} without pause (CPU, updates/s)",
             "",
             "| store | p50 ms | p95 ms | p99 ms | lone p50 ms | lone p95 ms | CPU ms/update "
-            "(paced) | CPU ms/update (no pause) | updates/s (no pause) | store writes/update "
-            "| failed | load avg |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "(paced) | CPU ms/update (no pause) | PostgreSQL server CPU ms/update (no pause) | "
+            "updates/s (no pause) | store writes/update | failed | load avg |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in document["stores_table"]:
             lines.append(
                 f"| {r['store']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                 f"{r['lone_p50_ms']} | {r['lone_p95_ms']} | "
                 f"{r['latency_cpu_ms_per_update']} | {r['cpu_ms_per_update']} | "
+                f"{r['postgres_cpu_ms_per_update'] or ''} | "
                 f"{r['cpu_updates_per_s']} | {r['writes_per_update']} | {r['failed_journeys']} | "
                 f"{r['load_average_1m']} |"
             )

@@ -144,10 +144,12 @@ def _stat_cpu(pid: int | str) -> tuple[int, float]:
 
 
 def postgres_cpu(server: Any) -> float:
-    """CPU seconds of this run's PostgreSQL so far: its postmaster and the live children
-    (a backend that ended took its time with it; the pools keep theirs open)."""
+    """CPU seconds of this run's PostgreSQL so far: the postmaster's own and its ended
+    children's (reaped: cutime, cstime), plus its live children's."""
     postmaster = int((server.root / "data" / "postmaster.pid").read_text().split()[0])
-    total = 0.0
+    with open(f"/proc/{postmaster}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    total = sum(int(f) for f in fields[11:15]) / TICKS
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -155,7 +157,7 @@ def postgres_cpu(server: Any) -> float:
             parent, used = _stat_cpu(entry)
         except (OSError, IndexError, ValueError):
             continue
-        if int(entry) == postmaster or parent == postmaster:
+        if parent == postmaster:
             total += used
     return total
 
