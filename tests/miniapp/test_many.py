@@ -65,9 +65,14 @@ async def test_each_business_has_its_own_page(
         "locked-out": many_launcher.business(locked, ZIMUN_CLIENT_SECRET="not-the-secret-at-all"),
     }
     many_launcher.write_businesses(tables)
-    port = free_port()  # polling mode: the pages' own listener on WEBHOOK_PORT
+    # Polling mode: the pages' own listener on WEBHOOK_PORT, /metrics and /healthz on theirs.
+    port, metrics_port = free_port(), free_port()
     bot = many_launcher.start_many(
-        [alpha, beta], MINI_APP_URL=PAGES, MINI_APP_SCRIPT_URL=SCRIPT, WEBHOOK_PORT=str(port)
+        [alpha, beta],
+        MINI_APP_URL=PAGES,
+        MINI_APP_SCRIPT_URL=SCRIPT,
+        WEBHOOK_PORT=str(port),
+        METRICS_PORT=str(metrics_port),
     )
     bot.wait_logged("[locked-out] failed to start")
     base = f"http://127.0.0.1:{port}/book"
@@ -88,6 +93,9 @@ async def test_each_business_has_its_own_page(
         assert (await http.get("/gamma")).status_code == 404
         assert (await http.post("/gamma/api/open", headers=as_alpha, json={})).status_code == 404
         assert (await http.get("/locked-out/")).status_code == 503  # failed: not serving
+        assert (await http.get(f"http://127.0.0.1:{port}/metrics")).status_code == 404
+        metrics = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+        assert 'business="alpha"' in metrics.text
 
         # One bot's signature opens no other business's page.
         assert (await http.post("/beta/api/open", headers=as_alpha, json={})).status_code == 401
