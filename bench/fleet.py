@@ -57,6 +57,7 @@ class FleetScenario:
     idle: float = 30.0  # seconds of the idle measurement: a round of every business's scans
     manage_share: float = 0.3
     builder: str = "process"  # bench.fleet_builders.BUILDERS
+    open_days: int | None = 14  # the businesses' booking window at the sandbox
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,6 +78,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=30.0,
         help="seconds of the idle measurement (default 30: every business's background scans "
         "run once in it)",
+    )
+    parser.add_argument(
+        "--open-days",
+        type=int,
+        default=14,
+        help="days ahead the sandbox's businesses open for booking (default 14; 0: no limit). "
+        "Each business caches its own calendars, so a fleet asks Zimun for many more of them "
+        "than one business does; a 91-day calendar is ~310 KB and the one sandbox process "
+        "answers about 30 a second, which at 100 businesses and more made it the bottleneck",
     )
     parser.add_argument(
         "--builder",
@@ -147,7 +157,10 @@ async def _run(scenario: FleetScenario) -> dict[str, Any]:
     with (
         tempfile.TemporaryDirectory(prefix="zimun-fleet-") as tmp,
         SandboxProcess(
-            latency_ms=scenario.latency_ms, now=NOW, clients=scenario.businesses
+            latency_ms=scenario.latency_ms,
+            now=NOW,
+            clients=scenario.businesses,
+            open_days=scenario.open_days,
         ) as sandbox,
     ):
         assert sandbox.info is not None
@@ -415,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             latency_ms=args.latency,
             idle=args.idle,
             builder=args.builder,
+            open_days=args.open_days or None,
         )
         _say(f"fleet: {size:,} businesses")
         run = measure(scenario)

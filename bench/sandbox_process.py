@@ -34,10 +34,15 @@ def bench_client(number: int) -> tuple[str, str]:
 
 
 def _serve(
-    conn: Connection, latency_ms: int, now: str | None, token_ttl: float, clients: int
+    conn: Connection,
+    latency_ms: int,
+    now: str | None,
+    token_ttl: float,
+    clients: int,
+    open_days: int | None,
 ) -> None:
     """The child's main: serve until told to stop (or the parent goes away)."""
-    from sandbox.config import DEMO_CLIENT, ClientConfig, SandboxConfig
+    from sandbox.config import BEYOND_ABSENT, DEMO_CLIENT, ClientConfig, SandboxConfig
     from sandbox.testing import serve_sandbox
 
     extra = tuple(ClientConfig(*bench_client(n)) for n in range(clients))
@@ -46,6 +51,9 @@ def _serve(
         now=datetime.fromisoformat(now) if now else None,
         token_ttl=token_ttl,
         clients=(DEMO_CLIENT, *extra),
+        open_days=open_days,
+        # Calendars stop at the last open day (their answers are that much shorter).
+        **({"beyond": BEYOND_ABSENT} if open_days else {}),
     )
     with serve_sandbox(config) as server:
         conn.send(
@@ -93,7 +101,9 @@ class SandboxProcess:
     """`with SandboxProcess(latency_ms=50) as sandbox: sandbox.info.base_url ...`
 
     `clients`: extra OAuth clients besides the demo one (`bench_client(n)` for n below it),
-    so that one sandbox serves every business of a fleet with its own credentials."""
+    so that one sandbox serves every business of a fleet with its own credentials.
+    `open_days`: the businesses open bookings that many days ahead (None: no limit), which
+    keeps each calendar's answer short."""
 
     def __init__(
         self,
@@ -102,12 +112,20 @@ class SandboxProcess:
         now: datetime | None = None,
         token_ttl: float = 3600,
         clients: int = 0,
+        open_days: int | None = None,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(child, latency_ms, now.isoformat() if now else None, token_ttl, clients),
+            args=(
+                child,
+                latency_ms,
+                now.isoformat() if now else None,
+                token_ttl,
+                clients,
+                open_days,
+            ),
             name="zimun-sandbox",
             daemon=True,
         )
