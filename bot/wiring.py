@@ -400,10 +400,15 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
 
 
 def page_routes(
-    settings: Settings, conversation: Conversation | None, app: Application
+    settings: Settings,
+    conversation: Conversation | None,
+    app: Application,
+    *,
+    prefix: str | None = None,
 ) -> list[BaseRoute]:
-    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path, its
-    messages for the chat sent as the chat's own; none without MINI_APP_URL."""
+    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path (or
+    `prefix`: "" for a business's page mounted by the fleet's listener), its messages for the
+    chat sent as the chat's own, by the business's own bot; none without MINI_APP_URL."""
     if settings.MINI_APP_URL is None or conversation is None:
         return []
     from bot.core.screens import Reply
@@ -425,7 +430,7 @@ def page_routes(
         conversation,
         send,
         bot_token=settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
-        prefix=urlsplit(str(settings.MINI_APP_URL)).path,
+        prefix=urlsplit(str(settings.MINI_APP_URL)).path if prefix is None else prefix,
         script_url=str(settings.MINI_APP_SCRIPT_URL),
         admit=lambda chat_id: budget.take(chat_id) is Verdict.ADMIT,
         serialize=serialize,
@@ -484,8 +489,9 @@ def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str |
     long poll per business; SIGHUP re-reads the file (bot.telegram.fleet)."""
     from bot.telegram.webhook import bind
 
-    sock = None
-    if settings.WEBHOOK_URL is not None and secret is not None:
+    sock = page_sock = None
+    webhook = settings.WEBHOOK_URL is not None and secret is not None
+    if webhook:
         port = settings.WEBHOOK_PORT
         listen = settings.WEBHOOK_LISTEN
     elif settings.METRICS_PORT is not None:
@@ -497,11 +503,14 @@ def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str |
             sock = bind(listen, port)
         except OSError as exc:
             raise StartupError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    if not webhook and port != settings.WEBHOOK_PORT:
+        page_sock = page_socket(settings)  # polling with MINI_APP_URL: the pages' listener
     try:
-        asyncio.run(serve_many_on_store(settings, businesses, secret, sock))
+        asyncio.run(serve_many_on_store(settings, businesses, secret, sock, page_sock))
     finally:
-        if sock is not None:
-            sock.close()
+        for bound in (sock, page_sock):
+            if bound is not None:
+                bound.close()
     log.info("stopped")
     return EXIT_OK
 
@@ -511,11 +520,12 @@ async def serve_many_on_store(
     businesses: list[BusinessConfig],
     secret: str | None,
     sock: socket.socket | None,
+    page_sock: socket.socket | None = None,
 ) -> None:
     """`serve_many` on the process's store, opened on this loop and closed after."""
     storage = await open_bot_store(settings)
     try:
-        await serve_many(settings, businesses, secret, storage, sock)
+        await serve_many(settings, businesses, secret, storage, sock, page_sock)
     finally:
         await storage.close()
         log.info("storage closed")
@@ -527,7 +537,10 @@ async def serve_many(
     secret: str | None,
     storage: Store,
     sock: socket.socket | None,
+    page_sock: socket.socket | None = None,
 ) -> None:
+    """The fleet behind its listeners: `sock` (the webhooks, or /metrics in polling mode;
+    /healthz; the booking pages unless `page_sock`, polling mode's own for them, is given)."""
     from bot.config import chat_tag
     from bot.config.businesses import derived_webhook_secret
     from bot.ops.health import FleetHealth
@@ -535,7 +548,13 @@ async def serve_many(
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
     from bot.telegram.scheduler import SharedScheduler
     from bot.telegram.shared_http import SharedHttp
-    from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
+    from bot.telegram.webhook import (
+        fleet_pages,
+        fleet_routes,
+        health_route,
+        listener,
+        serve_listener,
+    )
 
     # One key for every log line's chat tag, whichever businesses come and go.
     chat_tag.set_key(secret or businesses[0].settings.TELEGRAM_BOT_TOKEN.get_secret_value())
@@ -574,7 +593,11 @@ async def serve_many(
         log_secrets_of(settings, again)
         return [BusinessSpec(b.id, b.settings) for b in again]
 
-    serve = None
+    pages: list[Any] = []  # business <id>'s booking page at MINI_APP_URL's path + "/<id>/"
+    if settings.MINI_APP_URL is not None:
+        pages = fleet_pages(urlsplit(str(settings.MINI_APP_URL)).path, fleet.page)
+    listeners: list[tuple[socket.socket, list[Any]]] = []
+    health = None
     if sock is not None:
         routes: list[Any] = []
         if webhooks is not None:
@@ -583,16 +606,31 @@ async def serve_many(
         routes.append(health_route(health))
         if metrics is not None:
             routes.append(metrics_route(metrics))
-        app = listener(routes)
+        listeners.append((sock, routes + (pages if page_sock is None else [])))
+    if page_sock is not None and pages:
+        listeners.append((page_sock, pages))
+    if pages:
+        log.info(
+            "serving each business's booking page at %s<id>/ on %s:%s",
+            urlsplit(str(settings.MINI_APP_URL)).path.rstrip("/") + "/",
+            settings.WEBHOOK_LISTEN,
+            settings.WEBHOOK_PORT,
+        )
+    serve = None
+    if listeners:
+        apps = [(bound, listener(routes)) for bound, routes in listeners]
 
         async def serve() -> None:
-            await health.refresh()  # the database's verdict before the first /healthz
-            probing = asyncio.get_running_loop().create_task(health.run())
+            probing = None
+            if health is not None:  # the database's verdict before the first /healthz
+                await health.refresh()
+                probing = asyncio.get_running_loop().create_task(health.run())
             try:
-                await serve_listener(app, sock)
+                await asyncio.gather(*(serve_listener(app, bound) for bound, app in apps))
             finally:
-                probing.cancel()
-                await asyncio.gather(probing, return_exceptions=True)
+                if probing is not None:
+                    probing.cancel()
+                    await asyncio.gather(probing, return_exceptions=True)
 
     log_secrets_of(settings, businesses)
     tune_gc()
@@ -643,8 +681,27 @@ def build_business(
     options["zimun"] = zimun
     built = build(spec.settings, storage=storage.for_business(spec.id), **options)
     return Business(
-        spec.id, spec.settings, built.storage, built.client, built.conversation, built.app
+        spec.id,
+        spec.settings,
+        built.storage,
+        built.client,
+        built.conversation,
+        built.app,
+        page=business_page(spec.settings, built.conversation, built.app),
     )
+
+
+def business_page(settings: Settings, conversation: Conversation, app: Application) -> Any:
+    """One business's booking page as the routes the process's listener mounts at
+    MINI_APP_URL's path + "/<id>/" (bot.telegram.webhook.fleet_pages): its own catalog and
+    words, initData checked with its own bot token, its own conversation, its messages sent by
+    its own bot; built when it starts, dropped when it stops. None without MINI_APP_URL."""
+    routes = page_routes(settings, conversation, app, prefix="")
+    if not routes:
+        return None
+    from starlette.routing import Router
+
+    return Router(routes, redirect_slashes=False)
 
 
 async def zimun_preflight(business: Business) -> str | None:

@@ -41,10 +41,11 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config.logs import log_business
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.scheduler import SharedScheduler
-from bot.telegram.webhook import Endpoint
+from bot.telegram.webhook import Endpoint, Site
 from bot.telegram.webhook_guard import RecentIds
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
@@ -77,6 +78,9 @@ class Business:
     client: ZimunClient
     conversation: Conversation
     app: Application
+    # Its booking page's routes (bot.miniapp; MINI_APP_URL), mounted at <path>/<id>/ by the
+    # listener while it serves; None without MINI_APP_URL.
+    page: ASGIApp | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,18 @@ class Fleet:
             return None
         app = member.business.app if member.state == "serving" and member.business else None
         return Endpoint(app, member.secret, member.seen)
+
+    def page(self, business_id: str) -> Site | None:
+        """The booking page of `business_id` (app None while it is not serving), or None for
+        an id the process does not serve. Its routes were built with the business and go
+        with it; its requests run in the business's context (its words, its log name)."""
+        member = self.members.get(business_id)
+        if member is None:
+            return None
+        business = member.business
+        if member.state != "serving" or business is None or business.page is None:
+            return Site(None)
+        return Site(business.page, member.context)
 
     def counts(self) -> Counter[str]:
         """How many businesses are in each state."""

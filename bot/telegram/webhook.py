@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import json
 import logging
@@ -31,7 +32,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from telegram import Update
 from telegram.ext import Application
 
@@ -143,6 +145,45 @@ def fleet_routes(prefix: str, endpoint: Callable[[str], Endpoint | None]) -> lis
 
     path = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
     return [Route(path, telegram, methods=["POST"])]
+
+
+@dataclass(frozen=True)
+class Site:
+    """One business's booking page as the listener finds it: its routes (None while the
+    business is starting or failed: 503) and the context its requests run in (the business's
+    words and log name, as its own tasks have them)."""
+
+    app: ASGIApp | None
+    context: contextvars.Context | None = None
+
+
+def fleet_pages(prefix: str, site: Callable[[str], Site | None]) -> list[BaseRoute]:
+    """`prefix`/<business id>/...: each business's booking page (bot.miniapp), looked up by id
+    at request time (businesses come and go on SIGHUP); an id the process does not serve is
+    404, a business not serving now 503. `prefix`/<id> redirects to `prefix`/<id>/."""
+    base = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        found = site(scope["path_params"]["business"])
+        if found is None:
+            refusals.info("page request for an unknown business: 404")
+            await Response(status_code=404)(scope, receive, send)
+        elif found.app is None:
+            refusals.info("page request for a business that is not serving now: 503")
+            await Response(status_code=503, headers={"Retry-After": "5"})(scope, receive, send)
+        elif found.context is None:
+            await found.app(scope, receive, send)
+        else:  # in the business's words and log name, as its Application's own tasks
+            work = found.app(scope, receive, send)
+            await asyncio.get_running_loop().create_task(work, context=found.context.copy())
+
+    async def to_page(request: Request) -> Response:
+        business = request.path_params["business"]
+        if site(business) is None:
+            return Response(status_code=404)
+        return Response(status_code=308, headers={"Location": f"{request.url.path}/"})
+
+    return [Route(base, to_page, methods=["GET"]), Mount(base, app=dispatch)]
 
 
 async def _body(request: Request) -> bytes | None:
