@@ -146,8 +146,10 @@ class Fleet:
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
         on_state: Callable[[str, State | None], None] | None = None,
+        on_all_serving: Callable[[], None] | None = None,
     ) -> None:
         self._build = build
+        self._on_all_serving = on_all_serving
         self._preflight = preflight
         self.webhooks = webhooks
         self._starting = asyncio.Semaphore(concurrency)
@@ -276,6 +278,8 @@ class Fleet:
                     time.monotonic() - self._since,
                 )
                 self._since = None
+                if self._on_all_serving is not None:
+                    self._on_all_serving()
             if member.attempts > 1:
                 log.info("serving (attempt %d)", member.attempts)
             return
