@@ -13,16 +13,21 @@ that transaction (and vanish with its rollback). Here the task that opens a batc
 database until it closes it: every other task's call waits for it (an asyncio lock, free and
 not awaited at all when nobody holds it). The owner's own calls, nested batches included, go
 straight through.
+
+Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles and 429
+pauses are kept in the process (bot.store.local_coord); deliveries and polling offsets are in
+the file as in PostgreSQL, so a restarted process still handles a redelivered update once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
+from bot.store.local_coord import Holders, KeyedLocks, LocalFlood, LocalOwnership, Pruning
 from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
 
@@ -35,6 +40,10 @@ class _Shared:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.owner: asyncio.Task[object] | None = None
+        self.turns = KeyedLocks()
+        self.holders = Holders()
+        self.flood = LocalFlood()
+        self.pruning = Pruning()
 
 
 class SqliteStore(AsyncPlans):
@@ -82,6 +91,24 @@ class SqliteStore(AsyncPlans):
 
     async def ping(self) -> int:
         return self.storage.ping()
+
+    # -- coordination: one process (see the module) --
+
+    @property
+    def _pruning(self) -> Pruning:
+        return self._shared.pruning
+
+    def chat_turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        return self._shared.turns.hold((self.business, chat_id))
+
+    def ownership(self, name: str) -> LocalOwnership:
+        return LocalOwnership(self._shared.holders, name)
+
+    async def flood_wait(self, bot: str) -> float:
+        return self._shared.flood.wait(f"{self.business}\x1f{bot}")
+
+    async def hold_flood(self, bot: str, seconds: float) -> None:
+        self._shared.flood.hold(f"{self.business}\x1f{bot}", seconds)
 
     async def close(self) -> None:
         self.storage.close()
