@@ -1,0 +1,239 @@
+"""Several processes, one bot (issue 20): the adapter's part of coordinating through the store
+(bot.store.contract.Coordination). Used only when the store is shared by processes
+(DATABASE_URL); with SQLite the process is the bot and nothing here is in the way.
+
+- An update is taken once: whoever receives it (the webhook of any process behind the load
+  balancer, or the one poller) asks `first_delivery` before queueing it; a second delivery
+  (Telegram's retry, a load balancer's retry) is acknowledged and dropped.
+- One update of a chat at a time across processes: `TurnAdmission` runs each update inside
+  the chat's `chat_turn`, itself inside the process's own lane (bot.telegram.ordering), so a
+  process asks the database for a chat at most once at a time.
+- One poller per bot: `OwnedPoller` polls only while it holds `ownership("poll:<business>")`,
+  tries every RETRY_SECONDS otherwise (a dead owner's session ends with it, so another takes
+  over within seconds), and goes on from the offset stored after each batch.
+- One runner of the background scans: `JobsGate` says whether this process holds
+  `ownership("jobs:<business>")` now (the claims use SKIP LOCKED besides, so a killed
+  sender's work is taken up again and nobody is told twice).
+- A 429 is honoured by every process: `SharedPauses` writes Telegram's retry_after to the
+  store and reads the others' (cached a second per process).
+
+What a SIGKILL can still cost: the updates that process had taken and not yet finished (a few
+in flight; a booking's confirm is resumed from its pending conversation), never one handled
+twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.store.contract import Ownership, Store
+from bot.telegram.flood import ChatKey, Pauses
+from bot.telegram.ordering import Admission, lane_key
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 3.0  # how often a process not polling tries to become the poller (< 15 s)
+CHECK_SECONDS = 3.0  # how often the poller checks it still holds its role
+ERROR_PAUSE = 1.0  # seconds after a failed getUpdates before the next
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def bot_key(token: str) -> str:
+    """The bot's id (the token's part before ':'): names its offset and pauses, never the
+    secret part."""
+    return token.split(":", 1)[0]
+
+
+class TurnAdmission:
+    """An Admission (bot.telegram.ordering) that runs each update in its chat's turn across
+    processes, after the `inner` admission (the per-chat budget) has let it in."""
+
+    def __init__(self, store: Store, inner: Admission | None = None) -> None:
+        self._store = store
+        self._inner = inner
+
+    def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
+        admitted = work if self._inner is None else self._inner.admit(update, work)
+        if admitted is None:
+            return None
+        key = lane_key(update)
+        return admitted if key is None else self._in_turn(key, admitted)
+
+    async def _in_turn(self, chat_id: int, work: Awaitable[Any]) -> Any:
+        started = False
+        try:
+            async with self._store.chat_turn(chat_id):
+                started = True
+                return await work
+        finally:
+            if not started and asyncio.iscoroutine(work):
+                work.close()  # given up while waiting: never "was never awaited"
+
+
+async def take_once(store: Store, update: Update) -> bool:
+    """True if this process is the first to receive `update` (then it must handle it)."""
+    if await store.first_delivery(update.update_id):
+        return True
+    log.info("update %s was taken before (a second delivery); dropped", update.update_id)
+    return False
+
+
+class JobsGate:
+    """Whether this process runs the background scans now: it holds the role, checked (or
+    tried) once per call. A scan's interval is the retry: another process takes over at its
+    next scan after the owner died."""
+
+    def __init__(self, store: Store, business: str) -> None:
+        self.role: Ownership = store.ownership(f"jobs:{business}")
+
+    async def __call__(self) -> bool:
+        return await self.role.try_acquire()
+
+
+class SharedPauses(Pauses):
+    """Telegram's 429 pauses, shared by every process of the bot through the store: a pause
+    taken here is written for the others (in the background: the request's retry does not
+    wait for it), and a pause another process took is waited for here."""
+
+    def __init__(self, store: Store, bot: str) -> None:
+        super().__init__()
+        self._store = store
+        self._bot = bot
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def _key(self, cause: ChatKey) -> str:
+        return f"{self._bot}:{cause}"
+
+    def pause(self, cause: ChatKey, seconds: float) -> None:
+        super().pause(cause, seconds)
+        task = asyncio.get_running_loop().create_task(self._hold(cause, seconds))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _hold(self, cause: ChatKey, seconds: float) -> None:
+        try:
+            await self._store.hold_flood(self._key(cause), seconds)
+        except Exception as exc:  # the local pause holds anyway
+            log.warning("could not share a flood pause: %s", type(exc).__name__)
+
+    async def wait(self, cause: ChatKey) -> None:
+        while True:
+            await super().wait(cause)
+            try:
+                shared = await self._store.flood_wait(self._key(cause))
+            except Exception as exc:  # the database is away: the local pauses still hold
+                log.warning("could not read the shared flood pause: %s", type(exc).__name__)
+                return
+            if shared <= 0:
+                return
+            await asyncio.sleep(shared)
+
+
+class OwnedPoller:
+    """getUpdates for one bot, only while this process holds `poll:<business>` (see the
+    module). Updates go to the Application's queue as python-telegram-bot's own poller puts
+    them; the offset is stored after each batch, so the next owner starts after it."""
+
+    def __init__(
+        self,
+        app: Application,
+        store: Store,
+        *,
+        business: str,
+        bot: str,
+        allowed_updates: Sequence[str],
+        long_poll: int = 10,
+        retry: float = RETRY_SECONDS,
+    ) -> None:
+        self._app = app
+        self._store = store
+        self._bot = bot
+        self._allowed = list(allowed_updates)
+        self._long_poll = long_poll
+        self._retry = retry
+        self.role: Ownership = store.ownership(f"poll:{business}")
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # getUpdates answered while owner (tests, bench)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop polling and hand the role over at once (a rolling restart's new process
+        takes it at its next try)."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.role.release()
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                owner = await self.role.try_acquire()
+            except Exception:
+                log.exception("cannot try the polling role; trying again")
+                owner = False
+            if not owner:
+                await self._pause(self._retry)
+                continue
+            log.info("polling: this process is the bot's poller")
+            try:
+                await self._poll_while_owner()
+            except Exception:
+                log.exception("polling failed; trying again")
+                await self._pause(ERROR_PAUSE)
+
+    async def _poll_while_owner(self) -> None:
+        loop = asyncio.get_running_loop()
+        offset = await self._store.poll_offset(self._bot)
+        checked = loop.time()
+        while not self._stopping.is_set():
+            if loop.time() - checked >= CHECK_SECONDS:
+                checked = loop.time()
+                if not await self.role.try_acquire():
+                    log.warning("polling: lost the poller's role; another process polls now")
+                    return
+            try:
+                updates = await self._app.bot.get_updates(
+                    offset=offset or None,
+                    timeout=self._long_poll,
+                    allowed_updates=self._allowed,
+                    read_timeout=self._long_poll + 5,
+                )
+            except Conflict:  # the last owner's getUpdates is still open at Telegram
+                await self._pause(ERROR_PAUSE)
+                continue
+            except RetryAfter as exc:
+                await self._pause(retry_seconds(exc))
+                continue
+            except (TimedOut, NetworkError):
+                await self._pause(ERROR_PAUSE)
+                continue
+            self.batches += 1
+            for update in updates:
+                if await take_once(self._store, update):
+                    await self._app.update_queue.put(update)
+            if updates:
+                offset = updates[-1].update_id + 1
+                await self._store.set_poll_offset(self._bot, offset)
