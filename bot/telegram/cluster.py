@@ -28,6 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -237,3 +238,37 @@ class OwnedPoller:
             if updates:
                 offset = updates[-1].update_id + 1
                 await self._store.set_poll_offset(self._bot, offset)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One bot's coordination with its other processes: given to build_application, polling
+    and serve_webhook when the store is shared (DATABASE_URL); None keeps one process's ways."""
+
+    store: Store
+    business: str
+    bot: str  # bot_key(token)
+
+    def admission(self, inner: Admission | None) -> TurnAdmission:
+        return TurnAdmission(self.store, inner)
+
+    def pauses(self) -> SharedPauses:
+        return SharedPauses(self.store, self.bot)
+
+    def jobs_gate(self) -> JobsGate:
+        return JobsGate(self.store, self.business)
+
+    async def take(self, update: Update) -> bool:
+        return await take_once(self.store, update)
+
+    def poller(
+        self, app: Application, allowed_updates: Sequence[str], long_poll: int = 10
+    ) -> OwnedPoller:
+        return OwnedPoller(
+            app,
+            self.store,
+            business=self.business,
+            bot=self.bot,
+            allowed_updates=allowed_updates,
+            long_poll=long_poll,
+        )

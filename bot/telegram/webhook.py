@@ -23,7 +23,7 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import uvicorn
 from starlette.applications import Starlette
@@ -49,9 +49,15 @@ def webhook_app(
     secret: str,
     health: Health | None,
     extra_routes: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> Starlette:
     """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz, and
-    `extra_routes` (the booking page's, bot.miniapp, when MINI_APP_URL is set)."""
+    `extra_routes` (the booking page's, bot.miniapp, when MINI_APP_URL is set).
+
+    `take` (several processes behind one load balancer: bot.telegram.cluster.take_once) says
+    whether this process is the first of all to receive an update; a later delivery is
+    acknowledged and dropped. When it cannot say (the database is away) the answer is 503, so
+    Telegram delivers the update again later."""
     seen = RecentIds()
 
     async def telegram(request: Request) -> Response:
@@ -74,6 +80,17 @@ def webhook_app(
         if not seen.first_time(update.update_id):
             refusals.info("webhook: update %s was received before; dropped", update.update_id)
             return Response(status_code=200)  # received: Telegram must not send it again
+        if take is not None:
+            try:
+                first = await take(update)
+            except Exception as exc:
+                seen.forget(update.update_id)
+                log.warning(
+                    "webhook: update not recorded (%s); Telegram will retry", type(exc).__name__
+                )
+                return Response(status_code=503)
+            if not first:
+                return Response(status_code=200)  # another process has it
         await app.update_queue.put(update)
         return Response(status_code=200)
 
@@ -155,10 +172,12 @@ async def serve_webhook(
     allowed_updates: Sequence[str],
     health: Health | None = None,
     extra_routes: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> None:
-    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would."""
+    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would (`take`: see
+    webhook_app)."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health, extra_routes),
+        webhook_app(app, path, secret, health, extra_routes, take),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
