@@ -4,8 +4,9 @@ Subcommands live in `SUBCOMMANDS` (name -> function taking the parsed settings a
 exit code). Every problem an operator can fix (a missing variable, a wrong token) ends as one
 line on stderr and a non-zero exit code, never a traceback.
 
-- `run` (default): the bot, with long polling, or a webhook (plus GET /healthz) when
-  WEBHOOK_URL is set.
+- `run` (default): the bot, with long polling, or a webhook (plus GET /healthz and /metrics)
+  when WEBHOOK_URL is set. With BUSINESSES_FILE, every business of the file in one process
+  (business <id> at WEBHOOK_URL/<id>, or one long poll each); SIGHUP re-reads the file.
 - `copy-data --to postgresql://...`: copies the SQLite database (BOT_DB_PATH, or `--from`)
   into an empty PostgreSQL database and prints what it copied (bot/store/copy.py).
 - `check`: asks Telegram about the token, Zimun about the credentials (a token request and the

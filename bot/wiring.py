@@ -4,6 +4,12 @@ Storage, the Zimun client, the operator's words and rules, the conversation, the
 bookings (bot.followup.services) and the Telegram adapter around them are made here and nowhere
 else; `python -m bot` (bot.__main__) only parses the command line and calls in. Tests and the
 benchmark build the same Application through `build_application`.
+
+With BUSINESSES_FILE, `run` serves many businesses in one process (`run_many`): each is built
+by `build_business`, the same `build` as the one business of a process without the file, on its
+scope of the one database and on the process's shared HTTP clients, metrics, cap on updates
+handled at once and scheduler; bot.telegram.fleet starts, retries, reloads (SIGHUP) and stops
+them.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -32,8 +39,12 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
+    from bot.config.businesses import BusinessConfig
     from bot.ops.health import CheckResult
+    from bot.ops.metrics import BusinessState, Metrics
     from bot.store.storage import Storage
+    from bot.telegram.fleet import Business, BusinessSpec
+    from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger("bot")
@@ -46,6 +57,8 @@ URL_RE = re.compile(r"\w+://\S+")
 # Bits a secret's own characters carry (their counts' Shannon entropy times the length): a
 # secrets.token_hex(16) carries 94 or more, "a" * 32 none, "ab" * 16 thirty-two.
 SECRET_MIN_BITS = 80.0
+DEFAULT_LABEL = "default"  # the one business of a process without BUSINESSES_FILE, in metrics
+METRICS_PATH = "/metrics"  # Prometheus; on the listener, never to be exposed by the proxy
 MAX_CHECK_LINE = 400  # characters of one `check` line: Zimun's error texts are quoted in them
 
 
@@ -116,24 +129,36 @@ class Built:
     app: Application
     storage: Storage
     client: ZimunClient
-    conversation: Conversation | None = None
+    conversation: Conversation
 
 
-def build(settings: Settings, page_sock: socket.socket | None = None) -> Built:
+def build(
+    settings: Settings,
+    *,
+    storage: Storage | None = None,
+    page_sock: socket.socket | None = None,
+    **options: Any,
+) -> Built:
     """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client and the storage. `page_sock`: where the booking
-    page is served beside long polling (MINI_APP_URL without a webhook)."""
+    Application's shutdown closes the client, and the storage when it opened it (`storage`
+    given: a business's scope of the process's database, which the process closes).
+    `page_sock`: where the booking page is served beside long polling (MINI_APP_URL without a
+    webhook). `options` go to build_application (shared update slots, metrics observers)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
     from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
     now = real_now  # the one clock the bot decides by: the store's, the conversation's
-    try:
-        storage = Storage(settings.BOT_DB_PATH, now=now)
-    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
-        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
-    client = ZimunClient.from_settings(settings, now=now)
+    own_storage = storage is None
+    if storage is None:
+        try:
+            storage = Storage(settings.BOT_DB_PATH, now=now)
+        except Exception as exc:  # StorageError, sqlite3 errors: say which file, no traceback
+            raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+    opened = storage
+    zimun_options = options.pop("zimun", {})
+    client = ZimunClient.from_settings(settings, now=now, **zimun_options)
     operator = load_operator(settings)
     conversation = Conversation(
         client,
@@ -150,13 +175,14 @@ def build(settings: Settings, page_sock: socket.socket | None = None) -> Built:
         try:
             await client.aclose()
         finally:
-            storage.close()
-            log.info("storage closed")
+            if own_storage:
+                opened.close()
+                log.info("storage closed")
 
-    startup, shutdown = page_listener(settings, conversation, page_sock)
-    app = build_application(
-        settings, conversation, on_startup=startup, on_shutdown=(*shutdown, close_resources)
-    )
+    page_startup, page_shutdown = page_listener(settings, conversation, page_sock)
+    options["on_startup"] = (*options.pop("on_startup", ()), *page_startup)
+    on_shutdown = (*page_shutdown, close_resources, *options.pop("on_shutdown", ()))
+    app = build_application(settings, conversation, on_shutdown=on_shutdown, **options)
     return Built(app, storage, client, conversation)
 
 
@@ -166,22 +192,99 @@ def run(settings: Settings) -> int:
     On a stop signal python-telegram-bot stops fetching, commits the update offset, finishes
     every update already fetched, then runs the shutdown hooks (poll_until_stopped).
     """
+    from bot.config.businesses import load_businesses
     from bot.telegram.app import ALLOWED_UPDATES, check_telegram
 
     secret = webhook_secret(settings)
+    businesses = load_businesses(settings)
+    if businesses is not None:
+        return run_many(settings, businesses, secret)
     with telegram_errors():
         me = asyncio.run(check_telegram(settings))
     log.info("Telegram knows this bot as @%s", me.username)
+    metrics = make_metrics()
     if settings.WEBHOOK_URL is None or secret is None:
-        built = build(settings, page_socket(settings))
+        options = counted(metrics)
+        sock = bind_metrics(settings)
+        if sock is not None:
+            listening = metrics_listener(metrics, sock)
+            options["on_startup"] += listening["on_startup"]
+            options["on_shutdown"] = listening["on_shutdown"]
+        built = build(settings, page_sock=page_socket(settings), **options)
         tune_gc()
         log.info("starting with long polling")
-        with telegram_errors():
-            poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+        try:
+            with telegram_errors():
+                poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+        finally:
+            if sock is not None:
+                sock.close()
     else:
-        run_webhook(settings, secret)
+        run_webhook(settings, secret, metrics)
     log.info("stopped")
     return EXIT_OK
+
+
+def counted(metrics: Metrics, business_id: str = "") -> dict[str, Any]:
+    """build()'s options that count one business's updates, bookings, errors and Zimun calls.
+    The one business of a process without BUSINESSES_FILE is "default" in the labels, and
+    counted as serving once its Application runs (the fleet tells the metrics of its own)."""
+    counts = metrics.for_business(business_id or DEFAULT_LABEL)
+    options: dict[str, Any] = {"metrics": counts, "zimun": {"observe": counts.zimun_call}}
+    if not business_id:
+
+        async def serving(_app: Application) -> None:
+            counts.set_state("serving")
+
+        options["on_startup"] = (serving,)
+    return options
+
+
+def bind_metrics(settings: Settings) -> socket.socket | None:
+    """Polling mode: the socket of /metrics (METRICS_PORT on WEBHOOK_LISTEN), or None."""
+    from bot.telegram.webhook import bind
+
+    if settings.METRICS_PORT is None:
+        return None
+    try:
+        return bind(settings.WEBHOOK_LISTEN, settings.METRICS_PORT)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
+            f"METRICS_PORT={settings.METRICS_PORT}: {exc.strerror or exc}"
+        ) from None
+
+
+def metrics_route(metrics: Metrics) -> Any:
+    """GET /metrics: the Prometheus text exposition (an exact path: the listener does not
+    redirect slashes, so a Mount would miss "/metrics")."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def exposition(request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return Route(METRICS_PATH, exposition, methods=["GET"])
+
+
+def metrics_listener(metrics: Metrics, sock: socket.socket) -> dict[str, Any]:
+    """build()'s hooks that serve /metrics on `sock` while the Application runs."""
+    from bot.telegram.webhook import listener, serve_listener
+
+    serving: list[asyncio.Task[None]] = []
+
+    async def start(_app: Application) -> None:
+        app = listener([metrics_route(metrics)])
+        serving.append(asyncio.get_running_loop().create_task(serve_listener(app, sock)))
+
+    async def stop(_app: Application) -> None:
+        for task in serving:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return {"on_startup": (start,), "on_shutdown": (stop,)}
 
 
 def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
@@ -222,7 +325,7 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def run_webhook(settings: Settings, secret: str) -> None:
+def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
     """The webhook and GET /healthz on WEBHOOK_LISTEN:WEBHOOK_PORT (bot.telegram.webhook)."""
     from bot.ops.health import Health, probe_zimun
     from bot.telegram.app import ALLOWED_UPDATES
@@ -237,7 +340,7 @@ def run_webhook(settings: Settings, secret: str) -> None:
             f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
             f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
         ) from None
-    built = build(settings)
+    built = build(settings, **counted(metrics))
     # The probe has its own client: its catalog refresh must not disturb the conversations'.
     probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
     health = Health(lambda: probe_zimun(probe_client), built.storage)
@@ -253,7 +356,10 @@ def run_webhook(settings: Settings, secret: str) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
-                extra_routes=page_routes(settings, built.conversation, built.app),
+                extra=[
+                    metrics_route(metrics),
+                    *page_routes(settings, built.conversation, built.app),
+                ],
             )
         finally:
             await probe_client.aclose()
@@ -343,6 +449,205 @@ def page_listener(
         sock.close()
 
     return (start,), (stop,)
+
+
+# ---- many businesses in one process (BUSINESSES_FILE) -----------------------------------------
+
+
+def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str | None) -> int:
+    """Serve every business of BUSINESSES_FILE in one event loop until SIGINT/SIGTERM: one
+    web listener (webhook mode: business <id> at WEBHOOK_URL/<id>; /healthz; /metrics) or one
+    long poll per business; SIGHUP re-reads the file (bot.telegram.fleet)."""
+    from bot.telegram.webhook import bind
+
+    sock = None
+    if settings.WEBHOOK_URL is not None and secret is not None:
+        port = settings.WEBHOOK_PORT
+        listen = settings.WEBHOOK_LISTEN
+    elif settings.METRICS_PORT is not None:
+        port, listen = settings.METRICS_PORT, settings.WEBHOOK_LISTEN
+    else:
+        port = None
+    if port is not None:
+        try:
+            sock = bind(listen, port)
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    storage = open_storage(settings)
+    try:
+        asyncio.run(serve_many(settings, businesses, secret, storage, sock))
+    finally:
+        storage.close()
+        log.info("storage closed")
+        if sock is not None:
+            sock.close()
+    log.info("stopped")
+    return EXIT_OK
+
+
+def open_storage(settings: Settings) -> Storage:
+    from bot.store.storage import Storage
+
+    try:
+        return Storage(settings.BOT_DB_PATH, now=real_now)
+    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
+        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+
+
+async def serve_many(
+    settings: Settings,
+    businesses: list[BusinessConfig],
+    secret: str | None,
+    storage: Storage,
+    sock: socket.socket | None,
+) -> None:
+    from bot.config import chat_tag
+    from bot.config.businesses import derived_webhook_secret
+    from bot.ops.health import FleetHealth
+    from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
+    from bot.telegram.ordering import DEFAULT_CONCURRENCY
+    from bot.telegram.scheduler import SharedScheduler
+    from bot.telegram.shared_http import SharedHttp
+    from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
+
+    # One key for every log line's chat tag, whichever businesses come and go.
+    chat_tag.set_key(secret or businesses[0].settings.TELEGRAM_BOT_TOKEN.get_secret_value())
+    metrics = make_metrics()
+    slots = asyncio.Semaphore(DEFAULT_CONCURRENCY)  # updates handled at once, all businesses
+    webhooks = None
+    if settings.WEBHOOK_URL is not None and secret is not None:
+        webhooks = Webhooks(
+            str(settings.WEBHOOK_URL), lambda bid: derived_webhook_secret(secret, bid)
+        )
+
+    http = SharedHttp()  # one Bot API pool, one per Zimun host, one TLS context
+
+    def build_one(spec: BusinessSpec) -> Business:
+        return build_business(spec, storage, http, slots=slots, metrics=metrics)
+
+    fleet = Fleet(
+        build_one,
+        preflight=zimun_preflight,
+        webhooks=webhooks,
+        on_state=partial(business_state, metrics),
+    )
+
+    def reread() -> list[BusinessSpec] | None:
+        from bot.config.businesses import load_businesses
+        from bot.config.settings import load_settings
+
+        try:
+            again = load_businesses(load_settings())
+        except SettingsError as exc:
+            log.warning("BUSINESSES_FILE not re-read, nothing changed: %s", exc)
+            return None
+        if not again:
+            log.warning("BUSINESSES_FILE is no longer set; nothing changed")
+            return None
+        log_secrets_of(settings, again)
+        return [BusinessSpec(b.id, b.settings) for b in again]
+
+    serve = None
+    if sock is not None:
+        routes: list[Any] = []
+        if webhooks is not None:
+            routes += fleet_routes(urlsplit(webhooks.base_url).path, fleet.endpoint)
+        routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
+        if metrics is not None:
+            routes.append(metrics_route(metrics))
+        app = listener(routes)
+
+        async def serve() -> None:
+            await serve_listener(app, sock)
+
+    log_secrets_of(settings, businesses)
+    tune_gc()
+    mode = "webhooks" if webhooks is not None else "long polling"
+    log.info("serving %d businesses with %s", len(businesses), mode)
+    try:
+        await run_fleet(
+            fleet,
+            [BusinessSpec(b.id, b.settings) for b in businesses],
+            reread=reread,
+            serve=serve,
+            jobs=SharedScheduler(fleet.serving),
+        )
+    finally:
+        await http.aclose()
+
+
+def build_business(
+    spec: BusinessSpec,
+    storage: Storage,
+    http: SharedHttp,
+    *,
+    slots: asyncio.Semaphore | None = None,
+    metrics: Metrics | None = None,
+) -> Business:
+    """One business of the file, built by the same code path as the process's one business
+    without the file (`build`), on its scope of the process's database and the process's
+    shared HTTP clients."""
+    from bot.config.operator import load_operator
+    from bot.i18n.localizer import use_words
+    from bot.telegram.fleet import Business
+
+    # Its words, for everything it says from now on: the fleet builds it in its own task,
+    # whose context its Application's tasks inherit.
+    use_words(load_operator(spec.settings).overrides)
+    zimun: dict[str, Any] = {"http": http.zimun_http(str(spec.settings.ZIMUN_BASE_URL))}
+    options: dict[str, Any] = {
+        "update_slots": slots,
+        "key_chat_tags": False,
+        "own_jobs": False,  # the fleet's SharedScheduler runs every business's jobs
+        "request": http.bot_request(),
+        "get_updates_request": http.updates_request(),
+    }
+    if metrics is not None:
+        counting = counted(metrics, spec.id)
+        zimun.update(counting.pop("zimun"))
+        options.update(counting)
+    options["zimun"] = zimun
+    built = build(spec.settings, storage=storage.for_business(spec.id), **options)
+    return Business(
+        spec.id, spec.settings, built.storage, built.client, built.conversation, built.app
+    )
+
+
+async def zimun_preflight(business: Business) -> str | None:
+    """Why the business cannot serve now (Zimun refuses its credentials or does not answer),
+    or None."""
+    from bot.ops.health import probe_zimun
+
+    result = await probe_zimun(business.client)
+    return None if result.ok else f"Zimun {result.detail}"
+
+
+def log_secrets_of(settings: Settings, businesses: list[BusinessConfig]) -> None:
+    """Every business's secrets join the ones no log line may show."""
+    from bot.config.logs import configure_logging
+
+    secrets = secrets_of(settings)
+    for business in businesses:
+        secrets += secrets_of(business.settings)
+    configure_logging(settings.LOG_LEVEL, settings.LOG_FORMAT, secrets=secrets)
+
+
+def business_state(metrics: Metrics, business_id: str, state: BusinessState | None) -> None:
+    """The fleet's news for the metrics: a business's state (None: removed), and a failed
+    start counted as an error of kind "start"."""
+    if state is None:
+        metrics.forget(business_id)
+        return
+    metrics.set_state(business_id, state)
+    if state == "failed":
+        metrics.for_business(business_id).error("start")
+
+
+def make_metrics() -> Metrics:
+    """The process's Prometheus metrics (bot.ops.metrics)."""
+    from bot.ops.metrics import Metrics
+
+    return Metrics()
 
 
 def check(settings: Settings) -> int:

@@ -13,6 +13,10 @@ keep their wording but lose those payloads (`TelegramPayloadFilter`).
 
 With LOG_FORMAT=json each record is one JSON object; structured fields a record carries in
 `extra={"fields": {...}}` (the per-update line of bot.telegram.accesslog) become keys of it.
+
+A process serving many businesses names the business each line is about: `log_business(id)`,
+called in the task that starts a business, is inherited by every task of its Application, and
+its lines read "bot.updates: [studio-north] update ..." (JSON: a "business" key).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 import re
 import sys
 from collections.abc import Iterable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 from urllib.parse import quote, quote_plus
@@ -133,13 +138,34 @@ def _harmless(arg: object) -> object:
     return "<payload>"
 
 
+_business: ContextVar[str | None] = ContextVar("log_business", default=None)
+
+
+def log_business(business_id: str | None) -> None:
+    """From now on, this task's lines (and those of the tasks it creates) name `business_id`."""
+    _business.set(business_id or None)
+
+
+class BusinessFilter(logging.Filter):
+    """Marks each record with the business of the task that logged it (None: the process's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.business = _business.get()
+        return True
+
+
 class ScrubbingFormatter(logging.Formatter):
     def __init__(self, scrub: Scrubber, fmt: str = TEXT_FORMAT):
         super().__init__(fmt)
         self.scrub = scrub
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.scrub(super().format(record))
+        text = super().format(record)
+        business = getattr(record, "business", None)
+        if business:
+            head = f"{record.name}: "
+            text = text.replace(head, f"{head}[{business}] ", 1)
+        return self.scrub(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -156,6 +182,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": self.scrub(record.getMessage()),
         }
+        business = getattr(record, "business", None)
+        if business:
+            entry["business"] = business
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             for key, value in fields.items():
@@ -177,6 +206,7 @@ def configure_logging(
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter(scrub) if fmt == "json" else ScrubbingFormatter(scrub))
     handler.addFilter(TelegramPayloadFilter())
+    handler.addFilter(BusinessFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

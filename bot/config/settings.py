@@ -150,6 +150,9 @@ class Settings(BaseSettings):
     # Where the page loads Telegram's own script from. Tests only (a local stand-in that signs
     # initData as Telegram does); operators leave it alone.
     MINI_APP_SCRIPT_URL: AnyHttpUrl = AnyHttpUrl("https://telegram.org/js/telegram-web-app.js")
+    # Polling mode with BUSINESSES_FILE: the Prometheus /metrics endpoint's port (on
+    # WEBHOOK_LISTEN); unset: none. In webhook mode /metrics is on the webhook listener.
+    METRICS_PORT: int | None = Field(default=None, ge=1, le=65535)
     REMINDER_OFFSETS: str = "24h,2h"
     ADMIN_CHAT_ID: int | None = None
     # Zimun calls per minute, at most, spent comparing upcoming bookings with Zimun to notice
@@ -174,6 +177,7 @@ class Settings(BaseSettings):
         "MINI_APP_URL",
         "DATABASE_URL",
         "ADMIN_CHAT_ID",
+        "METRICS_PORT",
         "BOT_DEFAULT_LANGUAGE",
         "BUSINESS_NAME",
         "CONTACT",

@@ -14,6 +14,7 @@ import gettext
 import html
 import logging
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -213,15 +214,49 @@ def use_overrides(tables: Mapping[str, Mapping[str, Entry]]) -> None:
     _shared.cache_clear()
 
 
+class Words:
+    """One business's rewordings (its MESSAGES_DIR) and the localizers made with them, when a
+    process serves many businesses, each with its own words (`use_words`)."""
+
+    def __init__(self, tables: Mapping[str, Mapping[str, Entry]]) -> None:
+        self.tables = tables
+        self._localizers: dict[str, Localizer] = {}
+
+    def localizer(self, code: str) -> Localizer:
+        found = self._localizers.get(code)
+        if found is None:
+            found = Localizer(code, _with(code, self.tables.get(code)))
+            self._localizers[code] = found
+        return found
+
+
+# The business whose words the current task speaks (None: the process's, `use_overrides`). A
+# context variable: set in the task that starts a business, it is inherited by every task that
+# business's Application creates (its update fetcher, each update's handling, its catch-up).
+_words: ContextVar[Words | None] = ContextVar("business_words", default=None)
+_SHIPPED = Words({})  # a business without rewordings: the shipped catalogs, shared
+
+
+def use_words(tables: Mapping[str, Mapping[str, Entry]]) -> None:
+    """From now on, in this task and the tasks it creates, these rewordings take precedence
+    over the shipped catalogs (instead of the process's own: one business among many)."""
+    _words.set(Words(tables) if tables else _SHIPPED)
+
+
 def translations(lang: str) -> Mapping[str, Entry]:
     """The shipped catalog of `lang`, with the operator's overrides on top."""
+    words = _words.get()
+    return _with(lang, (words.tables if words is not None else _overrides).get(lang))
+
+
+def _with(lang: str, extra: Mapping[str, Entry] | None) -> Mapping[str, Entry]:
     shipped = load_translations(lang)
-    extra = _overrides.get(lang)
     return MappingProxyType({**shipped, **extra}) if extra else shipped
 
 
 @lru_cache(maxsize=len(SUPPORTED_LANGUAGES) * 2)
 def _shared(lang: str) -> Localizer:
+    """The process's localizer (only ever called with no business's words in scope)."""
     return Localizer(lang, translations(lang))
 
 
@@ -234,4 +269,7 @@ def localizer(lang: str | None, *, strict: bool = False) -> Localizer:
     code = normalize_language(lang)
     if strict:
         return Localizer(code, translations(code), strict=True)
+    words = _words.get()
+    if words is not None:
+        return words.localizer(code)
     return _shared(code)

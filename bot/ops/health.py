@@ -157,6 +157,20 @@ class Health:
                 log.exception("health check crashed")
 
 
+class FleetHealth:
+    """The /healthz answer of a process serving many businesses: ok only when every business
+    is serving (each one's start-up probed its Zimun; a failed one is logged, by id, and
+    retried) and the database reads."""
+
+    def __init__(self, all_serving: Callable[[], bool], storage: Storage) -> None:
+        self._all_serving = all_serving
+        self._storage = storage
+
+    def report(self) -> tuple[bool, dict[str, Any]]:
+        healthy = self._all_serving() and probe_storage(self._storage).ok
+        return healthy, {"status": "ok" if healthy else "failed"}
+
+
 # ---- `python -m bot check` --------------------------------------------------------------------
 
 

@@ -8,10 +8,11 @@ handler and the start-up/shut-down hooks around a Conversation. It does not run 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from telegram import Bot, Update, User
 from telegram.error import TelegramError
@@ -21,6 +22,7 @@ from telegram.request import BaseRequest
 from bot.chat.engine import COMMANDS as ENGINE_COMMANDS
 from bot.config import chat_tag
 from bot.config.settings import Settings
+from bot.core.changes import BookingChange, ChangeKind
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
 from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
@@ -53,6 +55,23 @@ ALLOWED_UPDATES: tuple[str, ...] = (Update.MESSAGE, Update.EDITED_MESSAGE, Updat
 MAX_RETRIES = 3
 
 Hook = Callable[[Application], Awaitable[None]]
+
+# Bookings as the metrics name them.
+BOOKING_KINDS: dict[ChangeKind, Literal["booked", "rescheduled", "cancelled"]] = {
+    ChangeKind.BOOKED: "booked",
+    ChangeKind.MOVED: "rescheduled",
+    ChangeKind.CANCELLED: "cancelled",
+}
+
+
+class Observer(Protocol):
+    """What one business's Application tells the metrics (bot.ops.metrics.BusinessMetrics)."""
+
+    def update_handled(self, seconds: float) -> None: ...
+
+    def booked(self, kind: Literal["booked", "rescheduled", "cancelled"]) -> None: ...
+
+    def error(self, kind: str) -> None: ...
 
 
 async def check_telegram(settings: Settings) -> User:
@@ -87,6 +106,10 @@ def build_application(
     rate_limiter: BaseRateLimiter | Literal["default"] | None = "default",
     update_budget: Buckets | Literal["default"] | None = "default",
     max_concurrent_updates: int = DEFAULT_CONCURRENCY,
+    update_slots: asyncio.Semaphore | None = None,
+    metrics: Observer | None = None,
+    key_chat_tags: bool = True,
+    own_jobs: bool = True,
     answer_within: float = ANSWER_WITHIN,
     register_menu: bool = True,
     on_startup: Sequence[Hook] = (),
@@ -101,7 +124,12 @@ def build_application(
 
     `request`/`get_updates_request` replace python-telegram-bot's HTTPX transport (benchmarks
     pass an in-process fake); `rate_limiter=None` disables flood control, `update_budget=None`
-    the per-chat budget of updates (or pass its Buckets). `on_startup` hooks run
+    the per-chat budget of updates (or pass its Buckets). `update_slots` is a semaphore shared
+    by every business of the process (the cap on updates handled at once, across bots);
+    `metrics` counts this business's updates (and their time), bookings and errors.
+    `own_jobs=False`: no JobQueue at all; the process's SharedScheduler runs the periodic
+    jobs of every business (bot.telegram.scheduler). `key_chat_tags=False` leaves the log's
+    chat tag key as the process set it (many bots: one key, set once). `on_startup` hooks run
     after the command menu is set and pending conversations are resumed, before the first
     update; `on_shutdown` hooks run last (the process closes the Zimun client and the storage
     there), in order, each even if an earlier one failed.
@@ -124,7 +152,8 @@ def build_application(
         buckets = Buckets(BURST, PER_SECOND) if update_budget == "default" else update_budget
         budget = UpdateBudget(conversation.language_for, buckets, default_language=default_language)
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-    chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
+    if key_chat_tags:
+        chat_tag.set_key(token)  # every log line's chat tag is keyed by the token
     admin = (
         AdminChat(
             settings.ADMIN_CHAT_ID,
@@ -151,16 +180,25 @@ def build_application(
         if admin is not None:
             admin.attach(app.bot)
             conversation.ledger.listeners.append(admin.on_change)
+        if metrics is not None:
+            conversation.ledger.listeners.append(count_change)
         scheduler.listen()
         await resume_pending(app, conversation)
         scheduler.start()
         for hook in on_startup:
             await hook(app)
 
+    def count_change(change: BookingChange) -> None:
+        kind = BOOKING_KINDS.get(change.kind)
+        if metrics is not None and kind is not None and change.by_customer:
+            metrics.booked(kind)
+
     async def post_stop(app: Application) -> None:
         listeners = conversation.ledger.listeners
         if admin is not None and admin.on_change in listeners:
             listeners.remove(admin.on_change)
+        if count_change in listeners:
+            listeners.remove(count_change)
         await scheduler.stop()
         if admin is not None:
             await admin.drain()
@@ -177,11 +215,20 @@ def build_application(
         .token(token)
         .base_url(urls.api)
         .base_file_url(urls.files)
-        .concurrent_updates(PerChatOrdering(max_concurrent_updates, admission=admission))
+        .concurrent_updates(
+            PerChatOrdering(
+                max_concurrent_updates,
+                admission=admission,
+                slots=update_slots,
+                observe=metrics.update_handled if metrics is not None else None,
+            )
+        )
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
     )
+    if not own_jobs:
+        builder = builder.job_queue(None)
     if request is not None:
         builder = builder.request(request)
     if get_updates_request is not None:
@@ -199,7 +246,13 @@ def build_application(
     chat = ChatHandlers(conversation, answer_within=answer_within, update_log=update_log)
     for handler in chat.handlers():
         app.add_handler(handler)
-    app.add_error_handler(ErrorHandler(conversation, default_language))
+    app.add_error_handler(
+        ErrorHandler(
+            conversation,
+            default_language,
+            on_error=metrics.error if metrics is not None else None,
+        )
+    )
     scheduler = Scheduler(
         app,
         followup,
@@ -207,6 +260,7 @@ def build_application(
         reconcile_interval=reconcile_interval,
         waitlist_interval=waitlist_interval,
         housekeeping_interval=housekeeping_interval,
+        own_jobs=own_jobs,
         gate=cluster.jobs_gate() if cluster is not None else None,
     )
     return app

@@ -11,6 +11,7 @@ tap works as usual.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -45,12 +46,20 @@ def update_kind(update: Update) -> str:
 class ErrorHandler:
     """`Application.add_error_handler(ErrorHandler(conversation))`."""
 
-    def __init__(self, conversation: Conversation, default_language: str = "en"):
+    def __init__(
+        self,
+        conversation: Conversation,
+        default_language: str = "en",
+        on_error: Callable[[str], None] | None = None,
+    ):
         self.conversation = conversation
         self.default_language = default_language
+        self.on_error = on_error  # the metrics: "update" (one failed) or "telegram" (outside)
 
     async def __call__(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
+        if self.on_error is not None:
+            self.on_error("update" if isinstance(update, Update) else "telegram")
         if not isinstance(update, Update):
             # Polling or a background task: the Updater retries polling by itself.
             level = logging.WARNING if isinstance(error, NetworkError) else logging.ERROR

@@ -22,7 +22,8 @@ rate limiter (bot.telegram.flood) which chat is being answered.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 from telegram import Update
@@ -63,14 +64,24 @@ def lane_key(update: object) -> int | None:
 class PerChatOrdering(BaseUpdateProcessor):
     """Run updates concurrently across chats and strictly in order within a chat."""
 
-    __slots__ = ("_admission", "_lanes", "_slots", "finished", "limit")
+    __slots__ = ("_admission", "_lanes", "_observe", "_slots", "finished", "limit")
 
     def __init__(
-        self, max_concurrent_updates: int = DEFAULT_CONCURRENCY, admission: Admission | None = None
+        self,
+        max_concurrent_updates: int = DEFAULT_CONCURRENCY,
+        admission: Admission | None = None,
+        *,
+        slots: asyncio.Semaphore | None = None,
+        observe: Callable[[float], None] | None = None,
     ):
+        """`slots`: a semaphore shared with other Applications (one process serving many
+        businesses caps the updates handled at once across all of them); when given,
+        `max_concurrent_updates` only documents its size. `observe` is told how long each
+        admitted update took (seconds), for the metrics."""
         super().__init__(UNBOUNDED)
         self.limit = max_concurrent_updates
-        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._slots = slots if slots is not None else asyncio.Semaphore(max_concurrent_updates)
+        self._observe = observe
         self._admission = admission
         self._lanes: dict[int, _Lane] = {}
         self.finished = 0  # updates fully handled (replies sent or errors handled), all chats
@@ -90,7 +101,14 @@ class PerChatOrdering(BaseUpdateProcessor):
                 coroutine if self._admission is None else self._admission.admit(update, coroutine)
             )
             if work is not None:
-                await self._in_lane(update, work)
+                if self._observe is None:
+                    await self._in_lane(update, work)
+                else:
+                    started = time.perf_counter()
+                    try:
+                        await self._in_lane(update, work)
+                    finally:
+                        self._observe(time.perf_counter() - started)
         finally:
             self.finished += 1
 

@@ -23,8 +23,9 @@ take the role (so it moves within one interval of the holder's death) and nothin
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 
 from telegram import Bot
@@ -139,8 +140,12 @@ class Scheduler:
         reconcile_interval: float | None = RECONCILE_SCAN_SECONDS,
         waitlist_interval: float | None = WAITLIST_SCAN_SECONDS,
         housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
+        own_jobs: bool = True,
         gate: Gate | None = None,
     ) -> None:
+        """`own_jobs=False`: the periodic jobs are not put on this Application's JobQueue;
+        one `SharedScheduler` runs them for every business of the process (`wanted` says
+        which)."""
         self.app = app
         self.followup = followup
         self.gate = gate
@@ -148,9 +153,6 @@ class Scheduler:
         self.housekeeping = housekeeping_interval is not None
         self._catch_up: asyncio.Task[None] | None = None
         app.bot_data[SCHEDULER_KEY] = self
-        queue = app.job_queue
-        if queue is None:
-            raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
         reconciling = followup.reconciler.budget.per_minute > 0
         jobs = (
             ("reminders", "reminder scan", scan_reminders, reminder_interval, self.reminders),
@@ -158,6 +160,14 @@ class Scheduler:
             ("waitlist", "waiting list scan", watch_now, waitlist_interval, True),
             ("housekeeping", "housekeeping", _housekeeping, housekeeping_interval, True),
         )
+        self.wanted = frozenset(
+            name for name, _, _, interval, wanted in jobs if interval is not None and wanted
+        )
+        if not own_jobs:
+            return
+        queue = app.job_queue
+        if queue is None:
+            raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
         for name, what, run, interval, wanted in jobs:
             if interval is not None and wanted:
                 queue.run_repeating(
@@ -200,3 +210,82 @@ class Scheduler:
         self.followup.detach()
         await self.idle()
         self._catch_up = None
+
+
+# ---- one scheduler for many businesses ------------------------------------------------------
+
+JOBS: dict[str, tuple[str, Callable[[Application], Awaitable[object]]]] = {
+    "reminders": ("reminder scan", scan_reminders),
+    "reconcile": ("reconcile scan", reconcile_now),
+    "waitlist": ("waiting list scan", watch_now),
+    "housekeeping": ("housekeeping", _housekeeping),
+}
+SHARED_CONCURRENCY = 20  # businesses whose scans run at once
+
+
+class SharedScheduler:
+    """The periodic jobs of every business of the process from one loop per job, instead of
+    a JobQueue (an APScheduler with its own jobs) per business: every `interval` seconds the
+    job runs for each serving business that wants it (`Scheduler.wanted`),
+    `concurrency` businesses at a time, each on its own follow-up (its own budgets of Zimun
+    calls). A business's failure is logged with its id and does not stop the others."""
+
+    def __init__(
+        self,
+        apps: Callable[[], Iterable[tuple[str, Application, contextvars.Context | None]]],
+        *,
+        intervals: Mapping[str, float | None] | None = None,
+        concurrency: int = SHARED_CONCURRENCY,
+    ) -> None:
+        self._apps = apps
+        self._intervals = (
+            dict(intervals)
+            if intervals is not None
+            else {
+                "reminders": REMINDER_SCAN_SECONDS,
+                "reconcile": RECONCILE_SCAN_SECONDS,
+                "waitlist": WAITLIST_SCAN_SECONDS,
+                "housekeeping": HOUSEKEEPING_SECONDS,
+            }
+        )
+        self._limit = asyncio.Semaphore(concurrency)
+
+    async def run_once(self, name: str) -> int:
+        """Run job `name` now for every serving business that wants it; returns how many."""
+        what, job = JOBS[name]
+        chosen = [
+            (business_id, app, context)
+            for business_id, app, context in self._apps()
+            if name in getattr(app.bot_data.get(SCHEDULER_KEY), "wanted", ())
+        ]
+
+        async def one(
+            business_id: str, app: Application, context: contextvars.Context | None
+        ) -> None:
+            async with self._limit:
+                try:  # in the business's own context: its words
+                    gate = getattr(app.bot_data.get(SCHEDULER_KEY), "gate", None)
+                    if gate is not None and not await gate():
+                        return  # another process holds this business's jobs
+                    await asyncio.get_running_loop().create_task(job(app), context=context)
+                except Exception:
+                    log.exception(
+                        "%s of business %s failed; the next one tries again", what, business_id
+                    )
+
+        await asyncio.gather(*(one(b, app, context) for b, app, context in chosen))
+        return len(chosen)
+
+    async def run(self) -> None:
+        """Every job on its interval, until cancelled."""
+        loops = [
+            self._every(name, interval)
+            for name, interval in self._intervals.items()
+            if interval is not None
+        ]
+        await asyncio.gather(*loops)
+
+    async def _every(self, name: str, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.run_once(name)

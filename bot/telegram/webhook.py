@@ -24,6 +24,8 @@ import logging
 import signal
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -43,56 +45,63 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 
 
-def webhook_app(
-    app: Application,
-    path: str,
-    secret: str,
-    health: Health | None,
-    extra_routes: Sequence[BaseRoute] = (),
-    take: Callable[[Update], Awaitable[bool]] | None = None,
-) -> Starlette:
-    """The ASGI app: POST `path` (Telegram, with the secret) and GET /healthz, and
-    `extra_routes` (the booking page's, bot.miniapp, when MINI_APP_URL is set).
+@dataclass(frozen=True)
+class Endpoint:
+    """Where one bot's updates go: its Application (None while it is known but not serving:
+    503, Telegram tries again later), the secret Telegram must send, its recently seen ids."""
 
-    `take` (several processes behind one load balancer: bot.telegram.cluster.take_once) says
-    whether this process is the first of all to receive an update; a later delivery is
-    acknowledged and dropped. When it cannot say (the database is away) the answer is 503, so
-    Telegram delivers the update again later."""
-    seen = RecentIds()
+    app: Application | None
+    secret: str
+    seen: RecentIds
+    # Several processes behind one load balancer (bot.telegram.cluster.Cluster.take): whether
+    # this process is the first of all to receive an update; None: one process, `seen` is all.
+    take: Callable[[Update], Awaitable[bool]] | None = None
 
-    async def telegram(request: Request) -> Response:
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            refusals.warning("webhook request without the right secret token refused")
-            return Response(status_code=403)
-        body = await _body(request)
-        if body is None:
-            refusals.warning("webhook request refused: body larger than %d bytes", MAX_BODY_BYTES)
-            return Response(status_code=413)
+
+class Reporter(Protocol):
+    def report(self) -> tuple[bool, dict[str, Any]]: ...
+
+
+async def receive(request: Request, endpoint: Endpoint) -> Response:
+    """One POST from Telegram: check the secret, read the update, queue it."""
+    given = request.headers.get(SECRET_HEADER, "")
+    if not hmac.compare_digest(given.encode(), endpoint.secret.encode()):
+        refusals.warning("webhook request without the right secret token refused")
+        return Response(status_code=403)
+    app = endpoint.app
+    if app is None:
+        refusals.info("webhook request for a bot that is not serving now: 503")
+        return Response(status_code=503)
+    body = await _body(request)
+    if body is None:
+        refusals.warning("webhook request refused: body larger than %d bytes", MAX_BODY_BYTES)
+        return Response(status_code=413)
+    try:
+        data = json.loads(body)
+        update = Update.de_json(data, app.bot)
+    except Exception:  # not JSON, or not an Update
+        update = None
+    if update is None:
+        refusals.warning("webhook request refused: not a Telegram update")
+        return Response(status_code=400)
+    if not endpoint.seen.first_time(update.update_id):
+        refusals.info("webhook: update %s was received before; dropped", update.update_id)
+        return Response(status_code=200)  # received: Telegram must not send it again
+    if endpoint.take is not None:
         try:
-            data = json.loads(body)
-            update = Update.de_json(data, app.bot)
-        except Exception:  # not JSON, or not an Update
-            update = None
-        if update is None:
-            refusals.warning("webhook request refused: not a Telegram update")
-            return Response(status_code=400)
-        if not seen.first_time(update.update_id):
-            refusals.info("webhook: update %s was received before; dropped", update.update_id)
-            return Response(status_code=200)  # received: Telegram must not send it again
-        if take is not None:
-            try:
-                first = await take(update)
-            except Exception as exc:
-                seen.forget(update.update_id)
-                log.warning(
-                    "webhook: update not recorded (%s); Telegram will retry", type(exc).__name__
-                )
-                return Response(status_code=503)
-            if not first:
-                return Response(status_code=200)  # another process has it
-        await app.update_queue.put(update)
-        return Response(status_code=200)
+            first = await endpoint.take(update)
+        except Exception as exc:  # the database cannot tell: Telegram delivers it again
+            endpoint.seen.forget(update.update_id)
+            log.warning("webhook: update not recorded (%s): 503", type(exc).__name__)
+            return Response(status_code=503)
+        if not first:
+            return Response(status_code=200)  # another process has it
+    await app.update_queue.put(update)
+    return Response(status_code=200)
+
+
+def health_route(health: Reporter | None) -> Route:
+    """GET /healthz: "ok" (200) or "failed" (503), never a reason."""
 
     async def healthz(request: Request) -> Response:
         if health is None:
@@ -100,15 +109,54 @@ def webhook_app(
         healthy, body = health.report()  # never waits on a probe
         return JSONResponse(body, status_code=200 if healthy else 503)
 
-    routes = [
-        Route("/" + path.strip("/"), telegram, methods=["POST"]),
-        Route(HEALTH_PATH, healthz, methods=["GET"]),
-        *extra_routes,
-    ]
-    starlette = Starlette(routes=routes)
+    return Route(HEALTH_PATH, healthz, methods=["GET"])
+
+
+def listener(routes: Sequence[BaseRoute]) -> Starlette:
+    """The web listener's ASGI app from its routes and mounts, built in one place (the
+    webhook, /healthz, /metrics, pages mounted by other features)."""
+    starlette = Starlette(routes=list(routes))
     # "POST /hook/" would be answered with a redirect built from the request's Host header.
     starlette.router.redirect_slashes = False
     return starlette
+
+
+def webhook_app(
+    app: Application,
+    path: str,
+    secret: str,
+    health: Reporter | None,
+    extra: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
+) -> Starlette:
+    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`
+    (`take`: see Endpoint)."""
+    endpoint = Endpoint(app, secret, RecentIds(), take)
+
+    async def telegram(request: Request) -> Response:
+        return await receive(request, endpoint)
+
+    routes = [
+        Route("/" + path.strip("/"), telegram, methods=["POST"]),
+        health_route(health),
+        *extra,
+    ]
+    return listener(routes)
+
+
+def fleet_routes(prefix: str, endpoint: Callable[[str], Endpoint | None]) -> list[BaseRoute]:
+    """POST `prefix`/<business id>: each business's updates, with its own secret; an id the
+    process does not serve is 404."""
+
+    async def telegram(request: Request) -> Response:
+        found = endpoint(request.path_params["business"])
+        if found is None:
+            refusals.warning("webhook request for an unknown business refused")
+            return Response(status_code=404)
+        return await receive(request, found)
+
+    path = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
+    return [Route(path, telegram, methods=["POST"])]
 
 
 async def _body(request: Request) -> bytes | None:
@@ -171,13 +219,13 @@ async def serve_webhook(
     secret: str,
     allowed_updates: Sequence[str],
     health: Health | None = None,
-    extra_routes: Sequence[BaseRoute] = (),
+    extra: Sequence[BaseRoute] = (),
     take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> None:
     """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would (`take`: see
-    webhook_app)."""
+    Endpoint)."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health, extra_routes, take),
+        webhook_app(app, path, secret, health, extra, take),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
@@ -240,6 +288,29 @@ async def _started(server: uvicorn.Server, serving: asyncio.Task[None]) -> None:
         await asyncio.sleep(0.01)
 
 
+async def serve_listener(asgi: Any, sock: socket.socket) -> None:
+    """The web listener on `sock` until cancelled (then it closes its connections)."""
+    config = uvicorn.Config(
+        asgi,
+        log_level="warning",
+        log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+        **server_limits(),
+    )
+    server = _Server(config)
+    quiet_refusals()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        await _started(server, serving)
+        await serving
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await serving
+
+
 # ---- the web listener in polling mode (the booking page, bot.miniapp) -------------------------
 
 
@@ -249,10 +320,8 @@ class Listener:
     hooks."""
 
     def __init__(self, routes: Sequence[BaseRoute], sock: socket.socket) -> None:
-        starlette = Starlette(routes=list(routes))
-        starlette.router.redirect_slashes = False
         config = uvicorn.Config(
-            starlette,
+            listener(routes),
             log_level="warning",
             log_config=None,
             access_log=False,

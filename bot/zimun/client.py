@@ -91,7 +91,9 @@ class ZimunClient:
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        observe: Callable[[str], None] | None = None,
     ) -> None:
+        self._observe = observe  # told each call's outcome (metrics): ok, refused, failed...
         self._base_url = base_url.rstrip("/")
         self._organization_id = organization_id or None
         self._pinned = Dialect(dialect) if dialect else None
@@ -154,6 +156,8 @@ class ZimunClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP client this one opened; a client it was given (`http=`, shared by
+        the businesses on one host: bot.zimun.pools) stays open for the others."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -410,9 +414,13 @@ class ZimunClient:
             except RETRYABLE_EXCEPTIONS as exc:
                 failure = exc
                 self._telemetry.api_failed(method, template, retry + 1, exc)
+                if self._observe is not None:
+                    self._observe("unreachable")
             else:
                 self._telemetry.api_answered(raw)
                 response = ApiResponse(raw.status_code, _json(raw), raw.headers)
+                if self._observe is not None:
+                    self._observe(outcome_of(raw.status_code))
                 if not is_retryable_status(response.status, response.code):
                     return response
                 retry_after = parse_retry_after(raw.headers)
@@ -429,6 +437,17 @@ class ZimunClient:
             self._telemetry.retrying(method, template, delay)
             await self._sleep(delay)
             retry += 1
+
+
+def outcome_of(status: int) -> str:
+    """A call's outcome as the metrics count it (a few values, whatever the status)."""
+    if status < 300:
+        return "ok"
+    if status in (401, 403):
+        return "unauthorized"
+    if status == 429:
+        return "rate_limited"
+    return "refused" if status < 500 else "failed"
 
 
 def safe_id(name: str, value: object, template: str) -> str:

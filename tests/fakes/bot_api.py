@@ -24,7 +24,7 @@ import json
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -251,6 +251,9 @@ class FakeBotAPI:
     chat_commands: dict[tuple[int, str], list[dict[str, Any]]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
+    # Webhook mode as Telegram does it: updates are POSTed to the webhook once one is set.
+    deliver_webhooks: bool = False
+    webhook_answers: list[int] = field(default_factory=list)  # HTTP statuses, in order
 
     def __post_init__(self) -> None:
         self.bot_id = int(self.token.split(":", 1)[0])
@@ -266,6 +269,8 @@ class FakeBotAPI:
         self._held: list[HeldCall] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._closing = False
+        self._delivery_wanted = threading.Event()
+        self._deliverer: threading.Thread | None = None
         self._methods: dict[str, Callable[[Mapping[str, Any], Mapping[str, FakeDocument]], Any]]
         self._methods = {
             "getMe": self._get_me,
@@ -545,6 +550,8 @@ class FakeBotAPI:
 
     def _set_webhook(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
         self.webhook = dict(params)
+        if self.deliver_webhooks and self._updates:
+            threading.Thread(target=self._deliver_soon, daemon=True).start()
         return True
 
     def _delete_webhook(self, params: Mapping[str, Any], files: Mapping[str, FakeDocument]) -> Any:
@@ -634,8 +641,54 @@ class FakeBotAPI:
             self._updates.append(update)
             self.updates.append(update)
             self.update_times[update_id] = time.monotonic()
-        self._wake_pollers()
+            pushing = self.deliver_webhooks and bool(self.webhook.get("url"))
+        if pushing:
+            self._deliver_soon()
+        else:
+            self._wake_pollers()
         return update_id
+
+    def _deliver_soon(self) -> None:
+        """Webhook mode (`deliver_webhooks`): POST the pending updates to the webhook, in
+        order, with its secret, as Telegram does; an answer other than 200 is tried again
+        (Telegram retries too). One thread per bot, started when first needed."""
+        with self._lock:
+            self._delivery_wanted.set()
+            if self._deliverer is not None and self._deliverer.is_alive():
+                return
+            self._deliverer = threading.Thread(
+                target=self._deliver_loop, name=f"fake-webhook-{self.bot_id}", daemon=True
+            )
+            self._deliverer.start()
+
+    def _deliver_loop(self) -> None:
+        import httpx
+
+        with httpx.Client(timeout=10) as http:
+            while not self._closing:
+                self._delivery_wanted.wait(0.5)
+                self._delivery_wanted.clear()
+                while not self._closing:
+                    with self._lock:
+                        url = self.webhook.get("url")
+                        secret = self.webhook.get("secret_token", "")
+                        update = self._updates[0] if self._updates and url else None
+                    if update is None:
+                        break
+                    try:
+                        answer = http.post(
+                            url, json=update, headers={SECRET_HEADER: secret} if secret else {}
+                        ).status_code
+                    except httpx.TransportError:
+                        answer = 0
+                    with self._lock:
+                        self.webhook_answers.append(answer)
+                        if answer == 200:
+                            self.served[update["update_id"]] += 1
+                            if self._updates and self._updates[0] is update:
+                                self._updates.popleft()
+                    if answer != 200:
+                        time.sleep(0.1)
 
     def user_sends_text(self, chat_id: int, text: str, **user: Any) -> int:
         """The customer types `text`; returns the update_id."""
@@ -835,6 +888,7 @@ class FakeBotAPI:
         """Release long-polling requests so servers and bots can stop promptly."""
         with self._lock:
             self._closing = True
+        self._delivery_wanted.set()
         self._wake_pollers()
 
     def reopen(self) -> None:
@@ -854,40 +908,124 @@ class FakeBotAPI:
             server.stop()
 
     def asgi_app(self) -> Any:
-        from starlette.applications import Starlette
-        from starlette.requests import Request
-        from starlette.responses import JSONResponse
-        from starlette.routing import Route
-
-        async def endpoint(request: Request) -> JSONResponse:
-            token = request.path_params["token"]
-            method = request.path_params["method"]
-            params: dict[str, Any] = {
-                k: decode_form_value(k, v) for k, v in request.query_params.items()
-            }
-            files: dict[str, FakeDocument] = {}
-            if request.method == "POST":
-                content_type = request.headers.get("content-type", "")
-                if content_type.startswith("application/json"):
-                    params.update(await request.json())
-                elif content_type.startswith(("multipart/", "application/x-www-form")):
-                    async with request.form() as form:
-                        for key, value in form.multi_items():
-                            if isinstance(value, str):
-                                params[key] = decode_form_value(key, value)
-                            else:
-                                files[key] = FakeDocument(
-                                    value.filename or key, await value.read(), value.content_type
-                                )
-            status, body = await self.dispatch(token, method, params, files)
-            return JSONResponse(body, status_code=status)
-
-        routes = [Route("/bot{token}/{method}", endpoint, methods=["GET", "POST"])]
-        return Starlette(routes=routes)
+        return _asgi_app(self.dispatch)
 
     def request(self) -> InProcessRequest:
         """An in-process `telegram.request.BaseRequest` over this fake (no sockets)."""
         return InProcessRequest(self)
+
+
+Dispatch = Callable[
+    [str, str, Mapping[str, Any], Mapping[str, FakeDocument]], Awaitable[tuple[int, dict[str, Any]]]
+]
+
+
+def _asgi_app(dispatch: Dispatch) -> Any:
+    """The Bot API over HTTP: /bot<token>/<method>, answered by `dispatch`."""
+    from starlette.applications import Starlette
+    from starlette.requests import ClientDisconnect, Request
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await answer(request)
+        except ClientDisconnect:  # the bot gave up on the call (it is stopping): no answer
+            return Response(status_code=499)
+
+    async def answer(request: Request) -> JSONResponse:
+        token = request.path_params["token"]
+        method = request.path_params["method"]
+        params: dict[str, Any] = {
+            k: decode_form_value(k, v) for k, v in request.query_params.items()
+        }
+        files: dict[str, FakeDocument] = {}
+        if request.method == "POST":
+            content_type = request.headers.get("content-type", "")
+            if content_type.startswith("application/json"):
+                params.update(await request.json())
+            elif content_type.startswith(("multipart/", "application/x-www-form")):
+                async with request.form() as form:
+                    for key, value in form.multi_items():
+                        if isinstance(value, str):
+                            params[key] = decode_form_value(key, value)
+                        else:
+                            files[key] = FakeDocument(
+                                value.filename or key, await value.read(), value.content_type
+                            )
+        status, body = await dispatch(token, method, params, files)
+        return JSONResponse(body, status_code=status)
+
+    routes = [Route("/bot{token}/{method}", endpoint, methods=["GET", "POST"])]
+    return Starlette(routes=routes)
+
+
+class FakeBots:
+    """Many bots behind one fake Bot API server, as Telegram serves every bot at one address:
+    one `FakeBotAPI` per token (each its own chats, calls and updates), chosen by the token in
+    the URL; a token it does not know (never added, or revoked) is answered 401."""
+
+    def __init__(self, **defaults: Any) -> None:
+        self.bots: dict[str, FakeBotAPI] = {}
+        self._defaults = defaults
+        self._ids = itertools.count(700_000_001)
+        self._lock = threading.Lock()
+
+    def add(self, name: str | None = None, **options: Any) -> FakeBotAPI:
+        """A new bot with its own token (and @username `name`_bot)."""
+        with self._lock:
+            bot_id = next(self._ids)
+        label = name or f"b{bot_id}"
+        token = f"{bot_id}:AAFake{label.replace('-', '_')}Token_{bot_id:x}xxxxxxxxxxxxxxxx"
+        fake = FakeBotAPI(
+            token=token,
+            username=f"{label.replace('-', '_')}_bot",
+            first_name=label,
+            **{**self._defaults, **options},
+        )
+        with self._lock:
+            self.bots[token] = fake
+        return fake
+
+    def revoke(self, fake: FakeBotAPI) -> None:
+        """Telegram forgets the token: every call with it is 401 from now on."""
+        with self._lock:
+            self.bots.pop(fake.token, None)
+
+    def restore(self, fake: FakeBotAPI) -> None:
+        """Telegram knows the token again (a revocation undone)."""
+        with self._lock:
+            self.bots[fake.token] = fake
+
+    async def dispatch(
+        self,
+        token: str,
+        method: str,
+        params: Mapping[str, Any],
+        files: Mapping[str, FakeDocument] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        fake = self.bots.get(token)
+        if fake is None:
+            return 401, ApiError(401, "Unauthorized").body()
+        return await fake.dispatch(token, method, params, files)
+
+    def close(self) -> None:
+        for fake in list(self.bots.values()):
+            fake.close()
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Serve every bot over HTTP in a background thread; yields the base URL."""
+        server = _ThreadedServer(_asgi_app(self.dispatch), host, port)
+        server.start()
+        try:
+            yield server.base_url
+        finally:
+            self.close()
+            server.stop()
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def _resolve(waiter: asyncio.Future[None]) -> None:
@@ -1002,6 +1140,7 @@ __all__ = [
     "ChatMessage",
     "DispatchRequest",
     "FakeBotAPI",
+    "FakeBots",
     "FakeDocument",
     "FakeUser",
     "InProcessRequest",

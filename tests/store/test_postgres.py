@@ -5,7 +5,10 @@ outboxes' claims taken with FOR UPDATE SKIP LOCKED so that two processes never t
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 
 import psycopg
@@ -13,6 +16,7 @@ import psycopg
 from bot.store.postgres import MIGRATIONS, PostgresStore, open_postgres
 from bot.store.storage import COORDINATION_TABLES, REMINDERS, SCHEMA_VERSION
 from tests.clock import MONDAY
+from tests.process import BOT_PREFIXES, ROOT
 from tests.store.world import CUSTOMER, START, TABLES, booking
 
 
@@ -28,6 +32,35 @@ async def test_the_schema_is_applied_once_by_processes_starting_together(pg_url:
         assert versions == [(v,) for v in sorted(MIGRATIONS)] and versions[-1] == (SCHEMA_VERSION,)
     for store in stores:
         await store.close()
+
+
+OPEN_ONCE = """
+import asyncio, sys
+from bot.store.postgres import open_postgres
+
+async def main():
+    store = await open_postgres(sys.argv[1])
+    print(await store.ping())
+    await store.close()
+
+asyncio.run(main())
+"""
+
+
+def test_processes_started_together_migrate_once(pg_url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(BOT_PREFIXES)}
+    env["PYTHONPATH"] = str(ROOT)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_ONCE, pg_url], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    outputs = [child.communicate(timeout=120)[0] for child in children]
+    assert [child.returncode for child in children] == [0] * 4
+    assert [out.strip() for out in outputs] == [str(SCHEMA_VERSION)] * 4
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 async def test_every_table_and_index_leads_with_the_business(pg_url: str) -> None:
