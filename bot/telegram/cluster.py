@@ -189,6 +189,7 @@ class OwnedPoller:
             await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _run(self) -> None:
+        told = False
         while not self._stopping.is_set():
             try:
                 owner = await self.role.try_acquire()
@@ -196,8 +197,13 @@ class OwnedPoller:
                 log.exception("cannot try the polling role; trying again")
                 owner = False
             if not owner:
+                if not told:
+                    log.info("polling: another process polls this bot; trying every %.0f s",
+                             self._retry)  # fmt: skip
+                    told = True
                 await self._pause(self._retry)
                 continue
+            told = False
             log.info("polling: this process is the bot's poller")
             try:
                 await self._poll_while_owner()
