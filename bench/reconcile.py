@@ -107,12 +107,12 @@ async def _book(
             appointment = await client.confirm(hold.hold_id, name="Bench", email="b@example.com")
         except ZimunError:
             continue  # taken by an earlier mix, or picked twice from a short window
-        _record(ledger, service, location_id, appointment.id, start, booked, count)
+        await _record(ledger, service, location_id, appointment.id, start, booked, count)
         booked += 1
     return booked
 
 
-def _record(
+async def _record(
     ledger: Ledger,
     service: Service,
     location_id: str,
@@ -136,7 +136,7 @@ def _record(
         status="confirmed",
     )
     made = NOW - CADENCE.far_every * user / count  # checks out of step, as in real life
-    ledger.commit([Booked(new)], now=made, language="en")
+    await ledger.commit([Booked(new)], now=made, language="en")
 
 
 async def _simulate(
@@ -152,7 +152,7 @@ async def _simulate(
         clock.at_scan(scan, step)
         if scan == counted_from:
             sandbox.reset_stats()
-            upcoming = ledger.storage.upcoming_bookings(clock.now)
+            upcoming = await ledger.storage.upcoming_bookings(clock.now)
             near = sum(1 for r in upcoming if r.start - clock.now <= CADENCE.near)
             far = len(upcoming) - near
         await reconciler.check_due()

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from bot.config.businesses import BusinessConfig
     from bot.ops.health import CheckResult
     from bot.ops.metrics import BusinessState, Metrics
-    from bot.store.storage import Storage
+    from bot.store.contract import Store
     from bot.telegram.fleet import Business, BusinessSpec
     from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
@@ -124,38 +124,47 @@ def telegram_errors() -> Iterator[None]:
 
 @dataclass(frozen=True)
 class Built:
-    """The Application and what it runs on (the health check reads the same storage)."""
+    """The Application and what it runs on (the health check reads the same store)."""
 
     app: Application
-    storage: Storage
+    storage: Store
     client: ZimunClient
     conversation: Conversation
+
+
+async def open_bot_store(settings: Settings) -> Store:
+    """The process's store (bot.store.factory): PostgreSQL when DATABASE_URL is set, else
+    SQLite at BOT_DB_PATH. Opened on the event loop that runs the bot: PostgreSQL's pool
+    belongs to it."""
+    from bot.store.factory import database_url, open_store
+
+    try:
+        return await open_store(settings, now=real_now)
+    except Exception as exc:  # StorageError, sqlite3 errors: say which, not a traceback
+        if database_url(settings):  # the message names host and database, never the password
+            raise StartupError(f"cannot open the database (DATABASE_URL): {exc}") from None
+        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
 
 
 def build(
     settings: Settings,
     *,
-    storage: Storage | None = None,
+    storage: Store,
+    close_storage: bool = False,
     page_sock: socket.socket | None = None,
     **options: Any,
 ) -> Built:
-    """Storage, Zimun client and conversation behind the Telegram Application; the
-    Application's shutdown closes the client, and the storage when it opened it (`storage`
-    given: a business's scope of the process's database, which the process closes).
-    `page_sock`: where the booking page is served beside long polling (MINI_APP_URL without a
-    webhook). `options` go to build_application (shared update slots, metrics observers)."""
+    """Zimun client and conversation over `storage` (open_bot_store; a business's scope of
+    the process's store) behind the Telegram Application; the Application's shutdown closes
+    the client, and the store with `close_storage` (the one business of a process without
+    BUSINESSES_FILE: else the process closes it). `page_sock`: where the booking page is
+    served beside long polling (MINI_APP_URL without a webhook). `options` go to
+    build_application (shared update slots, metrics observers)."""
     from bot.chat.engine import Conversation
     from bot.config.operator import load_operator
-    from bot.store.storage import Storage
     from bot.zimun.client import ZimunClient
 
     now = real_now  # the one clock the bot decides by: the store's, the conversation's
-    own_storage = storage is None
-    if storage is None:
-        try:
-            storage = Storage(settings.BOT_DB_PATH, now=now)
-        except Exception as exc:  # StorageError, sqlite3 errors: say which file, no traceback
-            raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
     opened = storage
     zimun_options = options.pop("zimun", {})
     client = ZimunClient.from_settings(settings, now=now, **zimun_options)
@@ -175,8 +184,8 @@ def build(
         try:
             await client.aclose()
         finally:
-            if own_storage:
-                opened.close()
+            if close_storage:
+                await opened.close()
                 log.info("storage closed")
 
     page_startup, page_shutdown = page_listener(settings, conversation, page_sock)
@@ -210,12 +219,16 @@ def run(settings: Settings) -> int:
             listening = metrics_listener(metrics, sock)
             options["on_startup"] += listening["on_startup"]
             options["on_shutdown"] = listening["on_shutdown"]
-        built = build(settings, page_sock=page_socket(settings), **options)
+        loop = asyncio.new_event_loop()  # the store's and run_polling's
+        asyncio.set_event_loop(loop)
+        store = loop.run_until_complete(open_bot_store(settings))
+        page_sock = page_socket(settings)
+        built = build(settings, storage=store, close_storage=True, page_sock=page_sock, **options)
         tune_gc()
         log.info("starting with long polling")
         try:
             with telegram_errors():
-                poll_until_stopped(built.app, list(ALLOWED_UPDATES))
+                poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
         finally:
             if sock is not None:
                 sock.close()
@@ -287,13 +300,16 @@ def metrics_listener(metrics: Metrics, sock: socket.socket) -> dict[str, Any]:
     return {"on_startup": (start,), "on_shutdown": (stop,)}
 
 
-def poll_until_stopped(app: Application, allowed_updates: list[str]) -> None:
+def poll_until_stopped(
+    app: Application, allowed_updates: list[str], loop: asyncio.AbstractEventLoop | None = None
+) -> None:
     """`run_polling` with our own stop signals, so that a stop during start-up is a normal stop:
     python-telegram-bot's own handler, arriving while it still bootstraps, interrupts a
     request and surfaces as a network error (an operator's `systemctl stop` right after a start
     would exit 1). Here a signal while running stops it gracefully (`stop_running`), one during
     start-up ends the start, and an error the interruption causes is not reported as one."""
-    loop = asyncio.new_event_loop()
+    if loop is None:
+        loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)  # the loop run_polling takes
     stopping: list[int] = []
 
@@ -340,7 +356,14 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
             f"cannot listen on WEBHOOK_LISTEN={settings.WEBHOOK_LISTEN} "
             f"WEBHOOK_PORT={settings.WEBHOOK_PORT}: {exc.strerror or exc}"
         ) from None
-    built = build(settings, **counted(metrics))
+    runner = asyncio.Runner()  # one loop: the store's pool is opened on the one that serves
+    try:
+        store = runner.run(open_bot_store(settings))
+    except BaseException:
+        runner.close()
+        sock.close()
+        raise
+    built = build(settings, storage=store, close_storage=True, **counted(metrics))
     # The probe has its own client: its catalog refresh must not disturb the conversations'.
     probe_client = ZimunClient.from_settings(settings, max_retries=0, timeout=5.0)
     health = Health(lambda: probe_zimun(probe_client), built.storage)
@@ -367,8 +390,9 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
     log.info("starting the webhook on %s:%s", settings.WEBHOOK_LISTEN, settings.WEBHOOK_PORT)
     try:
         with telegram_errors():
-            asyncio.run(serve())
+            runner.run(serve())
     finally:
+        runner.close()
         sock.close()
 
 
@@ -473,32 +497,35 @@ def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str |
             sock = bind(listen, port)
         except OSError as exc:
             raise StartupError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
-    storage = open_storage(settings)
     try:
-        asyncio.run(serve_many(settings, businesses, secret, storage, sock))
+        asyncio.run(serve_many_on_store(settings, businesses, secret, sock))
     finally:
-        storage.close()
-        log.info("storage closed")
         if sock is not None:
             sock.close()
     log.info("stopped")
     return EXIT_OK
 
 
-def open_storage(settings: Settings) -> Storage:
-    from bot.store.storage import Storage
-
+async def serve_many_on_store(
+    settings: Settings,
+    businesses: list[BusinessConfig],
+    secret: str | None,
+    sock: socket.socket | None,
+) -> None:
+    """`serve_many` on the process's store, opened on this loop and closed after."""
+    storage = await open_bot_store(settings)
     try:
-        return Storage(settings.BOT_DB_PATH, now=real_now)
-    except Exception as exc:  # StorageError, sqlite3 errors: say which file, not a traceback
-        raise StartupError(f"cannot open BOT_DB_PATH={settings.BOT_DB_PATH!r}: {exc}") from None
+        await serve_many(settings, businesses, secret, storage, sock)
+    finally:
+        await storage.close()
+        log.info("storage closed")
 
 
 async def serve_many(
     settings: Settings,
     businesses: list[BusinessConfig],
     secret: str | None,
-    storage: Storage,
+    storage: Store,
     sock: socket.socket | None,
 ) -> None:
     from bot.config import chat_tag
@@ -552,13 +579,20 @@ async def serve_many(
         routes: list[Any] = []
         if webhooks is not None:
             routes += fleet_routes(urlsplit(webhooks.base_url).path, fleet.endpoint)
-        routes.append(health_route(FleetHealth(fleet.all_serving, storage)))
+        health = FleetHealth(fleet.all_serving, storage)
+        routes.append(health_route(health))
         if metrics is not None:
             routes.append(metrics_route(metrics))
         app = listener(routes)
 
         async def serve() -> None:
-            await serve_listener(app, sock)
+            await health.refresh()  # the database's verdict before the first /healthz
+            probing = asyncio.get_running_loop().create_task(health.run())
+            try:
+                await serve_listener(app, sock)
+            finally:
+                probing.cancel()
+                await asyncio.gather(probing, return_exceptions=True)
 
     log_secrets_of(settings, businesses)
     tune_gc()
@@ -578,7 +612,7 @@ async def serve_many(
 
 def build_business(
     spec: BusinessSpec,
-    storage: Storage,
+    storage: Store,
     http: SharedHttp,
     *,
     slots: asyncio.Semaphore | None = None,

@@ -135,15 +135,15 @@ async def _service_or_refuse(ctx: Ctx) -> Service:
 # ---- a fair share per customer ----------------------------------------------------------------
 
 
-def _over_cap(ctx: Ctx) -> Outcome | None:
+async def _over_cap(ctx: Ctx) -> Outcome | None:
     """The refusal, in the customer's words with whom to call, when one more booking would pass
     the operator's caps (MAX_UPCOMING_PER_CUSTOMER, MAX_BOOKINGS_PER_DAY); None: go ahead.
     Asked where a booking starts and again at confirm: another chat of the same account, or
     the time spent choosing, may have reached a cap meanwhile."""
     user_id, now = ctx.customer.user_id, ctx.now
     cap = ctx.rules.cap_reached(
-        upcoming=ctx.storage.upcoming_count(user_id, now),
-        booked_today=ctx.storage.booked_since(user_id, now - BOOKING_DAY),
+        upcoming=await ctx.storage.upcoming_count(user_id, now),
+        booked_today=await ctx.storage.booked_since(user_id, now - BOOKING_DAY),
     )
     if cap is None:
         return None
@@ -168,7 +168,7 @@ async def start_book(
 async def _new_booking(
     ctx: Ctx, *, location_id: str | None = None, service_id: str | None = None
 ) -> Outcome:
-    refused = _over_cap(ctx)
+    refused = await _over_cap(ctx)
     if refused is not None:
         return refused
     ctx.state.flow = Flow.BOOK
@@ -651,7 +651,7 @@ async def email_typed(ctx: Ctx, text: str) -> Outcome:
 
 
 async def use_remembered_email(ctx: Ctx, arg: int | None) -> Outcome:
-    email = remembered_email(ctx)
+    email = await remembered_email(ctx)
     if email is None:
         raise Refused("no remembered email")
     return await email_typed(ctx, shown_email(email))
@@ -659,16 +659,16 @@ async def use_remembered_email(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def toggle_remember_email(ctx: Ctx, arg: int | None) -> Outcome:
     """The summary's tick box: remember the email for next time (asked once, opt-in)."""
-    if "email_consent" in ctx.prefs():
+    if "email_consent" in await ctx.prefs():
         raise Refused("consent already given or refused")
     ctx.state.remember_email = not ctx.state.remember_email
     return Outcome(reshow=True)
 
 
-def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
+async def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
     """What to store after a booking: the answer to the one-time question, or the current
     email when the customer already agreed to have it remembered; None: nothing to store."""
-    prefs = ctx.prefs()
+    prefs = await ctx.prefs()
     email = ctx.state.email
     if "email_consent" not in prefs:
         remember = ctx.state.remember_email
@@ -737,7 +737,7 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
     state = ctx.state
     if state.hold is None or not state.name or not state.email:
         raise Refused("summary incomplete")
-    if (refused := _over_cap(ctx)) is not None:
+    if (refused := await _over_cap(ctx)) is not None:
         await abandon(ctx)  # the time kept goes back to others at once; the menu follows
         return refused
     if ctx.now >= state.hold.expires_at:
@@ -753,7 +753,7 @@ async def send_confirm(ctx: Ctx) -> Outcome:
     ctx.state.pending = PendingConfirm(
         hold_id=ctx.state.hold.hold_id, key=ctx.out.idempotency_key()
     )
-    ctx.save_now()
+    await ctx.save_now()
     return await finish_pending(ctx, allow_rehold=True)
 
 
@@ -777,7 +777,7 @@ async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
         if failed is not None:
             return failed
         state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.out.idempotency_key())
-        ctx.save_now()
+        await ctx.save_now()
         return await finish_pending(ctx, allow_rehold=False)
     except HoldAlreadyConfirmed:
         log.error("hold %s was confirmed by an earlier request whose key is lost", pending.hold_id)
@@ -819,7 +819,7 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
     )
     ctx.out.emit(Booked(new, contact_name=state.name))
     waitlist.note_booked(ctx, new)  # a waiting-list entry for that day is done
-    email_prefs = _email_prefs(ctx)
+    email_prefs = await _email_prefs(ctx)
     if email_prefs is not None:
         ctx.out.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
     ctx.out.track("confirmed", location_name=new.location_name, service_name=new.service_name)

@@ -27,7 +27,7 @@ from bot.core.rules import BookingRules
 from bot.core.screens import Attachment, Msg
 from bot.core.state import ChatState, Flow, Step
 from bot.followup.ledger import Entry, Ledger
-from bot.store.storage import Storage
+from bot.store.contract import Store
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -86,7 +86,7 @@ class Effects:
     saved_in_flight: bool = False
     retry_key: str | None = None
     last_key: str | None = None
-    deferred: list[Callable[[], object]] = field(default_factory=list)
+    deferred: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     funnel: list[FunnelEvent] = field(default_factory=list)
     fresh: dict[int, BookingRow] = field(default_factory=dict)
@@ -94,7 +94,9 @@ class Effects:
     holding: list[int] = field(default_factory=list)
     forget: bool = False
 
-    def defer(self, write: Callable[[], object]) -> None:
+    def defer(self, write: Callable[[], Awaitable[object]]) -> None:
+        """A store write for the event's transaction: a coroutine function (a lambda calling
+        the store's method is one), awaited inside the engine's batch."""
         self.deferred.append(write)
 
     def emit(self, entry: Entry) -> None:
@@ -133,12 +135,12 @@ class Ctx:
     `ctx.out.state`, changed in place)."""
 
     api: ZimunClient
-    storage: Storage
+    storage: Store
     ledger: Ledger
     customer: Customer
     now: datetime
     out: Effects
-    save_now: Callable[[], None]  # persist the state immediately (before a risky call)
+    save_now: Callable[[], Awaitable[None]]  # persist the state immediately (before a risky call)
     message_id: int | None = None  # the customer's message this event answers, if any
     entry_step: Step = Step.MENU  # the step before this event (funnel: steps reached)
     free_times: AvailabilityCache = field(default_factory=AvailabilityCache)
@@ -172,8 +174,8 @@ class Ctx:
             self.out.holding.remove(booking_id)
             self.ledger.release(booking_id)
 
-    def prefs(self) -> dict[str, object]:
-        return self.storage.get_prefs(self.customer.user_id)
+    async def prefs(self) -> dict[str, object]:
+        return await self.storage.get_prefs(self.customer.user_id)
 
     async def location(self) -> Location | None:
         if not self.state.location_id:
@@ -210,11 +212,11 @@ class Ctx:
             raise Refused(f"option {index} out of range")
         return self.state.options[index]
 
-    def owned_booking(self, booking_id: int | None) -> BookingRow:
+    async def owned_booking(self, booking_id: int | None) -> BookingRow:
         """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
         row = self.out.fresh.get(booking_id) if booking_id is not None else None
         if row is None and booking_id is not None:
-            row = self.storage.get_booking(booking_id)
+            row = await self.storage.get_booking(booking_id)
         if row is None or row.user_id != self.customer.user_id:
             raise NotYours(booking_id)
         return row

@@ -7,7 +7,9 @@ button is answered with a toast and the current screen, an unanswering API with 
 and the state unchanged, and anything unexpected with an apology and a usable state.
 
 The adapter handles one chat's events strictly in order and different chats concurrently, so
-nothing here is shared between chats except the API client and the storage (synchronous).
+nothing here is shared between chats except the API client and the store. The store is
+asynchronous (bot.store.contract: SQLite answers at once, PostgreSQL awaits its driver); an
+event's writes go in one `batch()`, which belongs to the task handling that event.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from bot.core.screens import Button, Msg, Reply, Screen
 from bot.core.state import ChatState, Retry, Step
 from bot.core.words import contact_lines
 from bot.followup.ledger import DEFAULT_OFFSETS, Ledger, Listener
+from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
 from bot.store.storage import Storage
 
 if TYPE_CHECKING:
@@ -188,7 +192,7 @@ class Conversation:
     def __init__(
         self,
         api: ZimunClient,
-        storage: Storage,
+        storage: Store | Storage,
         *,
         default_language: str = "en",
         now: Callable[[], datetime] = _utc_now,
@@ -201,7 +205,8 @@ class Conversation:
         # The booking page's address (MINI_APP_URL): a "📅 Calendar" button opens it from the
         # branch and service screens. None: no such button.
         self.calendar_url = calendar_url
-        self.storage = storage
+        # A synchronous Storage (a tool's, a test's) is served through SQLite's adapter.
+        self.storage: Store = as_store(storage)
         # The operator's rules and words (bot/config/operator.py); `business` names the languages
         # offered and the default, so `default_language` only matters without it.
         self.rules = rules or BookingRules()
@@ -211,11 +216,10 @@ class Conversation:
         # Free times shared by every chat for a few seconds (bot/chat/availability.py).
         self.free_times = AvailabilityCache()
         # Every booking's row, reminders and changes go through it (bot.followup.ledger).
-        self.ledger = Ledger(storage, offsets=reminder_offsets)
+        self.ledger = Ledger(self.storage, offsets=reminder_offsets)
         # chat id -> an event that settled a change in flight, its reply not yet delivered
         # (`handle(until_delivered=True)`, `delivered`): written once the customer has it.
         self._undelivered: dict[int, Ctx] = {}
-        self._recall_intents()
 
     @property
     def reminder_offsets(self) -> tuple[timedelta, ...]:
@@ -232,11 +236,11 @@ class Conversation:
 
     # ---- public --------------------------------------------------------------------------------
 
-    def language_for(self, customer: Customer, last_used: str | None = None) -> str:
+    async def language_for(self, customer: Customer, last_used: str | None = None) -> str:
         """The customer's language by the one rule (Business.language): their stored choice,
         then Telegram's language or, when Telegram sends none (a confirm resumed after a
         restart), the chat's last; each only if offered, else the business's default."""
-        stored = self.storage.get_language(customer.user_id)
+        stored = await self.storage.get_language(customer.user_id)
         told = customer.language_code
         return self.business.language(stored, last_used if told is None else told)
 
@@ -247,22 +251,23 @@ class Conversation:
         confirm, reschedule or cancel in flight leaves it written down as in flight until
         `delivered` is called, so a process killed before the reply went out finishes it
         after the restart (same key, Zimun replays) and tells the customer then."""
-        self.delivered(customer.chat_id)  # a reply the adapter never reported: settle it first
-        ctx, original = self._context(customer, _message_of(event))
+        await self.recall()
+        await self.delivered(customer.chat_id)  # a reply never reported: settle it first
+        ctx, original = await self._context(customer, _message_of(event))
         try:
             return await self._handle(ctx, original, event, until_delivered=until_delivered)
         finally:
             for booking_id in ctx.out.holding:
                 self.ledger.release(booking_id)
 
-    def delivered(self, chat_id: int) -> None:
+    async def delivered(self, chat_id: int) -> None:
         """The reply to the chat's last event was sent, or sending it failed for good: what
         that event settled (the booking's row, the final state) is written now, and the
         listeners (the staff chat) hear of it after the customer. Nothing when nothing
         waits."""
         ctx = self._undelivered.pop(chat_id, None)
         if ctx is not None:
-            self._persist(ctx)
+            await self._persist(ctx)
 
     async def _handle(
         self, ctx: Ctx, original: str, event: Event, *, until_delivered: bool
@@ -290,17 +295,18 @@ class Conversation:
         except Exception:
             log.exception("unexpected error in step %s", ctx.state.step)
             reply = await self._recover(ctx, original, edit=edit)
-        self._persist(ctx, until_delivered=until_delivered)
+        await self._persist(ctx, until_delivered=until_delivered)
         return reply
 
     async def resume_pending(self, *, until_delivered: bool = False) -> list[tuple[int, Reply]]:
         """Finish the confirms, reschedules and cancels a crash interrupted, with their stored
         keys (never twice), and tell each customer as if the answer had come (with
         `until_delivered`, each stays in flight until its `delivered`, as in `handle`)."""
+        await self.recall()
         replies: list[tuple[int, Reply]] = []
-        for row in self.storage.pending_conversations():
+        for row in await self.storage.pending_conversations():
             customer = Customer(user_id=row.user_id, chat_id=row.chat_id)
-            ctx, _ = self._context(customer)
+            ctx, _ = await self._context(customer)
             if not in_flight(ctx.state):
                 continue
             try:
@@ -317,25 +323,20 @@ class Conversation:
             except Exception:
                 log.exception("pending confirm of chat %s failed", chat_tag(row.chat_id))
                 continue
-            self._persist(ctx, until_delivered=until_delivered)
+            await self._persist(ctx, until_delivered=until_delivered)
             replies.append((row.chat_id, reply))
         return replies
 
     # ---- state ---------------------------------------------------------------------------------
 
-    def _recall_intents(self) -> None:
+    async def recall(self) -> None:
         """After a restart: the reschedules and cancels in flight when the process stopped are
-        the customers' own, until finished (the ledger ignores what Zimun says of them)."""
-        for row in self.storage.pending_conversations():
-            try:
-                changing = ChatState.loads(row.state).changing
-            except ValueError:
-                continue
-            if changing is not None:
-                self.ledger.intend(row.chat_id, changing.booking_id)
+        the customers' own, until finished (the ledger ignores what Zimun says of them); read
+        once, before the first event (Ledger.recall)."""
+        await self.ledger.recall()
 
-    def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
-        row = self.storage.load_conversation(customer.chat_id)
+    async def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
+        row = await self.storage.load_conversation(customer.chat_id)
         try:
             state = ChatState.loads(row.state if row else None)
         except ValueError:
@@ -344,7 +345,7 @@ class Conversation:
             )
             state = ChatState()
         original = state.dumps()
-        state.lang = self.language_for(customer, state.lang)
+        state.lang = await self.language_for(customer, state.lang)
         now = self.now()
         out = Effects(
             state=state, lang=state.lang, at=now, saved=original, saved_in_flight=in_flight(state)
@@ -365,16 +366,16 @@ class Conversation:
         )
         return ctx, original
 
-    def _save(self, customer: Customer, out: Effects) -> None:
+    async def _save(self, customer: Customer, out: Effects) -> None:
         dumped = out.state.dumps()
-        self.storage.save_conversation(
+        await self.storage.save_conversation(
             customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
         )
         out.saved, out.saved_in_flight = dumped, in_flight(out.state)
         changing = out.state.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
-    def _persist(self, ctx: Ctx, *, until_delivered: bool = False) -> None:
+    async def _persist(self, ctx: Ctx, *, until_delivered: bool = False) -> None:
         """Deferred writes, the ledger's entries, funnel events and the new state in one
         transaction; nothing when nothing changed. Listeners hear of booking changes once
         committed. An event that settles a change in flight waits for its reply's delivery
@@ -383,34 +384,34 @@ class Conversation:
             self._undelivered[ctx.customer.chat_id] = ctx
             return
         if ctx.out.forget:
-            self._forget(ctx)
+            await self._forget(ctx)
             return
         self._track_step(ctx)
         dumped = ctx.state.dumps()
         changed = dumped != ctx.out.saved
         if not changed and not ctx.out.deferred and not ctx.out.entries and not ctx.out.funnel:
             return
-        with self.storage.batch():
+        async with self.storage.batch():
             for write in ctx.out.deferred:
-                write()
+                await write()
             changes = [
                 change
                 for entry in ctx.out.entries
-                if (change := self.ledger.write(entry, now=ctx.now, language=ctx.lang))
+                if (change := await self.ledger.write(entry, now=ctx.now, language=ctx.lang))
             ]
             if ctx.out.funnel:
-                self.storage.record_funnel(ctx.out.funnel)
+                await self.storage.record_funnel(ctx.out.funnel)
             if changed:
-                self._save(ctx.customer, ctx.out)
+                await self._save(ctx.customer, ctx.out)
         ctx.out.discard()
         self.ledger.tell(changes)
 
-    def _forget(self, ctx: Ctx) -> None:
+    async def _forget(self, ctx: Ctx) -> None:
         """Delete every row about the customer; the (anonymous) funnel events stay."""
-        with self.storage.batch():
+        async with self.storage.batch():
             if ctx.out.funnel:
-                self.storage.record_funnel(ctx.out.funnel)
-            self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
+                await self.storage.record_funnel(ctx.out.funnel)
+            await self.storage.forget_user(ctx.customer.user_id, ctx.customer.chat_id)
         self.ledger.intend(ctx.customer.chat_id, None)
         ctx.out.discard()
         log.info("user %s: forgotten at their request", chat_tag(ctx.customer.user_id))

@@ -82,7 +82,7 @@ async def back_to_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def _list_bookings(ctx: Ctx) -> Outcome:
     detours.step_aside(ctx)
-    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    rows = await ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.out.bookings = await _refresh(ctx, rows)
     ctx.state.step = Step.BOOKINGS
     return Outcome()
@@ -90,7 +90,7 @@ async def _list_bookings(ctx: Ctx) -> Outcome:
 
 async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
     """Another page of My bookings (what is stored: the list was refreshed when it opened)."""
-    pages = booking_pages(ctx, ctx.storage.bookings_for_user(ctx.customer.user_id))
+    pages = booking_pages(ctx, await ctx.storage.bookings_for_user(ctx.customer.user_id))
     if arg is None or not 0 <= arg < pages:
         raise Refused(f"bookings page {arg} out of range")
     ctx.state.list_page = arg
@@ -106,7 +106,7 @@ def _about(ctx: Ctx, row: BookingRow) -> None:
 
 
 async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
-    row = await _current(ctx, ctx.owned_booking(booking_id))
+    row = await _current(ctx, await ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
     ctx.state.step = Step.BOOKING
@@ -133,7 +133,7 @@ def _refused(
 
 
 async def start_reschedule(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
-    row = await _current(ctx, ctx.owned_booking(booking_id))
+    row = await _current(ctx, await ctx.owned_booking(booking_id))
     _about(ctx, row)
     refused = _refused(ctx, row, "reschedule", aside=aside)
     if refused is not None:
@@ -161,7 +161,7 @@ async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
-    row = await _current(ctx, ctx.owned_booking(booking_id))
+    row = await _current(ctx, await ctx.owned_booking(booking_id))
     _about(ctx, row)
     ctx.state.booking_id = row.id
     refused = _refused(ctx, row, "cancel", aside=aside)
@@ -181,14 +181,14 @@ async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 async def keep_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
-    ctx.owned_booking(booking_id)
+    await ctx.owned_booking(booking_id)
     return Outcome(toast=Msg("Great, see you then!"), show=False)
 
 
 async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
     """From the notice of a booking the business cancelled: a new booking at the same branch
     for the same service, as a new message (the notice stays readable above it)."""
-    row = ctx.owned_booking(booking_id)
+    row = await ctx.owned_booking(booking_id)
     outcome = await start_book(ctx, location_id=row.location_id, service_id=row.service_id)
     return outcome.below()
 
@@ -209,19 +209,20 @@ async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
 
 
 async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
-    row = ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.booking_id)
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
-    _intend(ctx, PendingChange(kind="cancel", booking_id=row.id, key=ctx.out.idempotency_key()))
+    key = ctx.out.idempotency_key()
+    await _intend(ctx, PendingChange(kind="cancel", booking_id=row.id, key=key))
     return await _send_cancel(ctx, row)
 
 
-def _intend(ctx: Ctx, change: PendingChange) -> None:
+async def _intend(ctx: Ctx, change: PendingChange) -> None:
     """Write the change down before asking Zimun (crash-safe, like a confirm): a restart
     finishes it with the same key, and meanwhile the ledger knows it is the customer's."""
     ctx.state.changing = change
-    ctx.save_now()
+    await ctx.save_now()
 
 
 async def finish_change(ctx: Ctx) -> Outcome:
@@ -229,7 +230,7 @@ async def finish_change(ctx: Ctx) -> Outcome:
     its stored key: Zimun replays its answer, and the customer is told as if it had come."""
     change = ctx.state.changing
     assert change is not None
-    row = ctx.owned_booking(change.booking_id)
+    row = await ctx.owned_booking(change.booking_id)
     ctx.state.booking_id = row.id
     if change.kind == "cancel":
         return await _send_cancel(ctx, row)
@@ -250,7 +251,7 @@ async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
     ctx.state.changing = None
     ctx.out.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.out.tally("cancelled")
-    rows = ctx.storage.bookings_for_user(ctx.customer.user_id)
+    rows = await ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.out.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
     ctx.state.booking_id = None
     ctx.state.step = Step.BOOKINGS
@@ -258,7 +259,7 @@ async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
 
 
 async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
-    row = ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.booking_id)
     new_start = ctx.state.new_start
     if new_start is None:
         ctx.state.step = Step.TIME
@@ -270,7 +271,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
         ctx.state.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
     key = ctx.out.idempotency_key()
-    _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
+    await _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
     return await _send_move(ctx, row)
 
 

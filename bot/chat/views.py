@@ -409,9 +409,9 @@ async def view_name(ctx: Ctx) -> View:
     return body, rows
 
 
-def remembered_email(ctx: Ctx) -> str | None:
+async def remembered_email(ctx: Ctx) -> str | None:
     """The email the customer asked us to remember, if they did."""
-    prefs = ctx.prefs()
+    prefs = await ctx.prefs()
     email = prefs.get("email")
     return email if prefs.get("email_consent") is True and isinstance(email, str) else None
 
@@ -422,7 +422,7 @@ async def view_email(ctx: Ctx) -> View:
         Msg("Which email address should I send the confirmation to? Please type it."),
     ]
     rows: Rows = []
-    remembered = remembered_email(ctx)
+    remembered = await remembered_email(ctx)
     if remembered:
         shown = shorten_email(shown_email(remembered), EMAIL_ON_BUTTON)
         rows.append([button(ctx, Msg("Use {email}", email=shown), Action.USE_EMAIL)])
@@ -457,7 +457,7 @@ async def view_summary(ctx: Ctx) -> View:
         [button(ctx, Msg("✏️ Change"), Action.CHANGE), button(ctx, Msg("Exit"), Action.CANCEL)],
         [button(ctx, Msg("« Back"), Action.BACK)],
     ]
-    if "email_consent" not in ctx.prefs():  # asked once: until the first booking's answer
+    if "email_consent" not in await ctx.prefs():  # asked once: until the first booking's answer
         label = Msg("☑ Remember my email") if state.remember_email else Msg("☐ Remember my email")
         rows.append([button(ctx, label, Action.REMEMBER_EMAIL)])
     return body, rows
@@ -494,7 +494,7 @@ async def view_bookings(ctx: Ctx) -> View:
     rows_db = (
         ctx.out.bookings
         if ctx.out.bookings is not None
-        else ctx.storage.bookings_for_user(ctx.customer.user_id)
+        else await ctx.storage.bookings_for_user(ctx.customer.user_id)
     )
     coming = upcoming(ctx, rows_db)
     cancelled = [r for r in rows_db if _is_upcoming(ctx, r) and not r.active][-PAST_SHOWN:]
@@ -533,14 +533,14 @@ async def view_bookings(ctx: Ctx) -> View:
         paging.append(button(ctx, Msg("Later ›"), Action.PAGE, page + 1))
     if paging:
         rows.append(paging)
-    rows += bookings_rows(ctx)  # the waiting list, when the customer is on one
+    rows += await bookings_rows(ctx)  # the waiting list, when the customer is on one
     rows.append([button(ctx, Msg("📅 Book an appointment"), Action.BOOK)])
     rows.append(nav_row(ctx, cancel=False))
     return body, rows
 
 
 async def view_booking(ctx: Ctx) -> View:
-    row = ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.booking_id)
     body = detail_lines(Details.of_row(row))
     rows: Rows = []
     if not row.active:
@@ -573,7 +573,7 @@ def _change_rows(ctx: Ctx) -> Rows:
 
 
 async def view_move_confirm(ctx: Ctx) -> View:
-    row = ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.booking_id)
     new_start = ctx.state.new_start or row.start
     body = [
         Msg(
@@ -590,7 +590,7 @@ async def view_move_confirm(ctx: Ctx) -> View:
 
 
 async def view_cancel_confirm(ctx: Ctx) -> View:
-    row = ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.booking_id)
     body = [
         Msg(
             "Are you sure you want to cancel your {service} appointment on {when}?",
@@ -723,16 +723,16 @@ async def render(
         edit=edit,
         attachment=attachment,
         asks=ASKS.get(ctx.state.step),
-        known=known_answer(ctx),
+        known=await known_answer(ctx),
     )
 
 
-def known_answer(ctx: Ctx) -> str | None:
+async def known_answer(ctx: Ctx) -> str | None:
     """What the bot knows for the step's question: the Telegram name (when it would be
     accepted as it is) or the email the customer asked to be remembered."""
     if ctx.state.step == Step.NAME:
         name, _ = clean_name(ctx.customer.display_name)
         return name or None
     if ctx.state.step == Step.EMAIL:
-        return remembered_email(ctx)
+        return await remembered_email(ctx)
     return None

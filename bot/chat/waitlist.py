@@ -82,12 +82,12 @@ def offer(ctx: Ctx, day: date, *, taken: bool = False) -> Outcome:
     return Outcome(note=JUST_TAKEN if taken else None)
 
 
-def entry_on_offer(ctx: Ctx) -> WaitlistRow | None:
+async def entry_on_offer(ctx: Ctx) -> WaitlistRow | None:
     """The customer's entry for the day on the offer screen, if they are on its list."""
     state = ctx.state
     if state.waitlist_day is None or not state.service_id or not state.location_id:
         return None
-    entry = ctx.storage.waitlist_entry_for(
+    entry = await ctx.storage.waitlist_entry_for(
         ctx.customer.user_id, state.service_id, state.location_id, state.waitlist_day
     )
     return entry if entry is not None and entry.status in ON_THE_LIST else None
@@ -103,7 +103,7 @@ def _offered_day(ctx: Ctx) -> date:
 async def join(ctx: Ctx, arg: int | None) -> Outcome:
     """On the list for the day shown; back to the calendar with a word."""
     day = _offered_day(ctx)
-    if entry_on_offer(ctx) is None and len(waiting_entries(ctx)) >= MAX_WAITING:
+    if await entry_on_offer(ctx) is None and len(await waiting_entries(ctx)) >= MAX_WAITING:
         return Outcome(note=TOO_MANY, reshow=True)
     state, customer, storage = ctx.state, ctx.customer, ctx.storage
     service, location = await ctx.service(), await ctx.location()
@@ -137,10 +137,10 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def leave_here(ctx: Ctx, arg: int | None) -> Outcome:
     """The full day's screen, when the customer is on its list: off it, back to the calendar."""
-    entry = entry_on_offer(ctx)
+    entry = await entry_on_offer(ctx)
     if entry is None:
         raise Refused("not on this day's list")
-    _leave(ctx, entry)
+    await _leave(ctx, entry)
     ctx.state.waitlist_day = None
     ctx.state.step = Step.DAY
     return Outcome(note=left_note(entry))
@@ -161,12 +161,12 @@ async def show_list(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def leave_entry(ctx: Ctx, entry_id: int | None) -> Outcome:
     """An entry's button on the waiting list (an old message too): off that list."""
-    entry = owned_entry(ctx, entry_id)  # first: someone else's entry changes nothing
+    entry = await owned_entry(ctx, entry_id)  # first: someone else's entry changes nothing
     detours.step_aside(ctx)
     ctx.state.step = Step.WAITLIST
     if entry is None or entry.status not in ON_THE_LIST:
         return Outcome(note=ENDED)
-    _leave(ctx, entry)
+    await _leave(ctx, entry)
     return Outcome(note=left_note(entry))
 
 
@@ -174,17 +174,17 @@ def left_note(entry: WaitlistRow) -> Msg:
     return Msg("You've left the waiting list for {date}.", date=DateValue(entry.day, "full"))
 
 
-def _leave(ctx: Ctx, entry: WaitlistRow) -> None:
+async def _leave(ctx: Ctx, entry: WaitlistRow) -> None:
     """Written at once, not with the event: the list drawn next reads the entries."""
-    ctx.storage.leave_waitlist(entry.id)
+    await ctx.storage.leave_waitlist(entry.id)
 
 
-def owned_entry(ctx: Ctx, entry_id: int | None) -> WaitlistRow | None:
+async def owned_entry(ctx: Ctx, entry_id: int | None) -> WaitlistRow | None:
     """The entry if it is the customer's; None once it has ended (deleted after its day, or
     by /forget), and None for an entry of someone else: a forged tap is answered exactly as
     for an id that does not exist, or the answers would tell which ids exist (they are
     sequential: how many customers wait). The forgery is logged."""
-    entry = ctx.storage.waitlist_entry(entry_id) if entry_id is not None else None
+    entry = await ctx.storage.waitlist_entry(entry_id) if entry_id is not None else None
     if entry is not None and entry.user_id != ctx.customer.user_id:
         log.warning(
             "user %s refused access to waiting list entry %s",
@@ -197,8 +197,8 @@ def owned_entry(ctx: Ctx, entry_id: int | None) -> WaitlistRow | None:
     return entry
 
 
-def waiting_entries(ctx: Ctx) -> list[WaitlistRow]:
-    return ctx.storage.waitlist_for_user(ctx.customer.user_id, ctx.now)
+async def waiting_entries(ctx: Ctx) -> list[WaitlistRow]:
+    return await ctx.storage.waitlist_for_user(ctx.customer.user_id, ctx.now)
 
 
 def note_booked(ctx: Ctx, booking: NewBooking) -> None:
@@ -207,11 +207,11 @@ def note_booked(ctx: Ctx, booking: NewBooking) -> None:
     day = booking.start.astimezone(zone(booking.timezone)).date()
     storage, now = ctx.storage, ctx.now
 
-    def write() -> None:
-        ended = storage.waitlist_booked(
+    async def write() -> None:
+        ended = await storage.waitlist_booked(
             booking.user_id, booking.service_id, booking.location_id, day
         )
         if ended:
-            storage.record_funnel([FunnelEvent(now, "", "waitlist_booked")] * ended)
+            await storage.record_funnel([FunnelEvent(now, "", "waitlist_booked")] * ended)
 
     ctx.out.defer(write)

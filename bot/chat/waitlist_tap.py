@@ -38,7 +38,7 @@ GONE_AGAIN = Msg("Sorry, that time has been taken again.")
 
 async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
     """The notice's "See the free times" (a new message: the notice stays readable)."""
-    entry = owned_entry(ctx, entry_id)
+    entry = await owned_entry(ctx, entry_id)
     if entry is None:
         return Outcome(toast=ENDED, show=False)
     if not _told(entry):
@@ -62,7 +62,7 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
 
 async def switch(ctx: Ctx, arg: int | None) -> Outcome:
     """Yes: drop what was in progress and show the freed day's times."""
-    entry = owned_entry(ctx, ctx.state.waitlist_entry)
+    entry = await owned_entry(ctx, ctx.state.waitlist_entry)
     ctx.state.waitlist_entry = None
     if entry is None:
         return detours.come_back(ctx, ENDED)

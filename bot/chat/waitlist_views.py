@@ -54,7 +54,7 @@ async def view_offer(ctx: Ctx) -> View:
         )
     ]
     rows: Rows = []
-    if entry_on_offer(ctx) is not None:
+    if await entry_on_offer(ctx) is not None:
         body.append(
             Msg("You're on the waiting list for that day: I'll tell you when a time frees up.")
         )
@@ -73,7 +73,7 @@ async def view_offer(ctx: Ctx) -> View:
 
 async def view_list(ctx: Ctx) -> View:
     """The customer's waiting list (from My bookings): each entry's button leaves it."""
-    entries = waiting_entries(ctx)
+    entries = await waiting_entries(ctx)
     body = [Msg("🔔 <b>Your waiting list</b>")]
     if entries:
         body.append(Msg("I'll tell you when a time frees up on these days. Tap one to leave it."))
@@ -90,7 +90,7 @@ async def view_list(ctx: Ctx) -> View:
 
 async def view_switch(ctx: Ctx) -> View:
     """A freed time's notice tapped while something else is in progress: switch to it?"""
-    entry = owned_entry(ctx, ctx.state.waitlist_entry)
+    entry = await owned_entry(ctx, ctx.state.waitlist_entry)
     body = [Msg("You haven't finished booking.")]
     if entry is not None:
         body.append(
@@ -109,9 +109,9 @@ async def view_switch(ctx: Ctx) -> View:
     return body, rows
 
 
-def bookings_rows(ctx: Ctx) -> Rows:
+async def bookings_rows(ctx: Ctx) -> Rows:
     """My bookings' way to the waiting list, when the customer is on one."""
-    count = len(waiting_entries(ctx))
+    count = len(await waiting_entries(ctx))
     if not count:
         return []
     label = Msg("🔔 My waiting list ({count})", count=count)

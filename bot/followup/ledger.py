@@ -44,6 +44,9 @@ from bot.core.lifecycle import (
     plan,
 )
 from bot.core.records import BookingRow, NewBooking
+from bot.core.state import ChatState
+from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
 from bot.store.storage import Storage
 
 if TYPE_CHECKING:
@@ -71,12 +74,12 @@ Listener = Callable[[BookingChange], None]
 class Ledger:
     def __init__(
         self,
-        storage: Storage,
+        storage: Store | Storage,
         *,
         offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         cadence: Cadence = CADENCE,
     ) -> None:
-        self.storage = storage
+        self.storage = as_store(storage)  # a synchronous Storage: SQLite's adapter
         self.offsets = tuple(offsets)
         self.cadence = cadence
         # Told about each change once it is committed; called synchronously, so a listener
@@ -88,6 +91,23 @@ class Ledger:
         # finished (bot.core.state.PendingChange): the customer's own change, even after a
         # restart, until it is finished.
         self._intents: dict[int, int] = {}
+        self._recalled = False
+
+    async def recall(self) -> None:
+        """After a restart: the reschedules and cancels in flight when the process stopped are
+        the customers' own, until finished. Read from the store once, before the first
+        comparison or event (a constructor cannot await): the reconciler and the conversation
+        both call it first."""
+        if self._recalled:
+            return
+        self._recalled = True
+        for row in await self.storage.pending_conversations():
+            try:
+                changing = ChatState.loads(row.state).changing
+            except ValueError:
+                continue
+            if changing is not None and row.chat_id not in self._intents:
+                self.intend(row.chat_id, changing.booking_id)
 
     # -- asking Zimun --
 
@@ -103,22 +123,22 @@ class Ledger:
 
     # -- writing --
 
-    def write(
+    async def write(
         self, entry: Entry, *, now: datetime, language: str | None = None
     ) -> BookingChange | None:
         """Apply `entry` (inside the caller's transaction); the change to tell, if any."""
         if isinstance(entry, Booked):
-            stored = self.storage.stored_booking(appointment_id=entry.booking.appointment_id)
+            stored = await self.storage.stored_booking(appointment_id=entry.booking.appointment_id)
         elif isinstance(entry, Seen) and self._stale(entry):
             return None
         else:
-            stored = self.storage.stored_booking(entry.booking_id)
+            stored = await self.storage.stored_booking(entry.booking_id)
         write = decide(
             stored, entry, now, offsets=self.offsets, schedule=self.cadence, language=language
         )
         if write is None:
             return None
-        booking_id = self.storage.apply(write)
+        booking_id = await self.storage.apply(write)
         change = write.change
         if change is None:
             return None
@@ -126,12 +146,12 @@ class Ledger:
             log.info("booking %s: moved at the business", booking_id)
         return replace(change, booking_id=booking_id)
 
-    def commit(
+    async def commit(
         self, entries: Iterable[Entry], *, now: datetime, language: str | None = None
     ) -> list[BookingChange]:
         """Write `entries` in one transaction, then tell the listeners."""
-        with self.storage.batch():
-            changes = [c for e in entries if (c := self.write(e, now=now, language=language))]
+        async with self.storage.batch():
+            changes = [c for e in entries if (c := await self.write(e, now=now, language=language))]
         self.tell(changes)
         return changes
 
@@ -143,12 +163,12 @@ class Ledger:
                 except Exception:
                     log.exception("booking change listener failed (%s)", change.kind)
 
-    def postpone(self, booking_id: int, now: datetime) -> None:
+    async def postpone(self, booking_id: int, now: datetime) -> None:
         """A comparison that could not be made (Zimun refused it): try again next time round
         rather than at every scan."""
-        row = self.storage.get_booking(booking_id)
+        row = await self.storage.get_booking(booking_id)
         if row is not None:
-            self.storage.update_booking(
+            await self.storage.update_booking(
                 row.id, next_check_at=self.cadence.next_check(now, row.start)
             )
 

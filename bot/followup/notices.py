@@ -36,16 +36,16 @@ class NoticeService(Sender[NoticeRow]):
     box = NOTICES
     what = "notices"
 
-    def pending(self) -> list[NoticeRow]:
-        return self.storage.pending_notices(FLUSH_LIMIT)
+    async def pending(self) -> list[NoticeRow]:
+        return await self.storage.pending_notices(FLUSH_LIMIT)
 
     async def process(self, notice: NoticeRow, send: Send) -> Outcome:
         now = self.now()
-        booking = self.storage.get_booking(notice.booking_id)
+        booking = await self.storage.get_booking(notice.booking_id)
         if booking is None or notice.start <= now:
-            self.storage.skip(NOTICES, [notice.id])
+            await self.storage.skip(NOTICES, [notice.id])
             return "skipped"
-        reply = build_notice(notice, booking, self.language(notice), now, self.house)
+        reply = build_notice(notice, booking, await self.language(notice), now, self.house)
         outcome = await self.claim_and_send(notice, reply, send, f"notice {notice.id}")
         if outcome == "sent":
             log.info("booking %s: customer told it was %s", booking.id, notice.kind)

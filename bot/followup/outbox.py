@@ -22,6 +22,8 @@ from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 from bot.core.business import Business
 from bot.core.screens import Reply
 from bot.followup.messages import House
+from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
 from bot.store.storage import Outbox, Storage
 
 log = logging.getLogger("bot.followup.outbox")
@@ -92,7 +94,7 @@ class Sender(ABC, Generic[Row]):
 
     def __init__(
         self,
-        storage: Storage,
+        storage: Store | Storage,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_language: str = "en",
@@ -100,13 +102,13 @@ class Sender(ABC, Generic[Row]):
     ) -> None:
         """`house`: the operator's rules and words the messages follow (their languages
         among them); without one, every change is offered in `default_language`."""
-        self.storage = storage
+        self.storage = as_store(storage)  # a synchronous Storage: SQLite's adapter
         self.now = now
         self.house = house or House(business=Business(default_language=default_language))
         self._pass_lock = asyncio.Lock()
 
     @abstractmethod
-    def pending(self) -> Iterable[Row]:
+    async def pending(self) -> Iterable[Row]:
         """The rows due now, in the order to send them."""
 
     @abstractmethod
@@ -120,21 +122,22 @@ class Sender(ABC, Generic[Row]):
     async def pass_over(self, send: Send, result: Result) -> Result:
         """One pass (one at a time): each row due, noted in `result` and logged."""
         async with self._pass_lock:
-            for row in self.pending():
+            for row in await self.pending():
                 result.note(row, await self.process(row, send))
             result.log(self.what)
             return result
 
-    def language(self, message: Message) -> str:
+    async def language(self, message: Message) -> str:
         """The customer's chosen language, else the one the message was queued in, else the
         default: the one rule (bot.core.languages) with the operator's languages."""
-        return self.house.language(self.storage.get_language(message.user_id), message.language)
+        stored = await self.storage.get_language(message.user_id)
+        return self.house.language(stored, message.language)
 
     async def claim_and_send(
         self, message: Message, reply: Reply, send: Send, what: str
     ) -> Outcome:
         """Claim `message`, then send it; "skipped" when another pass got it first."""
-        if not self.storage.claim(self.box, message.id):
+        if not await self.storage.claim(self.box, message.id):
             return "skipped"
         return await send_claimed(
             send,
@@ -152,7 +155,7 @@ async def send_claimed(
     reply: Reply,
     *,
     attempts: int,
-    release: Callable[[], object],
+    release: Callable[[], Awaitable[object]],
     what: str,
 ) -> Outcome:
     """Send a message already claimed; `attempts` are its earlier certain failures, `release`
@@ -165,7 +168,7 @@ async def send_claimed(
     if delivered:
         return "sent"
     if attempts + 1 < MAX_ATTEMPTS:
-        release()
+        await release()
         return "retry"
     log.warning("%s: given up after %d attempts", what, MAX_ATTEMPTS)
     return "failed"

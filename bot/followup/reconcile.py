@@ -74,6 +74,7 @@ class Reconciler:
 
     async def check_due(self) -> CheckResult:
         """Check the bookings that are due, within the budget, in turns across customers."""
+        await self.ledger.recall()  # the customers' changes in flight at the last stop
         async with self._lock:
             result = CheckResult()
             await budgeted(
@@ -95,11 +96,12 @@ class Reconciler:
     async def check_appointment(self, appointment_id: str) -> list[BookingChange]:
         """Check one appointment now (a webhook's hint); over budget, it is only marked due,
         so the next scan checks it. Appointments the bot did not make are ignored."""
-        row = self.storage.booking_by_appointment(appointment_id)
+        await self.ledger.recall()
+        row = await self.storage.booking_by_appointment(appointment_id)
         if row is None or not row.active or row.start <= self.now():
             return []
         if self.budget.available() == 0:
-            self.storage.update_booking(row.id, next_check_at=self.now())
+            await self.storage.update_booking(row.id, next_check_at=self.now())
             return []
         async with self._lock:
             return await self._check(row, CheckResult())
@@ -116,10 +118,10 @@ class Reconciler:
             raise
         except ZimunError as exc:
             log.warning("booking %s: Zimun refused to show it (%s)", row.id, exc)
-            self.ledger.postpone(row.id, at)
+            await self.ledger.postpone(row.id, at)
             result.failed += 1
             return []
-        changes = self.ledger.commit([seen], now=at)
+        changes = await self.ledger.commit([seen], now=at)
         result.checked += 1
         result.changed += len(changes)
         return changes

@@ -43,7 +43,8 @@ from bot.core.records import BookingRow, ReminderRow
 from bot.followup.ledger import Ledger
 from bot.followup.messages import build_reminder
 from bot.followup.outbox import Outcome, Send, Sender, Tally
-from bot.store.storage import REMINDERS, Storage
+from bot.store.contract import Store
+from bot.store.storage import REMINDERS
 
 if TYPE_CHECKING:
     from bot.zimun.client import ZimunClient
@@ -73,11 +74,11 @@ class ScanResult(Tally):
         self.skipped += len(row.superseded)
 
 
-def due(storage: Storage, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
+async def due(storage: Store, now: datetime, limit: int = SCAN_LIMIT) -> list[Due]:
     """What is due at `now`, one entry per booking: its latest due reminder (the nearest to the
     appointment), with the earlier ones it supersedes."""
     grouped: dict[int, list[ReminderRow]] = {}
-    for row in storage.due_reminders(now, limit):
+    for row in await storage.due_reminders(now, limit):
         grouped.setdefault(row.booking_id, []).append(row)
     result = []
     for rows in grouped.values():
@@ -110,11 +111,11 @@ class ReminderService(Sender[Due]):
     def offsets(self) -> tuple[timedelta, ...]:
         return self.ledger.offsets
 
-    def due(self, now: datetime | None = None) -> list[Due]:
-        return due(self.storage, now or self.now())
+    async def due(self, now: datetime | None = None) -> list[Due]:
+        return await due(self.storage, now or self.now())
 
-    def pending(self) -> list[Due]:
-        return self.due()
+    async def pending(self) -> list[Due]:
+        return await self.due()
 
     async def scan(self, send: Send) -> ScanResult:
         return await self.pass_over(send, ScanResult())
@@ -123,15 +124,15 @@ class ReminderService(Sender[Due]):
         now = self.now()
         reminder = item.reminder
         if item.superseded:
-            self.storage.skip(REMINDERS, list(item.superseded))
-        booking = self.storage.get_booking(reminder.booking_id)
+            await self.storage.skip(REMINDERS, list(item.superseded))
+        booking = await self.storage.get_booking(reminder.booking_id)
         if booking is None or not booking.active or booking.start <= now:
-            self.storage.skip(REMINDERS, [reminder.id])
+            await self.storage.skip(REMINDERS, [reminder.id])
             return "skipped"
         fresh = await self._refresh(booking, now)
         if fresh is None:
             return "dropped"
-        language = self.language(reminder)
+        language = await self.language(reminder)
         changes = self.house.changes(fresh, language, now)
         reply = build_reminder(fresh, language, changes, this_year=now.year)
         return await self.claim_and_send(reminder, reply, send, f"reminder {reminder.id}")
@@ -145,7 +146,7 @@ class ReminderService(Sender[Due]):
         except ZimunError as exc:
             log.info("booking %s: not refreshed before its reminder (%s)", booking.id, exc)
             return booking
-        if self.ledger.commit([seen], now=now):
+        if await self.ledger.commit([seen], now=now):
             log.info("booking %s: changed at the business; reminders follow", booking.id)
             return None
-        return self.storage.get_booking(booking.id) or booking
+        return await self.storage.get_booking(booking.id) or booking

@@ -50,7 +50,7 @@ class Stoppable(Protocol):
 async def budgeted(
     what: str,
     budget: CallBudget,
-    due: Callable[[int], Iterable[Item]],
+    due: Callable[[int], Awaitable[Iterable[Item]]],
     step: Callable[[Item], Awaitable[object]],
     result: Stoppable,
 ) -> None:
@@ -59,7 +59,7 @@ async def budgeted(
     allowed = budget.available()
     if allowed == 0:
         return
-    for item in due(allowed):
+    for item in await due(allowed):
         if budget.available() == 0:
             break
         try:

@@ -69,10 +69,10 @@ class FollowUp:
         await self.watch.flush(send)
         return result
 
-    def housekeeping(self) -> int:
+    async def housekeeping(self) -> int:
         """Delete what the bot no longer needs (bot.store.retention); returns rows deleted."""
         now = self.now()
-        deleted = self.ledger.storage.prune(
+        deleted = await self.ledger.storage.prune(
             appointments_before=retention.appointments_before(now),
             idle_before=retention.idle_before(now),
         )
@@ -86,7 +86,7 @@ class FollowUp:
         await _logged("sending pending notices", self.notices.flush(send))
         if housekeeping:
             try:
-                self.housekeeping()
+                await self.housekeeping()
             except Exception:
                 log.exception("housekeeping failed; the next run tries again")
         if reminders:

@@ -50,6 +50,7 @@ from bot.core.rules import BookingRules
 from bot.followup.messages import build_freed_notice
 from bot.followup.outbox import Outcome, Send, Sender
 from bot.followup.scan import CallBudget, budgeted
+from bot.store.contract import Store
 from bot.store.storage import WAITLIST, Storage
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
     def __init__(
         self,
         api: ZimunClient,
-        storage: Storage,
+        storage: Store | Storage,
         *,
         rules: BookingRules | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -104,7 +105,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
         """End the entries whose day has passed, then look at the due pairs within budget."""
         async with self._look_lock:
             now = self.now()
-            result = LookResult(ended=self.storage.end_waitlist(now))
+            result = LookResult(ended=await self.storage.end_waitlist(now))
             await budgeted(
                 "waiting list look",
                 self.budget,
@@ -125,7 +126,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
     async def _look(
         self, service_id: str, location_id: str, now: datetime, result: LookResult
     ) -> None:
-        entries = self.storage.waiting_for_pair(service_id, location_id, now)
+        entries = await self.storage.waiting_for_pair(service_id, location_id, now)
         if not entries:
             return
         days = sorted({e.day for e in entries})
@@ -142,17 +143,19 @@ class WaitlistWatch(Sender[WaitlistRow]):
                 location_id,
                 type(exc).__name__,
             )
-            self.storage.schedule_waitlist(service_id, location_id, next_look, checked=[], at=now)
+            await self.storage.schedule_waitlist(
+                service_id, location_id, next_look, checked=[], at=now
+            )
             result.failed += 1
             return
-        chosen, full = self._choose(entries, answer, judged, now)
+        chosen, full = await self._choose(entries, answer, judged, now)
         if chosen:  # when their window ends, a time still free goes to the next in line
             next_look = min(next_look, now + self.cadence.offer_window)
-        with self.storage.batch():
+        async with self.storage.batch():
             for day in full:
-                self.storage.waitlist_day_full(service_id, location_id, day)
-            self.storage.offer_waitlist(chosen, now)
-            self.storage.schedule_waitlist(
+                await self.storage.waitlist_day_full(service_id, location_id, day)
+            await self.storage.offer_waitlist(chosen, now)
+            await self.storage.schedule_waitlist(
                 service_id, location_id, next_look, checked=judged, at=now
             )
         result.looked += 1
@@ -191,7 +194,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
             entry.service_id, location_id=entry.location_id, day=day, days_ahead=days_ahead
         )
 
-    def _choose(
+    async def _choose(
         self, entries: list[WaitlistRow], answer: Availability, days: list[date], now: datetime
     ) -> tuple[list[int], list[date]]:
         """The entries to tell: per day, as many as free times not offered to someone else in
@@ -207,7 +210,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
                 full.append(day)
                 continue
             first = next(e for e in entries if e.day == day)
-            held = self.storage.open_offers(
+            held = await self.storage.open_offers(
                 first.service_id, first.location_id, day, now - self.cadence.offer_window
             )
             room = len(free) - held
@@ -218,18 +221,18 @@ class WaitlistWatch(Sender[WaitlistRow]):
 
     # ---- telling ---------------------------------------------------------------------------
 
-    def pending(self) -> list[WaitlistRow]:
+    async def pending(self) -> list[WaitlistRow]:
         """The entries to tell, first found first."""
-        return self.storage.due_waitlist(FLUSH_LIMIT)
+        return await self.storage.due_waitlist(FLUSH_LIMIT)
 
     async def process(self, entry: WaitlistRow, send: Send) -> Outcome:
         now = self.now()
         if entry.ends_at <= now:
             return "skipped"  # the day has passed: deleted by the next look
-        reply = build_freed_notice(entry, self.language(entry), this_year=now.year)
+        reply = build_freed_notice(entry, await self.language(entry), this_year=now.year)
         outcome = await self.claim_and_send(entry, reply, send, f"waiting list entry {entry.id}")
         if outcome == "sent":
-            self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
+            await self.storage.record_funnel([FunnelEvent(now, "", "waitlist_told")])
             log.info("waiting list entry %s: customer told of a free time", entry.id)
         return outcome
 

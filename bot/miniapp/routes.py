@@ -153,7 +153,7 @@ def miniapp_routes(
                 log.info("page request refused: initData %s", exc)
                 return _json({"error": str(exc), "message": _refusal(exc)}, 401, headers)
             customer = user.customer
-            language = conversation.language_for(customer)
+            language = await conversation.language_for(customer)
             if admit is not None and not admit(customer.chat_id):
                 log.info("page of chat %s: over its budget", chat_tag(customer.chat_id))
                 return _json(
@@ -176,7 +176,7 @@ def miniapp_routes(
                 try:
                     return await _to_chat(send, customer.chat_id, event, reply)
                 finally:
-                    conversation.delivered(customer.chat_id)
+                    await conversation.delivered(customer.chat_id)
 
             sent = await (serialize or own_order)(customer.chat_id, work())
             return _json(reply_json(replies[0], sent=sent), 200, headers)

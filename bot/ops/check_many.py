@@ -31,7 +31,7 @@ from bot.config.businesses import BusinessConfig
 from bot.config.operator import load_operator
 from bot.config.settings import Settings
 from bot.ops.deep_check import run_deep_check
-from bot.ops.health import PROBE_TIMEOUT, CheckResult, check_db_path, check_zimun
+from bot.ops.health import PROBE_TIMEOUT, CheckResult, check_database, check_zimun
 from bot.zimun.client import ZimunClient
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ async def check_businesses(
 ) -> bool:
     """The whole `check` of a businesses file, shown through `show`: the database once, a line
     per business (and its tour with `deep`), then a summary. True when everything passed."""
-    storage = check_db_path(settings.BOT_DB_PATH)
+    storage = await check_database(settings)
     show(settings, [storage.line()])
 
     # One pool and one TLS context for every business's Zimun probe: a client each cost

@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.core.errors import ApiUnavailable, AuthError, RateLimited, ZimunError
+from bot.store.contract import Store
+from bot.store.factory import database_url
+from bot.store.postgres import PostgresStore, Target, connect
+from bot.store.sqlite_async import as_store
 from bot.store.storage import Storage, StorageError
 
 if TYPE_CHECKING:
@@ -71,12 +75,57 @@ async def probe_zimun(client: ZimunClient) -> CheckResult:
     return CheckResult("Zimun", True, f"credentials accepted, {len(locations)} branches listed")
 
 
-def probe_storage(storage: Storage) -> CheckResult:
+def where(store: Store | Storage) -> str:
+    """How a line names the database: the SQLite file's path, or PostgreSQL's host, port and
+    database (never DATABASE_URL's password)."""
+    if isinstance(store, PostgresStore):
+        return f"PostgreSQL {store.label}"
+    if isinstance(store, Storage):
+        return store.path
+    return str(getattr(getattr(store, "storage", None), "path", "the database"))
+
+
+async def probe_storage(storage: Store | Storage) -> CheckResult:
     try:
-        version = storage.ping()
+        version = await as_store(storage).ping()
     except Exception as exc:  # StorageError, or a closed connection
         return CheckResult("Storage", False, f"{type(exc).__name__}: {exc}")
-    return CheckResult("Storage", True, f"{storage.path} readable (schema {version})")
+    return CheckResult("Storage", True, f"{where(storage)} readable (schema {version})")
+
+
+async def check_database(settings: Settings) -> CheckResult:
+    """`check`'s database line: PostgreSQL when DATABASE_URL is set, else the SQLite file at
+    BOT_DB_PATH (check_db_path). Like the file's check it creates nothing: it connects and
+    reads the schema's version (start-up applies the schema). Lines name the host and
+    database, never the password (bot.store.postgres.Target)."""
+    url = database_url(settings)
+    if not url:
+        return check_db_path(settings.BOT_DB_PATH)
+    try:
+        target = Target(url)
+        conn = await asyncio.wait_for(connect(target), PROBE_TIMEOUT)
+    except StorageError as exc:
+        return CheckResult("Storage", False, str(exc))
+    except TimeoutError:
+        return CheckResult("Storage", False, f"PostgreSQL {target.label}: no answer in time")
+    try:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM information_schema.tables"
+            " WHERE table_schema = current_schema() AND table_name = 'schema_version'"
+        )
+        row = await cursor.fetchone()
+        if not row or not row["n"]:
+            return CheckResult(
+                "Storage", True, f"PostgreSQL {target.label} reachable, schema applied at start"
+            )
+        cursor = await conn.execute("SELECT max(version) AS v FROM schema_version")
+        row = await cursor.fetchone()
+    except Exception as exc:  # psycopg.Error: the driver's words, the password masked
+        return CheckResult("Storage", False, str(target.error("read failed", exc)))
+    finally:
+        await conn.close()
+    version = int(row["v"] or 0) if row else 0
+    return CheckResult("Storage", True, f"PostgreSQL {target.label} readable (schema {version})")
 
 
 def check_db_path(path: str) -> CheckResult:
@@ -92,9 +141,12 @@ def check_db_path(path: str) -> CheckResult:
     except StorageError as exc:
         return CheckResult("Storage", False, str(exc))
     try:
-        return probe_storage(storage)
+        version = storage.ping()
+    except StorageError as exc:
+        return CheckResult("Storage", False, f"{type(exc).__name__}: {exc}")
     finally:
         storage.close()
+    return CheckResult("Storage", True, f"{path} readable (schema {version})")
 
 
 # ---- /healthz ---------------------------------------------------------------------------------
@@ -113,7 +165,7 @@ class Health:
     def __init__(
         self,
         zimun: Callable[[], Awaitable[CheckResult]],
-        storage: Storage,
+        storage: Store | Storage,
         *,
         interval: float = HEALTH_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
@@ -140,7 +192,7 @@ class Health:
         await asyncio.shield(self._probe)
 
     async def _probe_once(self) -> None:
-        results = [await self._zimun(), probe_storage(self._storage)]
+        results = [await self._zimun(), await probe_storage(self._storage)]
         healthy = all(r.ok for r in results)
         if not healthy:
             log.warning("health check failed: %s", "; ".join(r.line() for r in results if not r.ok))
@@ -160,15 +212,45 @@ class Health:
 class FleetHealth:
     """The /healthz answer of a process serving many businesses: ok only when every business
     is serving (each one's start-up probed its Zimun; a failed one is logged, by id, and
-    retried) and the database reads."""
+    retried) and the database reads. The store is asynchronous (PostgreSQL awaits its
+    driver), so, as in Health, `report` answers at once from the last read, made by `refresh`
+    before the listener opens and by `run` every `interval` seconds after; a read older than
+    STALE_AFTER intervals counts as failed."""
 
-    def __init__(self, all_serving: Callable[[], bool], storage: Storage) -> None:
+    def __init__(
+        self,
+        all_serving: Callable[[], bool],
+        storage: Store | Storage,
+        *,
+        interval: float = HEALTH_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._all_serving = all_serving
         self._storage = storage
+        self._interval = interval
+        self._clock = clock
+        self._last: tuple[float, bool] | None = None  # (when read, readable)
 
     def report(self) -> tuple[bool, dict[str, Any]]:
-        healthy = self._all_serving() and probe_storage(self._storage).ok
+        last = self._last
+        fresh = last is not None and self._clock() - last[0] <= self._interval * STALE_AFTER
+        healthy = fresh and last is not None and last[1] and self._all_serving()
         return healthy, {"status": "ok" if healthy else "failed"}
+
+    async def refresh(self) -> None:
+        result = await probe_storage(self._storage)
+        if not result.ok:
+            log.warning("health check failed: %s", result.line())
+        self._last = (self._clock(), result.ok)
+
+    async def run(self) -> None:
+        """Read the database every `interval` seconds until cancelled."""
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.refresh()
+            except Exception:
+                log.exception("health check crashed")
 
 
 # ---- `python -m bot check` --------------------------------------------------------------------
@@ -181,7 +263,7 @@ async def run_checks(
     return [
         await telegram(settings),
         await check_zimun(settings),
-        check_db_path(settings.BOT_DB_PATH),
+        await check_database(settings),
     ]
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.ops.staff import PER_DAY_DAYS, STALE_AFTER, STATS_DAYS, Stats
 from bot.store import files as db_files
+from bot.store.contract import Store
+from bot.store.postgres import PostgresStore
 from bot.store.storage import Storage
 
 KEY = "at || printf('%012d', id)"  # sorts as (at, id); 37 characters
@@ -81,22 +84,41 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def query_stats(
-    conn: sqlite3.Connection, now: datetime, days: int = STATS_DAYS, *, business: str
-) -> Stats:
-    """The business's statistics of the last `days` days (days are UTC dates); every query
-    names the business, as every query of the store does (bot.store.scope)."""
+# Every statement /stats runs, in SQLite's dialect (bot.ops.stats_pg translates them).
+QUERIES = (
+    _BOOKED.format(column="location_name"),
+    _BOOKED.format(column="service_name"),
+    _EVENTS,
+    _PER_DAY,
+    _ATTEMPTS,
+)
+
+
+def stats_params(now: datetime, days: int, business: str) -> dict[str, str]:
+    """The queries' named parameters."""
     today = now.astimezone(UTC).date()
     week_start = datetime.combine(today - timedelta(days=PER_DAY_DAYS - 1), datetime.min.time())
-    params = {
+    return {
         "business": business,
         "since": _utc(now - timedelta(days=days)),
         "week": _utc(week_start.replace(tzinfo=UTC)),
         "stale_before": _utc(now - STALE_AFTER),
     }
 
-    def rows(sql: str) -> list[sqlite3.Row]:
-        return conn.execute(sql, params).fetchall()
+
+def query_stats(
+    conn: sqlite3.Connection, now: datetime, days: int = STATS_DAYS, *, business: str
+) -> Stats:
+    """The business's statistics of the last `days` days (days are UTC dates); every query
+    names the business, as every query of the store does (bot.store.scope)."""
+    params = stats_params(now, days, business)
+    return assemble(lambda sql: conn.execute(sql, params).fetchall(), now, days)
+
+
+def assemble(rows: Callable[[str], Sequence[Mapping[str, Any]]], now: datetime, days: int) -> Stats:
+    """Stats from each query's rows (`rows(sql)` for each of QUERIES), whichever database
+    answered them."""
+    today = now.astimezone(UTC).date()
 
     per_day_count = {r["day"]: r["n"] for r in rows(_PER_DAY)}
     days_shown = [today - timedelta(days=n) for n in range(PER_DAY_DAYS - 1, -1, -1)]
@@ -142,8 +164,14 @@ def stats_of(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Stats:
         return query_stats(conn, now, days, business=storage.business)
 
 
-async def load_stats(storage: Storage, now: datetime, days: int = STATS_DAYS) -> Stats:
-    """`stats_of` in a worker thread (a file database), so the event loop never waits."""
+async def load_stats(store: Store | Storage, now: datetime, days: int = STATS_DAYS) -> Stats:
+    """`stats_of` in a worker thread (a file database), so the event loop never waits; on
+    PostgreSQL the same questions in its dialect, awaited (bot.ops.stats_pg)."""
+    if isinstance(store, PostgresStore):
+        from bot.ops.stats_pg import load_stats_pg  # here: it imports this module
+
+        return await load_stats_pg(store, now, days)
+    storage = store if isinstance(store, Storage) else store.storage  # type: ignore[attr-defined]
     if not db_files.is_file_path(storage.path):
         return stats_of(storage, now, days)
     return await asyncio.to_thread(stats_of, storage, now, days)

@@ -240,6 +240,16 @@ class PostgresStore(AsyncPlans):
         """Host, port and database: how messages name it (never the password)."""
         return self._shared.target.label
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """A pooled connection for a report's own read-only queries (/stats: bot.ops.stats_pg),
+        which are not plans; errors as the store's, without the password."""
+        try:
+            async with self._shared.pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise self._shared.target.error("read failed", exc) from None
+
     def for_business(self, business_id: str) -> PostgresStore:
         return PostgresStore(self._shared, business_id, owner=False)
 

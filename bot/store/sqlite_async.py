@@ -12,21 +12,25 @@ on the loop's one thread, so while one task's batch is open another task's write
 that transaction (and vanish with its rollback). Here the task that opens a batch owns the
 database until it closes it: every other task's call waits for it (an asyncio lock, free and
 not awaited at all when nobody holds it). The owner's own calls, nested batches included, go
-straight through.
+straight through. The lock is the file's: every adapter over the same file (each business's,
+and any made by `as_store` for a synchronous handle) waits on the same one.
 
 Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles and 429
-pauses are kept in the process (bot.store.local_coord); deliveries and polling offsets are in
-the file as in PostgreSQL, so a restarted process still handles a redelivered update once.
+pauses are kept in the process (bot.store.local_coord), per file like the lock; deliveries
+and polling offsets are in the file as in PostgreSQL, so a restarted process still handles a
+redelivered update once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
+from bot.store.contract import Store
 from bot.store.local_coord import Holders, KeyedLocks, LocalFlood, LocalOwnership, Pruning
 from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
@@ -46,13 +50,29 @@ class _Shared:
         self.pruning = Pruning()
 
 
+# The synchronous store's per-file state -> that file's _Shared (gone with the file's close).
+_BY_FILE: weakref.WeakKeyDictionary[object, _Shared] = weakref.WeakKeyDictionary()
+
+
+def _shared_of(storage: Storage) -> _Shared:
+    return _BY_FILE.setdefault(storage._shared, _Shared())
+
+
+def as_store(storage: Store | Storage) -> Store:
+    """The asynchronous store of `storage`: itself if it already is one, else SQLite's adapter
+    over the synchronous handle (which its holder may keep using to read what was written)."""
+    if isinstance(storage, Storage):
+        return SqliteStore(storage)
+    return storage
+
+
 class SqliteStore(AsyncPlans):
     """A Store over one business's `Storage`; `for_business` shares its file and lock."""
 
     def __init__(self, storage: Storage, *, _shared: _Shared | None = None) -> None:
         self.storage = storage
         self._plans = Plans(storage._clock)
-        self._shared = _shared or _Shared()
+        self._shared = _shared or _shared_of(storage)
 
     @property
     def business(self) -> str:

@@ -27,6 +27,8 @@ from bot.core.languages import SUPPORTED_LANGUAGES, pick_language
 from bot.core.screens import Msg, Reply, Screen
 from bot.ops.staff import Bursts, burst_notice, notice, stats_screen
 from bot.ops.stats import load_stats
+from bot.store.contract import Store
+from bot.store.sqlite_async import as_store
 from bot.store.storage import Storage
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.commands import COMMANDS, set_menu
@@ -41,14 +43,14 @@ class AdminChat:
     def __init__(
         self,
         chat_id: int,
-        storage: Storage,
+        storage: Store | Storage,
         *,
         default_language: str,
         now: Callable[[], datetime],
         languages: Sequence[str] = SUPPORTED_LANGUAGES,
     ) -> None:
         self.chat_id = chat_id
-        self.storage = storage
+        self.storage = as_store(storage)
         self.default_language = default_language
         self.languages = tuple(languages)  # offered (BOT_LANGUAGES): the customers' rule holds
         self.now = now
@@ -58,12 +60,11 @@ class AdminChat:
         self.bursts = Bursts()
         self.update_log = UpdateLog()
 
-    @property
-    def language(self) -> str:
+    async def language(self) -> str:
         """The language the staff chose with /language in a private admin chat if still
         offered, else the bot's default (the one rule: bot.core.languages.pick_language)."""
         try:
-            stored = self.storage.get_language(self.chat_id)
+            stored = await self.storage.get_language(self.chat_id)
         except Exception:
             stored = None
         return pick_language(stored, offered=self.languages, default=self.default_language)
@@ -104,7 +105,7 @@ class AdminChat:
 
     async def _send(self, bot: Bot, screen: Screen) -> None:
         try:
-            await deliver(bot, self.chat_id, Reply(self.language, screens=(screen,)))
+            await deliver(bot, self.chat_id, Reply(await self.language(), screens=(screen,)))
         except TelegramError as exc:
             log.warning("staff chat notice not delivered: %s", type(exc).__name__)
 
@@ -128,7 +129,8 @@ class AdminChat:
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         async with self.update_log.timed("command", "stats", self.chat_id):
             screen = stats_screen(await load_stats(self.storage, self.now()))
-            await deliver(context.bot, self.chat_id, Reply(self.language, screens=(screen,)))
+            reply = Reply(await self.language(), screens=(screen,))
+            await deliver(context.bot, self.chat_id, reply)
 
     # ---- the command menu in the staff chat ------------------------------------------------
 
@@ -139,7 +141,7 @@ class AdminChat:
     async def register_commands(self, bot: Bot) -> bool:
         scope = BotCommandScopeChat(self.chat_id)
         try:
-            await set_menu(bot, self.commands(), scope, self.language, self.languages)
+            await set_menu(bot, self.commands(), scope, await self.language(), self.languages)
         except TelegramError as exc:
             log.warning("could not register the staff chat's commands: %s", type(exc).__name__)
             return False

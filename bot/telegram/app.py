@@ -281,7 +281,7 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
                 "could not resume chat %s: %s", chat_tag.chat_tag(chat_id), type(exc).__name__
             )
         finally:
-            conversation.delivered(chat_id)  # written once told: a crash here asks again
+            await conversation.delivered(chat_id)  # written once told: a crash here asks again
     return sent
 
 

@@ -45,7 +45,7 @@ class UpdateBudget:
 
     def __init__(
         self,
-        language_of: Callable[[Customer], str],
+        language_of: Callable[[Customer], Awaitable[str]],
         buckets: Buckets | None = None,
         *,
         default_language: str = "en",
@@ -75,7 +75,7 @@ class UpdateBudget:
         if customer is None:
             return
         try:
-            language = self.language_of(customer)
+            language = await self.language_of(customer)
         except Exception:  # the storage may be what is struggling
             language = self.default_language
         try:

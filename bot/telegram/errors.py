@@ -88,7 +88,7 @@ class ErrorHandler:
         if customer is None:
             return
         try:
-            language = self.conversation.language_for(customer)
+            language = await self.conversation.language_for(customer)
         except Exception:  # the storage itself may be what failed
             language = self.default_language
         body = (APOLOGY, *contact_lines(self.conversation.business, language))

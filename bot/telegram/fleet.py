@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
     from bot.chat.engine import Conversation
     from bot.config.settings import Settings
-    from bot.store.storage import Storage
+    from bot.store.contract import Store
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Business:
 
     id: str
     settings: Settings
-    storage: Storage  # its scope of the process's one database
+    storage: Store  # its scope of the process's one database
     client: ZimunClient
     conversation: Conversation
     app: Application

@@ -133,7 +133,7 @@ class ChatHandlers:
         if command is None or command.name not in self.commands:
             return  # another bot's command, or not one of ours
         async with self.update_log.timed("group", command.name, customer.chat_id):
-            language = self.conversation.language_for(customer)
+            language = await self.conversation.language_for(customer)
             await message.reply_text(
                 **private_chat_pointer(localizer(language), context.bot.username or "")
             )
@@ -176,7 +176,7 @@ class ChatHandlers:
             tapped = query.message if isinstance(query.message, Message) else None
             await deliver(context.bot, customer.chat_id, reply, tapped)
         finally:
-            self.conversation.delivered(customer.chat_id)
+            await self.conversation.delivered(customer.chat_id)
             if not answered:  # the engine failed: stop the spinner; the error handler explains
                 with contextlib.suppress(TelegramError):
                     await _answer(query, None)
@@ -188,7 +188,7 @@ class ChatHandlers:
         try:
             await deliver(context.bot, customer.chat_id, reply)
         finally:
-            self.conversation.delivered(customer.chat_id)
+            await self.conversation.delivered(customer.chat_id)
         return reply
 
 

@@ -122,7 +122,7 @@ def _job(
 
 
 async def _housekeeping(app: Application) -> int:
-    return _scheduler(app).followup.housekeeping()
+    return await _scheduler(app).followup.housekeeping()
 
 
 class Scheduler:

@@ -65,11 +65,11 @@ async def test_a_confirm_is_written_once_its_reply_is_delivered(
     assert says(reply, BOOKED)
     assert in_flight(storage) and not storage.bookings_for_user(1001) and heard == []
 
-    engine.delivered(1001)
+    await engine.delivered(1001)
     assert not in_flight(storage)
     [row] = storage.bookings_for_user(1001)
     assert [(c.kind, c.booking_id) for c in heard] == [(ChangeKind.BOOKED, row.id)]
-    engine.delivered(1001)  # nothing waits any more
+    await engine.delivered(1001)  # nothing waits any more
     assert len(heard) == 1
 
 

@@ -466,10 +466,10 @@ async def test_language_choice_is_stored_and_used(engine: Conversation, storage:
     await chat.tap_data(chat.buttons[3].data)  # en, es, it, de: Deutsch
     assert chat.reply.language == "de"
     assert chat.shows("From now on I'll write in {language}.")
-    assert engine.language_for(who) == "de"
+    assert await engine.language_for(who) == "de"
     await chat.command("help")
     assert chat.reply.language == "de"
-    assert engine.language_for(Customer(user_id=5, chat_id=5, language_code="pt-BR")) == "en"
+    assert await engine.language_for(Customer(user_id=5, chat_id=5, language_code="pt-BR")) == "en"
 
 
 async def test_help_lists_commands(chat: Chat) -> None:

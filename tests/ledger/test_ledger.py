@@ -54,10 +54,12 @@ def new_booking(start: datetime = START) -> NewBooking:
     )
 
 
-def booked(ledger: Ledger) -> BookingRow:
-    [change] = ledger.commit([Booked(new_booking(), contact_name="Ana")], now=NOW, language="it")
+async def booked(ledger: Ledger) -> BookingRow:
+    [change] = await ledger.commit(
+        [Booked(new_booking(), contact_name="Ana")], now=NOW, language="it"
+    )
     assert change.kind is ChangeKind.BOOKED and change.by_customer
-    row = ledger.storage.get_booking(change.booking_id or 0)
+    row = await ledger.storage.get_booking(change.booking_id or 0)
     assert row is not None
     return row
 
@@ -73,40 +75,40 @@ def seen(row: BookingRow, ledger: Ledger, at: datetime = NOW, **answer: object) 
     )
 
 
-def test_booked_writes_the_row_plans_reminders_and_schedules_a_check(ledger: Ledger) -> None:
-    row = booked(ledger)
+async def test_booked_writes_the_row_plans_reminders_and_schedules_a_check(ledger: Ledger) -> None:
+    row = await booked(ledger)
     assert (row.language, row.checked_at) == ("it", NOW)
     assert row.next_check_at == NOW + CADENCE.far_every
-    reminders = ledger.storage.reminders_for_booking(row.id)
+    reminders = await ledger.storage.reminders_for_booking(row.id)
     assert [(r.due_at, r.language) for r in reminders] == [
         (START - timedelta(hours=24), "it"),
         (START - timedelta(hours=2), "it"),
     ]
-    replay = ledger.commit([Booked(new_booking())], now=NOW, language="it")
+    replay = await ledger.commit([Booked(new_booking())], now=NOW, language="it")
     assert replay == []  # a replayed confirm: recorded and told the first time
-    assert len(ledger.storage.bookings_for_user(7)) == 1
+    assert len(await ledger.storage.bookings_for_user(7)) == 1
 
 
-def test_a_move_at_the_business_is_recorded_announced_and_told_once(ledger: Ledger) -> None:
-    row = booked(ledger)
+async def test_a_move_at_the_business_is_recorded_announced_and_told_once(ledger: Ledger) -> None:
+    row = await booked(ledger)
     heard = []
     ledger.listeners.append(heard.append)
     later = START + timedelta(days=1)
-    [change] = ledger.commit([seen(row, ledger, start=later)], now=NOW + HOUR)
+    [change] = await ledger.commit([seen(row, ledger, start=later)], now=NOW + HOUR)
     assert (change.kind, change.by_customer, change.previous_start) == (
         ChangeKind.MOVED,
         False,
         START,
     )
     assert heard == [change]
-    fresh = ledger.storage.get_booking(row.id)
+    fresh = await ledger.storage.get_booking(row.id)
     assert fresh is not None and fresh.start == later
     assert fresh.end == later + timedelta(minutes=15)  # the duration is kept
-    assert [r.due_at for r in ledger.storage.reminders_for_booking(row.id)] == [
+    assert [r.due_at for r in await ledger.storage.reminders_for_booking(row.id)] == [
         later - timedelta(hours=24),
         later - timedelta(hours=2),
     ]
-    [notice] = ledger.storage.notices_for_booking(row.id)
+    [notice] = await ledger.storage.notices_for_booking(row.id)
     assert (notice.kind, notice.start, notice.previous_start, notice.language) == (
         "moved",
         later,
@@ -114,83 +116,83 @@ def test_a_move_at_the_business_is_recorded_announced_and_told_once(ledger: Ledg
         "it",
     )
     # Seen again (another scan, My bookings, a reminder's look): nothing new.
-    assert ledger.commit([seen(fresh, ledger, at=NOW + 2 * HOUR)], now=NOW + 2 * HOUR) == []
-    assert len(ledger.storage.notices_for_booking(row.id)) == 1
+    assert await ledger.commit([seen(fresh, ledger, at=NOW + 2 * HOUR)], now=NOW + 2 * HOUR) == []
+    assert len(await ledger.storage.notices_for_booking(row.id)) == 1
     assert len(heard) == 1
 
 
-def test_a_cancellation_at_the_business_drops_the_reminders(ledger: Ledger) -> None:
-    row = booked(ledger)
-    [change] = ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW)
+async def test_a_cancellation_at_the_business_drops_the_reminders(ledger: Ledger) -> None:
+    row = await booked(ledger)
+    [change] = await ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW)
     assert (change.kind, change.by_customer) == (ChangeKind.CANCELLED, False)
-    assert ledger.storage.reminders_for_booking(row.id) == []
-    [notice] = ledger.storage.notices_for_booking(row.id)
+    assert await ledger.storage.reminders_for_booking(row.id) == []
+    [notice] = await ledger.storage.notices_for_booking(row.id)
     assert (notice.kind, notice.start) == ("cancelled", START)
-    assert ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW) == []
+    assert await ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW) == []
 
 
-def test_a_notice_not_sent_yet_follows_the_net_change(ledger: Ledger) -> None:
-    row = booked(ledger)
+async def test_a_notice_not_sent_yet_follows_the_net_change(ledger: Ledger) -> None:
+    row = await booked(ledger)
     friday = START + timedelta(days=2)
-    ledger.commit([seen(row, ledger, start=friday)], now=NOW)
-    moved = ledger.storage.get_booking(row.id)
+    await ledger.commit([seen(row, ledger, start=friday)], now=NOW)
+    moved = await ledger.storage.get_booking(row.id)
     assert moved is not None
     # Moved back before the customer was told: nothing to tell.
-    assert len(ledger.commit([seen(moved, ledger, start=START)], now=NOW)) == 1
-    assert ledger.storage.pending_notice(row.id) is None
+    assert len(await ledger.commit([seen(moved, ledger, start=START)], now=NOW)) == 1
+    assert await ledger.storage.pending_notice(row.id) is None
 
     # Moved, then cancelled before the customer was told: one notice, of the cancellation of
     # the time they know.
-    back = ledger.storage.get_booking(row.id)
+    back = await ledger.storage.get_booking(row.id)
     assert back is not None
-    ledger.commit([seen(back, ledger, start=friday)], now=NOW)
-    ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW)
-    pending = ledger.storage.pending_notice(row.id)
+    await ledger.commit([seen(back, ledger, start=friday)], now=NOW)
+    await ledger.commit([Seen.gone(row.id, NOW, ledger.epoch(row.id))], now=NOW)
+    pending = await ledger.storage.pending_notice(row.id)
     assert pending is not None
     assert (pending.kind, pending.start, pending.previous_start) == ("cancelled", START, START)
-    statuses = [n.status for n in ledger.storage.notices_for_booking(row.id)]
+    statuses = [n.status for n in await ledger.storage.notices_for_booking(row.id)]
     assert statuses == ["skipped", "skipped", "pending"]
 
 
-def test_the_customers_own_changes_are_not_announced_and_overtake_a_pending_notice(
+async def test_the_customers_own_changes_are_not_announced_and_overtake_a_pending_notice(
     ledger: Ledger,
 ) -> None:
-    row = booked(ledger)
-    ledger.commit([seen(row, ledger, start=START + HOUR)], now=NOW)  # the business moves it
-    [change] = ledger.commit([Moved(row.id, START + 2 * HOUR, None)], now=NOW, language="de")
+    row = await booked(ledger)
+    await ledger.commit([seen(row, ledger, start=START + HOUR)], now=NOW)  # the business moves it
+    [change] = await ledger.commit([Moved(row.id, START + 2 * HOUR, None)], now=NOW, language="de")
     assert (change.kind, change.by_customer) == (ChangeKind.MOVED, True)
-    assert [n.status for n in ledger.storage.notices_for_booking(row.id)] == ["skipped"]
-    fresh = ledger.storage.get_booking(row.id)
+    assert [n.status for n in await ledger.storage.notices_for_booking(row.id)] == ["skipped"]
+    fresh = await ledger.storage.get_booking(row.id)
     assert fresh is not None and fresh.language == "de"
     assert fresh.end == START + 2 * HOUR + timedelta(minutes=15)
-    [cancel] = ledger.commit([Cancelled(row.id)], now=NOW)
-    assert cancel.by_customer and ledger.storage.reminders_for_booking(row.id) == []
-    assert ledger.commit([Cancelled(row.id)], now=NOW) == []  # already cancelled
-    assert [n.status for n in ledger.storage.notices_for_booking(row.id)] == ["skipped"]
+    [cancel] = await ledger.commit([Cancelled(row.id)], now=NOW)
+    assert cancel.by_customer and await ledger.storage.reminders_for_booking(row.id) == []
+    assert await ledger.commit([Cancelled(row.id)], now=NOW) == []  # already cancelled
+    assert [n.status for n in await ledger.storage.notices_for_booking(row.id)] == ["skipped"]
 
 
-def test_a_comparison_racing_the_bots_own_change_is_ignored(ledger: Ledger) -> None:
+async def test_a_comparison_racing_the_bots_own_change_is_ignored(ledger: Ledger) -> None:
     """Zimun already has the customer's new time; the row does not yet."""
-    row = booked(ledger)
+    row = await booked(ledger)
     new_time = START + HOUR
     ledger.hold(row.id)  # the conversation is about to ask Zimun
-    assert ledger.commit([seen(row, ledger, start=new_time)], now=NOW) == []
+    assert await ledger.commit([seen(row, ledger, start=new_time)], now=NOW) == []
     asked_while_held = seen(row, ledger, start=new_time)
     ledger.release(row.id)
-    assert ledger.commit([asked_while_held], now=NOW) == []  # asked before the release
-    ledger.commit([Moved(row.id, new_time, None)], now=NOW + HOUR, language="it")
+    assert await ledger.commit([asked_while_held], now=NOW) == []  # asked before the release
+    await ledger.commit([Moved(row.id, new_time, None)], now=NOW + HOUR, language="it")
     # An answer older than the bot's own write (the old time) is stale.
     old_answer = seen(row, ledger, at=NOW + timedelta(minutes=30), start=START)
-    assert ledger.commit([old_answer], now=NOW + HOUR) == []
-    assert ledger.storage.notices_for_booking(row.id) == []
-    fresh = ledger.storage.get_booking(row.id)
+    assert await ledger.commit([old_answer], now=NOW + HOUR) == []
+    assert await ledger.storage.notices_for_booking(row.id) == []
+    fresh = await ledger.storage.get_booking(row.id)
     assert fresh is not None and fresh.start == new_time
 
 
-def test_a_forgotten_booking_is_left_alone(ledger: Ledger) -> None:
-    row = booked(ledger)
-    ledger.storage.forget_user(row.user_id)
-    assert ledger.commit([Seen.gone(row.id, NOW, 0), Cancelled(row.id)], now=NOW) == []
+async def test_a_forgotten_booking_is_left_alone(ledger: Ledger) -> None:
+    row = await booked(ledger)
+    await ledger.storage.forget_user(row.user_id)
+    assert await ledger.commit([Seen.gone(row.id, NOW, 0), Cancelled(row.id)], now=NOW) == []
 
 
 def test_the_cadence_keeps_its_promises_at_a_stated_cost() -> None:
@@ -211,7 +213,7 @@ def test_the_cadence_keeps_its_promises_at_a_stated_cost() -> None:
     assert round(CADENCE.calls_per_hour(near=0, far=100)) == 109
 
 
-def test_a_database_from_before_the_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
+async def test_a_database_from_before_the_ledger_is_upgraded_in_place(tmp_path: Path) -> None:
     """Schema 2 (issue 6): its bookings get no language and no check time; they are checked
     first, and their notices speak the language of their reminders."""
     path = str(tmp_path / "old.db")
@@ -240,7 +242,7 @@ def test_a_database_from_before_the_ledger_is_upgraded_in_place(tmp_path: Path) 
         [old] = storage.bookings_to_check(NOW, 10)
         assert (old.language, old.checked_at, old.next_check_at) == (None, None, None)
         ledger = Ledger(storage)
-        ledger.commit([seen(old, ledger, start=START + HOUR)], now=NOW)
+        await ledger.commit([seen(old, ledger, start=START + HOUR)], now=NOW)
         [notice] = storage.notices_for_booking(old.id)
         assert notice.language == "it"
         assert storage.bookings_to_check(NOW, 10) == []  # checked: next time round

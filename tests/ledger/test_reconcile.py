@@ -52,7 +52,7 @@ async def api(sandbox: SandboxServer) -> AsyncIterator[ZimunClient]:
         yield client
 
 
-def book(
+async def book(
     sandbox: SandboxServer, ledger: Ledger, day: int, hour: int = 9, user_id: int = 7
 ) -> BookingRow:
     """An appointment at the business `day` days after Monday at `hour` (Madrid, winter), and
@@ -74,8 +74,8 @@ def book(
         end=appointment.end,
         status="confirmed",
     )
-    [change] = ledger.commit([Booked(new)], now=MONDAY, language="es")
-    row = ledger.storage.get_booking(change.booking_id or 0)
+    [change] = await ledger.commit([Booked(new)], now=MONDAY, language="es")
+    row = await ledger.storage.get_booking(change.booking_id or 0)
     assert row is not None
     return row
 
@@ -92,10 +92,10 @@ async def test_only_due_upcoming_active_bookings_are_asked_about_within_the_cap(
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger, ticks = Ledger(storage), Ticks()
-    rows = [book(sandbox, ledger, day=2, hour=9 + i) for i in range(5)]
-    past = book(sandbox, ledger, day=1)
-    cancelled = book(sandbox, ledger, day=3)
-    ledger.commit([Cancelled(cancelled.id)], now=MONDAY)
+    rows = [await book(sandbox, ledger, day=2, hour=9 + i) for i in range(5)]
+    past = await book(sandbox, ledger, day=1)
+    cancelled = await book(sandbox, ledger, day=3)
+    await ledger.commit([Cancelled(cancelled.id)], now=MONDAY)
     scan = reconciler(api, ledger, sandbox, ticks, per_minute=2)
 
     assert (await scan.check_due()).checked == 0  # just booked: nothing due
@@ -121,8 +121,10 @@ async def test_the_budget_is_shared_per_customer_not_per_booking(
     a minute, each customer's first turn goes first, so the other's change is noticed in the
     first scan, not after the six (issue 18, item 12)."""
     ledger, ticks = Ledger(storage), Ticks()
-    many = [book(sandbox, ledger, day=d, hour=h, user_id=7) for d in (2, 3) for h in (9, 10, 11)]
-    other = book(sandbox, ledger, day=4, hour=10, user_id=8)
+    many = [
+        await book(sandbox, ledger, day=d, hour=h, user_id=7) for d in (2, 3) for h in (9, 10, 11)
+    ]
+    other = await book(sandbox, ledger, day=4, hour=10, user_id=8)
     sandbox.clock.set(MONDAY + 2 * CADENCE.far_every)
     less_overdue = MONDAY + CADENCE.far_every + timedelta(minutes=1)
     storage.update_booking(other.id, next_check_at=less_overdue)
@@ -139,7 +141,7 @@ async def test_a_struggling_zimun_ends_the_scan_and_a_refusal_is_tried_next_time
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger, ticks = Ledger(storage), Ticks()
-    first, second = book(sandbox, ledger, day=2), book(sandbox, ledger, day=2, hour=10)
+    first, second = await book(sandbox, ledger, day=2), await book(sandbox, ledger, day=2, hour=10)
     scan = reconciler(api, ledger, sandbox, ticks)
     sandbox.clock.set(MONDAY + CADENCE.far_every)
     sandbox.faults.fail_next(2, 503, method="GET")  # the first GET and its retry
@@ -160,7 +162,7 @@ async def test_the_webhook_entry_point_checks_one_appointment_and_trusts_only_zi
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger, ticks = Ledger(storage), Ticks()
-    row = book(sandbox, ledger, day=2)
+    row = await book(sandbox, ledger, day=2)
     scan = reconciler(api, ledger, sandbox, ticks, per_minute=1)
     assert await scan.check_appointment("a_not_ours") == []
     assert await scan.check_appointment(row.appointment_id) == []  # nothing changed
@@ -177,7 +179,7 @@ async def test_a_notice_is_sent_at_most_once(
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger = Ledger(storage)
-    row = book(sandbox, ledger, day=2)
+    row = await book(sandbox, ledger, day=2)
     sandbox.store.cancel(row.appointment_id)
     sandbox.clock.set(MONDAY + CADENCE.far_every)
     await reconciler(api, ledger, sandbox, Ticks()).check_due()
@@ -188,7 +190,7 @@ async def test_a_notice_is_sent_at_most_once(
     try:
         results = await asyncio.gather(notices.flush(outbox), other.flush(outbox))
     finally:
-        other.storage.close()
+        await other.storage.close()
     assert sorted(r.sent for r in results) == [0, 1]
     [(chat_id, reply)] = outbox.sent
     assert (chat_id, reply.language) == (7, "es")
@@ -199,7 +201,10 @@ async def test_a_notice_that_certainly_failed_is_retried_one_that_may_have_arriv
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger = Ledger(storage)
-    refused_row, broken_row = book(sandbox, ledger, day=2), book(sandbox, ledger, day=2, hour=10)
+    refused_row, broken_row = (
+        await book(sandbox, ledger, day=2),
+        await book(sandbox, ledger, day=2, hour=10),
+    )
     notices = NoticeService(storage, now=sandbox.clock.now)
 
     sandbox.store.cancel(refused_row.appointment_id)
@@ -224,7 +229,7 @@ async def test_a_notice_about_an_appointment_that_has_passed_is_not_sent(
     sandbox: SandboxServer, storage: Storage, api: ZimunClient
 ) -> None:
     ledger = Ledger(storage)
-    row = book(sandbox, ledger, day=2)
+    row = await book(sandbox, ledger, day=2)
     sandbox.store.cancel(row.appointment_id)
     sandbox.clock.set(MONDAY + CADENCE.far_every)
     await reconciler(api, ledger, sandbox, Ticks()).check_due()

@@ -1,8 +1,10 @@
-"""/stats is aggregated by SQLite: the same figures as the Python aggregation it replaced (kept
-here as the oracle, checked on generated funnels), without loading the rows into Python."""
+"""/stats is aggregated by the database: the same figures as the Python aggregation it replaced
+(kept here as the oracle, checked on generated funnels), without loading the rows into Python;
+on PostgreSQL (DATABASE_URL) by the same queries in its dialect (bot.ops.stats_pg)."""
 
 from __future__ import annotations
 
+import random
 import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -13,7 +15,8 @@ from hypothesis import strategies as st
 
 from bot.core.records import FunnelEvent
 from bot.ops.staff import PER_DAY_DAYS, STALE_AFTER, STATS_DAYS, Stats
-from bot.ops.stats import stats_of
+from bot.ops.stats import load_stats, stats_of
+from bot.store.contract import Store
 from bot.store.storage import Storage
 
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
@@ -126,3 +129,29 @@ def test_stats_do_not_load_the_funnel_into_python(tmp_path: Path) -> None:
         storage.close()
     assert stats.started == 10_000
     assert peak < 1_000_000, peak
+
+
+def funnel_of(seed: int, size: int) -> list[FunnelEvent]:
+    """A generated funnel, the same for every database (one seed)."""
+    pick = random.Random(seed)
+    return [
+        FunnelEvent(
+            NOW + timedelta(minutes=pick.randint(-40 * 24 * 60, 10)),
+            pick.choice(["", "a", "b", "c", "d", "e", "f", "g"]),
+            pick.choice(EVENTS),
+            pick.choice(STEPS),
+            location_name=pick.choice([None, "Madrid", "Milano"]),
+            service_name=pick.choice([None, "Cleaning", "Checkup", "Physio"]),
+        )
+        for _ in range(size)
+    ]
+
+
+async def test_the_stats_are_the_same_on_each_database(store: Store) -> None:
+    """/stats on the store the bot runs on (load_stats: SQLite's queries, or PostgreSQL's
+    translation), against the oracle, on several funnels."""
+    for seed in range(6):
+        await store.record_funnel(funnel_of(seed, 60))
+        stored = await store.funnel_since(NOW - timedelta(days=365))
+        assert await load_stats(store, NOW) == reference_stats(stored, NOW)
+        assert await load_stats(store.for_business("other"), NOW) == reference_stats([], NOW)

@@ -57,7 +57,9 @@ async def api(sandbox: SandboxServer) -> AsyncIterator[ZimunClient]:
         yield client
 
 
-def book(sandbox: SandboxServer, storage: Storage, clock: Clock, user_id: int = 7) -> BookingRow:
+async def book(
+    sandbox: SandboxServer, storage: Storage, clock: Clock, user_id: int = 7
+) -> BookingRow:
     """An appointment at the business and the bot's row for it, with its reminders planned."""
     hold = sandbox.store.hold("svc_checkup", "loc_madrid", WEDNESDAY_9, sandbox.client_id)
     appointment = sandbox.store.confirm(hold.hold_id, "Ana", "ana@example.com")
@@ -75,7 +77,7 @@ def book(sandbox: SandboxServer, storage: Storage, clock: Clock, user_id: int = 
         end=WEDNESDAY_9 + timedelta(minutes=15),
         status="confirmed",
     )
-    Ledger(storage, offsets=OFFSETS).commit([Booked(new)], now=clock(), language="it")
+    await Ledger(storage, offsets=OFFSETS).commit([Booked(new)], now=clock(), language="it")
     row = storage.booking_by_appointment(appointment.id)
     assert row is not None
     return row
@@ -114,7 +116,7 @@ def test_plan_leaves_out_reminders_whose_time_has_passed() -> None:
 async def test_the_reminder_speaks_the_stored_language_and_names_the_booking(
     sandbox: SandboxServer, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
-    row = book(sandbox, storage, clock)
+    row = await book(sandbox, storage, clock)
     clock.at(WEDNESDAY_9 - timedelta(hours=24))
     outbox = Outbox()
     result = await service(api, storage, clock).scan(outbox)
@@ -131,7 +133,7 @@ async def test_two_racing_scans_send_a_reminder_once(
     sandbox: SandboxServer, tmp_path: Path, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
     """Two scanners over one database file (a second process, say): the claim decides."""
-    book(sandbox, storage, clock)
+    await book(sandbox, storage, clock)
     other = Storage(storage.path)
     try:
         clock.at(WEDNESDAY_9 - timedelta(hours=24))
@@ -148,7 +150,7 @@ async def test_two_racing_scans_send_a_reminder_once(
 async def test_a_send_that_certainly_failed_is_retried_then_given_up(
     sandbox: SandboxServer, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
-    row = book(sandbox, storage, clock)
+    row = await book(sandbox, storage, clock)
     clock.at(WEDNESDAY_9 - timedelta(hours=24))
     refused = Outbox(delivered=False)
     scanner = service(api, storage, clock)
@@ -162,7 +164,7 @@ async def test_a_send_that_certainly_failed_is_retried_then_given_up(
 async def test_a_send_that_may_have_arrived_is_never_repeated(
     sandbox: SandboxServer, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
-    book(sandbox, storage, clock)
+    await book(sandbox, storage, clock)
     clock.at(WEDNESDAY_9 - timedelta(hours=24))
     broken = Outbox(fail=True)
     scanner = service(api, storage, clock)
@@ -174,7 +176,7 @@ async def test_a_send_that_may_have_arrived_is_never_repeated(
 async def test_with_the_api_down_the_reminder_goes_out_on_what_is_stored(
     sandbox: SandboxServer, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
-    book(sandbox, storage, clock)
+    await book(sandbox, storage, clock)
     clock.at(WEDNESDAY_9 - timedelta(hours=24))
     sandbox.faults.fail_next(10, 503)
     outbox = Outbox()
@@ -184,12 +186,12 @@ async def test_with_the_api_down_the_reminder_goes_out_on_what_is_stored(
 async def test_due_gives_one_entry_per_booking_with_what_it_supersedes(
     sandbox: SandboxServer, storage: Storage, clock: Clock, api: ZimunClient
 ) -> None:
-    row = book(sandbox, storage, clock)
+    row = await book(sandbox, storage, clock)
     scanner = service(api, storage, clock)
-    assert scanner.due(WEDNESDAY_9 - timedelta(hours=25)) == []
-    [early] = scanner.due(WEDNESDAY_9 - timedelta(hours=3))
+    assert await scanner.due(WEDNESDAY_9 - timedelta(hours=25)) == []
+    [early] = await scanner.due(WEDNESDAY_9 - timedelta(hours=3))
     assert early.reminder.offset_minutes == 1440 and early.superseded == ()
-    [late] = scanner.due(WEDNESDAY_9 - timedelta(hours=1))
+    [late] = await scanner.due(WEDNESDAY_9 - timedelta(hours=1))
     assert late.reminder.offset_minutes == 120
     assert late.superseded == (early.reminder.id,)
     assert late.reminder.booking_id == row.id
