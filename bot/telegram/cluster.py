@@ -213,6 +213,7 @@ class OwnedPoller:
 
     async def _poll_while_owner(self) -> None:
         loop = asyncio.get_running_loop()
+        await self._app.bot.delete_webhook()  # getUpdates is refused while one is set
         offset = await self._store.poll_offset(self._bot)
         checked = loop.time()
         while not self._stopping.is_set():

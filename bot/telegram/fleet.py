@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from bot.chat.engine import Conversation
     from bot.config.settings import Settings
     from bot.store.contract import Store
+    from bot.telegram.cluster import Cluster
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ START_PACE = 0.01  # seconds between two businesses' registrations with Telegram
 RETRY_FIRST = 5.0  # seconds before a failed business is tried again; doubles each time
 RETRY_MAX = 300.0
 STOP_CONCURRENCY = 50
+POLLER_KEY = "cluster_poller"  # app.bot_data key of its OwnedPoller (several processes)
 LONG_POLL = 50  # seconds a long poll waits (Telegram allows 50): fewer polls of idle bots
 URL_RE = re.compile(r"\w+://\S+")
 
@@ -74,6 +76,7 @@ class Business:
     client: ZimunClient
     conversation: Conversation
     app: Application
+    cluster: Cluster | None = None  # several processes share the store (bot.telegram.cluster)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,8 @@ class Fleet:
         if member is None:
             return None
         app = member.business.app if member.state == "serving" and member.business else None
-        return Endpoint(app, member.secret, member.seen)
+        cluster = member.business.cluster if member.business is not None else None
+        return Endpoint(app, member.secret, member.seen, cluster.take if cluster else None)
 
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
@@ -279,6 +283,10 @@ class Fleet:
                     secret_token=member.secret,
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
+            elif business.cluster is not None:  # polls while it holds the bot's polling role
+                poller = business.cluster.poller(app, list(ALLOWED_UPDATES), LONG_POLL)
+                app.bot_data[POLLER_KEY] = poller
+                poller.start()
             else:
                 assert app.updater is not None
                 await app.updater.start_polling(
@@ -339,6 +347,9 @@ class Fleet:
 
 async def _shutdown(app: Application, *, initialised: bool, post_init: bool) -> None:
     """Stop `app` as run_polling/run_webhook would, from wherever its start got to."""
+    poller = app.bot_data.pop(POLLER_KEY, None)
+    if poller is not None:
+        await poller.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

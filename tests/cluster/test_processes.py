@@ -24,6 +24,7 @@ from sandbox.testing import SandboxServer
 from tests.cluster.proxy import RoundRobin, serve_proxy
 from tests.customers import ProcessCustomer as Customer
 from tests.fakes.bot_api import FakeBotAPI
+from tests.faults.harness import wait_until
 from tests.process import BotProcess, Launcher, free_port, wait_listening
 
 SECRET = "Kq3x9-Zr7_wPm2Lt8Vb4Nc6Hd1Jf5Gs0Ty"
@@ -40,7 +41,9 @@ def _settled(pg_url: str, sandbox: SandboxServer, customers: list[Customer]) -> 
     """One appointment per customer at Zimun, one confirmed booking each in PostgreSQL."""
     appointments = sandbox.store.appointment_list()
     assert len(appointments) == len(customers), [a.id for a in appointments]
-    rows = pg_rows(pg_url, "SELECT chat_id, appointment_id, status FROM bookings")
+    query = "SELECT chat_id, appointment_id, status FROM bookings"
+    # written once the confirmation was delivered (Conversation.delivered), just after it
+    rows = wait_until(lambda: len(found := pg_rows(pg_url, query)) >= len(customers) and found)
     assert sorted(r["chat_id"] for r in rows) == sorted(c.chat_id for c in customers)
     assert {r["appointment_id"] for r in rows} == {a.id for a in appointments}
     assert {r["status"] for r in rows} == {"confirmed"}
@@ -96,9 +99,9 @@ def test_two_webhook_processes_one_killed_midway_every_customer_books_once(
     second, second_url = _webhook_process(launcher, pg_url, proxy_url)
     proxy.backends[:] = [first_url, second_url]
     customers = [Customer(fake, 700 + n, "en", f"Cliente {n}") for n in range(4)]
-    for customer in customers:
+    for n, customer in enumerate(customers):  # each on a day of their own: no 409s to re-pick
         customer.start()
-        customer.to_times(day=1)
+        customer.to_times(day=n)
     for customer in customers[:2]:
         customer.pick_time()
         customer.give_details(customer.first_name, f"c{customer.chat_id}@example.com")
