@@ -17,7 +17,7 @@ LOCK_VENV := .venv-lock
 AUDIT_VENV := .venv-audit
 PIP_AUDIT := pip-audit==2.10.1
 
-.PHONY: install test lint format demo sandbox run locales clean bench profile faults lock audit
+.PHONY: install test lint format demo sandbox run locales clean bench bench-fleet profile faults lock audit
 
 $(STAMP): pyproject.toml $(LOCK) $(BUILD_LOCK)
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -107,6 +107,12 @@ $(BENCH_STAMP): $(DEV_STAMP) pyproject.toml
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+	$(BIN)/python -m bench.fleet $(FLEET_ARGS)
+
+# Many businesses in one process (bench/fleet.py): 1, 100 and 1,000 businesses in webhook mode,
+# a process each under `ulimit -n 1024`; about three minutes (FLEET_ARGS=--quick: one).
+bench-fleet: $(BENCH_STAMP)
+	$(BIN)/python -m bench.fleet $(FLEET_ARGS)
 
 # The throughput run under pyinstrument: bench/results/profile.html and profile.txt.
 profile: $(BENCH_STAMP)

@@ -27,15 +27,25 @@ class SandboxInfo:
     client_secret: str
 
 
-def _serve(conn: Connection, latency_ms: int, now: str | None, token_ttl: float) -> None:
+def bench_client(number: int) -> tuple[str, str]:
+    """The (client id, secret) of the sandbox's extra client `number` (0-based): one per
+    business of the fleet benchmark (bench/fleet.py)."""
+    return f"bench-client-{number}", f"bench-secret-{number}-0123456789abcdef"
+
+
+def _serve(
+    conn: Connection, latency_ms: int, now: str | None, token_ttl: float, clients: int
+) -> None:
     """The child's main: serve until told to stop (or the parent goes away)."""
-    from sandbox.config import SandboxConfig
+    from sandbox.config import DEMO_CLIENT, ClientConfig, SandboxConfig
     from sandbox.testing import serve_sandbox
 
+    extra = tuple(ClientConfig(*bench_client(n)) for n in range(clients))
     config = SandboxConfig(
         latency_ms=latency_ms,
         now=datetime.fromisoformat(now) if now else None,
         token_ttl=token_ttl,
+        clients=(DEMO_CLIENT, *extra),
     )
     with serve_sandbox(config) as server:
         conn.send(
@@ -80,16 +90,24 @@ def _answer(server: Any, command: str, arg: Any) -> Any:
 
 
 class SandboxProcess:
-    """`with SandboxProcess(latency_ms=50) as sandbox: sandbox.info.base_url ...`"""
+    """`with SandboxProcess(latency_ms=50) as sandbox: sandbox.info.base_url ...`
+
+    `clients`: extra OAuth clients besides the demo one (`bench_client(n)` for n below it),
+    so that one sandbox serves every business of a fleet with its own credentials."""
 
     def __init__(
-        self, *, latency_ms: int = 0, now: datetime | None = None, token_ttl: float = 3600
+        self,
+        *,
+        latency_ms: int = 0,
+        now: datetime | None = None,
+        token_ttl: float = 3600,
+        clients: int = 0,
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(child, latency_ms, now.isoformat() if now else None, token_ttl),
+            args=(child, latency_ms, now.isoformat() if now else None, token_ttl, clients),
             name="zimun-sandbox",
             daemon=True,
         )

@@ -1,6 +1,6 @@
 """The one way to open the bot's store from its settings: PostgreSQL when DATABASE_URL is set,
-else SQLite at BOT_DB_PATH exactly as before (issue 20). Not yet called by the composition
-root: its callers move to the asynchronous contract in a step of their own."""
+else SQLite at BOT_DB_PATH exactly as before (issue 20). The composition root (bot.wiring)
+opens the process's store here, on the event loop that runs the bot."""
 
 from __future__ import annotations
 

@@ -9,4 +9,7 @@ One job per module, composed in `app.py` (as python-telegram-bot's own rules-bot
 - `commands.py`: the command menu, described in every supported language.
 - `errors.py`: the last-resort error handler.
 - `urls.py`: TELEGRAM_BASE_URL -> the Bot API and file URLs python-telegram-bot expects.
+- `webhook.py`: the web listener (per-business webhook routes, /healthz, /metrics mounted).
+- `fleet.py`: many businesses in one process: their start, retries, reload and stop.
+- `scheduler.py`: the periodic jobs, per Application or one SharedScheduler for many.
 """

@@ -7,8 +7,9 @@ language for everyone else, in the bot's default language.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from telegram import (
     Bot,
@@ -64,15 +65,26 @@ async def set_menu(
 ) -> None:
     """Set `commands` in `scope` in every offered language (BOT_LANGUAGES, as the customers'
     language rule offers them: bot.core.languages) and remove the others, which Telegram would
-    otherwise keep from an earlier run; then in the default language for everyone else."""
-    for language in SUPPORTED_LANGUAGES:
-        if language in languages:
-            await bot.set_my_commands(
-                commands_in(language, commands), scope=scope, language_code=language
-            )
-        else:
-            await bot.delete_my_commands(scope=scope, language_code=language)
-    await bot.set_my_commands(commands_in(default_language, commands), scope=scope)
+    otherwise keep from an earlier run; then in the default language for everyone else. The
+    calls touch different (scope, language) menus, so they go out together: one round trip of
+    waiting rather than five (a thousand businesses start sooner)."""
+    calls: list[Awaitable[object]] = [
+        bot.set_my_commands(commands_in(language, commands), scope=scope, language_code=language)
+        if language in languages
+        else bot.delete_my_commands(scope=scope, language_code=language)
+        for language in SUPPORTED_LANGUAGES
+    ]
+    calls.append(bot.set_my_commands(commands_in(default_language, commands), scope=scope))
+    await together(calls)
+
+
+async def together(calls: Sequence[Awaitable[object]]) -> None:
+    """Await every call, all at once; then raise the first failure, if any (after every call
+    has ended: none is left running unobserved)."""
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 async def register_commands(
@@ -88,10 +100,18 @@ async def register_commands(
     Telegram refused, which is not fatal."""
     commands = offered_commands(commands, languages)
     try:
-        await set_menu(bot, commands, BotCommandScopeAllPrivateChats(), default_language, languages)
-        for language in SUPPORTED_LANGUAGES:
-            await bot.delete_my_commands(language_code=language)
-        await bot.delete_my_commands()
+        await together(
+            [
+                set_menu(
+                    bot, commands, BotCommandScopeAllPrivateChats(), default_language, languages
+                ),
+                *(
+                    bot.delete_my_commands(language_code=language)
+                    for language in SUPPORTED_LANGUAGES
+                ),
+                bot.delete_my_commands(),
+            ]
+        )
     except TelegramError as exc:
         log.warning("could not register the command menu: %s", type(exc).__name__)
         return False

@@ -10,8 +10,8 @@ watches, restarts and stops them, so that one business never slows or stops anot
   business serves as soon as it is up, while the rest still start;
 - a business that cannot start (Telegram refuses its token, Zimun its credentials, or either
   is unreachable) is marked failed (in the log, by id, never a secret; in /healthz; in the
-  metrics) and tried again in the background, after 5 s, then twice as long each time up to
-  5 minutes;
+  metrics) and tried again in the background, after about 5 s, then twice as long each time
+  up to 5 minutes;
 - `reload` applies a new list of businesses: added ones start, removed ones stop (no more
   answers or polling; their data stays), changed ones (any setting differs) restart, the
   others are untouched (the same Application objects go on).
@@ -27,9 +27,11 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import random
 import re
 import signal
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -60,6 +62,7 @@ START_CONCURRENCY = 20  # businesses starting at once
 START_PACE = 0.01  # seconds between two businesses' registrations with Telegram
 RETRY_FIRST = 5.0  # seconds before a failed business is tried again; doubles each time
 RETRY_MAX = 300.0
+JITTER = 0.2  # each wait is within 20% of its nominal value
 STOP_CONCURRENCY = 50
 POLLER_KEY = "cluster_poller"  # app.bot_data key of its OwnedPoller (several processes)
 LONG_POLL = 50  # seconds a long poll waits (Telegram allows 50): fewer polls of idle bots
@@ -168,6 +171,10 @@ class Fleet:
         cluster = member.business.cluster if member.business is not None else None
         return Endpoint(app, member.secret, member.seen, cluster.take if cluster else None)
 
+    def counts(self) -> Counter[str]:
+        """How many businesses are in each state."""
+        return Counter(m.state for m in self.members.values())
+
     def all_serving(self) -> bool:
         return bool(self.members) and all(m.state == "serving" for m in self.members.values())
 
@@ -242,7 +249,9 @@ class Fleet:
                     # A refusal is one line; anything else is a bug: its traceback too.
                     exc_info=not isinstance(exc, EXPECTED_FAILURES),
                 )
-                await asyncio.sleep(delay)
+                # A little jitter: businesses that failed together (their Zimun host was down)
+                # do not all try again in the same second.
+                await asyncio.sleep(delay * random.uniform(1 - JITTER, 1 + JITTER))
                 delay = min(delay * 2, self._retry_max)
                 continue
             member.reason = ""
@@ -391,10 +400,14 @@ async def run_fleet(
     reloading: list[asyncio.Task[None]] = []
 
     async def reload() -> None:
-        wanted = reread()
-        if wanted is None:
+        try:
+            wanted = reread()
+            if wanted is None:
+                return
+            added, removed, changed, unchanged = await fleet.reload(wanted)
+        except Exception:
+            log.exception("re-reading the businesses failed; nothing more changed")
             return
-        added, removed, changed, unchanged = await fleet.reload(wanted)
         log.info(
             "businesses re-read: %d added, %d removed, %d changed, %d unchanged",
             added,
@@ -404,6 +417,7 @@ async def run_fleet(
         )
 
     def on_hangup() -> None:
+        reloading[:] = [task for task in reloading if not task.done()]
         previous = reloading[-1] if reloading else None
 
         async def after_previous() -> None:

@@ -49,8 +49,12 @@ class SharedHttp:
         ssl_context: ssl.SSLContext | None = None,
         connections: int = BOT_API_CONNECTIONS,
         pool_timeout: float | None = POOL_TIMEOUT,
+        bot_api_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        """`bot_api_transport` replaces the network for the Bot API's calls and long polls
+        (benchmarks pass an in-process fake); Zimun's pools always use the network."""
         self.ssl_context = ssl_context if ssl_context is not None else tls_context()
+        self._transport = bot_api_transport
         self._bot_api = self._client(
             httpx.Limits(
                 max_connections=connections,
@@ -79,6 +83,7 @@ class SharedHttp:
             timeout=httpx.Timeout(FALLBACK_TIMEOUT),
             follow_redirects=False,
             cookies=no_cookies(),
+            transport=self._transport,
         )
 
     def bot_request(self) -> SharedRequest:

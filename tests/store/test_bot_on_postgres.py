@@ -10,6 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
+import httpx
 import psycopg
 from psycopg.rows import dict_row
 
@@ -19,7 +20,7 @@ from tests.customers import ProcessCustomer as Customer
 from tests.fakes.bot_api import FakeBotAPI
 from tests.faults.harness import wait_until
 from tests.postgres import PASSWORD
-from tests.process import Launcher
+from tests.process import Launcher, free_port, wait_listening
 
 
 def pg_rows(url: str, sql: str) -> list[dict[str, Any]]:
@@ -89,3 +90,24 @@ def test_an_unreachable_database_stops_the_start_with_one_line_and_no_password(
     assert done.returncode != 0
     assert "DATABASE_URL" in output and "missing_" in output, output
     assert PASSWORD not in output and "Traceback" not in output
+
+
+def test_in_webhook_mode_the_bot_books_into_postgresql_and_healthz_reads_it(
+    launcher: Launcher, fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, pg_url: str
+) -> None:
+    fake, _ = fake_api
+    fake.deliver_webhooks = True
+    port = free_port()
+    bot = launcher._spawn({"DATABASE_URL": pg_url, **launcher.webhook_env(port)})
+    launcher.wait_serving(bot, fake, webhook=True)
+    bea = Customer(fake, 502, "it", "Bea")
+    bea.book("Bea Rossi", "bea@example.com")
+    [row] = wait_until(lambda: pg_rows(pg_url, "SELECT chat_id, status FROM bookings"))
+    assert (row["chat_id"], row["status"]) == (bea.chat_id, "confirmed")
+    with httpx.Client(timeout=10) as http:
+        wait_listening(http, f"http://127.0.0.1:{port}/healthz")
+        health = http.get(f"http://127.0.0.1:{port}/healthz")
+        assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert bot.stop() == 0, bot.log
+    assert PASSWORD not in bot.log and "Traceback" not in bot.log, bot.log
+    assert not launcher.db.exists()
