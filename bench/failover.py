@@ -55,7 +55,7 @@ def polling_round(
     poller.kill()
     fake.user_sends_command(chat_id, "start")
     role = _until(lambda: "this process is the bot's poller" in standby.log[mark:]) - killed
-    answered = _until(lambda: _answered(fake, chat_id, before + 1)) - killed
+    answered = _until(lambda: _answered(fake, chat_id, before)) - killed
     standby.stop()
     return role, answered
 
@@ -79,7 +79,7 @@ def webhook_round(launcher: Launcher, fake: FakeBotAPI, url: str, chat_id: int) 
         killed = time.monotonic()
         processes[0][0].kill()
         fake.user_sends_command(chat_id, "start")
-        answered = _until(lambda: _answered(fake, chat_id, before + 1)) - killed
+        answered = _until(lambda: _answered(fake, chat_id, before)) - killed
         processes[1][0].stop()
         fake.webhook = {}
     return answered
