@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from bot.ops.health import CheckResult
     from bot.ops.metrics import BusinessState, Metrics
     from bot.store.contract import Store
-    from bot.telegram.cluster import Cluster
+    from bot.telegram.cluster import Cluster, PollShare
     from bot.telegram.fleet import Business, BusinessSpec
     from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
@@ -134,16 +134,19 @@ class Built:
     cluster: Cluster | None = None  # several processes share the store (DATABASE_URL)
 
 
-def cluster_for(settings: Settings, storage: Store) -> Cluster | None:
+def cluster_for(
+    settings: Settings, storage: Store, share: PollShare | None = None
+) -> Cluster | None:
     """The bot's coordination with its other processes (bot.telegram.cluster) when its store
-    is PostgreSQL, which several processes may share; None with SQLite (one process)."""
+    is PostgreSQL, which several processes may share; None with SQLite (one process).
+    `share`: the process's share of its bots' polling (BUSINESSES_FILE)."""
     from bot.store.factory import database_url
     from bot.telegram.cluster import Cluster, bot_key
 
     if not database_url(settings):
         return None
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-    return Cluster(storage, storage.business, bot_key(token))
+    return Cluster(storage, storage.business, bot_key(token), share)
 
 
 async def open_bot_store(settings: Settings) -> Store:
@@ -576,6 +579,7 @@ async def serve_many(
     from bot.config import chat_tag
     from bot.config.businesses import derived_webhook_secret
     from bot.ops.health import FleetHealth
+    from bot.telegram.cluster import PollShare
     from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
     from bot.telegram.scheduler import SharedScheduler
@@ -594,8 +598,11 @@ async def serve_many(
 
     http = SharedHttp()  # one Bot API pool, one per Zimun host, one TLS context
 
+    # Several processes on one database: the polling of the file's bots spreads over them.
+    share = PollShare(storage, lambda: len(fleet.members)) if webhooks is None else None
+
     def build_one(spec: BusinessSpec) -> Business:
-        return build_business(spec, storage, http, slots=slots, metrics=metrics)
+        return build_business(spec, storage, http, slots=slots, metrics=metrics, share=share)
 
     fleet = Fleet(
         build_one,
@@ -662,6 +669,7 @@ def build_business(
     *,
     slots: asyncio.Semaphore | None = None,
     metrics: Metrics | None = None,
+    share: PollShare | None = None,
 ) -> Business:
     """One business of the file, built by the same code path as the process's one business
     without the file (`build`), on its scope of the process's database and the process's
@@ -686,7 +694,9 @@ def build_business(
         zimun.update(counting.pop("zimun"))
         options.update(counting)
     options["zimun"] = zimun
-    built = build(spec.settings, storage=storage.for_business(spec.id), **options)
+    scoped = storage.for_business(spec.id)
+    options["cluster"] = cluster_for(spec.settings, scoped, share)
+    built = build(spec.settings, storage=scoped, **options)
     return Business(
         spec.id,
         spec.settings,

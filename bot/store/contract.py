@@ -78,6 +78,11 @@ class Coordination(Protocol):
         """The role `name` (not yet tried: call try_acquire)."""
         ...
 
+    async def peers(self) -> int:
+        """How many processes coordinate through this database now, this one included (at
+        least 1): how a process knows its fair share of the bots to poll."""
+        ...
+
     async def flood_wait(self, bot: str) -> float:
         """Seconds `bot` must still wait after a 429 (0.0: none). Read at most about once a
         second per process (cached), so asking before every send costs no query."""

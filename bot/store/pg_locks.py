@@ -204,6 +204,18 @@ class LockConnection:
 
         return await self._serial(attempt)
 
+    async def peers(self) -> int:
+        """Processes with a session for locks on this database now, this one included."""
+
+        async def attempt() -> int:
+            count = await self._scalar(
+                "SELECT count(*) FROM pg_stat_activity "
+                f"WHERE datname = current_database() AND application_name = '{APPLICATION}'"
+            )
+            return max(int(count or 0), 1)
+
+        return await self._serial(attempt)
+
     async def close(self) -> None:
         async with self._mutex:
             self._held.clear()

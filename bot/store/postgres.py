@@ -313,6 +313,10 @@ class PostgresStore(AsyncPlans):
     def ownership(self, name: str) -> PgOwnership:
         return PgOwnership(self._shared.locks, name)
 
+    async def peers(self) -> int:
+        """The sessions for locks on this database (one per process: bot.store.pg_locks)."""
+        return await self._shared.locks.peers()
+
     async def flood_wait(self, bot: str) -> float:
         cache, key = self._shared.flood, f"{self._business}\x1f{bot}"
         now = time.monotonic()

@@ -124,6 +124,9 @@ class SqliteStore(AsyncPlans):
     def ownership(self, name: str) -> LocalOwnership:
         return LocalOwnership(self._shared.holders, name)
 
+    async def peers(self) -> int:
+        return 1  # SQLite: the process is the bot
+
     async def flood_wait(self, bot: str) -> float:
         return self._shared.flood.wait(f"{self.business}\x1f{bot}")
 

@@ -27,7 +27,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Sequence
+import math
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -143,6 +144,43 @@ class SharedPauses(Pauses):
             await asyncio.sleep(shared)
 
 
+class PollShare:
+    """The process's fair share of the polling roles of its bots (BUSINESSES_FILE): at most
+    ceil(bots / processes) at a time, so the polling of many bots spreads over the processes
+    instead of staying with whichever started first. A process over its share (another one
+    joined) hands one role over per check; one under it tries for more."""
+
+    def __init__(self, store: Store, bots: Callable[[], int]) -> None:
+        self._store = store
+        self._bots = bots
+        self.held = 0
+        self._quota = 1 << 30
+        self._read_at = -float("inf")
+
+    async def quota(self) -> int:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._read_at >= CHECK_SECONDS:
+            self._read_at = loop.time()
+            try:
+                peers = await self._store.peers()
+            except Exception as exc:  # keep the last quota
+                log.warning("polling: cannot count the processes: %s", type(exc).__name__)
+                return self._quota
+            self._quota = max(1, math.ceil(max(self._bots(), 1) / peers))
+        return self._quota
+
+    async def may_take(self) -> bool:
+        return self.held < await self.quota()
+
+    async def must_give(self) -> bool:
+        """True for one poller at a time while the process holds more than its share (the
+        count drops at once, so its other pollers keep theirs)."""
+        if self.held > await self.quota():
+            self.held -= 1
+            return True
+        return False
+
+
 class OwnedPoller:
     """getUpdates for one bot, only while this process holds `poll:<business>` (see the
     module). Updates go to the Application's queue as python-telegram-bot's own poller puts
@@ -158,8 +196,12 @@ class OwnedPoller:
         allowed_updates: Sequence[str],
         long_poll: int = 10,
         retry: float = RETRY_SECONDS,
+        share: PollShare | None = None,
     ) -> None:
         self._app = app
+        self._share = share
+        self._counted = False  # this poller's role is in share.held
+        self._checked_at = 0.0
         self._store = store
         self._bot = bot
         self._allowed = list(allowed_updates)
@@ -182,7 +224,18 @@ class OwnedPoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self._uncount()
         await self.role.release()
+
+    def _count(self) -> None:
+        if self._share is not None and not self._counted:
+            self._share.held += 1
+            self._counted = True
+
+    def _uncount(self) -> None:
+        if self._share is not None and self._counted:
+            self._share.held -= 1
+        self._counted = False
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -192,7 +245,10 @@ class OwnedPoller:
         told = False
         while not self._stopping.is_set():
             try:
-                owner = await self.role.try_acquire()
+                if self._share is not None and not self.role.held:
+                    owner = await self._share.may_take() and await self.role.try_acquire()
+                else:
+                    owner = await self.role.try_acquire()
             except Exception:
                 log.exception("cannot try the polling role; trying again")
                 owner = False
@@ -204,31 +260,64 @@ class OwnedPoller:
                 await self._pause(self._retry)
                 continue
             told = False
+            self._count()
             log.info("polling: this process is the bot's poller")
             try:
-                await self._poll_while_owner()
+                gave = await self._poll_while_owner()
             except Exception:
                 log.exception("polling failed; trying again")
                 await self._pause(ERROR_PAUSE)
+                continue
+            if not self.role.held:
+                self._uncount()
+            if gave:  # leave the role to a process under its share for a while
+                await self._pause(self._retry * 2)
 
-    async def _poll_while_owner(self) -> None:
-        loop = asyncio.get_running_loop()
+    async def _still_owner(self) -> bool | None:
+        """The check every CHECK_SECONDS, even during a long poll: None to go on polling,
+        False when the role was lost, True when it was handed over (over the share)."""
+        if not await self.role.try_acquire():
+            log.warning("polling: lost the poller's role; another process polls now")
+            return False
+        if self._share is not None and await self._share.must_give():
+            self._counted = False  # must_give took it off the count
+            await self.role.release()
+            log.info("polling: handed this bot over (this process polls more than its share)")
+            return True
+        return None
+
+    async def _get_updates(self, offset: int) -> list[Update] | bool:
+        """One long poll, checked every CHECK_SECONDS while it waits (a fleet's long poll
+        lasts 50 s): its updates, or the check's verdict, the poll given up."""
+        poll = asyncio.ensure_future(
+            self._app.bot.get_updates(
+                offset=offset or None,
+                timeout=self._long_poll,
+                allowed_updates=self._allowed,
+                read_timeout=self._long_poll + 5,
+            )
+        )
+        try:
+            while True:
+                done, _ = await asyncio.wait({poll}, timeout=CHECK_SECONDS)
+                if done:
+                    return list(poll.result())
+                verdict = await self._still_owner()
+                if verdict is not None:
+                    return verdict  # what it fetched, unconfirmed, goes to the next poller
+        finally:
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await poll
+
+    async def _poll_while_owner(self) -> bool:
+        """Poll until the role is lost (False) or handed over (True), or the stop."""
         await self._app.bot.delete_webhook()  # getUpdates is refused while one is set
         offset = await self._store.poll_offset(self._bot)
-        checked = loop.time()
         while not self._stopping.is_set():
-            if loop.time() - checked >= CHECK_SECONDS:
-                checked = loop.time()
-                if not await self.role.try_acquire():
-                    log.warning("polling: lost the poller's role; another process polls now")
-                    return
             try:
-                updates = await self._app.bot.get_updates(
-                    offset=offset or None,
-                    timeout=self._long_poll,
-                    allowed_updates=self._allowed,
-                    read_timeout=self._long_poll + 5,
-                )
+                fetched = await self._get_updates(offset)
             except Conflict:  # the last owner's getUpdates is still open at Telegram
                 await self._pause(ERROR_PAUSE)
                 continue
@@ -238,13 +327,27 @@ class OwnedPoller:
             except (TimedOut, NetworkError):
                 await self._pause(ERROR_PAUSE)
                 continue
+            if isinstance(fetched, bool):
+                return fetched
             self.batches += 1
-            for update in updates:
+            for update in fetched:
                 if await take_once(self._store, update):
                     await self._app.update_queue.put(update)
-            if updates:
-                offset = updates[-1].update_id + 1
+            if fetched:
+                offset = fetched[-1].update_id + 1
                 await self._store.set_poll_offset(self._bot, offset)
+            verdict = await self._still_owner() if self._checked_long_ago() else None
+            if verdict is not None:
+                return verdict
+        return False
+
+    def _checked_long_ago(self) -> bool:
+        """Between polls that return at once (a busy bot), a check every CHECK_SECONDS."""
+        now = asyncio.get_running_loop().time()
+        if now - self._checked_at < CHECK_SECONDS:
+            return False
+        self._checked_at = now
+        return True
 
 
 @dataclass(frozen=True)
@@ -255,6 +358,7 @@ class Cluster:
     store: Store
     business: str
     bot: str  # bot_key(token)
+    share: PollShare | None = None  # the process's share of its bots' polling (BUSINESSES_FILE)
 
     def admission(self, inner: Admission | None) -> TurnAdmission:
         return TurnAdmission(self.store, inner)
@@ -278,4 +382,5 @@ class Cluster:
             bot=self.bot,
             allowed_updates=allowed_updates,
             long_poll=long_poll,
+            share=self.share,
         )
