@@ -458,6 +458,7 @@ def page_routes(
     from bot.miniapp.routes import miniapp_routes
     from bot.telegram.buckets import Buckets, Verdict
     from bot.telegram.budget import BURST, PER_SECOND
+    from bot.telegram.cluster import TurnAdmission
     from bot.telegram.delivery import deliver
     from bot.telegram.ordering import PerChatOrdering
 
@@ -465,6 +466,9 @@ def page_routes(
     # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
     lanes = app.update_processor
     serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
+    turns = lanes.admission if isinstance(lanes, PerChatOrdering) else None
+    if serialize is not None and isinstance(turns, TurnAdmission):  # several processes:
+        serialize = turns.after(serialize)  # ... and in the chat's turn, as its updates
 
     async def send(chat_id: int, reply: Reply) -> None:
         await deliver(app.bot, chat_id, reply)

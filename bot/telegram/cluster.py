@@ -31,7 +31,7 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
@@ -42,6 +42,7 @@ from bot.telegram.flood import ChatKey, Pauses
 from bot.telegram.ordering import Admission, lane_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RETRY_SECONDS = 3.0  # how often a process not polling tries to become the poller (< 15 s)
 CHECK_SECONDS = 3.0  # how often the poller checks it still holds its role
@@ -72,9 +73,17 @@ class TurnAdmission:
         if admitted is None:
             return None
         key = lane_key(update)
-        return admitted if key is None else self._in_turn(key, admitted)
+        return admitted if key is None else self.in_turn(key, admitted)
 
-    async def _in_turn(self, chat_id: int, work: Awaitable[Any]) -> Any:
+    def after(
+        self, in_lane: Callable[[int, Awaitable[T]], Awaitable[T]]
+    ) -> Callable[[int, Awaitable[T]], Awaitable[T]]:
+        """`in_lane` (the process's order of a chat's events), then the chat's turn across
+        processes: how the booking page's requests take their turn with the chat's updates."""
+        return lambda chat_id, work: in_lane(chat_id, self.in_turn(chat_id, work))
+
+    async def in_turn(self, chat_id: int, work: Awaitable[T]) -> T:
+        """`work` in the chat's turn across processes (the booking page's requests too)."""
         started = False
         try:
             async with self._store.chat_turn(chat_id):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import UTC, datetime
 
 import httpx
@@ -127,3 +127,30 @@ async def test_the_scans_run_in_the_jobs_holder_only(
     assert await a()  # still the holder at the next scan
     await a.role.release()  # (the holder stops)
     assert await b() and not await a()
+
+
+async def test_a_page_request_takes_its_turn_with_the_chats_updates_across_processes(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    chat, page = (TurnAdmission(store) for store in stores)
+    order: list[str] = []
+    inside = asyncio.Event()
+
+    async def update() -> None:
+        order.append("update in")
+        inside.set()
+        await asyncio.sleep(0.05)  # room for the page's request to (wrongly) start
+        order.append("update out")
+
+    async def request() -> bool:
+        order.append("page")
+        return True
+
+    def own_lane(chat_id: int, work: Awaitable[bool]) -> Awaitable[bool]:
+        return work  # this process has nothing else of the chat queued
+
+    handled = asyncio.create_task(chat.admit(_update(1, 5), update()))  # type: ignore[arg-type]
+    await inside.wait()
+    assert await page.after(own_lane)(5, request())
+    await handled
+    assert order == ["update in", "update out", "page"]
