@@ -108,6 +108,7 @@ $(BENCH_STAMP): $(DEV_STAMP) pyproject.toml
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 	$(BIN)/python -m bench.fleet $(FLEET_ARGS)
+	$(BIN)/python -m bench.failover
 
 # Many businesses in one process (bench/fleet.py): 1, 100 and 1,000 businesses in webhook mode,
 # a process each under `ulimit -n 1024`; about three minutes (FLEET_ARGS=--quick: one).

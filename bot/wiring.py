@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.ops.health import CheckResult
     from bot.ops.metrics import BusinessState, Metrics
     from bot.store.contract import Store
+    from bot.telegram.cluster import Cluster, PollShare
     from bot.telegram.fleet import Business, BusinessSpec
     from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
@@ -130,6 +131,22 @@ class Built:
     storage: Store
     client: ZimunClient
     conversation: Conversation
+    cluster: Cluster | None = None  # several processes share the store (DATABASE_URL)
+
+
+def cluster_for(
+    settings: Settings, storage: Store, share: PollShare | None = None
+) -> Cluster | None:
+    """The bot's coordination with its other processes (bot.telegram.cluster) when its store
+    is PostgreSQL, which several processes may share; None with SQLite (one process).
+    `share`: the process's share of its bots' polling (BUSINESSES_FILE)."""
+    from bot.store.factory import database_url
+    from bot.telegram.cluster import Cluster, bot_key
+
+    if not database_url(settings):
+        return None
+    token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+    return Cluster(storage, storage.business, bot_key(token), share)
 
 
 async def open_bot_store(settings: Settings) -> Store:
@@ -191,8 +208,10 @@ def build(
     page_startup, page_shutdown = page_listener(settings, conversation, page_sock)
     options["on_startup"] = (*options.pop("on_startup", ()), *page_startup)
     on_shutdown = (*page_shutdown, close_resources, *options.pop("on_shutdown", ()))
+    cluster = cluster_for(settings, storage)
+    options.setdefault("cluster", cluster)
     app = build_application(settings, conversation, on_shutdown=on_shutdown, **options)
-    return Built(app, storage, client, conversation)
+    return Built(app, storage, client, conversation, options["cluster"])
 
 
 def run(settings: Settings) -> int:
@@ -228,7 +247,10 @@ def run(settings: Settings) -> int:
         log.info("starting with long polling")
         try:
             with telegram_errors():
-                poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
+                if built.cluster is not None:
+                    poll_as_one_of_many(built.app, built.cluster, loop)
+                else:
+                    poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
         finally:
             if sock is not None:
                 sock.close()
@@ -330,6 +352,31 @@ def poll_until_stopped(
         log.info("stopped while starting (%s)", type(exc).__name__)
 
 
+def poll_as_one_of_many(
+    app: Application, cluster: Cluster, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Long polling as one of several processes of the bot (bot.telegram.cluster): the
+    Application runs and handles what it is given, and polls while this process holds the
+    bot's polling role; SIGINT/SIGTERM stop it as run_polling would (the role is given up at
+    once, so another process polls at its next try)."""
+    from bot.telegram.app import polling
+
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def until_stopped() -> None:
+        async with polling(app, cluster=cluster):
+            await stop.wait()
+
+    try:
+        loop.run_until_complete(until_stopped())
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 def tune_gc() -> None:
     """Fewer and cheaper garbage collections for a long-running event loop: what is alive once
     the bot is built (modules, schemas, catalogs, the Application) is moved out of the
@@ -379,6 +426,7 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
+                take=built.cluster.take if built.cluster is not None else None,
                 extra=[
                     metrics_route(metrics),
                     *page_routes(settings, built.conversation, built.app),
@@ -415,6 +463,7 @@ def page_routes(
     from bot.miniapp.routes import miniapp_routes
     from bot.telegram.buckets import Buckets, Verdict
     from bot.telegram.budget import BURST, PER_SECOND
+    from bot.telegram.cluster import TurnAdmission
     from bot.telegram.delivery import deliver
     from bot.telegram.ordering import PerChatOrdering
 
@@ -422,6 +471,9 @@ def page_routes(
     # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
     lanes = app.update_processor
     serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
+    turns = lanes.admission if isinstance(lanes, PerChatOrdering) else None
+    if serialize is not None and isinstance(turns, TurnAdmission):  # several processes:
+        serialize = turns.after(serialize)  # ... and in the chat's turn, as its updates
 
     async def send(chat_id: int, reply: Reply) -> None:
         await deliver(app.bot, chat_id, reply)
@@ -544,6 +596,7 @@ async def serve_many(
     from bot.config import chat_tag
     from bot.config.businesses import derived_webhook_secret
     from bot.ops.health import FleetHealth
+    from bot.telegram.cluster import PollShare
     from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
     from bot.telegram.scheduler import SharedScheduler
@@ -568,8 +621,11 @@ async def serve_many(
 
     http = SharedHttp()  # one Bot API pool, one per Zimun host, one TLS context
 
+    # Several processes on one database: the polling of the file's bots spreads over them.
+    share = PollShare(storage, lambda: len(fleet.members)) if webhooks is None else None
+
     def build_one(spec: BusinessSpec) -> Business:
-        return build_business(spec, storage, http, slots=slots, metrics=metrics)
+        return build_business(spec, storage, http, slots=slots, metrics=metrics, share=share)
 
     fleet = Fleet(
         build_one,
@@ -658,6 +714,7 @@ def build_business(
     *,
     slots: asyncio.Semaphore | None = None,
     metrics: Metrics | None = None,
+    share: PollShare | None = None,
 ) -> Business:
     """One business of the file, built by the same code path as the process's one business
     without the file (`build`), on its scope of the process's database and the process's
@@ -682,7 +739,9 @@ def build_business(
         zimun.update(counting.pop("zimun"))
         options.update(counting)
     options["zimun"] = zimun
-    built = build(spec.settings, storage=storage.for_business(spec.id), **options)
+    scoped = storage.for_business(spec.id)
+    options["cluster"] = cluster_for(spec.settings, scoped, share)
+    built = build(spec.settings, storage=scoped, **options)
     return Business(
         spec.id,
         spec.settings,
@@ -690,6 +749,7 @@ def build_business(
         built.client,
         built.conversation,
         built.app,
+        cluster=built.cluster,
         page=business_page(spec.settings, built.conversation, built.app),
     )
 

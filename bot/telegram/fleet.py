@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from bot.chat.engine import Conversation
     from bot.config.settings import Settings
     from bot.store.contract import Store
+    from bot.telegram.cluster import Cluster
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ RETRY_FIRST = 5.0  # seconds before a failed business is tried again; doubles ea
 RETRY_MAX = 300.0
 JITTER = 0.2  # each wait is within 20% of its nominal value
 STOP_CONCURRENCY = 50
+POLLER_KEY = "cluster_poller"  # app.bot_data key of its OwnedPoller (several processes)
 LONG_POLL = 50  # seconds a long poll waits (Telegram allows 50): fewer polls of idle bots
 URL_RE = re.compile(r"\w+://\S+")
 
@@ -81,6 +83,7 @@ class Business:
     # Its booking page's routes (bot.miniapp; MINI_APP_URL), mounted at <path>/<id>/ by the
     # listener while it serves; None without MINI_APP_URL.
     page: ASGIApp | None = None
+    cluster: Cluster | None = None  # several processes share the store (bot.telegram.cluster)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,8 @@ class Fleet:
         if member is None:
             return None
         app = member.business.app if member.state == "serving" and member.business else None
-        return Endpoint(app, member.secret, member.seen)
+        cluster = member.business.cluster if member.business is not None else None
+        return Endpoint(app, member.secret, member.seen, cluster.take if cluster else None)
 
     def page(self, business_id: str) -> Site | None:
         """The booking page of `business_id` (app None while it is not serving), or None for
@@ -308,6 +312,10 @@ class Fleet:
                     secret_token=member.secret,
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
+            elif business.cluster is not None:  # polls while it holds the bot's polling role
+                poller = business.cluster.poller(app, list(ALLOWED_UPDATES), LONG_POLL)
+                app.bot_data[POLLER_KEY] = poller
+                poller.start()
             else:
                 assert app.updater is not None
                 await app.updater.start_polling(
@@ -368,6 +376,9 @@ class Fleet:
 
 async def _shutdown(app: Application, *, initialised: bool, post_init: bool) -> None:
     """Stop `app` as run_polling/run_webhook would, from wherever its start got to."""
+    poller = app.bot_data.pop(POLLER_KEY, None)
+    if poller is not None:
+        await poller.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

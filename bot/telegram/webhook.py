@@ -24,7 +24,7 @@ import json
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,6 +55,9 @@ class Endpoint:
     app: Application | None
     secret: str
     seen: RecentIds
+    # Several processes behind one load balancer (bot.telegram.cluster.Cluster.take): whether
+    # this process is the first of all to receive an update; None: one process, `seen` is all.
+    take: Callable[[Update], Awaitable[bool]] | None = None
 
 
 class Reporter(Protocol):
@@ -86,6 +89,15 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     if not endpoint.seen.first_time(update.update_id):
         refusals.info("webhook: update %s was received before; dropped", update.update_id)
         return Response(status_code=200)  # received: Telegram must not send it again
+    if endpoint.take is not None:
+        try:
+            first = await endpoint.take(update)
+        except Exception as exc:  # the database cannot tell: Telegram delivers it again
+            endpoint.seen.forget(update.update_id)
+            log.warning("webhook: update not recorded (%s): 503", type(exc).__name__)
+            return Response(status_code=503)
+        if not first:
+            return Response(status_code=200)  # another process has it
     await app.update_queue.put(update)
     return Response(status_code=200)
 
@@ -117,9 +129,11 @@ def webhook_app(
     secret: str,
     health: Reporter | None,
     extra: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> Starlette:
-    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`."""
-    endpoint = Endpoint(app, secret, RecentIds())
+    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`
+    (`take`: see Endpoint)."""
+    endpoint = Endpoint(app, secret, RecentIds(), take)
 
     async def telegram(request: Request) -> Response:
         return await receive(request, endpoint)
@@ -247,10 +261,12 @@ async def serve_webhook(
     allowed_updates: Sequence[str],
     health: Health | None = None,
     extra: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> None:
-    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would."""
+    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would (`take`: see
+    Endpoint)."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health, extra),
+        webhook_app(app, path, secret, health, extra, take),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,
