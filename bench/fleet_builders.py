@@ -136,6 +136,7 @@ class ProcessFleet:
             preflight=wiring.zimun_preflight,
             webhooks=Webhooks(WEBHOOK_URL, self._secret),
             on_state=lambda bid, state: wiring.business_state(metrics, bid, state),
+            on_all_serving=wiring.tune_gc,
         )
         self.jobs = SharedScheduler(self.fleet.serving)
         routes = fleet_routes("/hook", self.fleet.endpoint)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bot.ops.health import CheckResult
     from bot.ops.metrics import BusinessState, Metrics
     from bot.store.contract import Store
+    from bot.telegram.cluster import Cluster, PollShare
     from bot.telegram.fleet import Business, BusinessSpec
     from bot.telegram.shared_http import SharedHttp
     from bot.zimun.client import ZimunClient
@@ -130,6 +131,22 @@ class Built:
     storage: Store
     client: ZimunClient
     conversation: Conversation
+    cluster: Cluster | None = None  # several processes share the store (DATABASE_URL)
+
+
+def cluster_for(
+    settings: Settings, storage: Store, share: PollShare | None = None
+) -> Cluster | None:
+    """The bot's coordination with its other processes (bot.telegram.cluster) when its store
+    is PostgreSQL, which several processes may share; None with SQLite (one process).
+    `share`: the process's share of its bots' polling (BUSINESSES_FILE)."""
+    from bot.store.factory import database_url
+    from bot.telegram.cluster import Cluster, bot_key
+
+    if not database_url(settings):
+        return None
+    token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
+    return Cluster(storage, storage.business, bot_key(token), share)
 
 
 async def open_bot_store(settings: Settings) -> Store:
@@ -191,8 +208,10 @@ def build(
     page_startup, page_shutdown = page_listener(settings, conversation, page_sock)
     options["on_startup"] = (*options.pop("on_startup", ()), *page_startup)
     on_shutdown = (*page_shutdown, close_resources, *options.pop("on_shutdown", ()))
+    cluster = cluster_for(settings, storage)
+    options.setdefault("cluster", cluster)
     app = build_application(settings, conversation, on_shutdown=on_shutdown, **options)
-    return Built(app, storage, client, conversation)
+    return Built(app, storage, client, conversation, options["cluster"])
 
 
 def run(settings: Settings) -> int:
@@ -228,7 +247,10 @@ def run(settings: Settings) -> int:
         log.info("starting with long polling")
         try:
             with telegram_errors():
-                poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
+                if built.cluster is not None:
+                    poll_as_one_of_many(built.app, built.cluster, loop)
+                else:
+                    poll_until_stopped(built.app, list(ALLOWED_UPDATES), loop)
         finally:
             if sock is not None:
                 sock.close()
@@ -330,6 +352,31 @@ def poll_until_stopped(
         log.info("stopped while starting (%s)", type(exc).__name__)
 
 
+def poll_as_one_of_many(
+    app: Application, cluster: Cluster, loop: asyncio.AbstractEventLoop
+) -> None:
+    """Long polling as one of several processes of the bot (bot.telegram.cluster): the
+    Application runs and handles what it is given, and polls while this process holds the
+    bot's polling role; SIGINT/SIGTERM stop it as run_polling would (the role is given up at
+    once, so another process polls at its next try)."""
+    from bot.telegram.app import polling
+
+    asyncio.set_event_loop(loop)
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    async def until_stopped() -> None:
+        async with polling(app, cluster=cluster):
+            await stop.wait()
+
+    try:
+        loop.run_until_complete(until_stopped())
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+
+
 def tune_gc() -> None:
     """Fewer and cheaper garbage collections for a long-running event loop: what is alive once
     the bot is built (modules, schemas, catalogs, the Application) is moved out of the
@@ -379,6 +426,7 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
                 secret=secret,
                 allowed_updates=ALLOWED_UPDATES,
                 health=health,
+                take=built.cluster.take if built.cluster is not None else None,
                 extra=[
                     metrics_route(metrics),
                     *page_routes(settings, built.conversation, built.app),
@@ -400,16 +448,22 @@ def run_webhook(settings: Settings, secret: str, metrics: Metrics) -> None:
 
 
 def page_routes(
-    settings: Settings, conversation: Conversation | None, app: Application
+    settings: Settings,
+    conversation: Conversation | None,
+    app: Application,
+    *,
+    prefix: str | None = None,
 ) -> list[BaseRoute]:
-    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path, its
-    messages for the chat sent as the chat's own; none without MINI_APP_URL."""
+    """The booking page's routes for `conversation`'s business under MINI_APP_URL's path (or
+    `prefix`: "" for a business's page mounted by the fleet's listener), its messages for the
+    chat sent as the chat's own, by the business's own bot; none without MINI_APP_URL."""
     if settings.MINI_APP_URL is None or conversation is None:
         return []
     from bot.core.screens import Reply
     from bot.miniapp.routes import miniapp_routes
     from bot.telegram.buckets import Buckets, Verdict
     from bot.telegram.budget import BURST, PER_SECOND
+    from bot.telegram.cluster import TurnAdmission
     from bot.telegram.delivery import deliver
     from bot.telegram.ordering import PerChatOrdering
 
@@ -417,6 +471,9 @@ def page_routes(
     # The page's requests take their turn in the chat's lane (bot.telegram.ordering).
     lanes = app.update_processor
     serialize = lanes.in_lane if isinstance(lanes, PerChatOrdering) else None
+    turns = lanes.admission if isinstance(lanes, PerChatOrdering) else None
+    if serialize is not None and isinstance(turns, TurnAdmission):  # several processes:
+        serialize = turns.after(serialize)  # ... and in the chat's turn, as its updates
 
     async def send(chat_id: int, reply: Reply) -> None:
         await deliver(app.bot, chat_id, reply)
@@ -425,7 +482,7 @@ def page_routes(
         conversation,
         send,
         bot_token=settings.TELEGRAM_BOT_TOKEN.get_secret_value(),
-        prefix=urlsplit(str(settings.MINI_APP_URL)).path,
+        prefix=urlsplit(str(settings.MINI_APP_URL)).path if prefix is None else prefix,
         script_url=str(settings.MINI_APP_SCRIPT_URL),
         admit=lambda chat_id: budget.take(chat_id) is Verdict.ADMIT,
         serialize=serialize,
@@ -484,8 +541,9 @@ def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str |
     long poll per business; SIGHUP re-reads the file (bot.telegram.fleet)."""
     from bot.telegram.webhook import bind
 
-    sock = None
-    if settings.WEBHOOK_URL is not None and secret is not None:
+    sock = page_sock = None
+    webhook = settings.WEBHOOK_URL is not None and secret is not None
+    if webhook:
         port = settings.WEBHOOK_PORT
         listen = settings.WEBHOOK_LISTEN
     elif settings.METRICS_PORT is not None:
@@ -497,11 +555,14 @@ def run_many(settings: Settings, businesses: list[BusinessConfig], secret: str |
             sock = bind(listen, port)
         except OSError as exc:
             raise StartupError(f"cannot listen on {listen}:{port}: {exc.strerror or exc}") from None
+    if not webhook and port != settings.WEBHOOK_PORT:
+        page_sock = page_socket(settings)  # polling with MINI_APP_URL: the pages' listener
     try:
-        asyncio.run(serve_many_on_store(settings, businesses, secret, sock))
+        asyncio.run(serve_many_on_store(settings, businesses, secret, sock, page_sock))
     finally:
-        if sock is not None:
-            sock.close()
+        for bound in (sock, page_sock):
+            if bound is not None:
+                bound.close()
     log.info("stopped")
     return EXIT_OK
 
@@ -511,11 +572,12 @@ async def serve_many_on_store(
     businesses: list[BusinessConfig],
     secret: str | None,
     sock: socket.socket | None,
+    page_sock: socket.socket | None = None,
 ) -> None:
     """`serve_many` on the process's store, opened on this loop and closed after."""
     storage = await open_bot_store(settings)
     try:
-        await serve_many(settings, businesses, secret, storage, sock)
+        await serve_many(settings, businesses, secret, storage, sock, page_sock)
     finally:
         await storage.close()
         log.info("storage closed")
@@ -527,15 +589,25 @@ async def serve_many(
     secret: str | None,
     storage: Store,
     sock: socket.socket | None,
+    page_sock: socket.socket | None = None,
 ) -> None:
+    """The fleet behind its listeners: `sock` (the webhooks, or /metrics in polling mode;
+    /healthz; the booking pages unless `page_sock`, polling mode's own for them, is given)."""
     from bot.config import chat_tag
     from bot.config.businesses import derived_webhook_secret
     from bot.ops.health import FleetHealth
+    from bot.telegram.cluster import PollShare
     from bot.telegram.fleet import BusinessSpec, Fleet, Webhooks, run_fleet
     from bot.telegram.ordering import DEFAULT_CONCURRENCY
     from bot.telegram.scheduler import SharedScheduler
     from bot.telegram.shared_http import SharedHttp
-    from bot.telegram.webhook import fleet_routes, health_route, listener, serve_listener
+    from bot.telegram.webhook import (
+        fleet_pages,
+        fleet_routes,
+        health_route,
+        listener,
+        serve_listener,
+    )
 
     # One key for every log line's chat tag, whichever businesses come and go.
     chat_tag.set_key(secret or businesses[0].settings.TELEGRAM_BOT_TOKEN.get_secret_value())
@@ -549,14 +621,20 @@ async def serve_many(
 
     http = SharedHttp()  # one Bot API pool, one per Zimun host, one TLS context
 
+    # Several processes on one database: the polling of the file's bots spreads over them.
+    share = PollShare(storage, lambda: len(fleet.members)) if webhooks is None else None
+
     def build_one(spec: BusinessSpec) -> Business:
-        return build_business(spec, storage, http, slots=slots, metrics=metrics)
+        return build_business(spec, storage, http, slots=slots, metrics=metrics, share=share)
 
     fleet = Fleet(
         build_one,
         preflight=zimun_preflight,
         webhooks=webhooks,
         on_state=partial(business_state, metrics),
+        # What a thousand businesses built is alive for good: out of the collector's scans
+        # (bench/fleet: young collections of hundreds of ms under load without it).
+        on_all_serving=tune_gc,
     )
 
     def reread() -> list[BusinessSpec] | None:
@@ -574,7 +652,11 @@ async def serve_many(
         log_secrets_of(settings, again)
         return [BusinessSpec(b.id, b.settings) for b in again]
 
-    serve = None
+    pages: list[Any] = []  # business <id>'s booking page at MINI_APP_URL's path + "/<id>/"
+    if settings.MINI_APP_URL is not None:
+        pages = fleet_pages(urlsplit(str(settings.MINI_APP_URL)).path, fleet.page)
+    listeners: list[tuple[socket.socket, list[Any]]] = []
+    health = None
     if sock is not None:
         routes: list[Any] = []
         if webhooks is not None:
@@ -583,16 +665,31 @@ async def serve_many(
         routes.append(health_route(health))
         if metrics is not None:
             routes.append(metrics_route(metrics))
-        app = listener(routes)
+        listeners.append((sock, routes + (pages if page_sock is None else [])))
+    if page_sock is not None and pages:
+        listeners.append((page_sock, pages))
+    if pages:
+        log.info(
+            "serving each business's booking page at %s<id>/ on %s:%s",
+            urlsplit(str(settings.MINI_APP_URL)).path.rstrip("/") + "/",
+            settings.WEBHOOK_LISTEN,
+            settings.WEBHOOK_PORT,
+        )
+    serve = None
+    if listeners:
+        apps = [(bound, listener(routes)) for bound, routes in listeners]
 
         async def serve() -> None:
-            await health.refresh()  # the database's verdict before the first /healthz
-            probing = asyncio.get_running_loop().create_task(health.run())
+            probing = None
+            if health is not None:  # the database's verdict before the first /healthz
+                await health.refresh()
+                probing = asyncio.get_running_loop().create_task(health.run())
             try:
-                await serve_listener(app, sock)
+                await asyncio.gather(*(serve_listener(app, bound) for bound, app in apps))
             finally:
-                probing.cancel()
-                await asyncio.gather(probing, return_exceptions=True)
+                if probing is not None:
+                    probing.cancel()
+                    await asyncio.gather(probing, return_exceptions=True)
 
     log_secrets_of(settings, businesses)
     tune_gc()
@@ -617,6 +714,7 @@ def build_business(
     *,
     slots: asyncio.Semaphore | None = None,
     metrics: Metrics | None = None,
+    share: PollShare | None = None,
 ) -> Business:
     """One business of the file, built by the same code path as the process's one business
     without the file (`build`), on its scope of the process's database and the process's
@@ -641,10 +739,32 @@ def build_business(
         zimun.update(counting.pop("zimun"))
         options.update(counting)
     options["zimun"] = zimun
-    built = build(spec.settings, storage=storage.for_business(spec.id), **options)
+    scoped = storage.for_business(spec.id)
+    options["cluster"] = cluster_for(spec.settings, scoped, share)
+    built = build(spec.settings, storage=scoped, **options)
     return Business(
-        spec.id, spec.settings, built.storage, built.client, built.conversation, built.app
+        spec.id,
+        spec.settings,
+        built.storage,
+        built.client,
+        built.conversation,
+        built.app,
+        cluster=built.cluster,
+        page=business_page(spec.settings, built.conversation, built.app),
     )
+
+
+def business_page(settings: Settings, conversation: Conversation, app: Application) -> Any:
+    """One business's booking page as the routes the process's listener mounts at
+    MINI_APP_URL's path + "/<id>/" (bot.telegram.webhook.fleet_pages): its own catalog and
+    words, initData checked with its own bot token, its own conversation, its messages sent by
+    its own bot; built when it starts, dropped when it stops. None without MINI_APP_URL."""
+    routes = page_routes(settings, conversation, app, prefix="")
+    if not routes:
+        return None
+    from starlette.routing import Router
+
+    return Router(routes, redirect_slashes=False)
 
 
 async def zimun_preflight(business: Business) -> str | None:

@@ -76,6 +76,7 @@ PROCESS_WIDE: tuple[str, ...] = (
     "WEBHOOK_SECRET",
     "WEBHOOK_LISTEN",
     "WEBHOOK_PORT",
+    "MINI_APP_URL",  # one address for all: business <id>'s page is at MINI_APP_URL + "<id>/"
 )
 ID_RE = re.compile(r"^[a-z0-9-]{1,64}$")
 REFERENCE_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
@@ -135,7 +136,8 @@ def load_businesses(
         own = _values(table, here, env)
         layers = {**env_layer, **defaults_layer, **own}
         sources = {name: "[defaults]" for name in defaults_layer} | dict.fromkeys(own, "")
-        business_settings = _validate({**process, **layers}, here, env_layer, sources)
+        values = {**process, **layers, **own_page(settings, business_id)}
+        business_settings = _validate(values, here, env_layer, sources)
         try:
             load_operator(business_settings)  # BOT_CONFIG, MESSAGES_DIR: checked here too
         except SettingsError as exc:
@@ -156,6 +158,20 @@ def derived_webhook_secret(secret: str, business_id: str) -> str:
         secret.encode("utf-8"), _WEBHOOK_CONTEXT + business_id.encode("utf-8"), hashlib.sha256
     ).digest()
     return urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def own_page(settings: Settings, business_id: str) -> dict[str, str]:
+    """Business `business_id`'s booking page (README, "Mini App"): MINI_APP_URL + "<id>/", or
+    nothing without MINI_APP_URL.
+
+    MINI_APP_URL is process-wide, like WEBHOOK_URL: one listener serves every page, so one
+    location at the proxy (and one certificate) covers every business, and a business added by
+    SIGHUP needs no change there. The id in the path is what the listener routes by; the
+    business's own settings carry its own address, which its menu button and its chat's
+    "📅 Calendar" buttons open."""
+    if settings.MINI_APP_URL is None:
+        return {}
+    return {"MINI_APP_URL": f"{str(settings.MINI_APP_URL).rstrip('/')}/{business_id}/"}
 
 
 # ---- reading the file -------------------------------------------------------------------------

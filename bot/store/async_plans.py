@@ -8,6 +8,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from bot.store.local_coord import DELIVERY_MEMORY, Pruning
 from bot.store.plans import Plan, Plans, is_atomic
 
 P = ParamSpec("P")
@@ -85,3 +86,26 @@ class AsyncPlans:
     forget_user = _async(Plans.forget_user)
     conversation_count = _async(Plans.conversation_count)
     prune = _async(Plans.prune)
+
+    # -- several processes, one bot (bot.store.contract) --
+
+    forget_deliveries = _async(Plans.forget_deliveries)
+    poll_offset = _async(Plans.poll_offset)
+    set_poll_offset = _async(Plans.set_poll_offset)
+
+    @property
+    def business(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def _pruning(self) -> Pruning:
+        raise NotImplementedError
+
+    async def first_delivery(self, update_id: int) -> bool:
+        """The plan's answer; and once an hour per business, deliveries older than a day are
+        forgotten (Telegram gives up on an update well within a day)."""
+        first = await self._run_async(self._plans.first_delivery(update_id), False)
+        now = self._plans._clock()
+        if self._pruning.due(self.business, now):
+            await self.forget_deliveries(now - DELIVERY_MEMORY)
+        return first

@@ -11,6 +11,13 @@ database is unusable) and `close()` (only the store that opened the database clo
 Inside a batch, only the task that opened it uses the store: a task it starts and awaits
 meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL).
 
+`Coordination` is what several processes of one bot agree on through the store (issue 20):
+one update of a chat at a time (`chat_turn`), an update handled once (`first_delivery`), one
+owner of a job or of a bot's polling (`ownership`), the polling offset, and Telegram's 429
+pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they are the
+database's own locks and unique keys; SQLite's store serves one process, and keeps them in
+that process (its unique keys still in the file).
+
 Two stores keep it: bot.store.sqlite_async.SqliteStore (SQLite, the embedded default) and
 bot.store.postgres.PostgresStore; bot.store.factory.open_store picks one from the settings.
 tests/store/test_contract.py checks that both have every method with these signatures.
@@ -35,7 +42,60 @@ from bot.store.plans import Outbox
 
 
 @runtime_checkable
-class Store(Protocol):
+class Ownership(Protocol):
+    """A named role that one process at a time holds ("poll:<business>", "jobs:<business>"):
+    in PostgreSQL a session advisory lock, so it ends with the process (its connection
+    closes) or with its connection to the database, whichever comes first."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def held(self) -> bool:
+        """Held as far as this process last saw (try_acquire checks it with the database)."""
+        ...
+
+    async def try_acquire(self) -> bool:
+        """Take it if nobody holds it; if this process holds it, check that it still does.
+        True when held. Call it again every few seconds: that is how a holder notices it
+        lost the database, and how another process takes over from a dead holder."""
+        ...
+
+    async def release(self) -> None:
+        """Give it up (a rolling restart hands over at once instead of at the next try)."""
+        ...
+
+
+class Coordination(Protocol):
+    """What several processes of one bot agree on through the store (see the module)."""
+
+    def chat_turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        """Held while one update of `chat_id` is handled: the next update of that chat, in
+        this process or another, waits for it. Not reentrant (never nest one chat's turns)."""
+        ...
+
+    def ownership(self, name: str) -> Ownership:
+        """The role `name` (not yet tried: call try_acquire)."""
+        ...
+
+    async def peers(self) -> int:
+        """How many processes coordinate through this database now, this one included (at
+        least 1): how a process knows its fair share of the bots to poll."""
+        ...
+
+    async def flood_wait(self, bot: str) -> float:
+        """Seconds `bot` must still wait after a 429 (0.0: none). Read at most about once a
+        second per process (cached), so asking before every send costs no query."""
+        ...
+
+    async def hold_flood(self, bot: str, seconds: float) -> None:
+        """Telegram answered 429 retry_after=`seconds` to `bot`: every process waits that long
+        (measured by the database's clock: no two machines' clocks are compared)."""
+        ...
+
+
+@runtime_checkable
+class Store(Coordination, Protocol):
     """One business's view of the bot's database (see the module)."""
 
     @property
@@ -209,3 +269,11 @@ class Store(Protocol):
     async def forget_user(self, user_id: int, chat_id: int | None = None) -> None: ...
     async def conversation_count(self) -> int: ...
     async def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int: ...
+    async def first_delivery(self, update_id: int) -> bool:
+        """True once per update of this business, whichever process asks first (and
+        afterwards: deliveries older than a day are forgotten, now and then)."""
+        ...
+
+    async def forget_deliveries(self, before: datetime) -> int: ...
+    async def poll_offset(self, bot: str) -> int: ...
+    async def set_poll_offset(self, bot: str, offset: int) -> None: ...

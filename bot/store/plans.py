@@ -872,3 +872,41 @@ class Plans:
             )
         ).rowcount
         return deleted
+
+    # -- several processes, one bot (issue 20; the tables: storage._m7_coordination) --
+
+    def first_delivery(self, update_id: int) -> Plan[bool]:
+        """True the first time `update_id` is delivered to this business, False ever after
+        (within a day: forget_deliveries): the unique key decides, whichever process asks."""
+        done = yield self._write(
+            "INSERT INTO deliveries (business, update_id, at) VALUES (?1, ?, ?) "
+            "ON CONFLICT(business, update_id) DO NOTHING",
+            (update_id, self._now()),
+        )
+        return bool(done.rowcount == 1)
+
+    def forget_deliveries(self, before: datetime) -> Plan[int]:
+        """Forget the updates taken before `before` (Telegram keeps an update a day at most)."""
+        done = yield self._write(
+            "DELETE FROM deliveries WHERE business = ?1 AND at < ?", (_utc(before),)
+        )
+        return int(done.rowcount)
+
+    def poll_offset(self, bot: str) -> Plan[int]:
+        """The getUpdates offset stored for `bot` (0: none yet, Telegram's own confirmation)."""
+        rows = yield self._read(
+            "SELECT poll_offset FROM bot_state WHERE business = ?1 AND bot = ?", (bot,)
+        )
+        return int(rows[0]["poll_offset"] or 0) if rows else 0
+
+    def set_poll_offset(self, bot: str, offset: int) -> Plan[None]:
+        """Store `bot`'s offset; it only moves forward (a late writer cannot move it back)."""
+        yield self._write(
+            "INSERT INTO bot_state (business, bot, poll_offset) VALUES (?1, ?, ?) "
+            "ON CONFLICT(business, bot) DO UPDATE SET poll_offset = "
+            "max(COALESCE(bot_state.poll_offset, 0), excluded.poll_offset)",
+            (bot, offset),
+            postgres="INSERT INTO bot_state (business, bot, poll_offset) VALUES (?1, ?, ?) "
+            "ON CONFLICT(business, bot) DO UPDATE SET poll_offset = "
+            "GREATEST(COALESCE(bot_state.poll_offset, 0), excluded.poll_offset)",
+        )

@@ -20,6 +20,12 @@ as SQLite's does (it starts at 6, the schema SQLite reached by six steps), so a 
 is written for both. They run in one transaction under a transaction-scoped advisory lock:
 several processes starting together apply them once, the others wait and find them done.
 
+Coordination (bot.store.contract): chats' turns and roles are session advisory locks on one
+connection of the process's own (bot.store.pg_locks); deliveries and polling offsets are rows
+with unique keys; a 429's pause is a row too, its end reckoned by the database's clock
+(`clock_timestamp()`), so no two machines' clocks are ever compared, and read at most once a
+second per process and bot (FLOOD_CACHE).
+
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.
 """
@@ -27,6 +33,7 @@ text from the driver has the password masked before it is shown.
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -39,10 +46,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from bot.store.async_plans import AsyncPlans
 from bot.store.dialect import ddl_to_postgres, to_postgres
-from bot.store.plans import ERASE, MANY, READ, Done, Op, Plan, Plans
+from bot.store.local_coord import KeyedLocks, Pruning
+from bot.store.pg_locks import LockConnection, PgOwnership, lock_key, turn_lock
+from bot.store.plans import ERASE, MANY, READ, WRITE, Done, Op, Plan, Plans
 from bot.store.storage import (
     BUSINESS_INDEXES,
     BUSINESS_TABLES,
+    COORDINATION_INDEXES,
+    COORDINATION_TABLES,
     FUNNEL_TABLE,
     SCHEMA_VERSION,
     StorageError,
@@ -55,6 +66,19 @@ Connection = psycopg.AsyncConnection[dict[str, Any]]
 MIGRATION_LOCK = 94686
 POOL_MIN, POOL_MAX = 1, 10
 CONNECT_TIMEOUT = 10  # seconds
+FLOOD_CACHE = 1.0  # seconds a process trusts the 429 pause it last read for a bot
+
+# The 429 pause, by the database's clock (milliseconds since the epoch).
+_DB_NOW_MS = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+_FLOOD_READ = (
+    f"SELECT GREATEST(flood_until_ms - {_DB_NOW_MS}, 0) AS ms FROM bot_state "
+    "WHERE business = ?1 AND bot = ?"
+)
+_FLOOD_HOLD = (
+    f"INSERT INTO bot_state (business, bot, flood_until_ms) VALUES (?1, ?, {_DB_NOW_MS} + ?) "
+    "ON CONFLICT(business, bot) DO UPDATE SET flood_until_ms = "
+    "GREATEST(COALESCE(bot_state.flood_until_ms, 0), excluded.flood_until_ms)"
+)
 
 
 def _real_now() -> datetime:
@@ -102,8 +126,13 @@ def _schema_6() -> list[str]:
     return [*tables, ddl_to_postgres(FUNNEL_TABLE), *BUSINESS_INDEXES]
 
 
+def _coordination_7() -> list[str]:
+    """Schema 7: deliveries and bot_state (bot.store.storage._m7_coordination)."""
+    return [*map(ddl_to_postgres, COORDINATION_TABLES.values()), *COORDINATION_INDEXES]
+
+
 # version -> its statements. The first is SQLite's sixth (see the module). Append, never edit.
-MIGRATIONS: dict[int, Callable[[], list[str]]] = {6: _schema_6}
+MIGRATIONS: dict[int, Callable[[], list[str]]] = {6: _schema_6, 7: _coordination_7}
 assert max(MIGRATIONS) == SCHEMA_VERSION, "a SQLite migration without its PostgreSQL twin"
 TABLES = (*BUSINESS_TABLES, "funnel")
 
@@ -164,13 +193,19 @@ async def connect(target: Target) -> Connection:
 
 class _Shared:
     """What every business's store on one database shares: the pool, the clock, the count of
-    committed transactions, and where the database is (for messages)."""
+    committed transactions, and where the database is (for messages); and the process's
+    coordination: its session for advisory locks, the chats' turns queued in the process, and
+    what it last read of each bot's 429 pause (monotonic time read, seconds left)."""
 
     def __init__(self, pool: AsyncConnectionPool, target: Target, now: Callable[[], datetime]):
         self.pool = pool
         self.target = target
         self.now = now
         self.writes = 0
+        self.locks = LockConnection(target.url, target.error)
+        self.turns = KeyedLocks()
+        self.pruning = Pruning()
+        self.flood: dict[str, tuple[float, float]] = {}
 
 
 # The transaction the current task holds, if any: (the database's _Shared, its connection).
@@ -220,6 +255,7 @@ class PostgresStore(AsyncPlans):
 
     async def close(self) -> None:
         if self._owner:
+            await self._shared.locks.close()
             await self._shared.pool.close()
 
     async def ping(self) -> int:
@@ -255,6 +291,45 @@ class PostgresStore(AsyncPlans):
         except psycopg.Error as exc:  # the commit itself failed
             raise shared.target.error("write failed", exc) from None
         shared.writes += 1
+
+    # -- coordination (see the module) --
+
+    @property
+    def _pruning(self) -> Pruning:
+        return self._shared.pruning
+
+    @asynccontextmanager
+    async def chat_turn(self, chat_id: int) -> AsyncIterator[None]:
+        """This process's tasks queue in the process; the first asks the database."""
+        shared = self._shared
+        async with shared.turns.hold((self._business, chat_id)):
+            key = lock_key("turn", self._business, str(chat_id))
+            generation = await turn_lock(shared.locks, key)
+            try:
+                yield
+            finally:
+                await shared.locks.unlock(key, generation)
+
+    def ownership(self, name: str) -> PgOwnership:
+        return PgOwnership(self._shared.locks, name)
+
+    async def peers(self) -> int:
+        """The sessions for locks on this database (one per process: bot.store.pg_locks)."""
+        return await self._shared.locks.peers()
+
+    async def flood_wait(self, bot: str) -> float:
+        cache, key = self._shared.flood, f"{self._business}\x1f{bot}"
+        now = time.monotonic()
+        seen = cache.get(key)
+        if seen is None or now - seen[0] >= FLOOD_CACHE:
+            rows = await self._execute(Op(READ, _FLOOD_READ, (bot,)))
+            seen = (now, rows[0]["ms"] / 1000 if rows else 0.0)
+            cache[key] = seen
+        return max(0.0, seen[1] - (now - seen[0]))
+
+    async def hold_flood(self, bot: str, seconds: float) -> None:
+        await self._execute(Op(WRITE, _FLOOD_HOLD, (bot, round(max(seconds, 0.0) * 1000))))
+        self._shared.flood.pop(f"{self._business}\x1f{bot}", None)
 
     # -- running a plan --
 

@@ -14,6 +14,11 @@ database until it closes it: every other task's call waits for it (an asyncio lo
 not awaited at all when nobody holds it). The owner's own calls, nested batches included, go
 straight through. The lock is the file's: every adapter over the same file (each business's,
 and any made by `as_store` for a synchronous handle) waits on the same one.
+
+Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles and 429
+pauses are kept in the process (bot.store.local_coord), per file like the lock; deliveries
+and polling offsets are in the file as in PostgreSQL, so a restarted process still handles a
+redelivered update once.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
 from bot.store.contract import Store
+from bot.store.local_coord import Holders, KeyedLocks, LocalFlood, LocalOwnership, Pruning
 from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
 
@@ -38,6 +44,10 @@ class _Shared:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.owner: asyncio.Task[object] | None = None
+        self.turns = KeyedLocks()
+        self.holders = Holders()
+        self.flood = LocalFlood()
+        self.pruning = Pruning()
 
 
 # The synchronous store's per-file state -> that file's _Shared (gone with the file's close).
@@ -101,6 +111,27 @@ class SqliteStore(AsyncPlans):
 
     async def ping(self) -> int:
         return self.storage.ping()
+
+    # -- coordination: one process (see the module) --
+
+    @property
+    def _pruning(self) -> Pruning:
+        return self._shared.pruning
+
+    def chat_turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
+        return self._shared.turns.hold((self.business, chat_id))
+
+    def ownership(self, name: str) -> LocalOwnership:
+        return LocalOwnership(self._shared.holders, name)
+
+    async def peers(self) -> int:
+        return 1  # SQLite: the process is the bot
+
+    async def flood_wait(self, bot: str) -> float:
+        return self._shared.flood.wait(f"{self.business}\x1f{bot}")
+
+    async def hold_flood(self, bot: str, seconds: float) -> None:
+        self._shared.flood.hold(f"{self.business}\x1f{bot}", seconds)
 
     async def close(self) -> None:
         self.storage.close()

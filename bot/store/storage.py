@@ -409,6 +409,40 @@ def _m6_business(db: sqlite_utils.Database) -> None:
         raise StorageError(f"migration to schema 6 left {len(broken)} rows without their booking")
 
 
+# Schema 7's tables (issue 20): what several processes of one bot agree on through the store.
+COORDINATION_TABLES: dict[str, str] = {
+    "deliveries": (
+        "CREATE TABLE deliveries ("
+        " business TEXT NOT NULL DEFAULT '',"
+        " update_id INTEGER NOT NULL,"
+        " at TEXT NOT NULL,"
+        " PRIMARY KEY (business, update_id))"
+    ),
+    "bot_state": (
+        "CREATE TABLE bot_state ("
+        " business TEXT NOT NULL DEFAULT '',"
+        " bot TEXT NOT NULL,"
+        " poll_offset INTEGER,"
+        " flood_until_ms INTEGER,"
+        " PRIMARY KEY (business, bot))"
+    ),
+}
+COORDINATION_INDEXES = ("CREATE INDEX idx_deliveries_at ON deliveries (business, at)",)
+
+
+def _m7_coordination(db: sqlite_utils.Database) -> None:
+    """Several processes, one bot (issue 20): `deliveries` remembers for a day which Telegram
+    updates were taken (an update delivered twice is handled once; bot.store.contract's
+    `first_delivery`), `bot_state` each bot's getUpdates offset (a new poller goes on where
+    the last stopped) and, in PostgreSQL, the end of a 429's pause shared by every process
+    (`flood_until_ms`, by the database's clock; SQLite's one process keeps it in memory).
+    Nothing personal: update ids and offsets only, so /forget has nothing to erase here."""
+    for create in COORDINATION_TABLES.values():
+        db.execute(create)
+    for index in COORDINATION_INDEXES:
+        db.execute(index)
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
@@ -417,6 +451,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m4_waitlist,
     _m5_booked_at,
     _m6_business,
+    _m7_coordination,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 SCRUBBED = "free_space_scrubbed"  # meta key: the one VACUUM of an older database is done
@@ -729,6 +764,10 @@ class Storage:
     forget_user = _sync(Plans.forget_user)
     conversation_count = _sync(Plans.conversation_count)
     prune = _sync(Plans.prune)
+    first_delivery = _sync(Plans.first_delivery)
+    forget_deliveries = _sync(Plans.forget_deliveries)
+    poll_offset = _sync(Plans.poll_offset)
+    set_poll_offset = _sync(Plans.set_poll_offset)
 
     def ping(self) -> int:
         """Read the schema version (raises StorageError if the database is unusable)."""

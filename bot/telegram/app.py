@@ -26,12 +26,13 @@ from bot.core.changes import BookingChange, ChangeKind
 from bot.telegram.accesslog import UpdateLog
 from bot.telegram.admin import AdminChat
 from bot.telegram.budget import BURST, PER_SECOND, Buckets, UpdateBudget
+from bot.telegram.cluster import Cluster
 from bot.telegram.commands import register_commands, register_page_button
 from bot.telegram.delivery import deliver
 from bot.telegram.errors import ErrorHandler
 from bot.telegram.flood import FairRateLimiter
 from bot.telegram.handlers import ANSWER_WITHIN, ChatHandlers
-from bot.telegram.ordering import DEFAULT_CONCURRENCY, PerChatOrdering
+from bot.telegram.ordering import DEFAULT_CONCURRENCY, Admission, PerChatOrdering
 from bot.telegram.scheduler import (
     HOUSEKEEPING_SECONDS,
     RECONCILE_SCAN_SECONDS,
@@ -87,10 +88,12 @@ async def check_telegram(settings: Settings) -> User:
         return bot.bot
 
 
-def default_rate_limiter() -> FairRateLimiter:
+def default_rate_limiter(cluster: Cluster | None = None) -> FairRateLimiter:
     """Telegram's published limits (30 messages/s overall, 20/min per group), shared fairly
-    between chats, replies first; a 429 pauses only its chat, and is retried."""
-    return FairRateLimiter(max_retries=MAX_RETRIES)
+    between chats, replies first; a 429 pauses only its chat, and is retried (and, with
+    several processes, pauses that chat in every process)."""
+    pauses = cluster.pauses() if cluster is not None else None
+    return FairRateLimiter(max_retries=MAX_RETRIES, pauses=pauses)
 
 
 def build_application(
@@ -115,6 +118,7 @@ def build_application(
     reconcile_interval: float | None = RECONCILE_SCAN_SECONDS,
     housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
     waitlist_interval: float | None = WAITLIST_SCAN_SECONDS,
+    cluster: Cluster | None = None,
 ) -> Application:
     """The bot's Application, not started.
 
@@ -136,6 +140,10 @@ def build_application(
     `scheduler.scan_reminders`, `scheduler.reconcile_now` and `scheduler.watch_now`).
     Customers are told of changes made at the business; with ADMIN_CHAT_ID set, that chat
     gets booking notices and /stats.
+
+    `cluster` (several processes sharing a PostgreSQL store, bot.telegram.cluster): each
+    update runs in its chat's turn across processes, the scans run in the holder of the jobs
+    role only, and 429 pauses are shared.
     """
     urls = bot_api_urls(settings.TELEGRAM_BASE_URL)
     default_language = settings.BOT_DEFAULT_LANGUAGE
@@ -157,6 +165,10 @@ def build_application(
         if settings.ADMIN_CHAT_ID is not None
         else None
     )
+
+    admission: Admission | None = budget
+    if cluster is not None:
+        admission = cluster.admission(budget)
 
     async def post_init(app: Application) -> None:
         if register_menu:
@@ -206,7 +218,7 @@ def build_application(
         .concurrent_updates(
             PerChatOrdering(
                 max_concurrent_updates,
-                admission=budget,
+                admission=admission,
                 slots=update_slots,
                 observe=metrics.update_handled if metrics is not None else None,
             )
@@ -222,7 +234,7 @@ def build_application(
     if get_updates_request is not None:
         builder = builder.get_updates_request(get_updates_request)
     if rate_limiter == "default":
-        rate_limiter = default_rate_limiter()
+        rate_limiter = default_rate_limiter(cluster)
     if rate_limiter is not None:
         builder = builder.rate_limiter(rate_limiter)
     app = builder.build()
@@ -249,6 +261,7 @@ def build_application(
         waitlist_interval=waitlist_interval,
         housekeeping_interval=housekeeping_interval,
         own_jobs=own_jobs,
+        gate=cluster.jobs_gate() if cluster is not None else None,
     )
     return app
 
@@ -274,23 +287,37 @@ async def resume_pending(app: Application, conversation: Conversation) -> int:
 
 @asynccontextmanager
 async def polling(
-    app: Application, *, poll_interval: float = 0.0, long_poll: int = 10
+    app: Application,
+    *,
+    poll_interval: float = 0.0,
+    long_poll: int = 10,
+    cluster: Cluster | None = None,
 ) -> AsyncIterator[Application]:
     """Run `app` with long polling inside the current event loop, as `run_polling` would:
     initialize, post_init, poll, start; on exit stop polling (committing the offset), finish
-    every fetched update, post_stop, shutdown, post_shutdown."""
+    every fetched update, post_stop, shutdown, post_shutdown. With `cluster`, the process
+    polls only while it holds the bot's polling role (bot.telegram.cluster.OwnedPoller)."""
     await app.initialize()
     try:
         if app.post_init:
             await app.post_init(app)
         assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=poll_interval, timeout=long_poll, allowed_updates=list(ALLOWED_UPDATES)
-        )
+        poller = None
+        if cluster is not None:
+            poller = cluster.poller(app, list(ALLOWED_UPDATES), long_poll)
+            poller.start()
+        else:
+            await app.updater.start_polling(
+                poll_interval=poll_interval,
+                timeout=long_poll,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
         await app.start()
         try:
             yield app
         finally:
+            if poller is not None:
+                await poller.stop()
             if app.updater.running:
                 await app.updater.stop()
             if app.running:

@@ -41,15 +41,17 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config.logs import log_business
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.scheduler import SharedScheduler
-from bot.telegram.webhook import Endpoint
+from bot.telegram.webhook import Endpoint, Site
 from bot.telegram.webhook_guard import RecentIds
 
 if TYPE_CHECKING:
+    from starlette.types import ASGIApp
     from telegram.ext import Application
 
     from bot.chat.engine import Conversation
     from bot.config.settings import Settings
     from bot.store.contract import Store
+    from bot.telegram.cluster import Cluster
     from bot.zimun.client import ZimunClient
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,7 @@ RETRY_FIRST = 5.0  # seconds before a failed business is tried again; doubles ea
 RETRY_MAX = 300.0
 JITTER = 0.2  # each wait is within 20% of its nominal value
 STOP_CONCURRENCY = 50
+POLLER_KEY = "cluster_poller"  # app.bot_data key of its OwnedPoller (several processes)
 LONG_POLL = 50  # seconds a long poll waits (Telegram allows 50): fewer polls of idle bots
 URL_RE = re.compile(r"\w+://\S+")
 
@@ -77,6 +80,10 @@ class Business:
     client: ZimunClient
     conversation: Conversation
     app: Application
+    # Its booking page's routes (bot.miniapp; MINI_APP_URL), mounted at <path>/<id>/ by the
+    # listener while it serves; None without MINI_APP_URL.
+    page: ASGIApp | None = None
+    cluster: Cluster | None = None  # several processes share the store (bot.telegram.cluster)
 
 
 @dataclass(frozen=True)
@@ -142,8 +149,10 @@ class Fleet:
         retry_first: float = RETRY_FIRST,
         retry_max: float = RETRY_MAX,
         on_state: Callable[[str, State | None], None] | None = None,
+        on_all_serving: Callable[[], None] | None = None,
     ) -> None:
         self._build = build
+        self._on_all_serving = on_all_serving
         self._preflight = preflight
         self.webhooks = webhooks
         self._starting = asyncio.Semaphore(concurrency)
@@ -165,7 +174,20 @@ class Fleet:
         if member is None:
             return None
         app = member.business.app if member.state == "serving" and member.business else None
-        return Endpoint(app, member.secret, member.seen)
+        cluster = member.business.cluster if member.business is not None else None
+        return Endpoint(app, member.secret, member.seen, cluster.take if cluster else None)
+
+    def page(self, business_id: str) -> Site | None:
+        """The booking page of `business_id` (app None while it is not serving), or None for
+        an id the process does not serve. Its routes were built with the business and go
+        with it; its requests run in the business's context (its words, its log name)."""
+        member = self.members.get(business_id)
+        if member is None:
+            return None
+        business = member.business
+        if member.state != "serving" or business is None or business.page is None:
+            return Site(None)
+        return Site(business.page, member.context)
 
     def counts(self) -> Counter[str]:
         """How many businesses are in each state."""
@@ -260,6 +282,8 @@ class Fleet:
                     time.monotonic() - self._since,
                 )
                 self._since = None
+                if self._on_all_serving is not None:
+                    self._on_all_serving()
             if member.attempts > 1:
                 log.info("serving (attempt %d)", member.attempts)
             return
@@ -288,6 +312,10 @@ class Fleet:
                     secret_token=member.secret,
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
+            elif business.cluster is not None:  # polls while it holds the bot's polling role
+                poller = business.cluster.poller(app, list(ALLOWED_UPDATES), LONG_POLL)
+                app.bot_data[POLLER_KEY] = poller
+                poller.start()
             else:
                 assert app.updater is not None
                 await app.updater.start_polling(
@@ -348,6 +376,9 @@ class Fleet:
 
 async def _shutdown(app: Application, *, initialised: bool, post_init: bool) -> None:
     """Stop `app` as run_polling/run_webhook would, from wherever its start got to."""
+    poller = app.bot_data.pop(POLLER_KEY, None)
+    if poller is not None:
+        await poller.stop()
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:

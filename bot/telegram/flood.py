@@ -180,12 +180,15 @@ class FairRateLimiter(BaseRateLimiter[int]):
         overall_per_second: float = FloodLimit.MESSAGES_PER_SECOND,
         group_per_minute: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         max_retries: int = 0,
+        pauses: Pauses | None = None,
     ) -> None:
+        """`pauses`: where 429 pauses are kept (bot.telegram.cluster.SharedPauses shares them
+        with the bot's other processes); this process's own by default."""
         self._queue = FairQueue(overall_per_second, overall_per_second, RESERVE)
         self._shares = Buckets(SHARE_BURST, SHARE_PER_SECOND)
         self._group_per_minute = group_per_minute
         self._groups: dict[ChatKey, AsyncLimiter] = {}
-        self._pauses = Pauses()
+        self._pauses = pauses if pauses is not None else Pauses()
         self._max_retries = max_retries
 
     async def initialize(self) -> None:

@@ -14,6 +14,10 @@ SQLite, so a restart loses nothing); this module only runs it on time and gives 
 run at start-up catches up with what fell due while the bot was down; it is a task started by
 the Application's start-up (`Scheduler.start`), not a JobQueue job with `first=0`: a job added
 before the scheduler runs gets its first run one interval late.
+
+With several processes sharing a store, `gate` (bot.telegram.cluster.JobsGate) lets only the
+holder of the jobs role run the scans and the catch-up: a job in any other process is a try to
+take the role (so it moves within one interval of the holder's death) and nothing more.
 """
 
 from __future__ import annotations
@@ -100,11 +104,16 @@ async def watch_now(app: Application) -> LookResult:
     return await scheduler.followup.watch_and_tell(scheduler.send)
 
 
+Gate = Callable[[], Awaitable[bool]]
+
+
 def _job(
-    what: str, run: Callable[[Application], Awaitable[object]]
+    what: str, run: Callable[[Application], Awaitable[object]], gate: Gate | None = None
 ) -> Callable[..., Awaitable[None]]:
     async def job(context: ContextTypes.DEFAULT_TYPE) -> None:
         try:
+            if gate is not None and not await gate():
+                return  # another process runs the scans
             await run(context.application)
         except Exception:
             log.exception("%s failed; the next one tries again", what)
@@ -132,12 +141,14 @@ class Scheduler:
         waitlist_interval: float | None = WAITLIST_SCAN_SECONDS,
         housekeeping_interval: float | None = HOUSEKEEPING_SECONDS,
         own_jobs: bool = True,
+        gate: Gate | None = None,
     ) -> None:
         """`own_jobs=False`: the periodic jobs are not put on this Application's JobQueue;
         one `SharedScheduler` runs them for every business of the process (`wanted` says
         which)."""
         self.app = app
         self.followup = followup
+        self.gate = gate
         self.reminders = reminder_interval is not None and bool(followup.reminders.offsets)
         self.housekeeping = housekeeping_interval is not None
         self._catch_up: asyncio.Task[None] | None = None
@@ -159,7 +170,9 @@ class Scheduler:
             raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
         for name, what, run, interval, wanted in jobs:
             if interval is not None and wanted:
-                queue.run_repeating(_job(what, run), interval=interval, first=interval, name=name)
+                queue.run_repeating(
+                    _job(what, run, gate), interval=interval, first=interval, name=name
+                )
 
     @property
     def send(self) -> Send:
@@ -172,10 +185,17 @@ class Scheduler:
 
     def start(self) -> None:
         """At start-up: catch up in the background."""
-        self._catch_up = asyncio.get_running_loop().create_task(
-            self.followup.catch_up(
-                self.send, housekeeping=self.housekeeping, reminders=self.reminders
-            )
+        self._catch_up = asyncio.get_running_loop().create_task(self._catch_up_if_owner())
+
+    async def _catch_up_if_owner(self) -> None:
+        try:
+            if self.gate is not None and not await self.gate():
+                return  # the jobs' owner catches up; this process takes over if it dies
+        except Exception:
+            log.exception("cannot try the jobs' role; the next scan tries again")
+            return
+        await self.followup.catch_up(
+            self.send, housekeeping=self.housekeeping, reminders=self.reminders
         )
 
     async def idle(self) -> None:
@@ -244,6 +264,9 @@ class SharedScheduler:
         ) -> None:
             async with self._limit:
                 try:  # in the business's own context: its words
+                    gate = getattr(app.bot_data.get(SCHEDULER_KEY), "gate", None)
+                    if gate is not None and not await gate():
+                        return  # another process holds this business's jobs
                     await asyncio.get_running_loop().create_task(job(app), context=context)
                 except Exception:
                     log.exception(

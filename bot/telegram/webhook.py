@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hmac
 import json
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -31,7 +32,8 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from telegram import Update
 from telegram.ext import Application
 
@@ -53,6 +55,9 @@ class Endpoint:
     app: Application | None
     secret: str
     seen: RecentIds
+    # Several processes behind one load balancer (bot.telegram.cluster.Cluster.take): whether
+    # this process is the first of all to receive an update; None: one process, `seen` is all.
+    take: Callable[[Update], Awaitable[bool]] | None = None
 
 
 class Reporter(Protocol):
@@ -84,6 +89,15 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     if not endpoint.seen.first_time(update.update_id):
         refusals.info("webhook: update %s was received before; dropped", update.update_id)
         return Response(status_code=200)  # received: Telegram must not send it again
+    if endpoint.take is not None:
+        try:
+            first = await endpoint.take(update)
+        except Exception as exc:  # the database cannot tell: Telegram delivers it again
+            endpoint.seen.forget(update.update_id)
+            log.warning("webhook: update not recorded (%s): 503", type(exc).__name__)
+            return Response(status_code=503)
+        if not first:
+            return Response(status_code=200)  # another process has it
     await app.update_queue.put(update)
     return Response(status_code=200)
 
@@ -115,9 +129,11 @@ def webhook_app(
     secret: str,
     health: Reporter | None,
     extra: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> Starlette:
-    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`."""
-    endpoint = Endpoint(app, secret, RecentIds())
+    """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`
+    (`take`: see Endpoint)."""
+    endpoint = Endpoint(app, secret, RecentIds(), take)
 
     async def telegram(request: Request) -> Response:
         return await receive(request, endpoint)
@@ -143,6 +159,45 @@ def fleet_routes(prefix: str, endpoint: Callable[[str], Endpoint | None]) -> lis
 
     path = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
     return [Route(path, telegram, methods=["POST"])]
+
+
+@dataclass(frozen=True)
+class Site:
+    """One business's booking page as the listener finds it: its routes (None while the
+    business is starting or failed: 503) and the context its requests run in (the business's
+    words and log name, as its own tasks have them)."""
+
+    app: ASGIApp | None
+    context: contextvars.Context | None = None
+
+
+def fleet_pages(prefix: str, site: Callable[[str], Site | None]) -> list[BaseRoute]:
+    """`prefix`/<business id>/...: each business's booking page (bot.miniapp), looked up by id
+    at request time (businesses come and go on SIGHUP); an id the process does not serve is
+    404, a business not serving now 503. `prefix`/<id> redirects to `prefix`/<id>/."""
+    base = "/" + "/".join(p for p in (prefix.strip("/"), "{business}") if p)
+
+    async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+        found = site(scope["path_params"]["business"])
+        if found is None:
+            refusals.info("page request for an unknown business: 404")
+            await Response(status_code=404)(scope, receive, send)
+        elif found.app is None:
+            refusals.info("page request for a business that is not serving now: 503")
+            await Response(status_code=503, headers={"Retry-After": "5"})(scope, receive, send)
+        elif found.context is None:
+            await found.app(scope, receive, send)
+        else:  # in the business's words and log name, as its Application's own tasks
+            work = found.app(scope, receive, send)
+            await asyncio.get_running_loop().create_task(work, context=found.context.copy())
+
+    async def to_page(request: Request) -> Response:
+        business = request.path_params["business"]
+        if site(business) is None:
+            return Response(status_code=404)
+        return Response(status_code=308, headers={"Location": f"{request.url.path}/"})
+
+    return [Route(base, to_page, methods=["GET"]), Mount(base, app=dispatch)]
 
 
 async def _body(request: Request) -> bytes | None:
@@ -206,10 +261,12 @@ async def serve_webhook(
     allowed_updates: Sequence[str],
     health: Health | None = None,
     extra: Sequence[BaseRoute] = (),
+    take: Callable[[Update], Awaitable[bool]] | None = None,
 ) -> None:
-    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would."""
+    """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would (`take`: see
+    Endpoint)."""
     config = uvicorn.Config(
-        webhook_app(app, path, secret, health, extra),
+        webhook_app(app, path, secret, health, extra, take),
         log_level="warning",
         log_config=None,  # uvicorn's lines go through the bot's (scrubbing) handler
         access_log=False,

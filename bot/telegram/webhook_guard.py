@@ -192,6 +192,10 @@ class RecentIds:
             self._ids.popitem(last=False)
         return True
 
+    def forget(self, update_id: int) -> None:
+        """Not received after all (it could not be recorded): its redelivery is welcome."""
+        self._ids.pop(update_id, None)
+
 
 class Throttle(logging.Filter):
     """A logger filter: of the records with the same message template, one passes per

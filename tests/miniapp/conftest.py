@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -36,7 +36,9 @@ from bot.telegram.webhook import Listener, bind
 from bot.wiring import build_application, page_routes
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
-from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.bot_api import FakeBotAPI, FakeBots
+from tests.fleet.conftest import bots, bots_options, other_sandbox  # noqa: F401  (fixtures)
+from tests.process import Launcher
 from tests.telegram.harness import RunningBot, bot_settings
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -195,6 +197,22 @@ async def page_bot(
     finally:
         await running.stop()
         sock.close()
+
+
+@pytest.fixture
+def many_launcher(
+    bots: tuple[FakeBots, str],  # noqa: F811  (the fixture imported above)
+    sandbox: SandboxServer,
+    tmp_path: Path,
+) -> Iterator[Launcher]:
+    """`python -m bot` with BUSINESSES_FILE, its businesses' bots on one fake Bot API
+    (tests/fleet's launcher: the environment's own bot serves no business)."""
+    fakes, base_url = bots
+    launched = Launcher(fakes.add("environment"), base_url, sandbox, tmp_path)
+    try:
+        yield launched
+    finally:
+        launched.stop_all()
 
 
 @pytest.fixture

@@ -202,6 +202,10 @@ def test_dotenv_and_the_environment_fill_names(tmp_path: Path, monkeypatch: pyte
             ": [businesses.a] MAX_BOOKINGS_PER_DAY is process-wide",
         ),
         (
+            "[businesses.a]\nMINI_APP_URL = 'https://a.example.com/book/'\n",
+            ": [businesses.a] MINI_APP_URL is process-wide",
+        ),
+        (
             "[businesses.a]\nBUSINESSES_FILE = 'other.toml'\n",
             ": [businesses.a] BUSINESSES_FILE is process-wide",
         ),
@@ -342,6 +346,16 @@ def test_every_per_business_setting_is_accepted_and_kept(tmp_path: Path) -> None
         if name not in BASE:
             assert getattr(settings, name) == getattr(expected, name), name
     assert set(values) | set(BASE) == set(PER_BUSINESS)
+
+
+def test_each_business_has_its_page_under_mini_app_url(tmp_path: Path) -> None:
+    """MINI_APP_URL is the environment's; business <id>'s page is at MINI_APP_URL + "<id>/"
+    (its menu button, its "Calendar" buttons); without it, no business has a page."""
+    for base in ("https://bots.example.com/book/", "https://bots.example.com/book"):
+        north, south = load(tmp_path, MINI_APP_URL=base)
+        assert str(north.settings.MINI_APP_URL) == "https://bots.example.com/book/studio-north/"
+        assert str(south.settings.MINI_APP_URL) == "https://bots.example.com/book/south/"
+    assert all(b.settings.MINI_APP_URL is None for b in load(tmp_path))
 
 
 def test_derived_webhook_secrets_are_telegrams_kind_and_one_per_business() -> None:

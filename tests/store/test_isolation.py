@@ -160,6 +160,16 @@ async def test_one_business_never_reaches_anothers_rows(backend: Backend, first:
     await forge(a, ids_b, b._store)  # and the other way round
     assert backend.snapshot("studio-b") == after_b
 
+    # What several processes agree on is the business's too: an update id, a bot's offset.
+    assert await a.first_delivery(7) and await b.first_delivery(7)
+    assert not await b.first_delivery(7)
+    await a.set_poll_offset("bot", 5)
+    assert await b.poll_offset("bot") == 0
+    await b.set_poll_offset("bot", 9)
+    assert await a.poll_offset("bot") == 5 and await b.poll_offset("bot") == 9
+    assert await b.forget_deliveries(MONDAY + timedelta(days=2)) == 1
+    assert not await a.first_delivery(7)
+
     await b.close()  # not the opener: the database stays open
     assert await a.get_language(CUSTOMER) is None  # forge(a, ...) forgot a's own customer
     missing = PUBLIC - b.called

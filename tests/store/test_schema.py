@@ -13,7 +13,13 @@ import sqlite_utils
 
 from bot.store.scope import UnscopedQuery, check_scoped
 from bot.store.sqlite_async import SqliteStore
-from bot.store.storage import MIGRATIONS, SCHEMA_VERSION, Storage, StorageError
+from bot.store.storage import (
+    COORDINATION_TABLES,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Storage,
+    StorageError,
+)
 from tests.clock import MONDAY
 from tests.store.world import CUSTOMER, TABLES, fill, open_store, snapshot
 from tests.store.world import booking as new_booking
@@ -21,8 +27,8 @@ from tests.store.world import booking as new_booking
 
 def test_every_table_and_index_leads_with_the_business(tmp_path: Path) -> None:
     store = open_store(tmp_path)
-    assert set(store.db.table_names()) - {"meta"} == set(TABLES)
-    for table in TABLES:
+    assert set(store.db.table_names()) - {"meta"} == {*TABLES, *COORDINATION_TABLES}
+    for table in (*TABLES, *COORDINATION_TABLES):
         assert "business" in store.db[table].columns_dict, table
         for index in store.db.execute(f"PRAGMA index_list({table})").fetchall():
             name = index[1]

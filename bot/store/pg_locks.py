@@ -1,0 +1,277 @@
+"""Locks shared by every process of one bot, in PostgreSQL (issue 20): session advisory locks
+on one dedicated connection per process and database (`LockConnection`), for chats' turns
+and for roles (`PgOwnership`: one poller per bot, one runner of the background jobs).
+
+Why one connection for all of them, and not a pooled one per turn: a turn lasts as long as an
+update's handling (Zimun calls included, seconds); holding a pooled connection for each would
+cap the chats a process serves at once at the pool's size, and a role held for the process's
+life would take one for good. A session advisory lock costs nothing while held, so every lock
+of the process sits on one idle connection, and its statements are sub-millisecond.
+
+What a lock on a session means: it is released when the session ends, so a process that dies
+(its socket closes) or loses the database lets the others in. The server notices a vanished
+machine by TCP keepalives, asked short here (idle 5 s, then 3 probes 2 s apart: about 11 s),
+so a role moves within 15 seconds even when the holder's machine is gone; the holder notices
+its own loss at its next check (`alive`, bounded by PING_TIMEOUT). A connection that failed is
+replaced (its `generation` counts up) and everything it held counts as lost.
+
+Locks are tried, never waited for on the server (`pg_try_advisory_lock`): a blocked statement
+would stop every other lock of the process behind it. A turn whose chat is busy in another
+process retries after a short, growing pause (rare: one chat's updates at two processes at
+the same moment). PostgreSQL's session locks are reentrant within a session; `_held` refuses
+a second holder in the same process, as another process would be refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import dict_row
+
+from bot.store.storage import StorageError
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[dict[str, Any]]
+log = logging.getLogger(__name__)
+
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3  # seconds, seconds, probes
+PING_TIMEOUT = 5.0  # seconds a liveness check or a lock statement may take
+RETRY_FIRST, RETRY_MOST = 0.005, 0.05  # seconds between tries of a busy turn
+APPLICATION = "bot-coordination"  # how pg_stat_activity names these connections
+
+
+def lock_key(*parts: str) -> int:
+    """A bigint advisory-lock key for a name (64 bits of BLAKE2b: collisions negligible)."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _keepalive_kwargs() -> dict[str, Any]:
+    """Both ends probe an idle connection: the server frees a dead machine's locks, the
+    client learns its own link is gone (libpq keepalives; server GUCs via `options`)."""
+    server = (
+        f"-c tcp_keepalives_idle={KEEPALIVE_IDLE} -c tcp_keepalives_interval={KEEPALIVE_INTERVAL}"
+        f" -c tcp_keepalives_count={KEEPALIVE_COUNT}"
+        f" -c tcp_user_timeout={KEEPALIVE_IDLE * 2 * 1000}"
+    )
+    return {
+        "keepalives": 1,
+        "keepalives_idle": KEEPALIVE_IDLE,
+        "keepalives_interval": KEEPALIVE_INTERVAL,
+        "keepalives_count": KEEPALIVE_COUNT,
+        "options": server,
+        "application_name": APPLICATION,
+    }
+
+
+class LockConnection:
+    """This process's session for advisory locks on one database (see the module)."""
+
+    def __init__(self, url: str, error: Callable[[str, BaseException], StorageError]) -> None:
+        self._url = url
+        self._error = error
+        self._conn: Connection | None = None
+        self._mutex = asyncio.Lock()
+        self._held: dict[int, int] = {}  # key -> the generation it was taken on
+        self._undoing: set[asyncio.Future[None]] = set()  # kept alive until done
+        self.generation = 0
+
+    @property
+    def connected(self) -> bool:
+        conn = self._conn
+        return conn is not None and not conn.closed and not conn.broken
+
+    def holds(self, key: int, generation: int) -> bool:
+        same = self.generation == generation
+        return self.connected and same and self._held.get(key) == generation
+
+    async def _connection(self) -> Connection:
+        if self.connected:
+            return self._conn  # type: ignore[return-value]
+        await self._drop()
+        try:
+            self._conn = await asyncio.wait_for(
+                psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, row_factory=dict_row, **_keepalive_kwargs()
+                ),
+                PING_TIMEOUT * 2,
+            )
+        except (psycopg.Error, TimeoutError) as exc:
+            raise self._error("cannot connect for locks", exc) from None
+        self.generation += 1
+        return self._conn
+
+    async def _drop(self) -> None:
+        """Forget the connection and every lock on it (the server freed them with it)."""
+        conn, self._conn = self._conn, None
+        if self._held:
+            log.warning("lost the database session holding %d coordination locks", len(self._held))
+        self._held.clear()
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(psycopg.Error, TimeoutError):
+                await asyncio.wait_for(conn.close(), PING_TIMEOUT)
+
+    async def _scalar(self, sql: str, key: int | None = None) -> Any:
+        """One statement on the session, serialised, bounded; a failure drops the session."""
+        conn = await self._connection()
+        try:
+            cursor = await asyncio.wait_for(
+                conn.execute(sql, (key,) if key is not None else None), PING_TIMEOUT
+            )
+            row = await cursor.fetchone()
+        except (psycopg.Error, TimeoutError) as exc:
+            await self._drop()
+            raise self._error("lock statement failed", exc) from None
+        return next(iter(row.values())) if row else None
+
+    async def _serial(
+        self,
+        work: Callable[[], Awaitable[T]],
+        cancelled: Callable[[T], Awaitable[None]] | None = None,
+    ) -> T:
+        """Run `work` alone on the session, and to its end even if the caller is cancelled;
+        then `cancelled` undoes what it did for a caller that is no longer there (a lock taken
+        for a cancelled caller would otherwise be held for the life of the process)."""
+
+        async def alone() -> T:
+            async with self._mutex:
+                return await work()
+
+        done = asyncio.ensure_future(alone())
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            if cancelled is not None:
+                undo = cancelled
+
+                def after(finished: asyncio.Future[T]) -> None:
+                    if not finished.cancelled() and finished.exception() is None:
+                        task = asyncio.ensure_future(undo(finished.result()))
+                        self._undoing.add(task)
+                        task.add_done_callback(self._undoing.discard)
+
+                done.add_done_callback(after)
+            raise
+
+    async def try_lock(self, key: int) -> int | None:
+        """Take `key` if free; the generation it was taken on, or None (held by anyone)."""
+
+        async def attempt() -> int | None:
+            if key in self._held and self.connected:
+                return None  # another task of this process holds it
+            taken = await self._scalar("SELECT pg_try_advisory_lock(%s)", key)
+            if not taken:
+                return None
+            self._held[key] = self.generation
+            return self.generation
+
+        async def give_back(generation: int | None) -> None:
+            if generation is not None:
+                await self.unlock(key, generation)
+
+        return await self._serial(attempt, give_back)
+
+    async def unlock(self, key: int, generation: int) -> None:
+        """Release `key` if it is still held on the session it was taken on. Never raises:
+        when the session fails, it is dropped, and the lock went with it."""
+
+        async def attempt() -> None:
+            if self._held.get(key) != generation or not self.connected:
+                return
+            del self._held[key]
+            with contextlib.suppress(StorageError):
+                await self._scalar("SELECT pg_advisory_unlock(%s)", key)
+
+        await self._serial(attempt)
+
+    async def alive(self, generation: int) -> bool:
+        """Is the session of `generation` still the database's? (one bounded round trip)"""
+
+        async def attempt() -> bool:
+            if self.generation != generation or not self.connected:
+                return False
+            try:
+                await self._scalar("SELECT 1")
+            except StorageError:
+                return False
+            return True
+
+        return await self._serial(attempt)
+
+    async def peers(self) -> int:
+        """Processes with a session for locks on this database now, this one included."""
+
+        async def attempt() -> int:
+            count = await self._scalar(
+                "SELECT count(*) FROM pg_stat_activity "
+                f"WHERE datname = current_database() AND application_name = '{APPLICATION}'"
+            )
+            return max(int(count or 0), 1)
+
+        return await self._serial(attempt)
+
+    async def close(self) -> None:
+        async with self._mutex:
+            self._held.clear()
+            await self._drop()
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The server process of the session (what pg_terminate_backend takes: tests)."""
+        return self._conn.info.backend_pid if self.connected else None  # type: ignore[union-attr]
+
+
+class PgOwnership:
+    """A role held as a session advisory lock on the process's LockConnection."""
+
+    def __init__(self, locks: LockConnection, name: str) -> None:
+        self._locks = locks
+        self._name = name
+        self._key = lock_key("own", name)
+        self._generation: int | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def held(self) -> bool:
+        return self._generation is not None and self._locks.holds(self._key, self._generation)
+
+    async def try_acquire(self) -> bool:
+        if self._generation is not None:
+            try:
+                if await self._locks.alive(self._generation) and self.held:
+                    return True
+            except StorageError:
+                pass
+            self._generation = None
+            log.warning("lost the role %s", self._name)
+        try:
+            self._generation = await self._locks.try_lock(self._key)
+        except StorageError as exc:
+            log.warning("cannot try the role %s: %s", self._name, exc)
+            self._generation = None
+        return self._generation is not None
+
+    async def release(self) -> None:
+        generation, self._generation = self._generation, None
+        if generation is not None:
+            await self._locks.unlock(self._key, generation)
+
+
+async def turn_lock(locks: LockConnection, key: int) -> int:
+    """Take a chat's turn lock, retrying while another process holds it; its generation."""
+    pause = RETRY_FIRST
+    while True:
+        generation = await locks.try_lock(key)
+        if generation is not None:
+            return generation
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, RETRY_MOST)

@@ -1,0 +1,395 @@
+"""Several processes, one bot (issue 20): the adapter's part of coordinating through the store
+(bot.store.contract.Coordination). Used only when the store is shared by processes
+(DATABASE_URL); with SQLite the process is the bot and nothing here is in the way.
+
+- An update is taken once: whoever receives it (the webhook of any process behind the load
+  balancer, or the one poller) asks `first_delivery` before queueing it; a second delivery
+  (Telegram's retry, a load balancer's retry) is acknowledged and dropped.
+- One update of a chat at a time across processes: `TurnAdmission` runs each update inside
+  the chat's `chat_turn`, itself inside the process's own lane (bot.telegram.ordering), so a
+  process asks the database for a chat at most once at a time.
+- One poller per bot: `OwnedPoller` polls only while it holds `ownership("poll:<business>")`,
+  tries every RETRY_SECONDS otherwise (a dead owner's session ends with it, so another takes
+  over within seconds), and goes on from the offset stored after each batch.
+- One runner of the background scans: `JobsGate` says whether this process holds
+  `ownership("jobs:<business>")` now (the claims use SKIP LOCKED besides, so a killed
+  sender's work is taken up again and nobody is told twice).
+- A 429 is honoured by every process: `SharedPauses` writes Telegram's retry_after to the
+  store and reads the others' (cached a second per process).
+
+What a SIGKILL can still cost: the updates that process had taken and not yet finished (a few
+in flight; a booking's confirm is resumed from its pending conversation), never one handled
+twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from telegram import Update
+from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+
+from bot.store.contract import Ownership, Store
+from bot.telegram.flood import ChatKey, Pauses
+from bot.telegram.ordering import Admission, lane_key
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+RETRY_SECONDS = 3.0  # how often a process not polling tries to become the poller (< 15 s)
+CHECK_SECONDS = 3.0  # how often the poller checks it still holds its role
+ERROR_PAUSE = 1.0  # seconds after a failed getUpdates before the next
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def bot_key(token: str) -> str:
+    """The bot's id (the token's part before ':'): names its offset and pauses, never the
+    secret part."""
+    return token.split(":", 1)[0]
+
+
+class TurnAdmission:
+    """An Admission (bot.telegram.ordering) that runs each update in its chat's turn across
+    processes, after the `inner` admission (the per-chat budget) has let it in."""
+
+    def __init__(self, store: Store, inner: Admission | None = None) -> None:
+        self._store = store
+        self._inner = inner
+
+    def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
+        admitted = work if self._inner is None else self._inner.admit(update, work)
+        if admitted is None:
+            return None
+        key = lane_key(update)
+        return admitted if key is None else self.in_turn(key, admitted)
+
+    def after(
+        self, in_lane: Callable[[int, Awaitable[T]], Awaitable[T]]
+    ) -> Callable[[int, Awaitable[T]], Awaitable[T]]:
+        """`in_lane` (the process's order of a chat's events), then the chat's turn across
+        processes: how the booking page's requests take their turn with the chat's updates."""
+        return lambda chat_id, work: in_lane(chat_id, self.in_turn(chat_id, work))
+
+    async def in_turn(self, chat_id: int, work: Awaitable[T]) -> T:
+        """`work` in the chat's turn across processes (the booking page's requests too)."""
+        started = False
+        try:
+            async with self._store.chat_turn(chat_id):
+                started = True
+                return await work
+        finally:
+            if not started and asyncio.iscoroutine(work):
+                work.close()  # given up while waiting: never "was never awaited"
+
+
+async def take_once(store: Store, update: Update) -> bool:
+    """True if this process is the first to receive `update` (then it must handle it)."""
+    if await store.first_delivery(update.update_id):
+        return True
+    log.info("update %s was taken before (a second delivery); dropped", update.update_id)
+    return False
+
+
+class JobsGate:
+    """Whether this process runs the background scans now: it holds the role, checked (or
+    tried) once per call. A scan's interval is the retry: another process takes over at its
+    next scan after the owner died."""
+
+    def __init__(self, store: Store, business: str) -> None:
+        self.role: Ownership = store.ownership(f"jobs:{business}")
+
+    async def __call__(self) -> bool:
+        return await self.role.try_acquire()
+
+
+class SharedPauses(Pauses):
+    """Telegram's 429 pauses, shared by every process of the bot through the store: a pause
+    taken here is written for the others (in the background: the request's retry does not
+    wait for it), and a pause another process took is waited for here."""
+
+    def __init__(self, store: Store, bot: str) -> None:
+        super().__init__()
+        self._store = store
+        self._bot = bot
+        self._writing: set[asyncio.Task[None]] = set()
+
+    def _key(self, cause: ChatKey) -> str:
+        return f"{self._bot}:{cause}"
+
+    def pause(self, cause: ChatKey, seconds: float) -> None:
+        super().pause(cause, seconds)
+        task = asyncio.get_running_loop().create_task(self._hold(cause, seconds))
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _hold(self, cause: ChatKey, seconds: float) -> None:
+        try:
+            await self._store.hold_flood(self._key(cause), seconds)
+        except Exception as exc:  # the local pause holds anyway
+            log.warning("could not share a flood pause: %s", type(exc).__name__)
+
+    async def wait(self, cause: ChatKey) -> None:
+        while True:
+            await super().wait(cause)
+            try:
+                shared = await self._store.flood_wait(self._key(cause))
+            except Exception as exc:  # the database is away: the local pauses still hold
+                log.warning("could not read the shared flood pause: %s", type(exc).__name__)
+                return
+            if shared <= 0:
+                return
+            await asyncio.sleep(shared)
+
+
+class PollShare:
+    """The process's fair share of the polling roles of its bots (BUSINESSES_FILE): at most
+    ceil(bots / processes) at a time, so the polling of many bots spreads over the processes
+    instead of staying with whichever started first. A process over its share (another one
+    joined) hands one role over per check; one under it tries for more."""
+
+    def __init__(self, store: Store, bots: Callable[[], int]) -> None:
+        self._store = store
+        self._bots = bots
+        self.held = 0
+        self._quota = 1 << 30
+        self._read_at = -float("inf")
+
+    async def quota(self) -> int:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._read_at >= CHECK_SECONDS:
+            self._read_at = loop.time()
+            try:
+                peers = await self._store.peers()
+            except Exception as exc:  # keep the last quota
+                log.warning("polling: cannot count the processes: %s", type(exc).__name__)
+                return self._quota
+            self._quota = max(1, math.ceil(max(self._bots(), 1) / peers))
+        return self._quota
+
+    async def may_take(self) -> bool:
+        return self.held < await self.quota()
+
+    async def must_give(self) -> bool:
+        """True for one poller at a time while the process holds more than its share (the
+        count drops at once, so its other pollers keep theirs)."""
+        if self.held > await self.quota():
+            self.held -= 1
+            return True
+        return False
+
+
+class OwnedPoller:
+    """getUpdates for one bot, only while this process holds `poll:<business>` (see the
+    module). Updates go to the Application's queue as python-telegram-bot's own poller puts
+    them; the offset is stored after each batch, so the next owner starts after it."""
+
+    def __init__(
+        self,
+        app: Application,
+        store: Store,
+        *,
+        business: str,
+        bot: str,
+        allowed_updates: Sequence[str],
+        long_poll: int = 10,
+        retry: float = RETRY_SECONDS,
+        share: PollShare | None = None,
+    ) -> None:
+        self._app = app
+        self._share = share
+        self._counted = False  # this poller's role is in share.held
+        self._checked_at = 0.0
+        self._store = store
+        self._bot = bot
+        self._allowed = list(allowed_updates)
+        self._long_poll = long_poll
+        self._retry = retry
+        self.role: Ownership = store.ownership(f"poll:{business}")
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # getUpdates answered while owner (tests, bench)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop polling and hand the role over at once (a rolling restart's new process
+        takes it at its next try)."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._uncount()
+        await self.role.release()
+
+    def _count(self) -> None:
+        if self._share is not None and not self._counted:
+            self._share.held += 1
+            self._counted = True
+
+    def _uncount(self) -> None:
+        if self._share is not None and self._counted:
+            self._share.held -= 1
+        self._counted = False
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    async def _run(self) -> None:
+        told = False
+        while not self._stopping.is_set():
+            try:
+                if self._share is not None and not self.role.held:
+                    owner = await self._share.may_take() and await self.role.try_acquire()
+                else:
+                    owner = await self.role.try_acquire()
+            except Exception:
+                log.exception("cannot try the polling role; trying again")
+                owner = False
+            if not owner:
+                if not told:
+                    log.info("polling: another process polls this bot; trying every %.0f s",
+                             self._retry)  # fmt: skip
+                    told = True
+                await self._pause(self._retry)
+                continue
+            told = False
+            self._count()
+            log.info("polling: this process is the bot's poller")
+            try:
+                gave = await self._poll_while_owner()
+            except Exception:
+                log.exception("polling failed; trying again")
+                await self._pause(ERROR_PAUSE)
+                continue
+            if not self.role.held:
+                self._uncount()
+            if gave:  # leave the role to a process under its share for a while
+                await self._pause(self._retry * 2)
+
+    async def _still_owner(self) -> bool | None:
+        """The check every CHECK_SECONDS, even during a long poll: None to go on polling,
+        False when the role was lost, True when it was handed over (over the share)."""
+        if not await self.role.try_acquire():
+            log.warning("polling: lost the poller's role; another process polls now")
+            return False
+        if self._share is not None and await self._share.must_give():
+            self._counted = False  # must_give took it off the count
+            await self.role.release()
+            log.info("polling: handed this bot over (this process polls more than its share)")
+            return True
+        return None
+
+    async def _get_updates(self, offset: int) -> list[Update] | bool:
+        """One long poll, checked every CHECK_SECONDS while it waits (a fleet's long poll
+        lasts 50 s): its updates, or the check's verdict, the poll given up."""
+        poll = asyncio.ensure_future(
+            self._app.bot.get_updates(
+                offset=offset or None,
+                timeout=self._long_poll,
+                allowed_updates=self._allowed,
+                read_timeout=self._long_poll + 5,
+            )
+        )
+        try:
+            while True:
+                done, _ = await asyncio.wait({poll}, timeout=CHECK_SECONDS)
+                if done:
+                    return list(poll.result())
+                verdict = await self._still_owner()
+                if verdict is not None:
+                    return verdict  # what it fetched, unconfirmed, goes to the next poller
+        finally:
+            if not poll.done():
+                poll.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await poll
+
+    async def _poll_while_owner(self) -> bool:
+        """Poll until the role is lost (False) or handed over (True), or the stop."""
+        await self._app.bot.delete_webhook()  # getUpdates is refused while one is set
+        offset = await self._store.poll_offset(self._bot)
+        while not self._stopping.is_set():
+            try:
+                fetched = await self._get_updates(offset)
+            except Conflict:  # the last owner's getUpdates is still open at Telegram
+                await self._pause(ERROR_PAUSE)
+                continue
+            except RetryAfter as exc:
+                await self._pause(retry_seconds(exc))
+                continue
+            except (TimedOut, NetworkError):
+                await self._pause(ERROR_PAUSE)
+                continue
+            if isinstance(fetched, bool):
+                return fetched
+            self.batches += 1
+            for update in fetched:
+                if await take_once(self._store, update):
+                    await self._app.update_queue.put(update)
+            if fetched:
+                offset = fetched[-1].update_id + 1
+                await self._store.set_poll_offset(self._bot, offset)
+            verdict = await self._still_owner() if self._checked_long_ago() else None
+            if verdict is not None:
+                return verdict
+        return False
+
+    def _checked_long_ago(self) -> bool:
+        """Between polls that return at once (a busy bot), a check every CHECK_SECONDS."""
+        now = asyncio.get_running_loop().time()
+        if now - self._checked_at < CHECK_SECONDS:
+            return False
+        self._checked_at = now
+        return True
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """One bot's coordination with its other processes: given to build_application, polling
+    and serve_webhook when the store is shared (DATABASE_URL); None keeps one process's ways."""
+
+    store: Store
+    business: str
+    bot: str  # bot_key(token)
+    share: PollShare | None = None  # the process's share of its bots' polling (BUSINESSES_FILE)
+
+    def admission(self, inner: Admission | None) -> TurnAdmission:
+        return TurnAdmission(self.store, inner)
+
+    def pauses(self) -> SharedPauses:
+        return SharedPauses(self.store, self.bot)
+
+    def jobs_gate(self) -> JobsGate:
+        return JobsGate(self.store, self.business)
+
+    async def take(self, update: Update) -> bool:
+        return await take_once(self.store, update)
+
+    def poller(
+        self, app: Application, allowed_updates: Sequence[str], long_poll: int = 10
+    ) -> OwnedPoller:
+        return OwnedPoller(
+            app,
+            self.store,
+            business=self.business,
+            bot=self.bot,
+            allowed_updates=allowed_updates,
+            long_poll=long_poll,
+            share=self.share,
+        )

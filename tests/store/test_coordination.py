@@ -1,0 +1,213 @@
+"""Several processes, one bot (issue 20): what the processes agree on through the store.
+
+Two "processes" are two stores opened separately on one PostgreSQL database (each its own pool
+and its own session for locks). SQLite's store serves one process: there, the two are two
+views of one opened store, and the same promises hold inside the process."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from bot.store.contract import Ownership, Store
+from bot.store.pg_locks import KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL
+from bot.store.postgres import PostgresStore
+from tests.backends import Backend
+from tests.clock import MONDAY
+
+
+async def two_processes(backend: Backend) -> tuple[Store, Store]:
+    first = await backend.open()
+    if backend.name == "sqlite":
+        return first, first.for_business(first.business)
+    return first, await backend.open()
+
+
+async def test_one_update_of_a_chat_at_a_time_across_processes(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    order: list[str] = []
+    a_inside, other_chat_done = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with a.chat_turn(42):
+            order.append("a in")
+            a_inside.set()
+            await other_chat_done.wait()  # another chat's turn is not held up meanwhile
+            await asyncio.sleep(0.05)  # room for b to (wrongly) come in
+            order.append("a out")
+
+    async def second() -> None:
+        await a_inside.wait()
+        async with b.chat_turn(42):
+            order.append("b in")
+        order.append("b out")
+
+    async def other_chat() -> None:
+        await a_inside.wait()
+        async with b.chat_turn(43):
+            order.append("43")
+        other_chat_done.set()
+
+    await asyncio.gather(first(), second(), other_chat())
+    assert order == ["a in", "43", "a out", "b in", "b out"]
+
+
+async def test_a_turn_given_up_while_waiting_leaves_the_chat_free(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    inside, leave = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with a.chat_turn(7):
+            inside.set()
+            await leave.wait()
+
+    held = asyncio.create_task(holder())
+    await inside.wait()
+    waiting = asyncio.create_task(b.chat_turn(7).__aenter__())
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    leave.set()
+    await held
+    for store in (a, b):  # neither process keeps the chat
+        async with store.chat_turn(7):
+            pass
+
+
+async def test_an_update_delivered_twice_is_handled_once(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    ids = [1000 + n for n in range(20)]
+    answers = await asyncio.gather(
+        *(store.first_delivery(update) for update in ids for store in (a, b, a, b))
+    )
+    assert sum(answers) == len(ids)
+    asked = [update for update in ids for _ in range(4)]
+    assert sorted(u for u, first in zip(asked, answers, strict=True) if first) == ids
+    assert not await b.first_delivery(ids[0])
+
+
+async def test_deliveries_older_than_a_day_are_forgotten(backend: Backend) -> None:
+    old = (MONDAY - timedelta(days=2)).isoformat(timespec="seconds")
+    recent = (MONDAY - timedelta(hours=2)).isoformat(timespec="seconds")
+    store = await backend.open()
+    await store.first_delivery(1)  # the schema is there; this process has pruned once
+    other = await backend.open()  # a process that has not pruned yet
+    insert = "INSERT INTO deliveries (business, update_id, at) VALUES ('', %s, %s)"
+    rows = [(5, old), (6, recent)]
+    if backend.name == "sqlite":
+        with sqlite3.connect(backend.target) as conn:
+            conn.executemany(insert.replace("%s", "?"), rows)
+    else:
+        with psycopg.connect(backend.target) as pg:
+            pg.cursor().executemany(insert, rows)
+    assert await other.first_delivery(7)
+    left = backend.rows("SELECT update_id FROM deliveries ORDER BY update_id")
+    assert left == [(1,), (6,), (7,)]
+
+
+async def test_a_role_has_one_holder_and_moves_when_released(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    mine, theirs = a.ownership("poll:"), b.ownership("poll:")
+    assert isinstance(mine, Ownership) and mine.name == "poll:"
+    assert not mine.held
+    assert await mine.try_acquire() and mine.held
+    assert await mine.try_acquire()  # still ours: checked, not taken twice
+    assert not await theirs.try_acquire() and not theirs.held
+    assert await b.ownership("jobs:").try_acquire()  # another role is another lock
+    await mine.release()
+    assert not mine.held
+    assert await theirs.try_acquire() and theirs.held
+    assert not await mine.try_acquire()
+
+
+async def _terminate_lock_session(backend: Backend, store: Store) -> None:
+    assert isinstance(store, PostgresStore)
+    pid = store._shared.locks.backend_pid
+    assert pid is not None
+    with psycopg.connect(backend.target, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))  # waits for its end
+
+
+async def test_a_role_moves_when_its_holders_connection_ends(backend: Backend) -> None:
+    if backend.name == "sqlite":
+        pytest.skip("SQLite's store is one process: the role dies with it")
+    a, b = await two_processes(backend)
+    mine, theirs = a.ownership("jobs:"), b.ownership("jobs:")
+    turn = a.chat_turn(1)
+    await turn.__aenter__()  # a turn on the same session goes with it
+    assert await mine.try_acquire()
+    assert not await theirs.try_acquire()
+    await _terminate_lock_session(backend, a)  # as the server does when the machine vanishes
+    assert await theirs.try_acquire()
+    async with b.chat_turn(1):
+        pass
+    assert not await mine.try_acquire() and not mine.held  # a finds out at its next check
+    await turn.__aexit__(None, None, None)
+    await b.close()  # the process ends: its connections close, its roles are free ...
+    for _ in range(100):  # ... once its server process has ended (just after the close)
+        if await mine.try_acquire():
+            break
+        await asyncio.sleep(0.05)
+    assert mine.held
+
+
+async def test_the_locks_session_asks_the_server_to_notice_a_dead_machine_in_time(
+    backend: Backend,
+) -> None:
+    """A role must move within 15 s of its holder's machine vanishing: the server probes the
+    idle session and drops it (and its locks) after idle + count x interval seconds."""
+    if backend.name == "sqlite":
+        pytest.skip("SQLite's store is one process")
+    store = await backend.open()
+    assert isinstance(store, PostgresStore)
+    assert KEEPALIVE_IDLE + KEEPALIVE_COUNT * KEEPALIVE_INTERVAL < 15
+    assert await store.ownership("poll:").try_acquire()
+    locks = store._shared.locks
+
+    async def show(setting: str) -> int:
+        return int(await locks._serial(lambda: locks._scalar(f"SHOW {setting}")))
+
+    assert await show("tcp_keepalives_idle") == KEEPALIVE_IDLE
+    assert await show("tcp_keepalives_interval") == KEEPALIVE_INTERVAL
+    assert await show("tcp_keepalives_count") == KEEPALIVE_COUNT
+
+
+async def test_polling_offsets_go_on_where_the_last_poller_stopped(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    assert await a.poll_offset("111") == 0
+    await a.set_poll_offset("111", 501)
+    assert await b.poll_offset("111") == 501
+    await b.set_poll_offset("111", 400)  # a late writer never moves it back
+    assert await a.poll_offset("111") == 501
+    await b.set_poll_offset("111", 502)
+    assert await a.poll_offset("111") == 502
+    assert await a.poll_offset("222") == 0  # another bot's
+
+
+async def test_a_429_pauses_the_bot_in_every_process(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    assert await b.flood_wait("111") == 0.0  # read (and cached) before the 429
+    await a.hold_flood("111", 30)
+    assert 25 < await a.flood_wait("111") <= 30
+    if isinstance(b, PostgresStore):
+        assert await b.flood_wait("111") == 0.0  # b trusts what it read for a second ...
+        b._shared.flood.clear()  # (as a second later)
+    assert 25 < await b.flood_wait("111") <= 30  # ... then sees the pause
+    await b.hold_flood("111", 1)  # a shorter pause never shortens a longer one
+    assert await a.flood_wait("111") > 25
+    assert await a.flood_wait("222") == 0.0
+
+
+async def test_each_process_counts_the_processes_on_the_database(backend: Backend) -> None:
+    a, b = await two_processes(backend)
+    if backend.name == "sqlite":
+        assert await a.peers() == await b.peers() == 1  # the process is the bot
+        return
+    assert await a.peers() == 1  # b has not coordinated yet
+    assert await b.peers() == 2
