@@ -333,6 +333,10 @@ def customers(fake: Any, count: int, first_chat: int) -> Iterator[Tally]:
     """`count` customers browsing in threads while the block runs."""
     tally = Tally(opened=float("inf"), closes=float("inf"))
     stop = threading.Event()
+    # Many threads hand each update to one another (customer, delivery, the fake's server):
+    # with the default 5 ms switch interval each hand-off may wait that long for the GIL.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0005)
     threads = [
         threading.Thread(target=_browse, args=(fake, first_chat + n, tally, stop), daemon=True)
         for n in range(count)
@@ -345,6 +349,7 @@ def customers(fake: Any, count: int, first_chat: int) -> Iterator[Tally]:
         stop.set()
         for thread in threads:
             thread.join(timeout=60)
+        sys.setswitchinterval(switch)
 
 
 def _percentile(values: list[float], q: float) -> float | None:
