@@ -30,7 +30,7 @@ from bot.chat.engine import Conversation
 from bot.store.contract import Store
 from bot.store.factory import open_store
 from bot.telegram.app import polling
-from bot.wiring import build_application, tune_gc
+from bot.wiring import build_application, cluster_for, tune_gc
 from bot.zimun.client import ZimunClient
 
 
@@ -45,9 +45,13 @@ class StoreBot:
 
 
 @asynccontextmanager
-async def running_bot(info: SandboxInfo, db: Path, database_url: str) -> AsyncIterator[StoreBot]:
+async def running_bot(
+    info: SandboxInfo, db: Path, database_url: str, coordinated: bool = False
+) -> AsyncIterator[StoreBot]:
     """runner.running_bot with the store `python -m bot` would open: PostgreSQL at
-    `database_url`, or SQLite at `db` when it is empty."""
+    `database_url`, or SQLite at `db` when it is empty. `coordinated`: on PostgreSQL, with the
+    coordination `python -m bot` adds there (bot.wiring.cluster_for: each update in its chat's
+    turn across processes, polling by the holder of the polling role, shared 429 pauses)."""
     settings = runner.settings_for(info, db)
     if database_url:
         settings = settings.model_copy(update={"DATABASE_URL": SecretStr(database_url)})
@@ -55,6 +59,7 @@ async def running_bot(info: SandboxInfo, db: Path, database_url: str) -> AsyncIt
     store = await open_store(settings, now=clock)
     client = ZimunClient.from_settings(settings)
     conversation = Conversation(client, store, default_language="en", now=clock)
+    cluster = cluster_for(settings, store) if coordinated else None
 
     async def close(_app: Any) -> None:
         try:
@@ -71,11 +76,12 @@ async def running_bot(info: SandboxInfo, db: Path, database_url: str) -> AsyncIt
         rate_limiter=None,
         update_budget=None,
         on_shutdown=(close,),
+        cluster=cluster,
     )
     runner.observe(app, api)
     tune_gc()
     try:
-        async with polling(app, poll_interval=0.0, long_poll=10):
+        async with polling(app, poll_interval=0.0, long_poll=10, cluster=cluster):
             try:
                 yield StoreBot(api, app, store, client)
             finally:
@@ -86,12 +92,16 @@ async def running_bot(info: SandboxInfo, db: Path, database_url: str) -> AsyncIt
 
 
 async def _run_async(
-    scenario: runner.Scenario, sandbox: SandboxProcess, db: Path, database_url: str
+    scenario: runner.Scenario,
+    sandbox: SandboxProcess,
+    db: Path,
+    database_url: str,
+    coordinated: bool,
 ) -> runner.Result:
     """runner.run_async's measurement (the same window, the same counters)."""
     result = runner.Result(scenario)
     assert sandbox.info is not None
-    async with running_bot(sandbox.info, db, database_url) as bot:
+    async with running_bot(sandbox.info, db, database_url, coordinated) as bot:
         await runner.warm_up(bot)  # type: ignore[arg-type]
         window = None
         if scenario.duration is not None:
@@ -121,10 +131,12 @@ async def _run_async(
     return result
 
 
-def run(scenario: runner.Scenario, db: Path, database_url: str) -> dict[str, Any]:
+def run(
+    scenario: runner.Scenario, db: Path, database_url: str, coordinated: bool = False
+) -> dict[str, Any]:
     """One scenario on one store, with a fresh sandbox process; its summary (bench/report)."""
     with SandboxProcess(latency_ms=scenario.latency_ms, now=runner.NOW) as sandbox:
-        result = asyncio.run(_run_async(scenario, sandbox, db, database_url))
+        result = asyncio.run(_run_async(scenario, sandbox, db, database_url, coordinated))
     return report.summarise(result)
 
 
