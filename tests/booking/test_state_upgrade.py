@@ -13,11 +13,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bot.chat.engine import in_flight
+from bot.chat.engine import Conversation, in_flight
 from bot.core.payload import Action
 from bot.core.state import ChatState, Step
 from bot.store.storage import Storage
+from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
+from tests.backends import Backend
+from tests.booking.conftest import customer
 from tests.booking.driver import Chat
 from tests.booking.steps import (
     ask_change,
@@ -28,7 +31,7 @@ from tests.booking.steps import (
     to_summary,
 )
 from tests.booking.test_delivery import BOOKED, RESCHEDULED, restart, says, tap_undelivered
-from tests.booking.test_waitlist_offer import tap_day
+from tests.booking.test_waitlist_offer import OFFER, tap_day
 from tests.waitlist.steps import SATURDAY, fill_day
 
 FLAT = json.loads((Path(__file__).parent / "fixtures" / "flat_states.json").read_text())["states"]
@@ -195,3 +198,27 @@ async def test_a_reschedule_in_flight(
     assert [(c.by_customer, c.booking_id) for c in heard] == [(True, 1)]
     [row] = storage.bookings_for_user(1001)
     assert row.start == state.unsettled.changing.new_start
+
+
+async def test_an_old_row_as_each_database_hands_it_back(
+    backend: Backend, api: ZimunClient, sandbox: SandboxServer
+) -> None:
+    """conversations.state as SQLite or PostgreSQL stored it before the upgrade, verbatim: the
+    customer comes back through the menu's Continue, joins the waiting list and books."""
+    fill_day(sandbox, SATURDAY)
+    store = await backend.open()
+    await store.save_conversation(1001, 1001, FLAT["waitlist_offer"], pending=False)
+    chat = Chat(Conversation(api, store, now=sandbox.clock.now), customer())
+    await chat.command("start")
+    await chat.tap_action(Action.RESUME)
+    assert chat.shows(OFFER)
+    await chat.tap_action(Action.WAITLIST_JOIN)
+    [entry] = await store.waitlist_for_user(1001, sandbox.clock.now())
+    assert entry.day == SATURDAY
+    await pick_day(chat)
+    await chat.tap_action(Action.TIME)
+    await chat.tap("Use “{name}”")
+    await chat.say("ana@example.com")
+    await chat.tap("✅ Confirm")
+    assert chat.shows(BOOKED)
+    assert len(await store.bookings_for_user(1001)) == 1
