@@ -95,9 +95,9 @@ async def abandon(ctx: Ctx) -> list[Msg]:
     state = ctx.state
     ended = detours.what_ends(state)
     await release_hold(ctx)
-    parked = state.parked.draft.hold if state.parked is not None else None
-    if parked is not None:
-        await _release(ctx, parked.hold_id)
+    parked_hold = state.parked.draft.hold if state.parked is not None else None
+    if parked_hold is not None:
+        await _release(ctx, parked_hold.hold_id)
     if state.draft.flow == Flow.BOOK and state.draft.attempt is not None:
         ctx.out.track("abandoned", step=(state.nav.resume or state.nav.step).value)
     state.clear_draft()

@@ -2,7 +2,7 @@
 back to what they were doing, exactly as they left it, with the time still held while it lasts.
 
 Only three things end a booking in progress: an explicit cancel, a new booking, and /forget.
-Everything else is a detour: the step the customer left is remembered (`ChatState.resume`)
+Everything else is a detour: the step the customer left is remembered (`ChatState.nav.resume`)
 with its screen code (`resume_nonce`), so Back, the menu's Continue button, a button still on
 the old screen, or simply typing the answer the old step asked for, all lead back to it.
 

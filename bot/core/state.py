@@ -221,7 +221,11 @@ class Parked(BaseModel):
 
 
 class ChatState(BaseModel):
-    """One chat's conversation, grouped by concept (see the module's docstring)."""
+    """One chat's conversation, grouped by concept (see the module's docstring).
+
+    `clear_draft`, `park` and `end_move` put new groups in place (they do not empty the old
+    ones): read `state.draft` etc. again after calling them, never through a name kept from
+    before."""
 
     model_config = ConfigDict(extra="ignore", validate_assignment=False)
 
