@@ -244,7 +244,7 @@ class ChatState(BaseModel):
     @classmethod
     def _upgrade(cls, data: Any) -> Any:
         """A state saved by version 1 (flat, no "v") takes the grouped form, same meaning."""
-        if isinstance(data, dict) and data.get("v", 1) < 2:
+        if isinstance(data, dict) and not (isinstance(data.get("v"), int) and data["v"] >= 2):
             return from_flat(data)
         return data
 
@@ -323,7 +323,9 @@ def from_flat(flat: dict[str, Any]) -> dict[str, Any]:
     return grouped
 
 
-def _parked_from_flat(flat: dict[str, Any]) -> dict[str, Any]:
+def _parked_from_flat(flat: Any) -> dict[str, Any]:
+    if not isinstance(flat, dict):
+        raise ValueError("a parked booking is a JSON object")  # unreadable: the chat restarts
     return {
         "draft": {k: v for k, v in flat.items() if FLAT_FIELDS.get(k, ("",))[0] == "draft"},
         "waitlist_day": flat.get("waitlist_day"),

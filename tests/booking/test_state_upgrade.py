@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.chat.engine import Conversation, in_flight
 from bot.core.payload import Action
 from bot.core.state import ChatState, Step
@@ -101,6 +103,13 @@ def test_every_fixture_is_flat_and_takes_the_grouped_form() -> None:
         state = ChatState.loads(raw)
         assert ChatState.loads(state.dumps()) == state, name
         assert json.loads(state.dumps())["v"] == 2
+
+
+def test_an_unreadable_old_state_is_refused_as_unreadable() -> None:
+    """The engine starts such a chat over (it catches ValueError), as it did before."""
+    for raw in ('{"parked":"[1]"}', '{"parked":"{not json"}', '{"step":"nowhere"}'):
+        with pytest.raises(ValueError):
+            ChatState.loads(raw)
 
 
 async def test_the_menu(chat: Chat, storage: Storage) -> None:
