@@ -24,7 +24,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 # 1: every field at the top level (written without "v"); 2: grouped by concept (below).
 STATE_VERSION = 2
@@ -240,25 +240,23 @@ class ChatState(BaseModel):
     lang: str | None = None
     parked: Parked | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _upgrade(cls, data: Any) -> Any:
-        """A state saved by version 1 (flat, no "v") takes the grouped form, same meaning."""
-        if isinstance(data, dict) and not (isinstance(data.get("v"), int) and data["v"] >= 2):
-            return from_flat(data)
-        return data
-
     def dumps(self) -> str:
-        """The grouped form, defaults left out; "v" always written (a flat state has none)."""
-        fields = self.model_dump(mode="json", exclude_defaults=True)
-        fields.pop("v", None)
-        return json.dumps({"v": self.v, **fields}, ensure_ascii=False, separators=(",", ":"))
+        """The grouped form, defaults left out; "v" always first (a flat state has none)."""
+        fields = self.model_dump_json(exclude_defaults=True, exclude={"v"})
+        return f'{{"v":{self.v}{"," if fields != "{}" else ""}{fields[1:]}'
 
     @classmethod
     def loads(cls, raw: str | None) -> ChatState:
+        """A saved state; one saved by version 1 (flat, no "v") takes the grouped form with
+        the same meaning. ValueError when unreadable (the engine starts the chat over)."""
         if not raw:
             return cls()
-        return cls.model_validate_json(raw)
+        if raw.startswith('{"v":'):  # as `dumps` writes it: no migration to consider
+            return cls.model_validate_json(raw)
+        data = json.loads(raw)
+        if isinstance(data, dict) and not (isinstance(data.get("v"), int) and data["v"] >= 2):
+            data = from_flat(data)
+        return cls.model_validate(data)
 
     def clear_draft(self) -> None:
         """Forget everything in progress (the caller has released its holds)."""
