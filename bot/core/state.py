@@ -220,6 +220,10 @@ class Parked(BaseModel):
     resume_nonce: str | None = None
 
 
+# How `dumps` begins (a state read straight, without considering an upgrade).
+_WRITTEN, _WRITTEN_EMPTY = f'{{"v":{STATE_VERSION},', f'{{"v":{STATE_VERSION}}}'
+
+
 class ChatState(BaseModel):
     """One chat's conversation, grouped by concept (see the module's docstring).
 
@@ -251,7 +255,7 @@ class ChatState(BaseModel):
         the same meaning. ValueError when unreadable (the engine starts the chat over)."""
         if not raw:
             return cls()
-        if raw.startswith('{"v":'):  # as `dumps` writes it: no migration to consider
+        if raw.startswith(_WRITTEN) or raw == _WRITTEN_EMPTY:  # as `dumps` writes it
             return cls.model_validate_json(raw)
         data = json.loads(raw)
         if isinstance(data, dict) and not (isinstance(data.get("v"), int) and data["v"] >= 2):

@@ -105,6 +105,12 @@ def test_every_fixture_is_flat_and_takes_the_grouped_form() -> None:
         assert json.loads(state.dumps())["v"] == 2
 
 
+def test_a_version_written_out_is_read_as_that_version() -> None:
+    assert ChatState.loads('{"v":1,"step":"name","hold":null}').nav.step == Step.NAME
+    assert ChatState.loads('{"v": 2, "nav": {"step": "name"}}').nav.step == Step.NAME
+    assert ChatState.loads('{"v":2}') == ChatState()
+
+
 def test_an_unreadable_old_state_is_refused_as_unreadable() -> None:
     """The engine starts such a chat over (it catches ValueError), as it did before."""
     for raw in ('{"parked":"[1]"}', '{"parked":"{not json"}', '{"step":"nowhere"}'):
