@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from bot.chat import detours, waitlist
@@ -59,10 +60,10 @@ DAY_FULL = Msg("Sorry, there are no times left on that day. Please pick another 
 
 async def release_hold(ctx: Ctx) -> None:
     """Give the held slot back; best effort, since an unreleased hold expires by itself."""
-    hold = ctx.state.hold
+    hold = ctx.state.draft.hold
     if hold is None:
         return
-    ctx.state.hold = None
+    ctx.state.draft.hold = None
     await _release(ctx, hold.hold_id)
     ctx.free_times.forget(_key(ctx))  # the time is free again: show it to the next customer
 
@@ -75,16 +76,16 @@ async def _release(ctx: Ctx, hold_id: str) -> bool:
         pass
     except ZimunError as exc:
         log.warning("release of hold %s failed: %s", hold_id, type(exc).__name__)
-        if hold_id not in ctx.state.orphans:
-            ctx.state.orphans.append(hold_id)
+        if hold_id not in ctx.state.unsettled.orphans:
+            ctx.state.unsettled.orphans.append(hold_id)
         return False
     return True
 
 
 async def release_orphans(ctx: Ctx) -> None:
     """Retry the releases that failed while the API was down (the hold may still block)."""
-    for hold_id in list(ctx.state.orphans):
-        ctx.state.orphans.remove(hold_id)
+    for hold_id in list(ctx.state.unsettled.orphans):
+        ctx.state.unsettled.orphans.remove(hold_id)
         await _release(ctx, hold_id)
 
 
@@ -94,12 +95,11 @@ async def abandon(ctx: Ctx) -> list[Msg]:
     state = ctx.state
     ended = detours.what_ends(state)
     await release_hold(ctx)
-    if state.parked is not None:
-        parked = ChatState.loads(state.parked)
-        if parked.hold is not None:
-            await _release(ctx, parked.hold.hold_id)
-    if state.flow == Flow.BOOK and state.attempt is not None:
-        ctx.out.track("abandoned", step=(state.resume or state.step).value)
+    parked_hold = state.parked.draft.hold if state.parked is not None else None
+    if parked_hold is not None:
+        await _release(ctx, parked_hold.hold_id)
+    if state.draft.flow == Flow.BOOK and state.draft.attempt is not None:
+        ctx.out.track("abandoned", step=(state.nav.resume or state.nav.step).value)
     state.clear_draft()
     return ended
 
@@ -120,7 +120,7 @@ async def _take_hold(ctx: Ctx, start: datetime) -> Hold:
         return await ctx.api.hold(
             service=service,
             start=start,
-            location_id=ctx.state.location_id,
+            location_id=ctx.state.draft.location_id,
             idempotency_key=ctx.out.idempotency_key(),
         )
 
@@ -148,7 +148,7 @@ async def _over_cap(ctx: Ctx) -> Outcome | None:
     if cap is None:
         return None
     log.info("chat %s: booking refused, cap %s reached", chat_tag(ctx.customer.chat_id), cap.value)
-    ctx.state.step = Step.MENU
+    ctx.state.nav.step = Step.MENU
     return Outcome(note=cap_refusal(cap, ctx.rules), lead=call_us(ctx.business, ctx.lang))
 
 
@@ -171,8 +171,8 @@ async def _new_booking(
     refused = await _over_cap(ctx)
     if refused is not None:
         return refused
-    ctx.state.flow = Flow.BOOK
-    ctx.state.attempt = uuid.uuid4().hex[:16]
+    ctx.state.draft.flow = Flow.BOOK
+    ctx.state.draft.attempt = uuid.uuid4().hex[:16]
     ctx.out.track("started")
     locations = await ctx.catalog.offered_locations()
     service = await ctx.catalog.offered_service(service_id)
@@ -181,9 +181,9 @@ async def _new_booking(
         service = None  # the branch was named explicitly: it wins over a service it lacks
     if service is not None:
         locations = [loc for loc in locations if service.bookable_at(loc.id)]
-        ctx.state.service_id = service.id
+        ctx.state.draft.service_id = service.id
     if not locations:
-        ctx.state.step = Step.MENU
+        ctx.state.nav.step = Step.MENU
         return Outcome(
             note=Msg("Sorry, no appointments can be booked right now."),
             lead=call_us(ctx.business, ctx.lang),
@@ -193,15 +193,15 @@ async def _new_booking(
         chosen = locations[0]
     if chosen is not None:
         return await enter_location(ctx, chosen)
-    ctx.state.step = Step.LOCATION
-    ctx.state.options = [loc.id for loc in locations]
+    ctx.state.nav.step = Step.LOCATION
+    ctx.state.draft.options = [loc.id for loc in locations]
     return Outcome()
 
 
 async def enter_location(ctx: Ctx, location: Location) -> Outcome:
     state = ctx.state
-    state.location_id = location.id
-    state.tz = location.timezone
+    state.draft.location_id = location.id
+    state.draft.tz = location.timezone
     preselected = await ctx.service()
     if preselected is not None and preselected.bookable_at(location.id):
         return await open_calendar(ctx)
@@ -209,10 +209,10 @@ async def enter_location(ctx: Ctx, location: Location) -> Outcome:
 
 
 async def show_services(ctx: Ctx) -> Outcome:
-    services = await ctx.catalog.offered_services(ctx.state.location_id or "")
-    ctx.state.service_id = None
-    ctx.state.options = [s.id for s in services]
-    ctx.state.step = Step.SERVICE
+    services = await ctx.catalog.offered_services(ctx.state.draft.location_id or "")
+    ctx.state.draft.service_id = None
+    ctx.state.draft.options = [s.id for s in services]
+    ctx.state.nav.step = Step.SERVICE
     return Outcome()
 
 
@@ -220,14 +220,14 @@ async def pick_location(ctx: Ctx, arg: int | None) -> Outcome:
     location_id = ctx.option(arg)
     location = await ctx.catalog.offered_location(location_id)
     if location is None:  # listed a moment ago: the business changed it since
-        ctx.state.location_id = location_id
+        ctx.state.draft.location_id = location_id
         raise CatalogChanged("location_not_found")
     return await enter_location(ctx, location)
 
 
 async def pick_service(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.service_id = ctx.option(arg)
-    if await ctx.catalog.offered_service(ctx.state.service_id) is None:
+    ctx.state.draft.service_id = ctx.option(arg)
+    if await ctx.catalog.offered_service(ctx.state.draft.service_id) is None:
         raise CatalogChanged("service_not_found")
     return await open_calendar(ctx)
 
@@ -244,12 +244,12 @@ async def catalog_changed(ctx: Ctx, exc: CatalogChanged) -> Outcome:
     ctx.api.invalidate_catalog()
     ctx.free_times.forget(_key(ctx))
     await release_hold(ctx)
-    location = await ctx.catalog.offered_location(state.location_id)
-    service = await ctx.catalog.offered_service(state.service_id)
+    location = await ctx.catalog.offered_location(state.draft.location_id)
+    service = await ctx.catalog.offered_service(state.draft.service_id)
     location_name = gone_location.name if gone_location else ""
-    if state.flow == Flow.RESCHEDULE:
-        state.step = Step.BOOKING
-        state.new_start = None
+    if state.draft.flow == Flow.RESCHEDULE:
+        state.nav.step = Step.BOOKING
+        state.managing.new_start = None
         return Outcome(
             note=Msg("Sorry, this appointment can't be rescheduled here at the moment."),
             lead=call_us(ctx.business, ctx.lang),
@@ -274,12 +274,12 @@ async def catalog_changed(ctx: Ctx, exc: CatalogChanged) -> Outcome:
 async def _branches_again(ctx: Ctx) -> Outcome:
     """The branch list, fresh; the menu when no branch is offered any more."""
     locations = await ctx.catalog.offered_locations()
-    ctx.state.location_id = ctx.state.service_id = ctx.state.tz = None
+    ctx.state.draft.location_id = ctx.state.draft.service_id = ctx.state.draft.tz = None
     if not locations:
-        ctx.state.step = Step.MENU
+        ctx.state.nav.step = Step.MENU
         return Outcome(lead=call_us(ctx.business, ctx.lang))
-    ctx.state.step = Step.LOCATION
-    ctx.state.options = [loc.id for loc in locations]
+    ctx.state.nav.step = Step.LOCATION
+    ctx.state.draft.options = [loc.id for loc in locations]
     return Outcome()
 
 
@@ -289,9 +289,9 @@ async def back_to_locations(ctx: Ctx, arg: int | None) -> Outcome:
     if len(locations) <= 1:
         await abandon(ctx)
         return Outcome()
-    ctx.state.step = Step.LOCATION
-    ctx.state.options = [loc.id for loc in locations]
-    ctx.state.service_id = None
+    ctx.state.nav.step = Step.LOCATION
+    ctx.state.draft.options = [loc.id for loc in locations]
+    ctx.state.draft.service_id = None
     return Outcome()
 
 
@@ -303,7 +303,7 @@ DAY_TAKEN = Msg(
 
 
 def _key(ctx: Ctx) -> tuple[str, str]:
-    return (ctx.state.service_id or "", ctx.state.location_id or "")
+    return (ctx.state.draft.service_id or "", ctx.state.draft.location_id or "")
 
 
 async def _calendar_answer(ctx: Ctx) -> tuple[Availability, cal.Window]:
@@ -338,10 +338,10 @@ async def open_calendar(ctx: Ctx, year: int | None = None, month: int | None = N
             shown.onward = (onward.year, onward.month)
     if window.latest < ctx.window.latest:
         shown.until = last
-    ctx.state.month = shown
-    ctx.state.first_free = cal.first_free(answer, window)
-    ctx.state.step = Step.DAY
-    ctx.state.options = []
+    ctx.state.draft.month = shown
+    ctx.state.draft.first_free = cal.first_free(answer, window)
+    ctx.state.nav.step = Step.DAY
+    ctx.state.draft.options = []
     return Outcome()
 
 
@@ -352,7 +352,9 @@ async def _range_availability(ctx: Ctx, days: int) -> Availability:
     for ahead in dict.fromkeys((days, min(days, 31), min(days, 7))):
         try:
             answer = await ctx.api.get_availability(
-                ctx.state.service_id or "", location_id=ctx.state.location_id, days_ahead=ahead
+                ctx.state.draft.service_id or "",
+                location_id=ctx.state.draft.location_id,
+                days_ahead=ahead,
             )
             asked_until = ctx.today + timedelta(days=ahead - 1)
             return answer.model_copy(update={"asked_until": asked_until})
@@ -365,16 +367,16 @@ async def _range_availability(ctx: Ctx, days: int) -> Availability:
 
 def _learn_zone(ctx: Ctx, availability: Availability) -> bool:
     """Take the branch's zone from availability when the location did not name one."""
-    if ctx.state.tz or availability.zone_name is None:
+    if ctx.state.draft.tz or availability.zone_name is None:
         return False
-    ctx.state.tz = availability.zone_name
+    ctx.state.draft.tz = availability.zone_name
     return True
 
 
 def _shown_month(ctx: Ctx) -> Month:
-    if ctx.state.month is None:
+    if ctx.state.draft.month is None:
         raise Refused("no month on display")
-    return ctx.state.month
+    return ctx.state.draft.month
 
 
 async def _go_to_month(ctx: Ctx, delta: int) -> Outcome:
@@ -422,11 +424,11 @@ async def day_unavailable(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def join_waitlist(ctx: Ctx, arg: int | None) -> Outcome:
     """The full day's "tell me" button: on its list, unless times are free there now."""
-    day = ctx.state.waitlist_day
+    day = ctx.state.waitlist.day
     if day is None or not waitlist.can_wait(ctx, day):
         raise Refused("no full day on offer")
     outcome = await _full_again(ctx, day)
-    if ctx.state.step != Step.WAITLIST_OFFER:
+    if ctx.state.nav.step != Step.WAITLIST_OFFER:
         return outcome  # times to pick, or no longer a day to wait for (its reason)
     return await waitlist.join(ctx, arg)
 
@@ -436,7 +438,7 @@ async def _full_again(ctx: Ctx, day: date) -> Outcome:
     full, its waiting list; times freed up meanwhile, those times with a word, since nobody
     should wait for a day they can book now."""
     outcome = await load_times(ctx, day, note=None)
-    if ctx.state.step == Step.TIME:
+    if ctx.state.nav.step == Step.TIME:
         outcome.note = FREED_SINCE
     return outcome
 
@@ -451,19 +453,19 @@ async def pick_day(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def pick_first_free(ctx: Ctx, arg: int | None) -> Outcome:
     """The calendar's shortcut: the earliest free time, held (or proposed) in one tap."""
-    start = ctx.state.first_free
+    start = ctx.state.draft.first_free
     if start is None:
         raise Refused("no earliest time on display")
     outcome = await load_times(ctx, start.astimezone(ctx.zone).date(), note=None)
-    if ctx.state.step != Step.TIME:
+    if ctx.state.nav.step != Step.TIME:
         return outcome  # nothing left that day: the calendar, with a word
-    if start not in ctx.state.slots:
+    if start not in ctx.state.draft.slots:
         return Outcome(note=DAY_TAKEN)
-    return await pick_time(ctx, ctx.state.slots.index(start))
+    return await pick_time(ctx, ctx.state.draft.slots.index(start))
 
 
 def _mark_day(ctx: Ctx, day: date, code: DayCode) -> None:
-    month = ctx.state.month
+    month = ctx.state.draft.month
     if month is not None and (month.year, month.month) == (day.year, day.month):
         codes = list(month.codes)
         if 0 < day.day <= len(codes):
@@ -480,7 +482,9 @@ async def _day_times(ctx: Ctx, day: date) -> tuple[list[datetime], DayCode]:
         try:
             with watching():
                 fresh = await ctx.api.get_availability(
-                    ctx.state.service_id or "", location_id=ctx.state.location_id, day=day
+                    ctx.state.draft.service_id or "",
+                    location_id=ctx.state.draft.location_id,
+                    day=day,
                 )
         except NotBookable:
             if not _past_answer(answer, day):
@@ -508,22 +512,22 @@ async def load_times(ctx: Ctx, day: date, *, note: Msg | None) -> Outcome:
         _mark_day(ctx, day, code)
         if waitable:
             return waitlist.offer(ctx, day, taken=note is not None)
-        ctx.state.step = Step.DAY
+        ctx.state.nav.step = Step.DAY
         return Outcome(note=DAY_FULL if code == DayCode.NONE else day_reason(code))
-    ctx.state.day = day
-    ctx.state.slots = slots
-    ctx.state.page = 0
-    ctx.state.step = Step.TIME
+    ctx.state.draft.day = day
+    ctx.state.draft.slots = slots
+    ctx.state.draft.page = 0
+    ctx.state.nav.step = Step.TIME
     return Outcome(note=note)
 
 
 async def back_from_day(ctx: Ctx, arg: int | None) -> Outcome:
-    if ctx.state.flow == Flow.RESCHEDULE:
-        ctx.state.step = Step.BOOKING
+    if ctx.state.draft.flow == Flow.RESCHEDULE:
+        ctx.state.nav.step = Step.BOOKING
         return Outcome()
-    if ctx.state.editing and ctx.state.hold is not None:
-        ctx.state.editing = False
-        ctx.state.step = Step.SUMMARY
+    if ctx.state.draft.editing and ctx.state.draft.hold is not None:
+        ctx.state.draft.editing = False
+        ctx.state.nav.step = Step.SUMMARY
         return Outcome()
     return await show_services(ctx)
 
@@ -534,21 +538,21 @@ async def back_from_day(ctx: Ctx, arg: int | None) -> Outcome:
 async def page_times(ctx: Ctx, arg: int | None) -> Outcome:
     if arg is None or not 0 <= arg < time_pages(ctx):
         raise Refused(f"page {arg} out of range")
-    ctx.state.page = arg
+    ctx.state.draft.page = arg
     return Outcome()
 
 
 def _slot(ctx: Ctx, arg: int | None) -> datetime:
-    if arg is None or not 0 <= arg < len(ctx.state.slots):
+    if arg is None or not 0 <= arg < len(ctx.state.draft.slots):
         raise Refused(f"slot {arg} out of range")
-    return ctx.state.slots[arg]
+    return ctx.state.draft.slots[arg]
 
 
 async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
     start = _slot(ctx, arg)
-    if ctx.state.flow == Flow.RESCHEDULE:
-        ctx.state.new_start = start
-        ctx.state.step = Step.MOVE_CONFIRM
+    if ctx.state.draft.flow == Flow.RESCHEDULE:
+        ctx.state.managing.new_start = start
+        ctx.state.nav.step = Step.MOVE_CONFIRM
         return Outcome()
     try:
         hold = await _take_hold(ctx, start)
@@ -556,9 +560,9 @@ async def pick_time(ctx: Ctx, arg: int | None) -> Outcome:
         return await times_after_conflict(ctx, TAKEN)
     ctx.free_times.taken(_key(ctx), start)
     await release_hold(ctx)  # the previous hold, if the customer changed their mind
-    ctx.state.hold = _held(hold, start)
-    ctx.state.editing = False
-    ctx.state.step = _next_detail(ctx.state)
+    ctx.state.draft.hold = _held(hold, start)
+    ctx.state.draft.editing = False
+    ctx.state.nav.step = _next_detail(ctx.state)
     return Outcome()
 
 
@@ -566,21 +570,21 @@ def _next_detail(state: ChatState) -> Step:
     """After a time is held: the first detail not given yet. Those already given (a change of
     time, a time taken after the hold ran out, a freed time picked at the email step) are
     never asked twice."""
-    if not state.name:
+    if not state.draft.name:
         return Step.NAME
-    return Step.SUMMARY if state.email else Step.EMAIL
+    return Step.SUMMARY if state.draft.email else Step.EMAIL
 
 
 async def times_after_conflict(ctx: Ctx, note: Msg) -> Outcome:
     """A time was taken meanwhile: what the calendar knew is stale; the day's times, fresh."""
     ctx.free_times.forget(_key(ctx))
-    hold = ctx.state.hold
-    day = ctx.state.day or (hold.start.astimezone(ctx.zone).date() if hold else ctx.today)
+    hold = ctx.state.draft.hold
+    day = ctx.state.draft.day or (hold.start.astimezone(ctx.zone).date() if hold else ctx.today)
     return await load_times(ctx, day, note=note)
 
 
 async def back_from_time(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.step = Step.DAY
+    ctx.state.nav.step = Step.DAY
     return Outcome()
 
 
@@ -588,11 +592,11 @@ async def back_from_time(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 def _after_name(ctx: Ctx) -> None:
-    if ctx.state.editing and ctx.state.email:
-        ctx.state.editing = False
-        ctx.state.step = Step.SUMMARY
+    if ctx.state.draft.editing and ctx.state.draft.email:
+        ctx.state.draft.editing = False
+        ctx.state.nav.step = Step.SUMMARY
     else:
-        ctx.state.step = Step.EMAIL
+        ctx.state.nav.step = Step.EMAIL
 
 
 async def use_telegram_name(ctx: Ctx, arg: int | None) -> Outcome:
@@ -603,7 +607,7 @@ async def name_typed(ctx: Ctx, text: str) -> Outcome:
     name, problem = clean_name(text)
     if name is None:
         return Outcome(note=problem, reshow=True)
-    ctx.state.name = name
+    ctx.state.draft.name = name
     _remember_message(ctx, "name")
     _after_name(ctx)
     return Outcome()
@@ -612,9 +616,9 @@ async def name_typed(ctx: Ctx, text: str) -> Outcome:
 def _remember_message(ctx: Ctx, field: str) -> None:
     """Which message gave this answer: editing that message later changes the answer."""
     if ctx.message_id is not None:
-        ctx.state.typed[field] = ctx.message_id
+        ctx.state.draft.typed[field] = ctx.message_id
     else:
-        ctx.state.typed.pop(field, None)
+        ctx.state.draft.typed.pop(field, None)
 
 
 async def edited(ctx: Ctx, field: str, text: str) -> Outcome:
@@ -627,12 +631,12 @@ async def edited(ctx: Ctx, field: str, text: str) -> Outcome:
     if value is None:
         return Outcome(note=problem, reshow=True)
     if field == "name":
-        ctx.state.name = value
+        ctx.state.draft.name = value
         note = Msg("Done: the appointment is now under the name {name}.", name=value)
     else:
         typed = text.strip()
-        ctx.state.email = value
-        ctx.state.email_shown = typed if typed != value else None
+        ctx.state.draft.email = value
+        ctx.state.draft.email_shown = typed if typed != value else None
         note = Msg("Done: I'll send the confirmation to {email}.", email=typed)
     return Outcome(note=note, reshow=True)
 
@@ -642,11 +646,11 @@ async def email_typed(ctx: Ctx, text: str) -> Outcome:
     if email is None:
         return Outcome(note=problem, reshow=True)
     typed = text.strip()
-    ctx.state.email = email
-    ctx.state.email_shown = typed if typed != email else None
+    ctx.state.draft.email = email
+    ctx.state.draft.email_shown = typed if typed != email else None
     _remember_message(ctx, "email")
-    ctx.state.editing = False
-    ctx.state.step = Step.SUMMARY
+    ctx.state.draft.editing = False
+    ctx.state.nav.step = Step.SUMMARY
     return Outcome()
 
 
@@ -661,7 +665,7 @@ async def toggle_remember_email(ctx: Ctx, arg: int | None) -> Outcome:
     """The summary's tick box: remember the email for next time (asked once, opt-in)."""
     if "email_consent" in await ctx.prefs():
         raise Refused("consent already given or refused")
-    ctx.state.remember_email = not ctx.state.remember_email
+    ctx.state.draft.remember_email = not ctx.state.draft.remember_email
     return Outcome(reshow=True)
 
 
@@ -669,9 +673,9 @@ async def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
     """What to store after a booking: the answer to the one-time question, or the current
     email when the customer already agreed to have it remembered; None: nothing to store."""
     prefs = await ctx.prefs()
-    email = ctx.state.email
+    email = ctx.state.draft.email
     if "email_consent" not in prefs:
-        remember = ctx.state.remember_email
+        remember = ctx.state.draft.remember_email
         return {"email_consent": remember, "email": email if remember else None}
     if prefs.get("email_consent") is True and email and prefs.get("email") != email:
         return {"email": email}
@@ -680,21 +684,21 @@ async def _email_prefs(ctx: Ctx) -> dict[str, object] | None:
 
 async def back_from_name(ctx: Ctx, arg: int | None) -> Outcome:
     """Back to the times: the hold is given back, and the day's times include it again."""
-    if ctx.state.editing:
-        ctx.state.editing = False
-        ctx.state.step = Step.SUMMARY
+    if ctx.state.draft.editing:
+        ctx.state.draft.editing = False
+        ctx.state.nav.step = Step.SUMMARY
         return Outcome()
-    day = ctx.state.day or ctx.today
+    day = ctx.state.draft.day or ctx.today
     await release_hold(ctx)  # first: the customer's own time must be among those listed
     return await load_times(ctx, day, note=None)
 
 
 async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:
-    if ctx.state.editing:
-        ctx.state.editing = False
-        ctx.state.step = Step.SUMMARY
+    if ctx.state.draft.editing:
+        ctx.state.draft.editing = False
+        ctx.state.nav.step = Step.SUMMARY
     else:
-        ctx.state.step = Step.NAME
+        ctx.state.nav.step = Step.NAME
     return Outcome()
 
 
@@ -703,17 +707,28 @@ async def back_from_email(ctx: Ctx, arg: int | None) -> Outcome:
 
 back_from_summary = goto(Step.EMAIL)
 show_change = goto(Step.CHANGE)
-back_to_summary = goto(Step.SUMMARY, editing=False)
+
+
+def _editing(on: bool) -> Callable[[ChatState], None]:
+    """Whether the details steps came from the summary's Change (and go back there when done)."""
+
+    def mark(state: ChatState) -> None:
+        state.draft.editing = on
+
+    return mark
+
+
+back_to_summary = goto(Step.SUMMARY, _editing(False))
 
 
 async def change_time(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.editing = True
-    day = ctx.state.day or ctx.today
+    ctx.state.draft.editing = True
+    day = ctx.state.draft.day or ctx.today
     return await open_calendar(ctx, day.year, day.month)
 
 
-change_name = goto(Step.NAME, editing=True)
-change_email = goto(Step.EMAIL, editing=True)
+change_name = goto(Step.NAME, _editing(True))
+change_email = goto(Step.EMAIL, _editing(True))
 
 
 # ---- confirm ----------------------------------------------------------------------------------
@@ -721,7 +736,7 @@ change_email = goto(Step.EMAIL, editing=True)
 
 async def rehold(ctx: Ctx) -> Outcome | None:
     """Hold the same slot again (the old hold ran out); an Outcome when that is impossible."""
-    old = ctx.state.hold
+    old = ctx.state.draft.hold
     if old is None:
         raise Refused("nothing held")
     await release_hold(ctx)  # harmless if it already expired; frees it if our clock ran ahead
@@ -729,18 +744,18 @@ async def rehold(ctx: Ctx) -> Outcome | None:
         hold = await _take_hold(ctx, old.start)
     except (SlotUnavailable, NotBookable):
         return await times_after_conflict(ctx, EXPIRED_TAKEN)
-    ctx.state.hold = _held(hold, old.start)
+    ctx.state.draft.hold = _held(hold, old.start)
     return None
 
 
 async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
     state = ctx.state
-    if state.hold is None or not state.name or not state.email:
+    if state.draft.hold is None or not state.draft.name or not state.draft.email:
         raise Refused("summary incomplete")
     if (refused := await _over_cap(ctx)) is not None:
         await abandon(ctx)  # the time kept goes back to others at once; the menu follows
         return refused
-    if ctx.now >= state.hold.expires_at:
+    if ctx.now >= state.draft.hold.expires_at:
         failed = await rehold(ctx)
         if failed is not None:
             return failed
@@ -749,9 +764,9 @@ async def confirm(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def send_confirm(ctx: Ctx) -> Outcome:
     """Persist the pending confirm with its key, then call the API (crash-safe)."""
-    assert ctx.state.hold is not None
-    ctx.state.pending = PendingConfirm(
-        hold_id=ctx.state.hold.hold_id, key=ctx.out.idempotency_key()
+    assert ctx.state.draft.hold is not None
+    ctx.state.unsettled.pending = PendingConfirm(
+        hold_id=ctx.state.draft.hold.hold_id, key=ctx.out.idempotency_key()
     )
     await ctx.save_now()
     return await finish_pending(ctx, allow_rehold=True)
@@ -760,36 +775,38 @@ async def send_confirm(ctx: Ctx) -> Outcome:
 async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
     """Resolve a confirm whose outcome is unknown, with its stored key (the server replays)."""
     state = ctx.state
-    pending = state.pending
+    pending = state.unsettled.pending
     assert pending is not None
     try:
         appointment = await ctx.api.confirm(
             pending.hold_id,
-            name=state.name or "",
-            email=state.email or "",
+            name=state.draft.name or "",
+            email=state.draft.email or "",
             idempotency_key=pending.key,
         )
     except (HoldExpired, NotFound):
-        state.pending = None
-        if not allow_rehold or state.hold is None:
+        state.unsettled.pending = None
+        if not allow_rehold or state.draft.hold is None:
             return await times_after_conflict(ctx, EXPIRED_TAKEN)
         failed = await rehold(ctx)
         if failed is not None:
             return failed
-        state.pending = PendingConfirm(hold_id=state.hold.hold_id, key=ctx.out.idempotency_key())
+        state.unsettled.pending = PendingConfirm(
+            hold_id=state.draft.hold.hold_id, key=ctx.out.idempotency_key()
+        )
         await ctx.save_now()
         return await finish_pending(ctx, allow_rehold=False)
     except HoldAlreadyConfirmed:
         log.error("hold %s was confirmed by an earlier request whose key is lost", pending.hold_id)
-        state.pending = None
-        state.hold = None
+        state.unsettled.pending = None
+        state.draft.hold = None
         state.clear_draft()
         return Outcome(
             note=Msg("This appointment was already booked. You'll find it under My appointments.")
         )
     except BadRequest:
-        state.pending = None
-        state.step = Step.EMAIL
+        state.unsettled.pending = None
+        state.nav.step = Step.EMAIL
         return Outcome(note=Msg("The booking system didn't accept this email address."))
     return await booked(ctx, appointment)
 
@@ -797,7 +814,7 @@ async def finish_pending(ctx: Ctx, *, allow_rehold: bool = True) -> Outcome:
 async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
     """Store the booking and send the confirmation as a new message with a calendar file."""
     state, customer = ctx.state, ctx.customer
-    hold = state.hold
+    hold = state.draft.hold
     assert hold is not None
     service, location = await ctx.service(), await ctx.location()
     start = appointment.start or hold.start
@@ -807,9 +824,9 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         user_id=customer.user_id,
         chat_id=customer.chat_id,
         appointment_id=appointment.id,
-        service_id=state.service_id or "",
+        service_id=state.draft.service_id or "",
         service_name=service.name if service else "",
-        location_id=state.location_id or "",
+        location_id=state.draft.location_id or "",
         location_name=location.name if location else "",
         location_address=(location.address or "") if location else "",
         timezone=ctx.tz_name,
@@ -817,14 +834,14 @@ async def booked(ctx: Ctx, appointment: Appointment) -> Outcome:
         end=end,
         status=appointment.status,
     )
-    ctx.out.emit(Booked(new, contact_name=state.name))
+    ctx.out.emit(Booked(new, contact_name=state.draft.name))
     waitlist.note_booked(ctx, new)  # a waiting-list entry for that day is done
     email_prefs = await _email_prefs(ctx)
     if email_prefs is not None:
         ctx.out.defer(lambda: ctx.storage.update_prefs(customer.user_id, **email_prefs))
     ctx.out.track("confirmed", location_name=new.location_name, service_name=new.service_name)
     state.clear_draft()
-    state.step = Step.MENU
+    state.nav.step = Step.MENU
     return Outcome(
         lead=[
             Msg("✅ <b>Booked!</b> Your reference is {reference}.", reference=appointment.id),

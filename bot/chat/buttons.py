@@ -10,7 +10,7 @@ from bot.core.screens import Button, Label, Msg
 
 
 def button(ctx: Ctx, label: Label, action: Action, arg: int | None = None) -> Button:
-    return Button(label, button_data(ctx.state.nonce, action, arg))
+    return Button(label, button_data(ctx.state.nav.nonce, action, arg))
 
 
 def nav_row(ctx: Ctx, *, back: bool = True, cancel: bool = True) -> list[Button]:

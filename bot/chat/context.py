@@ -105,8 +105,8 @@ class Effects:
 
     def track(self, event: str, step: str | None = None, **names: str | None) -> None:
         """Record a funnel event of the current booking attempt (nothing outside one)."""
-        attempt = self.state.attempt
-        if attempt is None or self.state.flow != Flow.BOOK:
+        attempt = self.state.draft.attempt
+        if attempt is None or self.state.draft.flow != Flow.BOOK:
             return
         self.funnel.append(FunnelEvent(self.at, attempt, event, step, **names))
 
@@ -179,18 +179,18 @@ class Ctx:
         return await self.storage.get_prefs(self.customer.user_id)
 
     async def location(self) -> Location | None:
-        if not self.state.location_id:
+        if not self.state.draft.location_id:
             return None
-        return await self.api.get_location(self.state.location_id)
+        return await self.api.get_location(self.state.draft.location_id)
 
     async def service(self) -> Service | None:
-        if not self.state.service_id:
+        if not self.state.draft.service_id:
             return None
-        return await self.api.get_service(self.state.service_id)
+        return await self.api.get_service(self.state.draft.service_id)
 
     @property
     def tz_name(self) -> str:
-        return self.state.tz or "UTC"
+        return self.state.draft.tz or "UTC"
 
     @property
     def window(self) -> Window:
@@ -201,17 +201,17 @@ class Ctx:
     @property
     def zone(self) -> tzinfo:
         """The branch's timezone (UTC until known)."""
-        return zone(self.state.tz)
+        return zone(self.state.draft.tz)
 
     @property
     def today(self) -> date:
         """Today in the branch's timezone."""
-        return self.now.astimezone(zone(self.state.tz)).date()
+        return self.now.astimezone(zone(self.state.draft.tz)).date()
 
     def option(self, index: int | None) -> str:
-        if index is None or not 0 <= index < len(self.state.options):
+        if index is None or not 0 <= index < len(self.state.draft.options):
             raise Refused(f"option {index} out of range")
-        return self.state.options[index]
+        return self.state.draft.options[index]
 
     async def owned_booking(self, booking_id: int | None) -> BookingRow:
         """The booking if it belongs to the customer; Refused (and the caller logs) otherwise."""
@@ -223,14 +223,16 @@ class Ctx:
         return row
 
 
-def goto(step: Step, **fields: object) -> Callable[[Ctx, int | None], Awaitable[Outcome]]:
-    """A tap handler that only moves to `step`, setting `fields` of the state first (a Back
+def goto(
+    step: Step, before: Callable[[ChatState], None] | None = None
+) -> Callable[[Ctx, int | None], Awaitable[Outcome]]:
+    """A tap handler that only moves to `step`, changing the state with `before` first (a Back
     button, "Change my name"): the transition table names it like any other handler."""
 
     async def handler(ctx: Ctx, arg: int | None) -> Outcome:
-        for name, value in fields.items():
-            setattr(ctx.state, name, value)
-        ctx.state.step = step
+        if before is not None:
+            before(ctx.state)
+        ctx.state.nav.step = step
         return Outcome()
 
     return handler

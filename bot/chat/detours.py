@@ -2,7 +2,7 @@
 back to what they were doing, exactly as they left it, with the time still held while it lasts.
 
 Only three things end a booking in progress: an explicit cancel, a new booking, and /forget.
-Everything else is a detour: the step the customer left is remembered (`ChatState.resume`)
+Everything else is a detour: the step the customer left is remembered (`ChatState.nav.resume`)
 with its screen code (`resume_nonce`), so Back, the menu's Continue button, a button still on
 the old screen, or simply typing the answer the old step asked for, all lead back to it.
 
@@ -40,13 +40,13 @@ MOVE_STOPPED = Msg("I've stopped rescheduling: your appointment stays as it was.
 
 def in_progress(state: ChatState) -> bool:
     """The customer is on a step of a booking or a reschedule (not on a detour)."""
-    steps = MOVE_STEPS if state.flow == Flow.RESCHEDULE else BOOKING_STEPS
-    return state.step in steps
+    steps = MOVE_STEPS if state.draft.flow == Flow.RESCHEDULE else BOOKING_STEPS
+    return state.nav.step in steps
 
 
 def waiting(state: ChatState) -> bool:
     """Something the customer started waits for them behind a detour."""
-    return state.resume is not None
+    return state.nav.resume is not None
 
 
 def unfinished(state: ChatState) -> bool:
@@ -57,8 +57,8 @@ def unfinished(state: ChatState) -> bool:
 def substantial(state: ChatState) -> bool:
     """A booking the customer would miss if it ended: a choice made or a time held, on screen,
     behind a detour, or parked during a reschedule."""
-    chosen = bool(state.location_id or state.service_id or state.hold)
-    booking = state.flow == Flow.BOOK and unfinished(state) and chosen
+    chosen = bool(state.draft.location_id or state.draft.service_id or state.draft.hold)
+    booking = state.draft.flow == Flow.BOOK and unfinished(state) and chosen
     return booking or state.parked is not None
 
 
@@ -66,9 +66,9 @@ def what_ends(state: ChatState) -> list[Msg]:
     """What ending everything in progress ends, in the customer's words: a reschedule (the
     appointment stays), a booking with its held time, or a booking with nothing held yet."""
     said: list[Msg] = []
-    if state.flow == Flow.RESCHEDULE and unfinished(state):
+    if state.draft.flow == Flow.RESCHEDULE and unfinished(state):
         said.append(MOVE_STOPPED)
-    draft = ChatState.loads(state.parked) if state.parked is not None else state
+    draft = state.parked.draft if state.parked is not None else state.draft
     if substantial(state):
         said.append(DROPPED if draft.hold is not None else DISCARDED)
     return said
@@ -78,24 +78,24 @@ def step_aside(ctx: Ctx) -> None:
     """Entering a detour: remember where the customer was (the first step left, if several
     detours follow each other)."""
     state = ctx.state
-    if state.resume is None and in_progress(state):
-        state.resume, state.resume_nonce = state.step, state.nonce
+    if state.nav.resume is None and in_progress(state):
+        state.nav.resume, state.nav.resume_nonce = state.nav.step, state.nav.nonce
 
 
 def return_to_resume(state: ChatState) -> None:
     """Back on the step a detour interrupted, with that screen's code, so its buttons work."""
-    assert state.resume is not None
-    state.step, state.resume = state.resume, None
-    if state.resume_nonce:
-        state.nonce = state.resume_nonce
-    state.resume_nonce = None
+    assert state.nav.resume is not None
+    state.nav.step, state.nav.resume = state.nav.resume, None
+    if state.nav.resume_nonce:
+        state.nav.nonce = state.nav.resume_nonce
+    state.nav.resume_nonce = None
 
 
 def come_back(ctx: Ctx, note: Msg | None = None, *, otherwise: Step = Step.MENU) -> Outcome:
     """End a detour: back where the customer left off, else to `otherwise`."""
     state = ctx.state
-    if state.resume is None:
-        state.step = otherwise
+    if state.nav.resume is None:
+        state.nav.step = otherwise
         return Outcome(note=note)
     return_to_resume(state)
     return Outcome(note=note or WELCOME_BACK, reshow=True)
@@ -103,27 +103,31 @@ def come_back(ctx: Ctx, note: Msg | None = None, *, otherwise: Step = Step.MENU)
 
 def resumes(state: ChatState, scope: str) -> bool:
     """A tap on a button of the screen a detour interrupted (still shown in an older message)."""
-    return state.resume is not None and bool(state.resume_nonce) and scope == state.resume_nonce
+    return (
+        state.nav.resume is not None
+        and bool(state.nav.resume_nonce)
+        and scope == state.nav.resume_nonce
+    )
 
 
 def takes_text(state: ChatState, steps: frozenset[Step]) -> bool:
     """The step behind the detour asks for typed text (a name, an email): typing it resumes."""
-    return state.resume in steps
+    return state.nav.resume in steps
 
 
 def end_reschedule(state: ChatState) -> None:
     """A reschedule in progress (on screen or behind a detour) is over: forget it, and bring
     back the booking it parked, if any. Nothing of a booking in progress is touched."""
-    if state.flow == Flow.RESCHEDULE:
-        state.resume = None
+    if state.draft.flow == Flow.RESCHEDULE:
+        state.nav.resume = None
         state.end_move()
 
 
 def settle(state: ChatState) -> None:
     """After each event: a reschedule whose screens were left (done, cancelled, or the customer
     went elsewhere, not on a detour) is over, and the booking it parked comes back."""
-    if state.flow != Flow.RESCHEDULE or state.resume is not None:
+    if state.draft.flow != Flow.RESCHEDULE or state.nav.resume is not None:
         return
-    if state.step in MOVE_STEPS:
+    if state.nav.step in MOVE_STEPS:
         return
     state.end_move()

@@ -171,7 +171,7 @@ CALENDAR_STEPS = frozenset({S.LOCATION, S.SERVICE})
 
 def in_flight(state: ChatState) -> bool:
     """A confirm, reschedule or cancel was sent to Zimun and its answer is not known yet."""
-    return state.pending is not None or state.changing is not None
+    return state.unsettled.pending is not None or state.unsettled.changing is not None
 
 
 def _settles(ctx: Ctx) -> bool:
@@ -275,11 +275,11 @@ class Conversation:
         edit = isinstance(event, Tap)
         handled = False
         try:
-            if ctx.state.orphans:
+            if ctx.state.unsettled.orphans:
                 await release_orphans(ctx)
-            if ctx.state.pending is not None:
+            if ctx.state.unsettled.pending is not None:
                 outcome = await finish_pending(ctx)
-            elif ctx.state.changing is not None:
+            elif ctx.state.unsettled.changing is not None:
                 outcome = await manage.finish_change(ctx)
             else:
                 outcome = await self._dispatch(ctx, event)
@@ -287,13 +287,13 @@ class Conversation:
             handled = True
             reply = await self._reply(ctx, outcome, edit=edit)
         except (ApiUnavailable, RateLimited) as exc:
-            log.warning("API unavailable in step %s: %s", ctx.state.step, type(exc).__name__)
+            log.warning("API unavailable in step %s: %s", ctx.state.nav.step, type(exc).__name__)
             reply = self._failed(ctx, original, event, UNAVAILABLE, edit=edit, handled=handled)
         except (AuthError, InvalidResponse) as exc:
-            log.error("Zimun rejected the bot (step %s): %s", ctx.state.step, exc)
+            log.error("Zimun rejected the bot (step %s): %s", ctx.state.nav.step, exc)
             reply = self._failed(ctx, original, event, BROKEN, edit=edit, handled=handled)
         except Exception:
-            log.exception("unexpected error in step %s", ctx.state.step)
+            log.exception("unexpected error in step %s", ctx.state.nav.step)
             reply = await self._recover(ctx, original, edit=edit)
         await self._persist(ctx, until_delivered=until_delivered)
         return reply
@@ -310,7 +310,7 @@ class Conversation:
             if not in_flight(ctx.state):
                 continue
             try:
-                if ctx.state.pending is not None:
+                if ctx.state.unsettled.pending is not None:
                     outcome = await finish_pending(ctx)
                 else:
                     outcome = await manage.finish_change(ctx)
@@ -359,7 +359,7 @@ class Conversation:
             out=out,
             save_now=lambda: self._save(customer, out),
             message_id=message_id,
-            entry_step=state.step,
+            entry_step=state.nav.step,
             free_times=self.free_times,
             rules=self.rules,
             business=self.business,
@@ -372,7 +372,7 @@ class Conversation:
             customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
         )
         out.saved, out.saved_in_flight = dumped, in_flight(out.state)
-        changing = out.state.changing
+        changing = out.state.unsettled.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
     async def _persist(self, ctx: Ctx, *, until_delivered: bool = False) -> None:
@@ -419,8 +419,8 @@ class Conversation:
     @staticmethod
     def _track_step(ctx: Ctx) -> None:
         state = ctx.state
-        if state.step != ctx.entry_step and state.step in FUNNEL_STEPS:
-            ctx.out.track("step", step=state.step.value)
+        if state.nav.step != ctx.entry_step and state.nav.step in FUNNEL_STEPS:
+            ctx.out.track("step", step=state.nav.step.value)
 
     # ---- dispatch ------------------------------------------------------------------------------
 
@@ -451,7 +451,7 @@ class Conversation:
             return Outcome(toast=INVALID, reshow=True)
         if payload.booking_scoped:
             return await self._guarded(ctx, BOOKING_ACTIONS.get(payload.action), payload.arg)
-        if payload.scope != ctx.state.nonce:
+        if payload.scope != ctx.state.nav.nonce:
             if not detours.resumes(ctx.state, payload.scope):
                 return Outcome(toast=STALE, reshow=True)
             detours.return_to_resume(ctx.state)  # a button of the screen a detour interrupted
@@ -459,7 +459,7 @@ class Conversation:
             return Outcome(show=False)
         if payload.action == A.RETRY:
             return await self._retry(ctx)
-        return await self._guarded(ctx, self._handler(ctx.state.step, payload), payload.arg)
+        return await self._guarded(ctx, self._handler(ctx.state.nav.step, payload), payload.arg)
 
     @staticmethod
     def _handler(step: Step, payload: Payload) -> TapHandler | None:
@@ -471,7 +471,7 @@ class Conversation:
             log.info(
                 "chat %s: action not offered in step %s",
                 chat_tag(ctx.customer.chat_id),
-                ctx.state.step,
+                ctx.state.nav.step,
             )
             return Outcome(toast=INVALID, reshow=True)
         try:
@@ -486,9 +486,9 @@ class Conversation:
             return Outcome(toast=INVALID, reshow=True)
 
     async def _text(self, ctx: Ctx, text: str) -> Outcome:
-        if ctx.state.step not in TEXT_INPUT and detours.takes_text(ctx.state, TEXT_STEPS):
+        if ctx.state.nav.step not in TEXT_INPUT and detours.takes_text(ctx.state, TEXT_STEPS):
             detours.return_to_resume(ctx.state)  # the answer to the step a detour interrupted
-        handler = TEXT_INPUT.get(ctx.state.step)
+        handler = TEXT_INPUT.get(ctx.state.nav.step)
         if handler is None:
             return Outcome(note=USE_BUTTONS, reshow=True)
         return await handler(ctx, text)
@@ -500,12 +500,12 @@ class Conversation:
         state = ctx.state
         if text.startswith("/"):  # an edited command runs nothing: edits are never commands
             return Outcome(note=EDIT_IGNORED, reshow=True)
-        field = next((f for f, mid in state.typed.items() if mid == message_id), None)
-        if field is not None and detours.unfinished(state) and state.pending is None:
-            if TEXT_FIELDS.get(state.step) == field:  # the step that asks for it: an answer
+        field = next((f for f, mid in state.draft.typed.items() if mid == message_id), None)
+        if field is not None and detours.unfinished(state) and state.unsettled.pending is None:
+            if TEXT_FIELDS.get(state.nav.step) == field:  # the step that asks for it: an answer
                 return await self._text(ctx, text)
             return await book.edited(ctx, field, text)
-        if state.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
+        if state.nav.step in TEXT_INPUT or detours.takes_text(state, TEXT_STEPS):
             return await self._text(ctx, text)
         return Outcome(note=EDIT_IGNORED, reshow=True)
 
@@ -516,8 +516,8 @@ class Conversation:
         return await handler(ctx, arg)
 
     async def _retry(self, ctx: Ctx) -> Outcome:
-        retry = ctx.state.retry
-        ctx.state.retry = None
+        retry = ctx.state.unsettled.retry
+        ctx.state.unsettled.retry = None
         if retry is None:
             return Outcome(toast=STALE, reshow=True)
         ctx.out.retry_key = retry.key
@@ -533,7 +533,7 @@ class Conversation:
         if retry.kind == "booking":
             return await self._guarded(ctx, BOOKING_ACTIONS.get(action), retry.arg)
         return await self._guarded(
-            ctx, self._handler(ctx.state.step, Payload("", action)), retry.arg
+            ctx, self._handler(ctx.state.nav.step, Payload("", action)), retry.arg
         )
 
     # ---- replies -------------------------------------------------------------------------------
@@ -541,9 +541,9 @@ class Conversation:
     async def _reply(self, ctx: Ctx, outcome: Outcome, *, edit: bool) -> Reply:
         if not outcome.show:
             return Reply(language=ctx.lang, toast=outcome.toast)
-        if not outcome.reshow or not ctx.state.nonce:
-            ctx.state.nonce = new_nonce()
-            ctx.state.retry = None
+        if not outcome.reshow or not ctx.state.nav.nonce:
+            ctx.state.nav.nonce = new_nonce()
+            ctx.state.unsettled.retry = None
         note = outcome.note
         if outcome.toast is not None and not edit and note is None:
             note = outcome.toast  # no callback query to answer: say it in the message
@@ -551,7 +551,7 @@ class Conversation:
         screen = await render(
             ctx, lead=lead, edit=edit and not outcome.new_message, attachment=outcome.attachment
         )
-        if self.calendar_url and ctx.state.step in CALENDAR_STEPS:
+        if self.calendar_url and ctx.state.nav.step in CALENDAR_STEPS:
             page = (Button(CALENDAR, "", web_app=self.calendar_url),)
             screen = replace(screen, buttons=(page, *screen.buttons))
         return Reply(
@@ -566,21 +566,23 @@ class Conversation:
     ) -> Reply:
         """The API did not answer: keep the state as it was, offer Retry of the same input."""
         if not handled and not in_flight(ctx.state):
-            orphans = ctx.state.orphans
+            orphans = ctx.state.unsettled.orphans
             ctx.out.state = ChatState.loads(original)
-            ctx.state.orphans = orphans
+            ctx.state.unsettled.orphans = orphans
             ctx.out.funnel.clear()  # the steps this event took are undone
-        ctx.state.retry = self._retry_of(event, handled=handled, pending=in_flight(ctx.state))
-        if ctx.state.retry is not None:
-            ctx.state.retry.key = ctx.out.last_key
-        ctx.state.nonce = new_nonce()
+        ctx.state.unsettled.retry = self._retry_of(
+            event, handled=handled, pending=in_flight(ctx.state)
+        )
+        if ctx.state.unsettled.retry is not None:
+            ctx.state.unsettled.retry.key = ctx.out.last_key
+        ctx.state.nav.nonce = new_nonce()
         body = (
             (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
         )
         buttons = (
             (
-                Button(Msg("🔄 Try again"), button_data(ctx.state.nonce, A.RETRY)),
-                Button(Msg("Exit"), button_data(ctx.state.nonce, A.CANCEL)),
+                Button(Msg("🔄 Try again"), button_data(ctx.state.nav.nonce, A.RETRY)),
+                Button(Msg("Exit"), button_data(ctx.state.nav.nonce, A.CANCEL)),
             ),
         )
         return Reply(ctx.lang, screens=(Screen(body=body, buttons=buttons, edit=edit),))

@@ -21,7 +21,7 @@ from bot.core.errors import AppointmentNotActive, NotBookable, SlotUnavailable
 from bot.core.records import BookingRow
 from bot.core.rules import ChangeAction, Verdict
 from bot.core.screens import DateTimeValue, Msg
-from bot.core.state import Flow, PendingChange, Step
+from bot.core.state import ChatState, Flow, PendingChange, Step
 from bot.core.words import call_us, refusal
 from bot.followup.ledger import Cancelled, Moved
 
@@ -70,7 +70,7 @@ def _replace(row: BookingRow, **changes: object) -> BookingRow:
 
 async def show_bookings(ctx: Ctx, arg: int | None = None) -> Outcome:
     """My appointments from its first page (the command, the menu's button)."""
-    ctx.state.list_page = 0
+    ctx.state.managing.list_page = 0
     return await _list_bookings(ctx)
 
 
@@ -84,7 +84,7 @@ async def _list_bookings(ctx: Ctx) -> Outcome:
     detours.step_aside(ctx)
     rows = await ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.out.bookings = await _refresh(ctx, rows)
-    ctx.state.step = Step.BOOKINGS
+    ctx.state.nav.step = Step.BOOKINGS
     return Outcome()
 
 
@@ -93,14 +93,14 @@ async def page_bookings(ctx: Ctx, arg: int | None) -> Outcome:
     pages = booking_pages(ctx, await ctx.storage.bookings_for_user(ctx.customer.user_id))
     if arg is None or not 0 <= arg < pages:
         raise Refused(f"bookings page {arg} out of range")
-    ctx.state.list_page = arg
+    ctx.state.managing.list_page = arg
     return Outcome()
 
 
 def _about(ctx: Ctx, row: BookingRow) -> None:
     """Turning to a booking: a detour from a booking in progress; a reschedule of another
     booking that was waiting is over (nothing was held for it)."""
-    if ctx.state.booking_id != row.id:
+    if ctx.state.managing.booking_id != row.id:
         detours.end_reschedule(ctx.state)
     detours.step_aside(ctx)
 
@@ -108,8 +108,8 @@ def _about(ctx: Ctx, row: BookingRow) -> None:
 async def open_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
     row = await _current(ctx, await ctx.owned_booking(booking_id))
     _about(ctx, row)
-    ctx.state.booking_id = row.id
-    ctx.state.step = Step.BOOKING
+    ctx.state.managing.booking_id = row.id
+    ctx.state.nav.step = Step.BOOKING
     return Outcome()
 
 
@@ -125,8 +125,8 @@ def _refused(
     if verdict is Verdict.ALLOWED:
         return None
     detours.end_reschedule(ctx.state)  # out of the change in progress, back to the booking
-    ctx.state.booking_id = row.id
-    ctx.state.step = Step.BOOKING
+    ctx.state.managing.booking_id = row.id
+    ctx.state.nav.step = Step.BOOKING
     named = verdict is Verdict.STARTED or booking_names_contact(ctx)
     lead = [] if named else call_us(ctx.business, ctx.lang)
     return Outcome(note=refusal(kind, verdict, ctx.rules), lead=lead, new_message=aside)
@@ -139,14 +139,14 @@ async def start_reschedule(ctx: Ctx, booking_id: int | None, *, aside: bool = Fa
     if refused is not None:
         return refused
     state = ctx.state
-    if state.flow == Flow.BOOK and detours.substantial(state):
+    if state.draft.flow == Flow.BOOK and detours.substantial(state):
         state.park()  # the booking in progress waits until this reschedule is over
-    state.resume = state.resume_nonce = None
-    state.flow = Flow.RESCHEDULE
-    state.booking_id = row.id
-    state.service_id = row.service_id
-    state.location_id = row.location_id
-    state.tz = row.timezone
+    state.nav.resume = state.nav.resume_nonce = None
+    state.draft.flow = Flow.RESCHEDULE
+    state.managing.booking_id = row.id
+    state.draft.service_id = row.service_id
+    state.draft.location_id = row.location_id
+    state.draft.tz = row.timezone
     return await open_calendar(ctx)
 
 
@@ -157,17 +157,17 @@ async def reschedule_below(ctx: Ctx, booking_id: int | None) -> Outcome:
 
 
 async def reschedule_here(ctx: Ctx, arg: int | None) -> Outcome:
-    return await start_reschedule(ctx, ctx.state.booking_id)
+    return await start_reschedule(ctx, ctx.state.managing.booking_id)
 
 
 async def ask_cancel(ctx: Ctx, booking_id: int | None, *, aside: bool = False) -> Outcome:
     row = await _current(ctx, await ctx.owned_booking(booking_id))
     _about(ctx, row)
-    ctx.state.booking_id = row.id
+    ctx.state.managing.booking_id = row.id
     refused = _refused(ctx, row, "cancel", aside=aside)
     if refused is not None:
         return refused
-    ctx.state.step = Step.CANCEL_CONFIRM
+    ctx.state.nav.step = Step.CANCEL_CONFIRM
     return Outcome()
 
 
@@ -177,7 +177,7 @@ async def ask_cancel_below(ctx: Ctx, booking_id: int | None) -> Outcome:
 
 
 async def ask_cancel_here(ctx: Ctx, arg: int | None) -> Outcome:
-    return await ask_cancel(ctx, ctx.state.booking_id)
+    return await ask_cancel(ctx, ctx.state.managing.booking_id)
 
 
 async def keep_booking(ctx: Ctx, booking_id: int | None) -> Outcome:
@@ -194,7 +194,13 @@ async def book_again(ctx: Ctx, booking_id: int | None) -> Outcome:
 
 
 back_to_booking = goto(Step.BOOKING)
-back_to_times = goto(Step.TIME, new_start=None)
+
+
+def _no_target(state: ChatState) -> None:
+    state.managing.new_start = None
+
+
+back_to_times = goto(Step.TIME, _no_target)
 
 
 async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
@@ -203,13 +209,13 @@ async def _no_longer_active(ctx: Ctx, row: BookingRow) -> Outcome:
     ctx.not_changing(row.id)
     await _refresh(ctx, [row])
     detours.end_reschedule(ctx.state)
-    ctx.state.booking_id = row.id
-    ctx.state.step = Step.BOOKING
+    ctx.state.managing.booking_id = row.id
+    ctx.state.nav.step = Step.BOOKING
     return Outcome(note=Msg("This appointment can no longer be changed."))
 
 
 async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
-    row = await ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.managing.booking_id)
     refused = _refused(ctx, row, "cancel")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
@@ -221,54 +227,54 @@ async def do_cancel(ctx: Ctx, arg: int | None) -> Outcome:
 async def _intend(ctx: Ctx, change: PendingChange) -> None:
     """Write the change down before asking Zimun (crash-safe, like a confirm): a restart
     finishes it with the same key, and meanwhile the ledger knows it is the customer's."""
-    ctx.state.changing = change
+    ctx.state.unsettled.changing = change
     await ctx.save_now()
 
 
 async def finish_change(ctx: Ctx) -> Outcome:
     """Resolve a reschedule or cancel whose answer is not known (a crash, Zimun silent), with
     its stored key: Zimun replays its answer, and the customer is told as if it had come."""
-    change = ctx.state.changing
+    change = ctx.state.unsettled.changing
     assert change is not None
     row = await ctx.owned_booking(change.booking_id)
-    ctx.state.booking_id = row.id
+    ctx.state.managing.booking_id = row.id
     if change.kind == "cancel":
         return await _send_cancel(ctx, row)
-    ctx.state.new_start = change.new_start
+    ctx.state.managing.new_start = change.new_start
     return await _send_move(ctx, row)
 
 
 async def _send_cancel(ctx: Ctx, row: BookingRow) -> Outcome:
-    change = ctx.state.changing
+    change = ctx.state.unsettled.changing
     assert change is not None
     ctx.changing(row.id)
     try:
         appointment = await ctx.api.cancel(row.appointment_id, idempotency_key=change.key)
         status = appointment.status if not appointment.active else "cancelled"
     except AppointmentNotActive:
-        ctx.state.changing = None
+        ctx.state.unsettled.changing = None
         return await _no_longer_active(ctx, row)
-    ctx.state.changing = None
+    ctx.state.unsettled.changing = None
     ctx.out.emit(Cancelled(row.id, status=status, contact_name=appointment.contact_name))
     ctx.out.tally("cancelled")
     rows = await ctx.storage.bookings_for_user(ctx.customer.user_id)
     ctx.out.bookings = [_replace(r, status=status) if r.id == row.id else r for r in rows]
-    ctx.state.booking_id = None
-    ctx.state.step = Step.BOOKINGS
+    ctx.state.managing.booking_id = None
+    ctx.state.nav.step = Step.BOOKINGS
     return Outcome(note=Msg("Your appointment is cancelled."))
 
 
 async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
-    row = await ctx.owned_booking(ctx.state.booking_id)
-    new_start = ctx.state.new_start
+    row = await ctx.owned_booking(ctx.state.managing.booking_id)
+    new_start = ctx.state.managing.new_start
     if new_start is None:
-        ctx.state.step = Step.TIME
+        ctx.state.nav.step = Step.TIME
         return Outcome()
     refused = _refused(ctx, row, "reschedule")  # the question may have waited past the cutoff
     if refused is not None:
         return refused
     if not ctx.rules.bookable(new_start, ctx.now):  # the lead time passed over it meanwhile
-        ctx.state.new_start = None
+        ctx.state.managing.new_start = None
         return await times_after_conflict(ctx, TOO_SOON)
     key = ctx.out.idempotency_key()
     await _intend(ctx, PendingChange(kind="move", booking_id=row.id, key=key, new_start=new_start))
@@ -276,7 +282,7 @@ async def do_move(ctx: Ctx, arg: int | None) -> Outcome:
 
 
 async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
-    change = ctx.state.changing
+    change = ctx.state.unsettled.changing
     assert change is not None and change.new_start is not None
     new_start = change.new_start
     ctx.changing(row.id)
@@ -285,8 +291,8 @@ async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
             row.appointment_id, new_start, idempotency_key=change.key
         )
     except (SlotUnavailable, NotBookable):
-        ctx.state.changing = None
-        ctx.state.new_start = None
+        ctx.state.unsettled.changing = None
+        ctx.state.managing.new_start = None
         return await times_after_conflict(
             ctx,
             Msg(
@@ -294,9 +300,9 @@ async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
             ),
         )
     except AppointmentNotActive:
-        ctx.state.changing = None
+        ctx.state.unsettled.changing = None
         return await _no_longer_active(ctx, row)
-    ctx.state.changing = None
+    ctx.state.unsettled.changing = None
     start = appointment.start or new_start
     end = appointment.end or (row.end and start + (row.end - row.start))
     ctx.out.emit(
@@ -304,7 +310,7 @@ async def _send_move(ctx: Ctx, row: BookingRow) -> Outcome:
     )
     ctx.out.tally("moved")
     service, location = await ctx.service(), await ctx.location()
-    ctx.state.step = Step.MENU
+    ctx.state.nav.step = Step.MENU
     detours.end_reschedule(ctx.state)  # a booking the reschedule parked comes back
     return Outcome(
         lead=[

@@ -39,14 +39,14 @@ ABILITIES: dict[tuple[bool, bool], Msg] = {
 async def go_menu(ctx: Ctx, arg: int | None = None) -> Outcome:
     """The main menu; a booking in progress waits behind it (the menu offers Continue)."""
     detours.step_aside(ctx)
-    ctx.state.step = Step.MENU
+    ctx.state.nav.step = Step.MENU
     return Outcome()
 
 
 async def resume(ctx: Ctx, arg: int | None = None) -> Outcome:
     """The menu's Continue: back to the booking in progress."""
     if not detours.waiting(ctx.state):
-        ctx.state.step = Step.MENU
+        ctx.state.nav.step = Step.MENU
         return Outcome(note=Msg("There's no unfinished booking to continue."))
     return detours.come_back(ctx)
 
@@ -54,13 +54,13 @@ async def resume(ctx: Ctx, arg: int | None = None) -> Outcome:
 async def cancel_flow(ctx: Ctx, arg: int | None = None) -> Outcome:
     """Cancel button or /cancel: end what is in progress, release any hold, say what happened."""
     state = ctx.state
-    if state.flow == Flow.RESCHEDULE and detours.unfinished(state):
-        state.step = Step.MENU
+    if state.draft.flow == Flow.RESCHEDULE and detours.unfinished(state):
+        state.nav.step = Step.MENU
         detours.end_reschedule(state)  # a booking it parked comes back
         return Outcome(note=Msg("OK, your appointment stays as it was."))
     if not detours.unfinished(state):
         state.clear_draft()
-        state.step = Step.MENU
+        state.nav.step = Step.MENU
         return Outcome()
     await abandon(ctx)
     return Outcome(note=Msg("OK, nothing was booked."))
@@ -72,13 +72,13 @@ async def book(ctx: Ctx, arg: int | None = None) -> Outcome:
 
 async def show_help(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
-    ctx.state.step = Step.HELP
+    ctx.state.nav.step = Step.HELP
     return Outcome()
 
 
 async def show_language(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
-    ctx.state.step = Step.LANGUAGE
+    ctx.state.nav.step = Step.LANGUAGE
     return Outcome()
 
 

@@ -18,13 +18,13 @@ from bot.core.state import Step
 
 async def show_privacy(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
-    ctx.state.step = Step.PRIVACY
+    ctx.state.nav.step = Step.PRIVACY
     return Outcome()
 
 
 async def ask_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
     detours.step_aside(ctx)
-    ctx.state.step = Step.FORGET_CONFIRM
+    ctx.state.nav.step = Step.FORGET_CONFIRM
     return Outcome()
 
 
@@ -33,7 +33,7 @@ async def do_forget(ctx: Ctx, arg: int | None = None) -> Outcome:
     ctx.out.deferred.clear()  # nothing about this customer may be written after the delete
     ctx.out.entries.clear()
     ctx.out.forget = True
-    ctx.state.step = Step.FORGOTTEN
+    ctx.state.nav.step = Step.FORGOTTEN
     return Outcome()
 
 

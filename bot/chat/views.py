@@ -75,7 +75,7 @@ def first_week_day(lang: str) -> int:
 
 def menu_rows(ctx: Ctx) -> Rows:
     rows: Rows = []
-    if ctx.state.resume is not None:
+    if ctx.state.nav.resume is not None:
         rows.append([button(ctx, Msg("▶️ Continue booking"), Action.RESUME)])
     last = [
         button(ctx, Msg("🌐 Language"), Action.LANGUAGE),
@@ -165,7 +165,7 @@ async def view_language(ctx: Ctx) -> View:
 
 async def view_location(ctx: Ctx) -> View:
     rows: Rows = []
-    for i, location_id in enumerate(ctx.state.options):
+    for i, location_id in enumerate(ctx.state.draft.options):
         location = await ctx.api.get_location(location_id)
         name = location.name if location else location_id
         rows.append([button(ctx, Verbatim(name), Action.PICK, i)])
@@ -176,7 +176,7 @@ async def view_location(ctx: Ctx) -> View:
 async def view_service(ctx: Ctx) -> View:
     location = await ctx.location()
     rows: Rows = []
-    for i, service_id in enumerate(ctx.state.options):
+    for i, service_id in enumerate(ctx.state.draft.options):
         service = await ctx.api.get_service(service_id)
         if service is None:
             continue
@@ -187,7 +187,7 @@ async def view_service(ctx: Ctx) -> View:
         )
         rows.append([button(ctx, label, Action.PICK, i)])
     body = [Msg("Which service would you like at {location}?", location=_name(location))]
-    if not ctx.state.options:
+    if not ctx.state.draft.options:
         body.append(Msg("No services can be booked at this location right now."))
     rows.append(nav_row(ctx))
     return body, rows
@@ -195,7 +195,7 @@ async def view_service(ctx: Ctx) -> View:
 
 async def view_day(ctx: Ctx) -> View:
     state = ctx.state
-    month = state.month
+    month = state.draft.month
     if month is None:  # cannot happen through the table; keep the screen usable anyway
         return [Msg("Please choose a day.")], [nav_row(ctx)]
     service, location = await ctx.service(), await ctx.location()
@@ -244,7 +244,7 @@ def _shortcut_rows(ctx: Ctx, month: Month) -> Rows:
     if month.onward is not None and not cal.has_choosable(month):
         onward = MonthValue(*month.onward)
         rows.append([button(ctx, Msg("{month} ›", month=onward), Action.MONTH_ONWARD)])
-    first = ctx.state.first_free
+    first = ctx.state.draft.first_free
     if first is not None and first.astimezone(ctx.zone).date() > ctx.today + timedelta(days=1):
         label = Msg(
             "⚡ Earliest: {date}, {time}",
@@ -257,7 +257,7 @@ def _shortcut_rows(ctx: Ctx, month: Month) -> Rows:
 
 def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
     tz = ctx.zone
-    shown = ctx.state.month
+    shown = ctx.state.draft.month
     first, last = ctx.window.first_day(tz), ctx.window.last_day(tz)
     if shown is not None and shown.until is not None:
         last = min(last, shown.until)
@@ -278,7 +278,7 @@ def _month_nav(ctx: Ctx, year: int, month: int) -> list[Button]:
 def _day_button(ctx: Ctx, number: int) -> Button:
     if number == 0:
         return button(ctx, Verbatim(" "), Action.NOOP)
-    month = ctx.state.month
+    month = ctx.state.draft.month
     assert month is not None
     code = cal.day_code(month, number)
     if cal.choosable(code):
@@ -293,7 +293,7 @@ DAY_STATES = {DayCode.NONE: "full"}
 
 
 def day_unavailable_reason(ctx: Ctx, number: int) -> Msg:
-    month = ctx.state.month
+    month = ctx.state.draft.month
     assert month is not None
     return day_reason(cal.day_code(month, number), month.holidays.get(number, ""))
 
@@ -317,7 +317,7 @@ def page_count(items: int, per_page: int) -> int:
 
 
 def time_pages(ctx: Ctx) -> int:
-    return page_count(len(ctx.state.slots), TIMES_PER_PAGE)
+    return page_count(len(ctx.state.draft.slots), TIMES_PER_PAGE)
 
 
 def upcoming(ctx: Ctx, rows: list[BookingRow]) -> list[BookingRow]:
@@ -331,12 +331,12 @@ def booking_pages(ctx: Ctx, rows: list[BookingRow]) -> int:
 
 async def view_time(ctx: Ctx) -> View:
     state = ctx.state
-    page = min(state.page, time_pages(ctx) - 1)
+    page = min(state.draft.page, time_pages(ctx) - 1)
     start = page * TIMES_PER_PAGE
-    shown = list(enumerate(state.slots))[start : start + TIMES_PER_PAGE]
+    shown = list(enumerate(state.draft.slots))[start : start + TIMES_PER_PAGE]
     body = (
-        [Msg("Available times on {date}:", date=DateValue(state.day, "full", ctx.today.year))]
-        if state.day
+        [Msg("Available times on {date}:", date=DateValue(state.draft.day, "full", ctx.today.year))]
+        if state.draft.day
         else []
     )
     body.append(Msg("Times are in {zone}.", zone=ZoneValue(ctx.tz_name)))
@@ -372,7 +372,7 @@ def _repeated(slot: datetime, ctx: Ctx) -> bool:
 def _held_line(ctx: Ctx) -> list[Msg]:
     """Until when the chosen time is kept for the customer (the hold's own expiry, as Zimun
     gave it), or that it no longer is."""
-    hold = ctx.state.hold
+    hold = ctx.state.draft.hold
     if hold is None:
         return []
     if hold.expires_at <= ctx.now:
@@ -445,11 +445,11 @@ async def booking_lines(ctx: Ctx, start: datetime) -> list[Msg]:
 async def view_summary(ctx: Ctx) -> View:
     state = ctx.state
     body = [Msg("Please check the details:")]
-    if state.hold is not None:
-        body += await booking_lines(ctx, state.hold.start)
+    if state.draft.hold is not None:
+        body += await booking_lines(ctx, state.draft.hold.start)
     body += [
-        Msg("<b>Name:</b> {name}", name=state.name or ""),
-        Msg("<b>Email:</b> {email}", email=state.email_shown or state.email or ""),
+        Msg("<b>Name:</b> {name}", name=state.draft.name or ""),
+        Msg("<b>Email:</b> {email}", email=state.draft.email_shown or state.draft.email or ""),
         *_held_line(ctx),
     ]
     rows = [
@@ -458,7 +458,9 @@ async def view_summary(ctx: Ctx) -> View:
         [button(ctx, Msg("« Back"), Action.BACK)],
     ]
     if "email_consent" not in await ctx.prefs():  # asked once: until the first booking's answer
-        label = Msg("☑ Remember my email") if state.remember_email else Msg("☐ Remember my email")
+        label = (
+            Msg("☑ Remember my email") if state.draft.remember_email else Msg("☐ Remember my email")
+        )
         rows.append([button(ctx, label, Action.REMEMBER_EMAIL)])
     return body, rows
 
@@ -511,7 +513,7 @@ async def view_bookings(ctx: Ctx) -> View:
     for row in reversed(past):
         body.append(Msg("Past: {booking}", booking=booking_label(row)))
     pages = booking_pages(ctx, rows_db)
-    page = min(ctx.state.list_page, pages - 1)
+    page = min(ctx.state.managing.list_page, pages - 1)
     if pages > 1:
         body.append(
             Plural(
@@ -540,7 +542,7 @@ async def view_bookings(ctx: Ctx) -> View:
 
 
 async def view_booking(ctx: Ctx) -> View:
-    row = await ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.managing.booking_id)
     body = detail_lines(Details.of_row(row))
     rows: Rows = []
     if not row.active:
@@ -573,8 +575,8 @@ def _change_rows(ctx: Ctx) -> Rows:
 
 
 async def view_move_confirm(ctx: Ctx) -> View:
-    row = await ctx.owned_booking(ctx.state.booking_id)
-    new_start = ctx.state.new_start or row.start
+    row = await ctx.owned_booking(ctx.state.managing.booking_id)
+    new_start = ctx.state.managing.new_start or row.start
     body = [
         Msg(
             "Reschedule your {service} appointment from {old} to {new}?",
@@ -590,7 +592,7 @@ async def view_move_confirm(ctx: Ctx) -> View:
 
 
 async def view_cancel_confirm(ctx: Ctx) -> View:
-    row = await ctx.owned_booking(ctx.state.booking_id)
+    row = await ctx.owned_booking(ctx.state.managing.booking_id)
     body = [
         Msg(
             "Are you sure you want to cancel your {service} appointment on {when}?",
@@ -716,13 +718,13 @@ async def render(
     ctx: Ctx, *, lead: list[Msg], edit: bool, attachment: Attachment | None = None
 ) -> Screen:
     """The current step's screen, with `lead` lines (a note, a confirmation) above it."""
-    body, rows = await VIEWS[ctx.state.step](ctx)
+    body, rows = await VIEWS[ctx.state.nav.step](ctx)
     return Screen(
         body=(*lead, *body),
         buttons=tuple(tuple(r) for r in rows if r),
         edit=edit,
         attachment=attachment,
-        asks=ASKS.get(ctx.state.step),
+        asks=ASKS.get(ctx.state.nav.step),
         known=await known_answer(ctx),
     )
 
@@ -730,9 +732,9 @@ async def render(
 async def known_answer(ctx: Ctx) -> str | None:
     """What the bot knows for the step's question: the Telegram name (when it would be
     accepted as it is) or the email the customer asked to be remembered."""
-    if ctx.state.step == Step.NAME:
+    if ctx.state.nav.step == Step.NAME:
         name, _ = clean_name(ctx.customer.display_name)
         return name or None
-    if ctx.state.step == Step.EMAIL:
+    if ctx.state.nav.step == Step.EMAIL:
         return await remembered_email(ctx)
     return None

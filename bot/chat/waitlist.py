@@ -61,14 +61,14 @@ def can_wait(ctx: Ctx, day: date) -> bool:
     branch, the waiting list on, the day inside the booking window and neither closed nor a
     holiday as far as the calendar knows."""
     state = ctx.state
-    if not ctx.rules.waitlist or state.flow != Flow.BOOK:
+    if not ctx.rules.waitlist or state.draft.flow != Flow.BOOK:
         return False
-    if not (state.service_id and state.location_id):
+    if not (state.draft.service_id and state.draft.location_id):
         return False
     window, tz = ctx.window, ctx.zone
     if not window.first_day(tz) <= day <= window.last_day(tz):
         return False
-    month = state.month
+    month = state.draft.month
     if month is not None and (month.year, month.month) == (day.year, day.month):
         return cal.day_code(month, day.day) not in NOT_WAITLISTABLE
     return True
@@ -77,24 +77,24 @@ def can_wait(ctx: Ctx, day: date) -> bool:
 def offer(ctx: Ctx, day: date, *, taken: bool = False) -> Outcome:
     """The full day's screen: join its waiting list (or leave it), or go back to the
     calendar. `taken`: the customer just lost the time they picked (the 409 path)."""
-    ctx.state.waitlist_day = day
-    ctx.state.step = Step.WAITLIST_OFFER
+    ctx.state.waitlist.day = day
+    ctx.state.nav.step = Step.WAITLIST_OFFER
     return Outcome(note=JUST_TAKEN if taken else None)
 
 
 async def entry_on_offer(ctx: Ctx) -> WaitlistRow | None:
     """The customer's entry for the day on the offer screen, if they are on its list."""
     state = ctx.state
-    if state.waitlist_day is None or not state.service_id or not state.location_id:
+    if state.waitlist.day is None or not state.draft.service_id or not state.draft.location_id:
         return None
     entry = await ctx.storage.waitlist_entry_for(
-        ctx.customer.user_id, state.service_id, state.location_id, state.waitlist_day
+        ctx.customer.user_id, state.draft.service_id, state.draft.location_id, state.waitlist.day
     )
     return entry if entry is not None and entry.status in ON_THE_LIST else None
 
 
 def _offered_day(ctx: Ctx) -> date:
-    day = ctx.state.waitlist_day
+    day = ctx.state.waitlist.day
     if day is None or not can_wait(ctx, day):
         raise Refused("no full day on offer")
     return day
@@ -111,9 +111,9 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
     values = dict(
         user_id=customer.user_id,
         chat_id=customer.chat_id,
-        service_id=state.service_id or "",
+        service_id=state.draft.service_id or "",
         service_name=service.name if service else "",
-        location_id=state.location_id or "",
+        location_id=state.draft.location_id or "",
         location_name=location.name if location else "",
         timezone=ctx.tz_name,
         day=day,
@@ -124,8 +124,8 @@ async def join(ctx: Ctx, arg: int | None) -> Outcome:
     )
     ctx.out.defer(lambda: storage.join_waitlist(**values))  # type: ignore[arg-type]
     ctx.out.tally("waitlist_joined")
-    state.waitlist_day = None
-    state.step = Step.DAY
+    state.waitlist.day = None
+    state.nav.step = Step.DAY
     return Outcome(
         note=Msg(
             "🔔 Done: I'll tell you if a time frees up on {date}. Your waiting list is under My "
@@ -141,21 +141,21 @@ async def leave_here(ctx: Ctx, arg: int | None) -> Outcome:
     if entry is None:
         raise Refused("not on this day's list")
     await _leave(ctx, entry)
-    ctx.state.waitlist_day = None
-    ctx.state.step = Step.DAY
+    ctx.state.waitlist.day = None
+    ctx.state.nav.step = Step.DAY
     return Outcome(note=left_note(entry))
 
 
 async def back_to_calendar(ctx: Ctx, arg: int | None) -> Outcome:
-    ctx.state.waitlist_day = None
-    ctx.state.step = Step.DAY
+    ctx.state.waitlist.day = None
+    ctx.state.nav.step = Step.DAY
     return Outcome()
 
 
 async def show_list(ctx: Ctx, arg: int | None = None) -> Outcome:
     """My bookings' waiting list: a detour, like My bookings itself."""
     detours.step_aside(ctx)
-    ctx.state.step = Step.WAITLIST
+    ctx.state.nav.step = Step.WAITLIST
     return Outcome()
 
 
@@ -163,7 +163,7 @@ async def leave_entry(ctx: Ctx, entry_id: int | None) -> Outcome:
     """An entry's button on the waiting list (an old message too): off that list."""
     entry = await owned_entry(ctx, entry_id)  # first: someone else's entry changes nothing
     detours.step_aside(ctx)
-    ctx.state.step = Step.WAITLIST
+    ctx.state.nav.step = Step.WAITLIST
     if entry is None or entry.status not in ON_THE_LIST:
         return Outcome(note=ENDED)
     await _leave(ctx, entry)

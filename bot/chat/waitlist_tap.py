@@ -45,15 +45,17 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
         return Outcome(toast=GONE_AGAIN, show=False)  # no notice to answer: nothing to ask
     state = ctx.state
     if _same_booking(state, entry):
-        if state.resume is not None:
+        if state.nav.resume is not None:
             detours.return_to_resume(state)  # off the detour, back into the booking
         # Back leads to the summary of the held time, when there is one to go back to.
-        state.editing = state.hold is not None and bool(state.name and state.email)
+        state.draft.editing = state.draft.hold is not None and bool(
+            state.draft.name and state.draft.email
+        )
         outcome = await _day_times(ctx, entry)
     elif _would_lose(state):
         detours.step_aside(ctx)
-        state.waitlist_entry = entry.id
-        state.step = Step.WAITLIST_SWITCH
+        state.waitlist.entry = entry.id
+        state.nav.step = Step.WAITLIST_SWITCH
         outcome = Outcome()
     else:
         outcome = await _new_booking(ctx, entry)
@@ -62,8 +64,8 @@ async def open_freed(ctx: Ctx, entry_id: int | None) -> Outcome:
 
 async def switch(ctx: Ctx, arg: int | None) -> Outcome:
     """Yes: drop what was in progress and show the freed day's times."""
-    entry = await owned_entry(ctx, ctx.state.waitlist_entry)
-    ctx.state.waitlist_entry = None
+    entry = await owned_entry(ctx, ctx.state.waitlist.entry)
+    ctx.state.waitlist.entry = None
     if entry is None:
         return detours.come_back(ctx, ENDED)
     if not _told(entry):
@@ -73,7 +75,7 @@ async def switch(ctx: Ctx, arg: int | None) -> Outcome:
 
 async def stay(ctx: Ctx, arg: int | None) -> Outcome:
     """No: back to exactly where the customer was."""
-    ctx.state.waitlist_entry = None
+    ctx.state.waitlist.entry = None
     return detours.come_back(ctx)
 
 
@@ -86,16 +88,16 @@ def _told(entry: WaitlistRow) -> bool:
 
 def _same_booking(state: ChatState, entry: WaitlistRow) -> bool:
     return (
-        state.flow == Flow.BOOK
+        state.draft.flow == Flow.BOOK
         and detours.unfinished(state)
-        and state.service_id == entry.service_id
-        and state.location_id == entry.location_id
+        and state.draft.service_id == entry.service_id
+        and state.draft.location_id == entry.location_id
     )
 
 
 def _would_lose(state: ChatState) -> bool:
     """Something the customer started would be dropped by a new booking."""
-    rescheduling = state.flow == Flow.RESCHEDULE and detours.unfinished(state)
+    rescheduling = state.draft.flow == Flow.RESCHEDULE and detours.unfinished(state)
     return rescheduling or detours.substantial(state)
 
 
@@ -105,7 +107,7 @@ async def _new_booking(ctx: Ctx, entry: WaitlistRow) -> Outcome:
     ctx.free_times.renew((entry.service_id, entry.location_id), ctx.now)
     outcome = await start_book(ctx, location_id=entry.location_id, service_id=entry.service_id)
     state = ctx.state
-    if (state.step, state.service_id, state.location_id) != (
+    if (state.nav.step, state.draft.service_id, state.draft.location_id) != (
         Step.DAY,
         entry.service_id,
         entry.location_id,
@@ -123,6 +125,6 @@ async def _day_times(ctx: Ctx, entry: WaitlistRow, *, fresh: bool = False) -> Ou
         ctx.free_times.renew((entry.service_id, entry.location_id), ctx.now)
     await open_calendar(ctx, entry.day.year, entry.day.month)
     outcome = await load_times(ctx, entry.day, note=None)
-    if ctx.state.step == Step.WAITLIST_OFFER:
+    if ctx.state.nav.step == Step.WAITLIST_OFFER:
         outcome.note = GONE_AGAIN
     return outcome

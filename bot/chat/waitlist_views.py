@@ -43,7 +43,7 @@ def entry_label(entry: WaitlistRow) -> Msg:
 
 async def view_offer(ctx: Ctx) -> View:
     """A full day: join its waiting list, or leave it when already on it."""
-    day = ctx.state.waitlist_day
+    day = ctx.state.waitlist.day
     service, location = await ctx.service(), await ctx.location()
     body = [
         Msg(
@@ -90,7 +90,7 @@ async def view_list(ctx: Ctx) -> View:
 
 async def view_switch(ctx: Ctx) -> View:
     """A freed time's notice tapped while something else is in progress: switch to it?"""
-    entry = await owned_entry(ctx, ctx.state.waitlist_entry)
+    entry = await owned_entry(ctx, ctx.state.waitlist.entry)
     body = [Msg("You haven't finished booking.")]
     if entry is not None:
         body.append(

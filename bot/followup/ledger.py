@@ -103,7 +103,7 @@ class Ledger:
         self._recalled = True
         for row in await self.storage.pending_conversations():
             try:
-                changing = ChatState.loads(row.state).changing
+                changing = ChatState.loads(row.state).unsettled.changing
             except ValueError:
                 continue
             if changing is not None and row.chat_id not in self._intents:

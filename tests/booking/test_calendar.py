@@ -74,12 +74,12 @@ async def test_a_second_customer_shares_the_answer_but_not_the_time_the_first_ho
 
     await to_times(chat)
     await chat.tap_action(Action.TIME, 0)
-    held = state_of(storage).hold
+    held = state_of(storage).draft.hold
     assert held is not None
     other = Chat(engine, customer(2002, "de"))
     await to_times(other)
     assert availability_calls(sandbox) == 1  # the first customer's answer, still fresh
-    assert held.start not in state_of(storage, 2002).slots  # taken out when it was held
+    assert held.start not in state_of(storage, 2002).draft.slots  # taken out when it was held
 
 
 async def test_the_earliest_time_is_one_tap_away_when_it_takes_a_search(
@@ -90,7 +90,7 @@ async def test_the_earliest_time_is_one_tap_away_when_it_takes_a_search(
     await to_calendar(chat, branch="Milano – Porta Romana")
     [shortcut] = chat.actions(Action.FIRST_FREE)
     assert shortcut.label.key == "⚡ Earliest: {date}, {time}"
-    first = state_of(storage).first_free
+    first = state_of(storage).draft.first_free
     assert first == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # Tuesday 09:00 in Milan
     await chat.tap_data(shortcut.data)
     assert chat.shows("What name should the appointment be under? Please type it.")
@@ -107,10 +107,10 @@ async def test_days_after_the_window_cannot_be_picked(chat: Chat, storage: Stora
     await to_calendar(chat)
     while chat.actions(Action.MONTH_NEXT):
         await chat.tap_action(Action.MONTH_NEXT)
-    month = state_of(storage).month
+    month = state_of(storage).draft.month
     assert month is not None and "b" in month.codes  # after the last bookable day
     beyond = month.codes.index("b") + 1
     [cell] = [b for b in chat.actions(Action.DAY_UNAVAILABLE) if b.label.text == f"·{beyond}·"]
     await chat.tap_data(cell.data)
     assert chat.reply.toast is not None and chat.reply.toast.key == "That day can't be booked yet."
-    assert state_of(storage).step == Step.DAY
+    assert state_of(storage).nav.step == Step.DAY

@@ -29,7 +29,7 @@ def in_flight(storage: Storage, chat_id: int = 1001) -> bool:
     row = storage.load_conversation(chat_id)
     assert row is not None
     state = ChatState.loads(row.state)
-    return state.pending is not None or state.changing is not None
+    return state.unsettled.pending is not None or state.unsettled.changing is not None
 
 
 def says(reply: Reply, msgid: str) -> bool:

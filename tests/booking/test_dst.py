@@ -32,7 +32,9 @@ async def times_of(chat: Chat, day: int) -> None:
 
 def labels(chat: Chat, storage: Storage, language: str) -> list[str]:
     words = localizer(language)
-    return [words.render(TimeValue(s, "Europe/Madrid"), "plain") for s in state_of(storage).slots]
+    return [
+        words.render(TimeValue(s, "Europe/Madrid"), "plain") for s in state_of(storage).draft.slots
+    ]
 
 
 @pytest.mark.parametrize(
@@ -51,7 +53,7 @@ async def test_the_repeated_hour_is_offered_twice_and_told_apart(
     chat.customer = chat.customer.__class__(**{**chat.customer.__dict__, "language_code": language})
     await to_calendar(chat, branch=ALL_NIGHT, service=CHECKUP)
     await times_of(chat, 31)
-    slots = state_of(storage).slots
+    slots = state_of(storage).draft.slots
     first, second = (datetime(2027, 10, 31, h, 30, tzinfo=UTC) for h in (0, 1))
     assert first in slots and second in slots  # 02:30 summer time, then 02:30 winter time
     shown = labels(chat, storage, language)
@@ -70,7 +72,7 @@ async def test_a_booking_in_the_repeated_hour_keeps_its_instant(
     await to_calendar(chat, branch=ALL_NIGHT, service=CHECKUP)
     await times_of(chat, 31)
     second = datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # 02:30 CET, the hour's second pass
-    index = state_of(storage).slots.index(second)
+    index = state_of(storage).draft.slots.index(second)
     if index >= 12:
         await chat.tap("Later ›")
     [button] = [b for b in chat.actions(Action.TIME) if b.label.value == second]
@@ -97,7 +99,7 @@ async def test_the_hour_that_does_not_exist_is_never_offered(
     sandbox.clock.set(datetime(2027, 3, 27, 22, 0, tzinfo=UTC))  # Saturday 23:00 in Madrid
     await to_calendar(chat, branch=ALL_NIGHT, service=CHECKUP)
     await times_of(chat, 28)
-    slots = state_of(storage).slots
+    slots = state_of(storage).draft.slots
     shown = labels(chat, storage, "en")
     assert not [s for s in shown if s.startswith("02:")]
     assert shown[shown.index("01:45") + 1] == "03:00"  # straight from 01:45 to 03:00

@@ -9,7 +9,7 @@ import pytest
 from bot.chat.engine import INVALID, STALE, UNKNOWN_COMMAND, USE_BUTTONS, Conversation
 from bot.core.events import Customer
 from bot.core.payload import Action
-from bot.core.state import ChatState, Step
+from bot.core.state import ChatState, Managing, Navigation, Step
 from bot.store.storage import Storage
 from bot.zimun.client import ZimunClient
 from sandbox.testing import SandboxServer
@@ -28,9 +28,11 @@ async def take_slot_elsewhere(sandbox: SandboxServer, storage: Storage, index: i
     """Another customer (another API client) holds the slot our customer is looking at."""
     state = state_of(storage)
     async with make_client(sandbox) as other:
-        service = await other.get_service(state.service_id or "")
+        service = await other.get_service(state.draft.service_id or "")
         assert service is not None
-        await other.hold(service=service, start=state.slots[index], location_id=state.location_id)
+        await other.hold(
+            service=service, start=state.draft.slots[index], location_id=state.draft.location_id
+        )
 
 
 # ---- summary: change a field --------------------------------------------------------------------
@@ -49,10 +51,10 @@ async def test_change_name_email_and_time_from_summary(
     await chat.tap("Email")
     await chat.say("not-an-email")
     assert chat.shows("An email address has exactly one @, like name@example.com.")
-    assert state_of(storage).step == Step.EMAIL
+    assert state_of(storage).nav.step == Step.EMAIL
     await chat.say("bea@example.com")
     assert chat.shows("Please check the details:")
-    first_hold = state_of(storage).hold
+    first_hold = state_of(storage).draft.hold
     assert first_hold is not None
     await chat.tap("✏️ Change")
     await chat.tap("Day and time")
@@ -60,7 +62,7 @@ async def test_change_name_email_and_time_from_summary(
     await chat.tap_action(Action.TIME, 1)
     assert chat.shows("Please check the details:")  # name and email kept: straight back
     holds = sandbox.store.active_holds()
-    assert [h.hold_id for h in holds] == [state_of(storage).hold.hold_id]
+    assert [h.hold_id for h in holds] == [state_of(storage).draft.hold.hold_id]
     assert holds[0].hold_id != first_hold.hold_id  # the old one was released
     await chat.tap("✅ Confirm")
     [appointment] = sandbox.store.appointment_list()
@@ -116,7 +118,7 @@ async def test_cancel_and_a_new_booking_end_the_draft_and_release_the_hold(
     await chat.command(command)
     assert not sandbox.store.active_holds()
     assert chat.shows(said)
-    assert state_of(storage).name is None
+    assert state_of(storage).draft.name is None
 
 
 @pytest.mark.parametrize("command", ["start", "mybookings", "language", "privacy", "forget"])
@@ -128,7 +130,7 @@ async def test_detour_commands_keep_the_draft_and_the_hold(
     await chat.command(command)
     assert sandbox.store.active_holds() == [hold]
     state = state_of(storage)
-    assert state.resume == Step.SUMMARY and state.name == "Ana García"
+    assert state.nav.resume == Step.SUMMARY and state.draft.name == "Ana García"
     assert chat.reply.screens
 
 
@@ -140,7 +142,7 @@ async def test_help_mid_flow_explains_and_keeps_the_booking_in_progress(
     assert chat.shows("/cancel – stop what you're doing")
     assert chat.shows("You haven't finished booking: carry on below, or type /cancel to stop.")
     assert chat.shows("Please check the details:")  # the summary, shown again below
-    assert state_of(storage).step == Step.SUMMARY
+    assert state_of(storage).nav.step == Step.SUMMARY
     assert len(sandbox.store.active_holds()) == 1
     await chat.tap("✅ Confirm")  # the buttons shown before /help still work
     assert len(sandbox.store.appointment_list()) == 1
@@ -164,7 +166,7 @@ async def test_back_all_the_way_releases_and_reaches_the_menu(
         assert chat.shows(msgid), chat.describe()
         if msgid == "Available times on {date}:":
             assert not sandbox.store.active_holds()
-    assert state_of(storage).step == Step.MENU
+    assert state_of(storage).nav.step == Step.MENU
 
 
 async def test_picking_another_time_swaps_the_hold(
@@ -174,7 +176,7 @@ async def test_picking_another_time_swaps_the_hold(
     await chat.tap("« Back")
     await chat.tap_action(Action.TIME, 2)
     holds = sandbox.store.active_holds()
-    assert len(holds) == 1 and holds[0].hold_id == state_of(storage).hold.hold_id
+    assert len(holds) == 1 and holds[0].hold_id == state_of(storage).draft.hold.hold_id
 
 
 # ---- hold expiry and conflicts ------------------------------------------------------------------
@@ -184,7 +186,7 @@ async def test_expired_hold_is_taken_again_on_confirm(
     chat: Chat, storage: Storage, sandbox: SandboxServer
 ) -> None:
     await to_summary(chat)
-    held = state_of(storage).hold
+    held = state_of(storage).draft.hold
     sandbox.clock.advance(601)
     await chat.tap("✅ Confirm")
     assert chat.shows("✅ <b>Booked!</b> Your reference is {reference}.")
@@ -202,15 +204,17 @@ async def test_expired_hold_whose_slot_was_taken_offers_fresh_times(
     state = state_of(storage)
     sandbox.clock.advance(601)
     async with make_client(sandbox) as other:
-        service = await other.get_service(state.service_id or "")
-        await other.hold(service=service, start=state.hold.start, location_id=state.location_id)
+        service = await other.get_service(state.draft.service_id or "")
+        await other.hold(
+            service=service, start=state.draft.hold.start, location_id=state.draft.location_id
+        )
     await chat.tap("✅ Confirm")
     assert chat.shows(
         "Sorry, I couldn't keep that time any longer, and someone else has booked it. Here are "
         "the times still available:"
     )
-    assert state_of(storage).step == Step.TIME
-    assert state.hold.start not in state_of(storage).slots
+    assert state_of(storage).nav.step == Step.TIME
+    assert state.draft.hold.start not in state_of(storage).draft.slots
     assert not sandbox.store.appointment_list()
 
 
@@ -230,14 +234,16 @@ async def test_slot_taken_between_list_and_tap(
     chat: Chat, storage: Storage, sandbox: SandboxServer
 ) -> None:
     await to_times(chat)
-    taken = state_of(storage).slots[0]
+    taken = state_of(storage).draft.slots[0]
     await take_slot_elsewhere(sandbox, storage, 0)
     await chat.tap_action(Action.TIME, 0)
     assert chat.shows(
         "Sorry, someone else has just booked that time. Here are the times still available:"
     )
     state = state_of(storage)
-    assert state.step == Step.TIME and taken not in state.slots and state.hold is None
+    assert (
+        state.nav.step == Step.TIME and taken not in state.draft.slots and state.draft.hold is None
+    )
 
 
 # ---- confirm: once, crash-safe -------------------------------------------------------------------
@@ -266,7 +272,7 @@ async def test_confirm_lost_in_a_crash_is_finished_on_start_up(
         "moment."
     )
     assert len(sandbox.store.appointment_list()) == 1
-    assert state_of(storage).pending is not None
+    assert state_of(storage).unsettled.pending is not None
     sandbox.faults.clear()
 
     # The bot restarts: a new engine over the same database and a new client.
@@ -281,7 +287,7 @@ async def test_confirm_lost_in_a_crash_is_finished_on_start_up(
     await api.aclose()
     assert len(sandbox.store.appointment_list()) == 1
     assert len(storage.bookings_for_user(1001)) == 1
-    assert state_of(storage).pending is None
+    assert state_of(storage).unsettled.pending is None
 
 
 async def test_retry_after_api_down_on_confirm_books_once(
@@ -316,7 +322,7 @@ async def test_api_down_keeps_the_step_and_retry_repeats_it(
         "moment."
     )
     after = state_of(storage)
-    assert after.step == Step.DAY and after.month == before.month
+    assert after.nav.step == Step.DAY and after.draft.month == before.draft.month
     sandbox.faults.clear()
     await chat.tap("🔄 Try again")
     assert chat.shows("Available times on {date}:")
@@ -330,7 +336,7 @@ async def test_api_down_when_holding_then_retry_holds_once(
     await to_times(chat)
     sandbox.faults.drop_response_next("/appointments/hold", n=5, status=503)
     await chat.tap_action(Action.TIME, 0)
-    assert state_of(storage).step == Step.TIME
+    assert state_of(storage).nav.step == Step.TIME
     sandbox.faults.clear()
     await chat.tap("🔄 Try again")  # same idempotency key: the server replays the hold
     assert chat.shows("What name should the appointment be under? Please type it.")
@@ -382,10 +388,10 @@ async def test_stale_button_is_answered_not_acted_upon(
 )
 async def test_forged_payloads_are_refused(data: str, chat: Chat, storage: Storage) -> None:
     await to_calendar(chat)
-    step = state_of(storage).step
+    step = state_of(storage).nav.step
     await chat.tap_data(data)
     assert chat.reply.toast == INVALID
-    assert state_of(storage).step == step
+    assert state_of(storage).nav.step == step
 
 
 async def test_valid_nonce_but_wrong_action_or_index_is_refused(
@@ -394,11 +400,11 @@ async def test_valid_nonce_but_wrong_action_or_index_is_refused(
     from bot.core.payload import button_data
 
     await chat.command("book")
-    nonce = state_of(storage).nonce
+    nonce = state_of(storage).nav.nonce
     for action, arg in [(Action.CONFIRM, None), (Action.PICK, 99), (Action.TIME, 0)]:
         await chat.tap_data(button_data(nonce, action, arg))
         assert chat.reply.toast == INVALID
-        assert state_of(storage).step == Step.LOCATION
+        assert state_of(storage).nav.step == Step.LOCATION
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -422,12 +428,12 @@ async def test_free_text_and_unknown_commands_everywhere(
     ]
     for step in journey:
         await step()
-        where = state_of(storage).step
+        where = state_of(storage).nav.step
         if where not in (Step.NAME, Step.EMAIL):
             await chat.say("hello?")
-            assert chat.shows(USE_BUTTONS.key) and state_of(storage).step == where
+            assert chat.shows(USE_BUTTONS.key) and state_of(storage).nav.step == where
         await chat.command("frobnicate")
-        assert chat.shows(UNKNOWN_COMMAND.key) and state_of(storage).step == where
+        assert chat.shows(UNKNOWN_COMMAND.key) and state_of(storage).nav.step == where
     assert not chat.untranslated()
 
 
@@ -547,11 +553,11 @@ async def test_a_release_that_failed_is_retried_later(
     await chat.tap("Exit")  # the customer is not kept waiting on a hold release
     assert chat.shows("OK, nothing was booked.")
     assert len(sandbox.store.active_holds()) == 1
-    assert state_of(storage).orphans
+    assert state_of(storage).unsettled.orphans
     sandbox.faults.clear()
     await chat.command("help")
     assert not sandbox.store.active_holds()
-    assert not state_of(storage).orphans
+    assert not state_of(storage).unsettled.orphans
 
 
 async def test_summary_says_when_the_hold_ran_out(chat: Chat, sandbox: SandboxServer) -> None:
@@ -576,7 +582,9 @@ async def test_unreadable_state_starts_over(chat: Chat, storage: Storage) -> Non
 async def test_an_unexpected_error_apologises_and_keeps_the_chat_usable(
     chat: Chat, storage: Storage
 ) -> None:
-    broken = ChatState(step=Step.BOOKING, nonce="abcd", booking_id=424242)  # no such booking
+    broken = ChatState(
+        nav=Navigation(step=Step.BOOKING, nonce="abcd"), managing=Managing(booking_id=424242)
+    )  # no such booking
     storage.save_conversation(1001, 1001, broken.dumps(), pending=False)
     await chat.say("hello")
     assert chat.shows("Sorry, something went wrong on my side. Please try again.")

@@ -62,14 +62,16 @@ async def test_reschedule_to_a_slot_taken_meanwhile(
     await chat.tap_action(Action.TIME, 0)
     state = state_of(storage)
     async with make_client(sandbox) as other:
-        service = await other.get_service(state.service_id or "")
-        await other.hold(service=service, start=state.new_start, location_id=state.location_id)
+        service = await other.get_service(state.draft.service_id or "")
+        await other.hold(
+            service=service, start=state.managing.new_start, location_id=state.draft.location_id
+        )
     await chat.tap("Yes, reschedule")
     assert chat.shows(
         "Sorry, someone else has just booked that time. Here are the times still available:"
     )
-    assert state_of(storage).step == Step.TIME
-    assert state.new_start not in state_of(storage).slots
+    assert state_of(storage).nav.step == Step.TIME
+    assert state.managing.new_start not in state_of(storage).draft.slots
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -125,7 +127,7 @@ async def test_someone_elses_booking_is_refused(
     for action in (Action.OPEN_BOOKING, Action.RESCHEDULE, Action.CANCEL_BOOKING, Action.KEEP):
         await intruder.tap_data(booking_data(action, row.id))
         assert intruder.reply.toast == NOT_YOURS
-        assert state_of(storage, 2002).step == Step.MENU
+        assert state_of(storage, 2002).nav.step == Step.MENU
     await intruder.tap_data(booking_data(Action.OPEN_BOOKING, 999_999))
     assert intruder.reply.toast == NOT_YOURS
     await intruder.tap_data(booking_data(Action.CONFIRM, row.id))  # not a booking action
@@ -197,12 +199,12 @@ async def test_back_from_an_appointment_returns_to_the_page_it_was_opened_from(
         await book_one(chat)
     await chat.command("mybookings")
     await chat.tap("Later ›")
-    assert state_of(storage).list_page == 1
+    assert state_of(storage).managing.list_page == 1
     [later] = chat.actions(Action.OPEN_BOOKING)  # the one appointment on page 2
     await chat.tap_data(later.data)
     await chat.tap("« Back")
-    assert state_of(storage).step == Step.BOOKINGS
-    assert state_of(storage).list_page == 1
+    assert state_of(storage).nav.step == Step.BOOKINGS
+    assert state_of(storage).managing.list_page == 1
     assert [b.data for b in chat.actions(Action.OPEN_BOOKING)] == [later.data]
 
 
@@ -258,7 +260,7 @@ async def test_a_change_whose_answer_a_crash_lost_is_the_customers_after_a_resta
     sandbox.faults.drop_response_next(path, n=5, status=503)
     await chat.tap(yes)  # Zimun made the change; its answer never came back
     sandbox.faults.clear()
-    assert state_of(storage).changing is not None
+    assert state_of(storage).unsettled.changing is not None
     [before] = storage.bookings_for_user(1001)
 
     # The bot restarts: the scan runs (due at once), then the change is finished.
@@ -278,4 +280,4 @@ async def test_a_change_whose_answer_a_crash_lost_is_the_customers_after_a_resta
     assert any(told in set(_keys(line)) for s in reply.screens for line in s.body)
     assert not storage.notices_for_booking(before.id)  # nothing announced as the business's
     assert [(c.by_customer, c.booking_id) for c in heard] == [(True, before.id)]
-    assert state_of(storage).changing is None
+    assert state_of(storage).unsettled.changing is None

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import calendar as cal
 from bot.core.models import Availability
-from bot.core.state import ChatState, DayCode, Step
+from bot.core.state import ChatState, DayCode, Draft, Navigation, Step
 from bot.core.validation import clean_email, clean_name
 
 
@@ -121,10 +121,12 @@ def test_emails() -> None:
 
 
 def test_state_round_trip_and_tolerance() -> None:
-    state = ChatState(step=Step.NAME, nonce="ab12", options=["x"], name="Ana")
+    state = ChatState(
+        nav=Navigation(step=Step.NAME, nonce="ab12"), draft=Draft(options=["x"], name="Ana")
+    )
     assert ChatState.loads(state.dumps()) == state
-    assert ChatState.loads('{"step":"name","future_field":1}').step == Step.NAME
-    assert ChatState.loads(None).step == Step.MENU
+    assert ChatState.loads('{"step":"name","future_field":1}').nav.step == Step.NAME
+    assert ChatState.loads(None).nav.step == Step.MENU
 
 
 def test_an_empty_answer_leaves_every_coming_day_to_a_one_day_query() -> None:

@@ -46,14 +46,14 @@ async def test_a_full_day_offers_its_waiting_list_and_joining_keeps_the_booking(
     await to_calendar(chat)
     await tap_day(chat, SATURDAY)
     assert chat.shows(OFFER)
-    assert state_of(storage).step == Step.WAITLIST_OFFER
+    assert state_of(storage).nav.step == Step.WAITLIST_OFFER
     # A detour (My bookings) and back: the offer is where it was.
     await chat.command("mybookings")
     await chat.tap_action(Action.BACK)
     assert chat.shows(OFFER)
     await chat.tap_action(Action.WAITLIST_JOIN)
     state = state_of(storage)
-    assert (state.step, state.service_id, state.waitlist_day) == (
+    assert (state.nav.step, state.draft.service_id, state.waitlist.day) == (
         Step.DAY,
         "svc_consultation",
         None,
@@ -80,7 +80,7 @@ async def test_the_409_apology_offers_the_list_when_nothing_is_left_that_day(
     sandbox.business_cancel(walk_ins[0].id)  # one time left
     await to_calendar(chat)
     await tap_day(chat, SATURDAY)
-    [last] = state_of(storage).slots
+    [last] = state_of(storage).draft.slots
     async with make_client(sandbox) as other:  # someone else holds it meanwhile
         service = await other.get_service("svc_consultation")
         assert service is not None
@@ -128,7 +128,7 @@ async def test_turned_off_a_full_day_is_only_a_toast(
     await to_calendar(chat)
     await tap_day(chat, SATURDAY)
     assert chat.reply.toast is not None and chat.reply.toast.key == "No times left on that day."
-    assert state_of(storage).step == Step.DAY
+    assert state_of(storage).nav.step == Step.DAY
 
 
 WATCHED_DAYS = (

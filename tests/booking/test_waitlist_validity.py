@@ -56,7 +56,7 @@ async def test_a_day_whose_free_times_are_all_too_soon_is_not_offered_the_list(
     await tap_day(chat, MONDAY_DAY)
     assert toast(chat) == TOO_SOON
     assert not chat.shows(OFFER)
-    assert state_of(storage).step == Step.DAY
+    assert state_of(storage).nav.step == Step.DAY
     assert storage.waitlist_for_user(1001, sandbox.clock.now()) == []
 
 
@@ -82,7 +82,7 @@ async def test_the_calendar_ends_where_zimun_opens_and_later_days_are_not_open(
     chat = chat_with(api, storage, sandbox, horizon=horizon)
     await to_calendar(chat)
     await chat.tap_action(Action.MONTH_NEXT)  # December: open until the 2nd
-    month = state_of(storage).month
+    month = state_of(storage).draft.month
     assert month is not None and (month.year, month.month) == (2026, 12)
     assert month.codes[LAST_OPEN.day - 1] == "f"
     assert set(month.codes[FIRST_SHUT.day - 1 :]) == {"b"}
@@ -90,7 +90,7 @@ async def test_the_calendar_ends_where_zimun_opens_and_later_days_are_not_open(
     await tap_day(chat, FIRST_SHUT)
     assert toast(chat) == NOT_OPEN
     assert not chat.shows(OFFER)
-    assert state_of(storage).step == Step.DAY
+    assert state_of(storage).nav.step == Step.DAY
     assert storage.waitlist_for_user(1001, MONDAY) == []
 
 
@@ -103,8 +103,8 @@ async def test_a_full_day_tapped_on_an_old_calendar_after_times_freed_shows_them
     sandbox.clock.set(MONDAY + timedelta(minutes=2))  # the calendar's answer is old now
     await tap_day(chat, SATURDAY)
     assert chat.shows(FREED_SINCE.key)
-    assert state_of(storage).step == Step.TIME
-    assert state_of(storage).slots == [walk_ins[2].start]
+    assert state_of(storage).nav.step == Step.TIME
+    assert state_of(storage).draft.slots == [walk_ins[2].start]
     assert storage.waitlist_for_user(1001, MONDAY) == []
 
 
@@ -119,5 +119,5 @@ async def test_joining_a_day_whose_times_freed_meanwhile_shows_them_instead(
     sandbox.clock.set(MONDAY + timedelta(minutes=2))
     await chat.tap_action(Action.WAITLIST_JOIN)
     assert chat.shows(FREED_SINCE.key)
-    assert state_of(storage).slots == [walk_ins[0].start]
+    assert state_of(storage).draft.slots == [walk_ins[0].start]
     assert storage.waitlist_for_user(1001, MONDAY) == []

@@ -130,11 +130,11 @@ async def test_a_time_the_lead_time_reached_is_not_held(
     tapping it holds nothing."""
     chat = make_chat(BOOKING_LEAD_TIME="2h")
     await to_times(chat)
-    first = state_of(storage).slots[0]
+    first = state_of(storage).draft.slots[0]
     sandbox.clock.set(first - timedelta(hours=1))
     await chat.tap_action(Action.TIME)
     assert not sandbox.store.active_holds()
-    assert state_of(storage).step != Step.NAME
+    assert state_of(storage).nav.step != Step.NAME
     assert chat.shows(
         "Sorry, someone else has just booked that time. Here are the times still available:"
     )
@@ -151,7 +151,7 @@ async def test_a_reschedule_to_a_time_the_lead_time_reached_is_refused(
     await chat.tap("🔁 Reschedule")
     await chat.tap_action(Action.DAY, 0)  # today: earlier than the booking
     await chat.tap_action(Action.TIME)
-    new_start = state_of(storage).new_start
+    new_start = state_of(storage).managing.new_start
     assert new_start is not None
     sandbox.clock.set(new_start - timedelta(minutes=90))
     await chat.tap("Yes, reschedule")
@@ -171,8 +171,8 @@ async def test_the_lead_time_hides_the_next_hours(
     await to_calendar(chat)
     await chat.tap_action(Action.DAY)  # the first choosable day: today
     state = state_of(storage)
-    assert state.day is not None and state.day.isoformat() == "2026-11-23"
-    assert min(state.slots) == now + timedelta(hours=2)
+    assert state.draft.day is not None and state.draft.day.isoformat() == "2026-11-23"
+    assert min(state.draft.slots) == now + timedelta(hours=2)
 
 
 async def test_the_horizon_ends_the_calendar(
@@ -180,7 +180,7 @@ async def test_the_horizon_ends_the_calendar(
 ) -> None:
     chat = make_chat(BOOKING_HORIZON="5d")  # Monday 23 November + 5 days: Saturday the 28th
     await to_calendar(chat)
-    month = state_of(storage).month
+    month = state_of(storage).draft.month
     assert month is not None
     choosable = [n for n, code in enumerate(month.codes, 1) if code in "fu"]
     assert choosable and max(choosable) <= 28
@@ -207,7 +207,7 @@ async def test_a_reschedule_inside_the_cutoff_is_refused_with_the_contact_line(
     refusal = "This appointment starts in less than {cutoff}, so it can no longer be changed here."
     assert chat.shows(refusal) and chat.shows(CONTACT_LINE)
     assert "24\u00a0h" in chat.rendered[0] and CONTACT in chat.rendered[0]
-    assert state_of(storage).step == Step.BOOKING
+    assert state_of(storage).nav.step == Step.BOOKING
     await chat.tap("🗑 Cancel appointment")
     assert chat.shows(refusal) and chat.shows(CONTACT_LINE)
     [row] = storage.bookings_for_user(1001)

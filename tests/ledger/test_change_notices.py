@@ -126,7 +126,7 @@ async def test_a_booking_cancelled_at_the_business_is_announced_once_in_the_cust
     # "Book again": a new booking of the same service at the same branch, as a new message.
     await tap_on(ops, chat, notice, "📅 Book again")
     state = state_of(ops, chat)
-    assert (state.step, state.service_id, state.location_id) == (
+    assert (state.nav.step, state.draft.service_id, state.draft.location_id) == (
         Step.DAY,
         booking.service_id,
         booking.location_id,
@@ -189,10 +189,10 @@ async def test_a_booking_moved_at_the_business_is_announced_with_the_new_time_an
     # Pick another time: the reschedule calendar of this booking.
     await tap_on(ops, chat, notice, "🔁 Pick another time")
     state = state_of(ops, chat)
-    assert (state.step, state.booking_id) == (Step.DAY, booking.id)
+    assert (state.nav.step, state.managing.booking_id) == (Step.DAY, booking.id)
     # ...below the notice, which stays as it was (issue 18, item 7): so does "Cancel".
     await tap_on(ops, chat, notice, "🗑 Cancel appointment")
-    assert state_of(ops, chat).step == Step.CANCEL_CONFIRM
+    assert state_of(ops, chat).nav.step == Step.CANCEL_CONFIRM
     [kept] = [m for m in ops.fake.messages(chat.chat_id) if m.message_id == notice.message_id]
     assert (kept.text, kept.buttons) == (notice.text, notice.buttons)
     assert chat.latest is not None and chat.latest.message_id > notice.message_id
@@ -317,7 +317,7 @@ async def test_a_notice_leaves_a_booking_in_progress_alone(
     await chat.pick_slot(day=3)  # a time held on Thursday
     await chat.send("Ana García")
     before = state_of(ops, chat)
-    assert before.step == Step.EMAIL and before.hold is not None
+    assert before.nav.step == Step.EMAIL and before.draft.hold is not None
 
     sandbox.store.cancel(booking.appointment_id)
     sandbox.clock.set(MONDAY + CADENCE.far_every)
@@ -328,7 +328,7 @@ async def test_a_notice_leaves_a_booking_in_progress_alone(
     await chat.send("ana@example.com")
     await chat.tap_index(0)  # the summary's Confirm
     assert len([a for a in sandbox.store.appointment_list() if a.active]) == 1
-    assert state_of(ops, chat).step == Step.MENU
+    assert state_of(ops, chat).nav.step == Step.MENU
 
 
 async def test_a_near_appointment_is_noticed_within_five_minutes_a_far_one_within_the_hour(

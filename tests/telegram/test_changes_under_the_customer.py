@@ -47,8 +47,8 @@ async def test_a_service_removed_under_the_customer(
     assert said(chat, gone), chat.latest
     assert not said(chat, OOPS)
     state = bot.state(chat.chat_id)
-    assert state.step == Step.SERVICE and "svc_checkup" not in state.options
-    assert state.name == "Ana García"  # what the customer typed is kept
+    assert state.nav.step == Step.SERVICE and "svc_checkup" not in state.draft.options
+    assert state.draft.name == "Ana García"  # what the customer typed is kept
     assert not sandbox.store.active_holds()
     assert "svc_checkup" not in " ".join(chat.keyboard.labels).lower()
 
@@ -66,7 +66,7 @@ async def test_a_branch_that_stops_taking_bookings(
     await chat.pick_day()
     assert said(chat, Msg(BRANCH_CLOSED.key, branch="Berlin – Prenzlauer Berg")), chat.latest
     state = bot.state(chat.chat_id)
-    assert state.step == Step.LOCATION and "loc_berlin" not in state.options
+    assert state.nav.step == Step.LOCATION and "loc_berlin" not in state.draft.options
     await chat.command("book")  # a fresh /book no longer offers it
     assert not [label for label in chat.keyboard.labels if "Berlin" in label]
     assert not sandbox.store.active_holds()

@@ -73,7 +73,7 @@ async def test_a_detour_keeps_the_booking_and_its_hold(
     assert sandbox.store.active_holds() == [hold]
     assert chat.actions(Action.CONFIRM), chat.keyboard.text  # the summary again
     state = bot.state(chat.chat_id)
-    assert state.step == Step.SUMMARY and state.name == "Ana García"
+    assert state.nav.step == Step.SUMMARY and state.draft.name == "Ana García"
     await confirm_on(chat, summary)  # the Confirm still on the old summary works
     booked_once(sandbox, hold.hold_id)
 
@@ -124,7 +124,7 @@ async def test_a_new_booking_ends_the_one_in_progress_with_a_word(
     await chat.command("book")
     assert chat.says(DROPPED)
     assert not sandbox.store.active_holds()
-    assert bot.state(chat.chat_id).name is None
+    assert bot.state(chat.chat_id).draft.name is None
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -233,4 +233,4 @@ async def test_an_edited_command_gets_a_word(
     await chat.command("help")
     await chat.edit(chat.sent("/help"), "/book")
     assert chat.says(EDIT_IGNORED)
-    assert bot.state(chat.chat_id).step == Step.HELP  # nothing ran
+    assert bot.state(chat.chat_id).nav.step == Step.HELP  # nothing ran

@@ -57,7 +57,7 @@ async def test_one_freed_time_is_told_in_the_order_of_asking_one_customer_at_a_t
     # The first taps late: gone again, said so (the 409 path), and the list offered again.
     await first.tap_action(Action.WAITLIST_OPEN, message=freed_notices(ops, first)[0])
     assert first.says(GONE_AGAIN)
-    assert state_of(ops, first).step == Step.WAITLIST_OFFER
+    assert state_of(ops, first).nav.step == Step.WAITLIST_OFFER
     [told] = entries(ops, first)
     assert told.status == "told"  # re-armed only by the customer
     await first.tap_action(Action.WAITLIST_JOIN)

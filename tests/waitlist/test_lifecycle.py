@@ -109,20 +109,20 @@ async def test_a_customer_sees_and_leaves_their_waiting_list(
         Msg("You've left the waiting list for {date}.", date=DateValue(TUESDAY, "full"))
     )
     assert [e.day for e in entries(ops, chat)] == [SATURDAY]
-    assert state_of(ops, chat).step == Step.DAY
+    assert state_of(ops, chat).nav.step == Step.DAY
 
     # My bookings shows the list; each entry's button leaves it.
     await chat.command("mybookings")
     await chat.tap_action(Action.WAITLIST)
-    assert state_of(ops, chat).step == Step.WAITLIST
+    assert state_of(ops, chat).nav.step == Step.WAITLIST
     [leave] = chat.actions(Action.WAITLIST_LEAVE)
     await tap_data(chat, chat.keyboard, leave)
     assert entries(ops, chat) == []
     assert chat.says(Msg("You're not waiting for any day."))
     # Back: My bookings, and the booking in progress still waits behind it.
     await chat.tap_action(Action.BACK)
-    assert state_of(ops, chat).step == Step.BOOKINGS
-    assert state_of(ops, chat).resume == Step.DAY
+    assert state_of(ops, chat).nav.step == Step.BOOKINGS
+    assert state_of(ops, chat).nav.resume == Step.DAY
     # Nothing left to watch: no call.
     calls = availability_calls(sandbox)
     sandbox.clock.set(MONDAY + timedelta(hours=1))
@@ -148,7 +148,7 @@ async def test_someone_elses_entry_is_answered_as_one_that_does_not_exist(
         answer = dict(ops.fake.answer_to(update) or {})
         answer.pop("callback_query_id", None)
         latest = ops.fake.messages(2002)[-1]
-        answers.append((answer, latest.text, state_of(ops, other).step))
+        answers.append((answer, latest.text, state_of(ops, other).nav.step))
     assert answers[0] == answers[1]
     assert entries(ops, chat) == [entry]
 
@@ -204,7 +204,7 @@ async def test_no_waiting_list_for_closed_days_nor_while_rescheduling(
     assert answer.get("text") == localizer("en").render(
         Msg("The location is closed on that day."), "plain"
     )
-    assert state_of(ops, chat).step == Step.DAY
+    assert state_of(ops, chat).nav.step == Step.DAY
 
     # Rescheduling: a full day is only a toast (the list would lead to a new booking).
     await chat.book(service=1, day=0)
@@ -216,4 +216,4 @@ async def test_no_waiting_list_for_closed_days_nor_while_rescheduling(
     assert answer is not None and answer.get("text") == localizer("en").render(
         Msg("No times left on that day."), "plain"
     )
-    assert state_of(ops, chat).step == Step.DAY
+    assert state_of(ops, chat).nav.step == Step.DAY

@@ -45,18 +45,22 @@ async def test_another_booking_in_progress_is_kept_unless_the_customer_says_drop
     await chat.pick_day(1)
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
     await chat.send("Ana García")
-    draft = state_of(ops, chat)
-    assert draft.step == Step.EMAIL and draft.hold is not None
+    held = state_of(ops, chat)
+    assert held.nav.step == Step.EMAIL and held.draft.hold is not None
     await _told(ops, sandbox, chat, walk_ins[2].id)
 
     # The notice's button asks first.
     await chat.tap_action(Action.WAITLIST_OPEN, message=freed_notices(ops, chat)[0])
-    assert state_of(ops, chat).step == Step.WAITLIST_SWITCH
+    assert state_of(ops, chat).nav.step == Step.WAITLIST_SWITCH
     assert len(sandbox.store.active_holds()) == 1
     # No: back to the email step, the time still held, the name still there.
     await chat.tap_action(Action.BACK)
     state = state_of(ops, chat)
-    assert (state.step, state.name, state.hold) == (Step.EMAIL, "Ana García", draft.hold)
+    assert (state.nav.step, state.draft.name, state.draft.hold) == (
+        Step.EMAIL,
+        "Ana García",
+        held.draft.hold,
+    )
     assert chat.says(WELCOME_BACK)
     assert len(sandbox.store.active_holds()) == 1
 
@@ -65,12 +69,16 @@ async def test_another_booking_in_progress_is_kept_unless_the_customer_says_drop
     [entry] = entries(ops, chat)
     notice = freed_notices(ops, chat)[0]
     await tap_data(chat, notice, waitlist_data(Action.WAITLIST_OPEN, entry.id))
-    assert state_of(ops, chat).step == Step.WAITLIST_SWITCH
+    assert state_of(ops, chat).nav.step == Step.WAITLIST_SWITCH
     await chat.tap_action(Action.YES)
     state = state_of(ops, chat)
-    assert (state.step, state.service_id, state.day) == (Step.TIME, "svc_consultation", SATURDAY)
-    assert state.slots == [walk_ins[2].start]
-    assert state.name is None  # a new booking: nothing of the dropped one carried over
+    assert (state.nav.step, state.draft.service_id, state.draft.day) == (
+        Step.TIME,
+        "svc_consultation",
+        SATURDAY,
+    )
+    assert state.draft.slots == [walk_ins[2].start]
+    assert state.draft.name is None  # a new booking: nothing of the dropped one carried over
     assert chat.says(DROPPED)
     assert sandbox.store.active_holds() == []
 
@@ -84,26 +92,34 @@ async def test_the_same_service_and_branch_in_progress_goes_on_with_the_freed_da
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
     await chat.give_details("Ana García", "ana@example.com")
     before = state_of(ops, chat)
-    assert before.step == Step.SUMMARY and before.hold is not None
+    assert before.nav.step == Step.SUMMARY and before.draft.hold is not None
     await chat.command("help")  # on a detour when the notice comes
     await _told(ops, sandbox, chat, walk_ins[5].id)
 
     await chat.tap_action(Action.WAITLIST_OPEN, message=freed_notices(ops, chat)[0])
     state = state_of(ops, chat)
-    assert (state.step, state.day, state.slots) == (Step.TIME, SATURDAY, [walk_ins[5].start])
-    assert (state.attempt, state.name, state.hold) == (before.attempt, "Ana García", before.hold)
-    assert state.resume is None  # off the detour, into the booking
+    assert (state.nav.step, state.draft.day, state.draft.slots) == (
+        Step.TIME,
+        SATURDAY,
+        [walk_ins[5].start],
+    )
+    assert (state.draft.attempt, state.draft.name, state.draft.hold) == (
+        before.draft.attempt,
+        "Ana García",
+        before.draft.hold,
+    )
+    assert state.nav.resume is None  # off the detour, into the booking
     # Back leads to the calendar, then to the summary of the time still held.
     await chat.tap_action(Action.BACK)
     await chat.tap_action(Action.BACK)
-    assert state_of(ops, chat).step == Step.SUMMARY
+    assert state_of(ops, chat).nav.step == Step.SUMMARY
     await chat.tap_action(Action.CHANGE)
     await chat.tap_action(Action.CHANGE_TIME)
     # Picking Saturday's freed time takes it and gives the old one back: straight to the
     # summary, name and email kept; confirmed, the waiting-list entry is done.
     await tap_day(chat, SATURDAY)
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
-    assert state_of(ops, chat).step == Step.SUMMARY
+    assert state_of(ops, chat).nav.step == Step.SUMMARY
     [hold] = sandbox.store.active_holds()
     assert hold.start == walk_ins[5].start
     await chat.tap_action(Action.CONFIRM)
@@ -122,20 +138,28 @@ async def test_the_freed_time_picked_at_the_email_step_asks_for_the_email_next(
     await chat.pick_day(1)
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
     await chat.send("Ana García")
-    assert state_of(ops, chat).step == Step.EMAIL
+    assert state_of(ops, chat).nav.step == Step.EMAIL
     await _told(ops, sandbox, chat, walk_ins[5].id)
 
     await chat.tap_action(Action.WAITLIST_OPEN, message=freed_notices(ops, chat)[0])
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
     state = state_of(ops, chat)
-    assert (state.step, state.name, state.hold.start if state.hold else None) == (
+    assert (
+        state.nav.step,
+        state.draft.name,
+        state.draft.hold.start if state.draft.hold else None,
+    ) == (
         Step.EMAIL,
         "Ana García",
         walk_ins[5].start,
     )
     await chat.send("ana@example.com")
     state = state_of(ops, chat)
-    assert (state.step, state.name, state.email) == (Step.SUMMARY, "Ana García", "ana@example.com")
+    assert (state.nav.step, state.draft.name, state.draft.email) == (
+        Step.SUMMARY,
+        "Ana García",
+        "ana@example.com",
+    )
 
 
 async def test_the_notice_keeps_its_button_after_no_carry_on(
@@ -151,10 +175,10 @@ async def test_the_notice_keeps_its_button_after_no_carry_on(
     await _told(ops, sandbox, chat, walk_ins[2].id)
     [notice] = freed_notices(ops, chat)
     await chat.tap_action(Action.WAITLIST_OPEN, message=notice)
-    assert state_of(ops, chat).step == Step.WAITLIST_SWITCH
+    assert state_of(ops, chat).nav.step == Step.WAITLIST_SWITCH
     await chat.tap_action(Action.BACK)  # No, carry on
     [kept] = freed_notices(ops, chat)
     assert (kept.text, kept.buttons) == (notice.text, notice.buttons)
     await chat.tap_action(Action.WAITLIST_OPEN, message=kept)  # later: the way is still there
     await chat.tap_action(Action.YES)
-    assert state_of(ops, chat).slots == [walk_ins[2].start]
+    assert state_of(ops, chat).draft.slots == [walk_ins[2].start]

@@ -40,7 +40,7 @@ async def test_an_untold_entry_s_button_asks_zimun_nothing(
     data = waitlist_data(Action.WAITLIST_OPEN, entry.id)
     updates = [await tap_data(chat, chat.keyboard, data) for _ in range(20)]
     assert availability_calls(sandbox) == calls
-    assert state_of(ops, chat).step == Step.DAY
+    assert state_of(ops, chat).nav.step == Step.DAY
     answer = ops.fake.answer_to(updates[-1])
     assert answer is not None
     assert answer.get("text") == localizer("en").gettext(GONE_AGAIN.key)
@@ -59,7 +59,7 @@ async def test_twenty_taps_on_a_notice_cost_one_call_per_renewal(
     for _ in range(20):
         await chat.tap_action(Action.WAITLIST_OPEN, message=notice)
     assert availability_calls(sandbox) == calls + 1
-    assert state_of(ops, chat).slots == [walk_ins[0].start]
+    assert state_of(ops, chat).draft.slots == [walk_ins[0].start]
     sandbox.clock.set(sandbox.clock.now() + RENEW_AFTER + timedelta(seconds=1))
     for _ in range(20):
         await chat.tap_action(Action.WAITLIST_OPEN, message=notice)

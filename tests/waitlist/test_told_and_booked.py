@@ -47,7 +47,9 @@ async def test_a_waiting_customer_is_told_once_within_five_minutes_and_books_the
             date=DateValue(SATURDAY, "full", MONDAY.year),
         )
     )
-    assert state_of(ops, chat).step == Step.DAY  # the booking goes on: another day, if they like
+    assert (
+        state_of(ops, chat).nav.step == Step.DAY
+    )  # the booking goes on: another day, if they like
 
     # Looks while the day is full tell nobody; each costs one availability call.
     sandbox.clock.set(MONDAY + WAIT_CADENCE.near_every)
@@ -94,7 +96,11 @@ async def test_a_waiting_customer_is_told_once_within_five_minutes_and_books_the
     # The button: that day's times, asked afresh: the freed time, as a new message.
     await chat.tap_action(Action.WAITLIST_OPEN, message=notice)
     state = state_of(ops, chat)
-    assert (state.step, state.day, state.slots) == (Step.TIME, SATURDAY, [freed.start])
+    assert (state.nav.step, state.draft.day, state.draft.slots) == (
+        Step.TIME,
+        SATURDAY,
+        [freed.start],
+    )
     [kept] = [m for m in ops.fake.messages(chat.chat_id) if m.message_id == notice.message_id]
     assert kept.text == notice.text
     await chat.tap_where(lambda label: bool(TIME_RE.match(label)))
