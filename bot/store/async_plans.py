@@ -90,6 +90,7 @@ class AsyncPlans:
     # -- several processes, one bot (bot.store.contract) --
 
     forget_deliveries = _async(Plans.forget_deliveries)
+    delivered = _async(Plans.delivered)
     poll_offset = _async(Plans.poll_offset)
     set_poll_offset = _async(Plans.set_poll_offset)
 

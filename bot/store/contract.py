@@ -270,8 +270,14 @@ class Store(Coordination, Protocol):
     async def conversation_count(self) -> int: ...
     async def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int: ...
     async def first_delivery(self, update_id: int) -> bool:
-        """True once per update of this business, whichever process asks first (and
-        afterwards: deliveries older than a day are forgotten, now and then)."""
+        """Record the update as handled: True once per update of this business, whichever
+        process asks first (and afterwards: deliveries older than a day are forgotten, now
+        and then). Several processes record an update once it is handled, not when it
+        arrives (bot.telegram.cluster), so one whose process died unhandled is taken again."""
+        ...
+
+    async def delivered(self, update_id: int) -> bool:
+        """Whether the update was recorded as handled (`first_delivery`), by any process."""
         ...
 
     async def forget_deliveries(self, before: datetime) -> int: ...

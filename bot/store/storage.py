@@ -765,6 +765,7 @@ class Storage:
     conversation_count = _sync(Plans.conversation_count)
     prune = _sync(Plans.prune)
     first_delivery = _sync(Plans.first_delivery)
+    delivered = _sync(Plans.delivered)
     forget_deliveries = _sync(Plans.forget_deliveries)
     poll_offset = _sync(Plans.poll_offset)
     set_poll_offset = _sync(Plans.set_poll_offset)

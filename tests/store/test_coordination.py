@@ -92,6 +92,16 @@ async def test_an_update_delivered_twice_is_handled_once(backend: Backend) -> No
     assert not await b.first_delivery(ids[0])
 
 
+async def test_an_update_recorded_as_handled_is_delivered_for_every_process(
+    backend: Backend,
+) -> None:
+    a, b = await two_processes(backend)
+    assert not await a.delivered(55) and not await b.delivered(55)
+    assert await b.first_delivery(55)
+    assert await a.delivered(55) and await b.delivered(55)
+    assert not await a.delivered(56)
+
+
 async def test_deliveries_older_than_a_day_are_forgotten(backend: Backend) -> None:
     old = (MONDAY - timedelta(days=2)).isoformat(timespec="seconds")
     recent = (MONDAY - timedelta(hours=2)).isoformat(timespec="seconds")
