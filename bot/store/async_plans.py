@@ -57,6 +57,7 @@ class AsyncPlans:
     reminders_for_booking = _async(Plans.reminders_for_booking)
     claim = _async(Plans.claim)
     unclaim = _async(Plans.unclaim)
+    claim_done = _async(Plans.claim_done)
     skip = _async(Plans.skip)
     claim_waitlist = _async(Plans.claim_waitlist)
     add_notice = _async(Plans.add_notice)
