@@ -88,17 +88,16 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     if update is None:
         refusals.warning("webhook request refused: not a Telegram update")
         return Response(status_code=400)
-    if not endpoint.seen.first_time(update.update_id):
-        refusals.info("webhook: update %s was received before; dropped", update.update_id)
-        return Response(status_code=200)  # received: Telegram must not send it again
-    if endpoint.take is not None:
-        try:
+    if endpoint.take is not None:  # several processes: answered once handled, wherever
+        try:  # (a second delivery here waits for the first's handling: `seen` is not asked)
             await endpoint.take(app, update)
         except Exception as exc:  # the database cannot tell: Telegram delivers it again
-            endpoint.seen.forget(update.update_id)
             log.warning("webhook: update not taken (%s): 503", type(exc).__name__)
             return Response(status_code=503)
         return Response(status_code=200)  # handled (here, or by another process before)
+    if not endpoint.seen.first_time(update.update_id):
+        refusals.info("webhook: update %s was received before; dropped", update.update_id)
+        return Response(status_code=200)  # received: Telegram must not send it again
     await app.update_queue.put(update)
     return Response(status_code=200)
 
