@@ -13,6 +13,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from bot.core.screens import Reply
+from bot.followup.notices import NoticeService
 from bot.store import plans
 from bot.store.contract import Ownership, Store
 from bot.store.pg_locks import KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL
@@ -266,3 +268,44 @@ async def test_a_claim_left_by_a_killed_sender_is_claimed_again_once(
     for store in (other, second):
         assert reminder not in await _due(store)
         assert not await store.claim(REMINDERS, reminder)
+
+
+async def test_a_notice_whose_sender_was_killed_mid_send_is_sent_by_the_next_once(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox end to end (bot.followup.outbox): the sender is killed while Telegram has
+    the message (its send never returns); the next process (PostgreSQL: another one; SQLite:
+    the next start) sends it, and a further pass sends nothing."""
+    killed = await backend.open()
+    booking_id = await killed.add_booking(**vars(booking("a_notice")))
+    row = await killed.get_booking(booking_id)
+    assert row is not None
+    moved = START - timedelta(hours=1)
+    await killed.add_notice(row, "moved", start=START, previous_start=moved, language="en")
+    inside = asyncio.Event()
+    told: list[int] = []
+
+    async def hang(chat_id: int, reply: Reply) -> bool:
+        inside.set()
+        await asyncio.Event().wait()  # killed before Telegram answers
+        return True
+
+    async def send(chat_id: int, reply: Reply) -> bool:
+        told.append(chat_id)
+        return True
+
+    sending = asyncio.create_task(NoticeService(killed, now=lambda: MONDAY).flush(hang))
+    await inside.wait()
+    sending.cancel()  # the SIGKILL
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    if backend.name == "pg":
+        await killed.close()
+    else:
+        monkeypatch.setattr(plans, "PROCESS_CLAIMER", plans.PROCESS_CLAIMER + 1)
+    survivor = NoticeService(await backend.open(), now=lambda: MONDAY)
+    assert (await survivor.flush(send)).sent == 1
+    assert told == [CUSTOMER]
+    assert (await survivor.flush(send)).sent == 0
+    assert told == [CUSTOMER]
+    assert backend.rows("SELECT status, claimed_by FROM notices") == [("sent", None)]
