@@ -9,13 +9,18 @@ p50 and p95 in µs, and the CPU time of this process per update. SQLite is a fre
 mode; PostgreSQL is the one at `--url`, or one started here on loopback from the machine's
 binaries (tests/postgres.py) with its durable defaults, measured with synchronous_commit on
 and off (off is what SQLite's `synchronous = NORMAL` promises: a crash may lose the last
-transactions, never corrupt). Printed figures only: nothing is asserted. Short on purpose.
+transactions, never corrupt). Then what several processes add per update (bot.telegram.cluster)
+on the durable one: recording the update as handled with the commit on disk (as it was) and
+with synchronous_commit off for that one insert (as it is), and the whole of it now (the
+`delivered` read in the chat's turn, then the record). Printed figures only: nothing is
+asserted. Short on purpose.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import statistics
 import tempfile
 import time
@@ -27,7 +32,8 @@ from bench.store_writes import NOW, _booking
 from bot.core.lifecycle import Fields, Write
 from bot.core.records import FunnelEvent
 from bot.store.contract import Store
-from bot.store.postgres import open_postgres
+from bot.store.plans import WRITE, Op
+from bot.store.postgres import PostgresStore, open_postgres
 from bot.store.sqlite_async import SqliteStore
 from bot.store.storage import Storage
 
@@ -59,7 +65,37 @@ async def _confirm(store: Store, user: int, n: int) -> None:
         )
 
 
+_update_ids = itertools.count(1)
+_DURABLE_RECORD = (  # first_delivery's insert as it was: the commit waits for the disk
+    "INSERT INTO deliveries (business, update_id, at) VALUES (?1, ?, ?) "
+    "ON CONFLICT(business, update_id) DO NOTHING"
+)
+
+
+async def _record_durable(store: Store, user: int, n: int) -> None:
+    """Before (issue 20's first engineer): an update recorded at receipt, commit on disk."""
+    assert isinstance(store, PostgresStore)
+    await store._execute(Op(WRITE, _DURABLE_RECORD, (next(_update_ids), NOW.isoformat())))
+
+
+async def _record_quick(store: Store, user: int, n: int) -> None:
+    """first_delivery's insert now (synchronous_commit off for its transaction)."""
+    await store.first_delivery(next(_update_ids))
+
+
+async def _take_once(store: Store, user: int, n: int) -> None:
+    """What a cluster's update costs the store now: delivered? in its turn, then recorded."""
+    update_id = next(_update_ids)
+    await store.delivered(update_id)
+    await store.first_delivery(update_id)
+
+
 Update = Callable[[Store, int, int], Awaitable[None]]
+DELIVERY_KINDS: tuple[tuple[str, Update], ...] = (
+    ("delivery recorded, commit on disk (before)", _record_durable),
+    ("delivery recorded, synchronous_commit off", _record_quick),
+    ("delivered? + recorded (now, per update)", _take_once),
+)
 
 
 async def _measure(store: Store, update: Update, updates: int) -> tuple[float, float, float]:
@@ -89,6 +125,9 @@ async def _run(urls: dict[str, str], updates: int) -> list[tuple[str, str, tuple
         for kind, update in (("step", _step), ("confirm", _confirm)):
             for label, store in stores.items():
                 results.append((kind, label, await _measure(store, update, updates)))
+        durable = next(iter(urls))  # the cluster's own writes per update, on the durable one
+        for kind, update in DELIVERY_KINDS:
+            results.append((kind, durable, await _measure(stores[durable], update, updates)))
         for store in stores.values():
             await store.close()
     return results

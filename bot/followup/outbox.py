@@ -1,12 +1,16 @@
 """Messages the bot sends on its own (reminders, change notices, waiting-list news): one way to
 send them, at most once.
 
-Each is claimed in SQLite (marked sent) before it is sent, so a crash or a second process can
-never send it twice; a send that certainly did not reach Telegram (flood limit, connection
-refused: `send` answers False) is released for a later attempt, up to MAX_ATTEMPTS; one that
-may have arrived (a timeout, an unexpected error) is not repeated. Losing one message in a rare
-crash is the better failure: a second reminder or notice about the same appointment costs the
-business its customers' trust.
+Each is claimed in the store (marked sent, naming this process as its claimer) before it is
+sent, so a second scan or process never sends it while it is being sent, and marked done once
+the send is over (`claim_done`). A process killed between the claim and the end of the send
+loses nothing: the row, claimed by a process that is no longer alive, is claimed again by
+another process (PostgreSQL: its claimer's session lock is gone) or by the next start
+(SQLite). The one window where a customer may be told twice: Telegram accepted the message and
+the process died before marking it done. A send that certainly did not reach Telegram (flood
+limit, connection refused: `send` answers False) is released for a later attempt, up to
+MAX_ATTEMPTS; one that may have arrived (a timeout, an unexpected error) is not repeated: a
+second reminder or notice about the same appointment costs the business its customers' trust.
 """
 
 from __future__ import annotations
@@ -139,7 +143,7 @@ class Sender(ABC, Generic[Row]):
         """Claim `message`, then send it; "skipped" when another pass got it first."""
         if not await self.storage.claim(self.box, message.id):
             return "skipped"
-        return await send_claimed(
+        outcome = await send_claimed(
             send,
             message.chat_id,
             reply,
@@ -147,6 +151,12 @@ class Sender(ABC, Generic[Row]):
             release=lambda: self.storage.unclaim(self.box, message.id),
             what=what,
         )
+        if outcome != "retry":  # over: nobody takes it again (see the module)
+            try:
+                await self.storage.claim_done(self.box, message.id)
+            except Exception as exc:  # left claimed: taken again only after this process
+                log.warning("%s: sent, not marked done: %s", what, type(exc).__name__)
+        return outcome
 
 
 async def send_claimed(

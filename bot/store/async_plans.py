@@ -57,6 +57,7 @@ class AsyncPlans:
     reminders_for_booking = _async(Plans.reminders_for_booking)
     claim = _async(Plans.claim)
     unclaim = _async(Plans.unclaim)
+    claim_done = _async(Plans.claim_done)
     skip = _async(Plans.skip)
     claim_waitlist = _async(Plans.claim_waitlist)
     add_notice = _async(Plans.add_notice)
@@ -90,6 +91,7 @@ class AsyncPlans:
     # -- several processes, one bot (bot.store.contract) --
 
     forget_deliveries = _async(Plans.forget_deliveries)
+    delivered = _async(Plans.delivered)
     poll_offset = _async(Plans.poll_offset)
     set_poll_offset = _async(Plans.set_poll_offset)
 

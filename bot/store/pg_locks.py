@@ -241,6 +241,11 @@ class PgOwnership:
         return self._name
 
     @property
+    def key(self) -> int:
+        """The advisory lock's key (how pg_locks shows it held: bot.store.plans' claims)."""
+        return self._key
+
+    @property
     def held(self) -> bool:
         return self._generation is not None and self._locks.holds(self._key, self._generation)
 
@@ -264,6 +269,25 @@ class PgOwnership:
         generation, self._generation = self._generation, None
         if generation is not None:
             await self._locks.unlock(self._key, generation)
+
+
+class Claimer:
+    """The process's name on the rows it claims (bot.store.plans `claim`): a session lock of
+    its own, held while the process lives, so a claim whose lock nobody holds was left by a
+    dead process. Checked before each claim (one task at a time: a role is not meant to be
+    tried by two at once); taken again on a new session when the last one was lost."""
+
+    def __init__(self, locks: LockConnection, name: str) -> None:
+        self._role = PgOwnership(locks, name)
+        self._mutex = asyncio.Lock()
+
+    @property
+    def key(self) -> int:
+        return self._role.key
+
+    async def hold(self) -> bool:
+        async with self._mutex:
+            return await self._role.try_acquire()
 
 
 async def turn_lock(locks: LockConnection, key: int) -> int:

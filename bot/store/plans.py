@@ -21,6 +21,7 @@ by id, a subquery in FROM named.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -119,19 +120,46 @@ WAITLIST = Outbox("waitlist", due="due", claimed="told", claimed_at="told_at")
 # ---- the plans ------------------------------------------------------------------------------
 
 
+# Who claims the outboxes' rows in this process (SQLite: one process; a row left claimed by
+# another number was claimed before this process started, by one that died mid-send).
+# PostgreSQL's store names its claims by a session lock instead (bot.store.postgres).
+PROCESS_CLAIMER = secrets.randbits(62) + 1
+
+
+def _claim_lapsed(box: Outbox) -> str:
+    """SQLite: a row claimed by another process than this one (dead: SQLite has one) and
+    never marked done. `?` is this process's claimer."""
+    return f"({box.table}.status = '{box.claimed}' AND {box.table}.claimed_by <> ?)"
+
+
+def _claim_lapsed_pg(box: Outbox) -> str:
+    """PostgreSQL: a row claimed by a claimer whose session lock is held by nobody (its
+    process died or lost the database) and never marked done. `?` is this process's claimer
+    (alive: it holds its lock). A bigint advisory key shows in pg_locks as classid (high half)
+    and objid (low half), objsubid 1."""
+    return (
+        f"({box.table}.status = '{box.claimed}' AND {box.table}.claimed_by <> ? AND NOT EXISTS "
+        "(SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 1 "
+        "AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = "
+        f"{box.table}.claimed_by))"
+    )
+
+
 class Plans:
     """The store's operations, as plans (see the module). The business is not theirs to know:
-    the store that runs a plan binds its own as ?1 to every statement."""
+    the store that runs a plan binds its own as ?1 to every statement. `claimer` names this
+    process's claims of the outboxes' rows (PROCESS_CLAIMER, or the PostgreSQL store's)."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
+    def __init__(self, now: Callable[[], datetime], claimer: int | None = None) -> None:
         self._clock = now
+        self.claimer = claimer if claimer is not None else PROCESS_CLAIMER
 
     def _now(self) -> str:
         return _utc(self._clock())
 
     @staticmethod
-    def _read(sql: str, params: tuple[Any, ...] = ()) -> Op:
-        return Op(READ, sql, params)
+    def _read(sql: str, params: tuple[Any, ...] = (), *, postgres: str | None = None) -> Op:
+        return Op(READ, sql, params, postgres)
 
     @staticmethod
     def _write(
@@ -437,9 +465,13 @@ class Plans:
 
     def due_reminders(self, now: datetime, limit: int = 100) -> Plan[list[ReminderRow]]:
         rows = yield self._read(
-            "SELECT * FROM reminders WHERE business = ?1 AND status = 'pending' AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?",
-            (_utc(now), limit),
+            "SELECT * FROM reminders WHERE business = ?1 AND due_at <= ?2 AND "
+            f"(status = 'pending' OR {_claim_lapsed(REMINDERS).replace('?', '?3')}) "
+            "ORDER BY due_at, id LIMIT ?4",
+            (_utc(now), self.claimer, limit),
+            postgres="SELECT * FROM reminders WHERE business = ?1 AND due_at <= ?2 AND "
+            f"(status = 'pending' OR {_claim_lapsed_pg(REMINDERS).replace('?', '?3')}) "
+            "ORDER BY due_at, id LIMIT ?4",
         )
         return [ReminderRow.from_row(r) for r in rows]
 
@@ -453,44 +485,62 @@ class Plans:
     # -- the outboxes: reminders, notices and waiting-list news, claimed before they are sent --
 
     def claim(self, box: Outbox, item_id: int) -> Plan[bool]:
-        """Mark a due message claimed (sent), before sending it; False if another scan or
-        process got it first. One UPDATE with a status guard: two scans can never both win.
-        In PostgreSQL the row is taken with FOR UPDATE SKIP LOCKED: a process whose claim
-        meets another's transaction on the row does not wait for it, it has lost."""
+        """Mark a due message claimed (sent) by this process, before sending it; False if
+        another scan or process got it first. One UPDATE with a status guard: two scans can
+        never both win. A row another process claimed and never marked done (`claim_done`)
+        is claimable again once that process is dead (`_claim_lapsed`): it was killed between
+        the claim and the send's end. In PostgreSQL the row is taken with FOR UPDATE SKIP
+        LOCKED: a process whose claim meets another's transaction on the row does not wait
+        for it, it has lost."""
+        me = self.claimer
         cursor = yield self._write(
             f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = ?3, "
-            "attempts = attempts + 1 WHERE business = ?1 AND id = ?4 AND status = ?5",
-            (box.claimed, self._now(), item_id, box.due),
+            "attempts = attempts + 1, claimed_by = ?6 WHERE business = ?1 AND id = ?4 AND "
+            f"(status = ?5 OR {_claim_lapsed(box).replace('?', '?6')})",
+            (box.claimed, self._now(), item_id, box.due, me),
             postgres=f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = ?3, "
-            "attempts = attempts + 1 WHERE business = ?1 AND id = "
-            f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?4 AND status = ?5 "
+            "attempts = attempts + 1, claimed_by = ?6 WHERE business = ?1 AND id = "
+            f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?4 AND "
+            f"(status = ?5 OR {_claim_lapsed_pg(box).replace('?', '?6')}) "
             "FOR UPDATE SKIP LOCKED)",
         )
         return cursor.rowcount == 1
 
+    def claim_done(self, box: Outbox, item_id: int) -> Plan[None]:
+        """This process's send of a claimed message is over (sent, or not to be repeated):
+        nobody takes it again."""
+        yield self._write(
+            f"UPDATE {box.table} SET claimed_by = NULL WHERE business = ?1 AND id = ? "
+            "AND status = ? AND claimed_by = ?",
+            (item_id, box.claimed, self.claimer),
+        )
+
     def unclaim(self, box: Outbox, item_id: int) -> Plan[None]:
         """Due again after a send that certainly did not reach Telegram."""
         yield self._write(
-            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL "
+            f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL, claimed_by = NULL "
             "WHERE business = ?1 AND id = ?3 AND status = ?4",
             (box.due, item_id, box.claimed),
-            postgres=f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL "
-            "WHERE business = ?1 AND id = "
+            postgres=f"UPDATE {box.table} SET status = ?2, {box.claimed_at} = NULL, "
+            "claimed_by = NULL WHERE business = ?1 AND id = "
             f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?3 AND status = ?4 "
             "FOR UPDATE SKIP LOCKED)",
         )
 
     @atomic
     def skip(self, box: Outbox, item_ids: list[int]) -> Plan[None]:
-        """Due messages that will not be sent (the appointment passed, a later one supersedes);
-        one being claimed by another process meanwhile (PostgreSQL) is left to it."""
+        """Due messages that will not be sent (the appointment passed, a later one supersedes),
+        a dead process's unfinished claims among them; one being claimed by another process
+        meanwhile (PostgreSQL) is left to it."""
         yield from self._write_many(
-            f"UPDATE {box.table} SET status = 'skipped' "
-            "WHERE business = ?1 AND id = ?2 AND status = ?3",
-            [(item_id, box.due) for item_id in item_ids],
-            postgres=f"UPDATE {box.table} SET status = 'skipped' WHERE business = ?1 AND id = "
-            f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?2 AND status = ?3 "
-            "FOR UPDATE SKIP LOCKED)",
+            f"UPDATE {box.table} SET status = 'skipped', claimed_by = NULL "
+            f"WHERE business = ?1 AND id = ?2 AND (status = ?3 OR "
+            f"{_claim_lapsed(box).replace('?', '?4')})",
+            [(item_id, box.due, self.claimer) for item_id in item_ids],
+            postgres=f"UPDATE {box.table} SET status = 'skipped', claimed_by = NULL "
+            "WHERE business = ?1 AND id = "
+            f"(SELECT id FROM {box.table} WHERE business = ?1 AND id = ?2 AND (status = ?3 OR "
+            f"{_claim_lapsed_pg(box).replace('?', '?4')}) FOR UPDATE SKIP LOCKED)",
         )
 
     def claim_waitlist(self, item_id: int) -> Plan[bool]:
@@ -548,8 +598,13 @@ class Plans:
 
     def pending_notices(self, limit: int = 100) -> Plan[list[NoticeRow]]:
         rows = yield self._read(
-            "SELECT * FROM notices WHERE business = ?1 AND status = 'pending' ORDER BY id LIMIT ?",
-            (limit,),
+            "SELECT * FROM notices WHERE business = ?1 AND "
+            f"(status = 'pending' OR {_claim_lapsed(NOTICES).replace('?', '?2')}) "
+            "ORDER BY id LIMIT ?3",
+            (self.claimer, limit),
+            postgres="SELECT * FROM notices WHERE business = ?1 AND "
+            f"(status = 'pending' OR {_claim_lapsed_pg(NOTICES).replace('?', '?2')}) "
+            "ORDER BY id LIMIT ?3",
         )
         return [NoticeRow.from_row(r) for r in rows]
 
@@ -741,9 +796,13 @@ class Plans:
     def due_waitlist(self, limit: int = 100) -> Plan[list[WaitlistRow]]:
         """Entries to tell, first found first, then in the order they joined."""
         rows = yield self._read(
-            "SELECT * FROM waitlist WHERE business = ?1 AND status = 'due' "
-            "ORDER BY offered_at NULLS FIRST, joined_at, id LIMIT ?",
-            (limit,),
+            "SELECT * FROM waitlist WHERE business = ?1 AND "
+            f"(status = 'due' OR {_claim_lapsed(WAITLIST).replace('?', '?2')}) "
+            "ORDER BY offered_at NULLS FIRST, joined_at, id LIMIT ?3",
+            (self.claimer, limit),
+            postgres="SELECT * FROM waitlist WHERE business = ?1 AND "
+            f"(status = 'due' OR {_claim_lapsed_pg(WAITLIST).replace('?', '?2')}) "
+            "ORDER BY offered_at NULLS FIRST, joined_at, id LIMIT ?3",
         )
         return [WaitlistRow.from_row(r) for r in rows]
 
@@ -876,14 +935,30 @@ class Plans:
     # -- several processes, one bot (issue 20; the tables: storage._m7_coordination) --
 
     def first_delivery(self, update_id: int) -> Plan[bool]:
-        """True the first time `update_id` is delivered to this business, False ever after
-        (within a day: forget_deliveries): the unique key decides, whichever process asks."""
-        done = yield self._write(
+        """Record `update_id` as handled for this business: True the first time, False ever
+        after (within a day: forget_deliveries): the unique key decides, whichever process
+        asks. In PostgreSQL the commit does not wait for the disk (synchronous_commit off for
+        this one transaction): a record lost in a database crash only lets a redelivery of
+        an update handled just before it through, and costs a flush per update less."""
+        insert = (
             "INSERT INTO deliveries (business, update_id, at) VALUES (?1, ?, ?) "
-            "ON CONFLICT(business, update_id) DO NOTHING",
+            "ON CONFLICT(business, update_id) DO NOTHING"
+        )
+        done = yield self._write(
+            insert,
             (update_id, self._now()),
+            postgres="WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) "
+            "INSERT INTO deliveries (business, update_id, at) "
+            "SELECT ?1, ?, ? FROM quick ON CONFLICT(business, update_id) DO NOTHING",
         )
         return bool(done.rowcount == 1)
+
+    def delivered(self, update_id: int) -> Plan[bool]:
+        """Whether `update_id` was recorded as handled (`first_delivery`) by any process."""
+        rows = yield self._read(
+            "SELECT 1 AS done FROM deliveries WHERE business = ?1 AND update_id = ?", (update_id,)
+        )
+        return bool(rows)
 
     def forget_deliveries(self, before: datetime) -> Plan[int]:
         """Forget the updates taken before `before` (Telegram keeps an update a day at most)."""

@@ -33,6 +33,7 @@ text from the driver has the password masked before it is shown.
 from __future__ import annotations
 
 import contextvars
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -47,11 +48,12 @@ from psycopg_pool import AsyncConnectionPool
 from bot.store.async_plans import AsyncPlans
 from bot.store.dialect import ddl_to_postgres, to_postgres
 from bot.store.local_coord import KeyedLocks, Pruning
-from bot.store.pg_locks import LockConnection, PgOwnership, lock_key, turn_lock
-from bot.store.plans import ERASE, MANY, READ, WRITE, Done, Op, Plan, Plans
+from bot.store.pg_locks import Claimer, LockConnection, PgOwnership, lock_key, turn_lock
+from bot.store.plans import ERASE, MANY, READ, WAITLIST, WRITE, Done, Op, Outbox, Plan, Plans
 from bot.store.storage import (
     BUSINESS_INDEXES,
     BUSINESS_TABLES,
+    CLAIMER_COLUMNS,
     COORDINATION_INDEXES,
     COORDINATION_TABLES,
     FUNNEL_TABLE,
@@ -131,8 +133,17 @@ def _coordination_7() -> list[str]:
     return [*map(ddl_to_postgres, COORDINATION_TABLES.values()), *COORDINATION_INDEXES]
 
 
+def _claimers_8() -> list[str]:
+    """Schema 8: the outboxes' claimers (bot.store.storage._m8_claimers)."""
+    return [f"ALTER TABLE {table} ADD COLUMN claimed_by BIGINT" for table in CLAIMER_COLUMNS]
+
+
 # version -> its statements. The first is SQLite's sixth (see the module). Append, never edit.
-MIGRATIONS: dict[int, Callable[[], list[str]]] = {6: _schema_6, 7: _coordination_7}
+MIGRATIONS: dict[int, Callable[[], list[str]]] = {
+    6: _schema_6,
+    7: _coordination_7,
+    8: _claimers_8,
+}
 assert max(MIGRATIONS) == SCHEMA_VERSION, "a SQLite migration without its PostgreSQL twin"
 TABLES = (*BUSINESS_TABLES, "funnel")
 
@@ -203,6 +214,9 @@ class _Shared:
         self.now = now
         self.writes = 0
         self.locks = LockConnection(target.url, target.error)
+        # The process's claims of outbox rows are named by a session lock of its own: a claim
+        # whose lock nobody holds was left by a dead process (bot.store.plans `claim`).
+        self.claimer = Claimer(self.locks, f"claimer:{secrets.token_hex(16)}")
         self.turns = KeyedLocks()
         self.pruning = Pruning()
         self.flood: dict[str, tuple[float, float]] = {}
@@ -222,7 +236,7 @@ class PostgresStore(AsyncPlans):
         self._shared = shared
         self._business = business
         self._owner = owner
-        self._plans = Plans(self._clock)
+        self._plans = Plans(self._clock, claimer=shared.claimer.key)
 
     def _clock(self) -> datetime:
         return self._shared.now()
@@ -309,6 +323,17 @@ class PostgresStore(AsyncPlans):
                 yield
             finally:
                 await shared.locks.unlock(key, generation)
+
+    async def claim(self, box: Outbox, item_id: int) -> bool:
+        """The plan's claim, named by this process's claimer lock, held first: without it
+        (the database away) nothing is claimed, or another process could take the row at
+        once."""
+        if not await self._shared.claimer.hold():
+            return False
+        return await self._run_async(self._plans.claim(box, item_id), False)
+
+    async def claim_waitlist(self, item_id: int) -> bool:
+        return await self.claim(WAITLIST, item_id)
 
     def ownership(self, name: str) -> PgOwnership:
         return PgOwnership(self._shared.locks, name)

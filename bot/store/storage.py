@@ -443,6 +443,19 @@ def _m7_coordination(db: sqlite_utils.Database) -> None:
         db.execute(index)
 
 
+# Schema 8's columns (issue 20): who claimed an outbox's row and has not finished sending it.
+CLAIMER_COLUMNS = ("reminders", "notices", "waitlist")
+
+
+def _m8_claimers(db: sqlite_utils.Database) -> None:
+    """Several processes, one bot (issue 20): an outbox's claim names its claimer
+    (`claimed_by`, cleared once the send is over), so a row whose claimer died between the
+    claim and the send is claimed again by another process (PostgreSQL) or by the next start
+    (SQLite): nothing is lost when a sender is killed (bot.store.plans `claim`)."""
+    for table in CLAIMER_COLUMNS:
+        db.execute(f"ALTER TABLE {table} ADD COLUMN claimed_by INTEGER")
+
+
 # Ordered: migration N brings the schema from version N-1 to N. Append, never edit.
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_initial,
@@ -452,6 +465,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m5_booked_at,
     _m6_business,
     _m7_coordination,
+    _m8_claimers,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 SCRUBBED = "free_space_scrubbed"  # meta key: the one VACUUM of an older database is done
@@ -735,6 +749,7 @@ class Storage:
     reminders_for_booking = _sync(Plans.reminders_for_booking)
     claim = _sync(Plans.claim)
     unclaim = _sync(Plans.unclaim)
+    claim_done = _sync(Plans.claim_done)
     skip = _sync(Plans.skip)
     claim_waitlist = _sync(Plans.claim_waitlist)
     add_notice = _sync(Plans.add_notice)
@@ -765,6 +780,7 @@ class Storage:
     conversation_count = _sync(Plans.conversation_count)
     prune = _sync(Plans.prune)
     first_delivery = _sync(Plans.first_delivery)
+    delivered = _sync(Plans.delivered)
     forget_deliveries = _sync(Plans.forget_deliveries)
     poll_offset = _sync(Plans.poll_offset)
     set_poll_offset = _sync(Plans.set_poll_offset)

@@ -2,9 +2,14 @@
 (bot.store.contract.Coordination). Used only when the store is shared by processes
 (DATABASE_URL); with SQLite the process is the bot and nothing here is in the way.
 
-- An update is taken once: whoever receives it (the webhook of any process behind the load
-  balancer, or the one poller) asks `first_delivery` before queueing it; a second delivery
-  (Telegram's retry, a load balancer's retry) is acknowledged and dropped.
+- An update is handled once, and a process's death loses none: whoever receives it (the
+  webhook of any process behind the load balancer, or the one poller) queues it; in the chat's
+  turn it is dropped if `delivered` says another process handled it already, else handled
+  and then recorded (`first_delivery`). The webhook answers Telegram only once its update was
+  handled (`Handled`, at most HANDLED_WAIT seconds), so an update whose process was killed
+  before it finished was never acknowledged: Telegram sends it again, and another process
+  handles it. A second delivery of a handled update (Telegram's retry, a load balancer's
+  retry) waits for its turn, sees it recorded and is acknowledged without being handled.
 - One update of a chat at a time across processes: `TurnAdmission` runs each update inside
   the chat's `chat_turn`, itself inside the process's own lane (bot.telegram.ordering), so a
   process asks the database for a chat at most once at a time.
@@ -17,9 +22,11 @@
 - A 429 is honoured by every process: `SharedPauses` writes Telegram's retry_after to the
   store and reads the others' (cached a second per process).
 
-What a SIGKILL can still cost: the updates that process had taken and not yet finished (a few
-in flight; a booking's confirm is resumed from its pending conversation), never one handled
-twice.
+What a SIGKILL can still cost: in webhook mode nothing (its unanswered updates come again);
+in polling mode the updates of the batch it had fetched and not yet finished (a few in flight;
+a booking's confirm is resumed from its pending conversation). An update killed mid-handling
+is handled again from its start by the next process: one whose handling had told the customer
+something may tell it again (the conversation's own state guards a booking: never twice).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -47,6 +54,7 @@ T = TypeVar("T")
 RETRY_SECONDS = 3.0  # how often a process not polling tries to become the poller (< 15 s)
 CHECK_SECONDS = 3.0  # how often the poller checks it still holds its role
 ERROR_PAUSE = 1.0  # seconds after a failed getUpdates before the next
+HANDLED_WAIT = 50.0  # seconds a webhook request waits for its update's handling at most
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -60,20 +68,49 @@ def bot_key(token: str) -> str:
     return token.split(":", 1)[0]
 
 
+class Handled:
+    """The webhook requests waiting for their update to be handled (see the module): the
+    request registers its update before queueing it, the update's turn says when it is done
+    (True) or could not be taken (False: the database could not say; Telegram must retry)."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[int, asyncio.Future[bool]] = {}
+
+    def expect(self, update_id: int) -> asyncio.Future[bool]:
+        waiter = self._waiting.get(update_id)
+        if waiter is None:
+            waiter = self._waiting[update_id] = asyncio.get_running_loop().create_future()
+        return waiter
+
+    def forget(self, update_id: int) -> None:
+        self._waiting.pop(update_id, None)
+
+    def done(self, update_id: int, taken: bool) -> None:
+        waiter = self._waiting.pop(update_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(taken)
+
+
 class TurnAdmission:
     """An Admission (bot.telegram.ordering) that runs each update in its chat's turn across
-    processes, after the `inner` admission (the per-chat budget) has let it in."""
+    processes, after the `inner` admission (the per-chat budget) has let it in, once across
+    processes (see the module), telling `handled` when it is done."""
 
-    def __init__(self, store: Store, inner: Admission | None = None) -> None:
+    def __init__(
+        self, store: Store, inner: Admission | None = None, handled: Handled | None = None
+    ) -> None:
         self._store = store
         self._inner = inner
+        self._handled = handled if handled is not None else Handled()
 
     def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
         admitted = work if self._inner is None else self._inner.admit(update, work)
-        if admitted is None:
+        if not isinstance(update, Update):
+            return admitted
+        if admitted is None:  # dropped by the budget: answered, nothing to record
+            self._handled.done(update.update_id, True)
             return None
-        key = lane_key(update)
-        return admitted if key is None else self.in_turn(key, admitted)
+        return self._once(update.update_id, lane_key(update), admitted)
 
     def after(
         self, in_lane: Callable[[int, Awaitable[T]], Awaitable[T]]
@@ -93,13 +130,63 @@ class TurnAdmission:
             if not started and asyncio.iscoroutine(work):
                 work.close()  # given up while waiting: never "was never awaited"
 
+    async def _once(self, update_id: int, chat_id: int | None, work: Awaitable[Any]) -> Any:
+        """`work` in its chat's turn unless another process handled the update already; then
+        recorded as handled. Whoever waits for the update (Handled) is told in any case."""
+        taken = False
+        try:
+            if chat_id is None:  # no chat, no turn (no such update is ever sent to the bot)
+                taken, result = await self._handle_once(update_id, work)
+                return result
+            async with self._store.chat_turn(chat_id):
+                taken, result = await self._handle_once(update_id, work)
+                return result
+        finally:
+            if not taken and asyncio.iscoroutine(work):
+                work.close()  # never started: never "was never awaited"
+            self._handled.done(update_id, taken)
 
-async def take_once(store: Store, update: Update) -> bool:
-    """True if this process is the first to receive `update` (then it must handle it)."""
-    if await store.first_delivery(update.update_id):
-        return True
-    log.info("update %s was taken before (a second delivery); dropped", update.update_id)
-    return False
+    async def _handle_once(self, update_id: int, work: Awaitable[Any]) -> tuple[bool, Any]:
+        """(True, the work's result), or (True, None) for an update handled before; raises
+        when the database cannot say (the update is not taken: Telegram sends it again)."""
+        if await self._store.delivered(update_id):
+            if asyncio.iscoroutine(work):
+                work.close()
+            log.info("update %s was handled before (a second delivery); dropped", update_id)
+            return True, None
+        try:
+            result = await work
+        except asyncio.CancelledError:
+            raise  # stopped mid-way: not recorded, a redelivery handles it again
+        except Exception:
+            await self._record(update_id)
+            raise
+        await self._record(update_id)
+        return True, result
+
+    async def _record(self, update_id: int) -> None:
+        try:
+            await self._store.first_delivery(update_id)
+        except Exception as exc:  # handled all the same: acknowledged, not handled again here
+            log.warning("update %s handled but not recorded: %s", update_id, type(exc).__name__)
+
+
+async def take_and_wait(app: Application, handled: Handled, update: Update) -> None:
+    """Queue `update` and wait until it was handled, here or (found recorded) by another
+    process, at most HANDLED_WAIT seconds (then the answer goes anyway: Telegram would
+    otherwise give up on the request and send the update again while it is being handled).
+    Raises when it could not be taken (the webhook answers 503: Telegram sends it again)."""
+    waiter = handled.expect(update.update_id)
+    await app.update_queue.put(update)
+    try:
+        taken = await asyncio.wait_for(asyncio.shield(waiter), HANDLED_WAIT)
+    except TimeoutError:
+        handled.forget(update.update_id)
+        log.warning("update %s not handled within %.0f s; answered", update.update_id,
+                    HANDLED_WAIT)  # fmt: skip
+        return
+    if not taken:
+        raise RuntimeError("the update could not be taken")
 
 
 class JobsGate:
@@ -339,9 +426,8 @@ class OwnedPoller:
             if isinstance(fetched, bool):
                 return fetched
             self.batches += 1
-            for update in fetched:
-                if await take_once(self._store, update):
-                    await self._app.update_queue.put(update)
+            for update in fetched:  # taken once in its turn (TurnAdmission)
+                await self._app.update_queue.put(update)
             if fetched:
                 offset = fetched[-1].update_id + 1
                 await self._store.set_poll_offset(self._bot, offset)
@@ -368,9 +454,10 @@ class Cluster:
     business: str
     bot: str  # bot_key(token)
     share: PollShare | None = None  # the process's share of its bots' polling (BUSINESSES_FILE)
+    handled: Handled = field(default_factory=Handled)  # webhook requests awaiting their update
 
     def admission(self, inner: Admission | None) -> TurnAdmission:
-        return TurnAdmission(self.store, inner)
+        return TurnAdmission(self.store, inner, self.handled)
 
     def pauses(self) -> SharedPauses:
         return SharedPauses(self.store, self.bot)
@@ -378,8 +465,9 @@ class Cluster:
     def jobs_gate(self) -> JobsGate:
         return JobsGate(self.store, self.business)
 
-    async def take(self, update: Update) -> bool:
-        return await take_once(self.store, update)
+    async def take(self, app: Application, update: Update) -> None:
+        """The webhook's: queue `update`, return once it was handled (see take_and_wait)."""
+        await take_and_wait(app, self.handled, update)
 
     def poller(
         self, app: Application, allowed_updates: Sequence[str], long_poll: int = 10

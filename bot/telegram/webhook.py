@@ -55,9 +55,11 @@ class Endpoint:
     app: Application | None
     secret: str
     seen: RecentIds
-    # Several processes behind one load balancer (bot.telegram.cluster.Cluster.take): whether
-    # this process is the first of all to receive an update; None: one process, `seen` is all.
-    take: Callable[[Update], Awaitable[bool]] | None = None
+    # Several processes behind one load balancer (bot.telegram.cluster.Cluster.take): queue
+    # the update and return once it was handled (here, or before by another process), so
+    # Telegram's 200 means handled; raises when it cannot be taken (503: Telegram retries).
+    # None: one process, which answers at once (`seen` is all).
+    take: Callable[[Application, Update], Awaitable[None]] | None = None
 
 
 class Reporter(Protocol):
@@ -86,18 +88,16 @@ async def receive(request: Request, endpoint: Endpoint) -> Response:
     if update is None:
         refusals.warning("webhook request refused: not a Telegram update")
         return Response(status_code=400)
+    if endpoint.take is not None:  # several processes: answered once handled, wherever
+        try:  # (a second delivery here waits for the first's handling: `seen` is not asked)
+            await endpoint.take(app, update)
+        except Exception as exc:  # the database cannot tell: Telegram delivers it again
+            log.warning("webhook: update not taken (%s): 503", type(exc).__name__)
+            return Response(status_code=503)
+        return Response(status_code=200)  # handled (here, or by another process before)
     if not endpoint.seen.first_time(update.update_id):
         refusals.info("webhook: update %s was received before; dropped", update.update_id)
         return Response(status_code=200)  # received: Telegram must not send it again
-    if endpoint.take is not None:
-        try:
-            first = await endpoint.take(update)
-        except Exception as exc:  # the database cannot tell: Telegram delivers it again
-            endpoint.seen.forget(update.update_id)
-            log.warning("webhook: update not recorded (%s): 503", type(exc).__name__)
-            return Response(status_code=503)
-        if not first:
-            return Response(status_code=200)  # another process has it
     await app.update_queue.put(update)
     return Response(status_code=200)
 
@@ -129,7 +129,7 @@ def webhook_app(
     secret: str,
     health: Reporter | None,
     extra: Sequence[BaseRoute] = (),
-    take: Callable[[Update], Awaitable[bool]] | None = None,
+    take: Callable[[Application, Update], Awaitable[None]] | None = None,
 ) -> Starlette:
     """The ASGI app: POST `path` (Telegram, with the secret), GET /healthz, and `extra`
     (`take`: see Endpoint)."""
@@ -261,7 +261,7 @@ async def serve_webhook(
     allowed_updates: Sequence[str],
     health: Health | None = None,
     extra: Sequence[BaseRoute] = (),
-    take: Callable[[Update], Awaitable[bool]] | None = None,
+    take: Callable[[Application, Update], Awaitable[None]] | None = None,
 ) -> None:
     """Serve on `sock` until SIGINT/SIGTERM, then stop as run_webhook would (`take`: see
     Endpoint)."""

@@ -1,13 +1,14 @@
 """The adapter's pieces of several processes, one bot (bot.telegram.cluster), each with two
 "processes" (two stores on one PostgreSQL): a chat's updates take turns across them, an update
-posted to both webhooks is queued by one, a 429 seen by one pauses the other, the scans run in
+posted to both webhooks is handled by one and answered once handled, one whose process died
+unanswered is handled by the other, a 429 seen by one pauses the other, the scans run in
 the holder of the jobs role only."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 import httpx
@@ -17,6 +18,7 @@ from telegram.ext import Application
 
 from bot.store.postgres import PostgresStore, open_postgres
 from bot.telegram.cluster import Cluster, JobsGate, SharedPauses, TurnAdmission
+from bot.telegram.ordering import PerChatOrdering
 from bot.telegram.webhook import SECRET_HEADER, webhook_app
 from tests.clock import MONDAY
 
@@ -68,34 +70,103 @@ async def test_a_chats_updates_take_turns_across_processes(
     assert order == ["1 in", "other", "1 out", "2"]
 
 
-async def test_an_update_posted_to_every_process_is_queued_by_one(
-    stores: tuple[PostgresStore, PostgresStore],
-) -> None:
-    apps = [Application.builder().token("1:x").build() for _ in stores]
-    clusters = [Cluster(store, "", "1") for store in stores]
-    body = json.dumps(_update(77, 5).to_dict())
-    answers = []
-    for app, cluster in zip(apps, clusters, strict=True):
-        web = webhook_app(app, "/hook", SECRET, None, take=cluster.take)
+class Process:
+    """One "process" of the bot for the webhook: an Application (not started: no Bot API)
+    whose queue is drained into PerChatOrdering with the cluster's admission, as
+    python-telegram-bot's own loop does; `handle` is what handling an update does."""
+
+    def __init__(self, store: PostgresStore, handle: Callable[[Update], Awaitable[None]]):
+        self.app = Application.builder().token("1:x").build()
+        self.cluster = Cluster(store, "", "1")
+        self.ordering = PerChatOrdering(admission=self.cluster.admission(None))
+        self.web = webhook_app(self.app, "/hook", SECRET, None, take=self.cluster.take)
+        self._handle = handle
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.draining = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while True:
+            update = await self.app.update_queue.get()
+            work = self.ordering.do_process_update(update, self._handle(update))
+            task = asyncio.create_task(work)
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def post(self, update: Update) -> int:
+        body = json.dumps(update.to_dict())
         async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=web), base_url="http://bot"
+            transport=httpx.ASGITransport(app=self.web), base_url="http://bot"
         ) as http:
             answer = await http.post("/hook", content=body, headers={SECRET_HEADER: SECRET})
-            answers.append(answer.status_code)
-    assert answers == [200, 200]  # both acknowledged: Telegram stops sending it
-    assert sorted(app.update_queue.qsize() for app in apps) == [0, 1]
+            return answer.status_code
+
+    async def kill(self) -> None:
+        """As a SIGKILL: every task stops where it is, the database session goes."""
+        for task in (self.draining, *self.tasks):
+            task.cancel()
+        await asyncio.gather(self.draining, *self.tasks, return_exceptions=True)
+        await self.cluster.store.close()
 
 
-async def test_a_webhook_that_cannot_record_an_update_asks_for_it_again(
+async def test_an_update_posted_to_every_process_is_handled_by_one_and_answered_after(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    handled: list[int] = []
+
+    async def handle(update: Update) -> None:
+        await asyncio.sleep(0.05)  # room for the other delivery to (wrongly) start it too
+        handled.append(update.update_id)
+
+    a, b = (Process(store, handle) for store in stores)
+
+    async def deliver(process: Process) -> tuple[int, list[int]]:
+        status = await process.post(_update(77, 5))
+        return status, list(handled)  # what was handled when the answer came
+
+    answers = await asyncio.gather(*(deliver(p) for p in (a, b, a)))
+    assert answers == [(200, [77])] * 3  # every delivery acknowledged, once it was handled
+    assert handled == [77]
+    assert await stores[0].delivered(77)
+    assert await a.post(_update(77, 5)) == 200  # a later retry: not handled again
+    assert handled == [77]
+    for process in (a, b):
+        process.draining.cancel()
+
+
+async def test_an_update_whose_process_died_before_handling_it_is_handled_by_another(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    inside, handled = asyncio.Event(), []
+
+    async def hang(update: Update) -> None:
+        inside.set()
+        await asyncio.Event().wait()  # killed mid-way
+
+    async def handle(update: Update) -> None:
+        handled.append(update.update_id)
+
+    doomed, survivor = Process(stores[0], hang), Process(stores[1], handle)
+    request = asyncio.create_task(doomed.post(_update(88, 5)))
+    await inside.wait()
+    assert not request.done()  # not answered: Telegram has no 200 for it
+    request.cancel()  # (its connection breaks with the process)
+    await doomed.kill()
+    assert await survivor.post(_update(88, 5)) == 200  # Telegram's retry, to the other
+    assert handled == [88]
+    assert await stores[1].delivered(88)
+    survivor.draining.cancel()
+
+
+async def test_a_webhook_that_cannot_take_an_update_asks_for_it_again(
     stores: tuple[PostgresStore, PostgresStore],
 ) -> None:
     app = Application.builder().token("1:x").build()
     failures = [RuntimeError("database away")]
 
-    async def take(update: Update) -> bool:
+    async def take(app: Application, update: Update) -> None:
         if failures:
             raise failures.pop()
-        return True
+        await app.update_queue.put(update)
 
     web = webhook_app(app, "/hook", SECRET, None, take=take)
     body = json.dumps(_update(78, 5).to_dict())

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from bot.core.payload import Action
 from sandbox.testing import SandboxServer
 from tests.cluster.proxy import RoundRobin, serve_proxy
 from tests.customers import ProcessCustomer as Customer
@@ -115,6 +116,44 @@ def test_two_webhook_processes_one_killed_midway_every_customer_books_once(
         customer.confirm()
     _settled(pg_url, sandbox, customers)
     _handled_once(fake, pg_url, [first.log, second.log])
+    assert second.stop() == 0
+
+
+def test_an_update_whose_process_is_killed_while_handling_it_is_handled_by_another(
+    launcher: Launcher,
+    fake_api: tuple[FakeBotAPI, str],
+    sandbox: SandboxServer,
+    pg_url: str,
+    balancer: tuple[RoundRobin, str],
+) -> None:
+    """The Confirm tap reaches the first process, which is killed with the confirm at Zimun:
+    Telegram had no 200 for the tap, so it sends it again, and the other process handles it
+    (the same idempotency key: one appointment), and the customer is told once."""
+    fake, _ = fake_api
+    proxy, proxy_url = balancer
+    fake.deliver_webhooks = True
+    first, first_url = _webhook_process(launcher, pg_url, proxy_url)
+    second, second_url = _webhook_process(launcher, pg_url, proxy_url)
+    proxy.backends[:] = [first_url]
+    ana = Customer(fake, 951, "en", "Ana")
+    ana.start()
+    ana.to_times(day=1)
+    ana.pick_time()
+    ana.give_details("Ana", "ana@example.com")
+
+    gate = sandbox.faults.block_next("/appointments/confirm")
+    tap = fake.user_taps(ana.chat_id, ana.keyboard.message_id, ana.buttons(Action.CONFIRM)[0])
+    assert gate.wait_entered(30)  # the first process is handling the tap
+    assert fake.served[tap] == 0  # ... and has not answered Telegram
+    proxy.backends[:] = [first_url, second_url]
+    first.kill()
+    gate.release()  # Zimun books it now, answering a process that is gone
+    wait_until(lambda: ana.documents == 1)
+    wait_until(lambda: fake.served[tap] == 1)  # answered by the other process, once handled
+    _settled(pg_url, sandbox, [ana])
+    _handled_once(fake, pg_url, [first.log, second.log])
+    assert sum(a.id in text for a in sandbox.store.appointment_list() for text in ana.texts) == 1
+    assert fake.served[tap] == 1  # never answered twice
     assert second.stop() == 0
 
 

@@ -13,11 +13,16 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from bot.core.screens import Reply
+from bot.followup.notices import NoticeService
+from bot.store import plans
 from bot.store.contract import Ownership, Store
 from bot.store.pg_locks import KEEPALIVE_COUNT, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL
 from bot.store.postgres import PostgresStore
+from bot.store.storage import REMINDERS
 from tests.backends import Backend
 from tests.clock import MONDAY
+from tests.store.world import CUSTOMER, START, booking
 
 
 async def two_processes(backend: Backend) -> tuple[Store, Store]:
@@ -90,6 +95,16 @@ async def test_an_update_delivered_twice_is_handled_once(backend: Backend) -> No
     asked = [update for update in ids for _ in range(4)]
     assert sorted(u for u, first in zip(asked, answers, strict=True) if first) == ids
     assert not await b.first_delivery(ids[0])
+
+
+async def test_an_update_recorded_as_handled_is_delivered_for_every_process(
+    backend: Backend,
+) -> None:
+    a, b = await two_processes(backend)
+    assert not await a.delivered(55) and not await b.delivered(55)
+    assert await b.first_delivery(55)
+    assert await a.delivered(55) and await b.delivered(55)
+    assert not await a.delivered(56)
 
 
 async def test_deliveries_older_than_a_day_are_forgotten(backend: Backend) -> None:
@@ -211,3 +226,86 @@ async def test_each_process_counts_the_processes_on_the_database(backend: Backen
         return
     assert await a.peers() == 1  # b has not coordinated yet
     assert await b.peers() == 2
+
+
+async def _one_reminder(store: Store) -> int:
+    booking_id = await store.add_booking(**vars(booking("a_lapse")))
+    await store.set_reminders(booking_id, CUSTOMER, CUSTOMER, [(60, START)], language="en")
+    [reminder] = await store.reminders_for_booking(booking_id)
+    return reminder.id
+
+
+async def _due(store: Store) -> list[int]:
+    return [r.id for r in await store.due_reminders(START)]
+
+
+async def test_a_claim_left_by_a_killed_sender_is_claimed_again_once(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sender killed between the claim and the send's end loses nothing: while it lives its
+    claim stands; once it is gone (PostgreSQL: its session; SQLite: the next start) the row
+    is due again, claimed by one, and once marked done by nobody ever again."""
+    killed = await backend.open()
+    reminder = await _one_reminder(killed)
+    assert await killed.claim(REMINDERS, reminder)  # ... and killed before the send's end
+    if backend.name == "pg":
+        other = await backend.open()
+        assert reminder not in await _due(other)  # its claimer lives: not another's
+        assert not await other.claim(REMINDERS, reminder)
+        await killed.close()  # the process dies: its session and its claimer lock with it
+    else:  # one process: the next start (another claimer) finds it
+        assert reminder not in await _due(killed)  # in flight in this very process
+        assert not await killed.claim(REMINDERS, reminder)
+        monkeypatch.setattr(plans, "PROCESS_CLAIMER", plans.PROCESS_CLAIMER + 1)
+        other = await backend.open()
+    assert reminder in await _due(other)
+    second = await backend.open()  # another process still, racing for it
+    won = await asyncio.gather(other.claim(REMINDERS, reminder), second.claim(REMINDERS, reminder))
+    assert sorted(won) == [False, True]
+    winner = other if won[0] else second
+    await winner.claim_done(REMINDERS, reminder)
+    assert backend.rows("SELECT status, claimed_by FROM reminders") == [("sent", None)]
+    for store in (other, second):
+        assert reminder not in await _due(store)
+        assert not await store.claim(REMINDERS, reminder)
+
+
+async def test_a_notice_whose_sender_was_killed_mid_send_is_sent_by_the_next_once(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox end to end (bot.followup.outbox): the sender is killed while Telegram has
+    the message (its send never returns); the next process (PostgreSQL: another one; SQLite:
+    the next start) sends it, and a further pass sends nothing."""
+    killed = await backend.open()
+    booking_id = await killed.add_booking(**vars(booking("a_notice")))
+    row = await killed.get_booking(booking_id)
+    assert row is not None
+    moved = START - timedelta(hours=1)
+    await killed.add_notice(row, "moved", start=START, previous_start=moved, language="en")
+    inside = asyncio.Event()
+    told: list[int] = []
+
+    async def hang(chat_id: int, reply: Reply) -> bool:
+        inside.set()
+        await asyncio.Event().wait()  # killed before Telegram answers
+        return True
+
+    async def send(chat_id: int, reply: Reply) -> bool:
+        told.append(chat_id)
+        return True
+
+    sending = asyncio.create_task(NoticeService(killed, now=lambda: MONDAY).flush(hang))
+    await inside.wait()
+    sending.cancel()  # the SIGKILL
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    if backend.name == "pg":
+        await killed.close()
+    else:
+        monkeypatch.setattr(plans, "PROCESS_CLAIMER", plans.PROCESS_CLAIMER + 1)
+    survivor = NoticeService(await backend.open(), now=lambda: MONDAY)
+    assert (await survivor.flush(send)).sent == 1
+    assert told == [CUSTOMER]
+    assert (await survivor.flush(send)).sent == 0
+    assert told == [CUSTOMER]
+    assert backend.rows("SELECT status, claimed_by FROM notices") == [("sent", None)]

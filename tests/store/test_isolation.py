@@ -163,6 +163,7 @@ async def test_one_business_never_reaches_anothers_rows(backend: Backend, first:
     # What several processes agree on is the business's too: an update id, a bot's offset.
     assert await a.first_delivery(7) and await b.first_delivery(7)
     assert not await b.first_delivery(7)
+    assert await a.delivered(7) and not await b.delivered(8)
     await a.set_poll_offset("bot", 5)
     assert await b.poll_offset("bot") == 0
     await b.set_poll_offset("bot", 9)

@@ -143,6 +143,7 @@ async def claims(store: Storage, ids: Ids) -> None:
     await store.claim(REMINDERS, ids.reminder)
     await store.unclaim(REMINDERS, ids.reminder)
     await store.claim(NOTICES, ids.notice)
+    await store.claim_done(NOTICES, ids.notice)
     await store.claim_waitlist(ids.told)
     await store.skip(REMINDERS, [ids.reminder])
     await store.skip(NOTICES, [ids.notice])
