@@ -280,7 +280,8 @@ class PollShare:
 class OwnedPoller:
     """getUpdates for one bot, only while this process holds `poll:<business>` (see the
     module). Updates go to the Application's queue as python-telegram-bot's own poller puts
-    them; the offset is stored after each batch, so the next owner starts after it."""
+    them; the offset is stored after each batch (once handled, in a cluster), so the next owner
+    starts after it."""
 
     def __init__(
         self,
@@ -293,9 +294,14 @@ class OwnedPoller:
         long_poll: int = 10,
         retry: float = RETRY_SECONDS,
         share: PollShare | None = None,
+        handled: Handled | None = None,
     ) -> None:
         self._app = app
         self._share = share
+        # With `handled` (the Application's TurnAdmission tells it), a batch is confirmed to
+        # Telegram (the next getUpdates' offset) only once its updates were handled: a process
+        # killed mid-batch leaves the rest to the next poller instead of losing it.
+        self._handled = handled
         self._counted = False  # this poller's role is in share.held
         self._checked_at = 0.0
         self._store = store
@@ -426,15 +432,35 @@ class OwnedPoller:
             if isinstance(fetched, bool):
                 return fetched
             self.batches += 1
-            for update in fetched:  # taken once in its turn (TurnAdmission)
-                await self._app.update_queue.put(update)
             if fetched:
-                offset = fetched[-1].update_id + 1
+                offset = await self._take(fetched)
                 await self._store.set_poll_offset(self._bot, offset)
+                if offset <= fetched[-1].update_id:  # the store could not take it: not at once
+                    await self._pause(ERROR_PAUSE)
             verdict = await self._still_owner() if self._checked_long_ago() else None
             if verdict is not None:
                 return verdict
         return False
+
+    async def _take(self, fetched: list[Update]) -> int:
+        """Queue the batch (each update taken once, in its turn: TurnAdmission) and return the
+        offset to confirm: past the whole batch, or, waiting for its handling, up to the first
+        update that could not be taken (Telegram sends it, and what follows, again; those
+        already handled are found recorded and dropped)."""
+        if self._handled is None:
+            for update in fetched:
+                await self._app.update_queue.put(update)
+            return fetched[-1].update_id + 1
+        handled = self._handled
+        outcomes = await asyncio.gather(
+            *(take_and_wait(self._app, handled, update) for update in fetched),
+            return_exceptions=True,
+        )
+        for update, outcome in zip(fetched, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                log.warning("polling: update %s not taken; asked for again", update.update_id)
+                return update.update_id
+        return fetched[-1].update_id + 1
 
     def _checked_long_ago(self) -> bool:
         """Between polls that return at once (a busy bot), a check every CHECK_SECONDS."""
@@ -480,4 +506,5 @@ class Cluster:
             allowed_updates=allowed_updates,
             long_poll=long_poll,
             share=self.share,
+            handled=self.handled,
         )

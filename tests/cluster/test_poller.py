@@ -17,7 +17,7 @@ from telegram.ext import Application
 
 from bot.store.postgres import PostgresStore, open_postgres
 from bot.telegram.app import ALLOWED_UPDATES
-from bot.telegram.cluster import OwnedPoller, bot_key
+from bot.telegram.cluster import Handled, OwnedPoller, bot_key
 from bot.telegram.urls import bot_api_urls
 from tests.clock import MONDAY
 from tests.fakes.bot_api import FakeBotAPI
@@ -47,7 +47,9 @@ class Process:
         return self.received
 
 
-async def _process(fake: FakeBotAPI, base_url: str, url: str) -> Process:
+async def _process(
+    fake: FakeBotAPI, base_url: str, url: str, handled: Handled | None = None
+) -> Process:
     urls = bot_api_urls(f"{base_url}/bot")
     app = Application.builder().token(fake.token).base_url(urls.api).build()
     await app.initialize()
@@ -60,6 +62,7 @@ async def _process(fake: FakeBotAPI, base_url: str, url: str) -> Process:
         allowed_updates=list(ALLOWED_UPDATES),
         long_poll=1,
         retry=0.2,
+        handled=handled,
     )
     poller.start()
     return Process(app, store, poller)
@@ -97,3 +100,31 @@ async def test_one_poller_and_a_takeover_that_loses_and_doubles_nothing(
         await process.app.shutdown()
     await other.store.close()
     await third.store.close()
+
+
+async def test_a_batch_cut_short_by_the_owners_death_is_fetched_again_by_the_next_poller(
+    fake_api: tuple[FakeBotAPI, str], pg_url: str
+) -> None:
+    """Waiting for its updates' handling (as `python -m bot` does in a cluster), the owner
+    confirms a batch to Telegram only once it was handled: the owner dies while handling it,
+    and the next poller receives it again from Telegram."""
+    fake, base_url = fake_api
+    first_handled = Handled()
+    a = await _process(fake, base_url, pg_url, handled=first_handled)
+    sent = fake.user_sends_text(100, "book me")
+    await _until(lambda: a.drain() == [sent])  # fetched, queued, its handling under way
+
+    assert a.poller._task is not None  # the owner dies before the update is handled
+    a.poller._task.cancel()
+    await a.store.close()
+    second_handled = Handled()
+    b = await _process(fake, base_url, pg_url, handled=second_handled)
+    await _until(lambda: b.poller.role.held and b.drain() == [sent])  # fetched again
+    second_handled.done(sent, True)  # handled by the survivor
+    later = fake.user_sends_text(101, "hello?")
+    await _until(lambda: b.drain() == [sent, later])  # the batch confirmed, the next one in
+    second_handled.done(later, True)
+    await b.poller.stop()
+    for process in (a, b):
+        await process.app.shutdown()
+    await b.store.close()
