@@ -16,12 +16,9 @@ Five parts, each with a fresh sandbox process and a fresh SQLite file:
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,13 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": _cpus(),
-        },
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        **report.run_header(args),
     }
     with tempfile.TemporaryDirectory(prefix="zimun-bench-") as tmp:
         work = Path(tmp)
@@ -189,16 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     document["peak_rss_bytes"] = runner.peak_rss_bytes()
     document["targets"] = report.targets(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kind = "profile" if args.profile else "bench"
-    json_path = args.out / f"{kind}-{stamp}.json"
-    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     table = report.markdown(document)
-    chart = None
-    if not args.profile:  # latest.* are the last full measurement, not a profiled one
-        (args.out / "latest.json").write_text(json_path.read_text())
-        (args.out / "latest.md").write_text(table + "\n")
-        chart = report.chart(document, args.out / "latency.png")
+    # latest.* are the last full measurement, not a profiled one
+    latest = None if args.profile else "latest"
+    json_path = report.save_run(args.out, kind, document, table, latest=latest)
+    chart = None if args.profile else report.chart(document, args.out / "latency.png")
     print()
     print(table)
     print(f"JSON: {json_path}")
@@ -249,12 +236,6 @@ def _short(summary: dict[str, Any]) -> str:
         f"p95 {lat['p95']} ms, p99 {lat['p99']} ms, CPU {summary['cpu_ms_per_update']} ms/update"
         f"{extra}; {summary['bookings']} bookings, {summary['failed_journeys']} failed"
     )
-
-
-def _cpus() -> int | None:
-    import os
-
-    return os.cpu_count()
 
 
 if __name__ == "__main__":

@@ -19,19 +19,16 @@ Writes bench/results/cluster-<time>.json, cluster-latest.json and cluster-latest
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cluster_store, runner
+from bench import cluster_store, report, runner
 from bench.cluster_procs import postgres_cpu
 
 RESULTS = Path(__file__).with_name("results")
@@ -193,7 +190,7 @@ def bars(document: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "bar": "two processes carry about twice one's updates/s (CPU-bound)",
-                "measured": f"{ratio}× on {_cpus()} cores",
+                "measured": f"{ratio}× on {os.cpu_count()} cores",
                 "met": ratio >= 1.8,
             }
         )
@@ -286,13 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": _cpus(),
-        },
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        **report.run_header(args),
     }
     with ExitStack() as stack:
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="zimun-cluster-")))
@@ -311,12 +302,8 @@ def main(argv: list[str] | None = None) -> int:
             document["processes"] = cluster_procs.measure(args, server, work, skip, _say)
     document["bars"] = bars(document)
     document["elapsed_s"] = round(time.monotonic() - started, 1)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    json_path = args.out / f"cluster-{stamp}.json"
-    json_path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    (args.out / "cluster-latest.json").write_text(json_path.read_text())
     table = markdown(document)
-    (args.out / "cluster-latest.md").write_text(table + "\n")
+    json_path = report.save_run(args.out, "cluster", document, table, latest="cluster-latest")
     print()
     print(table)
     print(f"JSON: {json_path}")
@@ -335,10 +322,6 @@ def _short(summary: dict[str, Any]) -> str:
         f"p95 {lat['p95']} ms, CPU {summary['cpu_ms_per_update']} ms/update; "
         f"{summary['bookings']} bookings, {summary['failed_journeys']} failed"
     )
-
-
-def _cpus() -> int | None:
-    return os.cpu_count()
 
 
 if __name__ == "__main__":

@@ -30,16 +30,13 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import json
 import multiprocessing
 import os
-import platform
 import resource
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -406,17 +403,13 @@ def markdown(document: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench import report
+
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     document: dict[str, Any] = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        },
-        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        **report.run_header(args),
         "runs": [],
     }
     for size in args.businesses:
@@ -444,12 +437,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     document["bars"] = summarise(document["runs"])
     document["elapsed_s"] = round(time.monotonic() - started, 1)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = args.out / f"fleet-{stamp}.json"
-    path.write_text(json.dumps(document, indent=2) + "\n")
     table = markdown(document)
-    (args.out / "fleet-latest.json").write_text(path.read_text())
-    (args.out / "fleet-latest.md").write_text(table + "\n")
+    path = report.save_run(args.out, "fleet", document, table, latest="fleet-latest")
     print()
     print(table)
     print(f"JSON: {path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -373,4 +374,43 @@ def chart(document: dict[str, Any], path: Path) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return path
+
+
+# ---- one run's record: its header and its files ----------------------------------------------
+
+
+def run_header(args: object) -> dict[str, Any]:
+    """The head of a results document: when it ran, on what, with which settings. `when` is
+    the one read of the real clock in bench/: it names the results and dates them, nothing
+    measured depends on it (the bot and the sandbox run on pinned or monotonic clocks)."""
+    import os
+    import platform
+    from datetime import UTC, datetime
+
+    settings = vars(args)
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
+    }
+
+
+def save_run(
+    out: Path, kind: str, document: dict[str, Any], table: str, *, latest: str | None
+) -> Path:
+    """`<kind>-<when>.json` (named by the run's own `when`: no second clock read), and, with
+    `latest`, `<latest>.json` and `<latest>.md` beside it; the JSON file's path."""
+    from datetime import datetime
+
+    stamp = datetime.fromisoformat(document["when"]).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"{kind}-{stamp}.json"
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    if latest is not None:
+        (out / f"{latest}.json").write_text(path.read_text())
+        (out / f"{latest}.md").write_text(table + "\n")
     return path

@@ -321,11 +321,15 @@ class ProcessCustomer:
         documents = self.documents
         self.tap_action(Action.CONFIRM, until=lambda: self.documents > documents)
 
-    def book(self, name: str = "Ana García", email: str = "ana@example.com", **where: int) -> None:
-        self.to_times(**where)
+    def finish(self, name: str = "Ana García", email: str = "ana@example.com") -> None:
+        """From the day's times: the first time, the details, Confirm."""
         self.pick_time()
         self.give_details(name, email)
         self.confirm()
+
+    def book(self, name: str = "Ana García", email: str = "ana@example.com", **where: int) -> None:
+        self.to_times(**where)
+        self.finish(name, email)
 
 
 def payloads(message: ChatMessage, action: Action) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -36,7 +35,7 @@ async def stores(pg_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStor
 
 def _update(update_id: int, chat_id: int) -> Update:
     chat = Chat(id=chat_id, type="private")
-    message = Message(message_id=update_id, date=datetime.now(UTC), chat=chat, text="hi")
+    message = Message(message_id=update_id, date=MONDAY, chat=chat, text="hi")
     return Update(update_id=update_id, message=message)
 
 

@@ -104,16 +104,12 @@ def test_two_webhook_processes_one_killed_midway_every_customer_books_once(
         customer.start()
         customer.to_times(day=n)
     for customer in customers[:2]:
-        customer.pick_time()
-        customer.give_details(customer.first_name, f"c{customer.chat_id}@example.com")
-        customer.confirm()
+        customer.finish(customer.first_name, f"c{customer.chat_id}@example.com")
     assert proxy.answered[first_url] and proxy.answered[second_url]  # both served
 
     first.kill()  # mid-way: two customers still to pick and confirm
     for customer in customers[2:]:
-        customer.pick_time()
-        customer.give_details(customer.first_name, f"c{customer.chat_id}@example.com")
-        customer.confirm()
+        customer.finish(customer.first_name, f"c{customer.chat_id}@example.com")
     _settled(pg_url, sandbox, customers)
     _handled_once(fake, pg_url, [first.log, second.log])
     assert second.stop() == 0

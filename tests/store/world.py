@@ -5,7 +5,7 @@ business owns in a SQLite file: what the isolation tests compare."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,34 +81,7 @@ async def fill(store: Store, language: str = "de") -> Ids:
     notice = await store.add_notice(
         row, "moved", start=START, previous_start=START - timedelta(hours=1), language=language
     )
-    waiting = await store.join_waitlist(
-        user_id=CUSTOMER,
-        chat_id=CUSTOMER,
-        service_id="s_cut",
-        service_name="Cut",
-        location_id="loc_main",
-        location_name="Main",
-        timezone="Europe/Madrid",
-        day=DAY,
-        ends_at=datetime(2026, 11, 27, 23, tzinfo=START.tzinfo),
-        language=language,
-        now=MONDAY,
-        next_check_at=MONDAY,
-    )
-    told = await store.join_waitlist(
-        user_id=CUSTOMER,
-        chat_id=CUSTOMER,
-        service_id="s_cut",
-        service_name="Cut",
-        location_id="loc_main",
-        location_name="Main",
-        timezone="Europe/Madrid",
-        day=DAY + timedelta(days=1),
-        ends_at=datetime(2026, 11, 28, 23, tzinfo=START.tzinfo),
-        language=language,
-        now=MONDAY,
-        next_check_at=MONDAY,
-    )
+    waiting, told = [await _wait_for(store, DAY + timedelta(days=n), language) for n in (0, 1)]
     await store.offer_waitlist([told], MONDAY)
     await store.record_funnel(
         [
@@ -120,6 +93,24 @@ async def fill(store: Store, language: str = "de") -> Ids:
     reminders = await store.reminders_for_booking(first)
     [reminder] = [r for r in reminders if r.offset_minutes == 1440]
     return Ids(first, applied, reminder.id, notice, waiting, told)
+
+
+async def _wait_for(store: Store, day: date, language: str) -> int:
+    """CUSTOMER joins the waiting list for `day`, as the bot writes it."""
+    return await store.join_waitlist(
+        user_id=CUSTOMER,
+        chat_id=CUSTOMER,
+        service_id="s_cut",
+        service_name="Cut",
+        location_id="loc_main",
+        location_name="Main",
+        timezone="Europe/Madrid",
+        day=day,
+        ends_at=datetime.combine(day, time(23), tzinfo=START.tzinfo),
+        language=language,
+        now=MONDAY,
+        next_check_at=MONDAY,
+    )
 
 
 # Every table that holds a business's data (all but `meta`); test_schema checks the list.
