@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable, Sized
 from datetime import timedelta
 
 import psycopg
@@ -239,6 +240,16 @@ async def _due(store: Store) -> list[int]:
     return [r.id for r in await store.due_reminders(START)]
 
 
+async def _eventually(read: Callable[[], Awaitable[Sized]], within: float = 15.0) -> None:
+    """Until `read()` finds something: a killed process's session ends at the server a moment
+    after its connection closed (a bound on a hang, not a measure of speed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await read():
+        assert loop.time() < deadline, "never found"
+        await asyncio.sleep(0.05)
+
+
 async def test_a_claim_left_by_a_killed_sender_is_claimed_again_once(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -258,6 +269,7 @@ async def test_a_claim_left_by_a_killed_sender_is_claimed_again_once(
         assert not await killed.claim(REMINDERS, reminder)
         monkeypatch.setattr(plans, "PROCESS_CLAIMER", plans.PROCESS_CLAIMER + 1)
         other = await backend.open()
+    await _eventually(lambda: _due(other))
     assert reminder in await _due(other)
     second = await backend.open()  # another process still, racing for it
     won = await asyncio.gather(other.claim(REMINDERS, reminder), second.claim(REMINDERS, reminder))
@@ -303,7 +315,10 @@ async def test_a_notice_whose_sender_was_killed_mid_send_is_sent_by_the_next_onc
         await killed.close()
     else:
         monkeypatch.setattr(plans, "PROCESS_CLAIMER", plans.PROCESS_CLAIMER + 1)
-    survivor = NoticeService(await backend.open(), now=lambda: MONDAY)
+    survivor_store = await backend.open()
+    # The server ends a closed session's locks a moment after the client hung up.
+    await _eventually(lambda: survivor_store.pending_notices())
+    survivor = NoticeService(survivor_store, now=lambda: MONDAY)
     assert (await survivor.flush(send)).sent == 1
     assert told == [CUSTOMER]
     assert (await survivor.flush(send)).sent == 0
