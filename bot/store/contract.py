@@ -13,8 +13,9 @@ meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL)
 
 `Coordination` is what several processes of one bot agree on through the store (issue 20):
 one update of a chat at a time (`chat_turn`), an update handled once (`first_delivery`), one
-owner of a job or of a bot's polling (`ownership`), the polling offset, and Telegram's 429
-pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they are the
+owner of a job or of a bot's polling (`ownership`), the polling offset, Telegram's 429 pauses
+honoured by every process (`flood_wait`/`hold_flood`), and Telegram's 30 messages a second
+counted for the bot as a whole (`take_sends`). In PostgreSQL they are the
 database's own locks and unique keys; SQLite's store serves one process, and keeps them in
 that process (its unique keys still in the file).
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from bot.core.lifecycle import Stored, Write
 from bot.core.records import (
@@ -92,6 +93,24 @@ class Coordination(Protocol):
         """Telegram answered 429 retry_after=`seconds` to `bot`: every process waits that long
         (measured by the database's clock: no two machines' clocks are compared)."""
         ...
+
+    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
+        """Take up to `want` of `bot`'s messages of the current second, as long as the second's
+        count stays at most `cap` (Telegram's 30 overall, less the replies' reserve for a
+        background send): one statement, the second by the database's clock, so every process
+        of the bot counts in the same seconds (bot.telegram.shared_budget). Nothing is handed
+        back: what a process took and did not send lapses with the second."""
+        ...
+
+
+class SendGrant(NamedTuple):
+    """What `take_sends` gave: `granted` messages of the second `second` (by the database's
+    clock), whose count is now `used`; the second ends in `ms_left` milliseconds."""
+
+    second: int
+    granted: int
+    used: int
+    ms_left: int
 
 
 @runtime_checkable

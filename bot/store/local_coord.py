@@ -103,3 +103,22 @@ class Pruning:
             return False
         self._last[business] = now
         return True
+
+
+class LocalSends:
+    """Each bot's messages per second, in this process (SQLite: the process is the bot): the
+    same count as PostgreSQL's `send_budget`, by the process's monotonic clock."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, tuple[int, int]] = {}  # bot -> (second, used)
+
+    def take(self, bot: str, want: int, cap: int) -> tuple[int, int, int, int]:
+        """(second, granted, used, ms_left), as bot.store.contract.SendGrant."""
+        now_ms = int(time.monotonic() * 1000)
+        second = now_ms // 1000
+        seen, used = self._seconds.get(bot, (second, 0))
+        if seen != second:
+            used = 0
+        granted = max(0, min(cap, used + max(want, 0)) - used)
+        self._seconds[bot] = (second, used + granted)
+        return second, granted, used + granted, 1000 - now_ms % 1000

@@ -30,8 +30,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
-from bot.store.contract import Store
-from bot.store.local_coord import Holders, KeyedLocks, LocalFlood, LocalOwnership, Pruning
+from bot.store.contract import SendGrant, Store
+from bot.store.local_coord import (
+    Holders,
+    KeyedLocks,
+    LocalFlood,
+    LocalOwnership,
+    LocalSends,
+    Pruning,
+)
 from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
 
@@ -48,6 +55,7 @@ class _Shared:
         self.holders = Holders()
         self.flood = LocalFlood()
         self.pruning = Pruning()
+        self.sends = LocalSends()
 
 
 # The synchronous store's per-file state -> that file's _Shared (gone with the file's close).
@@ -135,3 +143,6 @@ class SqliteStore(AsyncPlans):
 
     async def close(self) -> None:
         self.storage.close()
+
+    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
+        return SendGrant(*self._shared.sends.take(f"{self.business}\x1f{bot}", want, cap))
