@@ -23,6 +23,11 @@ from bot.telegram.cluster import Cluster
 from bot.telegram.flood import RESERVE, FairRateLimiter, replying_to
 from bot.telegram.shared_budget import SharedFairQueue
 from tests.clock import MONDAY
+from tests.cluster.proxy import RoundRobin
+from tests.cluster.test_processes import _webhook_process, balancer, pg_rows  # noqa: F401
+from tests.fakes.bot_api import FakeBotAPI
+from tests.faults.harness import wait_until
+from tests.process import Launcher
 
 WINDOWS = 4  # the database's seconds each run sends through (after its first, partial one)
 SENDERS = 8  # tasks per process sending one message after the other
@@ -213,3 +218,37 @@ async def test_with_the_database_away_a_process_sends_on_its_own_share_and_says_
         await asyncio.gather(*(send(chat) for chat in range(9, 12)))
         assert store.calls > calls and not queue._local
         assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+# ---- through two `python -m bot` processes ------------------------------------------------
+
+
+def test_two_bot_processes_count_their_messages_in_one_budget(
+    launcher: Launcher,
+    fake_api: tuple[FakeBotAPI, str],
+    pg_url: str,
+    balancer: tuple[RoundRobin, str],  # noqa: F811
+) -> None:
+    """Customers' /start spread by the load balancer over two webhook processes: every reply
+    went out through the bot's count in PostgreSQL (each of its messages was counted there,
+    at most 30 in any of the database's seconds), from both processes."""
+    fake, _ = fake_api
+    proxy, proxy_url = balancer
+    fake.deliver_webhooks = True
+    first, first_url = _webhook_process(launcher, pg_url, proxy_url)
+    second, second_url = _webhook_process(launcher, pg_url, proxy_url)
+    proxy.backends[:] = [first_url, second_url]
+    chats = range(900, 940)  # more than one second's 30 replies
+    for chat in chats:
+        fake.user_sends_command(chat, "start", language_code="en")
+    wait_until(lambda: all(fake.latest(chat) is not None for chat in chats), within=60)
+    assert proxy.answered[first_url] and proxy.answered[second_url]  # both served
+
+    to_chats = [c for c in fake.calls if c.chat_id is not None and c.status == 200]
+    query = f"SELECT second, used FROM send_budget WHERE bot = '{fake.bot_id}'"
+    windows = {r["second"]: r["used"] for r in pg_rows(pg_url, query)}
+    assert windows and max(windows.values()) <= 30, windows
+    assert sum(windows.values()) >= len(to_chats) >= len(chats)  # every message was counted
+    for process in (first, second):
+        assert process.stop() == 0
+        assert "Traceback" not in process.log
