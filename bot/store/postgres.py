@@ -24,7 +24,8 @@ Coordination (bot.store.contract): chats' turns and roles are session advisory l
 connection of the process's own (bot.store.pg_locks); deliveries and polling offsets are rows
 with unique keys; a 429's pause is a row too, its end reckoned by the database's clock
 (`clock_timestamp()`), so no two machines' clocks are ever compared, and read at most once a
-second per process and bot (FLOOD_CACHE).
+second per process and bot (FLOOD_CACHE). The bot's messages a second are counted per second
+of the database's clock in `send_budget` (take_sends: one statement per batch of tokens).
 
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.

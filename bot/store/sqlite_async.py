@@ -15,10 +15,10 @@ not awaited at all when nobody holds it). The owner's own calls, nested batches 
 straight through. The lock is the file's: every adapter over the same file (each business's,
 and any made by `as_store` for a synchronous handle) waits on the same one.
 
-Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles and 429
-pauses are kept in the process (bot.store.local_coord), per file like the lock; deliveries
-and polling offsets are in the file as in PostgreSQL, so a restarted process still handles a
-redelivered update once.
+Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles, 429
+pauses and the messages a second are kept in the process (bot.store.local_coord), per file
+like the lock; deliveries and polling offsets are in the file as in PostgreSQL, so a
+restarted process still handles a redelivered update once.
 """
 
 from __future__ import annotations

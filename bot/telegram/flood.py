@@ -18,7 +18,10 @@ arrival order and, on any 429, pauses every chat. Here:
 - background sends and over-share replies never take the last `RESERVE` tokens: those stay for
   replies, so a batch of reminders or a flooding chat cannot make every customer wait for the
   next token;
-- groups keep their 20 a minute.
+- groups keep their 20 a minute;
+- with several processes (DATABASE_URL), the 30 a second are the bot's across them: the
+  queue's tokens come from a count in the database (bot.telegram.shared_budget), while the
+  order above stays this process's.
 
 A request is a reply when it goes to the chat whose update the current task is handling:
 `replying_to(chat_id)` marks that (bot.telegram.ordering sets it around each update). Anything
