@@ -150,6 +150,32 @@ async def test_two_bots_do_not_share_a_budget(
     assert other.granted == 30
 
 
+async def test_replies_go_before_background_sends_with_the_shared_budget(
+    stores: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """Sixty reminders queued (background: 20 of a second's 30 at most); a reply queued after
+    them goes out before most of them: the order inside a process is FairRateLimiter's."""
+    limiter = FairRateLimiter(queue=Cluster(stores[0], "", "1").send_queue())
+    order: list[int] = []
+    started = asyncio.Event()
+
+    async def send(chat: int, *, reply: bool) -> None:
+        async def call() -> None:
+            order.append(chat)
+            if len(order) >= 2:
+                started.set()
+
+        with replying_to(chat if reply else None):
+            await limiter.process_request(call, (), {}, "sendMessage", {"chat_id": chat}, None)
+
+    reminders = [asyncio.create_task(send(chat, reply=False)) for chat in range(1, 61)]
+    await started.wait()
+    await send(999, reply=True)
+    await asyncio.gather(*reminders)
+    assert sorted(order) == [*range(1, 61), 999]
+    assert len(order[order.index(999) + 1 :]) >= 30, order
+
+
 async def test_takes_of_one_second_add_up_to_the_cap_and_no_further(
     stores: tuple[PostgresStore, PostgresStore],
 ) -> None:
