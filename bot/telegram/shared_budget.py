@@ -13,15 +13,17 @@ flooding chat, chats in turn; `SharedFairQueue` only changes where its tokens co
 - Nothing is handed back: tokens lapse at the end of their second. The process reckons that end
   from the database's answer (milliseconds left), counted from before it asked, so it stops
   using a second's tokens before the database's second is over: the messages started in any
-  one of the database's seconds are at most what was taken in it, at most 30.
+  one of the database's seconds are at most what was taken in it, at most 30. (As with one
+  process's bucket, 30 at once and then 30 a second, the end of one second and the start of
+  the next may together see up to 60 within one second of wall time.)
 - A background send takes only from the first 30 - RESERVE of a second (`cap`), so the last
   RESERVE stay for replies across the processes, as they do in one.
 - PostgreSQL slow or away: a take not answered within TAKE_TIMEOUT (or failing) turns the
   process to a share of its own, 30 / (processes last counted), logged once; the database is
   asked again every RETRY_SECONDS, and the shared count resumes when it answers. Sends never
-  stop for good; while the database is away the bot as a whole may send up to about 30 a
-  second more than its budget if only this process lost it (the others still share theirs),
-  and Telegram's 429, honoured per chat, covers the rest.
+  stop for good; while the database is away from this process only, the bot as a whole may
+  send up to its share (30 / processes) a second more than 30 (the others still share
+  theirs), and Telegram's 429, honoured per chat, covers the rest.
 """
 
 from __future__ import annotations
