@@ -176,24 +176,6 @@ async def test_replies_go_before_background_sends_with_the_shared_budget(
     assert len(order[order.index(999) + 1 :]) >= 30, order
 
 
-async def test_takes_of_one_second_add_up_to_the_cap_and_no_further(
-    stores: tuple[PostgresStore, PostgresStore],
-) -> None:
-    a, b = stores
-    for _ in range(10):  # until the four takes fall in one second
-        grants = [
-            await a.take_sends("7", 12, 30),
-            await b.take_sends("7", 12, 30),
-            await a.take_sends("7", 12, 30),
-            await b.take_sends("7", 5, 20),
-        ]
-        if len({g.second for g in grants}) == 1:
-            break
-    assert [g.granted for g in grants] == [12, 12, 6, 0]
-    assert [g.used for g in grants] == [12, 24, 30, 30]
-    assert all(0 < g.ms_left <= 1000 for g in grants)
-
-
 class AwayStore:
     """A store whose database does not answer (`hang`) or fails, until `back` is set."""
 
