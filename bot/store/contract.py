@@ -94,12 +94,15 @@ class Coordination(Protocol):
         (measured by the database's clock: no two machines' clocks are compared)."""
         ...
 
-    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
-        """Take up to `want` of `bot`'s messages of the current second, as long as the second's
-        count stays at most `cap` (Telegram's 30 overall, less the replies' reserve for a
-        background send): one statement, the second by the database's clock, so every process
-        of the bot counts in the same seconds (bot.telegram.shared_budget). Nothing is handed
-        back: what a process took and did not send lapses with the second."""
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        """Take up to `want` of `bot`'s messages of the current second, the second's count
+        staying at most `cap` (Telegram's 30), and at most `replies` of them from the second's
+        last `reserved` (kept for replies: a background send takes none of them, a reply no
+        more than are waiting). One statement, the second by the database's clock, so every
+        process of the bot counts in the same seconds (bot.telegram.shared_budget). Nothing is
+        handed back: what a process took and did not send lapses with the second."""
         ...
 
 

@@ -413,8 +413,11 @@ class PostgresStore(AsyncPlans):
 
     # -- the bot's messages per second, counted across processes (see _SEND_TAKE) --
 
-    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
-        rows = await self._execute(Op(READ, _SEND_TAKE, (bot, max(want, 0), max(cap, 0))))
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        params = (bot, *(max(n, 0) for n in (want, cap, reserved, replies)))
+        rows = await self._execute(Op(READ, _SEND_TAKE, params))
         row = rows[0]
         grant = SendGrant(row["second"], row["granted"], row["used"], 1000 - row["at_ms"] % 1000)
         if _SEND_PURGE.due(self._shared, self._business, bot):
@@ -483,18 +486,22 @@ SEND_BUDGET_TABLE = (
 SEND_BUDGET_KEPT_SECONDS = 60  # the seconds a bot's counts are kept (then forgotten)
 SEND_BUDGET_PURGE_EVERY = 30.0  # seconds between a process's purges of one bot's old counts
 
-# Take up to ?3 (want) of the second's messages, leaving the count at most ?4 (cap): the
-# second's first take inserts its row, the others update it under the row's lock, so the
+# Take up to ?3 (want) of the second's messages, leaving the count at most ?4 (cap), and at
+# most ?6 (replies) of them from the last ?5 (reserved): the count becomes
+# LEAST(cap, used + want, GREATEST(used, cap - reserved) + replies), never less than it was.
+# The second's first take inserts its row, the others update it under the row's lock, so the
 # processes' takes of one second are serialized by the database and never pass the cap. Every
 # SET expression reads the row as it was: `granted` is what this take added. One clock reading
 # (`at_ms`) gives the second and how much of it is left.
+_SEND_NEXT = "LEAST(?4, {used} + ?3, GREATEST({used}, ?4 - ?5) + ?6)"
 _SEND_TAKE = (
     "INSERT INTO send_budget AS b (business, bot, second, used, granted, at_ms) "
-    "SELECT ?1, ?2, c.ms / 1000, LEAST(?3, ?4), LEAST(?3, ?4), c.ms "
-    f"FROM (SELECT {_DB_NOW_MS} AS ms) AS c "
+    "SELECT ?1, ?2, c.ms / 1000, n.used, n.used, c.ms "
+    f"FROM (SELECT {_DB_NOW_MS} AS ms) AS c, "
+    f"(SELECT GREATEST(0, {_SEND_NEXT.format(used=0)}) AS used) AS n "
     "ON CONFLICT (business, bot, second) DO UPDATE SET "
-    "used = GREATEST(b.used, LEAST(?4, b.used + ?3)), "
-    "granted = GREATEST(b.used, LEAST(?4, b.used + ?3)) - b.used, "
+    f"used = GREATEST(b.used, {_SEND_NEXT.format(used='b.used')}), "
+    f"granted = GREATEST(b.used, {_SEND_NEXT.format(used='b.used')}) - b.used, "
     "at_ms = excluded.at_ms "
     "RETURNING second, used, granted, at_ms"
 )

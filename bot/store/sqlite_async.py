@@ -144,5 +144,8 @@ class SqliteStore(AsyncPlans):
     async def close(self) -> None:
         self.storage.close()
 
-    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
-        return SendGrant(*self._shared.sends.take(f"{self.business}\x1f{bot}", want, cap))
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        key = f"{self.business}\x1f{bot}"
+        return SendGrant(*self._shared.sends.take(key, want, cap, reserved, replies))

@@ -137,9 +137,11 @@ class FairQueue:
     def _queued(self, priority: int) -> None:
         """A request of `priority` now waits (a subclass may wake its pump)."""
 
-    def waiting(self) -> int:
-        """Requests waiting for a token (cancelled ones included until the pump skips them)."""
-        return sum(len(waiters) for chats in self._waiting for waiters in chats.values())
+    def waiting(self, priority: int | None = None) -> int:
+        """Requests waiting for a token (of `priority`, or all), cancelled ones included until
+        the pump skips them."""
+        queues = self._waiting if priority is None else self._waiting[priority : priority + 1]
+        return sum(len(waiters) for chats in queues for waiters in chats.values())
 
     def _refill(self, now: float) -> None:
         if self._stamp is not None:

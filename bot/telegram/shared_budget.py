@@ -16,8 +16,9 @@ flooding chat, chats in turn; `SharedFairQueue` only changes where its tokens co
   one of the database's seconds are at most what was taken in it, at most 30. (As with one
   process's bucket, 30 at once and then 30 a second, the end of one second and the start of
   the next may together see up to 60 within one second of wall time.)
-- A background send takes only from the first 30 - RESERVE of a second (`cap`), so the last
-  RESERVE stay for replies across the processes, as they do in one.
+- The last RESERVE of a second are for replies across the processes, as they are in one: a
+  take for background sends gets none of them, a take for replies no more of them than
+  replies are waiting (the batch's rest, if any, from below them).
 - PostgreSQL slow or away: a take not answered within TAKE_TIMEOUT (or failing) turns the
   process to a share of its own, 30 / (processes last counted), logged once; the database is
   asked again every RETRY_SECONDS, and the shared count resumes when it answers. Sends never
@@ -150,9 +151,12 @@ class SharedFairQueue(FairQueue):
             self._taking = None
         if self._taking is None:
             want = min(max(self.waiting(), MIN_BATCH), MAX_BATCH)
-            cap = self._cap if priority == REPLY else self._background_cap
+            replies = self.waiting(REPLY) if priority == REPLY else 0
+            reserved = self._cap - self._background_cap
             self._taken_at = loop.time()
-            self._taking = loop.create_task(self._store.take_sends(self._bot, want, cap))
+            self._taking = loop.create_task(
+                self._store.take_sends(self._bot, want, self._cap, reserved, replies)
+            )
             self._taking.add_done_callback(_retrieve)
             self.takes += 1
         task = self._taking

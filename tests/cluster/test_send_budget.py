@@ -123,8 +123,8 @@ async def test_background_sends_leave_the_replies_reserve_in_every_second(
     windows = _windows(pg_url, "1")
     assert max(windows.values()) <= 30 - RESERVE, windows
     # ... and a reply still finds a token in a second the background sends used up.
-    full = await stores[0].take_sends("1", 30, 30 - int(RESERVE))
-    reply = await stores[1].take_sends("1", 1, 30)
+    full = await stores[0].take_sends("1", 30, 30, int(RESERVE), 0)
+    reply = await stores[1].take_sends("1", 3, 30, int(RESERVE), 1)
     assert full.used == 30 - RESERVE
     assert reply.granted == 1 or reply.second != full.second
 
@@ -188,7 +188,9 @@ class AwayStore:
     async def peers(self) -> int:
         return 3
 
-    async def take_sends(self, bot: str, want: int, cap: int) -> SendGrant:
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
         self.calls += 1
         if not self.back:
             if self.hang:
