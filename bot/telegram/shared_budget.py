@@ -133,7 +133,8 @@ class SharedFairQueue(FairQueue):
             log.info("the shared send budget answers again; this process counts in it")
         self._apply(grant)
         self._count_peers()
-        if not self._has_token(priority):  # none left for it this second
+        if not self._has_token(priority) and not any(self._waiting[:priority]):
+            # None left for it this second (a reply queued meanwhile is asked for at once).
             await self._sleep(priority, max(self._expires - loop.time(), 0.0) + WAKE_MARGIN)
 
     def _queued(self, priority: int) -> None:

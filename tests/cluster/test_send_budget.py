@@ -1,7 +1,8 @@
 """Telegram's 30 messages a second hold for the bot as a whole (issue 20): two processes of one
 bot (two stores on one PostgreSQL, each with its own FairRateLimiter) sending as fast as they
 can never pass 30 in any one of the database's seconds, read back from the database; two bots
-do not share; background sends leave the replies' reserve in every second; with the database
+do not share; background sends leave the replies' reserve in every second, and a reply is
+sent at once while they wait for the next; replies go first; with the database
 away a process sends on a share of its own, and counts in the shared budget again once the
 database answers. No timed assertion: the runs last a pinned number of the database's
 seconds, and what is checked is counted."""
@@ -13,6 +14,7 @@ import itertools
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -262,3 +264,57 @@ def test_two_bot_processes_count_their_messages_in_one_budget(
     for process in (first, second):
         assert process.stop() == 0
         assert "Traceback" not in process.log
+
+
+class OneLongSecond:
+    """A budget whose one second lasts a minute (no PostgreSQL): what is spent stays spent."""
+
+    def __init__(self) -> None:
+        self.used = 0
+
+    async def peers(self) -> int:
+        return 1
+
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        new = max(self.used, min(cap, self.used + want, max(self.used, cap - reserved) + replies))
+        granted, self.used = new - self.used, new
+        return SendGrant(1, granted, new, 60_000)
+
+
+class Watched(SharedFairQueue):
+    """Says when it starts waiting for the next second."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sleeping = asyncio.Event()
+
+    async def _sleep(self, priority: int, seconds: float) -> None:
+        self.sleeping.set()
+        await super()._sleep(priority, seconds)
+
+
+async def test_a_reply_is_sent_at_once_while_background_sends_wait_for_the_next_second() -> None:
+    """Background sends used their 20 of the second and wait for the next (a minute away here);
+    a reply queued meanwhile takes one of the replies' 10 at once."""
+    store = OneLongSecond()
+    queue = Watched(store, "1")  # type: ignore[arg-type]
+    limiter = FairRateLimiter(queue=queue)
+    sent: list[int] = []
+
+    async def send(chat: int, *, reply: bool) -> None:
+        async def call() -> None:
+            sent.append(chat)
+
+        with replying_to(chat if reply else None):
+            await limiter.process_request(call, (), {}, "sendMessage", {"chat_id": chat}, None)
+
+    reminders = [asyncio.create_task(send(chat, reply=False)) for chat in range(1, 26)]
+    await queue.sleeping.wait()  # the 21st waits for the next second
+    await asyncio.wait_for(send(999, reply=True), 30)  # a guard: waiting a minute is the bug
+    assert sent[:20] == list(range(1, 21)) and sent[20:] == [999]
+    assert store.used == 21  # the reply took one token, not a batch of the replies' reserve
+    for task in reminders:
+        task.cancel()
+    await asyncio.gather(*reminders, return_exceptions=True)
