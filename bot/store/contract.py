@@ -13,11 +13,13 @@ meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL)
 
 `Coordination` is what several processes of one bot agree on through the store (issue 20):
 one update of a chat at a time (`chat_turn`), an update handled once (`first_delivery`), one
-owner of a job or of a bot's polling (`ownership`), the polling offset, Telegram's 429 pauses
-honoured by every process (`flood_wait`/`hold_flood`), and Telegram's 30 messages a second
-counted for the bot as a whole (`take_sends`). In PostgreSQL they are the
+owner of a job or of a bot's polling (`ownership`), the polling offset, and Telegram's 429
+pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they are the
 database's own locks and unique keys; SQLite's store serves one process, and keeps them in
 that process (its unique keys still in the file).
+
+Telegram's 30 messages a second are counted for the bot as a whole too (`take_sends`): in
+PostgreSQL a row per bot and second of the database's clock, in SQLite the process's count.
 
 Two stores keep it: bot.store.sqlite_async.SqliteStore (SQLite, the embedded default) and
 bot.store.postgres.PostgresStore; bot.store.factory.open_store picks one from the settings.
