@@ -18,6 +18,9 @@ pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they
 database's own locks and unique keys; SQLite's store serves one process, and keeps them in
 that process (its unique keys still in the file).
 
+Telegram's 30 messages a second are counted for the bot as a whole too (`take_sends`): in
+PostgreSQL a row per bot and second of the database's clock, in SQLite the process's count.
+
 Two stores keep it: bot.store.sqlite_async.SqliteStore (SQLite, the embedded default) and
 bot.store.postgres.PostgresStore; bot.store.factory.open_store picks one from the settings.
 tests/store/test_contract.py checks that both have every method with these signatures.
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from bot.core.lifecycle import Stored, Write
 from bot.core.records import (
@@ -92,6 +95,27 @@ class Coordination(Protocol):
         """Telegram answered 429 retry_after=`seconds` to `bot`: every process waits that long
         (measured by the database's clock: no two machines' clocks are compared)."""
         ...
+
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        """Take up to `want` of `bot`'s messages of the current second, the second's count
+        staying at most `cap` (Telegram's 30), and at most `replies` of them from the second's
+        last `reserved` (kept for replies: a background send takes none of them, a reply no
+        more than are waiting). One statement, the second by the database's clock, so every
+        process of the bot counts in the same seconds (bot.telegram.shared_budget). Nothing is
+        handed back: what a process took and did not send lapses with the second."""
+        ...
+
+
+class SendGrant(NamedTuple):
+    """What `take_sends` gave: `granted` messages of the second `second` (by the database's
+    clock), whose count is now `used`; the second ends in `ms_left` milliseconds."""
+
+    second: int
+    granted: int
+    used: int
+    ms_left: int
 
 
 @runtime_checkable

@@ -103,3 +103,26 @@ class Pruning:
             return False
         self._last[business] = now
         return True
+
+
+class LocalSends:
+    """Each bot's messages per second, in this process (SQLite: the process is the bot): the
+    same count as PostgreSQL's `send_budget`, by the process's monotonic clock."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, tuple[int, int]] = {}  # bot -> (second, used)
+
+    def take(
+        self, bot: str, want: int, cap: int, reserved: int, replies: int
+    ) -> tuple[int, int, int, int]:
+        """(second, granted, used, ms_left), as bot.store.contract.SendGrant's (see
+        `take_sends` there; bot.store.postgres has the same reckoning in SQL)."""
+        now_ms = int(time.monotonic() * 1000)
+        second = now_ms // 1000
+        seen, used = self._seconds.get(bot, (second, 0))
+        if seen != second:
+            used = 0
+        want, cap, reserved, replies = (max(n, 0) for n in (want, cap, reserved, replies))
+        granted = max(0, min(cap, used + want, max(used, cap - reserved) + replies) - used)
+        self._seconds[bot] = (second, used + granted)
+        return second, granted, used + granted, 1000 - now_ms % 1000

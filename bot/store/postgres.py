@@ -24,7 +24,8 @@ Coordination (bot.store.contract): chats' turns and roles are session advisory l
 connection of the process's own (bot.store.pg_locks); deliveries and polling offsets are rows
 with unique keys; a 429's pause is a row too, its end reckoned by the database's clock
 (`clock_timestamp()`), so no two machines' clocks are ever compared, and read at most once a
-second per process and bot (FLOOD_CACHE).
+second per process and bot (FLOOD_CACHE). The bot's messages a second are counted per second
+of the database's clock in `send_budget` (take_sends: one statement per batch of tokens).
 
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.
@@ -46,6 +47,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bot.store.async_plans import AsyncPlans
+from bot.store.contract import SendGrant
 from bot.store.dialect import ddl_to_postgres, to_postgres
 from bot.store.local_coord import KeyedLocks, Pruning
 from bot.store.pg_locks import Claimer, LockConnection, PgOwnership, lock_key, turn_lock
@@ -182,6 +184,7 @@ async def migrate(conn: Connection, target: Target, now: datetime) -> int:
                 (version, now.astimezone(UTC).isoformat(timespec="seconds")),
             )
             current = version
+        await conn.execute(SEND_BUDGET_TABLE)  # not versioned: see SEND_BUDGET_TABLE
     return current
 
 
@@ -408,6 +411,21 @@ class PostgresStore(AsyncPlans):
             return Done(cursor.rowcount, int(row["id"]) if row else None)
         return Done(cursor.rowcount)
 
+    # -- the bot's messages per second, counted across processes (see _SEND_TAKE) --
+
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        params = (bot, *(max(n, 0) for n in (want, cap, reserved, replies)))
+        rows = await self._execute(Op(READ, _SEND_TAKE, params))
+        row = rows[0]
+        grant = SendGrant(row["second"], row["granted"], row["used"], 1000 - row["at_ms"] % 1000)
+        if _SEND_PURGE.due(self._shared, self._business, bot):
+            await self._execute(
+                Op(WRITE, _SEND_FORGET, (bot, grant.second - SEND_BUDGET_KEPT_SECONDS))
+            )
+        return grant
+
 
 async def open_postgres(
     url: str,
@@ -445,3 +463,64 @@ async def open_postgres(
         await pool.close()
         raise target.error("cannot open the connection pool", exc) from None
     return PostgresStore(_Shared(pool, target, now), business, owner=True)
+
+
+# ---- the bot's messages per second, across processes (Coordination.take_sends) --------------
+
+# One row per business, bot and second (by the database's clock, `clock_timestamp()`): how many
+# messages the bot's processes took in that second. UNLOGGED: a count that matters for one
+# second needs no WAL and no crash safety (PostgreSQL empties it after a crash: the bot then
+# counts from zero, as Telegram's own window does a second later). Not a versioned part of the
+# schema: PostgreSQL's alone (SQLite's one process counts in memory), created if missing when
+# the store opens, under the migration's lock; copy-data has nothing to copy from it.
+SEND_BUDGET_TABLE = (
+    "CREATE UNLOGGED TABLE IF NOT EXISTS send_budget ("
+    ' business TEXT COLLATE "C" NOT NULL,'
+    ' bot TEXT COLLATE "C" NOT NULL,'
+    " second BIGINT NOT NULL,"
+    " used BIGINT NOT NULL,"
+    " granted BIGINT NOT NULL,"
+    " at_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (business, bot, second))"
+)
+SEND_BUDGET_KEPT_SECONDS = 60  # the seconds a bot's counts are kept (then forgotten)
+SEND_BUDGET_PURGE_EVERY = 30.0  # seconds between a process's purges of one bot's old counts
+
+# Take up to ?3 (want) of the second's messages, leaving the count at most ?4 (cap), and at
+# most ?6 (replies) of them from the last ?5 (reserved): the count becomes
+# LEAST(cap, used + want, GREATEST(used, cap - reserved) + replies), never less than it was.
+# The second's first take inserts its row, the others update it under the row's lock, so the
+# processes' takes of one second are serialized by the database and never pass the cap. Every
+# SET expression reads the row as it was: `granted` is what this take added. One clock reading
+# (`at_ms`) gives the second and how much of it is left.
+_SEND_NEXT = "LEAST(?4, {used} + ?3, GREATEST({used}, ?4 - ?5) + ?6)"
+_SEND_TAKE = (
+    "INSERT INTO send_budget AS b (business, bot, second, used, granted, at_ms) "
+    "SELECT ?1, ?2, c.ms / 1000, n.used, n.used, c.ms "
+    f"FROM (SELECT {_DB_NOW_MS} AS ms) AS c, "
+    f"(SELECT GREATEST(0, {_SEND_NEXT.format(used=0)}) AS used) AS n "
+    "ON CONFLICT (business, bot, second) DO UPDATE SET "
+    f"used = GREATEST(b.used, {_SEND_NEXT.format(used='b.used')}), "
+    f"granted = GREATEST(b.used, {_SEND_NEXT.format(used='b.used')}) - b.used, "
+    "at_ms = excluded.at_ms "
+    "RETURNING second, used, granted, at_ms"
+)
+_SEND_FORGET = "DELETE FROM send_budget WHERE business = ?1 AND bot = ?2 AND second < ?3"
+
+
+class _Purges:
+    """When this process last forgot each bot's old counts (monotonic time), per database."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[int, str, str], float] = {}
+
+    def due(self, shared: _Shared, business: str, bot: str) -> bool:
+        key, now = (id(shared), business, bot), time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < SEND_BUDGET_PURGE_EVERY:
+            return False
+        self._last[key] = now
+        return True
+
+
+_SEND_PURGE = _Purges()

@@ -15,10 +15,10 @@ not awaited at all when nobody holds it). The owner's own calls, nested batches 
 straight through. The lock is the file's: every adapter over the same file (each business's,
 and any made by `as_store` for a synchronous handle) waits on the same one.
 
-Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles and 429
-pauses are kept in the process (bot.store.local_coord), per file like the lock; deliveries
-and polling offsets are in the file as in PostgreSQL, so a restarted process still handles a
-redelivered update once.
+Coordination (bot.store.contract): SQLite serves one process, so chats' turns, roles, 429
+pauses and the messages a second are kept in the process (bot.store.local_coord), per file
+like the lock; deliveries and polling offsets are in the file as in PostgreSQL, so a
+restarted process still handles a redelivered update once.
 """
 
 from __future__ import annotations
@@ -30,8 +30,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
-from bot.store.contract import Store
-from bot.store.local_coord import Holders, KeyedLocks, LocalFlood, LocalOwnership, Pruning
+from bot.store.contract import SendGrant, Store
+from bot.store.local_coord import (
+    Holders,
+    KeyedLocks,
+    LocalFlood,
+    LocalOwnership,
+    LocalSends,
+    Pruning,
+)
 from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
 
@@ -48,6 +55,7 @@ class _Shared:
         self.holders = Holders()
         self.flood = LocalFlood()
         self.pruning = Pruning()
+        self.sends = LocalSends()
 
 
 # The synchronous store's per-file state -> that file's _Shared (gone with the file's close).
@@ -135,3 +143,9 @@ class SqliteStore(AsyncPlans):
 
     async def close(self) -> None:
         self.storage.close()
+
+    async def take_sends(
+        self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0
+    ) -> SendGrant:
+        key = f"{self.business}\x1f{bot}"
+        return SendGrant(*self._shared.sends.take(key, want, cap, reserved, replies))

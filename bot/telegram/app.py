@@ -90,10 +90,14 @@ async def check_telegram(settings: Settings) -> User:
 
 def default_rate_limiter(cluster: Cluster | None = None) -> FairRateLimiter:
     """Telegram's published limits (30 messages/s overall, 20/min per group), shared fairly
-    between chats, replies first; a 429 pauses only its chat, and is retried (and, with
-    several processes, pauses that chat in every process)."""
-    pauses = cluster.pauses() if cluster is not None else None
-    return FairRateLimiter(max_retries=MAX_RETRIES, pauses=pauses)
+    between chats, replies first; a 429 pauses only its chat, and is retried. With several
+    processes, a 429 pauses that chat in every process, and the 30 a second are the bot's
+    across its processes (bot.telegram.shared_budget)."""
+    if cluster is None:
+        return FairRateLimiter(max_retries=MAX_RETRIES)
+    return FairRateLimiter(
+        max_retries=MAX_RETRIES, pauses=cluster.pauses(), queue=cluster.send_queue()
+    )
 
 
 def build_application(

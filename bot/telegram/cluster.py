@@ -47,6 +47,7 @@ from telegram.ext import Application
 from bot.store.contract import Ownership, Store
 from bot.telegram.flood import ChatKey, Pauses
 from bot.telegram.ordering import Admission, lane_key
+from bot.telegram.shared_budget import SharedFairQueue
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -487,6 +488,10 @@ class Cluster:
 
     def pauses(self) -> SharedPauses:
         return SharedPauses(self.store, self.bot)
+
+    def send_queue(self) -> SharedFairQueue:
+        """The overall 30 messages a second, shared with the bot's other processes."""
+        return SharedFairQueue(self.store, self.bot)
 
     def jobs_gate(self) -> JobsGate:
         return JobsGate(self.store, self.business)

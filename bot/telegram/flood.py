@@ -18,7 +18,10 @@ arrival order and, on any 429, pauses every chat. Here:
 - background sends and over-share replies never take the last `RESERVE` tokens: those stay for
   replies, so a batch of reminders or a flooding chat cannot make every customer wait for the
   next token;
-- groups keep their 20 a minute.
+- groups keep their 20 a minute;
+- with several processes (DATABASE_URL), the 30 a second are the bot's across them: the
+  queue's tokens come from a count in the database (bot.telegram.shared_budget), while the
+  order above stays this process's.
 
 A request is a reply when it goes to the chat whose update the current task is handling:
 `replying_to(chat_id)` marks that (bot.telegram.ordering sets it around each update). Anything
@@ -102,16 +105,43 @@ class FairQueue:
 
     async def acquire(self, chat: ChatKey, priority: int) -> None:
         loop = asyncio.get_running_loop()
-        self._refill(loop.time())
         ahead = any(self._waiting[: priority + 1])
-        if self._tokens >= self._needs(priority) and not ahead:
-            self._tokens -= 1
+        if not ahead and self._has_token(priority):
+            self._spend(priority)
             return
         waiter: asyncio.Future[None] = loop.create_future()
         self._waiting[priority].setdefault(chat, deque()).append(waiter)
+        self._queued(priority)
         if self._pump is None or self._pump.done():
             self._pump = loop.create_task(self._run())
         await waiter  # a cancelled waiter is skipped by the pump
+
+    # The token source: this process's own `rate` a second. A subclass may take its tokens
+    # elsewhere (bot.telegram.shared_budget: the bot's budget shared by its processes); the
+    # order of the waiters (priorities, chats in turn) is this class's either way.
+
+    def _has_token(self, priority: int) -> bool:
+        """Whether a request of `priority` may have a token now."""
+        self._refill(asyncio.get_running_loop().time())
+        return self._tokens >= self._needs(priority)
+
+    def _spend(self, priority: int) -> None:
+        """Take the token `_has_token` saw."""
+        self._tokens -= 1
+
+    async def _wait_for_token(self, priority: int) -> None:
+        """Wait until a request of `priority` may have one (or a while: the pump asks again)."""
+        needs = self._needs(priority)
+        await asyncio.sleep(min(needs - self._tokens, 1.0) / self._rate)
+
+    def _queued(self, priority: int) -> None:
+        """A request of `priority` now waits (a subclass may wake its pump)."""
+
+    def waiting(self, priority: int | None = None) -> int:
+        """Requests waiting for a token (of `priority`, or all), cancelled ones included until
+        the pump skips them."""
+        queues = self._waiting if priority is None else self._waiting[priority : priority + 1]
+        return sum(len(waiters) for chats in queues for waiters in chats.values())
 
     def _refill(self, now: float) -> None:
         if self._stamp is not None:
@@ -119,18 +149,15 @@ class FairQueue:
         self._stamp = now
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while any(self._waiting):
-            self._refill(loop.time())
             priority = next(p for p, chats in enumerate(self._waiting) if chats)
-            needs = self._needs(priority)
-            if self._tokens < needs:
+            if not self._has_token(priority):
                 # A reply arriving meanwhile takes a token at once (acquire's fast path).
-                await asyncio.sleep(min(needs - self._tokens, 1.0) / self._rate)
+                await self._wait_for_token(priority)
                 continue
             waiter = self._next(priority)
             if waiter is not None:
-                self._tokens -= 1
+                self._spend(priority)
                 waiter.set_result(None)
 
     def _next(self, priority: int) -> asyncio.Future[None] | None:
@@ -181,10 +208,18 @@ class FairRateLimiter(BaseRateLimiter[int]):
         group_per_minute: float = FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP,
         max_retries: int = 0,
         pauses: Pauses | None = None,
+        queue: FairQueue | None = None,
     ) -> None:
         """`pauses`: where 429 pauses are kept (bot.telegram.cluster.SharedPauses shares them
-        with the bot's other processes); this process's own by default."""
-        self._queue = FairQueue(overall_per_second, overall_per_second, RESERVE)
+        with the bot's other processes); this process's own by default. `queue`: where the
+        overall budget's tokens come from (bot.telegram.shared_budget.SharedFairQueue takes
+        them from the budget the bot's processes share); this process's own
+        `overall_per_second` by default."""
+        self._queue = (
+            queue
+            if queue is not None
+            else FairQueue(overall_per_second, overall_per_second, RESERVE)
+        )
         self._shares = Buckets(SHARE_BURST, SHARE_PER_SECOND)
         self._group_per_minute = group_per_minute
         self._groups: dict[ChatKey, AsyncLimiter] = {}
