@@ -7,7 +7,7 @@ bot.wiring.build_business on the process's SharedHttp, the Zimun probe before se
 SharedScheduler for every business's periodic work, the Prometheus metrics, and the webhook
 listener's routes (business <id> at /hook/<id> with its own derived secret), to which updates
 are posted in process (httpx's ASGI transport: Starlette parses each request as it would from
-a socket). The bot's clock is the sandbox's (bot.wiring.real_now, set in the benchmark's own
+a socket). The bot's clock is the sandbox's (bot.wiring.utc_now, set in the benchmark's own
 process), and Telegram's flood control is off, as in the other benchmarks.
 
 `TodayFleet` (`--builder today`) is issue 19's prototype made with the production parts: for
@@ -110,7 +110,7 @@ class ProcessFleet:
         *,
         now: Callable[[], datetime],
     ) -> None:
-        wiring.real_now = now  # type: ignore[assignment]  # the bot's clock: the sandbox's
+        wiring.utc_now = now  # type: ignore[assignment]  # the bot's clock: the sandbox's
         _without_flood_control()
         self._transport = BotApiTransport()
         self.http = SharedHttp(bot_api_transport=self._transport)

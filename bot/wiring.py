@@ -24,12 +24,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from bot.config.businesses import BusinessConfig, load_businesses
+from bot.config.clock import utc_now
 from bot.config.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ async def open_bot_store(settings: Settings) -> Store:
     from bot.store.factory import database_url, open_store
 
     try:
-        return await open_store(settings, now=real_now)
+        return await open_store(settings, now=utc_now)
     except Exception as exc:  # StorageError, sqlite3 errors: say which, not a traceback
         if database_url(settings):  # the message names host and database, never the password
             raise StartupError(f"cannot open the database (DATABASE_URL): {exc}") from None
@@ -181,7 +181,7 @@ def build(
     from bot.config.operator import load_operator
     from bot.zimun.client import ZimunClient
 
-    now = real_now  # the one clock the bot decides by: the store's, the conversation's
+    now = utc_now  # the one clock the bot decides by: the store's, the conversation's
     opened = storage
     zimun_options = options.pop("zimun", {})
     client = ZimunClient.from_settings(settings, now=now, **zimun_options)
@@ -830,7 +830,7 @@ def check_deep(settings: Settings) -> int:
     if not next(r for r in results if r.name == "Zimun").ok:
         print("Deep check skipped: Zimun does not accept the credentials.")
         return EXIT_FAILURE
-    report = asyncio.run(run_deep_check(settings, load_operator(settings), now=real_now()))
+    report = asyncio.run(run_deep_check(settings, load_operator(settings), now=utc_now()))
     show(settings, report.lines())
     return EXIT_OK if ready and report.ok else EXIT_FAILURE
 
@@ -840,7 +840,7 @@ def check_each(settings: Settings, businesses: list[BusinessConfig], *, deep: bo
     from bot.ops.check_many import check_businesses
 
     passed = asyncio.run(
-        check_businesses(settings, businesses, check_telegram_token, show, deep=deep, now=real_now)
+        check_businesses(settings, businesses, check_telegram_token, show, deep=deep, now=utc_now)
     )
     return EXIT_OK if passed else EXIT_FAILURE
 
@@ -910,10 +910,6 @@ def install_operator(settings: Settings) -> None:
     from bot.i18n.localizer import use_overrides
 
     use_overrides(load_operator(settings).overrides)
-
-
-def real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _reason(exc: Exception) -> str:

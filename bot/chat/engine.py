@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.chat import book, detours, manage, menu, privacy, waitlist, waitlist_tap
@@ -27,6 +27,7 @@ from bot.chat.changed import CatalogChanged
 from bot.chat.context import Ctx, Effects, NotYours, Outcome, Refused
 from bot.chat.views import render
 from bot.config.chat_tag import chat_tag
+from bot.config.clock import utc_now
 from bot.core.business import Business
 from bot.core.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
 from bot.core.events import Command, Customer, Edited, Event, Look, Tap, Text
@@ -179,10 +180,6 @@ def _settles(ctx: Ctx) -> bool:
     return ctx.out.saved_in_flight and not in_flight(ctx.state)
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _message_of(event: Event) -> int | None:
     """The customer's message an event answers (typed or edited text), for Ctx.message_id."""
     return event.message_id if isinstance(event, Text | Edited) else None
@@ -195,7 +192,7 @@ class Conversation:
         storage: Store | Storage,
         *,
         default_language: str = "en",
-        now: Callable[[], datetime] = _utc_now,
+        now: Callable[[], datetime] = utc_now,
         reminder_offsets: Sequence[timedelta] = DEFAULT_OFFSETS,
         rules: BookingRules | None = None,
         business: Business | None = None,

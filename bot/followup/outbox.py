@@ -20,9 +20,10 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
+from bot.config.clock import utc_now
 from bot.core.business import Business
 from bot.core.screens import Reply
 from bot.followup.messages import House
@@ -100,7 +101,7 @@ class Sender(ABC, Generic[Row]):
         self,
         storage: Store | Storage,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
         default_language: str = "en",
         house: House | None = None,
     ) -> None:

@@ -27,9 +27,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.config.clock import utc_now
 from bot.core.changes import BookingChange
 from bot.core.errors import ApiUnavailable, RateLimited, ZimunError
 from bot.core.records import BookingRow
@@ -61,7 +62,7 @@ class Reconciler:
         api: ZimunClient,
         ledger: Ledger,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
         calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:

@@ -35,9 +35,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.config.clock import utc_now
 from bot.core.errors import ZimunError
 from bot.core.records import BookingRow, ReminderRow
 from bot.followup.ledger import Ledger
@@ -99,7 +100,7 @@ class ReminderService(Sender[Due]):
         api: ZimunClient,
         ledger: Ledger,
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
         **speaking: Any,
     ) -> None:
         """`speaking`: the default language or the operator's House (Sender's)."""

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.config.clock import utc_now
 from bot.core.cadence import WAIT_CADENCE, WaitCadence, day_bounds
 from bot.core.calendar import MAX_DAYS_AHEAD
 from bot.core.errors import ApiUnavailable, BadRequest, RateLimited, ZimunError
@@ -84,7 +85,7 @@ class WaitlistWatch(Sender[WaitlistRow]):
         storage: Store | Storage,
         *,
         rules: BookingRules | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
         calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE,
         monotonic: Callable[[], float] = time.monotonic,
         cadence: WaitCadence = WAIT_CADENCE,

@@ -5,17 +5,14 @@ opens the process's store here, on the event loop that runs the bot."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
+from bot.config.clock import utc_now
 from bot.config.settings import Settings
 from bot.store.contract import Store
 from bot.store.postgres import open_postgres
 from bot.store.sqlite_async import SqliteStore
 from bot.store.storage import Storage
-
-
-def _real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def database_url(settings: Settings) -> str:
@@ -25,7 +22,7 @@ def database_url(settings: Settings) -> str:
 
 
 async def open_store(
-    settings: Settings, *, now: Callable[[], datetime] = _real_now, business: str = ""
+    settings: Settings, *, now: Callable[[], datetime] = utc_now, business: str = ""
 ) -> Store:
     """The store of `business` ('' the environment's): opened, its schema migrated.
     StorageError (one line, no password) when the database cannot be used."""

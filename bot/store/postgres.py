@@ -46,6 +46,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from bot.config.clock import utc_now
 from bot.store.async_plans import AsyncPlans
 from bot.store.contract import SendGrant
 from bot.store.dialect import ddl_to_postgres, to_postgres
@@ -83,10 +84,6 @@ _FLOOD_HOLD = (
     "ON CONFLICT(business, bot) DO UPDATE SET flood_until_ms = "
     "GREATEST(COALESCE(bot_state.flood_until_ms, 0), excluded.flood_until_ms)"
 )
-
-
-def _real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---- the URL, without its password --------------------------------------------------------
@@ -430,7 +427,7 @@ class PostgresStore(AsyncPlans):
 async def open_postgres(
     url: str,
     *,
-    now: Callable[[], datetime] = _real_now,
+    now: Callable[[], datetime] = utc_now,
     business: str = "",
     pool_max: int = POOL_MAX,
 ) -> PostgresStore:

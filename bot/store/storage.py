@@ -26,11 +26,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 
+from bot.config.clock import utc_now
 from bot.store import files as db_files
 from bot.store.plans import (
     ERASE,
@@ -58,10 +59,6 @@ T = TypeVar("T")
 
 class StorageError(Exception):
     """The database cannot be opened or used; `str()` is one line for the operator."""
-
-
-def _real_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---- schema ---------------------------------------------------------------------------------
@@ -514,7 +511,7 @@ class Storage:
     """
 
     def __init__(
-        self, path: str, *, now: Callable[[], datetime] = _real_now, business: str = ""
+        self, path: str, *, now: Callable[[], datetime] = utc_now, business: str = ""
     ) -> None:
         self.path = path
         self.business = business

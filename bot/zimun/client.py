@@ -15,13 +15,14 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import quote
 
 import httpx
 
+from bot.config.clock import utc_now
 from bot.config.settings import Dialect
 from bot.core.errors import ApiUnavailable, InvalidResponse, ZimunError
 from bot.core.models import Appointment, Availability, Hold, Location, Page, Service
@@ -90,7 +91,7 @@ class ZimunClient:
         backoff_max: float = 8.0,
         sleep: Sleep = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = utc_now,
         observe: Callable[[str], None] | None = None,
     ) -> None:
         self._observe = observe  # told each call's outcome (metrics): ok, refused, failed...
