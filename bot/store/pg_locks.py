@@ -29,9 +29,11 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.pq import ExecStatus
 from psycopg.rows import dict_row
 
 from bot.store.storage import StorageError
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3  # seconds, seconds, probes
 PING_TIMEOUT = 5.0  # seconds a liveness check or a lock statement may take
 RETRY_FIRST, RETRY_MOST = 0.005, 0.05  # seconds between tries of a busy turn
+ORDER_WAIT = 1.0  # seconds a turn gives way at most to a lower update of its chat elsewhere
 APPLICATION = "bot-coordination"  # how pg_stat_activity names these connections
 
 
@@ -78,7 +81,8 @@ class LockConnection:
         self._error = error
         self._conn: Connection | None = None
         self._mutex = asyncio.Lock()
-        self._held: dict[int, int] = {}  # key -> the generation it was taken on
+        # key (a bigint, or an update's mark: bot.store.pg_locks.UpdateKeys) -> its generation
+        self._held: dict[int | tuple[int, int], int] = {}
         self._undoing: set[asyncio.Future[None]] = set()  # kept alive until done
         self.generation = 0
 
@@ -129,6 +133,24 @@ class LockConnection:
             await self._drop()
             raise self._error("lock statement failed", exc) from None
         return next(iter(row.values())) if row else None
+
+    async def _script(self, sql: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        """Several statements in one round trip (the simple query protocol, parameters bound
+        here: psycopg's client-side cursor), serialised and bounded as `_scalar`; the rows of
+        each statement that returns rows, in order."""
+        conn = await self._connection()
+        cursor = psycopg.AsyncClientCursor(conn)
+        try:
+            await asyncio.wait_for(cursor.execute(sql, params), PING_TIMEOUT)
+            results: list[list[dict[str, Any]]] = []
+            while True:
+                if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
+                    results.append(await cursor.fetchall())
+                if not cursor.nextset():
+                    return results
+        except (psycopg.Error, TimeoutError) as exc:
+            await self._drop()
+            raise self._error("lock statement failed", exc) from None
 
     async def _serial(
         self,
@@ -189,6 +211,87 @@ class LockConnection:
                 await self._scalar("SELECT pg_advisory_unlock(%s)", key)
 
         await self._serial(attempt)
+
+    async def try_update_turn(
+        self, keys: UpdateKeys, *, give_way: bool
+    ) -> tuple[bool | None, int | None, bool]:
+        """One try for an update's turn, in one round trip: its mark taken if not yet held
+        (the update is asking for its chat's turn: how the others see it waiting), the turn
+        taken unless `give_way` and another process marked a lower update of the chat, and
+        whether the update was recorded as handled. (taken: True, busy: False, given way:
+        None; the turn's generation; delivered)."""
+
+        async def attempt() -> tuple[bool | None, int | None, bool]:
+            if keys.turn in self._held and self.connected:
+                return False, None, False  # another task of this process holds it
+            statements = []
+            mark = keys.mark
+            if mark is not None and mark not in self._held:
+                statements.append("SELECT pg_try_advisory_lock(%(chat)s, %(update)s) AS mark")
+            statements += [_TRY_TURN, _DELIVERED]
+            params = {
+                "chat": mark[0] if mark else 0,
+                "update": mark[1] if mark else 0,
+                "turn": keys.turn,
+                "give_way": give_way and mark is not None,
+                "business": keys.business,
+                "update_id": keys.update_id,
+            }
+            results = await self._script("; ".join(statements), params)
+            if len(results) == 3 and results[0][0]["mark"]:
+                self._held[mark] = self.generation  # type: ignore[index]
+            got = results[-2][0]["got"]
+            if got:
+                self._held[keys.turn] = self.generation
+            return got, self.generation if got else None, bool(results[-1][0]["done"])
+
+        async def give_back(outcome: tuple[bool | None, int | None, bool]) -> None:
+            await self.end_update_turn(keys, outcome[1], None)
+
+        return await self._serial(attempt, give_back)
+
+    async def end_update_turn(
+        self, keys: UpdateKeys, generation: int | None, record_at: str | None
+    ) -> bool:
+        """The update's turn and mark let go, the update recorded as handled first (at
+        `record_at`, if given: committed before the turn is free, without waiting for the
+        disk, as `first_delivery`), in one round trip. Never raises; False when the record
+        was asked for and not made (the session was lost: its locks went with it)."""
+
+        async def attempt() -> bool:
+            if not self.connected:
+                self._held.pop(keys.turn, None)
+                return record_at is None
+            statements = []
+            if record_at is not None:
+                statements.append(_RECORD)
+            unlocks = []
+            if generation is not None and self._held.get(keys.turn) == generation:
+                del self._held[keys.turn]
+                unlocks.append("pg_advisory_unlock(%(turn)s)")
+            mark = keys.mark
+            if mark is not None and mark in self._held:
+                del self._held[mark]
+                unlocks.append("pg_advisory_unlock(%(chat)s, %(update)s)")
+            if unlocks:
+                statements.append("SELECT " + ", ".join(unlocks))
+            if not statements:
+                return True
+            params = {
+                "turn": keys.turn,
+                "chat": mark[0] if mark else 0,
+                "update": mark[1] if mark else 0,
+                "business": keys.business,
+                "update_id": keys.update_id,
+                "at": record_at,
+            }
+            try:
+                await self._script("; ".join(statements), params)
+            except StorageError:
+                return record_at is None
+            return True
+
+        return await self._serial(attempt)
 
     async def alive(self, generation: int) -> bool:
         """Is the session of `generation` still the database's? (one bounded round trip)"""
@@ -288,6 +391,71 @@ class Claimer:
     async def hold(self) -> bool:
         async with self._mutex:
             return await self._role.try_acquire()
+
+
+# One update's turn (LockConnection.try_update_turn): a lower update of the chat is waiting
+# when another session holds its mark (the two-int advisory lock: objsubid 2, the chat's
+# number as classid, the update's as objid) in this database.
+_LOWER_WAITING = (
+    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 "
+    "AND l.granted AND l.database = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database()) AND l.classid = %(chat)s::oid "
+    "AND l.objid < %(update)s::oid AND l.pid <> pg_backend_pid())"
+)
+_TRY_TURN = (
+    f"SELECT CASE WHEN %(give_way)s AND {_LOWER_WAITING} THEN NULL "
+    "ELSE pg_try_advisory_lock(%(turn)s) END AS got"
+)
+# A statement of its own after the lock: its snapshot sees a record committed before the last
+# holder let the turn go (a statement's snapshot is taken when it starts, READ COMMITTED).
+_DELIVERED = (
+    "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = %(business)s "
+    "AND update_id = %(update_id)s) AS done"
+)
+# bot.store.plans' first_delivery, committed before the unlock that follows it.
+_RECORD = (
+    "BEGIN; SET LOCAL synchronous_commit TO off; "
+    "INSERT INTO deliveries (business, update_id, at) VALUES (%(business)s, %(update_id)s, "
+    "%(at)s) ON CONFLICT (business, update_id) DO NOTHING; COMMIT"
+)
+_MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number, its id
+
+
+@dataclass(frozen=True)
+class UpdateKeys:
+    """The locks of one update's turn: the chat's turn (`lock_key("turn", business, chat)`,
+    shared with `chat_turn`) and the update's mark, (the chat's 31-bit number, the update's
+    id), or None for an id past int4 (then it neither waits for lower ones nor is seen)."""
+
+    turn: int
+    mark: tuple[int, int] | None
+    business: str
+    update_id: int
+
+    @classmethod
+    def of(cls, business: str, chat_id: int, update_id: int) -> UpdateKeys:
+        chat = lock_key("order", business, str(chat_id)) % _MARKS
+        mark = (chat, update_id) if 0 <= update_id < _MARKS else None
+        return cls(lock_key("turn", business, str(chat_id)), mark, business, update_id)
+
+
+async def update_turn_lock(locks: LockConnection, keys: UpdateKeys) -> tuple[int, bool]:
+    """Take an update's turn (see LockConnection.try_update_turn), retrying while the chat is
+    busy, and giving way for at most ORDER_WAIT to a lower update of the chat that another
+    process asks for; (the turn's generation, delivered). Lets the mark go if it fails."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + ORDER_WAIT
+    pause = RETRY_FIRST
+    try:
+        while True:
+            got, generation, done = await locks.try_update_turn(keys, give_way=loop.time() < until)
+            if got and generation is not None:
+                return generation, done
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MOST)
+    except BaseException:
+        await locks.end_update_turn(keys, None, None)
+        raise
 
 
 async def turn_lock(locks: LockConnection, key: int) -> int:

@@ -33,6 +33,7 @@ text from the driver has the password masked before it is shown.
 from __future__ import annotations
 
 import contextvars
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,9 +47,18 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bot.store.async_plans import AsyncPlans
+from bot.store.contract import UpdateTurn
 from bot.store.dialect import ddl_to_postgres, to_postgres
-from bot.store.local_coord import KeyedLocks, Pruning
-from bot.store.pg_locks import Claimer, LockConnection, PgOwnership, lock_key, turn_lock
+from bot.store.local_coord import DELIVERY_MEMORY, KeyedLocks, Pruning
+from bot.store.pg_locks import (
+    Claimer,
+    LockConnection,
+    PgOwnership,
+    UpdateKeys,
+    lock_key,
+    turn_lock,
+    update_turn_lock,
+)
 from bot.store.plans import ERASE, MANY, READ, WAITLIST, WRITE, Done, Op, Outbox, Plan, Plans
 from bot.store.storage import (
     BUSINESS_INDEXES,
@@ -63,6 +73,7 @@ from bot.store.storage import (
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock's key for the migration transaction ("zimun" on a phone keypad).
 MIGRATION_LOCK = 94686
@@ -323,6 +334,35 @@ class PostgresStore(AsyncPlans):
                 yield
             finally:
                 await shared.locks.unlock(key, generation)
+
+    @asynccontextmanager
+    async def update_turn(self, chat_id: int, update_id: int) -> AsyncIterator[UpdateTurn]:
+        """chat_turn for one update (bot.store.contract): its delivery read with the lock,
+        recorded with the unlock, one round trip each on the process's lock session."""
+        shared = self._shared
+        async with shared.turns.hold((self._business, chat_id)):
+            keys = UpdateKeys.of(self._business, chat_id, update_id)
+            generation, delivered = await update_turn_lock(shared.locks, keys)
+            turn = UpdateTurn(delivered)
+            try:
+                yield turn
+            finally:
+                at = self._plans._now() if turn.record else None
+                recorded = await shared.locks.end_update_turn(keys, generation, at)
+                if turn.record:
+                    await self._recorded(update_id, recorded)
+
+    async def _recorded(self, update_id: int, recorded: bool) -> None:
+        """After an update's turn: its record made again on the pool if the lock session
+        could not, and older deliveries forgotten now and then (as first_delivery)."""
+        try:
+            if not recorded:
+                await self._run_async(self._plans.first_delivery(update_id), False)
+            now = self._plans._clock()
+            if self._pruning.due(self.business, now):
+                await self.forget_deliveries(now - DELIVERY_MEMORY)
+        except Exception as exc:  # handled all the same: not handled again here
+            log.warning("update %s handled but not recorded: %s", update_id, type(exc).__name__)
 
     async def claim(self, box: Outbox, item_id: int) -> bool:
         """The plan's claim, named by this process's claimer lock, held first: without it

@@ -44,7 +44,7 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.store.contract import Ownership, Store
+from bot.store.contract import Ownership, Store, UpdateTurn
 from bot.telegram.flood import ChatKey, Pauses
 from bot.telegram.ordering import Admission, lane_key
 
@@ -136,20 +136,27 @@ class TurnAdmission:
         taken = False
         try:
             if chat_id is None:  # no chat, no turn (no such update is ever sent to the bot)
-                taken, result = await self._handle_once(update_id, work)
+                turn = UpdateTurn(await self._store.delivered(update_id))
+                taken, result = await self._handle_once(update_id, turn, work)
+                if turn.record:
+                    await self._record(update_id)
                 return result
-            async with self._store.chat_turn(chat_id):
-                taken, result = await self._handle_once(update_id, work)
+            async with self._store.update_turn(chat_id, update_id) as turn:
+                taken, result = await self._handle_once(update_id, turn, work)
                 return result
         finally:
             if not taken and asyncio.iscoroutine(work):
                 work.close()  # never started: never "was never awaited"
             self._handled.done(update_id, taken)
 
-    async def _handle_once(self, update_id: int, work: Awaitable[Any]) -> tuple[bool, Any]:
-        """(True, the work's result), or (True, None) for an update handled before; raises
-        when the database cannot say (the update is not taken: Telegram sends it again)."""
-        if await self._store.delivered(update_id):
+    @staticmethod
+    async def _handle_once(
+        update_id: int, turn: UpdateTurn, work: Awaitable[Any]
+    ) -> tuple[bool, Any]:
+        """(True, the work's result), or (True, None) for an update handled before; the turn
+        told to record it once the work ran (failed or not; not when cancelled: stopped
+        mid-way, a redelivery handles it again)."""
+        if turn.delivered:
             if asyncio.iscoroutine(work):
                 work.close()
             log.info("update %s was handled before (a second delivery); dropped", update_id)
@@ -157,11 +164,11 @@ class TurnAdmission:
         try:
             result = await work
         except asyncio.CancelledError:
-            raise  # stopped mid-way: not recorded, a redelivery handles it again
-        except Exception:
-            await self._record(update_id)
             raise
-        await self._record(update_id)
+        except Exception:
+            turn.handled()
+            raise
+        turn.handled()
         return True, result
 
     async def _record(self, update_id: int) -> None:
