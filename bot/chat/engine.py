@@ -240,7 +240,11 @@ class Conversation:
         """The customer's language by the one rule (Business.language): their stored choice,
         then Telegram's language or, when Telegram sends none (a confirm resumed after a
         restart), the chat's last; each only if offered, else the business's default."""
-        stored = await self.storage.get_language(customer.user_id)
+        return self._language(
+            customer, await self.storage.get_language(customer.user_id), last_used
+        )
+
+    def _language(self, customer: Customer, stored: str | None, last_used: str | None) -> str:
         told = customer.language_code
         return self.business.language(stored, last_used if told is None else told)
 
@@ -336,7 +340,9 @@ class Conversation:
         await self.ledger.recall()
 
     async def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
-        row = await self.storage.load_conversation(customer.chat_id)
+        row, stored_language = await self.storage.conversation_and_language(
+            customer.chat_id, customer.user_id
+        )
         try:
             state = ChatState.loads(row.state if row else None)
         except ValueError:
@@ -345,7 +351,7 @@ class Conversation:
             )
             state = ChatState()
         original = state.dumps()
-        state.lang = await self.language_for(customer, state.lang)
+        state.lang = self._language(customer, stored_language, state.lang)
         now = self.now()
         out = Effects(
             state=state, lang=state.lang, at=now, saved=original, saved_in_flight=in_flight(state)

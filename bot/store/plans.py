@@ -867,6 +867,23 @@ class Plans:
         )
         return ConversationRow(**rows[0]) if rows else None
 
+    def conversation_and_language(
+        self, chat_id: int, user_id: int
+    ) -> Plan[tuple[ConversationRow | None, str | None]]:
+        """`load_conversation` and `get_language` in one statement (one round trip in
+        PostgreSQL): what every update reads first."""
+        rows = yield self._read(
+            "SELECT c.chat_id, c.user_id, c.state, u.language FROM (SELECT 1 AS one) AS o "
+            "LEFT JOIN conversations c ON c.business = ?1 AND c.chat_id = ?2 "
+            "LEFT JOIN users u ON u.business = ?1 AND u.user_id = ?3",
+            (chat_id, user_id),
+        )
+        row = rows[0]
+        if row["state"] is None:
+            return None, row["language"]
+        conversation = ConversationRow(row["chat_id"], row["user_id"], row["state"])
+        return conversation, row["language"]
+
     def save_conversation(
         self, chat_id: int, user_id: int, state: str, *, pending: bool
     ) -> Plan[None]:
