@@ -12,9 +12,10 @@ Inside a batch, only the task that opened it uses the store: a task it starts an
 meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL).
 
 `Coordination` is what several processes of one bot agree on through the store (issue 20):
-one update of a chat at a time (`chat_turn`), an update handled once (`first_delivery`), one
-owner of a job or of a bot's polling (`ownership`), the polling offset, and Telegram's 429
-pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they are the
+one update of a chat at a time, the lower first (`chat_turn`, `update_turn`), an update
+handled once (`update_turn`, `first_delivery`), one owner of a job or of a bot's polling
+(`ownership`), the polling offset, and Telegram's 429 pauses honoured by every process
+(`flood_wait`/`hold_flood`). In PostgreSQL they are the
 database's own locks and unique keys; SQLite's store serves one process, and keeps them in
 that process (its unique keys still in the file).
 

@@ -20,6 +20,16 @@ would stop every other lock of the process behind it. A turn whose chat is busy 
 process retries after a short, growing pause (rare: one chat's updates at two processes at
 the same moment). PostgreSQL's session locks are reentrant within a session; `_held` refuses
 a second holder in the same process, as another process would be refused.
+
+An update's turn (`update_turn_lock`, `end_update_turn`) costs one round trip each way: the
+statements go together in one query (the simple query protocol; psycopg binds the parameters
+itself). Taking it marks the update as asking for its chat (a two-int advisory lock, held
+until the turn ends), takes the turn unless another session marks a lower update of the same
+chat (then it gives way, for at most ORDER_WAIT: that lower update goes first, whichever
+process received it), and reads whether the update was recorded as handled. Ending it
+records the update (committed, without waiting for the disk) before the unlocks, so whoever
+takes the turn next sees the record. A mark is a session's lock like any other: a process
+that dies takes its marks with it, and nobody waits for an update that will never come.
 """
 
 from __future__ import annotations
@@ -44,7 +54,9 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3  # seconds, seconds, probes
 PING_TIMEOUT = 5.0  # seconds a liveness check or a lock statement may take
-RETRY_FIRST, RETRY_MOST = 0.005, 0.05  # seconds between tries of a busy turn
+# Seconds between tries of a busy turn: the first short, since a chat's next update at another
+# process mostly finds the last one's holder about to let go (its reply sent, its record due).
+RETRY_FIRST, RETRY_MOST = 0.002, 0.05
 ORDER_WAIT = 1.0  # seconds a turn gives way at most to a lower update of its chat elsewhere
 APPLICATION = "bot-coordination"  # how pg_stat_activity names these connections
 

@@ -3,16 +3,19 @@
 (DATABASE_URL); with SQLite the process is the bot and nothing here is in the way.
 
 - An update is handled once, and a process's death loses none: whoever receives it (the
-  webhook of any process behind the load balancer, or the one poller) queues it; in the chat's
-  turn it is dropped if `delivered` says another process handled it already, else handled
-  and then recorded (`first_delivery`). The webhook answers Telegram only once its update was
-  handled (`Handled`, at most HANDLED_WAIT seconds), so an update whose process was killed
-  before it finished was never acknowledged: Telegram sends it again, and another process
-  handles it. A second delivery of a handled update (Telegram's retry, a load balancer's
-  retry) waits for its turn, sees it recorded and is acknowledged without being handled.
-- One update of a chat at a time across processes: `TurnAdmission` runs each update inside
-  the chat's `chat_turn`, itself inside the process's own lane (bot.telegram.ordering), so a
-  process asks the database for a chat at most once at a time.
+  webhook of any process behind the load balancer, or the one poller) queues it; in the
+  update's turn (`update_turn`) it is dropped if the turn says another process handled it
+  already, else handled and then recorded as the turn ends. The webhook answers Telegram
+  only once its update was handled (`Handled`, at most HANDLED_WAIT seconds), so an update
+  whose process was killed before it finished was never acknowledged: Telegram sends it
+  again, and another process handles it. A second delivery of a handled update (Telegram's
+  retry, a load balancer's retry) waits for its turn, sees it recorded and is acknowledged
+  without being handled.
+- One update of a chat at a time across processes, in order: `TurnAdmission` runs each update
+  inside its chat's turn (`update_turn`), itself inside the process's own lane
+  (bot.telegram.ordering), so a process asks the database for a chat at most once at a time;
+  when two processes ask for a chat's updates at the same moment, the lower update id goes
+  first (bot.store.pg_locks).
 - One poller per bot: `OwnedPoller` polls only while it holds `ownership("poll:<business>")`,
   tries every RETRY_SECONDS otherwise (a dead owner's session ends with it, so another takes
   over within seconds), and goes on from the offset stored after each batch.
