@@ -314,6 +314,8 @@ class OwnedPoller:
         self._handled = handled
         self._counted = False  # this poller's role is in share.held
         self._checked_at = 0.0
+        self._offset = 0  # the offset to confirm next (what the last batch taken reached)
+        self._stored: tuple[int, float] = (0, -float("inf"))  # offset stored, and when
         self._store = store
         self._bot = bot
         self._allowed = list(allowed_updates)
@@ -336,6 +338,9 @@ class OwnedPoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.role.held:  # where the next poller goes on (stored at most every few seconds)
+            with contextlib.suppress(Exception):
+                await self._store_offset(self._offset, now=True)
         self._uncount()
         await self.role.release()
 
@@ -443,14 +448,30 @@ class OwnedPoller:
                 return fetched
             self.batches += 1
             if fetched:
-                offset = await self._take(fetched)
-                await self._store.set_poll_offset(self._bot, offset)
-                if offset <= fetched[-1].update_id:  # the store could not take it: not at once
+                offset = self._offset = await self._take(fetched)
+                taken = offset > fetched[-1].update_id
+                await self._store_offset(offset, now=not taken)
+                if not taken:  # the store could not take it: not at once
                     await self._pause(ERROR_PAUSE)
             verdict = await self._still_owner() if self._checked_long_ago() else None
             if verdict is not None:
+                await self._store_offset(offset, now=True)
                 return verdict
+        await self._store_offset(offset, now=True)
         return False
+
+    async def _store_offset(self, offset: int, *, now: bool) -> None:
+        """Store the offset for the next poller at most every CHECK_SECONDS (and when told:
+        the role given up, a batch not taken): a write per batch would be a round trip per
+        update for a bot answering one customer. A stale stored offset costs nothing but
+        looks: Telegram forgets the updates each getUpdates confirmed, and a next poller that
+        fetches a handled one finds it recorded and drops it."""
+        stored, at = self._stored
+        clock = asyncio.get_running_loop().time()
+        if offset <= stored or (not now and clock - at < CHECK_SECONDS):
+            return
+        await self._store.set_poll_offset(self._bot, offset)
+        self._stored = (offset, clock)
 
     async def _take(self, fetched: list[Update]) -> int:
         """Queue the batch (each update taken once, in its turn: TurnAdmission) and return the
