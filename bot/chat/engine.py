@@ -373,11 +373,16 @@ class Conversation:
         return ctx, original
 
     async def _save(self, customer: Customer, out: Effects) -> None:
-        dumped = out.state.dumps()
+        dumped, pending = out.state.dumps(), in_flight(out.state)
         await self.storage.save_conversation(
-            customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
+            customer.chat_id, customer.user_id, dumped, pending=pending
         )
-        out.saved, out.saved_in_flight = dumped, in_flight(out.state)
+        self._saved(customer, out, dumped, pending)
+
+    def _saved(self, customer: Customer, out: Effects, dumped: str, pending: bool) -> None:
+        """What a save of the conversation means here: the state written, and the booking a
+        change in flight is about (the ledger ignores what Zimun says of it meanwhile)."""
+        out.saved, out.saved_in_flight = dumped, pending
         changing = out.state.unsettled.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
@@ -396,6 +401,19 @@ class Conversation:
         dumped = ctx.state.dumps()
         changed = dumped != ctx.out.saved
         if not changed and not ctx.out.deferred and not ctx.out.entries and not ctx.out.funnel:
+            return
+        if not ctx.out.deferred and not ctx.out.entries:  # most updates: one round trip
+            pending = in_flight(ctx.state)
+            await self.storage.save_with_funnel(
+                ctx.customer.chat_id,
+                ctx.customer.user_id,
+                dumped if changed else None,
+                pending=pending,
+                funnel=ctx.out.funnel,
+            )
+            if changed:
+                self._saved(ctx.customer, ctx.out, dumped, pending)
+            ctx.out.discard()
             return
         async with self.storage.batch():
             for write in ctx.out.deferred:

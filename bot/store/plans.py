@@ -895,6 +895,24 @@ class Plans:
             (chat_id, user_id, state, int(pending), self._now()),
         )
 
+    @atomic
+    def save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> Plan[None]:
+        """What most updates write, in one transaction: their funnel events, then the chat's
+        conversation (None: unchanged, not written). Writes only, none of whose answers is
+        read: PostgreSQL sends them in one round trip (bot.store.postgres)."""
+        if funnel:
+            yield from self.record_funnel(funnel)
+        if state is not None:
+            yield from self.save_conversation(chat_id, user_id, state, pending=pending)
+
     def pending_conversations(self) -> Plan[list[ConversationRow]]:
         rows = yield self._read(
             "SELECT chat_id, user_id, state FROM conversations WHERE business = ?1 AND pending = 1"

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -46,6 +47,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from bot.core.records import FunnelEvent
 from bot.store.async_plans import AsyncPlans
 from bot.store.contract import UpdateTurn
 from bot.store.dialect import ddl_to_postgres, to_postgres
@@ -396,6 +398,36 @@ class PostgresStore(AsyncPlans):
         await self._execute(Op(WRITE, _FLOOD_HOLD, (bot, round(max(seconds, 0.0) * 1000))))
         self._shared.flood.pop(f"{self._business}\x1f{bot}", None)
 
+    async def save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> None:
+        """The plan's writes in one round trip: BEGIN, its statements with their parameters
+        bound here (psycopg's client-side cursor), COMMIT, sent as one query; instead of a
+        round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan."""
+        plan = self._plans.save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+        if self._held() is not None:
+            await self._run_async(plan, False)
+            return
+        statements, params = _script_of(plan, self._business)
+        if not statements:
+            return
+        text = "; ".join(statements)
+        if len(statements) > 1:
+            text = f"BEGIN; {text}; COMMIT"
+        shared = self._shared
+        try:
+            async with shared.pool.connection() as conn:
+                await psycopg.AsyncClientCursor(conn).execute(text, params)
+        except psycopg.Error as exc:
+            raise shared.target.error("write failed", exc) from None
+        shared.writes += 1
+
     # -- running a plan --
 
     async def _run_async(self, plan: Plan[T], atomic: bool) -> T:
@@ -447,6 +479,42 @@ class PostgresStore(AsyncPlans):
             row = await cursor.fetchone()
             return Done(cursor.rowcount, int(row["id"]) if row else None)
         return Done(cursor.rowcount)
+
+
+_DOLLARS = re.compile(r"'[^']*'|\$(\d+)")
+
+
+def _script_of(plan: Plan[None], business: str) -> tuple[list[str], dict[str, Any]]:
+    """A plan of writes whose answers it does not read, as statements for a client-side
+    cursor: each `$N` a named parameter of its own (a MANY op, a statement per row). Every
+    write is answered as done for its rows without being sent: only such plans come here
+    (save_with_funnel)."""
+    statements: list[str] = []
+    params: dict[str, Any] = {}
+    answer: Any = None
+    try:
+        while True:
+            op = plan.send(answer)
+            if op.kind not in (WRITE, MANY) or op.returns_id:
+                raise ValueError(f"not a write whose answer goes unread: {op.kind}")
+            sql = to_postgres(op.postgres or op.sql).replace("%", "%%")
+            rows = op.params if op.kind == MANY else (op.params,)
+            for row in rows:
+                values, number = (business, *row), len(statements)
+
+                def named(
+                    match: re.Match[str], values: tuple[Any, ...] = values, number: int = number
+                ) -> str:
+                    if match.group(1) is None:
+                        return match.group(0)  # quoted text
+                    key = f"s{number}_{match.group(1)}"
+                    params[key] = values[int(match.group(1)) - 1]
+                    return f"%({key})s"
+
+                statements.append(_DOLLARS.sub(named, sql))
+            answer = Done(len(rows))
+    except StopIteration:
+        return statements, params
 
 
 async def open_postgres(
