@@ -352,6 +352,8 @@ class PostgresStore(AsyncPlans):
                 at = self._plans._now() if turn.record else None
                 recorded = await shared.locks.end_update_turn(keys, generation, at)
                 if turn.record:
+                    if recorded:
+                        shared.writes += 1  # the record's transaction, on the lock session
                     await self._recorded(update_id, recorded)
 
     async def _recorded(self, update_id: int, recorded: bool) -> None:
