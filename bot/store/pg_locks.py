@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.sql
 from psycopg.pq import ExecStatus
 from psycopg.rows import dict_row
 
@@ -96,6 +97,7 @@ class LockConnection:
         # key (a bigint, or an update's mark: bot.store.pg_locks.UpdateKeys) -> its generation
         self._held: dict[int | tuple[int, int], int] = {}
         self._undoing: set[asyncio.Future[None]] = set()  # kept alive until done
+        self._quoted: dict[str, str] = {}  # text parameters as SQL literals (`_literal`)
         self.generation = 0
 
     @property
@@ -147,13 +149,15 @@ class LockConnection:
         return next(iter(row.values())) if row else None
 
     async def _script(self, sql: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
-        """Several statements in one round trip (the simple query protocol, parameters bound
-        here: psycopg's client-side cursor), serialised and bounded as `_scalar`; the rows of
-        each statement that returns rows, in order."""
+        """Several statements in one round trip (the simple query protocol: psycopg's
+        client-side cursor), serialised and bounded as `_scalar`; the rows of each statement
+        that returns rows, in order. `sql`'s `{name}` fields are `params`, as literals made
+        here (`_literal`): psycopg's own binding cost more than the round trip it saves."""
         conn = await self._connection()
         cursor = psycopg.AsyncClientCursor(conn)
         try:
-            await asyncio.wait_for(cursor.execute(sql, params), PING_TIMEOUT)
+            text = sql.format_map({k: self._literal(conn, v) for k, v in params.items()})
+            await asyncio.wait_for(cursor.execute(text), PING_TIMEOUT)
             results: list[list[dict[str, Any]]] = []
             while True:
                 if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
@@ -163,6 +167,22 @@ class LockConnection:
         except (psycopg.Error, TimeoutError) as exc:
             await self._drop()
             raise self._error("lock statement failed", exc) from None
+
+    def _literal(self, conn: Connection, value: Any) -> str:
+        """SQL text for a parameter: integers and booleans written out, text quoted by psycopg
+        (the businesses' names kept, they recur)."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            quoted = psycopg.sql.Literal(value).as_string(conn)
+            if len(self._quoted) < 1024:
+                self._quoted[value] = quoted
+        return quoted
 
     async def _serial(
         self,
@@ -239,7 +259,7 @@ class LockConnection:
             statements = []
             mark = keys.mark
             if mark is not None and mark not in self._held:
-                statements.append("SELECT pg_try_advisory_lock(%(chat)s, %(update)s) AS mark")
+                statements.append("SELECT pg_try_advisory_lock({chat}, {update}) AS mark")
             statements += [_TRY_TURN, _DELIVERED]
             params = {
                 "chat": mark[0] if mark else 0,
@@ -280,11 +300,11 @@ class LockConnection:
             unlocks = []
             if generation is not None and self._held.get(keys.turn) == generation:
                 del self._held[keys.turn]
-                unlocks.append("pg_advisory_unlock(%(turn)s)")
+                unlocks.append("pg_advisory_unlock({turn})")
             mark = keys.mark
             if mark is not None and mark in self._held:
                 del self._held[mark]
-                unlocks.append("pg_advisory_unlock(%(chat)s, %(update)s)")
+                unlocks.append("pg_advisory_unlock({chat}, {update})")
             if unlocks:
                 statements.append("SELECT " + ", ".join(unlocks))
             if not statements:
@@ -411,24 +431,24 @@ class Claimer:
 _LOWER_WAITING = (
     "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 "
     "AND l.granted AND l.database = (SELECT oid FROM pg_database "
-    "WHERE datname = current_database()) AND l.classid = %(chat)s::oid "
-    "AND l.objid < %(update)s::oid AND l.pid <> pg_backend_pid())"
+    "WHERE datname = current_database()) AND l.classid = {chat}::oid "
+    "AND l.objid < {update}::oid AND l.pid <> pg_backend_pid())"
 )
 _TRY_TURN = (
-    f"SELECT CASE WHEN %(give_way)s AND {_LOWER_WAITING} THEN NULL "
-    "ELSE pg_try_advisory_lock(%(turn)s) END AS got"
+    f"SELECT CASE WHEN {{give_way}} AND {_LOWER_WAITING} THEN NULL "
+    "ELSE pg_try_advisory_lock({turn}) END AS got"
 )
 # A statement of its own after the lock: its snapshot sees a record committed before the last
 # holder let the turn go (a statement's snapshot is taken when it starts, READ COMMITTED).
 _DELIVERED = (
-    "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = %(business)s "
-    "AND update_id = %(update_id)s) AS done"
+    "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = {business} "
+    "AND update_id = {update_id}) AS done"
 )
 # bot.store.plans' first_delivery, committed before the unlock that follows it.
 _RECORD = (
     "BEGIN; SET LOCAL synchronous_commit TO off; "
-    "INSERT INTO deliveries (business, update_id, at) VALUES (%(business)s, %(update_id)s, "
-    "%(at)s) ON CONFLICT (business, update_id) DO NOTHING; COMMIT"
+    "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "
+    "{at}) ON CONFLICT (business, update_id) DO NOTHING; COMMIT"
 )
 _MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number, its id
 
