@@ -359,39 +359,87 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[max(0, min(len(ordered) - 1, round(q / 100 * len(ordered)) - 1))]
 
 
+@contextmanager
+def proxy_process(workdir: Path, port: int, backends: list[str]) -> Iterator[Proc]:
+    """The round-robin proxy in a process of its own (bench/proxy_process.py) on `port`, in
+    front of `backends`; yields it once it answers HTTP (its base URL is `backend`)."""
+    log_path = workdir / "proxy.log"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.proxy_process", str(port), *backends],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    proc = Proc(process, log_path, f"http://127.0.0.1:{port}")
+    try:
+        deadline = time.monotonic() + STARTUP
+        with httpx.Client(timeout=5) as http:
+            while True:
+                try:
+                    http.get(proc.backend + "/")
+                    break
+                except httpx.TransportError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"the proxy did not listen:\n{proc.log[-2000:]}"
+                        ) from None
+                    time.sleep(0.05)
+        yield proc
+    finally:
+        proc.stop()
+
+
 def load(
-    args: argparse.Namespace, server: Any, work: Path, processes: int, say: Say
+    args: argparse.Namespace,
+    server: Any,
+    work: Path,
+    processes: int,
+    say: Say,
+    proxied: bool | None = None,
 ) -> dict[str, Any]:
-    """`processes` webhook processes on one fresh database, customers browsing for the window."""
+    """`processes` webhook processes on one fresh database, customers browsing for the window;
+    behind the round-robin proxy (in its own process) when `proxied` (default: for more than
+    one process), else posted to directly."""
     from bench.cluster import fresh_database
 
-    url = fresh_database(server, f"load_{processes}", "off")
+    proxied = processes > 1 if proxied is None else proxied
+    name = f"load_{processes}{'_proxied' if proxied else ''}"
+    url = fresh_database(server, name, "off")
     with ExitStack() as stack:
         sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
         assert sandbox.info is not None
-        cluster = Cluster(stack, sandbox.info, work / f"load-{processes}")
+        cluster = Cluster(stack, sandbox.info, work / name)
         cluster.workdir.mkdir(parents=True, exist_ok=True)
         cluster.fake.deliver_webhooks = True
         ParallelWebhooks(cluster.fake)
-        if processes == 1:
-            procs = [cluster.webhook(url, module=UNTHROTTLED)]
+        proxy: Proc | None = None
+        if not proxied:
+            procs = [cluster.webhook(url, module=UNTHROTTLED) for _ in range(processes)]
         else:
-            from tests.cluster.proxy import RoundRobin, serve_proxy  # type: ignore[import-not-found]
+            # Each process is told the proxy's URL (its setWebhook); the proxy starts once
+            # their ports are known. The fake Bot API delivers to the last URL set.
+            from tests.process import free_port
 
-            proxy = RoundRobin([])
-            proxy_url = stack.enter_context(serve_proxy(proxy))
+            port = free_port()
+            proxy_url = f"http://127.0.0.1:{port}"
             procs = [cluster.webhook(url, proxy_url, UNTHROTTLED) for _ in range(processes)]
-            proxy.backends[:] = [p.backend for p in procs]
+            backends = [p.backend for p in procs]
+            proxy = stack.enter_context(proxy_process(cluster.workdir, port, backends))
+            assert proxy.backend == proxy_url
         warm = max(3.0, args.load_duration / 3)
         with customers(cluster.fake, args.load_customers, 10_000) as tally:
             time.sleep(warm)  # every customer past its first calendar: caches warm
             cpu = [p.cpu() for p in procs]
+            proxy_cpu = proxy.cpu() if proxy else 0.0
             sandbox_cpu = sandbox.cpu_seconds()
             driver_cpu, pg_cpu = time.process_time(), postgres_cpu(server)
             tally.opened = time.monotonic()
             tally.closes = tally.opened + args.load_duration
             time.sleep(args.load_duration)
             used = sum(p.cpu() - c for p, c in zip(procs, cpu, strict=True))
+            proxy_used = proxy.cpu() - proxy_cpu if proxy else 0.0
             sandbox_used = sandbox.cpu_seconds() - sandbox_cpu
             driver_used = time.process_time() - driver_cpu
             pg_used = postgres_cpu(server) - pg_cpu
@@ -401,6 +449,7 @@ def load(
     updates = tally.actions
     row = {
         "processes": processes,
+        "proxied": proxied,
         "customers": args.load_customers,
         "window_s": args.load_duration,
         "updates": updates,
@@ -409,18 +458,23 @@ def load(
         "p95_ms": round(1000 * (_percentile(times, 95) or 0), 1) if times else None,
         "bot_cpu_per_s": round(used / args.load_duration, 2),
         "bot_cpu_ms_per_update": round(1000 * used / updates, 2) if updates else None,
+        # updates a second of the bot processes' own CPU: flat when an update costs the same
+        "updates_per_bot_cpu_s": round(updates / used, 1) if used else None,
         "sandbox_cpu_per_s": round(sandbox_used / args.load_duration, 2),
         "postgres_cpu_per_s": round(pg_used / args.load_duration, 2),
-        # this process: the fake Bot API, the proxy, the webhook deliveries and the customers
+        "proxy_cpu_per_s": round(proxy_used / args.load_duration, 2),
+        # this process: the fake Bot API, the webhook deliveries and the customers
         "driver_cpu_per_s": round(driver_used / args.load_duration, 2),
         "load_average_1m": round(load_avg, 2),
         "failed": tally.failures,
         "tracebacks": errors,
     }
     say(
-        f"  {processes} process(es): {row['updates_per_s']} updates/s, p50 {row['p50_ms']} ms, "
-        f"bot CPU {row['bot_cpu_per_s']} s/s ({row['bot_cpu_ms_per_update']} ms/update), "
-        f"PostgreSQL {row['postgres_cpu_per_s']} s/s, driver {row['driver_cpu_per_s']} s/s, "
+        f"  {processes} process(es){' behind the proxy' if proxied else ''}: "
+        f"{row['updates_per_s']} updates/s, p50 {row['p50_ms']} ms, "
+        f"bot CPU {row['bot_cpu_per_s']} s/s ({row['bot_cpu_ms_per_update']} ms/update, "
+        f"{row['updates_per_bot_cpu_s']} updates/CPU-s), PostgreSQL {row['postgres_cpu_per_s']} "
+        f"s/s, proxy {row['proxy_cpu_per_s']} s/s, driver {row['driver_cpu_per_s']} s/s, "
         f"{row['failed']} failed"
     )
     return row
@@ -438,9 +492,14 @@ def measure(
         out["note"] = "no bot.telegram.cluster in this tree: one process measured"
     if "processes" not in skip:
         out["load"] = []
-        for n in counts:
-            say(f"processes: {n} webhook process(es), {args.load_customers} customers browsing")
-            out["load"].append(load(args, server, work, n, say))
+        # One process posted to directly, then every count behind the proxy (one process too:
+        # the comparison of 1 and 2 then changes the number of processes only).
+        runs = [(1, False)] if 1 in counts else []
+        runs += [(n, True) for n in counts if n > 1 or several]
+        for n, proxied in runs:
+            how = " behind the proxy" if proxied else ""
+            say(f"processes: {n} webhook process(es){how}, {args.load_customers} customers")
+            out["load"].append(load(args, server, work, n, say, proxied))
     if "failover" not in skip and several:
         from bench import failover  # the coordination's own measurement (issue 20)
 

@@ -237,7 +237,11 @@ class Conversation:
         """The customer's language by the one rule (Business.language): their stored choice,
         then Telegram's language or, when Telegram sends none (a confirm resumed after a
         restart), the chat's last; each only if offered, else the business's default."""
-        stored = await self.storage.get_language(customer.user_id)
+        return self._language(
+            customer, await self.storage.get_language(customer.user_id), last_used
+        )
+
+    def _language(self, customer: Customer, stored: str | None, last_used: str | None) -> str:
         told = customer.language_code
         return self.business.language(stored, last_used if told is None else told)
 
@@ -333,7 +337,9 @@ class Conversation:
         await self.ledger.recall()
 
     async def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
-        row = await self.storage.load_conversation(customer.chat_id)
+        row, stored_language = await self.storage.conversation_and_language(
+            customer.chat_id, customer.user_id
+        )
         try:
             state = ChatState.loads(row.state if row else None)
         except ValueError:
@@ -342,7 +348,7 @@ class Conversation:
             )
             state = ChatState()
         original = state.dumps()
-        state.lang = await self.language_for(customer, state.lang)
+        state.lang = self._language(customer, stored_language, state.lang)
         now = self.now()
         out = Effects(
             state=state, lang=state.lang, at=now, saved=original, saved_in_flight=in_flight(state)
@@ -364,11 +370,16 @@ class Conversation:
         return ctx, original
 
     async def _save(self, customer: Customer, out: Effects) -> None:
-        dumped = out.state.dumps()
+        dumped, pending = out.state.dumps(), in_flight(out.state)
         await self.storage.save_conversation(
-            customer.chat_id, customer.user_id, dumped, pending=in_flight(out.state)
+            customer.chat_id, customer.user_id, dumped, pending=pending
         )
-        out.saved, out.saved_in_flight = dumped, in_flight(out.state)
+        self._saved(customer, out, dumped, pending)
+
+    def _saved(self, customer: Customer, out: Effects, dumped: str, pending: bool) -> None:
+        """What a save of the conversation means here: the state written, and the booking a
+        change in flight is about (the ledger ignores what Zimun says of it meanwhile)."""
+        out.saved, out.saved_in_flight = dumped, pending
         changing = out.state.unsettled.changing
         self.ledger.intend(customer.chat_id, changing.booking_id if changing else None)
 
@@ -387,6 +398,19 @@ class Conversation:
         dumped = ctx.state.dumps()
         changed = dumped != ctx.out.saved
         if not changed and not ctx.out.deferred and not ctx.out.entries and not ctx.out.funnel:
+            return
+        if not ctx.out.deferred and not ctx.out.entries:  # most updates: one round trip
+            pending = in_flight(ctx.state)
+            await self.storage.save_with_funnel(
+                ctx.customer.chat_id,
+                ctx.customer.user_id,
+                dumped if changed else None,
+                pending=pending,
+                funnel=ctx.out.funnel,
+            )
+            if changed:
+                self._saved(ctx.customer, ctx.out, dumped, pending)
+            ctx.out.discard()
             return
         async with self.storage.batch():
             for write in ctx.out.deferred:

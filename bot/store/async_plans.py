@@ -82,6 +82,8 @@ class AsyncPlans:
     record_funnel = _async(Plans.record_funnel)
     funnel_since = _async(Plans.funnel_since)
     load_conversation = _async(Plans.load_conversation)
+    conversation_and_language = _async(Plans.conversation_and_language)
+    save_with_funnel = _async(Plans.save_with_funnel)
     save_conversation = _async(Plans.save_conversation)
     pending_conversations = _async(Plans.pending_conversations)
     forget_user = _async(Plans.forget_user)

@@ -12,9 +12,10 @@ Inside a batch, only the task that opened it uses the store: a task it starts an
 meanwhile would wait for the batch (SQLite) or join its transaction (PostgreSQL).
 
 `Coordination` is what several processes of one bot agree on through the store (issue 20):
-one update of a chat at a time (`chat_turn`), an update handled once (`first_delivery`), one
-owner of a job or of a bot's polling (`ownership`), the polling offset, and Telegram's 429
-pauses honoured by every process (`flood_wait`/`hold_flood`). In PostgreSQL they are the
+one update of a chat at a time, the lower first (`chat_turn`, `update_turn`), an update
+handled once (`update_turn`, `first_delivery`), one owner of a job or of a bot's polling
+(`ownership`), the polling offset, and Telegram's 429 pauses honoured by every process
+(`flood_wait`/`hold_flood`). In PostgreSQL they are the
 database's own locks and unique keys; SQLite's store serves one process, and keeps them in
 that process (its unique keys still in the file).
 
@@ -29,6 +30,7 @@ tests/store/test_contract.py checks that both have every method with these signa
 from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -69,12 +71,35 @@ class Ownership(Protocol):
         ...
 
 
+@dataclass
+class UpdateTurn:
+    """One update's turn in its chat (Coordination.update_turn): `delivered` says another
+    process (or an earlier start) handled the update already; `handled()` asks for it to be
+    recorded as handled when the turn ends, before the chat is let go."""
+
+    delivered: bool
+    record: bool = False
+
+    def handled(self) -> None:
+        self.record = True
+
+
 class Coordination(Protocol):
     """What several processes of one bot agree on through the store (see the module)."""
 
     def chat_turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
         """Held while one update of `chat_id` is handled: the next update of that chat, in
         this process or another, waits for it. Not reentrant (never nest one chat's turns)."""
+        ...
+
+    def update_turn(self, chat_id: int, update_id: int) -> AbstractAsyncContextManager[UpdateTurn]:
+        """`chat_turn` for one update, with the update's `delivered` read once the turn is
+        taken and, if the holder called `handled()`, its `first_delivery` written before the
+        turn is let go (a failed write is logged, not raised: the update was handled). Across
+        processes, a chat's lower update that another process is asking a turn for at the
+        same moment goes first (waited for at most about a second; a dead process's is not
+        waited for). PostgreSQL takes the turn and reads the delivery in one round trip, and
+        records it and lets the turn go in another."""
         ...
 
     def ownership(self, name: str) -> Ownership:
@@ -282,6 +307,9 @@ class Store(Coordination, Protocol):
     async def record_funnel(self, events: list[FunnelEvent]) -> None: ...
     async def funnel_since(self, since: datetime) -> list[FunnelEvent]: ...
     async def load_conversation(self, chat_id: int) -> ConversationRow | None: ...
+    async def conversation_and_language(
+        self, chat_id: int, user_id: int
+    ) -> tuple[ConversationRow | None, str | None]: ...
     async def save_conversation(
         self,
         chat_id: int,
@@ -289,6 +317,15 @@ class Store(Coordination, Protocol):
         state: str,
         *,
         pending: bool,
+    ) -> None: ...
+    async def save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
     ) -> None: ...
     async def pending_conversations(self) -> list[ConversationRow]: ...
     async def forget_user(self, user_id: int, chat_id: int | None = None) -> None: ...

@@ -20,6 +20,16 @@ would stop every other lock of the process behind it. A turn whose chat is busy 
 process retries after a short, growing pause (rare: one chat's updates at two processes at
 the same moment). PostgreSQL's session locks are reentrant within a session; `_held` refuses
 a second holder in the same process, as another process would be refused.
+
+An update's turn (`update_turn_lock`, `end_update_turn`) costs one round trip each way: the
+statements go together in one query (the simple query protocol; psycopg binds the parameters
+itself). Taking it marks the update as asking for its chat (a two-int advisory lock, held
+until the turn ends), takes the turn unless another session marks a lower update of the same
+chat (then it gives way, for at most ORDER_WAIT: that lower update goes first, whichever
+process received it), and reads whether the update was recorded as handled. Ending it
+records the update (committed, without waiting for the disk) before the unlocks, so whoever
+takes the turn next sees the record. A mark is a session's lock like any other: a process
+that dies takes its marks with it, and nobody waits for an update that will never come.
 """
 
 from __future__ import annotations
@@ -29,9 +39,12 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.sql
+from psycopg.pq import ExecStatus
 from psycopg.rows import dict_row
 
 from bot.store.storage import StorageError
@@ -42,7 +55,10 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3  # seconds, seconds, probes
 PING_TIMEOUT = 5.0  # seconds a liveness check or a lock statement may take
-RETRY_FIRST, RETRY_MOST = 0.005, 0.05  # seconds between tries of a busy turn
+# Seconds between tries of a busy turn: the first short, since a chat's next update at another
+# process mostly finds the last one's holder about to let go (its reply sent, its record due).
+RETRY_FIRST, RETRY_MOST = 0.002, 0.05
+ORDER_WAIT = 1.0  # seconds a turn gives way at most to a lower update of its chat elsewhere
 APPLICATION = "bot-coordination"  # how pg_stat_activity names these connections
 
 
@@ -78,8 +94,10 @@ class LockConnection:
         self._error = error
         self._conn: Connection | None = None
         self._mutex = asyncio.Lock()
-        self._held: dict[int, int] = {}  # key -> the generation it was taken on
+        # key (a bigint, or an update's mark: bot.store.pg_locks.UpdateKeys) -> its generation
+        self._held: dict[int | tuple[int, int], int] = {}
         self._undoing: set[asyncio.Future[None]] = set()  # kept alive until done
+        self._quoted: dict[str, str] = {}  # text parameters as SQL literals (`_literal`)
         self.generation = 0
 
     @property
@@ -129,6 +147,42 @@ class LockConnection:
             await self._drop()
             raise self._error("lock statement failed", exc) from None
         return next(iter(row.values())) if row else None
+
+    async def _script(self, sql: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+        """Several statements in one round trip (the simple query protocol: psycopg's
+        client-side cursor), serialised and bounded as `_scalar`; the rows of each statement
+        that returns rows, in order. `sql`'s `{name}` fields are `params`, as literals made
+        here (`_literal`): psycopg's own binding cost more than the round trip it saves."""
+        conn = await self._connection()
+        cursor = psycopg.AsyncClientCursor(conn)
+        try:
+            text = sql.format_map({k: self._literal(conn, v) for k, v in params.items()})
+            await asyncio.wait_for(cursor.execute(text), PING_TIMEOUT)
+            results: list[list[dict[str, Any]]] = []
+            while True:
+                if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
+                    results.append(await cursor.fetchall())
+                if not cursor.nextset():
+                    return results
+        except (psycopg.Error, TimeoutError) as exc:
+            await self._drop()
+            raise self._error("lock statement failed", exc) from None
+
+    def _literal(self, conn: Connection, value: Any) -> str:
+        """SQL text for a parameter: integers and booleans written out, text quoted by psycopg
+        (the businesses' names kept, they recur)."""
+        if value is None:
+            return "NULL"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            quoted = psycopg.sql.Literal(value).as_string(conn)
+            if len(self._quoted) < 1024:
+                self._quoted[value] = quoted
+        return quoted
 
     async def _serial(
         self,
@@ -189,6 +243,87 @@ class LockConnection:
                 await self._scalar("SELECT pg_advisory_unlock(%s)", key)
 
         await self._serial(attempt)
+
+    async def try_update_turn(
+        self, keys: UpdateKeys, *, give_way: bool
+    ) -> tuple[bool | None, int | None, bool]:
+        """One try for an update's turn, in one round trip: its mark taken if not yet held
+        (the update is asking for its chat's turn: how the others see it waiting), the turn
+        taken unless `give_way` and another process marked a lower update of the chat, and
+        whether the update was recorded as handled. (taken: True, busy: False, given way:
+        None; the turn's generation; delivered)."""
+
+        async def attempt() -> tuple[bool | None, int | None, bool]:
+            if keys.turn in self._held and self.connected:
+                return False, None, False  # another task of this process holds it
+            statements = []
+            mark = keys.mark
+            if mark is not None and mark not in self._held:
+                statements.append("SELECT pg_try_advisory_lock({chat}, {update}) AS mark")
+            statements += [_TRY_TURN, _DELIVERED]
+            params = {
+                "chat": mark[0] if mark else 0,
+                "update": mark[1] if mark else 0,
+                "turn": keys.turn,
+                "give_way": give_way and mark is not None,
+                "business": keys.business,
+                "update_id": keys.update_id,
+            }
+            results = await self._script("; ".join(statements), params)
+            if len(results) == 3 and results[0][0]["mark"]:
+                self._held[mark] = self.generation  # type: ignore[index]
+            got = results[-2][0]["got"]
+            if got:
+                self._held[keys.turn] = self.generation
+            return got, self.generation if got else None, bool(results[-1][0]["done"])
+
+        async def give_back(outcome: tuple[bool | None, int | None, bool]) -> None:
+            await self.end_update_turn(keys, outcome[1], None)
+
+        return await self._serial(attempt, give_back)
+
+    async def end_update_turn(
+        self, keys: UpdateKeys, generation: int | None, record_at: str | None
+    ) -> bool:
+        """The update's turn and mark let go, the update recorded as handled first (at
+        `record_at`, if given: committed before the turn is free, without waiting for the
+        disk, as `first_delivery`), in one round trip. Never raises; False when the record
+        was asked for and not made (the session was lost: its locks went with it)."""
+
+        async def attempt() -> bool:
+            if not self.connected:
+                self._held.pop(keys.turn, None)
+                return record_at is None
+            statements = []
+            if record_at is not None:
+                statements.append(_RECORD)
+            unlocks = []
+            if generation is not None and self._held.get(keys.turn) == generation:
+                del self._held[keys.turn]
+                unlocks.append("pg_advisory_unlock({turn})")
+            mark = keys.mark
+            if mark is not None and mark in self._held:
+                del self._held[mark]
+                unlocks.append("pg_advisory_unlock({chat}, {update})")
+            if unlocks:
+                statements.append("SELECT " + ", ".join(unlocks))
+            if not statements:
+                return True
+            params = {
+                "turn": keys.turn,
+                "chat": mark[0] if mark else 0,
+                "update": mark[1] if mark else 0,
+                "business": keys.business,
+                "update_id": keys.update_id,
+                "at": record_at,
+            }
+            try:
+                await self._script("; ".join(statements), params)
+            except StorageError:
+                return record_at is None
+            return True
+
+        return await self._serial(attempt)
 
     async def alive(self, generation: int) -> bool:
         """Is the session of `generation` still the database's? (one bounded round trip)"""
@@ -288,6 +423,71 @@ class Claimer:
     async def hold(self) -> bool:
         async with self._mutex:
             return await self._role.try_acquire()
+
+
+# One update's turn (LockConnection.try_update_turn): a lower update of the chat is waiting
+# when another session holds its mark (the two-int advisory lock: objsubid 2, the chat's
+# number as classid, the update's as objid) in this database.
+_LOWER_WAITING = (
+    "EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 "
+    "AND l.granted AND l.database = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database()) AND l.classid = {chat}::oid "
+    "AND l.objid < {update}::oid AND l.pid <> pg_backend_pid())"
+)
+_TRY_TURN = (
+    f"SELECT CASE WHEN {{give_way}} AND {_LOWER_WAITING} THEN NULL "
+    "ELSE pg_try_advisory_lock({turn}) END AS got"
+)
+# A statement of its own after the lock: its snapshot sees a record committed before the last
+# holder let the turn go (a statement's snapshot is taken when it starts, READ COMMITTED).
+_DELIVERED = (
+    "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = {business} "
+    "AND update_id = {update_id}) AS done"
+)
+# bot.store.plans' first_delivery, committed before the unlock that follows it.
+_RECORD = (
+    "BEGIN; SET LOCAL synchronous_commit TO off; "
+    "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "
+    "{at}) ON CONFLICT (business, update_id) DO NOTHING; COMMIT"
+)
+_MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number, its id
+
+
+@dataclass(frozen=True)
+class UpdateKeys:
+    """The locks of one update's turn: the chat's turn (`lock_key("turn", business, chat)`,
+    shared with `chat_turn`) and the update's mark, (the chat's 31-bit number, the update's
+    id), or None for an id past int4 (then it neither waits for lower ones nor is seen)."""
+
+    turn: int
+    mark: tuple[int, int] | None
+    business: str
+    update_id: int
+
+    @classmethod
+    def of(cls, business: str, chat_id: int, update_id: int) -> UpdateKeys:
+        chat = lock_key("order", business, str(chat_id)) % _MARKS
+        mark = (chat, update_id) if 0 <= update_id < _MARKS else None
+        return cls(lock_key("turn", business, str(chat_id)), mark, business, update_id)
+
+
+async def update_turn_lock(locks: LockConnection, keys: UpdateKeys) -> tuple[int, bool]:
+    """Take an update's turn (see LockConnection.try_update_turn), retrying while the chat is
+    busy, and giving way for at most ORDER_WAIT to a lower update of the chat that another
+    process asks for; (the turn's generation, delivered). Lets the mark go if it fails."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + ORDER_WAIT
+    pause = RETRY_FIRST
+    try:
+        while True:
+            got, generation, done = await locks.try_update_turn(keys, give_way=loop.time() < until)
+            if got and generation is not None:
+                return generation, done
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MOST)
+    except BaseException:
+        await locks.end_update_turn(keys, None, None)
+        raise
 
 
 async def turn_lock(locks: LockConnection, key: int) -> int:

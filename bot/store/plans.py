@@ -867,6 +867,23 @@ class Plans:
         )
         return ConversationRow(**rows[0]) if rows else None
 
+    def conversation_and_language(
+        self, chat_id: int, user_id: int
+    ) -> Plan[tuple[ConversationRow | None, str | None]]:
+        """`load_conversation` and `get_language` in one statement (one round trip in
+        PostgreSQL): what every update reads first."""
+        rows = yield self._read(
+            "SELECT c.chat_id, c.user_id, c.state, u.language FROM (SELECT 1 AS one) AS o "
+            "LEFT JOIN conversations c ON c.business = ?1 AND c.chat_id = ?2 "
+            "LEFT JOIN users u ON u.business = ?1 AND u.user_id = ?3",
+            (chat_id, user_id),
+        )
+        row = rows[0]
+        if row["state"] is None:
+            return None, row["language"]
+        conversation = ConversationRow(row["chat_id"], row["user_id"], row["state"])
+        return conversation, row["language"]
+
     def save_conversation(
         self, chat_id: int, user_id: int, state: str, *, pending: bool
     ) -> Plan[None]:
@@ -877,6 +894,24 @@ class Plans:
             "state = excluded.state, pending = excluded.pending, updated_at = excluded.updated_at",
             (chat_id, user_id, state, int(pending), self._now()),
         )
+
+    @atomic
+    def save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> Plan[None]:
+        """What most updates write, in one transaction: their funnel events, then the chat's
+        conversation (None: unchanged, not written). Writes only, none of whose answers is
+        read: PostgreSQL sends them in one round trip (bot.store.postgres)."""
+        if funnel:
+            yield from self.record_funnel(funnel)
+        if state is not None:
+            yield from self.save_conversation(chat_id, user_id, state, pending=pending)
 
     def pending_conversations(self) -> Plan[list[ConversationRow]]:
         rows = yield self._read(

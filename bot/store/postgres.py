@@ -34,6 +34,8 @@ text from the driver has the password masked before it is shown.
 from __future__ import annotations
 
 import contextvars
+import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -47,11 +49,20 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bot.config.clock import utc_now
+from bot.core.records import FunnelEvent
 from bot.store.async_plans import AsyncPlans
-from bot.store.contract import SendGrant
+from bot.store.contract import SendGrant, UpdateTurn
 from bot.store.dialect import ddl_to_postgres, to_postgres
-from bot.store.local_coord import KeyedLocks, Pruning
-from bot.store.pg_locks import Claimer, LockConnection, PgOwnership, lock_key, turn_lock
+from bot.store.local_coord import DELIVERY_MEMORY, KeyedLocks, Pruning
+from bot.store.pg_locks import (
+    Claimer,
+    LockConnection,
+    PgOwnership,
+    UpdateKeys,
+    lock_key,
+    turn_lock,
+    update_turn_lock,
+)
 from bot.store.plans import ERASE, MANY, READ, WAITLIST, WRITE, Done, Op, Outbox, Plan, Plans
 from bot.store.storage import (
     BUSINESS_INDEXES,
@@ -66,6 +77,7 @@ from bot.store.storage import (
 
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock's key for the migration transaction ("zimun" on a phone keypad).
 MIGRATION_LOCK = 94686
@@ -324,6 +336,37 @@ class PostgresStore(AsyncPlans):
             finally:
                 await shared.locks.unlock(key, generation)
 
+    @asynccontextmanager
+    async def update_turn(self, chat_id: int, update_id: int) -> AsyncIterator[UpdateTurn]:
+        """chat_turn for one update (bot.store.contract): its delivery read with the lock,
+        recorded with the unlock, one round trip each on the process's lock session."""
+        shared = self._shared
+        async with shared.turns.hold((self._business, chat_id)):
+            keys = UpdateKeys.of(self._business, chat_id, update_id)
+            generation, delivered = await update_turn_lock(shared.locks, keys)
+            turn = UpdateTurn(delivered)
+            try:
+                yield turn
+            finally:
+                at = self._plans._now() if turn.record else None
+                recorded = await shared.locks.end_update_turn(keys, generation, at)
+                if turn.record:
+                    if recorded:
+                        shared.writes += 1  # the record's transaction, on the lock session
+                    await self._recorded(update_id, recorded)
+
+    async def _recorded(self, update_id: int, recorded: bool) -> None:
+        """After an update's turn: its record made again on the pool if the lock session
+        could not, and older deliveries forgotten now and then (as first_delivery)."""
+        try:
+            if not recorded:
+                await self._run_async(self._plans.first_delivery(update_id), False)
+            now = self._plans._clock()
+            if self._pruning.due(self.business, now):
+                await self.forget_deliveries(now - DELIVERY_MEMORY)
+        except Exception as exc:  # handled all the same: not handled again here
+            log.warning("update %s handled but not recorded: %s", update_id, type(exc).__name__)
+
     async def claim(self, box: Outbox, item_id: int) -> bool:
         """The plan's claim, named by this process's claimer lock, held first: without it
         (the database away) nothing is claimed, or another process could take the row at
@@ -355,6 +398,36 @@ class PostgresStore(AsyncPlans):
     async def hold_flood(self, bot: str, seconds: float) -> None:
         await self._execute(Op(WRITE, _FLOOD_HOLD, (bot, round(max(seconds, 0.0) * 1000))))
         self._shared.flood.pop(f"{self._business}\x1f{bot}", None)
+
+    async def save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> None:
+        """The plan's writes in one round trip: BEGIN, its statements with their parameters
+        bound here (psycopg's client-side cursor), COMMIT, sent as one query; instead of a
+        round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan."""
+        plan = self._plans.save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+        if self._held() is not None:
+            await self._run_async(plan, False)
+            return
+        statements, params = _script_of(plan, self._business)
+        if not statements:
+            return
+        text = "; ".join(statements)
+        if len(statements) > 1:
+            text = f"BEGIN; {text}; COMMIT"
+        shared = self._shared
+        try:
+            async with shared.pool.connection() as conn:
+                await psycopg.AsyncClientCursor(conn).execute(text, params)
+        except psycopg.Error as exc:
+            raise shared.target.error("write failed", exc) from None
+        shared.writes += 1
 
     # -- running a plan --
 
@@ -422,6 +495,42 @@ class PostgresStore(AsyncPlans):
                 Op(WRITE, _SEND_FORGET, (bot, grant.second - SEND_BUDGET_KEPT_SECONDS))
             )
         return grant
+
+
+_DOLLARS = re.compile(r"'[^']*'|\$(\d+)")
+
+
+def _script_of(plan: Plan[None], business: str) -> tuple[list[str], dict[str, Any]]:
+    """A plan of writes whose answers it does not read, as statements for a client-side
+    cursor: each `$N` a named parameter of its own (a MANY op, a statement per row). Every
+    write is answered as done for its rows without being sent: only such plans come here
+    (save_with_funnel)."""
+    statements: list[str] = []
+    params: dict[str, Any] = {}
+    answer: Any = None
+    try:
+        while True:
+            op = plan.send(answer)
+            if op.kind not in (WRITE, MANY) or op.returns_id:
+                raise ValueError(f"not a write whose answer goes unread: {op.kind}")
+            sql = to_postgres(op.postgres or op.sql).replace("%", "%%")
+            rows = op.params if op.kind == MANY else (op.params,)
+            for row in rows:
+                values, number = (business, *row), len(statements)
+
+                def named(
+                    match: re.Match[str], values: tuple[Any, ...] = values, number: int = number
+                ) -> str:
+                    if match.group(1) is None:
+                        return match.group(0)  # quoted text
+                    key = f"s{number}_{match.group(1)}"
+                    params[key] = values[int(match.group(1)) - 1]
+                    return f"%({key})s"
+
+                statements.append(_DOLLARS.sub(named, sql))
+            answer = Done(len(rows))
+    except StopIteration:
+        return statements, params
 
 
 async def open_postgres(

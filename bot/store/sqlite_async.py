@@ -24,13 +24,14 @@ restarted process still handles a redelivered update once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from bot.store.async_plans import AsyncPlans
-from bot.store.contract import SendGrant, Store
+from bot.store.contract import SendGrant, Store, UpdateTurn
 from bot.store.local_coord import (
     Holders,
     KeyedLocks,
@@ -43,6 +44,7 @@ from bot.store.plans import Plan, Plans
 from bot.store.storage import Storage
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class _Shared:
@@ -128,6 +130,23 @@ class SqliteStore(AsyncPlans):
 
     def chat_turn(self, chat_id: int) -> AbstractAsyncContextManager[None]:
         return self._shared.turns.hold((self.business, chat_id))
+
+    @asynccontextmanager
+    async def update_turn(self, chat_id: int, update_id: int) -> AsyncIterator[UpdateTurn]:
+        """chat_turn, with the update's delivery read in it and recorded at its end (one
+        process: no other's updates to give way to)."""
+        async with self.chat_turn(chat_id):
+            turn = UpdateTurn(await self.delivered(update_id))
+            try:
+                yield turn
+            finally:
+                if turn.record:
+                    try:
+                        await self.first_delivery(update_id)
+                    except Exception as exc:  # handled all the same: not handled again here
+                        log.warning(
+                            "update %s handled but not recorded: %s", update_id, type(exc).__name__
+                        )
 
     def ownership(self, name: str) -> LocalOwnership:
         return LocalOwnership(self._shared.holders, name)

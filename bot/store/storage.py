@@ -771,6 +771,8 @@ class Storage:
     record_funnel = _sync(Plans.record_funnel)
     funnel_since = _sync(Plans.funnel_since)
     load_conversation = _sync(Plans.load_conversation)
+    conversation_and_language = _sync(Plans.conversation_and_language)
+    save_with_funnel = _sync(Plans.save_with_funnel)
     save_conversation = _sync(Plans.save_conversation)
     pending_conversations = _sync(Plans.pending_conversations)
     forget_user = _sync(Plans.forget_user)

@@ -3,16 +3,19 @@
 (DATABASE_URL); with SQLite the process is the bot and nothing here is in the way.
 
 - An update is handled once, and a process's death loses none: whoever receives it (the
-  webhook of any process behind the load balancer, or the one poller) queues it; in the chat's
-  turn it is dropped if `delivered` says another process handled it already, else handled
-  and then recorded (`first_delivery`). The webhook answers Telegram only once its update was
-  handled (`Handled`, at most HANDLED_WAIT seconds), so an update whose process was killed
-  before it finished was never acknowledged: Telegram sends it again, and another process
-  handles it. A second delivery of a handled update (Telegram's retry, a load balancer's
-  retry) waits for its turn, sees it recorded and is acknowledged without being handled.
-- One update of a chat at a time across processes: `TurnAdmission` runs each update inside
-  the chat's `chat_turn`, itself inside the process's own lane (bot.telegram.ordering), so a
-  process asks the database for a chat at most once at a time.
+  webhook of any process behind the load balancer, or the one poller) queues it; in the
+  update's turn (`update_turn`) it is dropped if the turn says another process handled it
+  already, else handled and then recorded as the turn ends. The webhook answers Telegram
+  only once its update was handled (`Handled`, at most HANDLED_WAIT seconds), so an update
+  whose process was killed before it finished was never acknowledged: Telegram sends it
+  again, and another process handles it. A second delivery of a handled update (Telegram's
+  retry, a load balancer's retry) waits for its turn, sees it recorded and is acknowledged
+  without being handled.
+- One update of a chat at a time across processes, in order: `TurnAdmission` runs each update
+  inside its chat's turn (`update_turn`), itself inside the process's own lane
+  (bot.telegram.ordering), so a process asks the database for a chat at most once at a time;
+  when two processes ask for a chat's updates at the same moment, the lower update id goes
+  first (bot.store.pg_locks).
 - One poller per bot: `OwnedPoller` polls only while it holds `ownership("poll:<business>")`,
   tries every RETRY_SECONDS otherwise (a dead owner's session ends with it, so another takes
   over within seconds), and goes on from the offset stored after each batch.
@@ -44,7 +47,7 @@ from telegram import Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.store.contract import Ownership, Store
+from bot.store.contract import Ownership, Store, UpdateTurn
 from bot.telegram.flood import ChatKey, Pauses
 from bot.telegram.ordering import Admission, lane_key
 from bot.telegram.shared_budget import SharedFairQueue
@@ -137,20 +140,27 @@ class TurnAdmission:
         taken = False
         try:
             if chat_id is None:  # no chat, no turn (no such update is ever sent to the bot)
-                taken, result = await self._handle_once(update_id, work)
+                turn = UpdateTurn(await self._store.delivered(update_id))
+                taken, result = await self._handle_once(update_id, turn, work)
+                if turn.record:
+                    await self._record(update_id)
                 return result
-            async with self._store.chat_turn(chat_id):
-                taken, result = await self._handle_once(update_id, work)
+            async with self._store.update_turn(chat_id, update_id) as turn:
+                taken, result = await self._handle_once(update_id, turn, work)
                 return result
         finally:
             if not taken and asyncio.iscoroutine(work):
                 work.close()  # never started: never "was never awaited"
             self._handled.done(update_id, taken)
 
-    async def _handle_once(self, update_id: int, work: Awaitable[Any]) -> tuple[bool, Any]:
-        """(True, the work's result), or (True, None) for an update handled before; raises
-        when the database cannot say (the update is not taken: Telegram sends it again)."""
-        if await self._store.delivered(update_id):
+    @staticmethod
+    async def _handle_once(
+        update_id: int, turn: UpdateTurn, work: Awaitable[Any]
+    ) -> tuple[bool, Any]:
+        """(True, the work's result), or (True, None) for an update handled before; the turn
+        told to record it once the work ran (failed or not; not when cancelled: stopped
+        mid-way, a redelivery handles it again)."""
+        if turn.delivered:
             if asyncio.iscoroutine(work):
                 work.close()
             log.info("update %s was handled before (a second delivery); dropped", update_id)
@@ -158,11 +168,11 @@ class TurnAdmission:
         try:
             result = await work
         except asyncio.CancelledError:
-            raise  # stopped mid-way: not recorded, a redelivery handles it again
-        except Exception:
-            await self._record(update_id)
             raise
-        await self._record(update_id)
+        except Exception:
+            turn.handled()
+            raise
+        turn.handled()
         return True, result
 
     async def _record(self, update_id: int) -> None:
@@ -305,6 +315,8 @@ class OwnedPoller:
         self._handled = handled
         self._counted = False  # this poller's role is in share.held
         self._checked_at = 0.0
+        self._offset = 0  # the offset to confirm next (what the last batch taken reached)
+        self._stored: tuple[int, float] = (0, -float("inf"))  # offset stored, and when
         self._store = store
         self._bot = bot
         self._allowed = list(allowed_updates)
@@ -327,6 +339,9 @@ class OwnedPoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self.role.held:  # where the next poller goes on (stored at most every few seconds)
+            with contextlib.suppress(Exception):
+                await self._store_offset(self._offset, now=True)
         self._uncount()
         await self.role.release()
 
@@ -434,14 +449,30 @@ class OwnedPoller:
                 return fetched
             self.batches += 1
             if fetched:
-                offset = await self._take(fetched)
-                await self._store.set_poll_offset(self._bot, offset)
-                if offset <= fetched[-1].update_id:  # the store could not take it: not at once
+                offset = self._offset = await self._take(fetched)
+                taken = offset > fetched[-1].update_id
+                await self._store_offset(offset, now=not taken)
+                if not taken:  # the store could not take it: not at once
                     await self._pause(ERROR_PAUSE)
             verdict = await self._still_owner() if self._checked_long_ago() else None
             if verdict is not None:
+                await self._store_offset(offset, now=True)
                 return verdict
+        await self._store_offset(offset, now=True)
         return False
+
+    async def _store_offset(self, offset: int, *, now: bool) -> None:
+        """Store the offset for the next poller at most every CHECK_SECONDS (and when told:
+        the role given up, a batch not taken): a write per batch would be a round trip per
+        update for a bot answering one customer. A stale stored offset costs nothing but
+        looks: Telegram forgets the updates each getUpdates confirmed, and a next poller that
+        fetches a handled one finds it recorded and drops it."""
+        stored, at = self._stored
+        clock = asyncio.get_running_loop().time()
+        if offset <= stored or (not now and clock - at < CHECK_SECONDS):
+            return
+        await self._store.set_poll_offset(self._bot, offset)
+        self._stored = (offset, clock)
 
     async def _take(self, fetched: list[Update]) -> int:
         """Queue the batch (each update taken once, in its turn: TurnAdmission) and return the

@@ -1,5 +1,6 @@
 """The adapter's pieces of several processes, one bot (bot.telegram.cluster), each with two
-"processes" (two stores on one PostgreSQL): a chat's updates take turns across them, an update
+"processes" (two stores on one PostgreSQL): a chat's updates take turns across them (the lower
+update first when both ask at once), an update
 posted to both webhooks is handled by one and answered once handled, one whose process died
 unanswered is handled by the other, a 429 seen by one pauses the other, the scans run in
 the holder of the jobs role only."""
@@ -11,10 +12,13 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
+import psycopg
 import pytest
 from telegram import Chat, Message, Update
 from telegram.ext import Application
 
+from bot.store import pg_locks
+from bot.store.pg_locks import UpdateKeys
 from bot.store.postgres import PostgresStore, open_postgres
 from bot.telegram.cluster import Cluster, JobsGate, SharedPauses, TurnAdmission
 from bot.telegram.ordering import PerChatOrdering
@@ -224,3 +228,67 @@ async def test_a_page_request_takes_its_turn_with_the_chats_updates_across_proce
     assert await page.after(own_lane)(5, request())
     await handled
     assert order == ["update in", "update out", "page"]
+
+
+async def _marks(url: str, count: int) -> None:
+    """Until `count` updates are marked as asking for their chat's turn (bounded)."""
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for _ in range(500):
+            cursor = await conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            )
+            row = await cursor.fetchone()
+            if row is not None and row[0] >= count:
+                return
+            await asyncio.sleep(0.01)
+    raise AssertionError(f"{count} updates never asked for their turn")
+
+
+async def test_a_chats_lower_update_goes_first_when_two_processes_ask_at_once(
+    stores: tuple[PostgresStore, PostgresStore], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes receive a chat's updates 10 and 11 the other way round while a third
+    holds the chat: 10 goes first once it is free, whichever asked first."""
+    monkeypatch.setattr(pg_locks, "ORDER_WAIT", 60.0)  # a lost order would hang, not pass
+    a, b = (TurnAdmission(store) for store in stores)
+    third = await open_postgres(pg_url, now=lambda: MONDAY)
+    order: list[int] = []
+
+    async def handle(update_id: int) -> None:
+        order.append(update_id)
+
+    try:
+        async with third.chat_turn(5):  # a third process is handling the chat
+            later = asyncio.ensure_future(b.admit(_update(11, 5), handle(11)))  # type: ignore[arg-type]
+            await _marks(pg_url, 1)
+            earlier = asyncio.ensure_future(a.admit(_update(10, 5), handle(10)))  # type: ignore[arg-type]
+            await _marks(pg_url, 2)
+        await asyncio.gather(later, earlier)
+    finally:
+        await third.close()
+    assert order == [10, 11]
+    assert await stores[0].delivered(10) and await stores[1].delivered(11)
+
+
+async def test_a_dead_processs_lower_update_does_not_hold_the_chat_back(
+    stores: tuple[PostgresStore, PostgresStore], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process that asked for update 10's turn and died (its session ends) leaves 11 free
+    to go at once: the mark was its session's."""
+    monkeypatch.setattr(pg_locks, "ORDER_WAIT", 60.0)
+    admission = TurnAdmission(stores[0])
+    chat, update = UpdateKeys.of("", 5, 10).mark  # type: ignore[misc]
+    started = asyncio.Event()
+
+    async def handle() -> None:
+        started.set()
+
+    dead = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
+    await dead.execute("SELECT pg_advisory_lock(%s, %s)", (chat, update))
+    handled = asyncio.ensure_future(admission.admit(_update(11, 5), handle()))  # type: ignore[arg-type]
+    await _marks(pg_url, 2)  # 11 asks too, and gives way to 10
+    await asyncio.sleep(0.1)
+    assert not started.is_set()
+    await dead.close()  # the process of 10 dies before it got the turn
+    await handled
+    assert started.is_set() and await stores[1].delivered(11)

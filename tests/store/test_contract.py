@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.config.settings import Settings
+from bot.core.records import FunnelEvent
 from bot.store.contract import Coordination, Store
 from bot.store.factory import open_store
 from bot.store.postgres import PostgresStore
 from bot.store.sqlite_async import SqliteStore
 from bot.store.storage import Storage
 from tests.backends import Backend
+from tests.clock import MONDAY
 from tests.postgres import PASSWORD
 
 SYNC_ONLY = {"for_business", "batch"}  # no I/O: a plain method, as in Storage
@@ -147,3 +149,25 @@ def test_messages_name_host_and_database_never_the_password() -> None:
     with pytest.raises(Exception, match="not a postgresql:// URL") as caught:
         Target("mysql://bot:hunter2@db/x")
     assert "hunter2" not in str(caught.value)
+
+
+async def test_an_updates_writes_go_together_as_the_engine_writes_them(backend: Backend) -> None:
+    """save_with_funnel: the events and the conversation (PostgreSQL: one query, its
+    parameters bound by the client, so quotes and percent signs must come through as typed)."""
+    store = await backend.open("studio-'a'")
+    state = '{"name": "O\'Brien", "note": "100% $1 ?2 %s"}'
+    events = [
+        FunnelEvent(at=MONDAY, attempt="x1", event="started"),
+        FunnelEvent(MONDAY, "x1", "step", step="time", location_name="Rue d'Or"),
+    ]
+    await store.save_with_funnel(5, 6, state, pending=True, funnel=events)
+    row = await store.load_conversation(5)
+    assert row is not None and (row.user_id, row.state) == (6, state)
+    assert await store.pending_conversations() == [row]
+    assert await store.funnel_since(MONDAY) == events
+    await store.save_with_funnel(5, 6, None, pending=False, funnel=events[:1])  # events only
+    assert await store.load_conversation(5) == row
+    assert len(await store.funnel_since(MONDAY)) == 3
+    await store.save_with_funnel(5, 6, "{}", pending=False, funnel=[])  # the state only
+    assert await store.pending_conversations() == []
+    assert await store.for_business("").conversation_count() == 0  # that business's only

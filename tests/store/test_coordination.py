@@ -324,3 +324,33 @@ async def test_a_notice_whose_sender_was_killed_mid_send_is_sent_by_the_next_onc
     assert (await survivor.flush(send)).sent == 0
     assert told == [CUSTOMER]
     assert backend.rows("SELECT status, claimed_by FROM notices") == [("sent", None)]
+
+
+async def test_an_updates_turn_reads_its_delivery_and_records_it_once_handled(
+    backend: Backend,
+) -> None:
+    a, b = await two_processes(backend)
+    async with a.update_turn(7, 900) as turn:
+        assert not turn.delivered
+        turn.handled()
+    assert await b.delivered(900)
+    async with b.update_turn(7, 900) as turn:
+        assert turn.delivered  # a second delivery, in another process
+    async with b.update_turn(7, 901) as turn:
+        pass  # not handled (stopped mid-way): not recorded, a redelivery is handled
+    assert not await a.delivered(901)
+    inside, order = asyncio.Event(), []
+
+    async def holder() -> None:
+        async with a.update_turn(8, 902):
+            inside.set()
+            await asyncio.sleep(0.05)  # room for the chat's turn to (wrongly) be given
+            order.append("update")
+
+    async def page() -> None:
+        await inside.wait()
+        async with b.chat_turn(8):
+            order.append("page")
+
+    await asyncio.gather(holder(), page())
+    assert order == ["update", "page"]

@@ -73,6 +73,9 @@ async def views(store: Any, ids: Ids) -> dict[str, Any]:
         "due_waitlist": await store.due_waitlist(),
         "funnel_since": await store.funnel_since(MONDAY - timedelta(days=1)),
         "load_conversation": await store.load_conversation(CUSTOMER),
+        "conversation_and_language": [
+            found for found in await store.conversation_and_language(CUSTOMER, CUSTOMER) if found
+        ],
         "pending_conversations": await store.pending_conversations(),
         "conversation_count": await store.conversation_count(),
     }

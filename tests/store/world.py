@@ -90,6 +90,8 @@ async def fill(store: Store, language: str = "de") -> Ids:
         ]
     )
     await store.save_conversation(CUSTOMER, CUSTOMER, '{"step": "email"}', pending=True)
+    # the same again as most updates write it (no events this time: the world stays the same)
+    await store.save_with_funnel(CUSTOMER, CUSTOMER, '{"step": "email"}', pending=True, funnel=[])
     reminders = await store.reminders_for_booking(first)
     [reminder] = [r for r in reminders if r.offset_minutes == 1440]
     return Ids(first, applied, reminder.id, notice, waiting, told)
