@@ -23,8 +23,9 @@ import json
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
 from typing import Any
+
+from bench.postgres import postgres_url
 
 SENDERS = 16  # tasks per process sending one message after the other
 STARTUP = 3.0  # seconds the processes of a rate run are given to start before they flood
@@ -124,15 +125,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="rate run (default 5)")
     parser.add_argument("--url", help="a PostgreSQL to measure (default: one started here)")
     args = parser.parse_args(argv)
-    with ExitStack() as stack:
-        url = args.url
-        if url is None:
-            from tests.postgres import find_bindir, running_postgres
-
-            bindir = find_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
-            url = stack.enter_context(running_postgres(bindir, durable=True)).url()
+    with postgres_url(args.url) as url:
         print(f"1. cost per send, one process, {args.sends:,} sends, budget out of reach:")
         print("| tokens from | wall µs/send | CPU µs/send | round trips/send |")
         print("|---|---:|---:|---:|")

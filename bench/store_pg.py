@@ -25,9 +25,9 @@ import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import ExitStack
 from datetime import timedelta
 
+from bench.postgres import postgres_url
 from bench.store_writes import NOW, _booking
 from bot.core.lifecycle import Fields, Write
 from bot.core.records import FunnelEvent
@@ -142,15 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--url", help="a PostgreSQL to measure (default: one started here)")
     args = parser.parse_args(argv)
-    with ExitStack() as stack:
-        url = args.url
-        if url is None:
-            from tests.postgres import find_bindir, running_postgres
-
-            bindir = find_bindir()
-            if bindir is None:
-                raise SystemExit("no PostgreSQL binaries (initdb, pg_ctl) on this machine")
-            url = stack.enter_context(running_postgres(bindir, durable=True)).url()
+    with postgres_url(args.url) as url:
         urls = {
             "PostgreSQL (synchronous_commit=on)": url,
             "PostgreSQL (synchronous_commit=off)": _with_options(

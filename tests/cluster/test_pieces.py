@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import psycopg
@@ -26,15 +26,6 @@ from bot.telegram.webhook import SECRET_HEADER, webhook_app
 from tests.clock import MONDAY
 
 SECRET = "s" * 32
-
-
-@pytest.fixture
-async def stores(pg_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    a = await open_postgres(pg_url, now=lambda: MONDAY)
-    b = await open_postgres(pg_url, now=lambda: MONDAY)
-    yield a, b
-    await a.close()
-    await b.close()
 
 
 def _update(update_id: int, chat_id: int) -> Update:

@@ -86,6 +86,18 @@ def _webhook_process(launcher: Launcher, pg_url: str, proxy_url: str) -> tuple[B
     return bot, backend
 
 
+def two_webhook_processes(
+    launcher: Launcher, fake: FakeBotAPI, pg_url: str, proxy_url: str
+) -> tuple[tuple[BotProcess, str], tuple[BotProcess, str]]:
+    """Telegram posting its updates, and two webhook processes of one bot on `pg_url` with
+    `proxy_url` as their public address (each with its own backend URL, not yet behind it)."""
+    fake.deliver_webhooks = True
+    return (
+        _webhook_process(launcher, pg_url, proxy_url),
+        _webhook_process(launcher, pg_url, proxy_url),
+    )
+
+
 def test_two_webhook_processes_one_killed_midway_every_customer_books_once(
     launcher: Launcher,
     fake_api: tuple[FakeBotAPI, str],
@@ -95,9 +107,9 @@ def test_two_webhook_processes_one_killed_midway_every_customer_books_once(
 ) -> None:
     fake, _ = fake_api
     proxy, proxy_url = balancer
-    fake.deliver_webhooks = True
-    first, first_url = _webhook_process(launcher, pg_url, proxy_url)
-    second, second_url = _webhook_process(launcher, pg_url, proxy_url)
+    (first, first_url), (second, second_url) = two_webhook_processes(
+        launcher, fake, pg_url, proxy_url
+    )
     proxy.backends[:] = [first_url, second_url]
     customers = [Customer(fake, 700 + n, "en", f"Cliente {n}") for n in range(4)]
     for n, customer in enumerate(customers):  # each on a day of their own: no 409s to re-pick
@@ -127,9 +139,9 @@ def test_an_update_whose_process_is_killed_while_handling_it_is_handled_by_anoth
     (the same idempotency key: one appointment), and the customer is told once."""
     fake, _ = fake_api
     proxy, proxy_url = balancer
-    fake.deliver_webhooks = True
-    first, first_url = _webhook_process(launcher, pg_url, proxy_url)
-    second, second_url = _webhook_process(launcher, pg_url, proxy_url)
+    (first, first_url), (second, second_url) = two_webhook_processes(
+        launcher, fake, pg_url, proxy_url
+    )
     proxy.backends[:] = [first_url]
     ana = Customer(fake, 951, "en", "Ana")
     ana.start()

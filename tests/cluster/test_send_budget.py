@@ -13,20 +13,18 @@ import asyncio
 import itertools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from bot.store.contract import SendGrant
-from bot.store.postgres import PostgresStore, open_postgres
+from bot.store.postgres import PostgresStore
 from bot.telegram.cluster import Cluster
 from bot.telegram.flood import RESERVE, FairRateLimiter, replying_to
 from bot.telegram.shared_budget import SharedFairQueue
-from tests.clock import MONDAY
 from tests.cluster.proxy import RoundRobin
-from tests.cluster.test_processes import _webhook_process, balancer, pg_rows  # noqa: F401
+from tests.cluster.test_processes import balancer, pg_rows, two_webhook_processes  # noqa: F401
 from tests.fakes.bot_api import FakeBotAPI
 from tests.faults.harness import wait_until
 from tests.process import Launcher
@@ -34,15 +32,6 @@ from tests.process import Launcher
 WINDOWS = 4  # the database's seconds each run sends through (after its first, partial one)
 SENDERS = 8  # tasks per process sending one message after the other
 _chats = itertools.count(10_000)
-
-
-@pytest.fixture
-async def stores(pg_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    a = await open_postgres(pg_url, now=lambda: MONDAY)
-    b = await open_postgres(pg_url, now=lambda: MONDAY)
-    yield a, b
-    await a.close()
-    await b.close()
 
 
 class Process:
@@ -246,9 +235,9 @@ def test_two_bot_processes_count_their_messages_in_one_budget(
     at most 30 in any of the database's seconds), from both processes."""
     fake, _ = fake_api
     proxy, proxy_url = balancer
-    fake.deliver_webhooks = True
-    first, first_url = _webhook_process(launcher, pg_url, proxy_url)
-    second, second_url = _webhook_process(launcher, pg_url, proxy_url)
+    (first, first_url), (second, second_url) = two_webhook_processes(
+        launcher, fake, pg_url, proxy_url
+    )
     proxy.backends[:] = [first_url, second_url]
     chats = range(900, 940)  # more than one second's 30 replies
     for chat in chats:
