@@ -398,14 +398,18 @@ def load(
     processes: int,
     say: Say,
     proxied: bool | None = None,
+    cap: float | None = None,
 ) -> dict[str, Any]:
     """`processes` webhook processes on one fresh database, customers browsing for the window;
     behind the round-robin proxy (in its own process) when `proxied` (default: for more than
-    one process), else posted to directly."""
+    one process), else posted to directly; each allowed `cap` of a core if given
+    (bench/cpu_cap.py)."""
     from bench.cluster import fresh_database
+    from bench.cpu_cap import cpu_capped
 
     proxied = processes > 1 if proxied is None else proxied
-    name = f"load_{processes}{'_proxied' if proxied else ''}"
+    name = f"load_{processes}{'_proxied' if proxied else ''}{f'_cap{cap}' if cap else ''}"
+    name = name.replace(".", "_")
     url = fresh_database(server, name, "off")
     with ExitStack() as stack:
         sandbox = stack.enter_context(SandboxProcess(latency_ms=0, now=runner.NOW))
@@ -428,6 +432,8 @@ def load(
             backends = [p.backend for p in procs]
             proxy = stack.enter_context(proxy_process(cluster.workdir, port, backends))
             assert proxy.backend == proxy_url
+        if cap:
+            stack.enter_context(cpu_capped([p.process.pid for p in procs], cap))
         warm = max(3.0, args.load_duration / 3)
         with customers(cluster.fake, args.load_customers, 10_000) as tally:
             time.sleep(warm)  # every customer past its first calendar: caches warm
@@ -450,6 +456,7 @@ def load(
     row = {
         "processes": processes,
         "proxied": proxied,
+        "cpu_cap": cap,
         "customers": args.load_customers,
         "window_s": args.load_duration,
         "updates": updates,
@@ -470,7 +477,8 @@ def load(
         "tracebacks": errors,
     }
     say(
-        f"  {processes} process(es){' behind the proxy' if proxied else ''}: "
+        f"  {processes} process(es){' behind the proxy' if proxied else ''}"
+        f"{f', each capped at {cap} of a core' if cap else ''}: "
         f"{row['updates_per_s']} updates/s, p50 {row['p50_ms']} ms, "
         f"bot CPU {row['bot_cpu_per_s']} s/s ({row['bot_cpu_ms_per_update']} ms/update, "
         f"{row['updates_per_bot_cpu_s']} updates/CPU-s), PostgreSQL {row['postgres_cpu_per_s']} "
@@ -478,6 +486,25 @@ def load(
         f"{row['failed']} failed"
     )
     return row
+
+
+def capped_runs(
+    args: argparse.Namespace, server: Any, work: Path, counts: list[int], say: Say
+) -> list[dict[str, Any]]:
+    """The same load with each process capped at `--cpu-cap` of a core, all behind the proxy:
+    a machine's worth of CPU each, so that the bot's CPU bounds the load (bench/cpu_cap.py)."""
+    from bench.cpu_cap import unavailable
+
+    if not args.cpu_cap or len(counts) < 2:
+        return []
+    if (why := unavailable()) is not None:
+        say(f"processes capped at {args.cpu_cap} of a core: skipped ({why})")
+        return []
+    rows = []
+    for n in counts:
+        say(f"processes: {n} webhook process(es) behind the proxy, each capped at {args.cpu_cap}")
+        rows.append(load(args, server, work, n, say, True, args.cpu_cap))
+    return rows
 
 
 def measure(
@@ -500,6 +527,7 @@ def measure(
             how = " behind the proxy" if proxied else ""
             say(f"processes: {n} webhook process(es){how}, {args.load_customers} customers")
             out["load"].append(load(args, server, work, n, say, proxied))
+        out["load"] += capped_runs(args, server, work, counts if several else [], say)
     if "failover" not in skip and several:
         from bench import failover  # the coordination's own measurement (issue 20)
 
