@@ -31,9 +31,9 @@ An update's turn reads, with the turn, the chat's conversation and its user's la
 told the user): what the update's handling reads first (bot.chat.engine). The store keeps that
 answer for the turn (`_Shared.turn_reads`) and gives it to the turn's first
 `conversation_and_language` of that chat and user, once: a second call reads the database. It
-is forgotten when the turn ends, and before any write of this process that could change it
-(the chat's conversation, the user's language, a forget, a prune), so it is never older than
-the last write: within the turn nobody else writes the chat (its writers take its turn).
+is forgotten when the turn ends, and before and after any write of this process that could
+change it (the chat's conversation, the user's language, a forget, a prune), so it is never
+older than the last write: within the turn nobody else writes the chat (its writers take its turn).
 
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.
@@ -46,8 +46,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -453,34 +453,45 @@ class PostgresStore(AsyncPlans):
             return kept.answer
         return await self._run_async(self._plans.conversation_and_language(chat_id, user_id), False)
 
-    def _stale(self, *, chat_id: int | None = None, user_id: int | None = None) -> None:
-        """Forget what turns read of `chat_id`'s conversation or `user_id`'s language (both
-        None: everything of this business), before a write that may change it."""
+    @contextmanager
+    def _changing(
+        self, *, chat_id: int | None = None, user_id: int | None = None
+    ) -> Iterator[None]:
+        """Around a write that may change `chat_id`'s conversation or `user_id`'s language
+        (both None: anything of this business): what turns read of them is forgotten before
+        it starts and again once it is done (a turn may have read while it was under way)."""
+        self._stale(chat_id, user_id)
+        try:
+            yield
+        finally:
+            self._stale(chat_id, user_id)
+
+    def _stale(self, chat_id: int | None, user_id: int | None) -> None:
         reads, business = self._shared.turn_reads, self._business
+        everything = chat_id is None and user_id is None
         for key, kept in list(reads.items()):
-            if key[0] != business:
-                continue
-            everything = chat_id is None and user_id is None
-            if everything or key[1] == chat_id or kept.user_id == user_id:
+            if key[0] == business and (everything or key[1] == chat_id or kept.user_id == user_id):
                 del reads[key]
 
     async def set_language(self, user_id: int, language: str) -> None:
-        self._stale(user_id=user_id)
-        await super().set_language(user_id, language)
+        with self._changing(user_id=user_id):
+            await super().set_language(user_id, language)
 
     async def save_conversation(
         self, chat_id: int, user_id: int, state: str, *, pending: bool
     ) -> None:
-        self._stale(chat_id=chat_id, user_id=user_id)
-        await super().save_conversation(chat_id, user_id, state, pending=pending)
+        with self._changing(chat_id=chat_id, user_id=user_id):
+            await super().save_conversation(chat_id, user_id, state, pending=pending)
 
     async def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
-        self._stale()  # rare: every kept read of the business
-        await super().forget_user(user_id, chat_id)
+        with self._changing():  # rare: every kept read of the business
+            await super().forget_user(user_id, chat_id)
 
     async def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int:
-        self._stale()
-        return await super().prune(appointments_before=appointments_before, idle_before=idle_before)
+        with self._changing():
+            return await super().prune(
+                appointments_before=appointments_before, idle_before=idle_before
+            )
 
     async def save_with_funnel(
         self,
@@ -494,8 +505,21 @@ class PostgresStore(AsyncPlans):
         """The plan's writes in one round trip: BEGIN, its statements with their parameters
         bound here (psycopg's client-side cursor), COMMIT, sent as one query; instead of a
         round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan."""
-        if state is not None:
-            self._stale(chat_id=chat_id, user_id=user_id)
+        if state is None:  # the conversation unchanged: nothing a turn read changes
+            await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+            return
+        with self._changing(chat_id=chat_id, user_id=user_id):
+            await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+
+    async def _save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> None:
         plan = self._plans.save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
         if self._held() is not None:
             await self._run_async(plan, False)
