@@ -450,18 +450,14 @@ _DELIVERED = (
     "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = {business} "
     "AND update_id = {update_id}) AS done"
 )
-# bot.store.plans' first_delivery, committed before the unlock that follows it.
 # The same with the chat's conversation and the user's language (bot.store.plans'
 # conversation_and_language), read in the same statement, so with the same snapshot: after
 # the turn was taken, hence after every write of the chat's last turn (committed before it
 # let the turn go).
-_DELIVERED_READ = (
-    _DELIVERED.removesuffix(" AS done")
-    + " AS done, "
-    + CONVERSATION_AND_LANGUAGE.replace("?1", "{business}")
-    .replace("?2", "{chat_id}")
-    .replace("?3", "{user_id}")
-)
+_DELIVERED_READ = f"{_DELIVERED}, " + CONVERSATION_AND_LANGUAGE.replace("?1", "{business}").replace(
+    "?2", "{chat_id}"
+).replace("?3", "{user_id}")
+# bot.store.plans' first_delivery, committed before the unlock that follows it.
 _RECORD = (
     "BEGIN; SET LOCAL synchronous_commit TO off; "
     "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "
