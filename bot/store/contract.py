@@ -92,14 +92,19 @@ class Coordination(Protocol):
         this process or another, waits for it. Not reentrant (never nest one chat's turns)."""
         ...
 
-    def update_turn(self, chat_id: int, update_id: int) -> AbstractAsyncContextManager[UpdateTurn]:
+    def update_turn(
+        self, chat_id: int, update_id: int, user_id: int | None = None
+    ) -> AbstractAsyncContextManager[UpdateTurn]:
         """`chat_turn` for one update, with the update's `delivered` read once the turn is
         taken and, if the holder called `handled()`, its `first_delivery` written before the
         turn is let go (a failed write is logged, not raised: the update was handled). Across
         processes, a chat's lower update that another process is asking a turn for at the
         same moment goes first (waited for at most about a second; a dead process's is not
         waited for). PostgreSQL takes the turn and reads the delivery in one round trip, and
-        records it and lets the turn go in another."""
+        records it and lets the turn go in another; given the update's `user_id`, that first
+        round trip also reads what the turn's first `conversation_and_language(chat_id,
+        user_id)` answers (never after a write of either: bot.store.postgres). SQLite ignores
+        `user_id` (its reads cost no round trip)."""
         ...
 
     def ownership(self, name: str) -> Ownership:

@@ -26,7 +26,9 @@ statements go together in one query (the simple query protocol; psycopg binds th
 itself). Taking it marks the update as asking for its chat (a two-int advisory lock, held
 until the turn ends), takes the turn unless another session marks a lower update of the same
 chat (then it gives way, for at most ORDER_WAIT: that lower update goes first, whichever
-process received it), and reads whether the update was recorded as handled. Ending it
+process received it), and reads whether the update was recorded as handled and, given the
+update's user, the chat's conversation and the user's language (what the update's handling
+reads first: bot.store.postgres keeps it for the turn, saving that read's round trip). Ending it
 records the update (committed, without waiting for the disk) before the unlocks, so whoever
 takes the turn next sees the record. A mark is a session's lock like any other: a process
 that dies takes its marks with it, and nobody waits for an update that will never come.
@@ -47,6 +49,7 @@ import psycopg.sql
 from psycopg.pq import ExecStatus
 from psycopg.rows import dict_row
 
+from bot.store.plans import CONVERSATION_AND_LANGUAGE
 from bot.store.storage import StorageError
 
 T = TypeVar("T")
@@ -246,21 +249,22 @@ class LockConnection:
 
     async def try_update_turn(
         self, keys: UpdateKeys, *, give_way: bool
-    ) -> tuple[bool | None, int | None, bool]:
+    ) -> tuple[bool | None, int | None, dict[str, Any]]:
         """One try for an update's turn, in one round trip: its mark taken if not yet held
         (the update is asking for its chat's turn: how the others see it waiting), the turn
         taken unless `give_way` and another process marked a lower update of the chat, and
-        whether the update was recorded as handled. (taken: True, busy: False, given way:
-        None; the turn's generation; delivered)."""
+        then read: whether the update was recorded as handled (`done`) and, for keys with a
+        `reader`, CONVERSATION_AND_LANGUAGE's columns. (taken: True, busy: False, given way:
+        None; the turn's generation; the row read, only meaningful when taken)."""
 
-        async def attempt() -> tuple[bool | None, int | None, bool]:
+        async def attempt() -> tuple[bool | None, int | None, dict[str, Any]]:
             if keys.turn in self._held and self.connected:
-                return False, None, False  # another task of this process holds it
+                return False, None, {"done": False}  # another task of this process holds it
             statements = []
             mark = keys.mark
             if mark is not None and mark not in self._held:
                 statements.append("SELECT pg_try_advisory_lock({chat}, {update}) AS mark")
-            statements += [_TRY_TURN, _DELIVERED]
+            statements += [_TRY_TURN, _DELIVERED if keys.reader is None else _DELIVERED_READ]
             params = {
                 "chat": mark[0] if mark else 0,
                 "update": mark[1] if mark else 0,
@@ -268,6 +272,8 @@ class LockConnection:
                 "give_way": give_way and mark is not None,
                 "business": keys.business,
                 "update_id": keys.update_id,
+                "chat_id": keys.reader[0] if keys.reader else 0,
+                "user_id": keys.reader[1] if keys.reader else 0,
             }
             results = await self._script("; ".join(statements), params)
             if len(results) == 3 and results[0][0]["mark"]:
@@ -275,9 +281,9 @@ class LockConnection:
             got = results[-2][0]["got"]
             if got:
                 self._held[keys.turn] = self.generation
-            return got, self.generation if got else None, bool(results[-1][0]["done"])
+            return got, self.generation if got else None, results[-1][0]
 
-        async def give_back(outcome: tuple[bool | None, int | None, bool]) -> None:
+        async def give_back(outcome: tuple[bool | None, int | None, dict[str, Any]]) -> None:
             await self.end_update_turn(keys, outcome[1], None)
 
         return await self._serial(attempt, give_back)
@@ -444,6 +450,13 @@ _DELIVERED = (
     "SELECT EXISTS (SELECT 1 FROM deliveries WHERE business = {business} "
     "AND update_id = {update_id}) AS done"
 )
+# The same with the chat's conversation and the user's language (bot.store.plans'
+# conversation_and_language), read in the same statement, so with the same snapshot: after
+# the turn was taken, hence after every write of the chat's last turn (committed before it
+# let the turn go).
+_DELIVERED_READ = f"{_DELIVERED}, " + CONVERSATION_AND_LANGUAGE.replace("?1", "{business}").replace(
+    "?2", "{chat_id}"
+).replace("?3", "{user_id}")
 # bot.store.plans' first_delivery, committed before the unlock that follows it.
 _RECORD = (
     "BEGIN; SET LOCAL synchronous_commit TO off; "
@@ -457,32 +470,40 @@ _MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number,
 class UpdateKeys:
     """The locks of one update's turn: the chat's turn (`lock_key("turn", business, chat)`,
     shared with `chat_turn`) and the update's mark, (the chat's 31-bit number, the update's
-    id), or None for an id past int4 (then it neither waits for lower ones nor is seen)."""
+    id), or None for an id past int4 (then it neither waits for lower ones nor is seen); and
+    `reader`, (the chat's id, the user's), when the turn is to read the conversation and the
+    language too (None: the delivery only)."""
 
     turn: int
     mark: tuple[int, int] | None
     business: str
     update_id: int
+    reader: tuple[int, int] | None = None
 
     @classmethod
-    def of(cls, business: str, chat_id: int, update_id: int) -> UpdateKeys:
+    def of(
+        cls, business: str, chat_id: int, update_id: int, user_id: int | None = None
+    ) -> UpdateKeys:
         chat = lock_key("order", business, str(chat_id)) % _MARKS
         mark = (chat, update_id) if 0 <= update_id < _MARKS else None
-        return cls(lock_key("turn", business, str(chat_id)), mark, business, update_id)
+        reader = (chat_id, user_id) if user_id is not None else None
+        return cls(lock_key("turn", business, str(chat_id)), mark, business, update_id, reader)
 
 
-async def update_turn_lock(locks: LockConnection, keys: UpdateKeys) -> tuple[int, bool]:
+async def update_turn_lock(locks: LockConnection, keys: UpdateKeys) -> tuple[int, dict[str, Any]]:
     """Take an update's turn (see LockConnection.try_update_turn), retrying while the chat is
     busy, and giving way for at most ORDER_WAIT to a lower update of the chat that another
-    process asks for; (the turn's generation, delivered). Lets the mark go if it fails."""
+    process asks for; (the turn's generation, the row read once it was taken: `done`, and
+    the conversation's and the language's columns for keys with a reader). Lets the mark go
+    if it fails."""
     loop = asyncio.get_running_loop()
     until = loop.time() + ORDER_WAIT
     pause = RETRY_FIRST
     try:
         while True:
-            got, generation, done = await locks.try_update_turn(keys, give_way=loop.time() < until)
+            got, generation, read = await locks.try_update_turn(keys, give_way=loop.time() < until)
             if got and generation is not None:
-                return generation, done
+                return generation, read
             await asyncio.sleep(pause)
             pause = min(pause * 2, RETRY_MOST)
     except BaseException:

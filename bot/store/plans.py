@@ -145,6 +145,23 @@ def _claim_lapsed_pg(box: Outbox) -> str:
     )
 
 
+# The columns and joins of `conversation_and_language` after its SELECT (?1 the business, ?2
+# the chat, ?3 the user): one row whether or not either is stored. Shared with the update's
+# turn on PostgreSQL, which reads the same with the turn (bot.store.pg_locks).
+CONVERSATION_AND_LANGUAGE = (
+    "c.chat_id, c.user_id, c.state, u.language FROM (SELECT 1 AS one) AS o "
+    "LEFT JOIN conversations c ON c.business = ?1 AND c.chat_id = ?2 "
+    "LEFT JOIN users u ON u.business = ?1 AND u.user_id = ?3"
+)
+
+
+def conversation_of(row: dict[str, Any]) -> tuple[ConversationRow | None, str | None]:
+    """A row of CONVERSATION_AND_LANGUAGE as the chat's conversation and the user's language."""
+    if row["state"] is None:
+        return None, row["language"]
+    return ConversationRow(row["chat_id"], row["user_id"], row["state"]), row["language"]
+
+
 class Plans:
     """The store's operations, as plans (see the module). The business is not theirs to know:
     the store that runs a plan binds its own as ?1 to every statement. `claimer` names this
@@ -871,18 +888,10 @@ class Plans:
         self, chat_id: int, user_id: int
     ) -> Plan[tuple[ConversationRow | None, str | None]]:
         """`load_conversation` and `get_language` in one statement (one round trip in
-        PostgreSQL): what every update reads first."""
-        rows = yield self._read(
-            "SELECT c.chat_id, c.user_id, c.state, u.language FROM (SELECT 1 AS one) AS o "
-            "LEFT JOIN conversations c ON c.business = ?1 AND c.chat_id = ?2 "
-            "LEFT JOIN users u ON u.business = ?1 AND u.user_id = ?3",
-            (chat_id, user_id),
-        )
-        row = rows[0]
-        if row["state"] is None:
-            return None, row["language"]
-        conversation = ConversationRow(row["chat_id"], row["user_id"], row["state"])
-        return conversation, row["language"]
+        PostgreSQL): what every update reads first. (Coordinated PostgreSQL reads the same
+        within the update's turn: bot.store.pg_locks, bot.store.postgres.)"""
+        rows = yield self._read(f"SELECT {CONVERSATION_AND_LANGUAGE}", (chat_id, user_id))
+        return conversation_of(rows[0])
 
     def save_conversation(
         self, chat_id: int, user_id: int, state: str, *, pending: bool

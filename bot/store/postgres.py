@@ -27,6 +27,14 @@ with unique keys; a 429's pause is a row too, its end reckoned by the database's
 second per process and bot (FLOOD_CACHE). The bot's messages a second are counted per second
 of the database's clock in `send_budget` (take_sends: one statement per batch of tokens).
 
+An update's turn reads, with the turn, the chat's conversation and its user's language (when
+told the user): what the update's handling reads first (bot.chat.engine). The store keeps that
+answer for the turn (`_Shared.turn_reads`) and gives it to the turn's first
+`conversation_and_language` of that chat and user, once: a second call reads the database. It
+is forgotten when the turn ends, and before and after any write of this process that could
+change it (the chat's conversation, the user's language, a forget, a prune), so it is never
+older than the last write: within the turn nobody else writes the chat (its writers take its turn).
+
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.
 """
@@ -38,8 +46,9 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -49,7 +58,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from bot.config.clock import utc_now
-from bot.core.records import FunnelEvent
+from bot.core.records import ConversationRow, FunnelEvent
 from bot.store.async_plans import AsyncPlans
 from bot.store.contract import SendGrant, UpdateTurn
 from bot.store.dialect import ddl_to_postgres, to_postgres
@@ -63,7 +72,19 @@ from bot.store.pg_locks import (
     turn_lock,
     update_turn_lock,
 )
-from bot.store.plans import ERASE, MANY, READ, WAITLIST, WRITE, Done, Op, Outbox, Plan, Plans
+from bot.store.plans import (
+    ERASE,
+    MANY,
+    READ,
+    WAITLIST,
+    WRITE,
+    Done,
+    Op,
+    Outbox,
+    Plan,
+    Plans,
+    conversation_of,
+)
 from bot.store.storage import (
     BUSINESS_INDEXES,
     BUSINESS_TABLES,
@@ -232,6 +253,17 @@ class _Shared:
         self.turns = KeyedLocks()
         self.pruning = Pruning()
         self.flood: dict[str, tuple[float, float]] = {}
+        # What each update's turn held now read of its chat (see the module): (business, chat)
+        # -> the update's user, and the conversation and language read.
+        self.turn_reads: dict[tuple[str, int], TurnRead] = {}
+
+
+@dataclass(frozen=True)
+class TurnRead:
+    """`conversation_and_language(chat, user_id)` as an update's turn read it."""
+
+    user_id: int
+    answer: tuple[ConversationRow | None, str | None]
 
 
 # The transaction the current task holds, if any: (the database's _Shared, its connection).
@@ -337,17 +369,27 @@ class PostgresStore(AsyncPlans):
                 await shared.locks.unlock(key, generation)
 
     @asynccontextmanager
-    async def update_turn(self, chat_id: int, update_id: int) -> AsyncIterator[UpdateTurn]:
-        """chat_turn for one update (bot.store.contract): its delivery read with the lock,
-        recorded with the unlock, one round trip each on the process's lock session."""
+    async def update_turn(
+        self, chat_id: int, update_id: int, user_id: int | None = None
+    ) -> AsyncIterator[UpdateTurn]:
+        """chat_turn for one update (bot.store.contract): its delivery read with the lock
+        (and, given `user_id`, the chat's conversation and the user's language, kept for the
+        turn: see the module), recorded with the unlock, one round trip each on the process's
+        lock session."""
         shared = self._shared
-        async with shared.turns.hold((self._business, chat_id)):
-            keys = UpdateKeys.of(self._business, chat_id, update_id)
-            generation, delivered = await update_turn_lock(shared.locks, keys)
-            turn = UpdateTurn(delivered)
+        chat = (self._business, chat_id)
+        async with shared.turns.hold(chat):
+            keys = UpdateKeys.of(self._business, chat_id, update_id, user_id)
+            generation, read = await update_turn_lock(shared.locks, keys)
+            turn = UpdateTurn(bool(read["done"]))
+            kept = None
+            if user_id is not None and not turn.delivered:
+                kept = shared.turn_reads[chat] = TurnRead(user_id, conversation_of(read))
             try:
                 yield turn
             finally:
+                if kept is not None and shared.turn_reads.get(chat) is kept:
+                    del shared.turn_reads[chat]
                 at = self._plans._now() if turn.record else None
                 recorded = await shared.locks.end_update_turn(keys, generation, at)
                 if turn.record:
@@ -399,6 +441,58 @@ class PostgresStore(AsyncPlans):
         await self._execute(Op(WRITE, _FLOOD_HOLD, (bot, round(max(seconds, 0.0) * 1000))))
         self._shared.flood.pop(f"{self._business}\x1f{bot}", None)
 
+    # -- what the update's turn read (see the module) --
+
+    async def conversation_and_language(
+        self, chat_id: int, user_id: int
+    ) -> tuple[ConversationRow | None, str | None]:
+        """What this chat's update turn read, if it read it for `user_id` and nothing
+        changed it since (given once); else the plan's read."""
+        kept = self._shared.turn_reads.pop((self._business, chat_id), None)
+        if kept is not None and kept.user_id == user_id:
+            return kept.answer
+        return await self._run_async(self._plans.conversation_and_language(chat_id, user_id), False)
+
+    @contextmanager
+    def _changing(
+        self, *, chat_id: int | None = None, user_id: int | None = None
+    ) -> Iterator[None]:
+        """Around a write that may change `chat_id`'s conversation or `user_id`'s language
+        (both None: anything of this business): what turns read of them is forgotten before
+        it starts and again once it is done (a turn may have read while it was under way)."""
+        self._stale(chat_id, user_id)
+        try:
+            yield
+        finally:
+            self._stale(chat_id, user_id)
+
+    def _stale(self, chat_id: int | None, user_id: int | None) -> None:
+        reads, business = self._shared.turn_reads, self._business
+        everything = chat_id is None and user_id is None
+        for key, kept in list(reads.items()):
+            if key[0] == business and (everything or key[1] == chat_id or kept.user_id == user_id):
+                del reads[key]
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        with self._changing(user_id=user_id):
+            await super().set_language(user_id, language)
+
+    async def save_conversation(
+        self, chat_id: int, user_id: int, state: str, *, pending: bool
+    ) -> None:
+        with self._changing(chat_id=chat_id, user_id=user_id):
+            await super().save_conversation(chat_id, user_id, state, pending=pending)
+
+    async def forget_user(self, user_id: int, chat_id: int | None = None) -> None:
+        with self._changing():  # rare: every kept read of the business
+            await super().forget_user(user_id, chat_id)
+
+    async def prune(self, *, appointments_before: datetime, idle_before: datetime) -> int:
+        with self._changing():
+            return await super().prune(
+                appointments_before=appointments_before, idle_before=idle_before
+            )
+
     async def save_with_funnel(
         self,
         chat_id: int,
@@ -411,6 +505,21 @@ class PostgresStore(AsyncPlans):
         """The plan's writes in one round trip: BEGIN, its statements with their parameters
         bound here (psycopg's client-side cursor), COMMIT, sent as one query; instead of a
         round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan."""
+        if state is None:  # the conversation unchanged: nothing a turn read changes
+            await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+            return
+        with self._changing(chat_id=chat_id, user_id=user_id):
+            await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
+
+    async def _save_with_funnel(
+        self,
+        chat_id: int,
+        user_id: int,
+        state: str | None,
+        *,
+        pending: bool,
+        funnel: list[FunnelEvent],
+    ) -> None:
         plan = self._plans.save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
         if self._held() is not None:
             await self._run_async(plan, False)

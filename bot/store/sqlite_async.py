@@ -132,7 +132,9 @@ class SqliteStore(AsyncPlans):
         return self._shared.turns.hold((self.business, chat_id))
 
     @asynccontextmanager
-    async def update_turn(self, chat_id: int, update_id: int) -> AsyncIterator[UpdateTurn]:
+    async def update_turn(
+        self, chat_id: int, update_id: int, user_id: int | None = None
+    ) -> AsyncIterator[UpdateTurn]:
         """chat_turn, with the update's delivery read in it and recorded at its end (one
         process: no other's updates to give way to)."""
         async with self.chat_turn(chat_id):

@@ -114,7 +114,9 @@ class TurnAdmission:
         if admitted is None:  # dropped by the budget: answered, nothing to record
             self._handled.done(update.update_id, True)
             return None
-        return self._once(update.update_id, lane_key(update), admitted)
+        user = update.effective_user
+        user_id = user.id if user is not None else None
+        return self._once(update.update_id, lane_key(update), admitted, user_id)
 
     def after(
         self, in_lane: Callable[[int, Awaitable[T]], Awaitable[T]]
@@ -134,9 +136,13 @@ class TurnAdmission:
             if not started and asyncio.iscoroutine(work):
                 work.close()  # given up while waiting: never "was never awaited"
 
-    async def _once(self, update_id: int, chat_id: int | None, work: Awaitable[Any]) -> Any:
+    async def _once(
+        self, update_id: int, chat_id: int | None, work: Awaitable[Any], user_id: int | None = None
+    ) -> Any:
         """`work` in its chat's turn unless another process handled the update already; then
-        recorded as handled. Whoever waits for the update (Handled) is told in any case."""
+        recorded as handled. Whoever waits for the update (Handled) is told in any case. The
+        turn is told the update's user: it reads the chat's conversation and the user's
+        language with the turn (what the handling reads first; bot.store.postgres)."""
         taken = False
         try:
             if chat_id is None:  # no chat, no turn (no such update is ever sent to the bot)
@@ -145,7 +151,7 @@ class TurnAdmission:
                 if turn.record:
                     await self._record(update_id)
                 return result
-            async with self._store.update_turn(chat_id, update_id) as turn:
+            async with self._store.update_turn(chat_id, update_id, user_id) as turn:
                 taken, result = await self._handle_once(update_id, turn, work)
                 return result
         finally:

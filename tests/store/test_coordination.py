@@ -14,6 +14,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from bot.core.records import ConversationRow
 from bot.core.screens import Reply
 from bot.followup.notices import NoticeService
 from bot.store import plans
@@ -354,3 +355,63 @@ async def test_an_updates_turn_reads_its_delivery_and_records_it_once_handled(
 
     await asyncio.gather(holder(), page())
     assert order == ["update", "page"]
+
+
+async def test_an_updates_turn_never_answers_a_stale_conversation_or_language(
+    backend: Backend,
+) -> None:
+    """Told the update's user, PostgreSQL's turn reads the chat's conversation and the user's
+    language with the turn (one round trip less per update); whatever was written before the
+    turn, in it, or between turns, the next read sees it (and SQLite, which reads when asked,
+    answers the same)."""
+    a, b = await two_processes(backend)
+    chat, user, other = CUSTOMER, CUSTOMER, CUSTOMER + 1
+
+    def row(state: str) -> ConversationRow:
+        return ConversationRow(chat, user, state)
+
+    def kept() -> bool:  # what the PostgreSQL turn read, held for the turn's first read
+        return isinstance(a, PostgresStore) and (a.business, chat) in a._shared.turn_reads
+
+    await b.save_conversation(chat, user, "s1", pending=False)
+    await b.set_language(user, "es")
+    async with a.update_turn(chat, 910, user) as turn:
+        assert kept() == (backend.name == "pg")
+        assert await a.conversation_and_language(chat, user) == (row("s1"), "es")
+        assert not kept()  # given once
+        await a.save_with_funnel(chat, user, "s2", pending=False, funnel=[])
+        await a.set_language(user, "de")
+        assert await a.conversation_and_language(chat, user) == (row("s2"), "de")
+        turn.handled()
+    # Written between two turns, by another process: the next turn reads it.
+    await b.save_conversation(chat, user, "s3", pending=False)
+    await b.set_language(user, "it")
+    async with a.update_turn(chat, 911, user) as turn:
+        assert await a.conversation_and_language(chat, user) == (row("s3"), "it")
+        await b.save_conversation(chat, user, "s4", pending=False)  # a second read reads
+        assert await a.conversation_and_language(chat, user) == (row("s4"), "it")
+        turn.handled()
+    # A write of this process in the turn, before the first read: that read sees it.
+    async with a.update_turn(chat, 912, user) as turn:
+        await a.save_conversation(chat, user, "s5", pending=True)
+        assert await a.conversation_and_language(chat, user) == (row("s5"), "it")
+    async with a.update_turn(chat, 913, user) as turn:
+        await a.set_language(user, "en")
+        assert await a.conversation_and_language(chat, user) == (row("s5"), "en")
+    # Another user in the chat is read for, not answered what the turn read for its user.
+    async with a.update_turn(chat, 914, user) as turn:
+        assert await a.conversation_and_language(chat, other) == (row("s5"), None)
+    # A turn's read unused is forgotten with the turn: a read after it sees what came since.
+    async with a.update_turn(chat, 915, user) as turn:
+        assert kept() == (backend.name == "pg")
+    assert not kept()
+    await b.save_conversation(chat, user, "s6", pending=False)
+    assert await a.conversation_and_language(chat, user) == (row("s6"), "en")
+    # A handled update's second delivery reads nothing for its handling.
+    async with b.update_turn(chat, 910, user) as turn:
+        assert turn.delivered
+        assert not kept()
+    # Forgetting the customer in the turn: nothing kept survives it.
+    async with a.update_turn(chat, 916, user) as turn:
+        await a.forget_user(user, chat)
+        assert await a.conversation_and_language(chat, user) == (None, None)
