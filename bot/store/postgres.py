@@ -47,7 +47,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -504,11 +504,10 @@ class PostgresStore(AsyncPlans):
     ) -> None:
         """The plan's writes in one round trip: BEGIN, its statements with their parameters
         bound here (psycopg's client-side cursor), COMMIT, sent as one query; instead of a
-        round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan."""
-        if state is None:  # the conversation unchanged: nothing a turn read changes
-            await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
-            return
-        with self._changing(chat_id=chat_id, user_id=user_id):
+        round trip for each of them and for BEGIN and COMMIT. Inside a batch, as any plan. An
+        unchanged conversation (None) leaves what a turn read as it is."""
+        unchanged = state is None
+        with nullcontext() if unchanged else self._changing(chat_id=chat_id, user_id=user_id):
             await self._save_with_funnel(chat_id, user_id, state, pending=pending, funnel=funnel)
 
     async def _save_with_funnel(
