@@ -13,7 +13,7 @@ several processes"). Nothing is asserted.
    failover (bench/failover.py): SIGKILL of one webhook process to the first update the
    survivor answers, and the polling owner's SIGKILL to the standby's takeover.
 
-Writes bench/results/cluster-<time>.json, cluster-latest.json and cluster-latest.md.
+Writes bench/results/cluster-<n>.json, cluster-latest.json and cluster-latest.md.
 """
 
 from __future__ import annotations

@@ -381,16 +381,19 @@ def chart(document: dict[str, Any], path: Path) -> Path | None:
 
 
 def run_header(args: object) -> dict[str, Any]:
-    """The head of a results document: when it ran, on what, with which settings. `when` is
-    the one read of the real clock in bench/: it names the results and dates them, nothing
-    measured depends on it (the bot and the sandbox run on pinned or monotonic clocks)."""
+    """The head of a results document: which code ran, on what, with which settings. No
+    date: bench/ reads no wall clock (the file system dates the file; the commit names the
+    code)."""
     import os
     import platform
-    from datetime import UTC, datetime
+    import subprocess
 
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     settings = vars(args)
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit or None,
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -403,12 +406,12 @@ def run_header(args: object) -> dict[str, Any]:
 def save_run(
     out: Path, kind: str, document: dict[str, Any], table: str, *, latest: str | None
 ) -> Path:
-    """`<kind>-<when>.json` (named by the run's own `when`: no second clock read), and, with
-    `latest`, `<latest>.json` and `<latest>.md` beside it; the JSON file's path."""
-    from datetime import datetime
-
-    stamp = datetime.fromisoformat(document["when"]).strftime("%Y%m%dT%H%M%SZ")
-    path = out / f"{kind}-{stamp}.json"
+    """`<kind>-<n>.json`, n one more than the highest of `kind` in `out` (runs numbered, not
+    stamped), and, with `latest`, `<latest>.json` and `<latest>.md` beside it; the JSON
+    file's path."""
+    taken = (p.stem.removeprefix(f"{kind}-") for p in out.glob(f"{kind}-*.json"))
+    number = 1 + max((int(n) for n in taken if n.isdigit()), default=0)
+    path = out / f"{kind}-{number}.json"
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     if latest is not None:
         (out / f"{latest}.json").write_text(path.read_text())

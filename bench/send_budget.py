@@ -23,12 +23,12 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.postgres import postgres_url
 
 SENDERS = 16  # tasks per process sending one message after the other
-STARTUP = 3.0  # seconds the processes of a rate run are given to start before they flood
 
 
 async def _flood(
@@ -37,11 +37,11 @@ async def _flood(
     per_second: float,
     *,
     sends: int = 0,
-    start: float = 0.0,
+    go: Callable[[], Awaitable[None]] | None = None,
     seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """One process: flood until `sends` messages were sent, or from `start` (the epoch: the
-    processes of one run start together) for `seconds`."""
+    """One process: flood until `sends` messages were sent, or, once `go` returns (the
+    processes of one run start together), for `seconds`."""
     from bot.store.postgres import open_postgres
     from bot.telegram.flood import FairQueue, FairRateLimiter, replying_to
     from bot.telegram.shared_budget import SharedFairQueue
@@ -56,8 +56,8 @@ async def _flood(
     chats = itertools.count(1)
     sent = 0
     loop = asyncio.get_running_loop()
-    if start:
-        await asyncio.sleep(max(0.0, start - time.time()))
+    if go is not None:
+        await go()
     wall, cpu = time.perf_counter(), time.process_time()
     end = loop.time() + seconds if seconds else float("inf")
 
@@ -84,19 +84,34 @@ async def _flood(
     }
 
 
+async def _ready_then_go() -> None:
+    """Say ready (the store open, the limiter built), then wait for the parent's go line."""
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+
+
 def _child(argv: list[str]) -> None:
-    url, bot, start, seconds = argv
-    run = _flood(url or None, bot, 30.0, start=float(start), seconds=float(seconds))
+    url, bot, seconds = argv
+    run = _flood(url or None, bot, 30.0, go=_ready_then_go, seconds=float(seconds))
     print(json.dumps(asyncio.run(run)))
 
 
 def _processes(url: str, bot: str, count: int, seconds: float, shared: bool) -> list[dict]:
+    """`count` processes flooding one bot together: each says when it is ready, and all are
+    told to go at once (a line on their stdin), so no clock decides when they start."""
     command = [sys.executable, "-m", "bench.send_budget", "--child", url if shared else "", bot]
-    start = time.time() + STARTUP  # the same moment for every process (one machine)
     children = [
-        subprocess.Popen([*command, str(start), str(seconds)], stdout=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*command, str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         for _ in range(count)
     ]
+    for child in children:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
     return [json.loads(child.communicate(timeout=seconds + 60)[0]) for child in children]
 
 
