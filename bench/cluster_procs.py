@@ -252,8 +252,6 @@ class ParallelWebhooks:
                     thread.start()
 
     def _send(self) -> None:
-        from tests.fakes.bot_api import SECRET_HEADER
-
         fake = self.fake
         with httpx.Client(timeout=10) as http:
             while not fake._closing:
@@ -261,21 +259,10 @@ class ParallelWebhooks:
                     update = self.queue.get(timeout=0.5)
                 except queue.Empty:
                     continue
-                with fake._lock:
-                    url = fake.webhook.get("url")
-                    secret = fake.webhook.get("secret_token", "")
-                try:
-                    answer = http.post(
-                        url, json=update, headers={SECRET_HEADER: secret} if secret else {}
-                    ).status_code
-                except httpx.TransportError:
-                    answer = 0
-                with fake._lock:
-                    fake.webhook_answers.append(answer)
-                    if answer == 200:
-                        fake.served[update["update_id"]] += 1
-                if answer != 200:
-                    time.sleep(0.1)
+                posted = fake.post_to_webhook(http, update)
+                if posted is None:  # no webhook set yet
+                    time.sleep(0.05)
+                if not posted:
                     self.queue.put(update)
 
 

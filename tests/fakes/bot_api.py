@@ -670,25 +670,40 @@ class FakeBotAPI:
                 self._delivery_wanted.clear()
                 while not self._closing:
                     with self._lock:
-                        url = self.webhook.get("url")
-                        secret = self.webhook.get("secret_token", "")
-                        update = self._updates[0] if self._updates and url else None
-                    if update is None:
+                        update = self._updates[0] if self._updates else None
+                    posted = None if update is None else self.post_to_webhook(http, update)
+                    if posted is None:
                         break
-                    try:
-                        answer = http.post(
-                            url, json=update, headers={SECRET_HEADER: secret} if secret else {}
-                        ).status_code
-                    except httpx.TransportError:
-                        answer = 0
+                    if not posted:
+                        continue  # sent again after the pause
                     with self._lock:
-                        self.webhook_answers.append(answer)
-                        if answer == 200:
-                            self.served[update["update_id"]] += 1
-                            if self._updates and self._updates[0] is update:
-                                self._updates.popleft()
-                    if answer != 200:
-                        time.sleep(0.1)
+                        if self._updates and self._updates[0] is update:
+                            self._updates.popleft()
+
+    def post_to_webhook(self, http: Any, update: dict[str, Any]) -> bool | None:
+        """POST `update` to the webhook set (with its secret), as Telegram does, and record
+        the answer (`webhook_answers`, `served`): True for a 200, else False after a short
+        pause (Telegram sends it again); None when no webhook is set."""
+        import httpx
+
+        with self._lock:
+            url = self.webhook.get("url")
+            secret = self.webhook.get("secret_token", "")
+        if not url:
+            return None
+        try:
+            answer = http.post(
+                url, json=update, headers={SECRET_HEADER: secret} if secret else {}
+            ).status_code
+        except httpx.TransportError:
+            answer = 0
+        with self._lock:
+            self.webhook_answers.append(answer)
+            if answer == 200:
+                self.served[update["update_id"]] += 1
+        if answer != 200:
+            time.sleep(0.1)
+        return answer == 200
 
     def user_sends_text(self, chat_id: int, text: str, **user: Any) -> int:
         """The customer types `text`; returns the update_id."""
