@@ -146,7 +146,8 @@ def cluster_for(
     if not database_url(settings):
         return None
     token = settings.TELEGRAM_BOT_TOKEN.get_secret_value()
-    return Cluster(storage, storage.business, bot_key(token), share)
+    polled = settings.WEBHOOK_URL is None
+    return Cluster(storage, storage.business, bot_key(token), share, polled=polled)
 
 
 async def open_bot_store(settings: Settings) -> Store:

@@ -93,7 +93,7 @@ class Coordination(Protocol):
         ...
 
     def update_turn(
-        self, chat_id: int, update_id: int, user_id: int | None = None
+        self, chat_id: int, update_id: int, user_id: int | None = None, *, in_order: bool = False
     ) -> AbstractAsyncContextManager[UpdateTurn]:
         """`chat_turn` for one update, with the update's `delivered` read once the turn is
         taken and, if the holder called `handled()`, its `first_delivery` written before the
@@ -104,7 +104,13 @@ class Coordination(Protocol):
         records it and lets the turn go in another; given the update's `user_id`, that first
         round trip also reads what the turn's first `conversation_and_language(chat_id,
         user_id)` answers (never after a write of either: bot.store.postgres). SQLite ignores
-        `user_id` (its reads cost no round trip)."""
+        `user_id` (its reads cost no round trip). `in_order`: the bot's updates reach its
+        processes in Telegram's order (one poller fetches them all), so no update gives way to
+        another process's, and none is shown to the others as asking (PostgreSQL then spares
+        the server the look at every lock that giving way takes). On PostgreSQL, the
+        conversation and funnel events that `save_with_funnel` writes in the turn (not in
+        flight: `pending` false) are written with the update's record as the turn ends, and
+        not at all if the update was not handled (bot.store.pg_scripts)."""
         ...
 
     def ownership(self, name: str) -> Ownership:

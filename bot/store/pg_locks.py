@@ -151,16 +151,22 @@ class LockConnection:
             raise self._error("lock statement failed", exc) from None
         return next(iter(row.values())) if row else None
 
-    async def _script(self, sql: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    async def _script(
+        self, sql: str, params: dict[str, Any], bound: dict[str, Any] | None = None
+    ) -> list[list[dict[str, Any]]]:
         """Several statements in one round trip (the simple query protocol: psycopg's
         client-side cursor), serialised and bounded as `_scalar`; the rows of each statement
         that returns rows, in order. `sql`'s `{name}` fields are `params`, as literals made
-        here (`_literal`): psycopg's own binding cost more than the round trip it saves."""
+        here (`_literal`): psycopg's own binding cost more than the round trip it saves.
+        `bound`: parameters psycopg binds to `sql`'s `%(name)s` (an update's held writes)."""
         conn = await self._connection()
         cursor = psycopg.AsyncClientCursor(conn)
         try:
-            text = sql.format_map({k: self._literal(conn, v) for k, v in params.items()})
-            await asyncio.wait_for(cursor.execute(text), PING_TIMEOUT)
+            literals = {k: self._literal(conn, v) for k, v in params.items()}
+            if bound is not None:  # psycopg then reads the text for %: a literal's are doubled
+                literals = {k: v.replace("%", "%%") for k, v in literals.items()}
+            text = sql.format_map(literals)
+            await asyncio.wait_for(cursor.execute(text, bound), PING_TIMEOUT)
             results: list[list[dict[str, Any]]] = []
             while True:
                 if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
@@ -264,7 +270,10 @@ class LockConnection:
             mark = keys.mark
             if mark is not None and mark not in self._held:
                 statements.append("SELECT pg_try_advisory_lock({chat}, {update}) AS mark")
-            statements += [_TRY_TURN, _DELIVERED if keys.reader is None else _DELIVERED_READ]
+            statements += [
+                _TAKE_TURN if mark is None else _TRY_TURN,
+                _DELIVERED if keys.reader is None else _DELIVERED_READ,
+            ]
             params = {
                 "chat": mark[0] if mark else 0,
                 "update": mark[1] if mark else 0,
@@ -289,19 +298,30 @@ class LockConnection:
         return await self._serial(attempt, give_back)
 
     async def end_update_turn(
-        self, keys: UpdateKeys, generation: int | None, record_at: str | None
+        self,
+        keys: UpdateKeys,
+        generation: int | None,
+        record_at: str | None,
+        writes: tuple[str, dict[str, Any]] | None = None,
     ) -> bool:
         """The update's turn and mark let go, the update recorded as handled first (at
         `record_at`, if given: committed before the turn is free, without waiting for the
-        disk, as `first_delivery`), in one round trip. Never raises; False when the record
-        was asked for and not made (the session was lost: its locks went with it)."""
+        disk, as `first_delivery`), in one round trip; with `writes` (the update's held
+        writes: bot.store.pg_scripts, a text and its parameters), those and the record in one
+        transaction, as durable as the server's setting makes any write. Never raises; False
+        when the record was asked for and not made (the session was lost: its locks went
+        with it)."""
+        held = writes if record_at is not None else None  # no record, nothing of the update
 
         async def attempt() -> bool:
             if not self.connected:
                 self._held.pop(keys.turn, None)
                 return record_at is None
             statements = []
-            if record_at is not None:
+            if held is not None:
+                text = held[0].replace("{", "{{").replace("}", "}}")
+                statements.append(f"BEGIN; {text}; {_RECORD_ROW}; COMMIT")
+            elif record_at is not None:
                 statements.append(_RECORD)
             unlocks = []
             if generation is not None and self._held.get(keys.turn) == generation:
@@ -324,7 +344,7 @@ class LockConnection:
                 "at": record_at,
             }
             try:
-                await self._script("; ".join(statements), params)
+                await self._script("; ".join(statements), params, held[1] if held else None)
             except StorageError:
                 return record_at is None
             return True
@@ -444,6 +464,7 @@ _TRY_TURN = (
     f"SELECT CASE WHEN {{give_way}} AND {_LOWER_WAITING} THEN NULL "
     "ELSE pg_try_advisory_lock({turn}) END AS got"
 )
+_TAKE_TURN = "SELECT pg_try_advisory_lock({turn}) AS got"  # unmarked: gives way to none
 # A statement of its own after the lock: its snapshot sees a record committed before the last
 # holder let the turn go (a statement's snapshot is taken when it starts, READ COMMITTED).
 _DELIVERED = (
@@ -458,11 +479,11 @@ _DELIVERED_READ = f"{_DELIVERED}, " + CONVERSATION_AND_LANGUAGE.replace("?1", "{
     "?2", "{chat_id}"
 ).replace("?3", "{user_id}")
 # bot.store.plans' first_delivery, committed before the unlock that follows it.
-_RECORD = (
-    "BEGIN; SET LOCAL synchronous_commit TO off; "
+_RECORD_ROW = (
     "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "
-    "{at}) ON CONFLICT (business, update_id) DO NOTHING; COMMIT"
+    "{at}) ON CONFLICT (business, update_id) DO NOTHING"
 )
+_RECORD = f"BEGIN; SET LOCAL synchronous_commit TO off; {_RECORD_ROW}; COMMIT"
 _MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number, its id
 
 
@@ -482,10 +503,18 @@ class UpdateKeys:
 
     @classmethod
     def of(
-        cls, business: str, chat_id: int, update_id: int, user_id: int | None = None
+        cls,
+        business: str,
+        chat_id: int,
+        update_id: int,
+        user_id: int | None = None,
+        *,
+        marked: bool = True,
     ) -> UpdateKeys:
+        """`marked`: False when the updates reach the processes in order (one poller): then
+        no mark, and no look for others' (the look reads every lock of the server)."""
         chat = lock_key("order", business, str(chat_id)) % _MARKS
-        mark = (chat, update_id) if 0 <= update_id < _MARKS else None
+        mark = (chat, update_id) if marked and 0 <= update_id < _MARKS else None
         reader = (chat_id, user_id) if user_id is not None else None
         return cls(lock_key("turn", business, str(chat_id)), mark, business, update_id, reader)
 

@@ -133,7 +133,7 @@ class SqliteStore(AsyncPlans):
 
     @asynccontextmanager
     async def update_turn(
-        self, chat_id: int, update_id: int, user_id: int | None = None
+        self, chat_id: int, update_id: int, user_id: int | None = None, *, in_order: bool = False
     ) -> AsyncIterator[UpdateTurn]:
         """chat_turn, with the update's delivery read in it and recorded at its end (one
         process: no other's updates to give way to)."""

@@ -29,7 +29,9 @@ What a SIGKILL can still cost: in webhook mode nothing (its unanswered updates c
 in polling mode the updates of the batch it had fetched and not yet finished (a few in flight;
 a booking's confirm is resumed from its pending conversation). An update killed mid-handling
 is handled again from its start by the next process: one whose handling had told the customer
-something may tell it again (the conversation's own state guards a booking: never twice).
+something may tell it again (the conversation's own state guards a booking: never twice). Its
+last writes go in with its record (bot.store.pg_scripts), so it is handled again from the
+state it found, and gives the same answer.
 """
 
 from __future__ import annotations
@@ -101,11 +103,17 @@ class TurnAdmission:
     processes (see the module), telling `handled` when it is done."""
 
     def __init__(
-        self, store: Store, inner: Admission | None = None, handled: Handled | None = None
+        self,
+        store: Store,
+        inner: Admission | None = None,
+        handled: Handled | None = None,
+        *,
+        in_order: bool = False,
     ) -> None:
         self._store = store
         self._inner = inner
         self._handled = handled if handled is not None else Handled()
+        self._in_order = in_order  # one poller: the updates come in Telegram's order
 
     def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
         admitted = work if self._inner is None else self._inner.admit(update, work)
@@ -151,7 +159,8 @@ class TurnAdmission:
                 if turn.record:
                     await self._record(update_id)
                 return result
-            async with self._store.update_turn(chat_id, update_id, user_id) as turn:
+            turning = self._store.update_turn(chat_id, update_id, user_id, in_order=self._in_order)
+            async with turning as turn:
                 taken, result = await self._handle_once(update_id, turn, work)
                 return result
         finally:
@@ -519,9 +528,12 @@ class Cluster:
     bot: str  # bot_key(token)
     share: PollShare | None = None  # the process's share of its bots' polling (BUSINESSES_FILE)
     handled: Handled = field(default_factory=Handled)  # webhook requests awaiting their update
+    # Polled (no webhook): one poller fetches the bot's updates, in Telegram's order, so no
+    # update of a chat can reach another process before a lower one (none gives way).
+    polled: bool = False
 
     def admission(self, inner: Admission | None) -> TurnAdmission:
-        return TurnAdmission(self.store, inner, self.handled)
+        return TurnAdmission(self.store, inner, self.handled, in_order=self.polled)
 
     def pauses(self) -> SharedPauses:
         return SharedPauses(self.store, self.bot)

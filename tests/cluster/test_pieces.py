@@ -283,3 +283,25 @@ async def test_a_dead_processs_lower_update_does_not_hold_the_chat_back(
     await dead.close()  # the process of 10 dies before it got the turn
     await handled
     assert started.is_set() and await stores[1].delivered(11)
+
+
+async def test_a_polled_bots_updates_take_their_turns_unmarked(
+    stores: tuple[PostgresStore, PostgresStore], pg_url: str
+) -> None:
+    """One poller fetches a polled bot's updates in Telegram's order: none needs to show the
+    other processes it is asking (a mark), which a webhook's update does."""
+    seen: list[int] = []
+
+    async def count_marks() -> None:
+        async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+            cursor = await conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
+            )
+            row = await cursor.fetchone()
+            seen.append(row[0] if row else -1)
+
+    for update_id, polled in ((20, True), (21, False)):
+        admission = Cluster(stores[0], "", "1", polled=polled).admission(None)
+        await admission.admit(_update(update_id, 5), count_marks())  # type: ignore[misc]
+    assert seen == [0, 1]
+    assert await stores[1].delivered(20) and await stores[1].delivered(21)
