@@ -102,6 +102,7 @@ class LockConnection:
         self._undoing: set[asyncio.Future[None]] = set()  # kept alive until done
         self._quoted: dict[str, str] = {}  # text parameters as SQL literals (`_literal`)
         self.generation = 0
+        self._prepared = -1  # the generation (session) whose turn statements are prepared
 
     @property
     def connected(self) -> bool:
@@ -142,9 +143,8 @@ class LockConnection:
         """One statement on the session, serialised, bounded; a failure drops the session."""
         conn = await self._connection()
         try:
-            cursor = await asyncio.wait_for(
-                conn.execute(sql, (key,) if key is not None else None), PING_TIMEOUT
-            )
+            async with asyncio.timeout(PING_TIMEOUT):  # no task of its own, as wait_for's
+                cursor = await conn.execute(sql, (key,) if key is not None else None)
             row = await cursor.fetchone()
         except (psycopg.Error, TimeoutError) as exc:
             await self._drop()
@@ -166,7 +166,8 @@ class LockConnection:
             if bound is not None:  # psycopg then reads the text for %: a literal's are doubled
                 literals = {k: v.replace("%", "%%") for k, v in literals.items()}
             text = sql.format_map(literals)
-            await asyncio.wait_for(cursor.execute(text, bound), PING_TIMEOUT)
+            async with asyncio.timeout(PING_TIMEOUT):
+                await cursor.execute(text, bound)
             results: list[list[dict[str, Any]]] = []
             while True:
                 if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
@@ -266,13 +267,14 @@ class LockConnection:
         async def attempt() -> tuple[bool | None, int | None, dict[str, Any]]:
             if keys.turn in self._held and self.connected:
                 return False, None, {"done": False}  # another task of this process holds it
-            statements = []
+            await self._connection()  # the session the script goes to: prepared on it yet?
+            statements = [] if self._prepared == self.generation else [_PREPARE]
             mark = keys.mark
             if mark is not None and mark not in self._held:
                 statements.append("SELECT pg_try_advisory_lock({chat}, {update}) AS mark")
             statements += [
                 _TAKE_TURN if mark is None else _TRY_TURN,
-                _DELIVERED if keys.reader is None else _DELIVERED_READ,
+                _DELIVERED_RUN if keys.reader is None else _DELIVERED_READ_RUN,
             ]
             params = {
                 "chat": mark[0] if mark else 0,
@@ -285,6 +287,7 @@ class LockConnection:
                 "user_id": keys.reader[1] if keys.reader else 0,
             }
             results = await self._script("; ".join(statements), params)
+            self._prepared = self.generation
             if len(results) == 3 and results[0][0]["mark"]:
                 self._held[mark] = self.generation  # type: ignore[index]
             got = results[-2][0]["got"]
@@ -478,6 +481,20 @@ _DELIVERED = (
 _DELIVERED_READ = f"{_DELIVERED}, " + CONVERSATION_AND_LANGUAGE.replace("?1", "{business}").replace(
     "?2", "{chat_id}"
 ).replace("?3", "{user_id}")
+# Both prepared once per session, in the script of its first turn: planned once, not at every
+# update (their joins cost the server more to plan than to run).
+_ARGS = {"business": "$1", "update_id": "$2", "chat_id": "$3", "user_id": "$4"}
+_PREPARE = (
+    (
+        f"PREPARE bot_delivered (text, bigint) AS {_DELIVERED.format_map(_ARGS)}; "
+        "PREPARE bot_delivered_read (text, bigint, bigint, bigint) AS "
+        f"{_DELIVERED_READ.format_map(_ARGS)}"
+    )
+    .replace("{", "{{")
+    .replace("}", "}}")
+)
+_DELIVERED_RUN = "EXECUTE bot_delivered({business}, {update_id})"
+_DELIVERED_READ_RUN = "EXECUTE bot_delivered_read({business}, {update_id}, {chat_id}, {user_id})"
 # bot.store.plans' first_delivery, committed before the unlock that follows it.
 _RECORD_ROW = (
     "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "

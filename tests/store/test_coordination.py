@@ -490,6 +490,13 @@ async def test_an_updates_held_writes_survive_the_loss_of_the_lock_session(
         turn.handled()
     assert _state_and_funnel(backend, chat)[0] == "kept"  # written on the pool instead
     assert await b.delivered(940)
+    async with a.update_turn(chat, 941, user) as turn:  # on a new session, prepared anew
+        assert await a.conversation_and_language(chat, user) == (
+            ConversationRow(chat, user, "kept"),
+            None,
+        )
+        turn.handled()
+    assert await b.delivered(941)
 
 
 async def test_updates_in_telegrams_order_are_not_marked_for_the_others(
