@@ -29,6 +29,7 @@ tests/store/test_contract.py checks that both have every method with these signa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -93,7 +94,7 @@ class Coordination(Protocol):
         ...
 
     def update_turn(
-        self, chat_id: int, update_id: int, user_id: int | None = None, *, in_order: bool = False
+        self, chat_id: int, update_id: int, user_id: int | None = None, *, polled: bool = False
     ) -> AbstractAsyncContextManager[UpdateTurn]:
         """`chat_turn` for one update, with the update's `delivered` read once the turn is
         taken and, if the holder called `handled()`, its `first_delivery` written before the
@@ -104,13 +105,27 @@ class Coordination(Protocol):
         records it and lets the turn go in another; given the update's `user_id`, that first
         round trip also reads what the turn's first `conversation_and_language(chat_id,
         user_id)` answers (never after a write of either: bot.store.postgres). SQLite ignores
-        `user_id` (its reads cost no round trip). `in_order`: the bot's updates reach its
-        processes in Telegram's order (one poller fetches them all), so no update gives way to
+        `user_id` (its reads cost no round trip). `polled`: the update came from the bot's
+        one poller, which fetches them all in Telegram's order, so no update gives way to
         another process's, and none is shown to the others as asking (PostgreSQL then spares
-        the server the look at every lock that giving way takes). On PostgreSQL, the
+        the server the look at every lock that giving way takes); and kept (`keep_updates`)
+        until its turn ends handled or found handled before. On PostgreSQL, the
         conversation and funnel events that `save_with_funnel` writes in the turn (not in
         flight: `pending` false) are written with the update's record as the turn ends, and
         not at all if the update was not handled (bot.store.pg_scripts)."""
+        ...
+
+    async def keep_updates(self, updates: Sequence[tuple[int, str]]) -> bool:
+        """Keep polled updates ((id, the update's JSON)) until each is handled (its polled
+        `update_turn` forgets it), so that the poller may confirm them to Telegram before they
+        are handled: True once kept, in one round trip. False where nothing is kept (SQLite:
+        one process, whose poller confirms a batch once handled); raises if the store could
+        not keep them (the poller then waits for the handling, as without)."""
+        ...
+
+    async def kept_updates(self) -> list[str]:
+        """The kept updates not yet handled (JSON, in update order): what a new poller hands
+        to its process before it polls (their turns drop those handled meanwhile)."""
         ...
 
     def ownership(self, name: str) -> Ownership:

@@ -306,12 +306,14 @@ class LockConnection:
         generation: int | None,
         record_at: str | None,
         writes: tuple[str, dict[str, Any]] | None = None,
+        forget_kept: bool = False,
     ) -> bool:
         """The update's turn and mark let go, the update recorded as handled first (at
         `record_at`, if given: committed before the turn is free, without waiting for the
         disk, as `first_delivery`), in one round trip; with `writes` (the update's held
         writes: bot.store.pg_scripts, a text and its parameters), those and the record in one
-        transaction, as durable as the server's setting makes any write. Never raises; False
+        transaction, as durable as the server's setting makes any write; with `forget_kept`,
+        the update's inbox row deleted too (bot.store.postgres INBOX_TABLE). Never raises; False
         when the record was asked for and not made (the session was lost: its locks went
         with it)."""
         held = writes if record_at is not None else None  # no record, nothing of the update
@@ -321,11 +323,14 @@ class LockConnection:
                 self._held.pop(keys.turn, None)
                 return record_at is None
             statements = []
-            if held is not None:
-                text = held[0].replace("{", "{{").replace("}", "}}")
-                statements.append(f"BEGIN; {text}; {_RECORD_ROW}; COMMIT")
-            elif record_at is not None:
-                statements.append(_RECORD)
+            forget = [_FORGET_KEPT] if forget_kept else []
+            if held is not None:  # the writes keep the server's durability
+                writes_text = held[0].replace("{", "{{").replace("}", "}}")
+                statements += ["BEGIN", writes_text, _RECORD_ROW, *forget, "COMMIT"]
+            elif record_at is not None:  # the record alone: see first_delivery
+                statements += ["BEGIN", _NO_FLUSH, _RECORD_ROW, *forget, "COMMIT"]
+            else:
+                statements += forget
             unlocks = []
             if generation is not None and self._held.get(keys.turn) == generation:
                 del self._held[keys.turn]
@@ -500,7 +505,8 @@ _RECORD_ROW = (
     "INSERT INTO deliveries (business, update_id, at) VALUES ({business}, {update_id}, "
     "{at}) ON CONFLICT (business, update_id) DO NOTHING"
 )
-_RECORD = f"BEGIN; SET LOCAL synchronous_commit TO off; {_RECORD_ROW}; COMMIT"
+_NO_FLUSH = "SET LOCAL synchronous_commit TO off"
+_FORGET_KEPT = "DELETE FROM inbox WHERE business = {business} AND update_id = {update_id}"
 _MARKS = 1 << 31  # an update's mark is two int4 keys: its chat's 31-bit number, its id
 
 

@@ -48,7 +48,7 @@ import contextvars
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -218,6 +218,7 @@ async def migrate(conn: Connection, target: Target, now: datetime) -> int:
             )
             current = version
         await conn.execute(SEND_BUDGET_TABLE)  # not versioned: see SEND_BUDGET_TABLE
+        await conn.execute(INBOX_TABLE)  # not versioned either: see INBOX_TABLE
     return current
 
 
@@ -381,7 +382,7 @@ class PostgresStore(AsyncPlans):
 
     @asynccontextmanager
     async def update_turn(
-        self, chat_id: int, update_id: int, user_id: int | None = None, *, in_order: bool = False
+        self, chat_id: int, update_id: int, user_id: int | None = None, *, polled: bool = False
     ) -> AsyncIterator[UpdateTurn]:
         """chat_turn for one update (bot.store.contract): its delivery read with the lock
         (and, given `user_id`, the chat's conversation and the user's language, kept for the
@@ -390,7 +391,7 @@ class PostgresStore(AsyncPlans):
         shared = self._shared
         chat = (self._business, chat_id)
         async with shared.turns.hold(chat):
-            keys = UpdateKeys.of(self._business, chat_id, update_id, user_id, marked=not in_order)
+            keys = UpdateKeys.of(self._business, chat_id, update_id, user_id, marked=not polled)
             generation, read = await update_turn_lock(shared.locks, keys)
             turn = UpdateTurn(bool(read["done"]))
             kept = None
@@ -409,7 +410,8 @@ class PostgresStore(AsyncPlans):
                 held = writes.close()
                 held = held if turn.record else None
                 at = self._plans._now() if turn.record else None
-                recorded = await shared.locks.end_update_turn(keys, generation, at, held)
+                kept = polled and (turn.record or turn.delivered)  # its inbox row, if any
+                recorded = await shared.locks.end_update_turn(keys, generation, at, held, kept)
                 if turn.record:
                     if recorded:
                         shared.writes += 1  # the record's transaction, on the lock session
@@ -627,6 +629,35 @@ class PostgresStore(AsyncPlans):
             return Done(cursor.rowcount, int(row["id"]) if row else None)
         return Done(cursor.rowcount)
 
+    # -- polled updates kept until handled (see INBOX_TABLE) --
+
+    async def forget_deliveries(self, before: datetime) -> int:
+        """As the plan, and the kept updates found handled forgotten too: a row whose keeping
+        committed after its update's turn had ended (its keeping and its handling run side
+        by side) would otherwise wait for the next poller."""
+        forgotten = await super().forget_deliveries(before)
+        await self._raw(_FORGET_HANDLED, (self._business,), "write failed")
+        return forgotten
+
+    async def keep_updates(self, updates: Sequence[tuple[int, str]]) -> bool:
+        ids, bodies = [u[0] for u in updates], [u[1] for u in updates]
+        await self._raw(_KEEP, (self._business, ids, bodies), "write failed")
+        self._shared.writes += 1
+        return True
+
+    async def kept_updates(self) -> list[str]:
+        rows = await self._raw(_KEPT, (self._business,), "read failed")
+        return [row["body"] for row in rows]
+
+    async def _raw(self, sql: str, params: tuple[Any, ...], what: str) -> list[dict[str, Any]]:
+        """A statement of this module's own (not a plan's), on a pooled connection."""
+        try:
+            async with self._shared.pool.connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            raise self._shared.target.error(what, exc) from None
+
     # -- the bot's messages per second, counted across processes (see _SEND_TAKE) --
 
     async def take_sends(
@@ -702,6 +733,28 @@ SEND_BUDGET_TABLE = (
     " granted BIGINT NOT NULL,"
     " at_ms BIGINT NOT NULL,"
     " PRIMARY KEY (business, bot, second))"
+)
+# Polled updates kept from the getUpdates answer that carried them until handled (keep_updates,
+# bot.telegram.cluster.OwnedPoller), so that the poller confirms them to Telegram at once and
+# polls on while they are handled. A row lives for the handling of its update: forgotten as the
+# update's turn ends (bot.store.pg_locks). Not a versioned part of the schema, as send_budget:
+# PostgreSQL's alone, created if missing when the store opens; copy-data has nothing to copy.
+INBOX_TABLE = (
+    "CREATE TABLE IF NOT EXISTS inbox ("
+    ' business TEXT COLLATE "C" NOT NULL,'
+    " update_id BIGINT NOT NULL,"
+    ' body TEXT COLLATE "C" NOT NULL,'
+    " PRIMARY KEY (business, update_id))"
+)
+_KEEP = (
+    "INSERT INTO inbox (business, update_id, body) "
+    "SELECT $1, u.id, u.body FROM unnest($2::bigint[], $3::text[]) AS u (id, body) "
+    "ON CONFLICT (business, update_id) DO NOTHING"
+)
+_KEPT = "SELECT body FROM inbox WHERE business = $1 ORDER BY update_id"
+_FORGET_HANDLED = (
+    "DELETE FROM inbox i USING deliveries d WHERE i.business = $1 AND d.business = $1 "
+    "AND d.update_id = i.update_id"
 )
 SEND_BUDGET_KEPT_SECONDS = 60  # the seconds a bot's counts are kept (then forgotten)
 SEND_BUDGET_PURGE_EVERY = 30.0  # seconds between a process's purges of one bot's old counts

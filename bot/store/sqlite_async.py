@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
@@ -133,7 +133,7 @@ class SqliteStore(AsyncPlans):
 
     @asynccontextmanager
     async def update_turn(
-        self, chat_id: int, update_id: int, user_id: int | None = None, *, in_order: bool = False
+        self, chat_id: int, update_id: int, user_id: int | None = None, *, polled: bool = False
     ) -> AsyncIterator[UpdateTurn]:
         """chat_turn, with the update's delivery read in it and recorded at its end (one
         process: no other's updates to give way to)."""
@@ -164,6 +164,12 @@ class SqliteStore(AsyncPlans):
 
     async def close(self) -> None:
         self.storage.close()
+
+    async def keep_updates(self, updates: Sequence[tuple[int, str]]) -> bool:
+        return False  # one process: its poller confirms a batch once handled (contract)
+
+    async def kept_updates(self) -> list[str]:
+        return []
 
     async def take_sends(
         self, bot: str, want: int, cap: int, reserved: int = 0, replies: int = 0

@@ -18,7 +18,11 @@
   first (bot.store.pg_locks).
 - One poller per bot: `OwnedPoller` polls only while it holds `ownership("poll:<business>")`,
   tries every RETRY_SECONDS otherwise (a dead owner's session ends with it, so another takes
-  over within seconds), and goes on from the offset stored after each batch.
+  over within seconds), and goes on from the offset stored after each batch. A batch is
+  confirmed to Telegram (the next getUpdates' offset) once handled, or, for what is not
+  handled after KEEP_AFTER, once kept in the store (`keep_updates`): a chat's slow update
+  does not hold the other chats' next updates back, and a new poller takes what the last one
+  kept before it polls (their turns drop those handled meanwhile).
 - One runner of the background scans: `JobsGate` says whether this process holds
   `ownership("jobs:<business>")` now (the claims use SKIP LOCKED besides, so a killed
   sender's work is taken up again and nobody is told twice).
@@ -26,18 +30,18 @@
   store and reads the others' (cached a second per process).
 
 What a SIGKILL can still cost: in webhook mode nothing (its unanswered updates come again);
-in polling mode the updates of the batch it had fetched and not yet finished (a few in flight;
-a booking's confirm is resumed from its pending conversation). An update killed mid-handling
-is handled again from its start by the next process: one whose handling had told the customer
-something may tell it again (the conversation's own state guards a booking: never twice). Its
-last writes go in with its record (bot.store.pg_scripts), so it is handled again from the
-state it found, and gives the same answer.
+in polling mode nothing either (what it fetched is confirmed only once handled or kept). An
+update killed mid-handling is handled again from its start by the next process: one whose
+handling had told the customer something may tell it again (the conversation's own state
+guards a booking: never twice). Its last writes go in with its record (bot.store.pg_scripts),
+so it is handled again from the state it found, and gives the same answer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Sequence
@@ -61,6 +65,10 @@ RETRY_SECONDS = 3.0  # how often a process not polling tries to become the polle
 CHECK_SECONDS = 3.0  # how often the poller checks it still holds its role
 ERROR_PAUSE = 1.0  # seconds after a failed getUpdates before the next
 HANDLED_WAIT = 50.0  # seconds a webhook request waits for its update's handling at most
+# Seconds the poller waits for a batch's handling before it keeps what is left of it in the
+# store and polls on: most updates are handled sooner (nothing kept, no write); one waiting for
+# a slow Zimun call holds the other chats' next updates back this long at most.
+KEEP_AFTER = 0.02
 
 
 def retry_seconds(exc: RetryAfter) -> float:
@@ -108,12 +116,12 @@ class TurnAdmission:
         inner: Admission | None = None,
         handled: Handled | None = None,
         *,
-        in_order: bool = False,
+        polled: bool = False,
     ) -> None:
         self._store = store
         self._inner = inner
         self._handled = handled if handled is not None else Handled()
-        self._in_order = in_order  # one poller: the updates come in Telegram's order
+        self._polled = polled  # from the one poller: in order, kept until handled
 
     def admit(self, update: object, work: Awaitable[Any]) -> Awaitable[Any] | None:
         admitted = work if self._inner is None else self._inner.admit(update, work)
@@ -159,7 +167,7 @@ class TurnAdmission:
                 if turn.record:
                     await self._record(update_id)
                 return result
-            turning = self._store.update_turn(chat_id, update_id, user_id, in_order=self._in_order)
+            turning = self._store.update_turn(chat_id, update_id, user_id, polled=self._polled)
             async with turning as turn:
                 taken, result = await self._handle_once(update_id, turn, work)
                 return result
@@ -339,6 +347,8 @@ class OwnedPoller:
         self._retry = retry
         self.role: Ownership = store.ownership(f"poll:{business}")
         self._stopping = asyncio.Event()
+        self._waiting: set[asyncio.Task[None]] = set()  # kept updates' handling, waited for
+        self._keeps = True  # the store keeps updates (keep_updates: not SQLite's)
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # getUpdates answered while owner (tests, bench)
 
@@ -354,6 +364,8 @@ class OwnedPoller:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for waiting in list(self._waiting):  # kept: handled here or by the next poller
+            waiting.cancel()
         if self.role.held:  # where the next poller goes on (stored at most every few seconds)
             with contextlib.suppress(Exception):
                 await self._store_offset(self._offset, now=True)
@@ -448,6 +460,7 @@ class OwnedPoller:
         """Poll until the role is lost (False) or handed over (True), or the stop."""
         await self._app.bot.delete_webhook()  # getUpdates is refused while one is set
         offset = await self._store.poll_offset(self._bot)
+        await self._take_kept()
         while not self._stopping.is_set():
             try:
                 fetched = await self._get_updates(offset)
@@ -489,25 +502,78 @@ class OwnedPoller:
         await self._store.set_poll_offset(self._bot, offset)
         self._stored = (offset, clock)
 
+    async def _take_kept(self) -> None:
+        """The updates the last poller kept and did not see handled (it died, or handed the
+        role over mid-batch), queued before polling: their turns drop those handled since."""
+        if self._handled is None:
+            return
+        updates = [
+            Update.de_json(json.loads(body), self._app.bot)
+            for body in await self._store.kept_updates()
+        ]
+        if updates:
+            log.info("polling: %d updates kept by the last poller, taken first", len(updates))
+            self._wait_for([u for u in updates if u is not None])
+
+    def _wait_for(self, updates: list[Update]) -> None:
+        """Queue `updates`, each handled in its turn, without waiting here for the handling."""
+        for update in updates:
+            task = asyncio.get_running_loop().create_task(self._one(update))
+            self._waiting.add(task)
+            task.add_done_callback(self._waiting.discard)
+
+    async def _one(self, update: Update) -> bool:
+        """`update` queued and waited for (take_and_wait); False if it could not be taken
+        (kept, the next poller takes it again; not kept, Telegram sends it again)."""
+        assert self._handled is not None
+        try:
+            await take_and_wait(self._app, self._handled, update)
+        except Exception:
+            log.warning("polling: update %s not taken; it comes again", update.update_id)
+            return False
+        return True
+
     async def _take(self, fetched: list[Update]) -> int:
         """Queue the batch (each update taken once, in its turn: TurnAdmission) and return the
-        offset to confirm: past the whole batch, or, waiting for its handling, up to the first
-        update that could not be taken (Telegram sends it, and what follows, again; those
-        already handled are found recorded and dropped)."""
+        offset to confirm once it was handled: past the whole batch, or up to the first update
+        that could not be taken (Telegram sends it, and what follows, again; those already
+        handled are found recorded and dropped). What is not handled after KEEP_AFTER is kept
+        in the store instead, and the batch confirmed at once: a slow update of one chat does
+        not hold the next getUpdates back (the next poller takes what is kept)."""
         if self._handled is None:
             for update in fetched:
                 await self._app.update_queue.put(update)
             return fetched[-1].update_id + 1
-        handled = self._handled
-        outcomes = await asyncio.gather(
-            *(take_and_wait(self._app, handled, update) for update in fetched),
-            return_exceptions=True,
-        )
+        loop = asyncio.get_running_loop()
+        taking = [loop.create_task(self._one(update)) for update in fetched]  # handled from now
+        await asyncio.wait(taking, timeout=KEEP_AFTER)
+        failed = any(task.done() and not task.result() for task in taking)
+        slow = [update for update, task in zip(fetched, taking, strict=True) if not task.done()]
+        if slow and not failed and await self._kept(slow):
+            for task in taking:
+                self._waiting.add(task)
+                task.add_done_callback(self._waiting.discard)
+            return fetched[-1].update_id + 1
+        outcomes = await asyncio.gather(*taking)
         for update, outcome in zip(fetched, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                log.warning("polling: update %s not taken; asked for again", update.update_id)
+            if not outcome:  # asked for again (and what follows)
                 return update.update_id
         return fetched[-1].update_id + 1
+
+    async def _kept(self, fetched: list[Update]) -> bool:
+        """`fetched` kept in the store until handled (one round trip, beside their handling):
+        then the next getUpdates may confirm them at once. False when the store keeps nothing
+        (SQLite) or could not keep them: the batch is confirmed once handled (`_take`)."""
+        if not self._keeps:
+            return False
+        rows = [(update.update_id, json.dumps(update.to_dict())) for update in fetched]
+        try:
+            self._keeps = await self._store.keep_updates(rows)
+        except Exception as exc:
+            log.warning("polling: cannot keep a batch (%s); confirming it once handled",
+                        type(exc).__name__)  # fmt: skip
+            return False
+        return self._keeps
 
     def _checked_long_ago(self) -> bool:
         """Between polls that return at once (a busy bot), a check every CHECK_SECONDS."""
@@ -533,7 +599,7 @@ class Cluster:
     polled: bool = False
 
     def admission(self, inner: Admission | None) -> TurnAdmission:
-        return TurnAdmission(self.store, inner, self.handled, in_order=self.polled)
+        return TurnAdmission(self.store, inner, self.handled, polled=self.polled)
 
     def pauses(self) -> SharedPauses:
         return SharedPauses(self.store, self.bot)

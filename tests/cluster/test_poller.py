@@ -105,9 +105,9 @@ async def test_one_poller_and_a_takeover_that_loses_and_doubles_nothing(
 async def test_a_batch_cut_short_by_the_owners_death_is_fetched_again_by_the_next_poller(
     fake_api: tuple[FakeBotAPI, str], pg_url: str
 ) -> None:
-    """Waiting for its updates' handling (as `python -m bot` does in a cluster), the owner
-    confirms a batch to Telegram only once it was handled: the owner dies while handling it,
-    and the next poller receives it again from Telegram."""
+    """Handling its updates in their turns (as `python -m bot` does in a cluster), the owner
+    keeps a batch in the store before confirming it to Telegram: the owner dies while
+    handling it, and the next poller takes it from the store before it polls."""
     fake, base_url = fake_api
     first_handled = Handled()
     a = await _process(fake, base_url, pg_url, handled=first_handled)
@@ -128,3 +128,23 @@ async def test_a_batch_cut_short_by_the_owners_death_is_fetched_again_by_the_nex
     for process in (a, b):
         await process.app.shutdown()
     await b.store.close()
+
+
+async def test_a_slow_update_does_not_hold_the_next_batch_back(
+    fake_api: tuple[FakeBotAPI, str], pg_url: str
+) -> None:
+    """The batch kept, the poller confirms it and polls on while its updates are handled: a
+    chat's slow update (a Zimun call that takes seconds) does not keep the other customers'
+    updates from being fetched."""
+    fake, base_url = fake_api
+    handled = Handled()
+    a = await _process(fake, base_url, pg_url, handled=handled)
+    slow = fake.user_sends_text(100, "book me")
+    await _until(lambda: a.drain() == [slow])  # under way, not handled
+    other = fake.user_sends_text(101, "hello")  # another customer
+    await _until(lambda: a.drain() == [slow, other])
+    handled.done(slow, True)
+    handled.done(other, True)
+    await a.poller.stop()
+    await a.app.shutdown()
+    await a.store.close()

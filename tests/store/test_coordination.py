@@ -508,10 +508,35 @@ async def test_updates_in_telegrams_order_are_not_marked_for_the_others(
         pytest.skip("SQLite's store is one process: no marks")
     a, _ = await two_processes(backend)
     marks = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2"
-    async with a.update_turn(CUSTOMER, 950, in_order=True) as turn:
+    async with a.update_turn(CUSTOMER, 950, polled=True) as turn:
         assert backend.rows(marks) == [(0,)]
         turn.handled()
     async with a.update_turn(CUSTOMER, 951) as turn:
         assert backend.rows(marks) == [(1,)]
         turn.handled()
     assert await a.delivered(950) and await a.delivered(951)
+
+
+async def test_a_kept_update_is_forgotten_once_handled_or_found_handled(
+    backend: Backend,
+) -> None:
+    """PostgreSQL keeps polled updates until their turns end handled (or find them handled
+    before), so a poller may confirm them to Telegram at once; SQLite keeps none (its one
+    process confirms a batch once handled)."""
+    a, b = await two_processes(backend)
+    body = '{{"update_id": {}}}'.format
+    kept = await a.keep_updates([(960, body(960)), (961, body(961)), (962, body(962))])
+    if backend.name == "sqlite":
+        assert not kept and await b.kept_updates() == []
+        return
+    assert kept and await b.kept_updates() == [body(960), body(961), body(962)]
+    async with b.update_turn(CUSTOMER, 960, polled=True) as turn:
+        turn.handled()
+    async with b.update_turn(CUSTOMER, 961, polled=True):
+        pass  # stopped mid-way: kept for the next poller
+    async with a.update_turn(CUSTOMER, 960, polled=True) as turn:
+        assert turn.delivered  # taken again by a next poller: found handled, forgotten
+    assert await a.kept_updates() == [body(961), body(962)]
+    assert await a.first_delivery(962)  # handled before its keeping was committed
+    await a.forget_deliveries(MONDAY - timedelta(days=1))  # now and then: such rows go
+    assert await b.kept_updates() == [body(961)]

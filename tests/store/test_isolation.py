@@ -173,6 +173,10 @@ async def test_one_business_never_reaches_anothers_rows(backend: Backend, first:
     assert await a.poll_offset("bot") == 5 and await b.poll_offset("bot") == 9
     assert await b.forget_deliveries(MONDAY + timedelta(days=2)) == 1
     assert not await a.first_delivery(7)
+    kept = await b.keep_updates([(70, '{"update_id": 70}')])  # PostgreSQL keeps, SQLite not
+    assert kept == (backend.name == "pg")
+    assert await a.kept_updates() == []
+    assert await b.kept_updates() == (['{"update_id": 70}'] if kept else [])
 
     await b.close()  # not the opener: the database stays open
     assert await a.get_language(CUSTOMER) is None  # forge(a, ...) forgot a's own customer

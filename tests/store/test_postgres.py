@@ -69,8 +69,10 @@ async def test_every_table_and_index_leads_with_the_business(pg_url: str) -> Non
     with psycopg.connect(pg_url) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables "
                                               "WHERE schemaname = current_schema()")}  # fmt: skip
-        # send_budget: PostgreSQL's own count of the bot's messages a second (not versioned)
-        assert tables - {"schema_version"} == {*TABLES, *COORDINATION_TABLES, "send_budget"}
+        # send_budget, inbox: PostgreSQL's own (not versioned): the bot's messages a second,
+        # and the polled updates kept until handled
+        own = {"send_budget", "inbox"}
+        assert tables - {"schema_version"} == {*TABLES, *COORDINATION_TABLES, *own}
         for table, name, definition in conn.execute(
             "SELECT tablename, indexname, indexdef FROM pg_indexes "
             "WHERE schemaname = current_schema() AND tablename <> 'schema_version'"
