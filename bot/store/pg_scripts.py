@@ -1,39 +1,24 @@
 """Writes sent to PostgreSQL as one script: a plan's statements with their parameters bound by
 psycopg's client-side cursor, instead of a round trip for each statement (and for BEGIN and
-COMMIT); and the last writes of an update, held for its turn's last round trip.
+COMMIT): how `save_with_funnel`, what most updates write, costs one round trip.
 
-Why hold them: on coordinated PostgreSQL an update's handling made two round trips before its
-reply went out (its turn with the conversation read, then its writes), and after a customer's
-pause each round trip wakes two idle processes; here that cost about 1 ms a round trip, where
-SQLite pays nothing (README, Performance). The conversation the update leaves behind and its
-funnel events need not be in the database before the reply is sent: they only need to be
-there before anyone reads them. So `save_with_funnel` inside an update's turn (bot.store.
-postgres) hands its statements to the turn (`TurnWrites`), and the turn commits them with the
-update's record, in one transaction, just before it lets the chat's turn go: the state an
-update leaves and the record that it was handled are written together or not at all. A process
-that dies after the reply and before that commit leaves neither: the update is delivered
-again and handled again from the state before it, so it gives the same answer again, where
-before it was handled again from the state after it.
-
-Not held: a conversation left in flight (`pending`: a confirm, reschedule or cancel whose
-answer must survive a restart: written at once), and anything outside an update's turn. Held
-writes are sent first, on their own, when the handling reads or writes the conversations or
-the funnel before the turn ends, or opens a transaction (bot.store.postgres `_flush_turn`), so
-nothing the handling does ever sees the database without them.
+Tried and not kept (README, Performance): holding those writes until the update's turn ends, to
+commit them with its record after the reply. A process killed between the reply and that
+commit left the update to be handled again from the state before it, and a handling is not a
+pure function of that state: its screen's button code is drawn at random (so the buttons the
+customer already had went stale) and a slot's hold at Zimun is asked for with a new key (so the
+first hold was left behind). The state is written before the reply, as ever.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.store.dialect import to_postgres
 from bot.store.plans import MANY, WRITE, Done, Plan
 
 _DOLLARS = re.compile(r"'[^']*'|\$(\d+)")
-# The tables an update's held writes touch: a statement on one of them sends them first.
-HELD_TABLES = ("conversations", "funnel")
 
 
 def script_of(plan: Plan[None], business: str, start: int = 0) -> tuple[list[str], dict[str, Any]]:
@@ -67,34 +52,3 @@ def script_of(plan: Plan[None], business: str, start: int = 0) -> tuple[list[str
             answer = Done(len(rows))
     except StopIteration:
         return statements, params
-
-
-@dataclass
-class TurnWrites:
-    """The writes an update's handling left for its turn's end, for the chat they belong to
-    ((business, chat id)). Seen by the tasks the handling runs in (the turn's, and those it
-    starts and awaits: a tap's engine runs in one of its own); once the turn has ended
-    (`close`), a task that outlived it writes at once."""
-
-    chat: tuple[str, int]
-    statements: list[str] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-    open: bool = True
-
-    def add(self, plan: Plan[None], business: str) -> None:
-        statements, params = script_of(plan, business, start=len(self.statements))
-        self.statements += statements
-        self.params.update(params)
-
-    def close(self) -> tuple[str, dict[str, Any]] | None:
-        """The turn's end: what it holds (`take`), and nothing more is held."""
-        self.open = False
-        return self.take()
-
-    def take(self) -> tuple[str, dict[str, Any]] | None:
-        """The writes as one text and its parameters, and forgotten here; None if none."""
-        if not self.statements:
-            return None
-        text, params = "; ".join(self.statements), self.params
-        self.statements, self.params = [], {}
-        return text, params
