@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -71,7 +72,6 @@ from bot.store.pg_locks import (
     turn_lock,
     update_turn_lock,
 )
-from bot.store.pg_scripts import script_of
 from bot.store.plans import (
     ERASE,
     MANY,
@@ -516,7 +516,7 @@ class PostgresStore(AsyncPlans):
             if self._held() is not None:
                 await self._run_async(plan, False)
                 return
-            statements, params = script_of(plan, self._business)
+            statements, params = _script_of(plan, self._business)
             if statements:
                 await self._send_script("; ".join(statements), params)
 
@@ -589,27 +589,16 @@ class PostgresStore(AsyncPlans):
         committed after its update's turn had ended (its keeping and its handling run side
         by side) would otherwise wait for the next poller."""
         forgotten = await super().forget_deliveries(before)
-        await self._raw(_FORGET_HANDLED, (self._business,), "write failed")
+        await self._execute(Op(WRITE, _FORGET_HANDLED, ()))
         return forgotten
 
     async def keep_updates(self, updates: Sequence[tuple[int, str]]) -> bool:
         ids, bodies = [u[0] for u in updates], [u[1] for u in updates]
-        await self._raw(_KEEP, (self._business, ids, bodies), "write failed")
-        self._shared.writes += 1
+        await self._execute(Op(WRITE, _KEEP, (ids, bodies)))
         return True
 
     async def kept_updates(self) -> list[str]:
-        rows = await self._raw(_KEPT, (self._business,), "read failed")
-        return [row["body"] for row in rows]
-
-    async def _raw(self, sql: str, params: tuple[Any, ...], what: str) -> list[dict[str, Any]]:
-        """A statement of this module's own (not a plan's), on a pooled connection."""
-        try:
-            async with self._shared.pool.connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return await cursor.fetchall() if cursor.description else []
-        except psycopg.Error as exc:
-            raise self._shared.target.error(what, exc) from None
+        return [row["body"] for row in await self._execute(Op(READ, _KEPT, ()))]
 
     # -- the bot's messages per second, counted across processes (see _SEND_TAKE) --
 
@@ -625,6 +614,42 @@ class PostgresStore(AsyncPlans):
                 Op(WRITE, _SEND_FORGET, (bot, grant.second - SEND_BUDGET_KEPT_SECONDS))
             )
         return grant
+
+
+_DOLLARS = re.compile(r"'[^']*'|\$(\d+)")
+
+
+def _script_of(plan: Plan[None], business: str) -> tuple[list[str], dict[str, Any]]:
+    """A plan of writes whose answers it does not read, as statements for a client-side
+    cursor: each `$N` a named parameter of its own (a MANY op, a statement per row). Every
+    write is answered as done for its rows without being sent: only such plans come here
+    (save_with_funnel)."""
+    statements: list[str] = []
+    params: dict[str, Any] = {}
+    answer: Any = None
+    try:
+        while True:
+            op = plan.send(answer)
+            if op.kind not in (WRITE, MANY) or op.returns_id:
+                raise ValueError(f"not a write whose answer goes unread: {op.kind}")
+            sql = to_postgres(op.postgres or op.sql).replace("%", "%%")
+            rows = op.params if op.kind == MANY else (op.params,)
+            for row in rows:
+                values, number = (business, *row), len(statements)
+
+                def named(
+                    match: re.Match[str], values: tuple[Any, ...] = values, number: int = number
+                ) -> str:
+                    if match.group(1) is None:
+                        return match.group(0)  # quoted text
+                    key = f"s{number}_{match.group(1)}"
+                    params[key] = values[int(match.group(1)) - 1]
+                    return f"%({key})s"
+
+                statements.append(_DOLLARS.sub(named, sql))
+            answer = Done(len(rows))
+    except StopIteration:
+        return statements, params
 
 
 async def open_postgres(
@@ -697,12 +722,12 @@ INBOX_TABLE = (
 )
 _KEEP = (
     "INSERT INTO inbox (business, update_id, body) "
-    "SELECT $1, u.id, u.body FROM unnest($2::bigint[], $3::text[]) AS u (id, body) "
+    "SELECT ?1, u.id, u.body FROM unnest(?::bigint[], ?::text[]) AS u (id, body) "
     "ON CONFLICT (business, update_id) DO NOTHING"
 )
-_KEPT = "SELECT body FROM inbox WHERE business = $1 ORDER BY update_id"
+_KEPT = "SELECT body FROM inbox WHERE business = ?1 ORDER BY update_id"
 _FORGET_HANDLED = (
-    "DELETE FROM inbox i USING deliveries d WHERE i.business = $1 AND d.business = $1 "
+    "DELETE FROM inbox i USING deliveries d WHERE i.business = ?1 AND d.business = ?1 "
     "AND d.update_id = i.update_id"
 )
 SEND_BUDGET_KEPT_SECONDS = 60  # the seconds a bot's counts are kept (then forgotten)

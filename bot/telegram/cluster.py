@@ -346,7 +346,7 @@ class OwnedPoller:
         self._retry = retry
         self.role: Ownership = store.ownership(f"poll:{business}")
         self._stopping = asyncio.Event()
-        self._waiting: set[asyncio.Task[None]] = set()  # kept updates' handling, waited for
+        self._waiting: set[asyncio.Task[bool]] = set()  # updates' handling, waited for
         self._keeps = True  # the store keeps updates (keep_updates: not SQLite's)
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # getUpdates answered while owner (tests, bench)
@@ -512,14 +512,17 @@ class OwnedPoller:
         ]
         if updates:
             log.info("polling: %d updates kept by the last poller, taken first", len(updates))
-            self._wait_for([u for u in updates if u is not None])
+            for update in updates:
+                if update is not None:
+                    self._start(update)
 
-    def _wait_for(self, updates: list[Update]) -> None:
-        """Queue `updates`, each handled in its turn, without waiting here for the handling."""
-        for update in updates:
-            task = asyncio.get_running_loop().create_task(self._one(update))
-            self._waiting.add(task)
-            task.add_done_callback(self._waiting.discard)
+    def _start(self, update: Update) -> asyncio.Task[bool]:
+        """`update` queued, its handling waited for in a task of its own (cancelled by
+        `stop`: what is kept is handled by the next poller, what is not comes again)."""
+        task = asyncio.get_running_loop().create_task(self._one(update))
+        self._waiting.add(task)
+        task.add_done_callback(self._waiting.discard)
+        return task
 
     async def _one(self, update: Update) -> bool:
         """`update` queued and waited for (take_and_wait); False if it could not be taken
@@ -543,15 +546,11 @@ class OwnedPoller:
             for update in fetched:
                 await self._app.update_queue.put(update)
             return fetched[-1].update_id + 1
-        loop = asyncio.get_running_loop()
-        taking = [loop.create_task(self._one(update)) for update in fetched]  # handled from now
+        taking = [self._start(update) for update in fetched]  # handled from now
         await asyncio.wait(taking, timeout=KEEP_AFTER)
         failed = any(task.done() and not task.result() for task in taking)
         slow = [update for update, task in zip(fetched, taking, strict=True) if not task.done()]
         if slow and not failed and await self._kept(slow):
-            for task in taking:
-                self._waiting.add(task)
-                task.add_done_callback(self._waiting.discard)
             return fetched[-1].update_id + 1
         outcomes = await asyncio.gather(*taking)
         for update, outcome in zip(fetched, outcomes, strict=True):
