@@ -9,7 +9,6 @@ the old one is released, so a failure never leaves the customer with nothing.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -172,7 +171,7 @@ async def _new_booking(
     if refused is not None:
         return refused
     ctx.state.draft.flow = Flow.BOOK
-    ctx.state.draft.attempt = uuid.uuid4().hex[:16]
+    ctx.state.draft.attempt = ctx.out.draws.attempt()
     ctx.out.track("started")
     locations = await ctx.catalog.offered_locations()
     service = await ctx.catalog.offered_service(service_id)

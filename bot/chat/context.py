@@ -11,7 +11,6 @@ store's own awaits happen inside it); what happens to a booking is emitted as a 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
@@ -21,6 +20,7 @@ from bot.chat.availability import AvailabilityCache
 from bot.chat.catalog import Catalog
 from bot.core.business import Business
 from bot.core.calendar import Window
+from bot.core.draws import Draws
 from bot.core.events import Customer
 from bot.core.models import Location, Service, zone
 from bot.core.records import BookingRow, FunnelEvent
@@ -77,7 +77,9 @@ class Effects:
     this event is changing, `forget` a confirmed /forget (delete the customer's rows, save
     nothing). `retry_key` is the idempotency key of the operation a Retry repeats, `last_key`
     the one handed out last (kept with the Retry button), `saved` the state as last persisted
-    and `saved_in_flight` whether it held a confirm, reschedule or cancel in flight.
+    and `saved_in_flight` whether it held a confirm, reschedule or cancel in flight. `draws`
+    gives the event's button codes and keys, the same each time the same update is handled
+    (bot.core.draws).
     """
 
     state: ChatState
@@ -94,6 +96,7 @@ class Effects:
     bookings: list[BookingRow] | None = None
     holding: list[int] = field(default_factory=list)
     forget: bool = False
+    draws: Draws = field(default_factory=Draws)  # the event's button codes and keys
 
     def defer(self, write: Callable[[], Awaitable[object]]) -> None:
         """A store write for the event's transaction: a coroutine function (a lambda calling
@@ -116,7 +119,7 @@ class Effects:
 
     def idempotency_key(self) -> str:
         """One key per logical operation: a Retry of the same operation reuses it."""
-        key = self.retry_key or uuid.uuid4().hex
+        key = self.retry_key or self.draws.key()
         self.retry_key = None
         self.last_key = key
         return key

@@ -29,9 +29,10 @@ from bot.chat.views import render
 from bot.config.chat_tag import chat_tag
 from bot.config.clock import utc_now
 from bot.core.business import Business
+from bot.core.draws import Draws
 from bot.core.errors import ApiUnavailable, AuthError, InvalidResponse, RateLimited, ZimunError
 from bot.core.events import Command, Customer, Edited, Event, Look, Tap, Text
-from bot.core.payload import Action, Payload, button_data, decode, new_nonce
+from bot.core.payload import Action, Payload, button_data, decode
 from bot.core.rules import BookingRules
 from bot.core.screens import Button, Msg, Reply, Screen
 from bot.core.state import ChatState, Retry, Step
@@ -246,15 +247,22 @@ class Conversation:
         return self.business.language(stored, last_used if told is None else told)
 
     async def handle(
-        self, customer: Customer, event: Event, *, until_delivered: bool = False
+        self,
+        customer: Customer,
+        event: Event,
+        *,
+        until_delivered: bool = False,
+        seed: str | None = None,
     ) -> Reply:
         """Answer one event. `until_delivered` (the adapter's way): an event that settles a
         confirm, reschedule or cancel in flight leaves it written down as in flight until
         `delivered` is called, so a process killed before the reply went out finishes it
-        after the restart (same key, Zimun replays) and tells the customer then."""
+        after the restart (same key, Zimun replays) and tells the customer then. `seed`: the
+        same for each delivery of the same update (bot.core.draws), so that handling it again
+        from the same state gives the same answer."""
         await self.recall()
         await self.delivered(customer.chat_id)  # a reply never reported: settle it first
-        ctx, original = await self._context(customer, _message_of(event))
+        ctx, original = await self._context(customer, _message_of(event), seed)
         try:
             return await self._handle(ctx, original, event, until_delivered=until_delivered)
         finally:
@@ -336,7 +344,9 @@ class Conversation:
         once, before the first event (Ledger.recall)."""
         await self.ledger.recall()
 
-    async def _context(self, customer: Customer, message_id: int | None = None) -> tuple[Ctx, str]:
+    async def _context(
+        self, customer: Customer, message_id: int | None = None, seed: str | None = None
+    ) -> tuple[Ctx, str]:
         row, stored_language = await self.storage.conversation_and_language(
             customer.chat_id, customer.user_id
         )
@@ -351,7 +361,12 @@ class Conversation:
         state.lang = self._language(customer, stored_language, state.lang)
         now = self.now()
         out = Effects(
-            state=state, lang=state.lang, at=now, saved=original, saved_in_flight=in_flight(state)
+            state=state,
+            lang=state.lang,
+            at=now,
+            saved=original,
+            saved_in_flight=in_flight(state),
+            draws=Draws(seed),
         )
         ctx = Ctx(
             api=self.api,
@@ -563,7 +578,7 @@ class Conversation:
         if not outcome.show:
             return Reply(language=ctx.lang, toast=outcome.toast)
         if not outcome.reshow or not ctx.state.nav.nonce:
-            ctx.state.nav.nonce = new_nonce()
+            ctx.state.nav.nonce = ctx.out.draws.nonce()
             ctx.state.unsettled.retry = None
         note = outcome.note
         if outcome.toast is not None and not edit and note is None:
@@ -596,7 +611,7 @@ class Conversation:
         )
         if ctx.state.unsettled.retry is not None:
             ctx.state.unsettled.retry.key = ctx.out.last_key
-        ctx.state.nav.nonce = new_nonce()
+        ctx.state.nav.nonce = ctx.out.draws.nonce()
         body = (
             (message, *contact_lines(ctx.business, ctx.lang)) if message is BROKEN else (message,)
         )

@@ -21,7 +21,6 @@ The longest payload is 4+1+3+1+19+1+2 = 31 bytes, whatever the ids and languages
 
 from __future__ import annotations
 
-import secrets
 import zlib
 from dataclasses import dataclass
 from enum import StrEnum
@@ -95,8 +94,14 @@ def _check(body: str) -> str:
     return BASE36[value // 36] + BASE36[value % 36]
 
 
-def new_nonce() -> str:
-    return "".join(secrets.choice(BASE36) for _ in range(NONCE_LENGTH))
+def nonce_of(bits: bytes) -> str:
+    """A screen's button code made of `bits` (bot.core.draws draws them)."""
+    value = int.from_bytes(bits, "big")
+    chars = []
+    for _ in range(NONCE_LENGTH):
+        value, digit = divmod(value, 36)
+        chars.append(BASE36[digit])
+    return "".join(chars)
 
 
 def _valid_scope(scope: str) -> bool:

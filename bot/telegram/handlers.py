@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from typing import TYPE_CHECKING
 
@@ -55,6 +56,13 @@ def customer_of(update: Update) -> Customer | None:
         last_name=user.last_name or "",
         language_code=user.language_code,
     )
+
+
+def seed_of(update: Update, token: str) -> str:
+    """The seed of an update's draws (bot.core.draws): the same for each delivery of it, to
+    any process of the bot; keyed with the bot's token, so that nobody outside can tell the
+    button codes it gives from the update's number."""
+    return hmac.new(token.encode(), str(update.update_id).encode(), "sha256").hexdigest()
 
 
 def parse_command(text: str, bot_username: str | None) -> Command | None:
@@ -106,14 +114,14 @@ class ChatHandlers:
         if command is not None:
             action = self.update_log.command_action(command.name)
             async with self.update_log.timed("command", action, customer.chat_id):
-                await self._run(context, customer, command)
+                await self._run(update, context, customer, command)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, customer = update.effective_message, customer_of(update)
         if message is None or customer is None or message.text is None:
             return
         async with self.update_log.timed("text", "-", customer.chat_id):
-            await self._run(context, customer, Text(message.text, message.message_id))
+            await self._run(update, context, customer, Text(message.text, message.message_id))
 
     async def on_edit(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An edited message: the engine decides whether it changes an answer."""
@@ -121,7 +129,7 @@ class ChatHandlers:
         if message is None or customer is None or message.text is None:
             return
         async with self.update_log.timed("edit", "-", customer.chat_id):
-            await self._run(context, customer, Edited(message.text, message.message_id))
+            await self._run(update, context, customer, Edited(message.text, message.message_id))
 
     async def on_group_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Bookings hold a customer's name, email and appointments: never in a group. One of
@@ -142,7 +150,7 @@ class ChatHandlers:
         customer = customer_of(update)
         if customer is not None:
             async with self.update_log.timed("other", "-", customer.chat_id):
-                await self._run(context, customer, Text(""))
+                await self._run(update, context, customer, Text(""))
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, customer = update.callback_query, customer_of(update)
@@ -154,16 +162,20 @@ class ChatHandlers:
         payload = decode(query.data)
         action = payload.action.value if payload is not None else UNKNOWN
         async with self.update_log.timed("callback", action, customer.chat_id):
-            await self._tap(query, customer, context)
+            await self._tap(query, customer, context, seed_of(update, context.bot.token))
 
     async def _tap(
-        self, query: CallbackQuery, customer: Customer, context: ContextTypes.DEFAULT_TYPE
+        self,
+        query: CallbackQuery,
+        customer: Customer,
+        context: ContextTypes.DEFAULT_TYPE,
+        seed: str,
     ) -> None:
         answered = False
         event = Tap(query.data or "")
         try:
             work = asyncio.ensure_future(
-                self.conversation.handle(customer, event, until_delivered=True)
+                self.conversation.handle(customer, event, until_delivered=True, seed=seed)
             )
             done, _ = await asyncio.wait({work}, timeout=self.answer_within)
             if not done:
@@ -182,9 +194,14 @@ class ChatHandlers:
                     await _answer(query, None)
 
     async def _run(
-        self, context: ContextTypes.DEFAULT_TYPE, customer: Customer, event: Event
+        self,
+        update: Update,
+        context: ContextTypes.DEFAULT_TYPE,
+        customer: Customer,
+        event: Event,
     ) -> Reply:
-        reply = await self.conversation.handle(customer, event, until_delivered=True)
+        seed = seed_of(update, context.bot.token)
+        reply = await self.conversation.handle(customer, event, until_delivered=True, seed=seed)
         try:
             await deliver(context.bot, customer.chat_id, reply)
         finally:

@@ -44,8 +44,9 @@ class Chat:
 
     # ---- sending ------------------------------------------------------------------------
 
-    async def send(self, event: Event) -> Reply:
-        reply = await self.engine.handle(self.customer, event)
+    async def send(self, event: Event, seed: str | None = None) -> Reply:
+        """`seed`: the update's, as the Telegram adapter passes it (bot.core.draws)."""
+        reply = await self.engine.handle(self.customer, event, seed=seed)
         self.replies.append(reply)
         self.rendered = self.render(reply)
         if reply.screens:

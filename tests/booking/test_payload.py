@@ -14,7 +14,7 @@ from bot.core.payload import (
     booking_data,
     decode,
     encode,
-    new_nonce,
+    nonce_of,
 )
 
 nonces = st.text(alphabet=BASE36, min_size=4, max_size=4)
@@ -62,4 +62,4 @@ def test_known_shapes() -> None:
     assert decode("") is None
     assert decode(None) is None
     assert decode("abcd.p.03.zz") is None
-    assert len(new_nonce()) == 4 and set(new_nonce()) <= set(BASE36)
+    assert len(nonce_of(b"\x00" * 8)) == 4 and set(nonce_of(bytes(range(8)))) <= set(BASE36)

@@ -1,0 +1,101 @@
+"""An update handled a second time from the state it found gives the same answer.
+
+That happens when a process dies after the reply and before the update is recorded as
+handled: another handles it again (bot.telegram.cluster). The handling's chance values come
+from the update's seed (bot.core.draws), so the buttons the customer already has keep
+working and Zimun replays the hold it gave instead of giving a second one.
+"""
+
+from __future__ import annotations
+
+from bot.core.draws import Draws
+from bot.core.events import Tap
+from bot.core.payload import Action, decode
+from bot.store.storage import Storage
+from sandbox.testing import SandboxServer
+from tests.booking.driver import Chat
+from tests.booking.steps import to_times
+
+
+def _rewind(storage: Storage, chat: Chat, state: str) -> None:
+    """The conversation as it was before the update: its handling's writes never made."""
+    storage.save_conversation(chat.customer.chat_id, chat.customer.user_id, state, pending=False)
+
+
+def _state(storage: Storage, chat: Chat) -> str:
+    row = storage.load_conversation(chat.customer.chat_id)
+    assert row is not None
+    return row.state
+
+
+async def test_a_day_tap_handled_again_shows_the_same_buttons(chat: Chat, storage: Storage) -> None:
+    await to_times(chat)
+    await chat.tap_action(Action.BACK)
+    day = chat.actions(Action.DAY)[0].data
+    before = _state(storage, chat)
+
+    first = await chat.send(Tap(day), seed="update-41")
+    _rewind(storage, chat, before)
+    again = await chat.send(Tap(day), seed="update-41")
+
+    assert again.screens == first.screens
+    # the customer taps a time on the first answer's screen: it is still valid
+    time = next(b for row in first.screens[-1].buttons for b in row if _is_time(b.data))
+    await chat.tap_data(time.data)
+    assert chat.can(Action.USE_NAME), chat.describe()
+
+
+async def test_a_time_tap_handled_again_takes_one_hold(
+    chat: Chat, storage: Storage, sandbox: SandboxServer
+) -> None:
+    await to_times(chat)
+    time = chat.actions(Action.TIME)[0].data
+    before = _state(storage, chat)
+
+    first = await chat.send(Tap(time), seed="update-42")
+    _rewind(storage, chat, before)
+    again = await chat.send(Tap(time), seed="update-42")
+
+    assert again.screens == first.screens
+    [hold] = sandbox.store.active_holds()  # Zimun replayed the first hold: one, not two
+    assert hold.hold_id in (_state(storage, chat))
+
+
+async def test_another_update_draws_other_codes(chat: Chat, storage: Storage) -> None:
+    await to_times(chat)
+    await chat.tap_action(Action.BACK)
+    day = chat.actions(Action.DAY)[0].data
+    before = _state(storage, chat)
+
+    first = await chat.send(Tap(day), seed="update-41")
+    _rewind(storage, chat, before)
+    other = await chat.send(Tap(day), seed="update-43")
+
+    assert _scope(first) != _scope(other)
+
+
+def test_draws_follow_the_seed_and_each_purpose_counts_its_own() -> None:
+    one, same = Draws("seed"), Draws("seed")
+    assert [one.nonce(), one.key(), one.nonce()] == [same.nonce(), same.key(), same.nonce()]
+    fresh = Draws("seed")
+    assert fresh.nonce() != fresh.nonce()
+    keyed_first = Draws("seed")
+    keyed_first.key()
+    assert keyed_first.nonce() == Draws("seed").nonce()  # a key drawn first changes no code
+    assert Draws("seed").attempt() != Draws("other").attempt()
+    assert Draws().key() != Draws().key()  # no seed: random
+
+
+def _is_time(data: str) -> bool:
+    payload = decode(data)
+    return payload is not None and payload.action == Action.TIME
+
+
+def _scope(reply: object) -> str:
+    screens = reply.screens  # type: ignore[attr-defined]
+    for row in screens[-1].buttons:
+        for button in row:
+            payload = decode(button.data)
+            if payload is not None and payload.scope != "@":
+                return payload.scope
+    raise AssertionError("no screen-scoped button")
