@@ -109,7 +109,10 @@ class Coordination(Protocol):
         one poller, which fetches them all in Telegram's order, so no update gives way to
         another process's, and none is shown to the others as asking (PostgreSQL then spares
         the server the look at every lock that giving way takes); and kept (`keep_updates`)
-        until its turn ends handled or found handled before."""
+        until its turn ends handled or found handled before. On PostgreSQL, the
+        conversation and funnel events that `save_with_funnel` writes in the turn (not in
+        flight: `pending` false) are written with the update's record as the turn ends, and
+        not at all if the update was not handled (bot.store.pg_scripts)."""
         ...
 
     async def keep_updates(self, updates: Sequence[tuple[int, str]]) -> bool:

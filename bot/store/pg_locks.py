@@ -151,17 +151,23 @@ class LockConnection:
             raise self._error("lock statement failed", exc) from None
         return next(iter(row.values())) if row else None
 
-    async def _script(self, sql: str, params: dict[str, Any]) -> list[list[dict[str, Any]]]:
+    async def _script(
+        self, sql: str, params: dict[str, Any], bound: dict[str, Any] | None = None
+    ) -> list[list[dict[str, Any]]]:
         """Several statements in one round trip (the simple query protocol: psycopg's
         client-side cursor), serialised and bounded as `_scalar`; the rows of each statement
         that returns rows, in order. `sql`'s `{name}` fields are `params`, as literals made
-        here (`_literal`): psycopg's own binding cost more than the round trip it saves."""
+        here (`_literal`): psycopg's own binding cost more than the round trip it saves.
+        `bound`: parameters psycopg binds to `sql`'s `%(name)s` (an update's held writes)."""
         conn = await self._connection()
         cursor = psycopg.AsyncClientCursor(conn)
         try:
-            text = sql.format_map({k: self._literal(conn, v) for k, v in params.items()})
+            literals = {k: self._literal(conn, v) for k, v in params.items()}
+            if bound is not None:  # psycopg then reads the text for %: a literal's are doubled
+                literals = {k: v.replace("%", "%%") for k, v in literals.items()}
+            text = sql.format_map(literals)
             async with asyncio.timeout(PING_TIMEOUT):
-                await cursor.execute(text)
+                await cursor.execute(text, bound)
             results: list[list[dict[str, Any]]] = []
             while True:
                 if cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK:
@@ -299,14 +305,18 @@ class LockConnection:
         keys: UpdateKeys,
         generation: int | None,
         record_at: str | None,
+        writes: tuple[str, dict[str, Any]] | None = None,
         forget_kept: bool = False,
     ) -> bool:
         """The update's turn and mark let go, the update recorded as handled first (at
         `record_at`, if given: committed before the turn is free, without waiting for the
-        disk, as `first_delivery`), in one round trip; with `forget_kept`, the update's inbox
-        row deleted too (bot.store.postgres INBOX_TABLE). Never raises; False
+        disk, as `first_delivery`), in one round trip; with `writes` (the update's held
+        writes: bot.store.pg_scripts, a text and its parameters), those and the record in one
+        transaction, as durable as the server's setting makes any write; with `forget_kept`,
+        the update's inbox row deleted too (bot.store.postgres INBOX_TABLE). Never raises; False
         when the record was asked for and not made (the session was lost: its locks went
         with it)."""
+        held = writes if record_at is not None else None  # no record, nothing of the update
 
         async def attempt() -> bool:
             if not self.connected:
@@ -314,7 +324,10 @@ class LockConnection:
                 return record_at is None
             statements = []
             forget = [_FORGET_KEPT] if forget_kept else []
-            if record_at is not None:  # see first_delivery
+            if held is not None:  # the writes keep the server's durability
+                writes_text = held[0].replace("{", "{{").replace("}", "}}")
+                statements += ["BEGIN", writes_text, _RECORD_ROW, *forget, "COMMIT"]
+            elif record_at is not None:  # the record alone: see first_delivery
                 statements += ["BEGIN", _NO_FLUSH, _RECORD_ROW, *forget, "COMMIT"]
             else:
                 statements += forget
@@ -339,7 +352,7 @@ class LockConnection:
                 "at": record_at,
             }
             try:
-                await self._script("; ".join(statements), params)
+                await self._script("; ".join(statements), params, held[1] if held else None)
             except StorageError:
                 return record_at is None
             return True

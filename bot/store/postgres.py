@@ -34,6 +34,9 @@ answer for the turn (`_Shared.turn_reads`) and gives it to the turn's first
 is forgotten when the turn ends, and before and after any write of this process that could
 change it (the chat's conversation, the user's language, a forget, a prune), so it is never
 older than the last write: within the turn nobody else writes the chat (its writers take its turn).
+What the handling writes last (`save_with_funnel`: the conversation it leaves, its funnel
+events) is held and committed with the update's record as the turn ends, after the reply went
+out: one round trip fewer before the reply (bot.store.pg_scripts).
 
 The URL's password never reaches a message: errors name the host and database only, and any
 text from the driver has the password masked before it is shown.
@@ -43,7 +46,6 @@ from __future__ import annotations
 
 import contextvars
 import logging
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -72,6 +74,7 @@ from bot.store.pg_locks import (
     turn_lock,
     update_turn_lock,
 )
+from bot.store.pg_scripts import HELD_TABLES, TurnWrites, script_of
 from bot.store.plans import (
     ERASE,
     MANY,
@@ -273,6 +276,12 @@ _HELD: contextvars.ContextVar[tuple[_Shared, Connection] | None] = contextvars.C
 )
 
 
+# The writes the current task's update turn holds for its end (bot.store.pg_scripts).
+_TURN_WRITES: contextvars.ContextVar[TurnWrites | None] = contextvars.ContextVar(
+    "bot_store_postgres_turn_writes", default=None
+)
+
+
 class PostgresStore(AsyncPlans):
     """One business's store in PostgreSQL; `open_postgres` opens one, `for_business` gives
     another business's on the same pool. Only the opener's `close()` closes the pool."""
@@ -303,6 +312,7 @@ class PostgresStore(AsyncPlans):
     async def reading(self) -> AsyncIterator[Connection]:
         """A pooled connection for a report's own read-only queries (/stats: bot.ops.stats_pg),
         which are not plans; errors as the store's, without the password."""
+        await self._flush_turn()
         try:
             async with self._shared.pool.connection() as conn:
                 yield conn
@@ -338,6 +348,7 @@ class PostgresStore(AsyncPlans):
         if self._held() is not None:
             yield
             return
+        await self._flush_turn()
         shared = self._shared
         try:
             async with shared.pool.connection() as conn:
@@ -386,24 +397,36 @@ class PostgresStore(AsyncPlans):
             kept = None
             if user_id is not None and not turn.delivered:
                 kept = shared.turn_reads[chat] = TurnRead(user_id, conversation_of(read))
+            writes = TurnWrites(chat)
+            token = _TURN_WRITES.set(None if turn.delivered else writes)
             try:
                 yield turn
             finally:
+                _TURN_WRITES.reset(token)
                 if kept is not None and shared.turn_reads.get(chat) is kept:
                     del shared.turn_reads[chat]
+                # Not handled (cancelled mid-way): neither its writes nor its record; it is
+                # delivered again and handled again from the state before it.
+                held = writes.close()
+                held = held if turn.record else None
                 at = self._plans._now() if turn.record else None
-                forget = polled and (turn.record or turn.delivered)  # its inbox row, if any
-                recorded = await shared.locks.end_update_turn(keys, generation, at, forget)
+                kept = polled and (turn.record or turn.delivered)  # its inbox row, if any
+                recorded = await shared.locks.end_update_turn(keys, generation, at, held, kept)
                 if turn.record:
                     if recorded:
                         shared.writes += 1  # the record's transaction, on the lock session
-                    await self._recorded(update_id, recorded)
+                    await self._recorded(update_id, recorded, held)
 
-    async def _recorded(self, update_id: int, recorded: bool) -> None:
-        """After an update's turn: its record made again on the pool if the lock session
-        could not, and older deliveries forgotten now and then (as first_delivery)."""
+    async def _recorded(
+        self, update_id: int, recorded: bool, held: tuple[str, dict[str, Any]] | None
+    ) -> None:
+        """After an update's turn: its held writes and its record made on the pool if the
+        lock session could not, and older deliveries forgotten now and then (as
+        first_delivery)."""
         try:
             if not recorded:
+                if held is not None:
+                    await self._send_script(*held)
                 await self._run_async(self._plans.first_delivery(update_id), False)
             now = self._plans._clock()
             if self._pruning.due(self.business, now):
@@ -516,7 +539,12 @@ class PostgresStore(AsyncPlans):
             if self._held() is not None:
                 await self._run_async(plan, False)
                 return
-            statements, params = _script_of(plan, self._business)
+            writes = self._turn_writes(chat_id)
+            if writes is not None and not pending:  # written with the turn's end (pg_scripts)
+                writes.add(plan, self._business)
+                return
+            await self._flush_turn()
+            statements, params = script_of(plan, self._business)
             if statements:
                 await self._send_script("; ".join(statements), params)
 
@@ -529,6 +557,22 @@ class PostgresStore(AsyncPlans):
         except psycopg.Error as exc:
             raise shared.target.error("write failed", exc) from None
         shared.writes += 1
+
+    def _turn_writes(self, chat_id: int) -> TurnWrites | None:
+        """The current task's update turn's held writes, if it is `chat_id`'s turn."""
+        writes = _TURN_WRITES.get()
+        if writes is None or writes.chat != (self._business, chat_id) or not writes.open:
+            return None
+        return writes
+
+    async def _flush_turn(self) -> None:
+        """The writes the current task's update turn holds, sent now, on their own: before
+        this task reads or writes what they touch, or opens a transaction (pg_scripts)."""
+        writes = _TURN_WRITES.get()
+        if writes is not None and writes.statements and writes.open:
+            held = writes.take()
+            if held is not None:
+                await self._send_script(*held)
 
     # -- running a plan --
 
@@ -555,6 +599,9 @@ class PostgresStore(AsyncPlans):
         params = (self._business, *op.params)
         shared = self._shared
         held = self._held()
+        waiting = _TURN_WRITES.get()
+        if held is None and waiting is not None and waiting.statements and _touches_held(op):
+            await self._flush_turn()
         try:
             if held is not None:
                 return await self._on(held, op, sql, params)
@@ -616,40 +663,8 @@ class PostgresStore(AsyncPlans):
         return grant
 
 
-_DOLLARS = re.compile(r"'[^']*'|\$(\d+)")
-
-
-def _script_of(plan: Plan[None], business: str) -> tuple[list[str], dict[str, Any]]:
-    """A plan of writes whose answers it does not read, as statements for a client-side
-    cursor: each `$N` a named parameter of its own (a MANY op, a statement per row). Every
-    write is answered as done for its rows without being sent: only such plans come here
-    (save_with_funnel)."""
-    statements: list[str] = []
-    params: dict[str, Any] = {}
-    answer: Any = None
-    try:
-        while True:
-            op = plan.send(answer)
-            if op.kind not in (WRITE, MANY) or op.returns_id:
-                raise ValueError(f"not a write whose answer goes unread: {op.kind}")
-            sql = to_postgres(op.postgres or op.sql).replace("%", "%%")
-            rows = op.params if op.kind == MANY else (op.params,)
-            for row in rows:
-                values, number = (business, *row), len(statements)
-
-                def named(
-                    match: re.Match[str], values: tuple[Any, ...] = values, number: int = number
-                ) -> str:
-                    if match.group(1) is None:
-                        return match.group(0)  # quoted text
-                    key = f"s{number}_{match.group(1)}"
-                    params[key] = values[int(match.group(1)) - 1]
-                    return f"%({key})s"
-
-                statements.append(_DOLLARS.sub(named, sql))
-            answer = Done(len(rows))
-    except StopIteration:
-        return statements, params
+def _touches_held(op: Op) -> bool:
+    return any(table in op.sql for table in HELD_TABLES)
 
 
 async def open_postgres(

@@ -33,7 +33,8 @@ What a SIGKILL can still cost: in webhook mode nothing (its unanswered updates c
 in polling mode nothing either (what it fetched is confirmed only once handled or kept). An
 update killed mid-handling is handled again from its start by the next process: one whose
 handling had told the customer something may tell it again (the conversation's own state
-guards a booking: never twice).
+guards a booking: never twice). Its last writes go in with its record (bot.store.pg_scripts),
+so it is handled again from the state it found, and gives the same answer.
 """
 
 from __future__ import annotations

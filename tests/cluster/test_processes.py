@@ -218,3 +218,35 @@ def test_polling_moves_to_another_process_within_15_s_of_a_kill(
     _settled(pg_url, sandbox, [ana])
     _handled_once(fake, pg_url, [poller.log, standby.log])
     assert standby.stop() == 0
+
+
+def test_an_update_handled_again_after_a_kill_past_its_reply_keeps_the_customers_buttons(
+    launcher: Launcher, fake_api: tuple[FakeBotAPI, str], sandbox: SandboxServer, pg_url: str
+) -> None:
+    """The day tap's reply (the free times) reached the customer, and the process was killed
+    before it recorded the update as handled: the next poller handles the tap again, from the
+    state the tap found, with the same draws (bot.core.draws). The time the customer taps on
+    the screen they already have is taken, not refused as an old button."""
+    fake, _ = fake_api
+    first = launcher.start(DATABASE_URL=pg_url)
+    ana = Customer(fake, 961, "en", "Ana")
+    ana.start()
+    ana.to_times(day=1)
+    ana.tap_action(Action.BACK, until=lambda: ana.shows(Action.DAY))
+    shown = fake.hold_next(ana.chat_id, after=True)
+    fake.user_taps(ana.chat_id, ana.keyboard.message_id, ana.buttons(Action.DAY)[0])
+    assert shown.wait_entered(30), fake.describe()
+    first.kill()
+    shown.lose()
+    assert ana.buttons(Action.TIME), fake.describe()  # the customer sees the free times
+    time_tap = ana.buttons(Action.TIME)[0]
+    fake.user_taps(ana.chat_id, ana.keyboard.message_id, time_tap)  # waits for a poller
+
+    second = launcher.start(DATABASE_URL=pg_url)
+    wait_until(lambda: ana.shows(Action.USE_NAME), within=30)
+    ana.give_details("Ana", "ana@example.com")
+    ana.confirm()
+    _settled(pg_url, sandbox, [ana])
+    assert len(sandbox.store.active_holds()) == 0
+    assert "Traceback" not in second.log, second.log
+    assert second.stop() == 0

@@ -179,10 +179,12 @@ class HeldCall:
     """A Bot API call held just before it is processed (`FakeBotAPI.hold_next`): the bot waits
     for Telegram's answer, and a test can kill it meanwhile. `release()` lets the call through;
     `lose()` answers it with an error without processing it, as if it had never reached
-    Telegram (the bot that made it is gone)."""
+    Telegram (the bot that made it is gone). With `after`, the call is processed first (the
+    customer sees the reply) and its answer held: `lose()` then only answers with an error."""
 
     methods: frozenset[str]
     chat_id: int | None
+    after: bool = False
     entered: threading.Event = field(default_factory=threading.Event)
     _open: threading.Event = field(default_factory=threading.Event)
     lost: bool = False
@@ -313,11 +315,13 @@ class FakeBotAPI:
                 if handler is None:
                     raise ApiError(404, "Not Found: method not found")
                 held = self._take_held(method, chat_id)
-                if held is not None:
+                if held is not None and not held.after:
                     await held._pass(params)
                 with self._lock:
                     self._check_faults(method, chat_id)
                     result = handler(params, files)
+                if held is not None and held.after:
+                    await held._pass(params)
         except ApiError as error:
             self._record(method, params, chat_id, error.code)
             return error.code, error.body()
@@ -609,11 +613,17 @@ class FakeBotAPI:
             )
 
     def hold_next(
-        self, chat_id: int | None = None, methods: frozenset[str] = REPLY_METHODS
+        self,
+        chat_id: int | None = None,
+        methods: frozenset[str] = REPLY_METHODS,
+        *,
+        after: bool = False,
     ) -> HeldCall:
         """Hold the next call of `methods` (to `chat_id` only, if given) before it is processed,
-        until the test releases or loses it: the moment between a bot's work and its reply."""
-        held = HeldCall(frozenset(methods), chat_id)
+        until the test releases or loses it: the moment between a bot's work and its reply.
+        With `after`, processed and then held: the moment between the reply and what the bot
+        does once Telegram has answered it."""
+        held = HeldCall(frozenset(methods), chat_id, after)
         with self._lock:
             self._held.append(held)
         return held

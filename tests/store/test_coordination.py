@@ -14,7 +14,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from bot.core.records import ConversationRow
+from bot.core.records import ConversationRow, FunnelEvent
 from bot.core.screens import Reply
 from bot.followup.notices import NoticeService
 from bot.store import plans
@@ -417,21 +417,80 @@ async def test_an_updates_turn_never_answers_a_stale_conversation_or_language(
         assert await a.conversation_and_language(chat, user) == (None, None)
 
 
-async def test_a_turn_on_a_new_lock_session_prepares_its_reads_again(
+def _state_and_funnel(backend: Backend, chat: int) -> tuple[str | None, int]:
+    """What the database holds, past every store: the chat's state and the funnel's rows."""
+    states = backend.rows("SELECT state FROM conversations WHERE chat_id = %s", (chat,))
+    funnel = backend.rows("SELECT count(*) FROM funnel")
+    return (states[0][0] if states else None), funnel[0][0]
+
+
+async def test_an_updates_last_writes_are_committed_with_its_record(backend: Backend) -> None:
+    """On PostgreSQL, what an update's handling writes last (its conversation, its funnel
+    events) goes in with its record as its turn ends (bot.store.pg_scripts): nobody reads the
+    database without them after the turn, and an update not handled writes neither. What is in
+    flight (`pending`) is written at once, as every write on SQLite."""
+    a, b = await two_processes(backend)
+    pg = backend.name == "pg"
+    chat = user = CUSTOMER
+    event = FunnelEvent(START, "attempt-1", "started")
+    await b.save_conversation(chat, user, "s0", pending=False)
+    async with a.update_turn(chat, 930, user) as turn:
+        await a.conversation_and_language(chat, user)
+        # A tap's engine runs in a task of its own, awaited in the turn: it is the turn's too.
+        await asyncio.ensure_future(
+            a.save_with_funnel(chat, user, "s1", pending=False, funnel=[event])
+        )
+        assert _state_and_funnel(backend, chat) == (("s0", 0) if pg else ("s1", 1))
+        assert not await b.delivered(930)
+        turn.handled()
+    assert _state_and_funnel(backend, chat) == ("s1", 1)
+    assert await b.delivered(930)
+
+    async with a.update_turn(chat, 931, user):  # stopped mid-way: delivered again later
+        await a.save_with_funnel(chat, user, "s2", pending=False, funnel=[event])
+    assert _state_and_funnel(backend, chat) == (("s1", 1) if pg else ("s2", 2))
+    assert not await b.delivered(931)
+
+    async with a.update_turn(chat, 932, user) as turn:
+        await a.save_with_funnel(chat, user, "s3", pending=True, funnel=[])  # in flight
+        assert _state_and_funnel(backend, chat)[0] == "s3"
+        await a.save_with_funnel(chat, user, "s4", pending=False, funnel=[])
+        await a.save_conversation(chat, user, "s5", pending=False)  # after it, and it stays
+        assert await a.conversation_and_language(chat, user) == (
+            ConversationRow(chat, user, "s5"),
+            None,
+        )
+        turn.handled()
+    assert _state_and_funnel(backend, chat)[0] == "s5"
+
+    late = asyncio.Event()
+
+    async def outlives_the_turn() -> None:
+        await late.wait()
+        await a.save_with_funnel(chat, user, "s6", pending=False, funnel=[])
+
+    async with a.update_turn(chat, 933, user) as turn:
+        straggler = asyncio.ensure_future(outlives_the_turn())
+        turn.handled()
+    late.set()
+    await straggler  # the turn is over: written at once
+    assert _state_and_funnel(backend, chat)[0] == "s6"
+
+
+async def test_an_updates_held_writes_survive_the_loss_of_the_lock_session(
     backend: Backend,
 ) -> None:
-    """The turn's reads are prepared once per lock session (bot.store.pg_locks): a session
-    lost in the middle of a turn, the next turn prepares them on the new one."""
     if backend.name == "sqlite":
         pytest.skip("SQLite's store has no session to lose")
     a, b = await two_processes(backend)
     chat = user = CUSTOMER
-    await a.save_conversation(chat, user, "kept", pending=False)
     async with a.update_turn(chat, 940, user) as turn:
+        await a.save_with_funnel(chat, user, "kept", pending=False, funnel=[])
         await _terminate_lock_session(backend, a)  # the turn's end cannot be sent there
         turn.handled()
-    assert await b.delivered(940)  # recorded through the pool instead
-    async with a.update_turn(chat, 941, user) as turn:
+    assert _state_and_funnel(backend, chat)[0] == "kept"  # written on the pool instead
+    assert await b.delivered(940)
+    async with a.update_turn(chat, 941, user) as turn:  # on a new session, prepared anew
         assert await a.conversation_and_language(chat, user) == (
             ConversationRow(chat, user, "kept"),
             None,
