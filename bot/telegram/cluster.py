@@ -34,7 +34,8 @@ in polling mode nothing either (what it fetched is confirmed only once handled o
 update killed mid-handling is handled again from its start by the next process: one whose
 handling had told the customer something may tell it again (the conversation's own state
 guards a booking: never twice). Its last writes go in with its record (bot.store.pg_scripts),
-so it is handled again from the state it found, and gives the same answer.
+so it is handled again from the state it found, and gives the same answer (its button code
+and keys come from the update: bot.core.draws).
 """
 
 from __future__ import annotations
