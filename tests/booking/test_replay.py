@@ -11,32 +11,37 @@ from __future__ import annotations
 from bot.core.draws import Draws
 from bot.core.events import Tap
 from bot.core.payload import Action, decode
+from bot.core.screens import Reply
 from bot.store.storage import Storage
 from sandbox.testing import SandboxServer
 from tests.booking.driver import Chat
 from tests.booking.steps import to_times
 
 
-def _rewind(storage: Storage, chat: Chat, state: str) -> None:
-    """The conversation as it was before the update: its handling's writes never made."""
-    storage.save_conversation(chat.customer.chat_id, chat.customer.user_id, state, pending=False)
-
-
-def _state(storage: Storage, chat: Chat) -> str:
+async def _twice(
+    chat: Chat, storage: Storage, action: Action, seeds: tuple[str, str]
+) -> tuple[Reply, Reply]:
+    """Tap the screen's first `action` button with the first seed, put the conversation back
+    as the tap found it (its handling's writes never made), and tap it again with the
+    second: the two replies."""
+    data = chat.actions(action)[0].data
     row = storage.load_conversation(chat.customer.chat_id)
     assert row is not None
-    return row.state
+    first = await chat.send(Tap(data), seed=seeds[0])
+    storage.save_conversation(
+        chat.customer.chat_id, chat.customer.user_id, row.state, pending=False
+    )
+    return first, await chat.send(Tap(data), seed=seeds[1])
+
+
+async def _on_the_calendar(chat: Chat) -> None:
+    await to_times(chat)
+    await chat.tap_action(Action.BACK)
 
 
 async def test_a_day_tap_handled_again_shows_the_same_buttons(chat: Chat, storage: Storage) -> None:
-    await to_times(chat)
-    await chat.tap_action(Action.BACK)
-    day = chat.actions(Action.DAY)[0].data
-    before = _state(storage, chat)
-
-    first = await chat.send(Tap(day), seed="update-41")
-    _rewind(storage, chat, before)
-    again = await chat.send(Tap(day), seed="update-41")
+    await _on_the_calendar(chat)
+    first, again = await _twice(chat, storage, Action.DAY, ("update-41", "update-41"))
 
     assert again.screens == first.screens
     # the customer taps a time on the first answer's screen: it is still valid
@@ -49,27 +54,17 @@ async def test_a_time_tap_handled_again_takes_one_hold(
     chat: Chat, storage: Storage, sandbox: SandboxServer
 ) -> None:
     await to_times(chat)
-    time = chat.actions(Action.TIME)[0].data
-    before = _state(storage, chat)
-
-    first = await chat.send(Tap(time), seed="update-42")
-    _rewind(storage, chat, before)
-    again = await chat.send(Tap(time), seed="update-42")
+    first, again = await _twice(chat, storage, Action.TIME, ("update-42", "update-42"))
 
     assert again.screens == first.screens
     [hold] = sandbox.store.active_holds()  # Zimun replayed the first hold: one, not two
-    assert hold.hold_id in (_state(storage, chat))
+    row = storage.load_conversation(chat.customer.chat_id)
+    assert row is not None and hold.hold_id in row.state
 
 
 async def test_another_update_draws_other_codes(chat: Chat, storage: Storage) -> None:
-    await to_times(chat)
-    await chat.tap_action(Action.BACK)
-    day = chat.actions(Action.DAY)[0].data
-    before = _state(storage, chat)
-
-    first = await chat.send(Tap(day), seed="update-41")
-    _rewind(storage, chat, before)
-    other = await chat.send(Tap(day), seed="update-43")
+    await _on_the_calendar(chat)
+    first, other = await _twice(chat, storage, Action.DAY, ("update-41", "update-43"))
 
     assert _scope(first) != _scope(other)
 
@@ -91,8 +86,8 @@ def _is_time(data: str) -> bool:
     return payload is not None and payload.action == Action.TIME
 
 
-def _scope(reply: object) -> str:
-    screens = reply.screens  # type: ignore[attr-defined]
+def _scope(reply: Reply) -> str:
+    screens = reply.screens
     for row in screens[-1].buttons:
         for button in row:
             payload = decode(button.data)
