@@ -405,13 +405,15 @@ class PostgresStore(AsyncPlans):
                 _TURN_WRITES.reset(token)
                 if kept is not None and shared.turn_reads.get(chat) is kept:
                     del shared.turn_reads[chat]
-                # Not handled (cancelled mid-way): neither its writes nor its record; it is
-                # delivered again and handled again from the state before it.
+                # Not handled (cancelled mid-way): neither its writes nor its record (the
+                # writes go only with the record: end_update_turn); it is delivered again
+                # and handled again from the state before it.
                 held = writes.close()
-                held = held if turn.record else None
                 at = self._plans._now() if turn.record else None
-                kept = polled and (turn.record or turn.delivered)  # its inbox row, if any
-                recorded = await shared.locks.end_update_turn(keys, generation, at, held, kept)
+                forget_kept = polled and (turn.record or turn.delivered)  # its inbox row
+                recorded = await shared.locks.end_update_turn(
+                    keys, generation, at, held, forget_kept
+                )
                 if turn.record:
                     if recorded:
                         shared.writes += 1  # the record's transaction, on the lock session

@@ -162,17 +162,18 @@ class ChatHandlers:
         payload = decode(query.data)
         action = payload.action.value if payload is not None else UNKNOWN
         async with self.update_log.timed("callback", action, customer.chat_id):
-            await self._tap(query, customer, context, seed_of(update, context.bot.token))
+            await self._tap(update, query, customer, context)
 
     async def _tap(
         self,
+        update: Update,
         query: CallbackQuery,
         customer: Customer,
         context: ContextTypes.DEFAULT_TYPE,
-        seed: str,
     ) -> None:
         answered = False
         event = Tap(query.data or "")
+        seed = seed_of(update, context.bot.token)
         try:
             work = asyncio.ensure_future(
                 self.conversation.handle(customer, event, until_delivered=True, seed=seed)
